@@ -1,0 +1,35 @@
+# The quick start is two commands: `make run` and `make test`.
+# PostgreSQL tests run when PASSNUM_TEST_DATABASE_URL is set (.ci/run sets it).
+
+GO ?= go
+PKGS := ./...
+# Packages whose tests exercise concurrency run under the race detector.
+RACE_PKGS := ./ledger/... ./issuing/... ./audit/...
+
+.PHONY: run test bench lint build fuzz clean
+
+run:
+	$(GO) run ./cmd/passnum demo
+
+test: lint
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+
+# Benchmarks need PostgreSQL (PASSNUM_BENCH_DATABASE_URL, default the local
+# server); results are written to docs/BENCHMARKS.md by hand from this output.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./issuing/ ./voucher/
+
+lint:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+build:
+	$(GO) build -o bin/passnum ./cmd/passnum
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./voucher/
+
+clean:
+	rm -rf bin passnum-data

@@ -1,0 +1,481 @@
+// Package audit lets an auditor check the ledger without trusting the
+// server: the hash chain and its signed checkpoints, and that the state
+// tables say exactly what the events say.
+package audit
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// Report sums up a successful verification.
+type Report struct {
+	Chain     ledger.ChainReport
+	Unsealed  int64 // events not yet chained (checked against the state all the same)
+	Batches   int
+	Chequiers int64
+	Vouchers  int64
+}
+
+// StateError names a row of the state tables that disagrees with the events.
+type StateError struct {
+	Entity  string // "voucher", "chequier", …
+	ID      string
+	Problem string
+	Event   string // the last event about this entity, if any
+}
+
+func (e *StateError) Error() string {
+	s := fmt.Sprintf("%s %s: %s", e.Entity, e.ID, e.Problem)
+	if e.Event != "" {
+		s += " (last event: " + e.Event + ")"
+	}
+	return s
+}
+
+// Verify checks the chain, then replays every event and compares the
+// result with the state tables. The first problem found is returned as a
+// *ledger.ChainError or a *StateError.
+func Verify(ctx context.Context, db *ledger.DB, keys *voucher.KeySet) (Report, error) {
+	var rep Report
+	var err error
+	if rep.Chain, err = db.VerifyChain(ctx, keys); err != nil {
+		return rep, err
+	}
+	st := newState()
+	rows, err := db.Read(ctx).Model(&ledger.Event{}).
+		Order("CASE WHEN seq IS NULL THEN 1 ELSE 0 END, seq, id").Rows()
+	if err != nil {
+		return rep, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ev ledger.Event
+		if err := db.Read(ctx).ScanRows(rows, &ev); err != nil {
+			return rep, fmt.Errorf("read events: %w", err)
+		}
+		if ev.Seq == nil {
+			rep.Unsealed++
+		}
+		if err := st.apply(&ev); err != nil {
+			return rep, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("read events: %w", err)
+	}
+	rows.Close()
+	if err := st.compare(ctx, db, &rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// eventRef names an event for people: its sequence number once sealed.
+func eventRef(ev *ledger.Event) string {
+	if ev.Seq != nil {
+		return fmt.Sprintf("#%d (id %d, %s)", *ev.Seq, ev.ID, ev.Type)
+	}
+	return fmt.Sprintf("unsealed id %d (%s)", ev.ID, ev.Type)
+}
+
+// batchState is a batch as its event describes it.
+type batchState struct {
+	ledger.BatchIssued
+	event string
+}
+
+type chequierState struct {
+	status string
+	ref    string
+	event  string
+}
+
+type keyState struct {
+	publicKey string
+	status    string
+	event     string
+}
+
+type venueState struct {
+	name        string
+	status      string
+	departments []string
+	event       string
+}
+
+// state is what the events say the tables hold. Chéquiers and vouchers
+// nobody touched after issue are not stored: their state follows from
+// their batch, so memory grows with events, not with vouchers.
+type state struct {
+	departments map[string]string // code -> name
+	deptEvents  map[string]string
+	keys        map[int16]*keyState
+	venues      map[int64]*venueState
+	batches     map[int64]*batchState
+	chequiers   map[int64]*chequierState
+	voided      map[int64]string // serial -> event that voided it
+}
+
+func newState() *state {
+	return &state{
+		departments: map[string]string{}, deptEvents: map[string]string{},
+		keys: map[int16]*keyState{}, venues: map[int64]*venueState{},
+		batches: map[int64]*batchState{}, chequiers: map[int64]*chequierState{},
+		voided: map[int64]string{},
+	}
+}
+
+func (s *state) apply(ev *ledger.Event) error {
+	ref := eventRef(ev)
+	bad := func(problem string) error {
+		return &StateError{Entity: "event", ID: ref, Problem: problem}
+	}
+	decode := func(v any) error {
+		if err := json.Unmarshal([]byte(ev.Data), v); err != nil {
+			return bad("its data is not valid: " + err.Error())
+		}
+		return nil
+	}
+	switch ev.Type {
+	case ledger.EventDepartmentAdded:
+		var d ledger.DepartmentAdded
+		if err := decode(&d); err != nil {
+			return err
+		}
+		s.departments[d.Code], s.deptEvents[d.Code] = d.Name, ref
+	case ledger.EventKeyAdded:
+		var k ledger.KeyAdded
+		if err := decode(&k); err != nil {
+			return err
+		}
+		s.keys[k.ID] = &keyState{publicKey: k.PublicKey, status: k.Status, event: ref}
+	case ledger.EventKeyRetired, ledger.EventKeyRevoked:
+		var k ledger.KeyChanged
+		if err := decode(&k); err != nil {
+			return err
+		}
+		ks, ok := s.keys[k.ID]
+		if !ok {
+			return bad(fmt.Sprintf("changes key %d, which no earlier event added", k.ID))
+		}
+		ks.status, ks.event = string(voucher.KeyRetired), ref
+		if ev.Type == ledger.EventKeyRevoked {
+			ks.status = string(voucher.KeyRevoked)
+		}
+	case ledger.EventVenueAdded:
+		var v ledger.VenueAdded
+		if err := decode(&v); err != nil {
+			return err
+		}
+		s.venues[v.ID] = &venueState{name: v.Name, status: v.Status, departments: v.Departments, event: ref}
+	case ledger.EventBatchIssued:
+		b := &batchState{event: ref}
+		if err := decode(&b.BatchIssued); err != nil {
+			return err
+		}
+		s.batches[b.ID] = b
+	case ledger.EventChequierActivated:
+		var c ledger.ChequierActivated
+		if err := decode(&c); err != nil {
+			return err
+		}
+		cs := s.chequier(c.ChequierID)
+		cs.status, cs.ref, cs.event = ledger.ChequierActive, c.BeneficiaryRef, ref
+	case ledger.EventChequierVoided:
+		var c ledger.ChequierVoided
+		if err := decode(&c); err != nil {
+			return err
+		}
+		cs := s.chequier(c.ChequierID)
+		cs.status, cs.event = ledger.ChequierVoid, ref
+		for _, serial := range c.VoidedSerials {
+			s.voided[serial] = ref
+		}
+	default:
+		return bad("has a type this version of passnum does not know")
+	}
+	return nil
+}
+
+// chequier returns the tracked state of a chéquier, starting it as issued.
+func (s *state) chequier(id int64) *chequierState {
+	cs := s.chequiers[id]
+	if cs == nil {
+		cs = &chequierState{status: ledger.ChequierIssued}
+		s.chequiers[id] = cs
+	}
+	return cs
+}
+
+func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
+	if err := s.compareDepartments(ctx, db); err != nil {
+		return err
+	}
+	if err := s.compareKeys(ctx, db); err != nil {
+		return err
+	}
+	if err := s.compareVenues(ctx, db); err != nil {
+		return err
+	}
+	if err := s.compareBatches(ctx, db); err != nil {
+		return err
+	}
+	rep.Batches = len(s.batches)
+	var err error
+	if rep.Chequiers, err = s.compareChequiers(ctx, db); err != nil {
+		return err
+	}
+	rep.Vouchers, err = s.compareVouchers(ctx, db)
+	return err
+}
+
+func (s *state) compareDepartments(ctx context.Context, db *ledger.DB) error {
+	var rows []ledger.Department
+	if err := db.Read(ctx).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, d := range rows {
+		name, ok := s.departments[d.Code]
+		if !ok {
+			return &StateError{Entity: "département", ID: d.Code, Problem: "exists but no event added it"}
+		}
+		if name != d.Name {
+			return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("is named %q but the ledger says %q", d.Name, name), Event: s.deptEvents[d.Code]}
+		}
+	}
+	if len(rows) != len(s.departments) {
+		return &StateError{Entity: "département", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.departments))}
+	}
+	return nil
+}
+
+func (s *state) compareKeys(ctx context.Context, db *ledger.DB) error {
+	var rows []ledger.SigningKey
+	if err := db.Read(ctx).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, k := range rows {
+		id := fmt.Sprint(k.ID)
+		ks, ok := s.keys[k.ID]
+		switch {
+		case !ok:
+			return &StateError{Entity: "signing key", ID: id, Problem: "exists but no event added it"}
+		case ks.publicKey != base64.StdEncoding.EncodeToString(k.PublicKey):
+			return &StateError{Entity: "signing key", ID: id, Problem: "its public key differs from the one the ledger recorded", Event: ks.event}
+		case ks.status != k.Status:
+			return &StateError{Entity: "signing key", ID: id, Problem: fmt.Sprintf("is %s but the ledger says %s", k.Status, ks.status), Event: ks.event}
+		}
+	}
+	if len(rows) != len(s.keys) {
+		return &StateError{Entity: "signing key", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.keys))}
+	}
+	return nil
+}
+
+func (s *state) compareVenues(ctx context.Context, db *ledger.DB) error {
+	var rows []ledger.Venue
+	if err := db.Read(ctx).Find(&rows).Error; err != nil {
+		return err
+	}
+	var links []ledger.VenueDepartment
+	if err := db.Read(ctx).Order("venue_id, department_code").Find(&links).Error; err != nil {
+		return err
+	}
+	depts := map[int64][]string{}
+	for _, l := range links {
+		depts[l.VenueID] = append(depts[l.VenueID], l.DepartmentCode)
+	}
+	for _, v := range rows {
+		id := fmt.Sprint(v.ID)
+		vs, ok := s.venues[v.ID]
+		switch {
+		case !ok:
+			return &StateError{Entity: "venue", ID: id, Problem: "exists but no event added it"}
+		case vs.name != v.Name || vs.status != v.Status:
+			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is %q (%s) but the ledger says %q (%s)", v.Name, v.Status, vs.name, vs.status), Event: vs.event}
+		case !sameSet(vs.departments, depts[v.ID]):
+			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is labelled for %v but the ledger says %v", depts[v.ID], vs.departments), Event: vs.event}
+		}
+	}
+	if len(rows) != len(s.venues) {
+		return &StateError{Entity: "venue", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.venues))}
+	}
+	return nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]bool{}
+	for _, x := range a {
+		m[x] = true
+	}
+	for _, x := range b {
+		if !m[x] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *state) compareBatches(ctx context.Context, db *ledger.DB) error {
+	var rows []ledger.Batch
+	if err := db.Read(ctx).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, b := range rows {
+		id := fmt.Sprint(b.ID)
+		e, ok := s.batches[b.ID]
+		if !ok {
+			return &StateError{Entity: "batch", ID: id, Problem: "exists but no event issued it"}
+		}
+		got := ledger.BatchIssued{ID: b.ID, Department: b.DepartmentCode, Year: b.Year, Chequiers: b.ChequierCount,
+			VouchersPerChequier: b.VouchersPerChequier, FaceValueCents: b.FaceValueCents, TotalCents: b.TotalCents,
+			ValidFrom: b.ValidFrom.String(), ValidUntil: b.ValidUntil.String(), RequiresActivation: b.RequiresActivation,
+			KeyID: b.KeyID, FirstChequierID: e.FirstChequierID, FirstChequierSeq: b.FirstChequierSeq,
+			LastChequierSeq: b.LastChequierSeq, FirstSerial: b.FirstSerial, LastSerial: b.LastSerial,
+			CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256)}
+		if field, table, ledgerValue, differs := firstDifference(got, e.BatchIssued); differs {
+			return &StateError{Entity: "batch", ID: id, Problem: fmt.Sprintf("%s is %v in the table but %v in the ledger", field, table, ledgerValue), Event: e.event}
+		}
+	}
+	if len(rows) != len(s.batches) {
+		return &StateError{Entity: "batch", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.batches))}
+	}
+	return nil
+}
+
+// firstDifference compares two batch states field by field and names the
+// first field (by its JSON name) that differs.
+func firstDifference(a, b ledger.BatchIssued) (field string, av, bv any, differs bool) {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if x, y := va.Field(i).Interface(), vb.Field(i).Interface(); x != y {
+			return f.Tag.Get("json"), x, y, true
+		}
+	}
+	return "", nil, nil, false
+}
+
+// batchOf finds the batch whose chéquier id range holds id.
+func (s *state) batchOf(match func(*batchState) bool) *batchState {
+	for _, b := range s.batches {
+		if match(b) {
+			return b
+		}
+	}
+	return nil
+}
+
+func (s *state) compareChequiers(ctx context.Context, db *ledger.DB) (int64, error) {
+	rows, err := db.Read(ctx).Model(&ledger.Chequier{}).Order("id").Rows()
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	perBatch := map[int64]int{}
+	var n int64
+	var b *batchState
+	for rows.Next() {
+		var c ledger.Chequier
+		if err := db.Read(ctx).ScanRows(rows, &c); err != nil {
+			return n, err
+		}
+		n++
+		if b == nil || b.ID != c.BatchID {
+			b = s.batches[c.BatchID]
+		}
+		if b == nil {
+			return n, &StateError{Entity: "chéquier", ID: c.Number, Problem: fmt.Sprintf("belongs to batch %d, which no event issued", c.BatchID)}
+		}
+		k := c.ID - b.FirstChequierID
+		seq := b.FirstChequierSeq + k
+		want := voucher.FormatChequierNumber(b.Department, uint16(b.Year), uint32(seq))
+		if k < 0 || k >= int64(b.Chequiers) || c.Number != want || c.Seq != seq || c.DepartmentCode != b.Department {
+			return n, &StateError{Entity: "chéquier", ID: c.Number, Problem: fmt.Sprintf("id %d does not fit batch %d's numbering", c.ID, b.ID), Event: b.event}
+		}
+		wantStatus, wantRef, ev := ledger.ChequierIssued, "", b.event
+		if cs := s.chequiers[c.ID]; cs != nil {
+			wantStatus, wantRef, ev = cs.status, cs.ref, cs.event
+		}
+		gotRef := ""
+		if c.BeneficiaryRef != nil {
+			gotRef = *c.BeneficiaryRef
+		}
+		if c.Status != wantStatus || gotRef != wantRef {
+			return n, &StateError{Entity: "chéquier", ID: c.Number, Problem: fmt.Sprintf("is %s (reference %q) but the ledger says %s (reference %q)", c.Status, gotRef, wantStatus, wantRef), Event: ev}
+		}
+		perBatch[b.ID]++
+	}
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	for id, b := range s.batches {
+		if perBatch[id] != b.Chequiers {
+			return n, &StateError{Entity: "batch", ID: fmt.Sprint(id), Problem: fmt.Sprintf("has %d chéquiers in the table but %d in the ledger", perBatch[id], b.Chequiers), Event: b.event}
+		}
+	}
+	return n, nil
+}
+
+func (s *state) compareVouchers(ctx context.Context, db *ledger.DB) (int64, error) {
+	rows, err := db.Read(ctx).Model(&ledger.Voucher{}).Order("serial").Rows()
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	perBatch := map[int64]int64{}
+	var n int64
+	var b *batchState
+	for rows.Next() {
+		var v ledger.Voucher
+		if err := db.Read(ctx).ScanRows(rows, &v); err != nil {
+			return n, err
+		}
+		n++
+		number := voucher.FormatNumber(uint64(v.Serial))
+		if b == nil || v.Serial < b.FirstSerial || v.Serial > b.LastSerial {
+			b = s.batchOf(func(c *batchState) bool { return v.Serial >= c.FirstSerial && v.Serial <= c.LastSerial })
+		}
+		if b == nil || b.ID != v.BatchID {
+			return n, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("claims batch %d, but no batch.issued event covers serial %d there", v.BatchID, v.Serial)}
+		}
+		k := v.Serial - b.FirstSerial
+		per := int64(b.VouchersPerChequier)
+		if v.ChequierID != b.FirstChequierID+k/per || int64(v.Position) != k%per+1 {
+			return n, &StateError{Entity: "voucher", ID: number, Problem: "is not in the chéquier or position its batch assigned", Event: b.event}
+		}
+		want, ev := ledger.VoucherActive, b.event
+		cs := s.chequiers[v.ChequierID]
+		if b.RequiresActivation && (cs == nil || cs.status == ledger.ChequierIssued) {
+			want = ledger.VoucherInactive
+		} else if cs != nil {
+			ev = cs.event
+		}
+		if e, ok := s.voided[v.Serial]; ok {
+			want, ev = ledger.VoucherVoid, e
+		}
+		if v.Status != want {
+			return n, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("is %s but the ledger says %s", v.Status, want), Event: ev}
+		}
+		perBatch[b.ID]++
+	}
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	for id, b := range s.batches {
+		if want := b.LastSerial - b.FirstSerial + 1; perBatch[id] != want {
+			return n, &StateError{Entity: "batch", ID: fmt.Sprint(id), Problem: fmt.Sprintf("has %d vouchers in the table but %d in the ledger", perBatch[id], want), Event: b.event}
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"passnum"
+	"passnum/issuing"
+	"passnum/voucher"
+)
+
+func (a *app) issueCmd() *cobra.Command {
+	var (
+		req                issuing.BatchRequest
+		value, from, until string
+		noActivation       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "issue --department CODE --chequiers N --valid-until DATE",
+		Short: "Create a batch of chéquiers with signed vouchers",
+		Example: `  passnum issue --department 78 --chequiers 1000 --vouchers 10 --value 10.00 \
+                --valid-until 2027-12-31 [--no-activation]`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if req.FaceValueCents, err = passnum.ParseEuros(value); err != nil {
+				return err
+			}
+			if req.ValidUntil, err = parseDay("--valid-until", until); err != nil {
+				return err
+			}
+			if from != "" {
+				if req.ValidFrom, err = parseDay("--valid-from", from); err != nil {
+					return err
+				}
+			}
+			req.Department = strings.ToUpper(req.Department)
+			req.RequiresActivation = !noActivation
+			req.Actor = actor()
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			svc, err := a.issuing(db)
+			if err != nil {
+				return err
+			}
+			progress, done := a.progress(req.Chequiers*req.VouchersPerChequier, "signing vouchers")
+			res, err := svc.Issue(cmd.Context(), req, progress)
+			done()
+			if err != nil {
+				return err
+			}
+			printIssued(a, res)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Department, "department", "", "département code, such as 78")
+	f.IntVar(&req.Chequiers, "chequiers", 0, "number of chéquiers")
+	f.IntVar(&req.VouchersPerChequier, "vouchers", 10, "vouchers per chéquier (1-50)")
+	f.StringVar(&value, "value", "10.00", "face value of each voucher, in euros")
+	f.StringVar(&from, "valid-from", "", "first valid day, YYYY-MM-DD (default: today)")
+	f.StringVar(&until, "valid-until", "", "last valid day, YYYY-MM-DD (valid until the end of that day, Paris time)")
+	f.BoolVar(&noActivation, "no-activation", false, "vouchers are valid without activation at hand-over")
+	for _, name := range []string{"department", "chequiers", "valid-until"} {
+		cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func printIssued(a *app, res issuing.Issued) {
+	b := res.Batch
+	activation := "required at hand-over"
+	if !b.RequiresActivation {
+		activation = "not required"
+	}
+	fmt.Fprintf(a.out, "batch %d: %d chéquiers of %d vouchers of %s EUR for département %s (total %s EUR)\n",
+		b.ID, b.ChequierCount, b.VouchersPerChequier, passnum.FormatEuros(b.FaceValueCents), b.DepartmentCode, passnum.FormatEuros(b.TotalCents))
+	fmt.Fprintf(a.out, "  chéquiers  %s … %s\n", res.FirstChequier, res.LastChequier)
+	fmt.Fprintf(a.out, "  vouchers   %s … %s\n", res.FirstVoucher, res.LastVoucher)
+	fmt.Fprintf(a.out, "  valid      %s to %s, activation %s, signed by key %d\n", b.ValidFrom, b.ValidUntil, activation, b.KeyID)
+	fmt.Fprintf(a.out, "  codes      sha256 %x\n", b.CodesSHA256)
+}
+
+func parseDay(flag, s string) (voucher.Day, error) {
+	d, err := voucher.ParseDay(s)
+	if err != nil {
+		return 0, passnum.Errorf(passnum.EInvalid, "%s %q is not a date: write it as YYYY-MM-DD", flag, s)
+	}
+	return d, nil
+}
+
+func (a *app) activateCmd() *cobra.Command {
+	var ref string
+	cmd := &cobra.Command{
+		Use:     "activate CHEQUIER-NUMBER",
+		Short:   "Record that a chéquier was handed over; its vouchers become valid",
+		Example: `  passnum activate 78-2026-000042 --beneficiary-ref "CCAS-17-0193"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			svc, err := a.issuing(db)
+			if err != nil {
+				return err
+			}
+			c, err := svc.Activate(cmd.Context(), args[0], ref, actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "chéquier %s activated\n", c.Number)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	cmd.Flags().StringVar(&ref, "beneficiary-ref", "", "the département's pseudonymous file reference (never a name)")
+	return cmd
+}
+
+func (a *app) voidCmd() *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:     "void CHEQUIER-NUMBER --reason TEXT",
+		Short:   "Void a lost or stolen chéquier: its unused vouchers become invalid",
+		Example: `  passnum void 78-2026-000043 --reason "perdu"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			svc, err := a.issuing(db)
+			if err != nil {
+				return err
+			}
+			v, err := svc.Void(cmd.Context(), args[0], reason, actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "chéquier %s voided: %d vouchers void\n", v.Chequier.Number, len(v.Serials))
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for example \"perdu\" or \"volé\"")
+	cmd.MarkFlagRequired("reason")
+	return cmd
+}

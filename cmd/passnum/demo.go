@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"passnum"
+	"passnum/audit"
+	"passnum/issuing"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+func (a *app) demoCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a whole programme on a fresh SQLite file and show what happened",
+		Long: "demo creates a new folder (or uses --dir, which must be empty or absent) with its own\n" +
+			"keys and SQLite database, and runs the programme of the Yvelines and the Hauts-de-Seine:\n" +
+			"batches, code checks, a hand-over, a lost chéquier, and an audit of the ledger.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				var err error
+				if dir, err = os.MkdirTemp("", "passnum-demo-"); err != nil {
+					return err
+				}
+			} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+				return fmt.Errorf("%s is not empty: the demo needs a fresh folder", dir)
+			}
+			a.cfg.DataDir = dir
+			a.cfg.DatabaseURL = filepath.Join(dir, "passnum.db")
+			return a.runDemo(cmd)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "folder for the demo's files (default: a new temporary folder)")
+	return cmd
+}
+
+func (a *app) runDemo(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	step := func(format string, args ...any) { fmt.Fprintf(a.out, "\n== "+format+"\n", args...) }
+	say := func(format string, args ...any) { fmt.Fprintf(a.out, "   "+format+"\n", args...) }
+
+	step("Setting up a new installation in %s", a.cfg.DataDir)
+	init := a.initCmd()
+	init.SetContext(ctx)
+	if err := init.RunE(init, nil); err != nil {
+		return err
+	}
+	db := a.db
+	prog := a.programme(db)
+	svc, err := a.issuing(db)
+	if err != nil {
+		return err
+	}
+	who := "demo"
+
+	step("Départements and venues")
+	for _, d := range [][2]string{{"78", "Yvelines"}, {"92", "Hauts-de-Seine"}} {
+		if _, err := prog.AddDepartment(ctx, d[0], d[1], who); err != nil {
+			return err
+		}
+		say("département %s %s", d[0], d[1])
+	}
+	venues := []struct {
+		name  string
+		depts []string
+	}{
+		{"Médiathèque François Mitterrand, Trappes", []string{"78"}},
+		{"France Services de Nanterre", []string{"92"}},
+		{"Association Emmaüs Connect, Boulogne", []string{"92", "78"}},
+	}
+	for _, v := range venues {
+		if _, err := prog.AddVenue(ctx, v.name, v.depts, who); err != nil {
+			return err
+		}
+		say("venue %q, labelled for %v", v.name, v.depts)
+	}
+
+	step("Issuing one batch per département")
+	until, err := voucher.DayOf(voucher.Today(a.now()).Start().Year()+1, time.December, 31)
+	if err != nil {
+		return err
+	}
+	var batches []issuing.Issued
+	for _, req := range []issuing.BatchRequest{
+		{Department: "78", Chequiers: 500, VouchersPerChequier: 10, FaceValueCents: 1000, ValidUntil: until, RequiresActivation: true, Actor: who},
+		{Department: "92", Chequiers: 300, VouchersPerChequier: 5, FaceValueCents: 2000, ValidUntil: until, RequiresActivation: false, Actor: who},
+	} {
+		start := time.Now()
+		res, err := svc.Issue(ctx, req, nil)
+		if err != nil {
+			return err
+		}
+		printIssued(a, res)
+		say("(%d vouchers signed and stored in %s)", res.Batch.LastSerial-res.Batch.FirstSerial+1, time.Since(start).Round(time.Millisecond))
+		batches = append(batches, res)
+	}
+
+	step("Checking codes offline with the exported public keys")
+	keysFile := filepath.Join(a.cfg.DataDir, "public-keys.json")
+	ks, err := db.KeySet(ctx)
+	if err != nil {
+		return err
+	}
+	data, err := ks.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keysFile, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	offline := voucher.NewKeySet()
+	if err := offline.UnmarshalJSON(data); err != nil {
+		return err
+	}
+	first, err := svc.Chequier(ctx, batches[0].FirstChequier)
+	if err != nil {
+		return err
+	}
+	good := first.Vouchers[0]
+	say("voucher %s (verification code %s) holds the code", good.Number, good.VerificationCode)
+	say("%s", good.Code)
+	if _, err := offline.Verify(good.Code); err != nil {
+		return fmt.Errorf("the demo's own code does not verify: %w", err)
+	}
+	say("-> genuine: it verifies with %s alone", keysFile)
+	tampered := []byte(good.Code)
+	tampered[20] = map[bool]byte{true: 'B', false: 'A'}[tampered[20] == 'A']
+	_, err = offline.Verify(string(tampered))
+	say("the same code with one character changed -> refused: %s (%v)", voucher.Reason(err), err)
+
+	step("Handing over and losing chéquiers")
+	c, err := svc.Activate(ctx, batches[0].FirstChequier, "CCAS-TRAPPES-0193", who)
+	if err != nil {
+		return err
+	}
+	say("chéquier %s handed over (beneficiary reference CCAS-TRAPPES-0193): its %d vouchers are now valid", c.Number, len(first.Vouchers))
+	v, err := svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
+	if err != nil {
+		return err
+	}
+	say("chéquier %s reported lost: %d vouchers voided", v.Chequier.Number, len(v.Serials))
+	_, err = svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
+	say("voiding it again is refused: %s", passnum.ErrorMessage(err))
+
+	step("Sealing and auditing the ledger")
+	if err := a.seal(ctx, db); err != nil {
+		return err
+	}
+	rep, err := audit.Verify(ctx, db, offline)
+	if err != nil {
+		return fmt.Errorf("the demo's ledger does not verify: %w", err)
+	}
+	printAudit(a, rep)
+
+	step("Done")
+	say("data folder   %s", a.cfg.DataDir)
+	say("database      %s", a.cfg.DatabaseURL)
+	say("public keys   %s", keysFile)
+	say("try           go run ./cmd/passnum --data-dir %s verify --keys %s %s", a.cfg.DataDir, keysFile, good.Code)
+	say("              go run ./cmd/passnum --data-dir %s audit verify", a.cfg.DataDir)
+	var counts struct{ Chequiers, Vouchers int64 }
+	db.Read(ctx).Model(&ledger.Chequier{}).Count(&counts.Chequiers)
+	db.Read(ctx).Model(&ledger.Voucher{}).Count(&counts.Vouchers)
+	say("in all        %d chéquiers, %d vouchers, ledger verified", counts.Chequiers, counts.Vouchers)
+	return nil
+}

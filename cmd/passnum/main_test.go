@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"passnum/ledger"
+	"passnum/ledger/ledgertest"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "passnum-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "passnum")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// mustRun runs a command that must succeed.
+func mustRun(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	r := run(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("passnum %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+var codeLine = regexp.MustCompile(`verify --keys (\S+) ([A-Z2-7]+)`)
+
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	out := mustRun(t, nil, "demo", "--dir", dir)
+	for _, want := range []string{"département 78 Yvelines", "batch 1: 500 chéquiers", "refused: bad_signature",
+		"voided", "OK: ", "the tables agree with the events"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	m := codeLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the demo shows no code to verify:\n%s", out)
+	}
+	keysFile, code := m[1], m[2]
+
+	t.Run("VerifyOffline", func(t *testing.T) {
+		// No data folder at all: only the exported public keys.
+		elsewhere := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+		out := mustRun(t, elsewhere, "verify", "--keys", keysFile, code)
+		if !strings.Contains(out, "VALID voucher") || !strings.Contains(out, "département  78") || !strings.Contains(out, "10.00 EUR") {
+			t.Fatalf("verify output:\n%s", out)
+		}
+		tampered := []byte(code)
+		tampered[30] = map[bool]byte{true: 'C', false: 'D'}[tampered[30] == 'D']
+		r := run(t, elsewhere, "verify", "--keys", keysFile, string(tampered))
+		if r.code != 1 || !strings.Contains(r.stdout, "INVALID (bad_signature)") {
+			t.Fatalf("tampered code: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = run(t, elsewhere, "verify", "--keys", keysFile, "NOT-A-CODE")
+		if r.code != 1 || !strings.Contains(r.stdout, "INVALID (too_short)") {
+			t.Fatalf("garbage: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("AuditAgain", func(t *testing.T) {
+		out := mustRun(t, nil, "--data-dir", dir, "audit", "verify", "--keys", keysFile)
+		if !strings.HasPrefix(out, "OK: ") {
+			t.Fatalf("audit verify:\n%s", out)
+		}
+	})
+}
+
+// TestSession runs the CLI session of the README on SQLite and PostgreSQL,
+// then tampers with the database and expects audit verify to say where.
+func TestSession(t *testing.T) {
+	for _, d := range []ledger.Dialect{ledger.SQLite, ledger.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_DATABASE_URL=" + ledgertest.URL(t, d)}
+			mustRun(t, env, "init")
+			mustRun(t, env, "init") // safe to run again
+			mustRun(t, env, "department", "add", "78", "Yvelines")
+			out := mustRun(t, env, "issue", "--department", "78", "--chequiers", "50", "--vouchers", "10",
+				"--value", "10.00", "--valid-until", nextYearEnd())
+			if !strings.Contains(out, "50 chéquiers of 10 vouchers of 10.00 EUR") {
+				t.Fatalf("issue output:\n%s", out)
+			}
+			mustRun(t, env, "activate", firstChequier(t, out), "--beneficiary-ref", "CCAS-17-0193")
+			r := run(t, env, "activate", firstChequier(t, out))
+			if r.code != 1 || !strings.Contains(r.stderr, "already handed over") || strings.Count(r.stderr, "\n") != 1 {
+				t.Fatalf("second activation: exit %d, stderr %q", r.code, r.stderr)
+			}
+			second := strings.Replace(firstChequier(t, out), "000001", "000002", 1)
+			mustRun(t, env, "void", second, "--reason", "perdu")
+			r = run(t, env, "activate", second)
+			if r.code != 1 || !strings.Contains(r.stderr, "was voided") {
+				t.Fatalf("activating a voided chéquier: exit %d, stderr %q", r.code, r.stderr)
+			}
+			r = run(t, env, "issue", "--department", "78", "--chequiers", "5", "--value", "ten", "--valid-until", nextYearEnd())
+			if r.code != 1 || !strings.Contains(r.stderr, "not an amount in euros") {
+				t.Fatalf("bad value: exit %d, stderr %q", r.code, r.stderr)
+			}
+			if out := mustRun(t, env, "audit", "verify"); !strings.Contains(out, "500 vouchers") {
+				t.Fatalf("audit verify:\n%s", out)
+			}
+			db, err := ledger.Open(t.Context(), strings.TrimPrefix(env[1], "PASSNUM_DATABASE_URL="))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Read(t.Context()).Exec(`UPDATE vouchers SET status = 'active' WHERE serial = 12`).Error; err != nil {
+				t.Fatal(err)
+			}
+			r = run(t, env, "audit", "verify")
+			if r.code != 1 || !strings.Contains(r.stdout, "FAILED: voucher 0000 0000 12") {
+				t.Fatalf("audit after tampering: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+var chequierNumber = regexp.MustCompile(`\d{2,3}-\d{4}-\d{6}`)
+
+func firstChequier(t *testing.T, issueOutput string) string {
+	t.Helper()
+	n := chequierNumber.FindString(issueOutput)
+	if n == "" {
+		t.Fatalf("no chéquier number in:\n%s", issueOutput)
+	}
+	return n
+}
+
+func TestErrorsAreOneLine(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	r := run(t, env, "department", "list")
+	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "passnum init") {
+		t.Fatalf("on a missing database: exit %d, stderr %q", r.code, r.stderr)
+	}
+	mustRun(t, env, "init")
+	r = run(t, env, "department", "add", "7", "Nowhere")
+	if r.code != 1 || !strings.Contains(r.stderr, "not a département code") {
+		t.Fatalf("bad département: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// nextYearEnd is a validity date that stays valid whenever the test runs.
+func nextYearEnd() string { return fmt.Sprintf("%d-12-31", time.Now().Year()+1) }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"passnum/ledger"
+)
+
+func (a *app) initCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "init",
+		Short: "Create the data folder, database, schema, verification secret and a first signing key",
+		Long: "init prepares a new installation and is safe to run again: it only creates what is missing.\n" +
+			"With PostgreSQL (--database-url postgres://…) the database must exist; init creates the tables.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+				return fmt.Errorf("create the data folder: %w", err)
+			}
+			db, err := ledger.Open(ctx, a.cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			a.db = db
+			if err := db.Migrate(ctx); err != nil {
+				return err
+			}
+			st := a.store()
+			created, err := st.InitSecret()
+			if err != nil {
+				return err
+			}
+			if created {
+				fmt.Fprintf(a.out, "created the verification secret in %s\n", st.Dir)
+			}
+			km := a.keyManager(db)
+			existing, err := km.List(ctx)
+			if err != nil {
+				return err
+			}
+			if len(existing) == 0 {
+				k, err := km.New(ctx, actor())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "created signing key %d in %s\n", k.ID, st.Dir)
+			}
+			if err := a.seal(ctx, db); err != nil {
+				return err
+			}
+			_, version, err := db.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "ready: %s database %s at schema version %d\n", db.Dialect(), maskPassword(a.cfg.DatabaseURL), version)
+			return nil
+		},
+	}
+}
+
+func (a *app) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending schema migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := ledger.Open(ctx, a.cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			a.db = db
+			before, _, err := db.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			if err := db.Migrate(ctx); err != nil {
+				return err
+			}
+			after, _, err := db.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "schema version %d -> %d\n", before, after)
+			return nil
+		},
+	}
+}
+
+func (a *app) configCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration, secrets masked",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			a.cfg.print(a.out)
+			return nil
+		},
+	}
+}

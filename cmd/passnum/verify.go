@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"passnum"
+	"passnum/audit"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// keySet reads public keys from an exported file (no database needed), or
+// from the database when no file is given.
+func (a *app) keySet(ctx context.Context, file string) (*voucher.KeySet, error) {
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read the public keys: %w", err)
+		}
+		ks := voucher.NewKeySet()
+		if err := ks.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("read the public keys from %s: %w", file, err)
+		}
+		return ks, nil
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return db.KeySet(ctx)
+}
+
+func (a *app) verifyCmd() *cobra.Command {
+	var keysFile string
+	cmd := &cobra.Command{
+		Use:   "verify CODE",
+		Short: "Check a code's signature offline and show what it holds",
+		Long: "verify checks a scanned code against the public keys only: it needs no server, and with\n" +
+			"--keys (a file from 'passnum keys export') no database either. It exits with status 1 and\n" +
+			"the reason when the code is not genuine. Whether a voucher is still unspent is the\n" +
+			"server's business, not this command's.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ks, err := a.keySet(cmd.Context(), keysFile)
+			if err != nil {
+				return err
+			}
+			d, err := ks.Verify(strings.TrimSpace(args[0]))
+			if err != nil {
+				fmt.Fprintf(a.out, "INVALID (%s): %v\n", voucher.Reason(err), err)
+				return errSilent
+			}
+			a.printDecoded(ks, d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database)")
+	return cmd
+}
+
+func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
+	status := ""
+	for _, k := range ks.Keys() {
+		if k.ID == d.KeyID {
+			status = string(k.Status)
+		}
+	}
+	switch p := d.Payload.(type) {
+	case voucher.Voucher:
+		fmt.Fprintf(a.out, "VALID voucher\n")
+		fmt.Fprintf(a.out, "  number       %s\n", voucher.FormatNumber(p.Serial))
+		fmt.Fprintf(a.out, "  serial       %d\n", p.Serial)
+		fmt.Fprintf(a.out, "  département  %s\n", p.Department)
+		fmt.Fprintf(a.out, "  value        %s EUR\n", passnum.FormatEuros(int64(p.ValueCents)))
+		fmt.Fprintf(a.out, "  validity     %s to %s (until the end of that day, Paris time)\n", p.ValidFrom, p.ValidUntil)
+		if today := voucher.Today(a.now()); today > p.ValidUntil {
+			fmt.Fprintf(a.out, "  note         expired on %s\n", p.ValidUntil)
+		} else if today < p.ValidFrom {
+			fmt.Fprintf(a.out, "  note         not valid before %s\n", p.ValidFrom)
+		}
+	case voucher.Activation:
+		fmt.Fprintf(a.out, "VALID chéquier activation code\n")
+		fmt.Fprintf(a.out, "  chéquier     %s\n", voucher.FormatChequierNumber(p.Department, p.Year, p.Seq))
+	case voucher.Checkpoint:
+		fmt.Fprintf(a.out, "VALID ledger checkpoint\n")
+		fmt.Fprintf(a.out, "  sequence     %d\n", p.Seq)
+		fmt.Fprintf(a.out, "  time         %s\n", time.UnixMicro(p.TimeMicros).UTC().Format(time.RFC3339))
+		fmt.Fprintf(a.out, "  hash         %x\n", p.Hash)
+	}
+	fmt.Fprintf(a.out, "  key          %d (%s)\n", d.KeyID, status)
+}
+
+func (a *app) auditCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Check the ledger"}
+	var keysFile string
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Re-check the hash chain, the checkpoint signatures and that the tables agree with the events",
+		Long: "verify exits with status 1 and names the first bad entry when the ledger was tampered with.\n" +
+			"--keys checks the checkpoints against public keys you hold yourself rather than the database's.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			ks, err := a.keySet(ctx, keysFile)
+			if err != nil {
+				return err
+			}
+			db, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			rep, err := audit.Verify(ctx, db, ks)
+			var chainErr *ledger.ChainError
+			var stateErr *audit.StateError
+			if errors.As(err, &chainErr) || errors.As(err, &stateErr) {
+				fmt.Fprintf(a.out, "FAILED: %v\n", err)
+				return errSilent
+			}
+			if err != nil {
+				return err
+			}
+			printAudit(a, rep)
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database)")
+	cmd.AddCommand(verify, &cobra.Command{
+		Use:   "seal",
+		Short: "Chain pending events and sign a checkpoint now (a server does it continuously)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.seal(cmd.Context(), db)
+		},
+	})
+	return cmd
+}
+
+func printAudit(a *app, rep audit.Report) {
+	fmt.Fprintf(a.out, "OK: %d events chained, %d checkpoints verified (signed up to #%d), %d events not yet sealed\n",
+		rep.Chain.Events, rep.Chain.Checkpoints, rep.Chain.SignedUpTo, rep.Unsealed)
+	fmt.Fprintf(a.out, "    the tables agree with the events: %d batches, %d chéquiers, %d vouchers\n",
+		rep.Batches, rep.Chequiers, rep.Vouchers)
+	for _, w := range rep.Chain.Warnings {
+		fmt.Fprintf(a.out, "    warning: %s\n", w)
+	}
+}

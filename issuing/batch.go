@@ -1,0 +1,339 @@
+// Package issuing creates batches of chéquiers, signs their vouchers, and
+// records their hand-over (activation) and voiding.
+package issuing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"iter"
+	"runtime"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"passnum"
+	"passnum/keys"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// Limits of one batch. A whole département's programme fits in one batch;
+// larger orders are split so that one transaction stays reasonable.
+const (
+	MaxChequiers       = 100_000
+	MaxVouchers        = 50
+	MaxFaceValueCents  = 100_000 // 1,000 EUR: far above any real voucher
+	maxValidityYears   = 10
+	maxSerial          = 9_999_999_999 // the printed number has 10 digits
+	vouchersPerChunk   = 1024          // codes signed per job; bounds memory
+	chunksInFlightPerW = 2
+)
+
+// Service issues batches and changes chéquiers.
+type Service struct {
+	DB   *ledger.DB
+	Keys *keys.Manager
+	// Secret derives the printed verification codes (design decision 4).
+	Secret []byte
+	Now    func() time.Time
+	// Workers sign codes in parallel; 0 means one per CPU.
+	Workers int
+}
+
+// BatchRequest orders N chéquiers of M vouchers for one département.
+type BatchRequest struct {
+	Department          string
+	Chequiers           int
+	VouchersPerChequier int
+	FaceValueCents      int64
+	ValidFrom           voucher.Day // zero: the day of issue
+	ValidUntil          voucher.Day
+	RequiresActivation  bool
+	Actor               string
+}
+
+// Validate checks the request against today's date (Europe/Paris).
+func (r *BatchRequest) Validate(today voucher.Day) error {
+	switch {
+	case !voucher.ValidDepartment(r.Department):
+		return passnum.Errorf(passnum.EInvalid, "%q is not a département code", r.Department)
+	case r.Chequiers < 1 || r.Chequiers > MaxChequiers:
+		return passnum.Errorf(passnum.EInvalid, "a batch holds 1 to %d chéquiers, not %d", MaxChequiers, r.Chequiers)
+	case r.VouchersPerChequier < 1 || r.VouchersPerChequier > MaxVouchers:
+		return passnum.Errorf(passnum.EInvalid, "a chéquier holds 1 to %d vouchers, not %d", MaxVouchers, r.VouchersPerChequier)
+	case r.FaceValueCents < 1 || r.FaceValueCents > MaxFaceValueCents:
+		return passnum.Errorf(passnum.EInvalid, "a voucher is worth 0.01 to %s EUR, not %s EUR", passnum.FormatEuros(MaxFaceValueCents), passnum.FormatEuros(r.FaceValueCents))
+	case r.ValidUntil < today:
+		return passnum.Errorf(passnum.EInvalid, "the validity ends on %s, which is already past", r.ValidUntil)
+	case r.ValidFrom != 0 && r.ValidFrom > r.ValidUntil:
+		return passnum.Errorf(passnum.EInvalid, "the validity starts on %s, after it ends (%s)", r.ValidFrom, r.ValidUntil)
+	case int(r.ValidUntil)-int(today) > maxValidityYears*366:
+		return passnum.Errorf(passnum.EInvalid, "the validity ends on %s, more than %d years away", r.ValidUntil, maxValidityYears)
+	}
+	return nil
+}
+
+// Issued is a batch just created, with its number ranges for people.
+type Issued struct {
+	Batch         ledger.Batch
+	FirstChequier string
+	LastChequier  string
+	FirstVoucher  string // printed number, with check digit
+	LastVoucher   string
+}
+
+// Issue creates a batch atomically: every chéquier and voucher exists, with
+// its ledger event, or nothing does. Numbers come from counters locked in the
+// transaction, so concurrent batches never share a serial or a chéquier
+// number. Codes are signed on all cores while the rows stream into the
+// database; only their SHA-256 is kept (the batch's codes_sha256).
+// progress, if not nil, is called with the number of vouchers written so far.
+// Errors: invalid, not_found (unknown département), conflict (no active key).
+func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(done int)) (Issued, error) {
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	today := voucher.Today(now)
+	if err := req.Validate(today); err != nil {
+		return Issued{}, err
+	}
+	if req.ValidFrom == 0 {
+		req.ValidFrom = today
+	}
+	signer, err := s.Keys.Signer(ctx)
+	if err != nil {
+		return Issued{}, err
+	}
+	total := req.Chequiers * req.VouchersPerChequier
+	year := today.Start().Year()
+	var out Issued
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		if err := checkIssuable(tx, req.Department, signer.KeyID()); err != nil {
+			return err
+		}
+		firstSeq, err := tx.Reserve(fmt.Sprintf("chequier_seq/%s/%d", req.Department, year), int64(req.Chequiers))
+		if err != nil {
+			return err
+		}
+		firstID, err := tx.Reserve("chequier_id", int64(req.Chequiers))
+		if err != nil {
+			return err
+		}
+		firstSerial, err := tx.Reserve("voucher_serial", int64(total))
+		if err != nil {
+			return err
+		}
+		lastSerial := firstSerial + int64(total) - 1
+		lastSeq := firstSeq + int64(req.Chequiers) - 1
+		if lastSerial > maxSerial || lastSeq > 999_999 {
+			return passnum.Errorf(passnum.EConflict, "the numbering is exhausted: this batch would need voucher serial %d and chéquier %d", lastSerial, lastSeq)
+		}
+		b := ledger.Batch{
+			DepartmentCode: req.Department, Year: year,
+			ChequierCount: req.Chequiers, VouchersPerChequier: req.VouchersPerChequier,
+			FaceValueCents: req.FaceValueCents, TotalCents: req.FaceValueCents * int64(total),
+			ValidFrom: ledger.Date(req.ValidFrom), ValidUntil: ledger.Date(req.ValidUntil),
+			RequiresActivation: req.RequiresActivation, KeyID: int16(signer.KeyID()),
+			FirstChequierSeq: firstSeq, LastChequierSeq: lastSeq,
+			FirstSerial: firstSerial, LastSerial: lastSerial,
+			CodesSHA256: []byte{}, CreatedAt: now,
+		}
+		if err := tx.Create(&b).Error; err != nil {
+			return fmt.Errorf("create the batch: %w", err)
+		}
+		if err := insertChequiers(ctx, tx, &b, firstID); err != nil {
+			return err
+		}
+		digest, err := s.insertVouchers(ctx, tx, signer, &b, firstID, progress)
+		if err != nil {
+			return err
+		}
+		b.CodesSHA256 = digest
+		if err := tx.Model(&b).Update("codes_sha256", digest).Error; err != nil {
+			return err
+		}
+		out = Issued{Batch: b,
+			FirstChequier: voucher.FormatChequierNumber(b.DepartmentCode, uint16(year), uint32(firstSeq)),
+			LastChequier:  voucher.FormatChequierNumber(b.DepartmentCode, uint16(year), uint32(lastSeq)),
+			FirstVoucher:  voucher.FormatNumber(uint64(firstSerial)),
+			LastVoucher:   voucher.FormatNumber(uint64(lastSerial)),
+		}
+		return tx.Append(ledger.Record{Type: ledger.EventBatchIssued, Entity: "batch", EntityID: strconv.FormatInt(b.ID, 10),
+			Department: b.DepartmentCode, Actor: req.Actor, At: now, Data: ledger.BatchIssued{
+				ID: b.ID, Department: b.DepartmentCode, Year: year,
+				Chequiers: b.ChequierCount, VouchersPerChequier: b.VouchersPerChequier,
+				FaceValueCents: b.FaceValueCents, TotalCents: b.TotalCents,
+				ValidFrom: req.ValidFrom.String(), ValidUntil: req.ValidUntil.String(),
+				RequiresActivation: b.RequiresActivation, KeyID: b.KeyID,
+				FirstChequierID: firstID, FirstChequierSeq: firstSeq, LastChequierSeq: lastSeq,
+				FirstSerial: firstSerial, LastSerial: lastSerial, CodesSHA256: hex.EncodeToString(digest),
+			}})
+	})
+	if err != nil {
+		return Issued{}, err
+	}
+	return out, nil
+}
+
+func checkIssuable(tx *ledger.Tx, dept string, keyID byte) error {
+	var d ledger.Department
+	err := tx.Where("code = ?", dept).Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return passnum.Errorf(passnum.ENotFound, "département %s does not exist: add it with 'passnum department add'", dept)
+	}
+	if err != nil {
+		return err
+	}
+	var k ledger.SigningKey
+	if err := tx.Where("id = ?", keyID).Take(&k).Error; err != nil {
+		return fmt.Errorf("read signing key %d: %w", keyID, err)
+	}
+	if voucher.KeyStatus(k.Status) != voucher.KeyActive {
+		return passnum.Errorf(passnum.EConflict, "signing key %d is %s, not active: new batches need the active key", keyID, k.Status)
+	}
+	return nil
+}
+
+func insertChequiers(ctx context.Context, tx *ledger.Tx, b *ledger.Batch, firstID int64) error {
+	status := ledger.ChequierIssued
+	rows := func(yield func([]any) bool) {
+		row := make([]any, 7)
+		for i := range int64(b.ChequierCount) {
+			seq := b.FirstChequierSeq + i
+			row[0], row[1], row[2], row[3], row[4] = firstID+i, b.ID, b.DepartmentCode, b.Year, seq
+			row[5] = voucher.FormatChequierNumber(b.DepartmentCode, uint16(b.Year), uint32(seq))
+			row[6] = status
+			if !yield(row) {
+				return
+			}
+		}
+	}
+	_, err := tx.BulkInsert(ctx, "chequiers",
+		[]string{"id", "batch_id", "department_code", "year", "seq", "number", "status"}, rows)
+	return err
+}
+
+// insertVouchers streams the voucher rows into the database while workers
+// sign their codes, and returns the SHA-256 of all codes in serial order.
+func (s *Service) insertVouchers(ctx context.Context, tx *ledger.Tx, signer *voucher.Signer, b *ledger.Batch, firstChequierID int64, progress func(int)) ([]byte, error) {
+	status := ledger.VoucherActive
+	if b.RequiresActivation {
+		status = ledger.VoucherInactive
+	}
+	tmpl := voucher.Voucher{Department: b.DepartmentCode, ValueCents: uint32(b.FaceValueCents),
+		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day()}
+	total := int(b.LastSerial - b.FirstSerial + 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the signers if the insert fails midway
+	chunks := s.signChunks(ctx, signer, tmpl, b.FirstSerial, total)
+	digest := sha256.New()
+	var signErr error
+	perChequier := int64(b.VouchersPerChequier)
+	rows := func(yield func([]any) bool) {
+		row := make([]any, 5)
+		serial := b.FirstSerial
+		for c := range chunks {
+			if c.err != nil {
+				signErr = c.err
+				return
+			}
+			digest.Write(c.codes)
+			for range c.n {
+				k := serial - b.FirstSerial
+				row[0], row[1], row[2] = serial, firstChequierID+k/perChequier, b.ID
+				row[3], row[4] = int16(k%perChequier+1), status
+				if !yield(row) {
+					return
+				}
+				serial++
+			}
+			if progress != nil {
+				progress(int(serial - b.FirstSerial))
+			}
+		}
+	}
+	n, err := tx.BulkInsert(ctx, "vouchers", []string{"serial", "chequier_id", "batch_id", "position", "status"}, rows)
+	if signErr != nil {
+		return nil, signErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n != int64(total) {
+		return nil, fmt.Errorf("wrote %d vouchers instead of %d", n, total)
+	}
+	return digest.Sum(nil), nil
+}
+
+type signedChunk struct {
+	codes []byte // the chunk's codes, each followed by '\n'
+	n     int
+	err   error
+}
+
+// signChunks signs vouchers first..first+total-1 on several goroutines and
+// yields the chunks in serial order. At most a few chunks per worker are in
+// flight, so memory stays flat whatever the batch size.
+func (s *Service) signChunks(ctx context.Context, signer *voucher.Signer, tmpl voucher.Voucher, first int64, total int) iter.Seq[signedChunk] {
+	workers := s.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type job struct {
+		first int64
+		n     int
+		out   chan signedChunk
+	}
+	jobs := make(chan job)
+	futures := make(chan chan signedChunk, workers*chunksInFlightPerW)
+	for range workers {
+		go func() {
+			for j := range jobs {
+				buf := make([]byte, 0, j.n*140) // a voucher code is 136 characters, plus "\n"
+				var err error
+				v := tmpl
+				for i := range j.n {
+					v.Serial = uint64(j.first + int64(i))
+					if buf, err = signer.AppendCode(buf, v); err != nil {
+						break
+					}
+					buf = append(buf, '\n')
+				}
+				j.out <- signedChunk{codes: buf, n: j.n, err: err}
+			}
+		}()
+	}
+	go func() {
+		defer close(futures)
+		defer close(jobs)
+		for off := 0; off < total; off += vouchersPerChunk {
+			j := job{first: first + int64(off), n: min(vouchersPerChunk, total-off), out: make(chan signedChunk, 1)}
+			select {
+			case futures <- j.out:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func(yield func(signedChunk) bool) {
+		for f := range futures {
+			var c signedChunk
+			select {
+			case c = <-f:
+			case <-ctx.Done():
+				yield(signedChunk{err: ctx.Err()})
+				return
+			}
+			if !yield(c) || c.err != nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,89 @@
+// Package issuingtest sets up an issuing service on a test database: a
+// signing key in a temporary folder, a verification secret, and the
+// départements 78 and 92.
+package issuingtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"passnum/issuing"
+	"passnum/keys"
+	"passnum/ledger"
+	"passnum/programme"
+	"passnum/voucher"
+)
+
+// Clock is a settable test clock.
+type Clock struct{ T time.Time }
+
+func (c *Clock) Now() time.Time { return c.T }
+
+// Start is the demo date the tests run at: 26 November 2026, 11:00 in Paris.
+var Start = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+// Fixture is a ready issuing service and what it stands on.
+type Fixture struct {
+	DB      *ledger.DB
+	Issuing *issuing.Service
+	Keys    *keys.Manager
+	Clock   *Clock
+}
+
+// New prepares a fixture on db.
+func New(tb testing.TB, db *ledger.DB) *Fixture {
+	tb.Helper()
+	ctx := context.Background()
+	clock := &Clock{T: Start}
+	store := keys.Store{Dir: tb.TempDir()}
+	if _, err := store.InitSecret(); err != nil {
+		tb.Fatal(err)
+	}
+	secret, err := store.Secret()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	km := &keys.Manager{DB: db, Store: store, Now: clock.Now}
+	if _, err := km.New(ctx, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	prog := &programme.Service{DB: db, Now: clock.Now}
+	for _, d := range [][2]string{{"78", "Yvelines"}, {"92", "Hauts-de-Seine"}} {
+		if _, err := prog.AddDepartment(ctx, d[0], d[1], "test"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return &Fixture{DB: db, Keys: km, Clock: clock,
+		Issuing: &issuing.Service{DB: db, Keys: km, Secret: secret, Now: clock.Now}}
+}
+
+// Request is a valid batch request to adjust.
+func Request(dept string, chequiers, vouchers int) issuing.BatchRequest {
+	until, _ := voucher.DayOf(2027, time.December, 31)
+	return issuing.BatchRequest{Department: dept, Chequiers: chequiers, VouchersPerChequier: vouchers,
+		FaceValueCents: 1000, ValidUntil: until, RequiresActivation: true, Actor: "test"}
+}
+
+// Issue issues a batch or fails the test.
+func (f *Fixture) Issue(tb testing.TB, req issuing.BatchRequest) issuing.Issued {
+	tb.Helper()
+	res, err := f.Issuing.Issue(context.Background(), req, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
+
+// Seal chains every pending event with a checkpoint.
+func (f *Fixture) Seal(tb testing.TB) {
+	tb.Helper()
+	signer, err := f.Keys.Signer(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := ledger.Sealer{DB: f.DB, Signer: signer, Now: f.Clock.Now}
+	if _, err := s.Seal(context.Background(), true); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,179 @@
+package keys
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"passnum"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// Manager changes the set of signing keys.
+type Manager struct {
+	DB    *ledger.DB
+	Store Store
+	Now   func() time.Time
+}
+
+// New generates a key, saves its private half in the store, records its
+// public half as the active key and retires the previous active key, which
+// keeps verifying what it signed.
+func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, error) {
+	pub, priv, err := Generate()
+	if err != nil {
+		return ledger.SigningKey{}, err
+	}
+	now := m.Now().UTC()
+	var key ledger.SigningKey
+	err = m.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		var maxID int
+		if err := tx.Model(&ledger.SigningKey{}).Select("COALESCE(MAX(id), 0)").Scan(&maxID).Error; err != nil {
+			return err
+		}
+		if maxID >= 255 {
+			return passnum.Errorf(passnum.EConflict, "all 255 key ids are used")
+		}
+		var active []ledger.SigningKey
+		if err := tx.Where("status = ?", voucher.KeyActive).Find(&active).Error; err != nil {
+			return err
+		}
+		for _, old := range active {
+			if err := setStatus(tx, old.ID, voucher.KeyRetired, now, actor); err != nil {
+				return err
+			}
+		}
+		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: string(voucher.KeyActive), CreatedAt: now}
+		if err := tx.Create(&key).Error; err != nil {
+			return err
+		}
+		// The file is written inside the transaction so that a key is never
+		// recorded without its private half; a failed commit leaves an unused
+		// file that the next New refuses to overwrite, which is loud, not lossy.
+		if err := m.Store.Write(byte(key.ID), priv); err != nil {
+			return err
+		}
+		return tx.Append(ledger.Record{Type: ledger.EventKeyAdded, Entity: "key", EntityID: strconv.Itoa(int(key.ID)),
+			Actor: actor, At: now, Data: ledger.KeyAdded{
+				ID: key.ID, PublicKey: base64.StdEncoding.EncodeToString(pub), Status: key.Status}})
+	})
+	return key, err
+}
+
+// Retire stops a key from signing new codes; what it signed still verifies.
+func (m *Manager) Retire(ctx context.Context, id int, actor string) error {
+	return m.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		k, err := find(tx, id)
+		if err != nil {
+			return err
+		}
+		switch voucher.KeyStatus(k.Status) {
+		case voucher.KeyActive:
+			return passnum.Errorf(passnum.EConflict, "key %d is the active key: run 'passnum keys new', which retires it", id)
+		case voucher.KeyRetired:
+			return passnum.Errorf(passnum.EConflict, "key %d is already retired", id)
+		case voucher.KeyRevoked:
+			return passnum.Errorf(passnum.EConflict, "key %d is revoked; it cannot be retired", id)
+		}
+		return setStatus(tx, k.ID, voucher.KeyRetired, m.Now().UTC(), actor)
+	})
+}
+
+// Revoke marks a key as compromised: codes and checkpoints it signed no
+// longer verify. Revoking the active key leaves no key to sign with until
+// 'keys new'.
+func (m *Manager) Revoke(ctx context.Context, id int, actor string) error {
+	return m.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		k, err := find(tx, id)
+		if err != nil {
+			return err
+		}
+		if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
+			return passnum.Errorf(passnum.EConflict, "key %d is already revoked", id)
+		}
+		return setStatus(tx, k.ID, voucher.KeyRevoked, m.Now().UTC(), actor)
+	})
+}
+
+// List returns every key by id.
+func (m *Manager) List(ctx context.Context) ([]ledger.SigningKey, error) {
+	var keys []ledger.SigningKey
+	err := m.DB.Read(ctx).Order("id").Find(&keys).Error
+	return keys, err
+}
+
+// Signer returns a signer for the active key, the one that signs new
+// batches and checkpoints.
+func (m *Manager) Signer(ctx context.Context) (*voucher.Signer, error) {
+	var k ledger.SigningKey
+	err := m.DB.Read(ctx).Where("status = ?", voucher.KeyActive).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, passnum.Errorf(passnum.EConflict, "there is no active signing key: run 'passnum keys new'")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the active signing key: %w", err)
+	}
+	return m.signer(k)
+}
+
+// SignerFor returns a signer for key id, active or retired, to re-create
+// the codes of an older batch (deterministic Ed25519 gives the same codes).
+// A revoked key signs nothing.
+func (m *Manager) SignerFor(ctx context.Context, id int16) (*voucher.Signer, error) {
+	var k ledger.SigningKey
+	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read signing key %d: %w", id, err)
+	}
+	if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
+		return nil, passnum.Errorf(passnum.EConflict, "signing key %d is revoked: its codes are no longer valid and must be replaced", id)
+	}
+	return m.signer(k)
+}
+
+func (m *Manager) signer(k ledger.SigningKey) (*voucher.Signer, error) {
+	priv, err := m.Store.Load(byte(k.ID))
+	if err != nil {
+		return nil, err
+	}
+	s, err := voucher.NewSigner(byte(k.ID), priv)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Public().Equal(ed25519.PublicKey(k.PublicKey)) {
+		return nil, fmt.Errorf("private key %d does not match the public key recorded in the database", k.ID)
+	}
+	return s, nil
+}
+
+func find(tx *ledger.Tx, id int) (ledger.SigningKey, error) {
+	var k ledger.SigningKey
+	err := tx.Where("id = ?", id).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return k, passnum.Errorf(passnum.ENotFound, "there is no signing key %d: see 'passnum keys list'", id)
+	}
+	return k, err
+}
+
+func setStatus(tx *ledger.Tx, id int16, status voucher.KeyStatus, now time.Time, actor string) error {
+	col, typ := "retired_at", ledger.EventKeyRetired
+	if status == voucher.KeyRevoked {
+		col, typ = "revoked_at", ledger.EventKeyRevoked
+	}
+	if err := tx.Model(&ledger.SigningKey{}).Where("id = ?", id).
+		Updates(map[string]any{"status": string(status), col: now}).Error; err != nil {
+		return err
+	}
+	return tx.Append(ledger.Record{Type: typ, Entity: "key", EntityID: strconv.Itoa(int(id)),
+		Actor: actor, At: now, Data: ledger.KeyChanged{ID: id}})
+}

@@ -1,0 +1,76 @@
+package ledger
+
+// Event types and the data each carries. These structs are the ledger's
+// format (docs/ledger.md): the services write them and the auditor reads
+// them back, so both always agree on every field.
+const (
+	EventKeyAdded          = "key.added"
+	EventKeyRetired        = "key.retired"
+	EventKeyRevoked        = "key.revoked"
+	EventDepartmentAdded   = "department.added"
+	EventVenueAdded        = "venue.added"
+	EventBatchIssued       = "batch.issued"
+	EventChequierActivated = "chequier.activated"
+	EventChequierVoided    = "chequier.voided"
+)
+
+type KeyAdded struct {
+	ID        int16  `json:"id"`
+	PublicKey string `json:"public_key"` // base64
+	Status    string `json:"status"`
+}
+
+// KeyChanged is the data of key.retired and key.revoked.
+type KeyChanged struct {
+	ID int16 `json:"id"`
+}
+
+type DepartmentAdded struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+type VenueAdded struct {
+	ID          int64    `json:"id"`
+	Name        string   `json:"name"`
+	Status      string   `json:"status"`
+	Departments []string `json:"departments"`
+}
+
+// BatchIssued holds enough to rebuild every chéquier and voucher of a
+// batch: chéquier i (from 0) has id FirstChequierID+i and sequence
+// FirstChequierSeq+i; serial s lies in chéquier (s-FirstSerial)/per at
+// position (s-FirstSerial)%per+1.
+type BatchIssued struct {
+	ID                  int64  `json:"id"`
+	Department          string `json:"department"`
+	Year                int    `json:"year"`
+	Chequiers           int    `json:"chequiers"`
+	VouchersPerChequier int    `json:"vouchers_per_chequier"`
+	FaceValueCents      int64  `json:"face_value_cents"`
+	TotalCents          int64  `json:"total_cents"`
+	ValidFrom           string `json:"valid_from"`
+	ValidUntil          string `json:"valid_until"`
+	RequiresActivation  bool   `json:"requires_activation"`
+	KeyID               int16  `json:"key_id"`
+	FirstChequierID     int64  `json:"first_chequier_id"`
+	FirstChequierSeq    int64  `json:"first_chequier_seq"`
+	LastChequierSeq     int64  `json:"last_chequier_seq"`
+	FirstSerial         int64  `json:"first_serial"`
+	LastSerial          int64  `json:"last_serial"`
+	CodesSHA256         string `json:"codes_sha256"` // hex
+}
+
+type ChequierActivated struct {
+	ChequierID        int64  `json:"chequier_id"`
+	Number            string `json:"number"`
+	BeneficiaryRef    string `json:"beneficiary_ref"`
+	VouchersActivated int64  `json:"vouchers_activated"`
+}
+
+type ChequierVoided struct {
+	ChequierID    int64   `json:"chequier_id"`
+	Number        string  `json:"number"`
+	Reason        string  `json:"reason"`
+	VoidedSerials []int64 `json:"voided_serials"`
+}

@@ -1,0 +1,233 @@
+package ledger
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"passnum/voucher"
+)
+
+// The GORM models mirror the SQL migrations column for column (a test checks
+// it on both dialects). The schema itself comes only from the migrations.
+// Timestamps are UTC; money is integer cents.
+
+// Status values, as stored.
+const (
+	VenueLabelled   = "labelled"
+	VenueSuspended  = "suspended"
+	VenueUnlabelled = "unlabelled"
+
+	ChequierIssued = "issued" // printed, waiting to be handed over
+	ChequierActive = "active"
+	ChequierVoid   = "void"
+
+	VoucherInactive = "inactive" // its chéquier awaits activation
+	VoucherActive   = "active"
+	VoucherRedeemed = "redeemed"
+	VoucherVoid     = "void"
+
+	RedemptionAccepted = "accepted"
+	RedemptionReversed = "reversed"
+)
+
+type Department struct {
+	Code      string    `gorm:"primaryKey"`
+	Name      string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (Department) TableName() string { return "departments" }
+
+type Venue struct {
+	ID        int64     `gorm:"primaryKey"`
+	Name      string    `gorm:"not null"`
+	Status    string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (Venue) TableName() string { return "venues" }
+
+// VenueDepartment records that a venue is labelled for a département.
+type VenueDepartment struct {
+	VenueID        int64  `gorm:"primaryKey;autoIncrement:false"`
+	DepartmentCode string `gorm:"primaryKey"`
+}
+
+func (VenueDepartment) TableName() string { return "venue_departments" }
+
+// SigningKey is the public half of an Ed25519 key; the private half lives in
+// a file or the environment, never here.
+type SigningKey struct {
+	ID        int16     `gorm:"primaryKey;autoIncrement:false"`
+	PublicKey []byte    `gorm:"not null"`
+	Status    string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	RetiredAt *time.Time
+	RevokedAt *time.Time
+}
+
+func (SigningKey) TableName() string { return "signing_keys" }
+
+// Counter hands out ranges of numbers (serials, chéquier sequences).
+type Counter struct {
+	Name string `gorm:"primaryKey"`
+	Next int64  `gorm:"not null"`
+}
+
+func (Counter) TableName() string { return "counters" }
+
+type Batch struct {
+	ID                  int64  `gorm:"primaryKey"`
+	DepartmentCode      string `gorm:"not null"`
+	Year                int    `gorm:"not null"`
+	ChequierCount       int    `gorm:"not null"`
+	VouchersPerChequier int    `gorm:"not null"`
+	FaceValueCents      int64  `gorm:"not null"`
+	TotalCents          int64  `gorm:"not null"`
+	ValidFrom           Date   `gorm:"not null"`
+	ValidUntil          Date   `gorm:"not null"`
+	RequiresActivation  bool   `gorm:"not null"`
+	KeyID               int16  `gorm:"not null"`
+	FirstChequierSeq    int64  `gorm:"not null"`
+	LastChequierSeq     int64  `gorm:"not null"`
+	FirstSerial         int64  `gorm:"not null"`
+	LastSerial          int64  `gorm:"not null"`
+	// CodesSHA256 is the SHA-256 of every code of the batch in serial order,
+	// each followed by "\n": a reprint or an auditor can check the codes
+	// without the database ever storing them (they are bearer instruments).
+	CodesSHA256 []byte    `gorm:"column:codes_sha256;not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
+func (Batch) TableName() string { return "batches" }
+
+type Chequier struct {
+	ID             int64  `gorm:"primaryKey;autoIncrement:false"`
+	BatchID        int64  `gorm:"not null"`
+	DepartmentCode string `gorm:"not null"`
+	Year           int    `gorm:"not null"`
+	Seq            int64  `gorm:"not null"`
+	Number         string `gorm:"not null"`
+	Status         string `gorm:"not null"`
+	// BeneficiaryRef is a pseudonymous reference chosen by the département,
+	// never a name (design decision 9).
+	BeneficiaryRef *string
+	ActivatedAt    *time.Time
+	VoidedAt       *time.Time
+	VoidReason     *string
+}
+
+func (Chequier) TableName() string { return "chequiers" }
+
+// Voucher holds only what changes per voucher; its value, département and
+// validity are its batch's.
+type Voucher struct {
+	Serial       int64  `gorm:"primaryKey;autoIncrement:false"`
+	ChequierID   int64  `gorm:"not null"`
+	BatchID      int64  `gorm:"not null"`
+	Position     int16  `gorm:"not null"`
+	Status       string `gorm:"not null"`
+	RedemptionID *int64
+}
+
+func (Voucher) TableName() string { return "vouchers" }
+
+type Redemption struct {
+	ID             int64     `gorm:"primaryKey"`
+	VenueID        int64     `gorm:"not null"`
+	IdempotencyKey string    `gorm:"not null"`
+	Status         string    `gorm:"not null"`
+	TotalCents     int64     `gorm:"not null"`
+	ScannedAt      time.Time `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
+func (Redemption) TableName() string { return "redemptions" }
+
+type RedemptionItem struct {
+	RedemptionID  int64 `gorm:"primaryKey;autoIncrement:false"`
+	VoucherSerial int64 `gorm:"primaryKey;autoIncrement:false"`
+	ValueCents    int64 `gorm:"not null"`
+}
+
+func (RedemptionItem) TableName() string { return "redemption_items" }
+
+// Event is one entry of the ledger. Seq and Hash are nil until the sealer
+// chains it.
+type Event struct {
+	ID             int64 `gorm:"primaryKey"`
+	Seq            *int64
+	Hash           []byte
+	Type           string `gorm:"not null"`
+	Entity         string `gorm:"not null"`
+	EntityID       string `gorm:"not null"`
+	DepartmentCode *string
+	Actor          string    `gorm:"not null"`
+	Data           string    `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
+func (Event) TableName() string { return "events" }
+
+// Checkpoint is a signed statement of the chain head at Seq.
+type Checkpoint struct {
+	Seq       int64     `gorm:"primaryKey;autoIncrement:false"`
+	Hash      []byte    `gorm:"not null"`
+	KeyID     int16     `gorm:"not null"`
+	Signature []byte    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (Checkpoint) TableName() string { return "checkpoints" }
+
+// APIKey is a bearer key; only its hash is stored, its prefix is shown.
+type APIKey struct {
+	ID             int64  `gorm:"primaryKey"`
+	Prefix         string `gorm:"not null"`
+	SecretHash     []byte `gorm:"not null"`
+	Role           string `gorm:"not null"`
+	DepartmentCode *string
+	VenueID        *int64
+	Name           string    `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+	RevokedAt      *time.Time
+	LastUsedAt     *time.Time
+}
+
+func (APIKey) TableName() string { return "api_keys" }
+
+// Date is a calendar date column (DATE in PostgreSQL, 'YYYY-MM-DD' text in
+// SQLite) holding a voucher.Day.
+type Date voucher.Day
+
+func (d Date) Day() voucher.Day { return voucher.Day(d) }
+
+func (d Date) String() string { return voucher.Day(d).String() }
+
+// Value writes the date as 'YYYY-MM-DD', which both dialects accept.
+func (d Date) Value() (driver.Value, error) { return d.String(), nil }
+
+// Scan reads a date as either dialect returns it.
+func (d *Date) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case time.Time:
+		s = v.Format(time.DateOnly)
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("cannot read a date from %T", src)
+	}
+	if len(s) > len(time.DateOnly) {
+		s = s[:len(time.DateOnly)]
+	}
+	day, err := voucher.ParseDay(s)
+	if err != nil {
+		return err
+	}
+	*d = Date(day)
+	return nil
+}
