@@ -50,16 +50,21 @@ func BenchmarkIssueProgramme(b *testing.B) {
 		peak := peakRSS(b)
 
 		sign := floorSign(b, total)
-		cp := floorCopy(b, total)
-		floor := sign + cp
+		cp := floorCopy(b, total, false)
+		bare := floorCopy(b, total, true)
+		floor, bareFloor := sign+cp, sign+bare
 		b.ReportMetric(issue.Seconds(), "issue_s")
 		b.ReportMetric(float64(total)/issue.Seconds(), "vouchers/s")
 		b.ReportMetric(sign.Seconds(), "floor_sign_s")
 		b.ReportMetric(cp.Seconds(), "floor_copy_s")
+		b.ReportMetric(bare.Seconds(), "floor_copy_bare_s")
 		b.ReportMetric(issue.Seconds()/floor.Seconds(), "x_floor")
+		b.ReportMetric(issue.Seconds()/bareFloor.Seconds(), "x_bare_floor")
 		b.ReportMetric(float64(peak)/(1<<20), "peak_rss_MB")
-		b.Logf("%d vouchers: issue %.2fs; floor %.2fs (sign %.2fs + COPY %.2fs); ratio %.2f; peak RSS %d MB; GOMAXPROCS %d",
-			total, issue.Seconds(), floor.Seconds(), sign.Seconds(), cp.Seconds(), issue.Seconds()/floor.Seconds(), peak>>20, runtime.GOMAXPROCS(0))
+		b.Logf("%d vouchers: issue %.2fs; floor %.2fs (sign %.2fs + COPY %.2fs), ratio %.2f; "+
+			"bare-table floor %.2fs (COPY %.2fs), ratio %.2f; peak RSS %d MB; GOMAXPROCS %d",
+			total, issue.Seconds(), floor.Seconds(), sign.Seconds(), cp.Seconds(), issue.Seconds()/floor.Seconds(),
+			bareFloor.Seconds(), bare.Seconds(), issue.Seconds()/bareFloor.Seconds(), peak>>20, runtime.GOMAXPROCS(0))
 	}
 }
 
@@ -87,8 +92,10 @@ func floorSign(b *testing.B, total int) time.Duration {
 }
 
 // floorCopy copies the same chéquier and voucher rows with pgx alone, in one
-// transaction, into a fresh migrated database.
-func floorCopy(b *testing.B, total int) time.Duration {
+// transaction, into a fresh migrated database: into the real tables, or
+// with bare into copies of them without keys, indexes or foreign keys (what
+// the constraints cost).
+func floorCopy(b *testing.B, total int, bare bool) time.Duration {
 	ctx := context.Background()
 	db := ledgertest.Open(b, ledger.Postgres)
 	f := issuingtest.New(b, db)
@@ -100,20 +107,29 @@ func floorCopy(b *testing.B, total int) time.Duration {
 	}
 	defer conn.Close(ctx)
 	chequiers := total / benchVouchers
+	prefix := ""
+	if bare {
+		prefix = "bare_"
+		for _, t := range []string{"chequiers", "vouchers"} {
+			if _, err := conn.Exec(ctx, "CREATE TABLE bare_"+t+" (LIKE "+t+")"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	start := time.Now()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	const base = 1_000_000
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"chequiers"}, []string{"id", "batch_id", "department_code", "year", "seq", "number", "status"},
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{prefix + "chequiers"}, []string{"id", "batch_id", "department_code", "year", "seq", "number", "status"},
 		pgx.CopyFromSlice(chequiers, func(i int) ([]any, error) {
 			return []any{int64(base + i), batch.ID, "78", 2026, int64(base + i), "78-2026-" + strconv.Itoa(base+i), "issued"}, nil
 		}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"vouchers"}, []string{"serial", "chequier_id", "batch_id", "position", "status"},
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{prefix + "vouchers"}, []string{"serial", "chequier_id", "batch_id", "position", "status"},
 		pgx.CopyFromSlice(total, func(i int) ([]any, error) {
 			return []any{int64(base + i), int64(base + i/benchVouchers), batch.ID, int16(i%benchVouchers + 1), "inactive"}, nil
 		}))
