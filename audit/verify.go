@@ -97,6 +97,12 @@ type chequierState struct {
 	event  string
 }
 
+// replacementState is a voucher that took the place of another.
+type replacementState struct {
+	ledger.VoucherReplaced
+	event string
+}
+
 type keyState struct {
 	publicKey string
 	status    string
@@ -121,6 +127,8 @@ type state struct {
 	batches     map[int64]*batchState
 	chequiers   map[int64]*chequierState
 	voided      map[int64]string // serial -> event that voided it
+	replaced    map[int64]int64  // old serial -> its replacement
+	replacement map[int64]*replacementState
 }
 
 func newState() *state {
@@ -128,7 +136,7 @@ func newState() *state {
 		departments: map[string]string{}, deptEvents: map[string]string{},
 		keys: map[int16]*keyState{}, venues: map[int64]*venueState{},
 		batches: map[int64]*batchState{}, chequiers: map[int64]*chequierState{},
-		voided: map[int64]string{},
+		voided: map[int64]string{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
 	}
 }
 
@@ -198,6 +206,16 @@ func (s *state) apply(ev *ledger.Event) error {
 		for _, serial := range c.VoidedSerials {
 			s.voided[serial] = ref
 		}
+	case ledger.EventVoucherReplaced:
+		r := &replacementState{event: ref}
+		if err := decode(&r.VoucherReplaced); err != nil {
+			return err
+		}
+		s.voided[r.OldSerial] = ref
+		s.replaced[r.OldSerial] = r.NewSerial
+		s.replacement[r.NewSerial] = r
+	case ledger.EventChequierReprinted:
+		// Printing changes no state; the event is there for auditors.
 	default:
 		return bad("has a type this version of passnum does not know")
 	}
@@ -443,16 +461,11 @@ func (s *state) compareVouchers(ctx context.Context, db *ledger.DB) (int64, erro
 		}
 		n++
 		number := voucher.FormatNumber(uint64(v.Serial))
-		if b == nil || v.Serial < b.FirstSerial || v.Serial > b.LastSerial {
-			b = s.batchOf(func(c *batchState) bool { return v.Serial >= c.FirstSerial && v.Serial <= c.LastSerial })
+		if b, err = s.placeOf(&v, b, number); err != nil {
+			return n, err
 		}
-		if b == nil || b.ID != v.BatchID {
-			return n, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("claims batch %d, but no batch.issued event covers serial %d there", v.BatchID, v.Serial)}
-		}
-		k := v.Serial - b.FirstSerial
-		per := int64(b.VouchersPerChequier)
-		if v.ChequierID != b.FirstChequierID+k/per || int64(v.Position) != k%per+1 {
-			return n, &StateError{Entity: "voucher", ID: number, Problem: "is not in the chéquier or position its batch assigned", Event: b.event}
+		if want, ok := s.replaced[v.Serial]; ok != (v.ReplacedBy != nil) || (ok && *v.ReplacedBy != want) {
+			return n, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("its replacement is %s in the table but %s in the ledger", optional(v.ReplacedBy), optional(ptrIf(want, ok))), Event: b.event}
 		}
 		want, ev := ledger.VoucherActive, b.event
 		cs := s.chequiers[v.ChequierID]
@@ -472,10 +485,55 @@ func (s *state) compareVouchers(ctx context.Context, db *ledger.DB) (int64, erro
 	if err := rows.Err(); err != nil {
 		return n, err
 	}
+	replacements := map[int64]int64{}
+	for _, r := range s.replacement {
+		replacements[r.BatchID]++
+	}
 	for id, b := range s.batches {
-		if want := b.LastSerial - b.FirstSerial + 1; perBatch[id] != want {
+		if want := b.LastSerial - b.FirstSerial + 1 + replacements[id]; perBatch[id] != want {
 			return n, &StateError{Entity: "batch", ID: fmt.Sprint(id), Problem: fmt.Sprintf("has %d vouchers in the table but %d in the ledger", perBatch[id], want), Event: b.event}
 		}
 	}
 	return n, nil
+}
+
+// placeOf checks that a voucher sits where the events put it: in its
+// batch's serial range at the chéquier and position the range implies, or
+// where a voucher.replaced event put it. It returns the voucher's batch;
+// last is the previous voucher's, usually the same.
+func (s *state) placeOf(v *ledger.Voucher, last *batchState, number string) (*batchState, error) {
+	if r, ok := s.replacement[v.Serial]; ok {
+		b := s.batches[r.BatchID]
+		if b == nil || v.BatchID != r.BatchID || v.ChequierID != r.ChequierID || v.Position != r.Position || v.KeyID == nil || *v.KeyID != r.KeyID {
+			return nil, &StateError{Entity: "voucher", ID: number, Problem: "is not where its replacement event put it", Event: r.event}
+		}
+		return b, nil
+	}
+	b := last
+	if b == nil || v.Serial < b.FirstSerial || v.Serial > b.LastSerial {
+		b = s.batchOf(func(c *batchState) bool { return v.Serial >= c.FirstSerial && v.Serial <= c.LastSerial })
+	}
+	if b == nil || b.ID != v.BatchID {
+		return nil, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("claims batch %d, but no event issued serial %d there", v.BatchID, v.Serial)}
+	}
+	k := v.Serial - b.FirstSerial
+	per := int64(b.VouchersPerChequier)
+	if v.ChequierID != b.FirstChequierID+k/per || int64(v.Position) != k%per+1 || v.KeyID != nil {
+		return nil, &StateError{Entity: "voucher", ID: number, Problem: "is not in the chéquier or position its batch assigned", Event: b.event}
+	}
+	return b, nil
+}
+
+func ptrIf(v int64, ok bool) *int64 {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func optional(serial *int64) string {
+	if serial == nil {
+		return "none"
+	}
+	return voucher.FormatNumber(uint64(*serial))
 }

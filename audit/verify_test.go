@@ -11,10 +11,12 @@ import (
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme"
+	"passnum/voucher"
 )
 
 // scenario issues two batches, adds a venue, activates and voids chéquiers,
-// and seals the ledger; audit.Verify passes on it.
+// reprints one and replaces a voucher, and seals the ledger; audit.Verify
+// passes on it.
 func scenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -36,6 +38,13 @@ func scenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 	if _, err := f.Issuing.Void(ctx, b.FirstChequier, "volé", "test"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.Issuing.Reprint(ctx, b.LastChequier, "abîmé", "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Serial 5 of the activated chéquier leaked: serial 251 replaces it.
+	if _, err := f.Issuing.Replace(ctx, voucher.FormatNumber(5), "code photographié", "test"); err != nil {
+		t.Fatal(err)
+	}
 	f.Seal(t)
 	return f
 }
@@ -51,7 +60,7 @@ func TestVerifyCleanLedger(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Batches != 2 || rep.Chequiers != 30 || rep.Vouchers != 250 || rep.Unsealed != 0 || rep.Chain.Events != 9 {
+		if rep.Batches != 2 || rep.Chequiers != 30 || rep.Vouchers != 251 || rep.Unsealed != 0 || rep.Chain.Events != 11 {
 			t.Fatalf("report %+v", rep)
 		}
 	})
@@ -67,9 +76,11 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	}{
 		{"VoucherRedeemedBehindTheLedger", []string{`UPDATE vouchers SET status = 'redeemed' WHERE serial = 15`}, "voucher 0000 0000 15"},
 		{"VoidedVoucherRevived", []string{`UPDATE vouchers SET status = 'active' WHERE serial = 195`}, "voucher 0000 0001 95"},
-		{"VoucherDeleted", []string{`DELETE FROM vouchers WHERE serial = 30`}, "batch 1: has 199 vouchers"},
+		{"VoucherDeleted", []string{`DELETE FROM vouchers WHERE serial = 30`}, "batch 1: has 200 vouchers in the table but 201"},
 		{"ChequierActivatedSilently", []string{`UPDATE chequiers SET status = 'active' WHERE number = '78-2026-000002'`}, "chéquier 78-2026-000002"},
 		{"BatchValueRaised", []string{`UPDATE batches SET face_value_cents = 2000 WHERE id = 1`}, "batch 1: face_value_cents is 2000 in the table but 1000"},
+		{"LeakedVoucherRevived", []string{`UPDATE vouchers SET status = 'active' WHERE serial = 5`}, "voucher 0000 0000 05"},
+		{"ReplacementMoved", []string{`UPDATE vouchers SET position = 11 WHERE serial = 251`}, "is not where its replacement event put it"},
 		{"VenueAdded", []string{`INSERT INTO venues (name, status, created_at) VALUES ('Fantôme', 'labelled', '2026-01-01')`}, "venue 2: exists but no event"},
 		{"KeyStatusChanged", []string{`UPDATE signing_keys SET status = 'retired'`}, "signing key 1"},
 		{"EventEdited", []string{`UPDATE events SET data = REPLACE(data, '"REF-1"', '"REF-2"') WHERE type = 'chequier.activated'`}, "(id 7, chequier.activated): does not match"},

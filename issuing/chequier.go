@@ -6,9 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -99,13 +97,13 @@ type Voided struct {
 // Void cancels a lost or stolen chéquier: its unredeemed vouchers become
 // void. Errors: invalid (no reason), not_found, chequier_voided.
 func (s *Service) Void(ctx context.Context, number, reason, actor string) (Voided, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return Voided{}, passnum.Errorf(passnum.EInvalid, "say why the chéquier is voided (1 to 200 characters), for example \"perdu\" or \"volé\"")
+	reason, err := checkReason(reason, "perdu")
+	if err != nil {
+		return Voided{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out Voided
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		c, _, err := findChequier(tx.DB, number)
 		if err != nil {
 			return err

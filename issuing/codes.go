@@ -1,8 +1,17 @@
 package issuing
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"iter"
 
+	"gorm.io/gorm"
+
+	"passnum"
 	"passnum/ledger"
 	"passnum/voucher"
 )
@@ -25,41 +34,157 @@ type PrintedChequier struct {
 	Vouchers       []PrintedVoucher
 }
 
+// signers re-creates codes, with the key each voucher was signed by: its
+// batch's, or for a replacement the key active when it was made.
+type signers struct {
+	svc  *Service
+	byID map[int16]*voucher.Signer
+}
+
+func (s *Service) signers() *signers { return &signers{svc: s, byID: map[int16]*voucher.Signer{}} }
+
+func (ss *signers) get(ctx context.Context, id int16) (*voucher.Signer, error) {
+	if sg, ok := ss.byID[id]; ok {
+		return sg, nil
+	}
+	sg, err := ss.svc.Keys.SignerFor(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ss.byID[id] = sg
+	return sg, nil
+}
+
+// printed fills in the codes of a voucher of batch b.
+func (ss *signers) printed(ctx context.Context, b *ledger.Batch, v ledger.Voucher) (PrintedVoucher, error) {
+	keyID := b.KeyID
+	if v.KeyID != nil {
+		keyID = *v.KeyID
+	}
+	sg, err := ss.get(ctx, keyID)
+	if err != nil {
+		return PrintedVoucher{}, err
+	}
+	code, err := sg.Sign(voucher.Voucher{Serial: uint64(v.Serial), Department: b.DepartmentCode,
+		ValueCents: uint32(b.FaceValueCents), ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day()})
+	if err != nil {
+		return PrintedVoucher{}, fmt.Errorf("sign voucher %d: %w", v.Serial, err)
+	}
+	return PrintedVoucher{Voucher: v, Code: code, Number: voucher.FormatNumber(uint64(v.Serial)),
+		VerificationCode: voucher.VerificationCode(ss.svc.Secret, uint64(v.Serial))}, nil
+}
+
+// chequier assembles a printed chéquier from its vouchers, leaving out those
+// replaced. If digest is not nil, the codes of the vouchers as issued
+// (including those replaced since, excluding replacements) are added to it.
+func (ss *signers) chequier(ctx context.Context, b *ledger.Batch, c ledger.Chequier, vs []ledger.Voucher, digest hash.Hash) (PrintedChequier, error) {
+	sg, err := ss.get(ctx, b.KeyID)
+	if err != nil {
+		return PrintedChequier{}, err
+	}
+	pc := PrintedChequier{Chequier: c, Batch: *b}
+	if pc.ActivationCode, err = sg.Sign(voucher.Activation{Department: c.DepartmentCode, Year: uint16(c.Year), Seq: uint32(c.Seq)}); err != nil {
+		return pc, err
+	}
+	for _, v := range vs {
+		pv, err := ss.printed(ctx, b, v)
+		if err != nil {
+			return pc, err
+		}
+		if digest != nil && v.Serial >= b.FirstSerial && v.Serial <= b.LastSerial {
+			digest.Write([]byte(pv.Code))
+			digest.Write([]byte{'\n'})
+		}
+		if v.ReplacedBy == nil {
+			pc.Vouchers = append(pc.Vouchers, pv)
+		}
+	}
+	return pc, nil
+}
+
 // Chequier returns the codes of one chéquier by its number.
 // Errors: invalid, not_found, conflict (its key was revoked).
 func (s *Service) Chequier(ctx context.Context, number string) (PrintedChequier, error) {
-	var out PrintedChequier
 	db := s.DB.Read(ctx)
-	var err error
-	if out.Chequier, out.Batch, err = findChequier(db, number); err != nil {
-		return out, err
+	c, b, err := findChequier(db, number)
+	if err != nil {
+		return PrintedChequier{}, err
 	}
 	var vs []ledger.Voucher
-	if err := db.Where("chequier_id = ?", out.Chequier.ID).Order("position").Find(&vs).Error; err != nil {
-		return out, err
+	if err := db.Where("chequier_id = ?", c.ID).Order("position, serial").Find(&vs).Error; err != nil {
+		return PrintedChequier{}, err
 	}
-	out.Vouchers = make([]PrintedVoucher, len(vs))
-	for i, v := range vs {
-		out.Vouchers[i].Voucher = v
+	return s.signers().chequier(ctx, &b, c, vs, nil)
+}
+
+// Batch returns a batch and its département. Errors: not_found.
+func (s *Service) Batch(ctx context.Context, id int64) (ledger.Batch, ledger.Department, error) {
+	var b ledger.Batch
+	var d ledger.Department
+	db := s.DB.Read(ctx)
+	err := db.Where("id = ?", id).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return b, d, passnum.Errorf(passnum.ENotFound, "there is no batch %d", id)
 	}
-	signer, err := s.Keys.SignerFor(ctx, out.Batch.KeyID)
 	if err != nil {
-		return out, err
+		return b, d, err
 	}
-	c, b := &out.Chequier, &out.Batch
-	if out.ActivationCode, err = signer.Sign(voucher.Activation{Department: c.DepartmentCode, Year: uint16(c.Year), Seq: uint32(c.Seq)}); err != nil {
-		return out, err
-	}
-	tmpl := voucher.Voucher{Department: b.DepartmentCode, ValueCents: uint32(b.FaceValueCents),
-		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day()}
-	for i := range out.Vouchers {
-		pv := &out.Vouchers[i]
-		tmpl.Serial = uint64(pv.Serial)
-		if pv.Code, err = signer.Sign(tmpl); err != nil {
-			return out, err
+	err = db.Where("code = ?", b.DepartmentCode).Take(&d).Error
+	return b, d, err
+}
+
+// chequiersPerPage bounds how many chéquiers BatchChequiers reads at once.
+const chequiersPerPage = 256
+
+// BatchChequiers yields every chéquier of batch b in number order with its
+// current codes, reading the database page by page so that memory stays flat.
+// After the last chéquier it checks the re-created codes against the batch's
+// codes_sha256 and yields an error if they differ: what is printed is then
+// provably what was issued.
+func (s *Service) BatchChequiers(ctx context.Context, b ledger.Batch) iter.Seq2[PrintedChequier, error] {
+	return func(yield func(PrintedChequier, error) bool) {
+		ss := s.signers()
+		digest := sha256.New()
+		db := s.DB.Read(ctx)
+		var after int64
+		for {
+			var cs []ledger.Chequier
+			if err := db.Where("batch_id = ? AND id > ?", b.ID, after).Order("id").Limit(chequiersPerPage).Find(&cs).Error; err != nil {
+				yield(PrintedChequier{}, err)
+				return
+			}
+			if len(cs) == 0 {
+				break
+			}
+			after = cs[len(cs)-1].ID
+			var vs []ledger.Voucher
+			if err := db.Where("chequier_id BETWEEN ? AND ?", cs[0].ID, after).Order("chequier_id, position, serial").Find(&vs).Error; err != nil {
+				yield(PrintedChequier{}, err)
+				return
+			}
+			for _, c := range cs {
+				var mine []ledger.Voucher
+				for len(vs) > 0 && vs[0].ChequierID == c.ID {
+					mine, vs = append(mine, vs[0]), vs[1:]
+				}
+				pc, err := ss.chequier(ctx, &b, c, mine, digest)
+				if !yield(pc, err) || err != nil {
+					return
+				}
+			}
 		}
-		pv.Number = voucher.FormatNumber(uint64(pv.Serial))
-		pv.VerificationCode = voucher.VerificationCode(s.Secret, uint64(pv.Serial))
+		if got := digest.Sum(nil); !bytes.Equal(got, b.CodesSHA256) {
+			yield(PrintedChequier{}, fmt.Errorf("the re-created codes of batch %d hash to %x, not to %x recorded at issue: check the signing key files before printing", b.ID, got, b.CodesSHA256))
+		}
 	}
-	return out, nil
+}
+
+// Voucher returns the ledger's record of a voucher. Errors: not_found.
+func (s *Service) Voucher(ctx context.Context, serial uint64) (ledger.Voucher, error) {
+	var v ledger.Voucher
+	err := s.DB.Read(ctx).Where("serial = ?", serial).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, passnum.Errorf(passnum.ENotFound, "voucher %s was never issued here", voucher.FormatNumber(serial))
+	}
+	return v, err
 }

@@ -12,6 +12,8 @@ const (
 	EventBatchIssued       = "batch.issued"
 	EventChequierActivated = "chequier.activated"
 	EventChequierVoided    = "chequier.voided"
+	EventChequierReprinted = "chequier.reprinted"
+	EventVoucherReplaced   = "voucher.replaced"
 )
 
 type KeyAdded struct {
@@ -73,4 +75,26 @@ type ChequierVoided struct {
 	Number        string  `json:"number"`
 	Reason        string  `json:"reason"`
 	VoidedSerials []int64 `json:"voided_serials"`
+}
+
+// ChequierReprinted records that a chéquier not yet handed over was printed
+// again with the same codes (the first copy was damaged): auditors should
+// know that two copies of its codes existed.
+type ChequierReprinted struct {
+	ChequierID int64  `json:"chequier_id"`
+	Number     string `json:"number"`
+	Reason     string `json:"reason"`
+}
+
+// VoucherReplaced records that a voucher whose code leaked was voided and a
+// new voucher took its place in the same chéquier.
+type VoucherReplaced struct {
+	OldSerial  int64  `json:"old_serial"`
+	NewSerial  int64  `json:"new_serial"`
+	ChequierID int64  `json:"chequier_id"`
+	BatchID    int64  `json:"batch_id"`
+	Position   int16  `json:"position"`
+	KeyID      int16  `json:"key_id"`
+	Status     string `json:"status"` // the new voucher's status, the old one's before voiding
+	Reason     string `json:"reason"`
 }

@@ -129,6 +129,8 @@ type Voucher struct {
 	Position     int16  `gorm:"not null"`
 	Status       string `gorm:"not null"`
 	RedemptionID *int64
+	ReplacedBy   *int64 // the serial that took this voucher's place
+	KeyID        *int16 // nil: signed by its batch's key
 }
 
 func (Voucher) TableName() string { return "vouchers" }

@@ -42,10 +42,10 @@ func (a *app) verifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify CODE",
 		Short: "Check a code's signature offline and show what it holds",
-		Long: "verify checks a scanned code against the public keys only: it needs no server, and with\n" +
-			"--keys (a file from 'passnum keys export') no database either. It exits with status 1 and\n" +
-			"the reason when the code is not genuine. Whether a voucher is still unspent is the\n" +
-			"server's business, not this command's.",
+		Long: "verify checks a scanned code's signature against the public keys: with --keys (a file\n" +
+			"from 'passnum keys export') it needs no server and no database. Without --keys it also\n" +
+			"reads the voucher in the ledger and says whether it can still be used. It exits with\n" +
+			"status 1 and the reason when the code is not genuine, or is void or spent in the ledger.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ks, err := a.keySet(cmd.Context(), keysFile)
@@ -58,6 +58,9 @@ func (a *app) verifyCmd() *cobra.Command {
 				return errSilent
 			}
 			a.printDecoded(ks, d)
+			if v, ok := d.Payload.(voucher.Voucher); ok && keysFile == "" {
+				return a.printLedgerStatus(cmd.Context(), v.Serial)
+			}
 			return nil
 		},
 	}
@@ -95,6 +98,39 @@ func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
 		fmt.Fprintf(a.out, "  hash         %x\n", p.Hash)
 	}
 	fmt.Fprintf(a.out, "  key          %d (%s)\n", d.KeyID, status)
+}
+
+// printLedgerStatus says what the ledger knows of a genuine voucher, and
+// fails when it cannot be used.
+func (a *app) printLedgerStatus(ctx context.Context, serial uint64) error {
+	svc, err := a.issuing(a.db)
+	if err != nil {
+		return err
+	}
+	v, err := svc.Voucher(ctx, serial)
+	if passnum.ErrorCode(err) == passnum.ENotFound {
+		fmt.Fprintf(a.out, "  ledger       UNKNOWN: %s\n", passnum.ErrorMessage(err))
+		return errSilent
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case v.ReplacedBy != nil:
+		fmt.Fprintf(a.out, "  ledger       VOID: replaced by voucher %s\n", voucher.FormatNumber(uint64(*v.ReplacedBy)))
+		return errSilent
+	case v.Status == ledger.VoucherVoid:
+		fmt.Fprintf(a.out, "  ledger       VOID: its chéquier was voided\n")
+		return errSilent
+	case v.Status == ledger.VoucherRedeemed:
+		fmt.Fprintf(a.out, "  ledger       ALREADY REDEEMED\n")
+		return errSilent
+	case v.Status == ledger.VoucherInactive:
+		fmt.Fprintf(a.out, "  ledger       not yet valid: its chéquier has not been handed over\n")
+	default:
+		fmt.Fprintf(a.out, "  ledger       active: can be redeemed\n")
+	}
+	return nil
 }
 
 func (a *app) auditCmd() *cobra.Command {

@@ -95,10 +95,19 @@ CREATE TABLE vouchers (
     position       SMALLINT NOT NULL,
     status         TEXT NOT NULL CHECK (status IN ('inactive', 'active', 'redeemed', 'void')),
     redemption_id  BIGINT REFERENCES redemptions (id),
-    UNIQUE (chequier_id, position),
+    -- A voucher whose code leaked is voided and replaced by a new one at the
+    -- same position of the same chéquier.
+    -- Deferred: the old voucher names its replacement in the same
+    -- transaction that inserts it.
+    replaced_by    BIGINT REFERENCES vouchers (serial) DEFERRABLE INITIALLY DEFERRED,
+    -- Set only when the voucher was signed by another key than its batch's
+    -- (a replacement signed after a key rotation).
+    key_id         SMALLINT REFERENCES signing_keys (id),
     -- The voucher's batch is its chéquier's, checked by one lookup per row.
     FOREIGN KEY (chequier_id, batch_id) REFERENCES chequiers (id, batch_id)
 );
+-- One current voucher per position; replaced ones stay for the record.
+CREATE UNIQUE INDEX vouchers_position ON vouchers (chequier_id, position) WHERE replaced_by IS NULL;
 
 CREATE TABLE redemption_items (
     redemption_id   BIGINT NOT NULL REFERENCES redemptions (id),

@@ -1,0 +1,151 @@
+package issuing
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"passnum"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// Error codes of reprints.
+const (
+	EChequierHandedOver = "chequier_handed_over"
+	EVoucherRedeemed    = "voucher_redeemed"
+	EVoucherVoided      = "voucher_voided"
+)
+
+func checkReason(reason, example string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 200 {
+		return "", passnum.Errorf(passnum.EInvalid, "say why (1 to 200 characters), for example %q", example)
+	}
+	return reason, nil
+}
+
+// Reprint returns a chéquier's codes to print it again, identical, because
+// the first copy was damaged. Only a chéquier not yet handed over may be
+// reprinted: once a beneficiary holds it, a second copy would be a second
+// set of valid codes in other hands; replace its vouchers instead.
+// The reprint is recorded in the ledger.
+// Errors: invalid, not_found, chequier_handed_over, chequier_voided.
+func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (PrintedChequier, error) {
+	reason, err := checkReason(reason, "abîmé à l'impression")
+	if err != nil {
+		return PrintedChequier{}, err
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		c, _, err := findChequier(tx.DB, number)
+		if err != nil {
+			return err
+		}
+		switch c.Status {
+		case ledger.ChequierActive:
+			return passnum.Errorf(EChequierHandedOver, "chéquier %s was handed over on %s: reprinting it would put a second copy of its codes in circulation; replace the damaged vouchers one by one instead", c.Number, c.ActivatedAt.Format(time.DateOnly))
+		case ledger.ChequierVoid:
+			return passnum.Errorf(EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
+		}
+		return tx.Append(ledger.Record{Type: ledger.EventChequierReprinted, Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
+			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierReprinted{ChequierID: c.ID, Number: c.Number, Reason: reason}})
+	})
+	if err != nil {
+		return PrintedChequier{}, err
+	}
+	return s.Chequier(ctx, number)
+}
+
+// Replaced is a voucher that took the place of one whose code leaked.
+type Replaced struct {
+	Old      ledger.Voucher
+	New      PrintedVoucher
+	Chequier PrintedChequier // the chéquier as it now is
+}
+
+// Replace voids a voucher whose code leaked or was damaged and puts a new
+// voucher, with a new serial and code, at its place in the same chéquier,
+// signed by the active key. The rest of the chéquier is untouched.
+// Errors: invalid, not_found, voucher_redeemed, voucher_voided, conflict.
+func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Replaced, error) {
+	reason, err := checkReason(reason, "code photographié")
+	if err != nil {
+		return Replaced{}, err
+	}
+	serial, err := voucher.ParseNumber(number)
+	if err != nil {
+		return Replaced{}, passnum.Errorf(passnum.EInvalid, "%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
+	}
+	signer, err := s.Keys.Signer(ctx)
+	if err != nil {
+		return Replaced{}, err
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	var out Replaced
+	var c ledger.Chequier
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		old := &out.Old
+		err := tx.Where("serial = ?", serial).Take(old).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return passnum.Errorf(passnum.ENotFound, "there is no voucher %s", voucher.FormatNumber(serial))
+		}
+		if err != nil {
+			return err
+		}
+		switch old.Status {
+		case ledger.VoucherRedeemed:
+			return passnum.Errorf(EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))
+		case ledger.VoucherVoid:
+			return passnum.Errorf(EVoucherVoided, "voucher %s is void; it cannot be replaced", voucher.FormatNumber(serial))
+		}
+		if err := tx.Where("id = ?", old.ChequierID).Take(&c).Error; err != nil {
+			return err
+		}
+		newSerial, err := tx.Reserve("voucher_serial", 1)
+		if err != nil {
+			return err
+		}
+		if newSerial > maxSerial {
+			return passnum.Errorf(passnum.EConflict, "the voucher numbering is exhausted")
+		}
+		keyID := int16(signer.KeyID())
+		// The old voucher names its replacement first (the foreign key is
+		// deferred), so that one current voucher holds each position.
+		r := tx.Model(&ledger.Voucher{}).Where("serial = ? AND status = ? AND replaced_by IS NULL", serial, old.Status).
+			Updates(map[string]any{"status": ledger.VoucherVoid, "replaced_by": newSerial})
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected != 1 {
+			return passnum.Errorf(passnum.EConflict, "voucher %s changed while it was being replaced: try again", voucher.FormatNumber(serial))
+		}
+		nv := ledger.Voucher{Serial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
+			Position: old.Position, Status: old.Status, KeyID: &keyID}
+		if err := tx.Create(&nv).Error; err != nil {
+			return err
+		}
+		out.New.Voucher = nv
+		return tx.Append(ledger.Record{Type: ledger.EventVoucherReplaced, Entity: "voucher", EntityID: strconv.FormatInt(old.Serial, 10),
+			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.VoucherReplaced{
+				OldSerial: old.Serial, NewSerial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
+				Position: old.Position, KeyID: keyID, Status: old.Status, Reason: reason}})
+	})
+	if err != nil {
+		return Replaced{}, err
+	}
+	if out.Chequier, err = s.Chequier(ctx, c.Number); err != nil {
+		return out, err
+	}
+	for _, pv := range out.Chequier.Vouchers {
+		if pv.Serial == out.New.Serial {
+			out.New = pv
+		}
+	}
+	return out, nil
+}
