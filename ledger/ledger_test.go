@@ -349,3 +349,35 @@ func TestVerifyChainCatchesRecomputedChain(t *testing.T) {
 		t.Log(err)
 	})
 }
+
+// TestSealerRun checks that the background sealer seals what arrives while it
+// runs, and stops when its context ends.
+func TestSealerRun(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		signer, ks := testSigner(t, db)
+		s := &ledger.Sealer{DB: db, Signer: signer, Now: time.Now}
+		done := make(chan struct{})
+		go func() {
+			s.Run(ctx, 5*time.Millisecond)
+			close(done)
+		}()
+		appendEvents(t, db, 5)
+		var unsealed int64 = -1
+		for range 1000 {
+			db.Read(context.Background()).Model(&ledger.Event{}).Where("seq IS NULL").Count(&unsealed)
+			if unsealed == 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if unsealed != 0 {
+			t.Fatalf("%d events still unsealed while the sealer ran", unsealed)
+		}
+		if rep, err := db.VerifyChain(context.Background(), ks); err != nil || rep.Events != 5 || rep.SignedUpTo != 5 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+	})
+}
