@@ -10,17 +10,19 @@ import (
 	"fmt"
 	"reflect"
 
+	"passnum"
 	"passnum/ledger"
 	"passnum/voucher"
 )
 
 // Report sums up a successful verification.
 type Report struct {
-	Chain     ledger.ChainReport
-	Unsealed  int64 // events not yet chained (checked against the state all the same)
-	Batches   int
-	Chequiers int64
-	Vouchers  int64
+	Chain       ledger.ChainReport
+	Unsealed    int64 // events not yet chained (checked against the state all the same)
+	Batches     int
+	Chequiers   int64
+	Vouchers    int64
+	Redemptions int
 }
 
 // StateError names a row of the state tables that disagrees with the events.
@@ -126,9 +128,24 @@ type state struct {
 	venues      map[int64]*venueState
 	batches     map[int64]*batchState
 	chequiers   map[int64]*chequierState
-	voided      map[int64]string // serial -> event that voided it
-	replaced    map[int64]int64  // old serial -> its replacement
+	fates       map[int64]fate  // serial -> what events did to it since issue
+	replaced    map[int64]int64 // old serial -> its replacement
 	replacement map[int64]*replacementState
+	redemptions map[int64]*redemptionState
+}
+
+// fate is a voucher's status set by an event other than its chéquier's
+// activation: voided, replaced, redeemed.
+type fate struct {
+	status     string
+	redemption int64
+	event      string
+}
+
+type redemptionState struct {
+	ledger.Redeemed
+	status string
+	event  string
 }
 
 func newState() *state {
@@ -136,7 +153,8 @@ func newState() *state {
 		departments: map[string]string{}, deptEvents: map[string]string{},
 		keys: map[int16]*keyState{}, venues: map[int64]*venueState{},
 		batches: map[int64]*batchState{}, chequiers: map[int64]*chequierState{},
-		voided: map[int64]string{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
+		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
+		redemptions: map[int64]*redemptionState{},
 	}
 }
 
@@ -204,18 +222,43 @@ func (s *state) apply(ev *ledger.Event) error {
 		cs := s.chequier(c.ChequierID)
 		cs.status, cs.event = ledger.ChequierVoid, ref
 		for _, serial := range c.VoidedSerials {
-			s.voided[serial] = ref
+			s.fates[serial] = fate{status: ledger.VoucherVoid, event: ref}
 		}
 	case ledger.EventVoucherReplaced:
 		r := &replacementState{event: ref}
 		if err := decode(&r.VoucherReplaced); err != nil {
 			return err
 		}
-		s.voided[r.OldSerial] = ref
+		s.fates[r.OldSerial] = fate{status: ledger.VoucherVoid, event: ref}
 		s.replaced[r.OldSerial] = r.NewSerial
 		s.replacement[r.NewSerial] = r
-	case ledger.EventChequierReprinted:
-		// Printing changes no state; the event is there for auditors.
+	case ledger.EventRedeemed:
+		r := &redemptionState{status: ledger.RedemptionAccepted, event: ref}
+		if err := decode(&r.Redeemed); err != nil {
+			return err
+		}
+		s.redemptions[r.ID] = r
+		for _, it := range r.Items {
+			s.fates[it.Serial] = fate{status: ledger.VoucherRedeemed, redemption: r.ID, event: ref}
+		}
+	case ledger.EventReversed:
+		var rv ledger.Reversed
+		if err := decode(&rv); err != nil {
+			return err
+		}
+		r := s.redemptions[rv.ID]
+		if r == nil {
+			return bad(fmt.Sprintf("reverses redemption %d, which no earlier event accepted", rv.ID))
+		}
+		r.status, r.event = ledger.RedemptionReversed, ref
+		for _, serial := range rv.Active {
+			delete(s.fates, serial) // spendable again, as its chéquier allows
+		}
+		for _, serial := range rv.Void {
+			s.fates[serial] = fate{status: ledger.VoucherVoid, event: ref}
+		}
+	case ledger.EventChequierReprinted, ledger.EventOfflineConflict:
+		// No state changes; the events are there for auditors.
 	default:
 		return bad("has a type this version of passnum does not know")
 	}
@@ -250,8 +293,50 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 	if rep.Chequiers, err = s.compareChequiers(ctx, db); err != nil {
 		return err
 	}
-	rep.Vouchers, err = s.compareVouchers(ctx, db)
+	if rep.Vouchers, err = s.compareVouchers(ctx, db); err != nil {
+		return err
+	}
+	rep.Redemptions, err = s.compareRedemptions(ctx, db)
 	return err
+}
+
+func (s *state) compareRedemptions(ctx context.Context, db *ledger.DB) (int, error) {
+	var rows []struct {
+		ledger.Redemption
+		Items    int64
+		SumCents int64
+	}
+	err := db.Read(ctx).Raw(`SELECT r.*, (SELECT COUNT(*) FROM redemption_items i WHERE i.redemption_id = r.id) AS items,
+		(SELECT COALESCE(SUM(value_cents), 0) FROM redemption_items i WHERE i.redemption_id = r.id) AS sum_cents
+		FROM redemptions r`).Scan(&rows).Error
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		id := fmt.Sprint(r.ID)
+		e, ok := s.redemptions[r.ID]
+		switch {
+		case !ok:
+			return 0, &StateError{Entity: "redemption", ID: id, Problem: "exists but no event accepted it"}
+		case r.VenueID != e.VenueID || r.TotalCents != e.TotalCents || r.Status != e.status:
+			return 0, &StateError{Entity: "redemption", ID: id, Problem: fmt.Sprintf("is %s for %s EUR by venue %d but the ledger says %s for %s EUR by venue %d",
+				r.Status, passnum.FormatEuros(r.TotalCents), r.VenueID, e.status, passnum.FormatEuros(e.TotalCents), e.VenueID), Event: e.event}
+		case r.Items != int64(len(e.Items)) || r.SumCents != e.TotalCents:
+			return 0, &StateError{Entity: "redemption", ID: id, Problem: fmt.Sprintf("has %d items worth %s EUR but the ledger says %d worth %s EUR",
+				r.Items, passnum.FormatEuros(r.SumCents), len(e.Items), passnum.FormatEuros(e.TotalCents)), Event: e.event}
+		}
+	}
+	if len(rows) != len(s.redemptions) {
+		return 0, &StateError{Entity: "redemption", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.redemptions))}
+	}
+	return len(rows), nil
+}
+
+func derefOr(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func (s *state) compareDepartments(ctx context.Context, db *ledger.DB) error {
@@ -474,11 +559,15 @@ func (s *state) compareVouchers(ctx context.Context, db *ledger.DB) (int64, erro
 		} else if cs != nil {
 			ev = cs.event
 		}
-		if e, ok := s.voided[v.Serial]; ok {
-			want, ev = ledger.VoucherVoid, e
+		var redemption int64
+		if f, ok := s.fates[v.Serial]; ok {
+			want, redemption, ev = f.status, f.redemption, f.event
 		}
 		if v.Status != want {
 			return n, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("is %s but the ledger says %s", v.Status, want), Event: ev}
+		}
+		if got := derefOr(v.RedemptionID); got != redemption {
+			return n, &StateError{Entity: "voucher", ID: number, Problem: fmt.Sprintf("is in redemption %d but the ledger says %d", got, redemption), Event: ev}
 		}
 		perBatch[b.ID]++
 	}

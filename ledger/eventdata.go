@@ -14,6 +14,9 @@ const (
 	EventChequierVoided    = "chequier.voided"
 	EventChequierReprinted = "chequier.reprinted"
 	EventVoucherReplaced   = "voucher.replaced"
+	EventRedeemed          = "redemption.accepted"
+	EventReversed          = "redemption.reversed"
+	EventOfflineConflict   = "redemption.offline_conflict"
 )
 
 type KeyAdded struct {
@@ -97,4 +100,44 @@ type VoucherReplaced struct {
 	KeyID      int16  `json:"key_id"`
 	Status     string `json:"status"` // the new voucher's status, the old one's before voiding
 	Reason     string `json:"reason"`
+}
+
+// Redeemed records a basket accepted from a venue: its vouchers are spent.
+type Redeemed struct {
+	ID         int64          `json:"id"`
+	VenueID    int64          `json:"venue_id"`
+	ScannedAt  string         `json:"scanned_at"`  // when the venue scanned (RFC 3339, UTC)
+	ReceivedAt string         `json:"received_at"` // when the server accepted
+	TotalCents int64          `json:"total_cents"`
+	Items      []RedeemedItem `json:"items"`
+}
+
+type RedeemedItem struct {
+	Serial     int64 `json:"serial"`
+	ValueCents int64 `json:"value_cents"`
+}
+
+// Reversed records a redemption undone by its venue: its vouchers are
+// spendable again, or void if their chéquier was voided meanwhile.
+type Reversed struct {
+	ID      int64   `json:"id"`
+	VenueID int64   `json:"venue_id"`
+	Reason  string  `json:"reason"`
+	Active  []int64 `json:"active"` // serials spendable again
+	Void    []int64 `json:"void"`   // serials of chéquiers voided since
+}
+
+// OfflineConflict records a basket scanned offline that came too late: some
+// of its vouchers were spent elsewhere in between. Nothing was redeemed; the
+// event is there for auditors.
+type OfflineConflict struct {
+	VenueID        int64              `json:"venue_id"`
+	IdempotencyKey string             `json:"idempotency_key"`
+	ScannedAt      string             `json:"scanned_at"`
+	Conflicts      []ConflictingSpend `json:"conflicts"`
+}
+
+type ConflictingSpend struct {
+	Serial       int64 `json:"serial"`
+	RedemptionID int64 `json:"redemption_id"`
 }

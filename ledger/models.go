@@ -135,6 +135,9 @@ type Voucher struct {
 
 func (Voucher) TableName() string { return "vouchers" }
 
+// Redemption is a basket of vouchers accepted together from one venue.
+// ScannedAt is when the venue scanned them (earlier for an offline device),
+// CreatedAt when the server accepted them.
 type Redemption struct {
 	ID             int64     `gorm:"primaryKey"`
 	VenueID        int64     `gorm:"not null"`
@@ -143,9 +146,34 @@ type Redemption struct {
 	TotalCents     int64     `gorm:"not null"`
 	ScannedAt      time.Time `gorm:"not null"`
 	CreatedAt      time.Time `gorm:"not null"`
+	Session        *string   // the venue's label for the session, never a person's name
+	ReversedAt     *time.Time
+	ReversalReason *string
 }
 
 func (Redemption) TableName() string { return "redemptions" }
+
+// IdempotencyKey is a venue's request key and the final answer it got.
+type IdempotencyKey struct {
+	VenueID       int64  `gorm:"primaryKey;autoIncrement:false"`
+	Key           string `gorm:"primaryKey"`
+	RequestSHA256 []byte `gorm:"column:request_sha256;not null"`
+	State         string `gorm:"not null"`
+	Response      *string
+	CreatedAt     time.Time `gorm:"not null"`
+	UpdatedAt     time.Time `gorm:"not null"`
+}
+
+func (IdempotencyKey) TableName() string { return "idempotency_keys" }
+
+// ManualEntryFailure is one wrong number or verification code typed at a venue.
+type ManualEntryFailure struct {
+	ID      int64     `gorm:"primaryKey"`
+	VenueID int64     `gorm:"not null"`
+	At      time.Time `gorm:"not null"`
+}
+
+func (ManualEntryFailure) TableName() string { return "manual_entry_failures" }
 
 type RedemptionItem struct {
 	RedemptionID  int64 `gorm:"primaryKey;autoIncrement:false"`

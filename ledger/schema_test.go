@@ -15,7 +15,8 @@ import (
 // models lists every GORM model; the migrations must create exactly these.
 var models = []any{&ledger.Department{}, &ledger.Venue{}, &ledger.VenueDepartment{}, &ledger.SigningKey{},
 	&ledger.Counter{}, &ledger.Batch{}, &ledger.Chequier{}, &ledger.Redemption{}, &ledger.Voucher{},
-	&ledger.RedemptionItem{}, &ledger.Event{}, &ledger.Checkpoint{}, &ledger.APIKey{}}
+	&ledger.RedemptionItem{}, &ledger.Event{}, &ledger.Checkpoint{}, &ledger.APIKey{},
+	&ledger.IdempotencyKey{}, &ledger.ManualEntryFailure{}}
 
 // TestSchemaMatchesModels checks, on both dialects, that the migrated schema
 // has every table and column of the models with the same nullability and

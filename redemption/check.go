@@ -1,0 +1,317 @@
+// Package redemption is the money path: venues check vouchers, redeem a
+// basket of them atomically and idempotently, and undo a mistake.
+//
+// Double spending is prevented by the database (design decision 5): a
+// voucher is spent by a conditional UPDATE … WHERE status = 'active' whose
+// row count must match the basket, inside the transaction that writes the
+// redemption and its ledger event. Nothing is held in memory between
+// requests, so any number of server processes may share one PostgreSQL.
+package redemption
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"passnum"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// Service checks, redeems and reverses.
+type Service struct {
+	DB     *ledger.DB
+	Secret []byte // behind the printed verification codes
+	Now    func() time.Time
+	// ReversalWindow is how long after acceptance a venue may undo a
+	// redemption (default 30 minutes).
+	ReversalWindow time.Duration
+	// ManualEntryLimit wrong typed entries per ManualEntryWindow lock a
+	// venue's manual entry until the window passes (defaults 10 per 15 min).
+	ManualEntryLimit  int
+	ManualEntryWindow time.Duration
+}
+
+// Limits of a request.
+const (
+	MaxBasket     = 100                 // vouchers in one basket
+	MaxOfflineAge = 30 * 24 * time.Hour // oldest scan an offline device may send
+	maxClockSkew  = 5 * time.Minute     // a scan "in the future" within this is the device's clock
+)
+
+func (s *Service) reversalWindow() time.Duration {
+	if s.ReversalWindow > 0 {
+		return s.ReversalWindow
+	}
+	return 30 * time.Minute
+}
+
+func (s *Service) manualLimit() (int, time.Duration) {
+	limit, window := s.ManualEntryLimit, s.ManualEntryWindow
+	if limit <= 0 {
+		limit = 10
+	}
+	if window <= 0 {
+		window = 15 * time.Minute
+	}
+	return limit, window
+}
+
+// Input is one voucher as the venue gives it: a scanned code, or the
+// printed number and verification code typed by hand.
+type Input struct {
+	Code             string `json:"code,omitempty"`
+	Number           string `json:"number,omitempty"`
+	VerificationCode string `json:"verification_code,omitempty"`
+}
+
+// Item is the verdict on one input.
+type Item struct {
+	Index      int    `json:"index"`            // position in the request
+	Number     string `json:"number,omitempty"` // printed number, when the input was readable
+	Serial     int64  `json:"serial,omitempty"`
+	Department string `json:"department,omitempty"`
+	ValueCents int64  `json:"value_cents"`
+	Accepted   bool   `json:"accepted"`
+	Reason     string `json:"reason,omitempty"`
+	Message    string `json:"message,omitempty"` // French, for the volunteer
+	// For already_redeemed: when, whether by this venue, and which redemption.
+	RedeemedAt        *time.Time `json:"redeemed_at,omitempty"`
+	ByThisVenue       bool       `json:"by_this_venue,omitempty"`
+	OtherRedemptionID int64      `json:"redemption_id,omitempty"`
+	Manual            bool       `json:"manual,omitempty"`
+
+	validFromText, validUntilText string
+}
+
+func (it *Item) reject(reason string) {
+	it.Accepted, it.Reason = false, reason
+	it.Message = message(it)
+}
+
+// venueState is what a venue may do.
+type venueState struct {
+	ledger.Venue
+	departments map[string]bool
+}
+
+func loadVenue(db *gorm.DB, id int64) (venueState, error) {
+	var v venueState
+	err := db.Where("id = ?", id).Take(&v.Venue).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", id)
+	}
+	if err != nil {
+		return v, err
+	}
+	var links []ledger.VenueDepartment
+	if err := db.Where("venue_id = ?", id).Find(&links).Error; err != nil {
+		return v, err
+	}
+	v.departments = map[string]bool{}
+	for _, l := range links {
+		v.departments[l.DepartmentCode] = true
+	}
+	return v, nil
+}
+
+// voucherRow is a voucher with what judging it needs.
+type voucherRow struct {
+	Serial             int64
+	Status             string
+	RedemptionID       *int64
+	DepartmentCode     string
+	FaceValueCents     int64
+	ValidFrom          ledger.Date
+	ValidUntil         ledger.Date
+	RedeemedVenueID    *int64
+	RedeemedScannedAt  *time.Time
+	RedeemedReceivedAt *time.Time
+}
+
+func loadVouchers(db *gorm.DB, serials []int64) (map[int64]voucherRow, error) {
+	var rows []voucherRow
+	err := db.Raw(`SELECT v.serial, v.status, v.redemption_id, b.department_code, b.face_value_cents,
+			b.valid_from, b.valid_until, r.venue_id AS redeemed_venue_id,
+			r.scanned_at AS redeemed_scanned_at, r.created_at AS redeemed_received_at
+		FROM vouchers v
+		JOIN batches b ON b.id = v.batch_id
+		LEFT JOIN redemptions r ON r.id = v.redemption_id
+		WHERE v.serial IN ?`, serials).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read vouchers: %w", err)
+	}
+	out := make(map[int64]voucherRow, len(rows))
+	for _, r := range rows {
+		out[r.Serial] = r
+	}
+	return out, nil
+}
+
+// judge decides on every input at the time `at` the vouchers were scanned,
+// without changing anything but the count of wrong manual entries. It is
+// the one place where the rules live: Check and Redeem both call it. Every
+// query goes through db, the caller's transaction: taking a second pooled
+// connection while holding one can exhaust the pool under load.
+func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venueID int64, inputs []Input, at time.Time) ([]Item, error) {
+	venue, err := loadVenue(db, venueID)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]Item, len(inputs))
+	serials := make([]int64, 0, len(inputs))
+	seen := map[int64]bool{}
+	manualBlocked, err := s.manualBlocked(db, venueID, inputs)
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range inputs {
+		it := &items[i]
+		it.Index, it.Accepted = i, true
+		serial, reason := s.decode(ks, in, manualBlocked)
+		it.Manual = in.Code == ""
+		if serial != 0 {
+			it.Serial, it.Number = int64(serial), voucher.FormatNumber(serial)
+		}
+		switch {
+		case reason != "":
+			it.reject(reason)
+			if reason == ReasonInvalidCode && it.Manual && !manualBlocked {
+				if err := s.recordManualFailure(db, venueID); err != nil {
+					return nil, err
+				}
+			}
+		case seen[it.Serial]:
+			it.reject(ReasonDuplicateInBasket)
+		default:
+			seen[it.Serial] = true
+			serials = append(serials, it.Serial)
+		}
+	}
+	rows, err := loadVouchers(db, serials)
+	if err != nil {
+		return nil, err
+	}
+	day := voucher.Today(at)
+	for i := range items {
+		it := &items[i]
+		if !it.Accepted {
+			continue
+		}
+		row, ok := rows[it.Serial]
+		if !ok {
+			it.reject(ReasonUnknownVoucher)
+			continue
+		}
+		it.Department, it.ValueCents = row.DepartmentCode, row.FaceValueCents
+		it.validFromText = frenchDay(row.ValidFrom.Day().Start())
+		it.validUntilText = frenchDay(row.ValidUntil.Day().Start())
+		switch {
+		case venue.Status == ledger.VenueSuspended:
+			it.reject(ReasonVenueSuspended)
+		case venue.Status != ledger.VenueLabelled:
+			it.reject(ReasonVenueNotLabelled)
+		case row.Status == ledger.VoucherVoid:
+			it.reject(ReasonVoided)
+		case row.Status == ledger.VoucherRedeemed:
+			it.RedeemedAt = row.RedeemedScannedAt
+			it.ByThisVenue = row.RedeemedVenueID != nil && *row.RedeemedVenueID == venueID
+			if row.RedemptionID != nil {
+				it.OtherRedemptionID = *row.RedemptionID
+			}
+			it.reject(ReasonAlreadyRedeemed)
+		case row.Status == ledger.VoucherInactive:
+			it.reject(ReasonNotActivated)
+		case !venue.departments[row.DepartmentCode]:
+			it.reject(ReasonWrongDepartment)
+		case day < row.ValidFrom.Day():
+			it.reject(ReasonNotYetValid)
+		case day > row.ValidUntil.Day():
+			it.reject(ReasonExpired)
+		}
+	}
+	return items, nil
+}
+
+// decode reads one input into a serial, or says why it cannot.
+func (s *Service) decode(ks *voucher.KeySet, in Input, manualBlocked bool) (uint64, string) {
+	if in.Code != "" {
+		d, err := ks.Verify(strings.TrimSpace(in.Code))
+		switch {
+		case errors.Is(err, voucher.ErrBadSignature):
+			return 0, ReasonBadSignature
+		case errors.Is(err, voucher.ErrUnknownKey):
+			return 0, ReasonUnknownKey
+		case errors.Is(err, voucher.ErrRevokedKey):
+			return 0, ReasonRevokedKey
+		case err != nil:
+			return 0, ReasonInvalidCode
+		}
+		v, ok := d.Payload.(voucher.Voucher)
+		if !ok {
+			return 0, ReasonInvalidCode // an activation code scanned by mistake
+		}
+		return v.Serial, ""
+	}
+	if manualBlocked {
+		return 0, ReasonRateLimited
+	}
+	serial, err := voucher.ParseNumber(in.Number)
+	if err != nil || !voucher.CheckVerificationCode(s.Secret, serial, in.VerificationCode) {
+		return 0, ReasonInvalidCode
+	}
+	return serial, ""
+}
+
+// manualBlocked tells whether the venue typed too many wrong entries lately.
+func (s *Service) manualBlocked(db *gorm.DB, venueID int64, inputs []Input) (bool, error) {
+	manual := false
+	for _, in := range inputs {
+		manual = manual || in.Code == ""
+	}
+	if !manual {
+		return false, nil
+	}
+	limit, window := s.manualLimit()
+	var n int64
+	err := db.Model(&ledger.ManualEntryFailure{}).
+		Where("venue_id = ? AND at > ?", venueID, s.Now().UTC().Add(-window)).Count(&n).Error
+	return n >= int64(limit), err
+}
+
+func (s *Service) recordManualFailure(db *gorm.DB, venueID int64) error {
+	return db.Create(&ledger.ManualEntryFailure{VenueID: venueID, At: s.Now().UTC()}).Error
+}
+
+// Check judges one voucher for a venue now, changing nothing (but counting a
+// wrong manual entry). Errors: invalid, not_found (venue).
+func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, error) {
+	if err := validInput(in); err != nil {
+		return Item{}, err
+	}
+	ks, err := s.DB.KeySet(ctx)
+	if err != nil {
+		return Item{}, err
+	}
+	items, err := s.judge(s.DB.Read(ctx), ks, venueID, []Input{in}, s.Now())
+	if err != nil {
+		return Item{}, err
+	}
+	return items[0], nil
+}
+
+func validInput(in Input) error {
+	switch {
+	case in.Code != "" && (in.Number != "" || in.VerificationCode != ""):
+		return passnum.Errorf(passnum.EInvalid, "Donnez soit le code scanné, soit le numéro et le code de vérification, pas les deux.")
+	case in.Code == "" && (in.Number == "" || in.VerificationCode == ""):
+		return passnum.Errorf(passnum.EInvalid, "Donnez le code scanné, ou le numéro du chèque et son code de vérification.")
+	case len(in.Code) > 512 || len(in.Number) > 64 || len(in.VerificationCode) > 64:
+		return passnum.Errorf(passnum.EInvalid, "Ce code est trop long pour être un chèque.")
+	}
+	return nil
+}

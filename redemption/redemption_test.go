@@ -1,0 +1,356 @@
+package redemption_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"passnum"
+	"passnum/audit"
+	"passnum/issuing"
+	"passnum/issuing/issuingtest"
+	"passnum/ledger"
+	"passnum/ledger/ledgertest"
+	"passnum/programme"
+	"passnum/redemption"
+	"passnum/voucher"
+)
+
+// env is a programme ready for redemptions: venue 1 labelled for 78, venue
+// 2 for 78 and 92, a batch of 78 with its first chéquiers handed over.
+type env struct {
+	*issuingtest.Fixture
+	svc      *redemption.Service
+	batch    issuing.Issued
+	vouchers []issuing.PrintedVoucher // of the handed-over chéquiers
+	venue1   int64
+	venue2   int64
+}
+
+func newEnv(t testing.TB, db *ledger.DB, handedOver int) *env {
+	t.Helper()
+	ctx := context.Background()
+	f := issuingtest.New(t, db)
+	e := &env{Fixture: f}
+	e.batch = f.Issue(t, issuingtest.Request("78", 20, 10))
+	prog := &programme.Service{DB: db, Now: f.Clock.Now}
+	v1, err := prog.AddVenue(ctx, "Médiathèque de Trappes", []string{"78"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := prog.AddVenue(ctx, "France Services", []string{"78", "92"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.venue1, e.venue2 = v1.ID, v2.ID
+	for i := range handedOver {
+		number := voucher.FormatChequierNumber("78", 2026, uint32(i+1))
+		if _, err := f.Issuing.Activate(ctx, number, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		pc, err := f.Issuing.Chequier(ctx, number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.vouchers = append(e.vouchers, pc.Vouchers...)
+	}
+	e.svc = &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
+	return e
+}
+
+func (e *env) code(i int) redemption.Input { return redemption.Input{Code: e.vouchers[i].Code} }
+
+var keyCounter atomic.Int64
+
+func newKey() string { return fmt.Sprintf("test-key-%08d", keyCounter.Add(1)) }
+
+func (e *env) redeem(t testing.TB, venue int64, inputs ...redemption.Input) redemption.Result {
+	t.Helper()
+	res, err := e.svc.Redeem(context.Background(), redemption.Basket{VenueID: venue, IdempotencyKey: newKey(), Items: inputs, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// auditOK runs the ledger verification an auditor would.
+func (e *env) auditOK(t testing.TB) audit.Report {
+	t.Helper()
+	e.Seal(t)
+	ks, err := e.DB.KeySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(context.Background(), e.DB, ks)
+	if err != nil {
+		t.Fatalf("audit: %v", err)
+	}
+	return rep
+}
+
+func TestRedeemBasket(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1)
+		res := e.redeem(t, e.venue1, e.code(0), e.code(1), e.code(2))
+		if !res.Accepted || res.RedemptionID == 0 || res.TotalCents != 3000 || len(res.Items) != 3 {
+			t.Fatalf("result %+v", res)
+		}
+		for _, it := range res.Items {
+			if !it.Accepted || it.ValueCents != 1000 || it.Department != "78" {
+				t.Fatalf("item %+v", it)
+			}
+		}
+		r, err := e.svc.Get(context.Background(), e.venue1, res.RedemptionID)
+		if err != nil || len(r.Items) != 3 || r.TotalCents != 3000 {
+			t.Fatalf("stored redemption %+v %v", r, err)
+		}
+		if _, err := e.svc.Get(context.Background(), e.venue2, res.RedemptionID); passnum.ErrorCode(err) != passnum.ENotFound {
+			t.Fatalf("another venue sees the redemption: %v", err)
+		}
+		var redeemed int64
+		db.Read(context.Background()).Model(&ledger.Voucher{}).Where("status = ? AND redemption_id = ?", ledger.VoucherRedeemed, res.RedemptionID).Count(&redeemed)
+		if redeemed != 3 {
+			t.Fatalf("%d vouchers redeemed in the ledger, want 3", redeemed)
+		}
+		// Manual entry works like a scan.
+		v := e.vouchers[3]
+		res = e.redeem(t, e.venue1, redemption.Input{Number: v.Number, VerificationCode: strings.ToLower(v.VerificationCode)})
+		if !res.Accepted || res.Items[0].Serial != v.Serial {
+			t.Fatalf("manual entry: %+v", res.Items[0])
+		}
+		rep := e.auditOK(t)
+		if rep.Redemptions != 2 {
+			t.Fatalf("audit saw %d redemptions", rep.Redemptions)
+		}
+	})
+}
+
+// TestRejectionReasons produces every reason a single voucher can be
+// refused for, and checks that a refused basket redeems nothing.
+func TestRejectionReasons(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 3)
+		res := e.redeem(t, e.venue1, e.code(0))
+		if !res.Accepted {
+			t.Fatal(res.Items[0].Message)
+		}
+		// Codes signed by a key the ledger never knew, by a forged serial, by
+		// a key revoked later.
+		strangeSigner, _ := voucher.NewSigner(9, ed25519.NewKeyFromSeed(make([]byte, 32)))
+		strange, _ := strangeSigner.Sign(voucher.Voucher{Serial: 1, Department: "78", ValueCents: 1000, ValidFrom: 1, ValidUntil: 30000})
+		active, err := e.Keys.Signer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged, _ := active.Sign(voucher.Voucher{Serial: 999_999, Department: "78", ValueCents: 1000, ValidFrom: 1, ValidUntil: 30000})
+		tampered := []byte(e.vouchers[4].Code)
+		tampered[40] ^= 'A' ^ 'B'
+		if tampered[40] < 'A' || tampered[40] > 'Z' {
+			tampered[40] = 'C'
+		}
+		inactive, err := e.Issuing.Chequier(ctx, voucher.FormatChequierNumber("78", 2026, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Issuing.Void(ctx, voucher.FormatChequierNumber("78", 2026, 3), "perdu", "test"); err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			name  string
+			venue int64
+			in    redemption.Input
+			want  string
+			text  string // a piece of the French message
+		}{
+			{"InvalidCode", e.venue1, redemption.Input{Code: "HELLO"}, redemption.ReasonInvalidCode, "n'est pas un chèque"},
+			{"ActivationCodeScanned", e.venue1, redemption.Input{Code: inactive.ActivationCode}, redemption.ReasonInvalidCode, ""},
+			{"BadSignature", e.venue1, redemption.Input{Code: string(tampered)}, redemption.ReasonBadSignature, "pas authentique"},
+			{"UnknownKey", e.venue1, redemption.Input{Code: strange}, redemption.ReasonUnknownKey, ""},
+			{"UnknownVoucher", e.venue1, redemption.Input{Code: forged}, redemption.ReasonUnknownVoucher, ""},
+			{"NotActivated", e.venue1, redemption.Input{Code: inactive.Vouchers[0].Code}, redemption.ReasonNotActivated, "pas encore été activé"},
+			{"AlreadyRedeemedHere", e.venue1, e.code(0), redemption.ReasonAlreadyRedeemed, "dans votre structure"},
+			{"AlreadyRedeemedElsewhere", e.venue2, e.code(0), redemption.ReasonAlreadyRedeemed, "dans une autre structure"},
+			{"Voided", e.venue1, e.code(25), redemption.ReasonVoided, "annulé"},
+			{"WrongManualCode", e.venue1, redemption.Input{Number: e.vouchers[5].Number, VerificationCode: "AAAA-AAAA"}, redemption.ReasonInvalidCode, "incorrect"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				it, err := e.svc.Check(ctx, c.venue, c.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if it.Accepted || it.Reason != c.want || !strings.Contains(it.Message, c.text) {
+					t.Fatalf("got %q %q, want %q with %q", it.Reason, it.Message, c.want, c.text)
+				}
+				// In a basket with a good voucher, nothing is redeemed.
+				res := e.redeem(t, c.venue, e.code(6), c.in)
+				if res.Accepted || res.RedemptionID != 0 || !res.Items[0].Accepted || res.Items[1].Reason != c.want {
+					t.Fatalf("basket: %+v", res)
+				}
+			})
+		}
+		if it, _ := e.svc.Check(ctx, e.venue1, e.code(6)); !it.Accepted {
+			t.Fatalf("a voucher of a refused basket was spent: %s", it.Message)
+		}
+		t.Run("DuplicateInBasket", func(t *testing.T) {
+			res := e.redeem(t, e.venue1, e.code(6), e.code(6))
+			if res.Accepted || res.Items[1].Reason != redemption.ReasonDuplicateInBasket {
+				t.Fatalf("%+v", res.Items)
+			}
+		})
+		t.Run("WrongDepartment", func(t *testing.T) {
+			req := issuingtest.Request("92", 1, 2)
+			req.RequiresActivation = false
+			b92 := e.Issue(t, req)
+			pc, _ := e.Issuing.Chequier(ctx, b92.FirstChequier)
+			it, _ := e.svc.Check(ctx, e.venue1, redemption.Input{Code: pc.Vouchers[0].Code})
+			if it.Reason != redemption.ReasonWrongDepartment || !strings.Contains(it.Message, "92") {
+				t.Fatalf("%+v", it)
+			}
+			if it, _ := e.svc.Check(ctx, e.venue2, redemption.Input{Code: pc.Vouchers[0].Code}); !it.Accepted {
+				t.Fatalf("venue 2 is labelled for 92: %+v", it)
+			}
+		})
+		t.Run("Expired", func(t *testing.T) {
+			defer func(t0 time.Time) { e.Clock.T = t0 }(e.Clock.T)
+			e.Clock.T = time.Date(2028, 1, 2, 9, 0, 0, 0, time.UTC)
+			it, _ := e.svc.Check(ctx, e.venue1, e.code(7))
+			if it.Reason != redemption.ReasonExpired || !strings.Contains(it.Message, "31/12/2027") {
+				t.Fatalf("%+v", it)
+			}
+			// Scanned offline before the end of validity, sent after: accepted.
+			res, err := e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Actor: "test",
+				ScannedAt: time.Date(2027, 12, 31, 22, 30, 0, 0, time.UTC), Items: []redemption.Input{e.code(7)}})
+			if err != nil || !res.Accepted {
+				t.Fatalf("offline scan before expiry: %+v %v", res, err)
+			}
+		})
+		t.Run("NotYetValid", func(t *testing.T) {
+			req := issuingtest.Request("78", 1, 1)
+			req.RequiresActivation = false
+			req.ValidFrom = voucher.Today(e.Clock.T) + 10
+			b := e.Issue(t, req)
+			pc, _ := e.Issuing.Chequier(ctx, b.FirstChequier)
+			if it, _ := e.svc.Check(ctx, e.venue1, redemption.Input{Code: pc.Vouchers[0].Code}); it.Reason != redemption.ReasonNotYetValid {
+				t.Fatalf("%+v", it)
+			}
+		})
+		for _, c := range []struct{ status, want string }{
+			{ledger.VenueSuspended, redemption.ReasonVenueSuspended},
+			{ledger.VenueUnlabelled, redemption.ReasonVenueNotLabelled},
+		} {
+			t.Run(c.want, func(t *testing.T) {
+				db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue2).Update("status", c.status)
+				defer db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue2).Update("status", ledger.VenueLabelled)
+				if it, _ := e.svc.Check(ctx, e.venue2, e.code(8)); it.Reason != c.want {
+					t.Fatalf("%+v", it)
+				}
+			})
+		}
+		t.Run("RateLimited", func(t *testing.T) {
+			good := redemption.Input{Number: e.vouchers[9].Number, VerificationCode: e.vouchers[9].VerificationCode}
+			for range 10 {
+				e.svc.Check(ctx, e.venue2, redemption.Input{Number: e.vouchers[9].Number, VerificationCode: "ZZZZ-ZZZZ"})
+			}
+			if it, _ := e.svc.Check(ctx, e.venue2, good); it.Reason != redemption.ReasonRateLimited {
+				t.Fatalf("after 10 wrong entries: %+v", it)
+			}
+			// Scanning still works, and another venue is not affected.
+			if it, _ := e.svc.Check(ctx, e.venue2, e.code(9)); !it.Accepted {
+				t.Fatalf("scan while manual entry is locked: %+v", it)
+			}
+			if it, _ := e.svc.Check(ctx, e.venue1, good); !it.Accepted {
+				t.Fatalf("another venue: %+v", it)
+			}
+			e.Clock.T = e.Clock.T.Add(16 * time.Minute)
+			if it, _ := e.svc.Check(ctx, e.venue2, good); !it.Accepted {
+				t.Fatalf("after the window: %+v", it)
+			}
+		})
+		e.auditOK(t)
+	})
+}
+
+func TestBadBaskets(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1)
+		many := make([]redemption.Input, redemption.MaxBasket+1)
+		for i := range many {
+			many[i] = e.code(0)
+		}
+		cases := []struct {
+			name string
+			b    redemption.Basket
+			code string
+		}{
+			{"ErrEmpty", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey()}, passnum.EInvalid},
+			{"ErrTooMany", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: many}, passnum.EInvalid},
+			{"ErrShortKey", redemption.Basket{VenueID: e.venue1, IdempotencyKey: "k", Items: []redemption.Input{e.code(0)}}, passnum.EInvalid},
+			{"ErrFuture", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), ScannedAt: e.Clock.T.Add(time.Hour), Items: []redemption.Input{e.code(0)}}, passnum.EInvalid},
+			{"ErrTooOld", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), ScannedAt: e.Clock.T.Add(-31 * 24 * time.Hour), Items: []redemption.Input{e.code(0)}}, passnum.EInvalid},
+			{"ErrBothInputs", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: []redemption.Input{{Code: e.vouchers[0].Code, Number: "1"}}}, passnum.EInvalid},
+			{"ErrNoInput", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: []redemption.Input{{}}}, passnum.EInvalid},
+			{"ErrUnknownVenue", redemption.Basket{VenueID: 999, IdempotencyKey: newKey(), Items: []redemption.Input{e.code(0)}}, passnum.ENotFound},
+			{"SQLInCode", redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: []redemption.Input{{Code: "'; DROP TABLE vouchers; --"}}}, ""},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				res, err := e.svc.Redeem(ctx, c.b)
+				if got := passnum.ErrorCode(err); got != c.code {
+					t.Fatalf("code %q (%v), want %q", got, err, c.code)
+				}
+				if res.Accepted {
+					t.Fatal("a bad basket was accepted")
+				}
+			})
+		}
+		if it, _ := e.svc.Check(ctx, e.venue1, e.code(0)); !it.Accepted {
+			t.Fatalf("bad baskets spent a voucher: %+v", it)
+		}
+		e.auditOK(t)
+	})
+}
+
+func TestIdempotency(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1)
+		b := redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: []redemption.Input{e.code(0), e.code(1)}, Actor: "test"}
+		first, err := e.svc.Redeem(ctx, b)
+		if err != nil || !first.Accepted {
+			t.Fatalf("%+v %v", first, err)
+		}
+		// The answer was lost (a crash after commit, a dropped connection):
+		// the retry replays it, never "already redeemed by you".
+		again, err := e.svc.Redeem(ctx, b)
+		if err != nil || !again.Replayed || again.RedemptionID != first.RedemptionID || !again.Accepted || again.TotalCents != 2000 {
+			t.Fatalf("retry: %+v %v", again, err)
+		}
+		other := b
+		other.Items = []redemption.Input{e.code(2)}
+		if _, err := e.svc.Redeem(ctx, other); passnum.ErrorCode(err) != redemption.EIdempotencyMismatch {
+			t.Fatalf("same key, other basket: %v", err)
+		}
+		// The same key from another venue is another request.
+		b2 := b
+		b2.VenueID = e.venue2
+		res, err := e.svc.Redeem(ctx, b2)
+		if err != nil || res.Replayed || res.Accepted || res.Items[0].Reason != redemption.ReasonAlreadyRedeemed {
+			t.Fatalf("other venue, same key: %+v %v", res, err)
+		}
+		// A refused basket's answer is final too.
+		if res2, err := e.svc.Redeem(ctx, b2); err != nil || !res2.Replayed || res2.Accepted {
+			t.Fatalf("replay of a refusal: %+v %v", res2, err)
+		}
+
+		e.auditOK(t)
+	})
+}
+
+func passnumCode(err error) string { return passnum.ErrorCode(err) }

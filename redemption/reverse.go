@@ -1,0 +1,114 @@
+package redemption
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"passnum"
+	"passnum/ledger"
+)
+
+// Reverse undoes a mistaken redemption of the venue within the reversal
+// window: its vouchers become redeemable again (or void, if their chéquier
+// was voided meanwhile), and the reversal is its own ledger event.
+// Errors: invalid (no reason), not_found (not this venue's),
+// already_reversed, reversal_window_closed.
+func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor string) (ledger.Redemption, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 200 {
+		return ledger.Redemption{}, passnum.Errorf(passnum.EInvalid, "Indiquez pourquoi vous annulez cet encaissement (200 caractères au plus).")
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	var r ledger.Redemption
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		var err error
+		if r, err = find(tx.DB, venueID, id); err != nil {
+			return err
+		}
+		switch {
+		case r.Status == ledger.RedemptionReversed:
+			return passnum.Errorf(EAlreadyReversed, "Cet encaissement a déjà été annulé %s.", frenchTime(*r.ReversedAt))
+		case now.Sub(r.CreatedAt) > s.reversalWindow():
+			return passnum.Errorf(EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci date de %s. Contactez le département.",
+				int(s.reversalWindow().Minutes()), frenchTime(r.CreatedAt))
+		}
+		upd := tx.Model(&ledger.Redemption{}).Where("id = ? AND status = ?", r.ID, ledger.RedemptionAccepted).
+			Updates(map[string]any{"status": ledger.RedemptionReversed, "reversed_at": now, "reversal_reason": reason})
+		if upd.Error != nil {
+			return upd.Error
+		}
+		if upd.RowsAffected != 1 {
+			return passnum.Errorf(EAlreadyReversed, "Cet encaissement vient d'être annulé.")
+		}
+		var void, active []int64
+		if err := tx.Raw(`UPDATE vouchers SET status = ?, redemption_id = NULL
+			WHERE redemption_id = ? AND status = ? AND chequier_id IN (SELECT id FROM chequiers WHERE status = ?)
+			RETURNING serial`, ledger.VoucherVoid, r.ID, ledger.VoucherRedeemed, ledger.ChequierVoid).Scan(&void).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw(`UPDATE vouchers SET status = ?, redemption_id = NULL WHERE redemption_id = ? AND status = ? RETURNING serial`,
+			ledger.VoucherActive, r.ID, ledger.VoucherRedeemed).Scan(&active).Error; err != nil {
+			return err
+		}
+		var items int64
+		if err := tx.Model(&ledger.RedemptionItem{}).Where("redemption_id = ?", r.ID).Count(&items).Error; err != nil {
+			return err
+		}
+		if int64(len(void)+len(active)) != items {
+			return errors.New("a reversed redemption's vouchers do not match its items")
+		}
+		slices.Sort(void)
+		slices.Sort(active)
+		r.Status, r.ReversedAt, r.ReversalReason = ledger.RedemptionReversed, &now, &reason
+		return tx.Append(ledger.Record{Type: ledger.EventReversed, Entity: "redemption", EntityID: strconv.FormatInt(r.ID, 10),
+			Actor: actor, At: now, Data: ledger.Reversed{ID: r.ID, VenueID: venueID, Reason: reason, Active: active, Void: void}})
+	})
+	return r, err
+}
+
+func find(db *gorm.DB, venueID, id int64) (ledger.Redemption, error) {
+	var r ledger.Redemption
+	err := db.Where("id = ? AND venue_id = ?", id, venueID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		// Another venue's redemption is "not found" too: venues see only their own.
+		return r, passnum.Errorf(passnum.ENotFound, "Encaissement %d introuvable dans votre structure.", id)
+	}
+	return r, err
+}
+
+// Redemption is a redemption with its items.
+type Redemption struct {
+	ledger.Redemption
+	Items []ledger.RedemptionItem
+}
+
+// Get returns one of the venue's redemptions. Errors: not_found.
+func (s *Service) Get(ctx context.Context, venueID, id int64) (Redemption, error) {
+	db := s.DB.Read(ctx)
+	r, err := find(db, venueID, id)
+	if err != nil {
+		return Redemption{}, err
+	}
+	out := Redemption{Redemption: r}
+	err = db.Where("redemption_id = ?", id).Order("voucher_serial").Find(&out.Items).Error
+	return out, err
+}
+
+// List returns the venue's redemptions accepted by the server in [from, to),
+// newest first, at most limit.
+func (s *Service) List(ctx context.Context, venueID int64, from, to time.Time, limit int) ([]ledger.Redemption, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	var rs []ledger.Redemption
+	err := s.DB.Read(ctx).Where("venue_id = ? AND created_at >= ? AND created_at < ?", venueID, from.UTC(), to.UTC()).
+		Order("created_at DESC, id DESC").Limit(limit).Find(&rs).Error
+	return rs, err
+}
