@@ -132,6 +132,13 @@ type state struct {
 	replaced    map[int64]int64 // old serial -> its replacement
 	replacement map[int64]*replacementState
 	redemptions map[int64]*redemptionState
+	apiKeys     map[string]*apiKeyState
+}
+
+type apiKeyState struct {
+	ledger.APIKeyCreated
+	revoked bool
+	event   string
 }
 
 // fate is a voucher's status set by an event other than its chéquier's
@@ -154,7 +161,7 @@ func newState() *state {
 		keys: map[int16]*keyState{}, venues: map[int64]*venueState{},
 		batches: map[int64]*batchState{}, chequiers: map[int64]*chequierState{},
 		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
-		redemptions: map[int64]*redemptionState{},
+		redemptions: map[int64]*redemptionState{}, apiKeys: map[string]*apiKeyState{},
 	}
 }
 
@@ -257,6 +264,22 @@ func (s *state) apply(ev *ledger.Event) error {
 		for _, serial := range rv.Void {
 			s.fates[serial] = fate{status: ledger.VoucherVoid, event: ref}
 		}
+	case ledger.EventAPIKeyCreated:
+		k := &apiKeyState{event: ref}
+		if err := decode(&k.APIKeyCreated); err != nil {
+			return err
+		}
+		s.apiKeys[k.Prefix] = k
+	case ledger.EventAPIKeyRevoked:
+		var k ledger.APIKeyRevoked
+		if err := decode(&k); err != nil {
+			return err
+		}
+		ks := s.apiKeys[k.Prefix]
+		if ks == nil {
+			return bad(fmt.Sprintf("revokes API key %s, which no earlier event created", k.Prefix))
+		}
+		ks.revoked, ks.event = true, ref
 	case ledger.EventChequierReprinted, ledger.EventOfflineConflict:
 		// No state changes; the events are there for auditors.
 	default:
@@ -283,6 +306,9 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 		return err
 	}
 	if err := s.compareVenues(ctx, db); err != nil {
+		return err
+	}
+	if err := s.compareAPIKeys(ctx, db); err != nil {
 		return err
 	}
 	if err := s.compareBatches(ctx, db); err != nil {
@@ -409,6 +435,37 @@ func (s *state) compareVenues(ctx context.Context, db *ledger.DB) error {
 	}
 	if len(rows) != len(s.venues) {
 		return &StateError{Entity: "venue", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.venues))}
+	}
+	return nil
+}
+
+// compareAPIKeys checks who may act: every key's role, scope and
+// revocation must be what the events say, so that no access was granted
+// behind the ledger's back.
+func (s *state) compareAPIKeys(ctx context.Context, db *ledger.DB) error {
+	var rows []ledger.APIKey
+	if err := db.Read(ctx).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, k := range rows {
+		e, ok := s.apiKeys[k.Prefix]
+		if !ok {
+			return &StateError{Entity: "API key", ID: k.Prefix, Problem: "exists but no event created it"}
+		}
+		dept, venue := "", int64(0)
+		if k.DepartmentCode != nil {
+			dept = *k.DepartmentCode
+		}
+		if k.VenueID != nil {
+			venue = *k.VenueID
+		}
+		if k.Role != e.Role || dept != e.Department || venue != e.VenueID || (k.RevokedAt != nil) != e.revoked {
+			return &StateError{Entity: "API key", ID: k.Prefix, Problem: fmt.Sprintf("is %s (%q, venue %d, revoked %v) but the ledger says %s (%q, venue %d, revoked %v)",
+				k.Role, dept, venue, k.RevokedAt != nil, e.Role, e.Department, e.VenueID, e.revoked), Event: e.event}
+		}
+	}
+	if len(rows) != len(s.apiKeys) {
+		return &StateError{Entity: "API key", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.apiKeys))}
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ const (
 	EventRedeemed          = "redemption.accepted"
 	EventReversed          = "redemption.reversed"
 	EventOfflineConflict   = "redemption.offline_conflict"
+	EventAPIKeyCreated     = "apikey.created"
+	EventAPIKeyRevoked     = "apikey.revoked"
 )
 
 type KeyAdded struct {
@@ -140,4 +142,18 @@ type OfflineConflict struct {
 type ConflictingSpend struct {
 	Serial       int64 `json:"serial"`
 	RedemptionID int64 `json:"redemption_id"`
+}
+
+// APIKeyCreated records a new API key (never its secret).
+type APIKeyCreated struct {
+	Prefix     string `json:"prefix"`
+	Role       string `json:"role"`
+	Department string `json:"department,omitempty"`
+	VenueID    int64  `json:"venue_id,omitempty"`
+	Name       string `json:"name"`
+	Replaces   string `json:"replaces,omitempty"` // the key it rolled over
+}
+
+type APIKeyRevoked struct {
+	Prefix string `json:"prefix"`
 }

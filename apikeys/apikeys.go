@@ -1,0 +1,226 @@
+// Package apikeys issues and checks the bearer keys of the HTTP API. A key
+// is random, shown once, stored as a SHA-256 hash beside a visible prefix
+// that names it in lists and logs; its role and scope decide what it may do.
+package apikeys
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"passnum"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// Roles.
+const (
+	RoleAdmin      = "admin"      // everything
+	RoleDepartment = "department" // one département's batches, chéquiers and venues
+	RoleVenue      = "venue"      // one venue's redemptions
+	RoleAuditor    = "auditor"    // read everything, change nothing
+)
+
+// EUnauthorized: no key, a malformed, unknown or revoked key.
+const EUnauthorized = "unauthorized"
+
+// Principal is who a request acts as.
+type Principal struct {
+	KeyID      int64
+	Prefix     string
+	Role       string
+	Department string // for RoleDepartment
+	VenueID    int64  // for RoleVenue
+	Name       string
+}
+
+// Actor names the principal in the ledger.
+func (p Principal) Actor() string { return "apikey:" + p.Prefix }
+
+// Spec says what a new key may do.
+type Spec struct {
+	Role       string
+	Department string
+	VenueID    int64
+	Name       string // what the key is for: "tablette accueil", "export compta"
+}
+
+// Service manages API keys.
+type Service struct {
+	DB  *ledger.DB
+	Now func() time.Time
+}
+
+// Keys look like pn_<13 chars of prefix>_<52 chars of secret>: 64 bits of
+// prefix to find the row, 256 bits of secret. A fast hash is enough for a
+// secret of 256 random bits; a slow one would only slow every request.
+const keyPrefix = "pn_"
+
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newSecret() (prefix, secret string) {
+	p := make([]byte, 8)
+	s := make([]byte, 32)
+	rand.Read(p)
+	rand.Read(s)
+	prefix = keyPrefix + b32.EncodeToString(p)
+	return prefix, prefix + "_" + b32.EncodeToString(s)
+}
+
+func hash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Create makes a key and returns its secret, which is never shown again.
+// Errors: invalid (role or scope), not_found (département or venue).
+func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, ledger.APIKey, error) {
+	spec.Name = strings.TrimSpace(spec.Name)
+	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > 100 {
+		return "", ledger.APIKey{}, passnum.Errorf(passnum.EInvalid, "name the key (1 to 100 characters): what or who uses it")
+	}
+	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: s.Now().UTC()}
+	switch spec.Role {
+	case RoleAdmin, RoleAuditor:
+		if spec.Department != "" || spec.VenueID != 0 {
+			return "", k, passnum.Errorf(passnum.EInvalid, "an %s key has no département or venue", spec.Role)
+		}
+	case RoleDepartment:
+		if !voucher.ValidDepartment(spec.Department) || spec.VenueID != 0 {
+			return "", k, passnum.Errorf(passnum.EInvalid, "a département key needs a département code (such as 78) and no venue")
+		}
+		k.DepartmentCode = &spec.Department
+	case RoleVenue:
+		if spec.VenueID <= 0 || spec.Department != "" {
+			return "", k, passnum.Errorf(passnum.EInvalid, "a venue key needs a venue id and no département")
+		}
+		k.VenueID = &spec.VenueID
+	default:
+		return "", k, passnum.Errorf(passnum.EInvalid, "unknown role %q: use admin, department, venue or auditor", spec.Role)
+	}
+	prefix, secret := newSecret()
+	k.Prefix, k.SecretHash = prefix, hash(secret)
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		if err := tx.Create(&k).Error; err != nil {
+			if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
+				return passnum.Errorf(passnum.ENotFound, "no such département or venue for this key")
+			}
+			return err
+		}
+		return tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
+			Department: spec.Department, Actor: actor, At: k.CreatedAt, Data: ledger.APIKeyCreated{
+				Prefix: k.Prefix, Role: k.Role, Department: spec.Department, VenueID: spec.VenueID, Name: k.Name}})
+	})
+	if err != nil {
+		return "", ledger.APIKey{}, err
+	}
+	return secret, k, nil
+}
+
+// List returns every key, newest first; secrets are not stored, so not shown.
+func (s *Service) List(ctx context.Context) ([]ledger.APIKey, error) {
+	var ks []ledger.APIKey
+	err := s.DB.Read(ctx).Order("id DESC").Find(&ks).Error
+	return ks, err
+}
+
+// Revoke disables a key at once. Errors: not_found, conflict (already revoked).
+func (s *Service) Revoke(ctx context.Context, prefix, actor string) error {
+	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		return revoke(tx, prefix, actor, s.Now().UTC())
+	})
+}
+
+func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
+	var k ledger.APIKey
+	err := tx.Where("prefix = ?", prefix).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return passnum.Errorf(passnum.ENotFound, "there is no API key %s: see 'passnum apikey list'", prefix)
+	}
+	if err != nil {
+		return err
+	}
+	r := tx.Model(&ledger.APIKey{}).Where("id = ? AND revoked_at IS NULL", k.ID).Update("revoked_at", now)
+	if r.Error != nil {
+		return r.Error
+	}
+	if r.RowsAffected != 1 {
+		return passnum.Errorf(passnum.EConflict, "API key %s is already revoked", prefix)
+	}
+	return tx.Append(ledger.Record{Type: ledger.EventAPIKeyRevoked, Entity: "apikey", EntityID: prefix,
+		Actor: actor, At: now, Data: ledger.APIKeyRevoked{Prefix: prefix}})
+}
+
+// Roll replaces the principal's key by a new one with the same role and
+// scope, in one transaction: the old key stops working as the new one starts.
+func (s *Service) Roll(ctx context.Context, p Principal, actor string) (string, ledger.APIKey, error) {
+	prefix, secret := newSecret()
+	now := s.Now().UTC()
+	var k ledger.APIKey
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		if err := tx.Where("id = ?", p.KeyID).Take(&k).Error; err != nil {
+			return err
+		}
+		if err := revoke(tx, k.Prefix, actor, now); err != nil {
+			return err
+		}
+		k.ID, k.Prefix, k.SecretHash, k.CreatedAt, k.RevokedAt, k.LastUsedAt = 0, prefix, hash(secret), now, nil, nil
+		if err := tx.Create(&k).Error; err != nil {
+			return err
+		}
+		return tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
+			Department: p.Department, Actor: actor, At: now, Data: ledger.APIKeyCreated{
+				Prefix: k.Prefix, Role: k.Role, Department: p.Department, VenueID: p.VenueID, Name: k.Name, Replaces: p.Prefix}})
+	})
+	if err != nil {
+		return "", ledger.APIKey{}, err
+	}
+	return secret, k, nil
+}
+
+// lastUsedGranularity bounds the writes Authenticate makes: last_used_at is
+// refreshed at most this often per key, not on every request.
+const lastUsedGranularity = time.Minute
+
+// Authenticate returns the principal of a secret key. Every failure is the
+// same unauthorized error, so that a caller learns nothing of which part
+// was wrong; the comparison takes the same time whatever the secret.
+func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+	denied := passnum.Errorf(EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
+	prefix, _, ok := strings.Cut(strings.TrimPrefix(secret, keyPrefix), "_")
+	if !ok || !strings.HasPrefix(secret, keyPrefix) || len(secret) > 200 {
+		return Principal{}, denied
+	}
+	var k ledger.APIKey
+	err := s.DB.Read(ctx).Where("prefix = ?", keyPrefix+prefix).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		subtle.ConstantTimeCompare(hash(secret), make([]byte, sha256.Size)) // same work as a known prefix
+		return Principal{}, denied
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if subtle.ConstantTimeCompare(hash(secret), k.SecretHash) != 1 || k.RevokedAt != nil {
+		return Principal{}, denied
+	}
+	now := s.Now().UTC()
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > lastUsedGranularity {
+		s.DB.Read(ctx).Model(&ledger.APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now)
+	}
+	p := Principal{KeyID: k.ID, Prefix: k.Prefix, Role: k.Role, Name: k.Name}
+	if k.DepartmentCode != nil {
+		p.Department = *k.DepartmentCode
+	}
+	if k.VenueID != nil {
+		p.VenueID = *k.VenueID
+	}
+	return p, nil
+}
