@@ -27,7 +27,7 @@ const (
 
 // Error codes of requests, beside the rejection reasons of single vouchers.
 const (
-	EBasketRejected      = "basket_rejected"       // at least one voucher refused: none redeemed
+	EBasketRejected      = "basket_rejected"        // at least one voucher refused: none redeemed
 	EIdempotencyMismatch = "idempotency_key_reused" // same key, another request
 	EInProgress          = "request_in_progress"    // same key, first request still running
 	EReversalWindow      = "reversal_window_closed"

@@ -354,3 +354,71 @@ func TestIdempotency(t *testing.T) {
 }
 
 func passnumCode(err error) string { return passnum.ErrorCode(err) }
+
+func TestReverseAndRevocations(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 2)
+		res := e.redeem(t, e.venue1, e.code(0), e.code(1))
+		if _, err := e.svc.Reverse(ctx, e.venue2, res.RedemptionID, "erreur", "test"); passnum.ErrorCode(err) != passnum.ENotFound {
+			t.Fatalf("another venue reversed it: %v", err)
+		}
+		if _, err := e.svc.Reverse(ctx, e.venue1, res.RedemptionID, " ", "test"); passnum.ErrorCode(err) != passnum.EInvalid {
+			t.Fatalf("no reason: %v", err)
+		}
+		r, err := e.svc.Reverse(ctx, e.venue1, res.RedemptionID, "mauvais panier", "test")
+		if err != nil || r.Status != ledger.RedemptionReversed {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if _, err := e.svc.Reverse(ctx, e.venue1, res.RedemptionID, "encore", "test"); passnum.ErrorCode(err) != redemption.EAlreadyReversed {
+			t.Fatalf("reversing twice: %v", err)
+		}
+		// The vouchers are spendable again, by any venue.
+		again := e.redeem(t, e.venue2, e.code(0), e.code(1))
+		if !again.Accepted {
+			t.Fatalf("%+v", again.Items)
+		}
+		// Past the window, a reversal is refused.
+		late := e.redeem(t, e.venue1, e.code(2))
+		e.Clock.T = e.Clock.T.Add(31 * time.Minute)
+		if _, err := e.svc.Reverse(ctx, e.venue1, late.RedemptionID, "trop tard", "test"); passnum.ErrorCode(err) != redemption.EReversalWindow {
+			t.Fatalf("late reversal: %v", err)
+		}
+		// A reversed voucher whose chéquier was voided meanwhile becomes void.
+		mine := e.redeem(t, e.venue1, e.code(15))
+		if _, err := e.Issuing.Void(ctx, voucher.FormatChequierNumber("78", 2026, 2), "volé", "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Reverse(ctx, e.venue1, mine.RedemptionID, "erreur", "test"); err != nil {
+			t.Fatal(err)
+		}
+		if it, _ := e.svc.Check(ctx, e.venue1, e.code(15)); it.Reason != redemption.ReasonVoided {
+			t.Fatalf("%+v", it)
+		}
+		list, err := e.svc.List(ctx, e.venue1, e.Clock.T.Add(-time.Hour), e.Clock.T.Add(time.Hour), 0)
+		if err != nil || len(list) != 3 {
+			t.Fatalf("venue 1 lists %d redemptions, %v", len(list), err)
+		}
+
+		// The revocation feed tells an offline scanner all of it, in order.
+		e.Seal(t)
+		revs, next, err := e.svc.Revocations(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		final := map[int64]string{}
+		for _, r := range revs {
+			final[r.Serial] = r.Status
+		}
+		want := map[int64]string{e.vouchers[0].Serial: "redeemed", e.vouchers[2].Serial: "redeemed", e.vouchers[15].Serial: "void"}
+		for serial, status := range want {
+			if final[serial] != status {
+				t.Fatalf("voucher %d ends %q in the feed, want %q", serial, final[serial], status)
+			}
+		}
+		if more, next2, err := e.svc.Revocations(ctx, next, 0); err != nil || len(more) != 0 || next2 != next {
+			t.Fatalf("after the cursor: %d more, next %d → %d, %v", len(more), next, next2, err)
+		}
+		e.auditOK(t)
+	})
+}
