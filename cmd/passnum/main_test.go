@@ -182,3 +182,30 @@ func TestErrorsAreOneLine(t *testing.T) {
 
 // nextYearEnd is a validity date that stays valid whenever the test runs.
 func nextYearEnd() string { return fmt.Sprintf("%d-12-31", time.Now().Year()+1) }
+
+func TestAPIKeyCommands(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78")
+	r := run(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette")
+	secret := strings.TrimSpace(r.stdout)
+	if r.code != 0 || !strings.HasPrefix(secret, "pn_") || strings.Count(secret, "\n") != 0 || !strings.Contains(r.stderr, "shown this once") {
+		t.Fatalf("create: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	prefix := secret[:strings.LastIndex(secret, "_")]
+	list := mustRun(t, env, "apikey", "list")
+	if !strings.Contains(list, prefix) || strings.Contains(list, secret) || !strings.Contains(list, "venue 1") {
+		t.Fatalf("list:\n%s", list)
+	}
+	if r := run(t, env, "apikey", "create", "--role", "venue", "--venue", "x", "--name", "n"); r.code != 1 || !strings.Contains(r.stderr, "not a venue id") {
+		t.Fatalf("bad venue: %q", r.stderr)
+	}
+	mustRun(t, env, "apikey", "revoke", prefix)
+	if list := mustRun(t, env, "apikey", "list"); !strings.Contains(list, "revoked") {
+		t.Fatalf("list after revoke:\n%s", list)
+	}
+	if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+		t.Fatal(out)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"passnum"
+	"passnum/apikeys"
+	"passnum/ledger"
+)
+
+func (a *app) apikeys(db *ledger.DB) *apikeys.Service {
+	return &apikeys.Service{DB: db, Now: a.now}
+}
+
+func (a *app) apikeyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "apikey", Short: "Manage the API keys of départements, venues, auditors and admins"}
+	var spec apikeys.Spec
+	var venue string
+	create := &cobra.Command{
+		Use:   "create --role ROLE --name NAME [--department CODE | --venue ID]",
+		Short: "Create a key and print its secret, shown this once only",
+		Example: `  passnum apikey create --role venue --venue 3 --name "tablette accueil"
+  passnum apikey create --role department --department 78 --name "CCAS de Trappes"
+  passnum apikey create --role auditor --name "Chambre régionale des comptes"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if venue != "" {
+				id, err := strconv.ParseInt(venue, 10, 64)
+				if err != nil || id <= 0 {
+					return passnum.Errorf(passnum.EInvalid, "%q is not a venue id: see 'passnum venue list'", venue)
+				}
+				spec.VenueID = id
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			secret, k, err := a.apikeys(db).Create(cmd.Context(), spec, actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.errOut, "API key %s (%s) created; its secret follows, shown this once only:\n", k.Prefix, k.Role)
+			fmt.Fprintln(a.out, secret)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&spec.Role, "role", "", "admin, department, venue or auditor")
+	f.StringVar(&spec.Name, "name", "", "what or who uses the key")
+	f.StringVar(&spec.Department, "department", "", "the département of a department key")
+	f.StringVar(&venue, "venue", "", "the venue id of a venue key")
+	create.MarkFlagRequired("role")
+	create.MarkFlagRequired("name")
+	cmd.AddCommand(create,
+		&cobra.Command{
+			Use:   "list",
+			Short: "List the keys (prefixes, never secrets)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				db, err := a.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				ks, err := a.apikeys(db).List(cmd.Context())
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "PREFIX\tROLE\tSCOPE\tCREATED\tLAST USED\tSTATUS\tNAME")
+				for _, k := range ks {
+					scope, status, used := "-", "active", "-"
+					if k.DepartmentCode != nil {
+						scope = "département " + *k.DepartmentCode
+					}
+					if k.VenueID != nil {
+						scope = fmt.Sprintf("venue %d", *k.VenueID)
+					}
+					if k.RevokedAt != nil {
+						status = "revoked " + k.RevokedAt.Format(time.DateOnly)
+					}
+					if k.LastUsedAt != nil {
+						used = k.LastUsedAt.Format(time.DateTime)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Role, scope, k.CreatedAt.Format(time.DateOnly), used, status, k.Name)
+				}
+				return w.Flush()
+			},
+		},
+		&cobra.Command{
+			Use:   "revoke PREFIX",
+			Short: "Disable a key at once",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				db, err := a.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if err := a.apikeys(db).Revoke(cmd.Context(), args[0], actor()); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "API key %s revoked\n", args[0])
+				return a.seal(cmd.Context(), db)
+			},
+		},
+	)
+	return cmd
+}
