@@ -4,12 +4,12 @@
 GO ?= go
 PKGS := ./...
 # Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/...
+RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/... ./api/...
 
 .PHONY: run test bench lint build fuzz clean
 
 run:
-	$(GO) run ./cmd/passnum demo
+	$(GO) run ./cmd/passnum demo --serve
 
 test: lint
 	$(GO) test -count=1 -timeout 15m $(PKGS)

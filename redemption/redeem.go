@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -263,8 +264,8 @@ func validBasket(b *Basket, now time.Time) error {
 	case b.ScannedAt.Before(now.Add(-MaxOfflineAge)):
 		return passnum.Errorf(passnum.EInvalid, "Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
 	}
-	if len(b.Session) > 200 {
-		return passnum.Errorf(passnum.EInvalid, "Le nom de la séance fait au plus 200 caractères.")
+	if utf8.RuneCountInString(b.Session) > 200 || !printable(b.Session) {
+		return passnum.Errorf(passnum.EInvalid, "Le nom de la séance fait au plus 200 caractères, sans caractère de contrôle.")
 	}
 	b.ScannedAt = b.ScannedAt.UTC().Truncate(time.Microsecond)
 	if b.ScannedAt.After(now) {
@@ -276,6 +277,17 @@ func validBasket(b *Basket, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// printable refuses control characters, which have no place in a label and
+// which some databases reject (NUL in PostgreSQL text).
+func printable(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 func validKey(k string) bool {

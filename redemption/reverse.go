@@ -22,7 +22,7 @@ import (
 // already_reversed, reversal_window_closed.
 func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor string) (ledger.Redemption, error) {
 	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 {
+	if reason == "" || utf8.RuneCountInString(reason) > 200 || !printable(reason) {
 		return ledger.Redemption{}, passnum.Errorf(passnum.EInvalid, "Indiquez pourquoi vous annulez cet encaissement (200 caractères au plus).")
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
@@ -36,7 +36,7 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 		case r.Status == ledger.RedemptionReversed:
 			return passnum.Errorf(EAlreadyReversed, "Cet encaissement a déjà été annulé %s.", frenchTime(*r.ReversedAt))
 		case now.Sub(r.CreatedAt) > s.reversalWindow():
-			return passnum.Errorf(EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci date de %s. Contactez le département.",
+			return passnum.Errorf(EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci a été enregistré %s. Contactez le département.",
 				int(s.reversalWindow().Minutes()), frenchTime(r.CreatedAt))
 		}
 		upd := tx.Model(&ledger.Redemption{}).Where("id = ? AND status = ?", r.ID, ledger.RedemptionAccepted).

@@ -7,18 +7,38 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// option is one row of the configuration: every option has a flag, an
-// environment variable and a default that runs; secrets come from the
-// environment only, so they never show in a process list.
+// option is one row of the configuration: a flag and the environment
+// variable that sets it when the flag is not given. Secrets have no flag
+// (value instead), so that they never show in a process list.
 type option struct {
-	flag, env, def, help string
-	secret               bool
-	value                *string
+	flag   string
+	env    string
+	secret bool
+	value  *string // for environment-only options
 }
 
+// resolveEnv applies the environment to the options whose flag was not
+// given on the command line; one function for every command's options.
+func resolveEnv(fs *pflag.FlagSet, opts []option) error {
+	for _, o := range opts {
+		v, ok := os.LookupEnv(o.env)
+		switch {
+		case !ok:
+		case o.flag == "":
+			*o.value = v
+		case !fs.Changed(o.flag):
+			if err := fs.Set(o.flag, v); err != nil {
+				return fmt.Errorf("%s=%q: %w", o.env, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// config is what every command shares.
 type config struct {
 	DataDir            string
 	DatabaseURL        string
@@ -28,35 +48,21 @@ type config struct {
 
 func (c *config) options() []option {
 	return []option{
-		{flag: "data-dir", env: "PASSNUM_DATA_DIR", def: "passnum-data", value: &c.DataDir,
-			help: "folder for the SQLite database, private keys and generated files"},
-		{flag: "database-url", env: "PASSNUM_DATABASE_URL", def: "", value: &c.DatabaseURL,
-			help: "postgres://… for PostgreSQL; otherwise an SQLite file (default <data-dir>/passnum.db)"},
-		{env: "PASSNUM_SIGNING_KEY", secret: true, value: &c.SigningKey,
-			help: `a private signing key as "<id>:<base64 seed>", instead of its file`},
-		{env: "PASSNUM_VERIFICATION_SECRET", secret: true, value: &c.VerificationSecret,
-			help: "the verification-code secret in base64, instead of its file"},
+		{flag: "data-dir", env: "PASSNUM_DATA_DIR"},
+		{flag: "database-url", env: "PASSNUM_DATABASE_URL"},
+		{env: "PASSNUM_SIGNING_KEY", secret: true, value: &c.SigningKey},
+		{env: "PASSNUM_VERIFICATION_SECRET", secret: true, value: &c.VerificationSecret},
 	}
 }
 
-// bind registers the flags; the environment fills what flags leave unset.
-func (c *config) bind(cmd *cobra.Command) {
-	for _, o := range c.options() {
-		if o.flag != "" {
-			cmd.PersistentFlags().StringVar(o.value, o.flag, o.def, o.help+" ($"+o.env+")")
-		}
-	}
+func (c *config) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", "passnum-data", "folder for the SQLite database, private keys and generated files ($PASSNUM_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "postgres://… for PostgreSQL; otherwise an SQLite file (default <data-dir>/passnum.db) ($PASSNUM_DATABASE_URL)")
 }
 
-// resolve applies environment variables to options whose flag was not given.
-func (c *config) resolve(cmd *cobra.Command) error {
-	for _, o := range c.options() {
-		if o.flag != "" && cmd.Flags().Changed(o.flag) {
-			continue
-		}
-		if v, ok := os.LookupEnv(o.env); ok {
-			*o.value = v
-		}
+func (c *config) resolve(fs *pflag.FlagSet) error {
+	if err := resolveEnv(fs, c.options()); err != nil {
+		return err
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("the data folder cannot be empty: set --data-dir or PASSNUM_DATA_DIR")
@@ -68,16 +74,18 @@ func (c *config) resolve(cmd *cobra.Command) error {
 }
 
 // print writes the effective configuration with secrets masked.
-func (c *config) print(w io.Writer) {
+func (c *config) print(w io.Writer, fs *pflag.FlagSet) {
 	for _, o := range c.options() {
-		v := *o.value
+		var v string
+		if o.flag != "" {
+			v = fs.Lookup(o.flag).Value.String()
+		} else {
+			v = *o.value
+		}
 		if o.secret && v != "" {
 			v = "****"
 		}
-		if o.value == &c.DatabaseURL {
-			v = maskPassword(v)
-		}
-		fmt.Fprintf(w, "%-28s %s\n", o.env, v)
+		fmt.Fprintf(w, "%-28s %s\n", o.env, maskPassword(v))
 	}
 }
 

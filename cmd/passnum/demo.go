@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum"
+	"passnum/apikeys"
 	"passnum/audit"
 	"passnum/issuing"
 	"passnum/ledger"
@@ -17,6 +18,8 @@ import (
 
 func (a *app) demoCmd() *cobra.Command {
 	var dir string
+	var serve bool
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a whole programme on a fresh SQLite file and show what happened",
@@ -35,14 +38,23 @@ func (a *app) demoCmd() *cobra.Command {
 			}
 			a.cfg.DataDir = dir
 			a.cfg.DatabaseURL = filepath.Join(dir, "passnum.db")
-			return a.runDemo(cmd)
+			sample, err := a.runDemo(cmd)
+			if err != nil || !serve {
+				return err
+			}
+			return a.serveDemo(cmd, sample, listen)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the demo's files (default: a new temporary folder)")
+	cmd.Flags().BoolVar(&serve, "serve", false, "then serve the demo programme's API until interrupted")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on, with --serve")
 	return cmd
 }
 
-func (a *app) runDemo(cmd *cobra.Command) error {
+// runDemo runs the scenario and returns a voucher of a handed-over chéquier
+// that is still unspent, for the served demo's example request.
+func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
+	var none issuing.PrintedVoucher
 	ctx := cmd.Context()
 	step := func(format string, args ...any) { fmt.Fprintf(a.out, "\n== "+format+"\n", args...) }
 	say := func(format string, args ...any) { fmt.Fprintf(a.out, "   "+format+"\n", args...) }
@@ -51,20 +63,20 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 	init := a.initCmd()
 	init.SetContext(ctx)
 	if err := init.RunE(init, nil); err != nil {
-		return err
+		return none, err
 	}
 	db := a.db
 	prog := a.programme(db)
 	svc, err := a.issuing(db)
 	if err != nil {
-		return err
+		return none, err
 	}
 	who := "demo"
 
 	step("Départements and venues")
 	for _, d := range [][2]string{{"78", "Yvelines"}, {"92", "Hauts-de-Seine"}} {
 		if _, err := prog.AddDepartment(ctx, d[0], d[1], who); err != nil {
-			return err
+			return none, err
 		}
 		say("département %s %s", d[0], d[1])
 	}
@@ -78,7 +90,7 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 	}
 	for _, v := range venues {
 		if _, err := prog.AddVenue(ctx, v.name, v.depts, who); err != nil {
-			return err
+			return none, err
 		}
 		say("venue %q, labelled for %v", v.name, v.depts)
 	}
@@ -86,7 +98,7 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 	step("Issuing one batch per département")
 	until, err := voucher.DayOf(voucher.Today(a.now()).Start().Year()+1, time.December, 31)
 	if err != nil {
-		return err
+		return none, err
 	}
 	var batches []issuing.Issued
 	for _, req := range []issuing.BatchRequest{
@@ -96,7 +108,7 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 		start := time.Now()
 		res, err := svc.Issue(ctx, req, nil)
 		if err != nil {
-			return err
+			return none, err
 		}
 		printIssued(a, res)
 		say("(%d vouchers signed and stored in %s)", res.Batch.LastSerial-res.Batch.FirstSerial+1, time.Since(start).Round(time.Millisecond))
@@ -107,28 +119,28 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 	keysFile := filepath.Join(a.cfg.DataDir, "public-keys.json")
 	ks, err := db.KeySet(ctx)
 	if err != nil {
-		return err
+		return none, err
 	}
 	data, err := ks.MarshalJSON()
 	if err != nil {
-		return err
+		return none, err
 	}
 	if err := os.WriteFile(keysFile, append(data, '\n'), 0o644); err != nil {
-		return err
+		return none, err
 	}
 	offline := voucher.NewKeySet()
 	if err := offline.UnmarshalJSON(data); err != nil {
-		return err
+		return none, err
 	}
 	first, err := svc.Chequier(ctx, batches[0].FirstChequier)
 	if err != nil {
-		return err
+		return none, err
 	}
 	good := first.Vouchers[0]
 	say("voucher %s (verification code %s) holds the code", good.Number, good.VerificationCode)
 	say("%s", good.Code)
 	if _, err := offline.Verify(good.Code); err != nil {
-		return fmt.Errorf("the demo's own code does not verify: %w", err)
+		return none, fmt.Errorf("the demo's own code does not verify: %w", err)
 	}
 	say("-> genuine: it verifies with %s alone", keysFile)
 	tampered := []byte(good.Code)
@@ -139,12 +151,12 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 	step("Handing over and losing chéquiers")
 	c, err := svc.Activate(ctx, batches[0].FirstChequier, "CCAS-TRAPPES-0193", who)
 	if err != nil {
-		return err
+		return none, err
 	}
 	say("chéquier %s handed over (beneficiary reference CCAS-TRAPPES-0193): its %d vouchers are now valid", c.Number, len(first.Vouchers))
 	v, err := svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
 	if err != nil {
-		return err
+		return none, err
 	}
 	say("chéquier %s reported lost: %d vouchers voided", v.Chequier.Number, len(v.Serials))
 	_, err = svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
@@ -152,11 +164,11 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 
 	step("Sealing and auditing the ledger")
 	if err := a.seal(ctx, db); err != nil {
-		return err
+		return none, err
 	}
 	rep, err := audit.Verify(ctx, db, offline)
 	if err != nil {
-		return fmt.Errorf("the demo's ledger does not verify: %w", err)
+		return none, fmt.Errorf("the demo's ledger does not verify: %w", err)
 	}
 	printAudit(a, rep)
 
@@ -170,5 +182,41 @@ func (a *app) runDemo(cmd *cobra.Command) error {
 	db.Read(ctx).Model(&ledger.Chequier{}).Count(&counts.Chequiers)
 	db.Read(ctx).Model(&ledger.Voucher{}).Count(&counts.Vouchers)
 	say("in all        %d chéquiers, %d vouchers, ledger verified", counts.Chequiers, counts.Vouchers)
-	return nil
+	return first.Vouchers[1], nil
+}
+
+// serveDemo gives the demo programme API keys and serves it, printing what
+// a newcomer needs to try it: the URL, keys and a request that works.
+func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, listen string) error {
+	ctx := cmd.Context()
+	keys := a.apikeys(a.db)
+	type demoKey struct{ label, secret string }
+	var shown []demoKey
+	for _, k := range []struct {
+		label string
+		spec  apikeys.Spec
+	}{
+		{"venue (Médiathèque de Trappes)", apikeys.Spec{Role: apikeys.RoleVenue, VenueID: 1, Name: "démo : lieu"}},
+		{"département 78", apikeys.Spec{Role: apikeys.RoleDepartment, Department: "78", Name: "démo : département"}},
+		{"auditor", apikeys.Spec{Role: apikeys.RoleAuditor, Name: "démo : auditeur"}},
+	} {
+		secret, _, err := keys.Create(ctx, k.spec, "demo")
+		if err != nil {
+			return err
+		}
+		shown = append(shown, demoKey{k.label, secret})
+	}
+	ready := func(url string) {
+		fmt.Fprintf(a.out, "\n== Serving the demo programme on %s (Ctrl-C to stop)\n", url)
+		for _, k := range shown {
+			fmt.Fprintf(a.out, "   %-36s %s\n", k.label+" key", k.secret)
+		}
+		fmt.Fprintf(a.out, "   %-36s %s/api/v1/openapi.yaml\n", "API description", url)
+		fmt.Fprintf(a.out, "\n   Redeem voucher %s as the venue:\n\n", sample.Number)
+		fmt.Fprintf(a.out, "curl -s -X POST %s/api/v1/redemptions \\\n  -H 'Authorization: Bearer %s' \\\n  -H 'Idempotency-Key: demo-voucher-%d' -H 'Content-Type: application/json' \\\n  -d '{\"items\":[{\"code\":\"%s\"}]}'\n\n",
+			url, shown[0].secret, sample.Serial, sample.Code)
+	}
+	o := serveOptions{listen: listen, reversalWindow: 30 * time.Minute, sealEvery: time.Second,
+		checkpointEvery: time.Minute, shutdownTimeout: 10 * time.Second}
+	return a.serve(ctx, o, ready)
 }

@@ -1,18 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
+	"passnum/voucher"
 )
 
 var binary string
@@ -208,4 +214,128 @@ func TestAPIKeyCommands(t *testing.T) {
 	if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
 		t.Fatal(out)
 	}
+}
+
+// startServer runs `passnum serve` on a free port and returns its URL; the
+// process is stopped (SIGTERM, graceful) when the test ends.
+func startServer(t *testing.T, env []string) string {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--seal-every", "50ms")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("serve did not stop cleanly: %v\n%s", err, stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("serve said %q (%v)\n%s", line, err, stderr.String())
+	}
+	return url
+}
+
+// TestServeReplicas runs two server processes on one PostgreSQL database and
+// sends 64 concurrent redemptions of one voucher, alternating between them:
+// exactly one is accepted, and the ledger they share verifies.
+func TestServeReplicas(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_DATABASE_URL=" + ledgertest.URL(t, ledger.Postgres)}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78")
+	mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "5", "--valid-until", nextYearEnd(), "--no-activation")
+	key := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
+	ks := keySetOf(t, mustRun(t, env, "keys", "export"))
+	code := demoCode(t, env, ks)
+	urls := []string{startServer(t, env), startServer(t, env)}
+	for _, u := range urls {
+		resp, err := http.Get(u + "/readyz")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s not ready: %v %v", u, resp, err)
+		}
+		resp.Body.Close()
+	}
+	const n = 64
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"items":[{"code":%q}]}`, code)
+			req, _ := http.NewRequest("POST", urls[i%2]+"/api/v1/redemptions", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("replica-test-%03d", i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[201] != 1 || count[422] != n-1 {
+		t.Fatalf("statuses %v: want one 201 and %d × 422", count, n-1)
+	}
+	// The ledger the two processes share verifies.
+	if out := mustRun(t, env, "audit", "verify"); !strings.Contains(out, "OK") {
+		t.Fatal(out)
+	}
+}
+
+func keySetOf(t *testing.T, exported string) *voucher.KeySet {
+	ks := voucher.NewKeySet()
+	if err := ks.UnmarshalJSON([]byte(exported)); err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+// demoCode re-creates the first voucher's code of the data dir's first batch
+// through the issuing service, as printing does.
+func demoCode(t *testing.T, env []string, ks *voucher.KeySet) string {
+	t.Helper()
+	a := &app{now: time.Now, out: io.Discard, errOut: io.Discard}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PASSNUM_DATA_DIR":
+			a.cfg.DataDir = v
+		case "PASSNUM_DATABASE_URL":
+			a.cfg.DatabaseURL = v
+		}
+	}
+	db, err := a.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc, err := a.issuing(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := svc.Chequier(t.Context(), "78-"+fmt.Sprint(time.Now().Year())+"-000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.Verify(pc.Vouchers[0].Code); err != nil {
+		t.Fatal(err)
+	}
+	return pc.Vouchers[0].Code
 }

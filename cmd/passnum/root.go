@@ -35,7 +35,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.cfg.resolve(cmd)
+			return a.cfg.resolve(cmd.Flags())
 		},
 		PersistentPostRunE: func(*cobra.Command, []string) error {
 			if a.db != nil {
@@ -44,10 +44,10 @@ func newRootCmd() *cobra.Command {
 			return nil
 		},
 	}
-	a.cfg.bind(root)
+	a.cfg.bind(root.PersistentFlags())
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(), a.keysCmd(),
 		a.departmentCmd(), a.venueCmd(), a.issueCmd(), a.activateCmd(), a.voidCmd(),
-		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd())
+		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd())
 	return root
 }
 

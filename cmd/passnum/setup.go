@@ -96,8 +96,8 @@ func (a *app) configCmd() *cobra.Command {
 		Use:   "config",
 		Short: "Print the effective configuration, secrets masked",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			a.cfg.print(a.out)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.cfg.print(a.out, cmd.Flags())
 			return nil
 		},
 	}

@@ -1,0 +1,69 @@
+// Package api is passnum's HTTP server: routes, authentication, JSON
+// errors and the OpenAPI document. It holds no state between requests, so
+// any number of replicas may run against one PostgreSQL; everything that
+// must happen once is decided by the services below it, in the database.
+//
+// Handlers return errors and never write an error status themselves: one
+// Echo HTTPErrorHandler (errors.go) maps every error code to its status,
+// writes {"error":{"code","message"}} and logs the internal cause, so that
+// what a client sees and what an operator reads are decided in one place.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"passnum/apikeys"
+	"passnum/ledger"
+	"passnum/redemption"
+)
+
+// Services are what the API exposes. Each is ready to use: the caller owns
+// their configuration and, for the ledger, the sealer.
+type Services struct {
+	DB         *ledger.DB // readiness and public keys
+	Keys       *apikeys.Service
+	Redemption *redemption.Service
+}
+
+// Config tunes the HTTP layer.
+type Config struct {
+	Logger    *slog.Logger // nil: slog.Default()
+	BodyLimit int64        // bytes of a request body; 0: DefaultBodyLimit
+}
+
+// DefaultBodyLimit is far above the largest valid request (a basket of
+// redemption.MaxBasket scanned codes is about 15 KiB) and far below what
+// could tie up a server.
+const DefaultBodyLimit = 64 << 10
+
+// server is what handlers share; it never changes after New.
+type server struct {
+	Services
+	log       *slog.Logger
+	bodyLimit int64
+}
+
+// New returns the API as an *echo.Echo with every route, middleware and the
+// error handler. It panics if a service is missing: that is a wiring bug,
+// better found at start than on the first request.
+func New(s Services, cfg Config) http.Handler {
+	if s.DB == nil || s.Keys == nil || s.Redemption == nil || s.Redemption.Now == nil {
+		panic("api.New: Services.DB, Keys and Redemption (with its Now) are required")
+	}
+	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit}
+	if srv.log == nil {
+		srv.log = slog.Default()
+	}
+	if srv.bodyLimit <= 0 {
+		srv.bodyLimit = DefaultBodyLimit
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = srv.handleError
+	e.Use(srv.requestID, srv.accessLog, securityHeaders, srv.recoverPanic, srv.limitBody)
+	srv.routes(e)
+	return e
+}

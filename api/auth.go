@@ -1,0 +1,55 @@
+package api
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"passnum/apikeys"
+)
+
+// require authenticates the bearer key and admits only the given roles. The
+// principal it finds is the only source of who the caller is: a venue acts
+// as the venue of its key, whatever the request says.
+func (s *server) require(roles ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			secret, ok := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
+			if !ok {
+				return newProblem(apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
+			}
+			p, err := s.Keys.Authenticate(c.Request().Context(), secret)
+			if err != nil {
+				return err
+			}
+			state(c).principal = &p
+			if !slices.Contains(roles, p.Role) || (p.Role == apikeys.RoleVenue && p.VenueID <= 0) {
+				return newProblem(codeForbidden, "Cette clé d'accès (rôle %s) ne permet pas cette opération.", roleFrench[p.Role])
+			}
+			return next(c)
+		}
+	}
+}
+
+var roleFrench = map[string]string{
+	apikeys.RoleAdmin:      "administrateur",
+	apikeys.RoleDepartment: "département",
+	apikeys.RoleVenue:      "structure",
+	apikeys.RoleAuditor:    "auditeur",
+}
+
+// bearer reads "Bearer <secret>"; the scheme is case-insensitive (RFC 9110).
+func bearer(header string) (string, bool) {
+	scheme, secret, ok := strings.Cut(header, " ")
+	secret = strings.TrimSpace(secret)
+	return secret, ok && strings.EqualFold(scheme, "Bearer") && secret != ""
+}
+
+// principal is the caller, for handlers behind require.
+func principal(c echo.Context) apikeys.Principal {
+	if p := state(c).principal; p != nil {
+		return *p
+	}
+	return apikeys.Principal{}
+}

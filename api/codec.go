@@ -1,0 +1,180 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"passnum"
+)
+
+// decodeJSON reads the request body into v strictly: JSON only, no unknown
+// field (a misspelt field silently ignored could redeem the wrong thing),
+// nothing after the object. Every failure is a 4xx with a French message.
+func (s *server) decodeJSON(c echo.Context, v any) error {
+	mt, params, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return newProblem(codeUnsupportedMediaType, "Envoyez le corps en JSON, avec l'en-tête « Content-Type: application/json ».")
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return s.decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return s.tooLarge(err)
+		}
+		return &problem{code: codeInvalidJSON, cause: err,
+			message: "Le corps contient autre chose après l'objet JSON : envoyez un seul objet."}
+	}
+	return nil
+}
+
+func (s *server) decodeError(err error) error {
+	var (
+		tooBig    *http.MaxBytesError
+		syntax    *json.SyntaxError
+		wrongType *json.UnmarshalTypeError
+	)
+	bad := func(format string, args ...any) error {
+		return &problem{code: codeInvalidJSON, cause: err, message: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case errors.As(err, &tooBig):
+		return s.tooLarge(err)
+	case errors.Is(err, io.EOF):
+		return bad("Le corps de la requête est vide : envoyez un objet JSON.")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return bad("Le JSON est incomplet : vérifiez les accolades et les guillemets.")
+	case errors.As(err, &syntax):
+		return bad("Le JSON est mal formé (octet %d).", syntax.Offset)
+	case errors.As(err, &wrongType):
+		if wrongType.Field == "" {
+			return bad("Le corps doit être %s.", kindFrench(wrongType.Type))
+		}
+		return bad("Le champ « %s » doit être %s.", wrongType.Field, kindFrench(wrongType.Type))
+	}
+	// encoding/json has no type for an unknown field, only this text.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unq, uerr := strconv.Unquote(name); uerr == nil {
+			name = unq
+		}
+		return bad("Champ inconnu « %s » : retirez-le, ou vérifiez son orthographe.", shorten(name, 64))
+	}
+	return bad("Le corps de la requête n'est pas un JSON valide.")
+}
+
+func kindFrench(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "une chaîne de caractères"
+	case reflect.Slice, reflect.Array:
+		return "une liste"
+	case reflect.Struct, reflect.Map:
+		return "un objet"
+	case reflect.Bool:
+		return "un booléen"
+	default:
+		return "un nombre"
+	}
+}
+
+// shorten cuts an echoed client string so that an error message stays short.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// checkText refuses control characters in a text field: PostgreSQL refuses
+// NUL in text (that would be a 500), and no label or reason needs the others.
+func checkText(field, value string) error {
+	for _, r := range value {
+		if unicode.IsControl(r) {
+			return passnum.Errorf(passnum.EInvalid, "Le champ « %s » contient des caractères de contrôle : retirez-les.", field)
+		}
+	}
+	return nil
+}
+
+// query returns a query parameter, refusing it when given twice: which of
+// the two the client meant is a guess we do not make.
+func query(c echo.Context, name string) (string, bool, error) {
+	vs, ok := c.QueryParams()[name]
+	switch {
+	case !ok:
+		return "", false, nil
+	case len(vs) > 1:
+		return "", false, passnum.Errorf(passnum.EInvalid, "Le paramètre « %s » est donné plusieurs fois.", name)
+	}
+	return vs[0], true, nil
+}
+
+// queryInt reads an optional integer query parameter within [min, max].
+func queryInt(c echo.Context, name string, def, min, max int64) (int64, error) {
+	s, ok, err := query(c, name)
+	if err != nil || !ok {
+		return def, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < min || n > max {
+		return 0, passnum.Errorf(passnum.EInvalid, "Le paramètre « %s » doit être un entier de %d à %d.", name, min, max)
+	}
+	return n, nil
+}
+
+// queryTime reads an optional RFC 3339 time query parameter.
+func queryTime(c echo.Context, name string) (time.Time, bool, error) {
+	s, ok, err := query(c, name)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	t, err := parseTime(name, s)
+	return t, err == nil, err
+}
+
+func parseTime(name, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		hint := ""
+		if strings.Contains(s, " ") {
+			hint = " Dans une URL, écrivez « + » sous la forme %2B."
+		}
+		return time.Time{}, passnum.Errorf(passnum.EInvalid,
+			"« %s » doit être une date et heure RFC 3339, par exemple 2026-11-26T14:30:00+01:00.%s", name, hint)
+	}
+	return t, nil
+}
+
+// pathID reads the positive integer id of a path.
+func pathID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, passnum.Errorf(passnum.EInvalid, "L'identifiant doit être un entier positif.")
+	}
+	return id, nil
+}
+
+// respond writes a JSON answer. It encodes before writing, so that an
+// encoding failure is still a clean 500 and never half an answer.
+func respond(c echo.Context, status int, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(status, data)
+}
