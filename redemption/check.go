@@ -22,7 +22,7 @@ import (
 	"passnum/voucher"
 )
 
-// Service checks, redeems and reverses.
+// Service checks, redeems and reverses. It is safe for concurrent use.
 type Service struct {
 	DB     *ledger.DB
 	Secret []byte // behind the printed verification codes
@@ -99,22 +99,26 @@ type venueState struct {
 	departments map[string]bool
 }
 
+// loadVenue reads a venue and its départements in one query: it runs on
+// every redemption.
 func loadVenue(db *gorm.DB, id int64) (venueState, error) {
-	var v venueState
-	err := db.Where("id = ?", id).Take(&v.Venue).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", id)
+	var rows []struct {
+		ledger.Venue
+		Department *string
 	}
+	err := db.Raw(`SELECT v.*, d.department_code AS department FROM venues v
+		LEFT JOIN venue_departments d ON d.venue_id = v.id WHERE v.id = ?`, id).Scan(&rows).Error
 	if err != nil {
-		return v, err
+		return venueState{}, err
 	}
-	var links []ledger.VenueDepartment
-	if err := db.Where("venue_id = ?", id).Find(&links).Error; err != nil {
-		return v, err
+	if len(rows) == 0 {
+		return venueState{}, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", id)
 	}
-	v.departments = map[string]bool{}
-	for _, l := range links {
-		v.departments[l.DepartmentCode] = true
+	v := venueState{Venue: rows[0].Venue, departments: map[string]bool{}}
+	for _, r := range rows {
+		if r.Department != nil {
+			v.departments[*r.Department] = true
+		}
 	}
 	return v, nil
 }

@@ -11,8 +11,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
-
 	"passnum"
 	"passnum/ledger"
 )
@@ -137,16 +135,12 @@ func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
 	if upd.RowsAffected != int64(len(serials)) {
 		return errSpentMeanwhile
 	}
-	rows, err := tx.BulkInsert(tx.Statement.Context, "redemption_items", []string{"redemption_id", "voucher_serial", "value_cents"},
-		func(yield func([]any) bool) {
-			for _, it := range items {
-				if !yield([]any{r.ID, it.Serial, it.ValueCents}) {
-					return
-				}
-			}
-		})
-	if err != nil || rows != int64(len(items)) {
-		return fmt.Errorf("write the redemption's items (%d of %d): %w", rows, len(items), err)
+	rows := make([]ledger.RedemptionItem, len(items))
+	for i, it := range items {
+		rows[i] = ledger.RedemptionItem{RedemptionID: r.ID, VoucherSerial: it.Serial, ValueCents: it.ValueCents}
+	}
+	if err := tx.Create(&rows).Error; err != nil { // one INSERT: a basket is small
+		return fmt.Errorf("write the redemption's items: %w", err)
 	}
 	res.RedemptionID = r.ID
 	return tx.Append(ledger.Record{Type: ledger.EventRedeemed, Entity: "redemption", EntityID: strconv.FormatInt(r.ID, 10),
@@ -179,48 +173,48 @@ func (s *Service) recordOfflineConflict(tx *ledger.Tx, b *Basket, res *Result) e
 			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), Conflicts: conflicts}})
 }
 
-// claim takes the idempotency key for this request. It returns the stored
+// claim takes the idempotency key for this request with one autocommitted
+// insert, so that a concurrent repeat sees the claim at once (and gets
+// "in progress") instead of waiting on a transaction. It returns the stored
 // answer when the key already has one for the same request.
 func (s *Service) claim(ctx context.Context, venueID int64, key string, hash []byte, now time.Time) (*Result, error) {
-	var replay *Result
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		if _, err := loadVenue(tx.DB, venueID); err != nil {
-			return err
+	db := s.DB.Read(ctx)
+	ins := db.Exec(`INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
+		VALUES (?, ?, ?, 'in_progress', ?, ?) ON CONFLICT (venue_id, key) DO NOTHING`, venueID, key, hash, now, now)
+	if err := ledger.Translate(s.DB.Dialect(), ins.Error); err != nil {
+		if errors.Is(err, ledger.ErrConstraint) {
+			return nil, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", venueID)
 		}
-		var k ledger.IdempotencyKey
-		err := tx.Where("venue_id = ? AND key = ?", venueID, key).Take(&k).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return tx.Create(&ledger.IdempotencyKey{VenueID: venueID, Key: key, RequestSHA256: hash,
-				State: "in_progress", CreatedAt: now, UpdatedAt: now}).Error
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case string(k.RequestSHA256) != string(hash):
-			return passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
-		case k.State == "done":
-			replay = &Result{}
-			return json.Unmarshal([]byte(*k.Response), replay)
-		case now.Sub(k.UpdatedAt) < claimTimeout:
-			return passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
-		}
-		// The first request died holding the key: take it over.
-		r := tx.Model(&ledger.IdempotencyKey{}).Where("venue_id = ? AND key = ? AND state = ? AND updated_at = ?",
-			venueID, key, "in_progress", k.UpdatedAt).Update("updated_at", now)
-		if r.Error != nil {
-			return r.Error
-		}
-		if r.RowsAffected != 1 {
-			return passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
-		}
-		return nil
-	})
-	if errors.Is(err, ledger.ErrDuplicate) {
-		// Another request inserted the same key between our read and insert.
-		return nil, passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+		return nil, err
 	}
-	return replay, err
+	if ins.RowsAffected == 1 {
+		return nil, nil
+	}
+	inProgress := passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+	var k ledger.IdempotencyKey
+	if err := db.Where("venue_id = ? AND key = ?", venueID, key).Take(&k).Error; err != nil {
+		return nil, err
+	}
+	switch {
+	case string(k.RequestSHA256) != string(hash):
+		return nil, passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
+	case k.State == "done":
+		replay := &Result{}
+		return replay, json.Unmarshal([]byte(*k.Response), replay)
+	case now.Sub(k.UpdatedAt) < claimTimeout:
+		return nil, inProgress
+	}
+	// The first request died holding the key: take it over, unless another
+	// retry just did.
+	r := db.Model(&ledger.IdempotencyKey{}).Where("venue_id = ? AND key = ? AND state = ? AND updated_at = ?",
+		venueID, key, "in_progress", k.UpdatedAt).Update("updated_at", now)
+	if r.Error != nil {
+		return nil, r.Error
+	}
+	if r.RowsAffected != 1 {
+		return nil, inProgress
+	}
+	return nil, nil
 }
 
 // storeAnswer saves the final answer under the key, in the transaction that

@@ -45,7 +45,7 @@ type result struct {
 	code           int
 }
 
-func run(t *testing.T, env []string, args ...string) result {
+func run(t testing.TB, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -62,7 +62,7 @@ func run(t *testing.T, env []string, args ...string) result {
 }
 
 // mustRun runs a command that must succeed.
-func mustRun(t *testing.T, env []string, args ...string) string {
+func mustRun(t testing.TB, env []string, args ...string) string {
 	t.Helper()
 	r := run(t, env, args...)
 	if r.code != 0 {
@@ -218,7 +218,7 @@ func TestAPIKeyCommands(t *testing.T) {
 
 // startServer runs `passnum serve` on a free port and returns its URL; the
 // process is stopped (SIGTERM, graceful) when the test ends.
-func startServer(t *testing.T, env []string) string {
+func startServer(t testing.TB, env []string) string {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--seal-every", "50ms")
 	cmd.Env = append(os.Environ(), env...)
@@ -299,7 +299,7 @@ func TestServeReplicas(t *testing.T) {
 	}
 }
 
-func keySetOf(t *testing.T, exported string) *voucher.KeySet {
+func keySetOf(t testing.TB, exported string) *voucher.KeySet {
 	ks := voucher.NewKeySet()
 	if err := ks.UnmarshalJSON([]byte(exported)); err != nil {
 		t.Fatal(err)
