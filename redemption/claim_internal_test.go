@@ -2,8 +2,8 @@ package redemption
 
 import (
 	"context"
+	"errors"
 	"testing"
-	"time"
 
 	"passnum"
 	"passnum/issuing/issuingtest"
@@ -12,41 +12,53 @@ import (
 	"passnum/programme"
 )
 
-// TestClaim drives the idempotency key's claim directly: a key held by a
-// running request refuses repeats, until the holder is presumed dead.
-func TestClaim(t *testing.T) {
-	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
-		ctx := context.Background()
-		f := issuingtest.New(t, db)
-		v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, "Lieu", []string{"78"}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &Service{DB: db, Now: f.Clock.Now}
-		b := Basket{VenueID: v.ID, IdempotencyKey: "claim-test-1", Items: []Input{{Code: "X"}}}
-		hash := requestHash(&b)
-		now := f.Clock.T
-		if replay, err := s.claim(ctx, v.ID, b.IdempotencyKey, hash, now); err != nil || replay != nil {
-			t.Fatalf("first claim: %v %v", replay, err)
-		}
-		if _, err := s.claim(ctx, v.ID, b.IdempotencyKey, hash, now.Add(time.Second)); passnum.ErrorCode(err) != EInProgress {
-			t.Fatalf("repeat while in progress: %v", err)
-		}
-		if _, err := s.claim(ctx, v.ID, b.IdempotencyKey, []byte("other"), now.Add(time.Second)); passnum.ErrorCode(err) != EIdempotencyMismatch {
-			t.Fatalf("other request under the key: %v", err)
-		}
-		if replay, err := s.claim(ctx, v.ID, b.IdempotencyKey, hash, now.Add(claimTimeout+time.Second)); err != nil || replay != nil {
-			t.Fatalf("takeover of a dead claim: %v %v", replay, err)
-		}
-		// Whichever holder finishes first stores the one answer; the other's
-		// conditional update finds no claim left and its transaction fails.
-		err = db.Tx(ctx, func(tx *ledger.Tx) error { return storeAnswer(tx, &b, &Result{}, now) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.Tx(ctx, func(tx *ledger.Tx) error { return storeAnswer(tx, &b, &Result{}, now) })
-		if passnum.ErrorCode(err) != EInProgress {
-			t.Fatalf("a second answer was stored: %v", err)
-		}
-	})
+// TestRepeatWhileRunning holds a request's transaction open after it
+// claimed its key, as a slow first request would: on PostgreSQL a repeat is
+// told "in progress" at once instead of waiting; once the first request is
+// gone without committing (a crash), the key is free and a retry succeeds.
+func TestRepeatWhileRunning(t *testing.T) {
+	db := ledgertest.Open(t, ledger.Postgres)
+	ctx := context.Background()
+	f := issuingtest.New(t, db)
+	v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, "Lieu", []string{"78"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{DB: db, Now: f.Clock.Now}
+	b := Basket{VenueID: v.ID, IdempotencyKey: "repeat-test-1", Items: []Input{{Code: "NOT-A-VOUCHER-CODE"}}, Actor: "test"}
+	hash := requestHash(&b)
+
+	claimed, release := make(chan struct{}), make(chan struct{})
+	crash := errors.New("the first request crashed")
+	done := make(chan error)
+	go func() {
+		done <- db.Tx(ctx, func(tx *ledger.Tx) error {
+			if replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, f.Clock.T); err != nil || replay != nil {
+				return errors.Join(err, errors.New("the first claim failed"))
+			}
+			close(claimed)
+			<-release
+			return crash
+		})
+	}()
+	<-claimed
+	if _, err := s.Redeem(ctx, b); passnum.ErrorCode(err) != EInProgress {
+		t.Fatalf("repeat while the first runs: %v", err)
+	}
+	other := b
+	other.Items = []Input{{Code: "ANOTHER-BASKET-ENTIRELY"}}
+	if _, err := s.Redeem(ctx, other); passnum.ErrorCode(err) != EInProgress {
+		t.Fatalf("another basket under a key in use: %v", err)
+	}
+	close(release)
+	if err := <-done; !errors.Is(err, crash) {
+		t.Fatal(err)
+	}
+	res, err := s.Redeem(ctx, b)
+	if err != nil || res.Replayed || len(res.Items) != 1 {
+		t.Fatalf("retry after the crash: %+v %v", res, err)
+	}
+	if again, err := s.Redeem(ctx, b); err != nil || !again.Replayed {
+		t.Fatalf("second retry: %+v %v", again, err)
+	}
 }

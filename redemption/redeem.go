@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"gorm.io/gorm"
+
 	"passnum"
 	"passnum/ledger"
+	"passnum/voucher"
 )
 
 // Basket is one session's vouchers sent by a venue.
@@ -39,10 +43,6 @@ type Result struct {
 	Replayed bool `json:"-"`
 }
 
-// claimTimeout is how long a request may hold its idempotency key before a
-// retry may assume it died and take over.
-const claimTimeout = time.Minute
-
 // errSpentMeanwhile aborts a redemption transaction whose conditional
 // update found a voucher spent by a concurrent request; judging again then
 // names it.
@@ -59,36 +59,32 @@ func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 	if err := validBasket(&b, now); err != nil {
 		return Result{}, err
 	}
-	replay, err := s.claim(ctx, b.VenueID, b.IdempotencyKey, hash, now)
-	if err != nil || replay != nil {
-		if replay != nil {
-			replay.Replayed = true
-			return *replay, nil
-		}
+	ks, err := s.DB.KeySet(ctx)
+	if err != nil {
 		return Result{}, err
 	}
 	var res Result
 	for attempt := 0; ; attempt++ {
-		res, err = s.redeemOnce(ctx, &b, now)
+		res, err = s.redeemOnce(ctx, ks, &b, hash, now)
 		if (errors.Is(err, errSpentMeanwhile) || errors.Is(err, ledger.ErrBusy)) && attempt < 5 {
 			continue // judge again: the voucher spent meanwhile is now refused by name
 		}
-		break
-	}
-	if err != nil {
-		s.release(b.VenueID, b.IdempotencyKey)
-		return Result{}, err
-	}
-	return res, nil
-}
-
-func (s *Service) redeemOnce(ctx context.Context, b *Basket, now time.Time) (Result, error) {
-	res := Result{ScannedAt: b.ScannedAt, ReceivedAt: now}
-	ks, err := s.DB.KeySet(ctx)
-	if err != nil {
 		return res, err
 	}
-	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+}
+
+// redeemOnce is one transaction: it claims the idempotency key, judges the
+// basket, spends it or not, and stores the answer under the key. A crash
+// before the commit leaves nothing, not even the claim, so a retry starts
+// afresh; after the commit, a retry gets the stored answer.
+func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b *Basket, hash []byte, now time.Time) (Result, error) {
+	res := Result{ScannedAt: b.ScannedAt, ReceivedAt: now}
+	var replay *Result
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		var err error
+		if replay, err = claim(tx, b.VenueID, b.IdempotencyKey, hash, now); err != nil || replay != nil {
+			return err
+		}
 		items, err := s.judge(tx.DB, ks, b.VenueID, b.Items, b.ScannedAt)
 		if err != nil {
 			return err
@@ -106,6 +102,10 @@ func (s *Service) redeemOnce(ctx context.Context, b *Basket, now time.Time) (Res
 		}
 		return storeAnswer(tx, b, &res, now)
 	})
+	if replay != nil && err == nil {
+		replay.Replayed = true
+		return *replay, nil
+	}
 	return res, err
 }
 
@@ -173,15 +173,26 @@ func (s *Service) recordOfflineConflict(tx *ledger.Tx, b *Basket, res *Result) e
 			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), Conflicts: conflicts}})
 }
 
-// claim takes the idempotency key for this request with one autocommitted
-// insert, so that a concurrent repeat sees the claim at once (and gets
-// "in progress") instead of waiting on a transaction. It returns the stored
-// answer when the key already has one for the same request.
-func (s *Service) claim(ctx context.Context, venueID int64, key string, hash []byte, now time.Time) (*Result, error) {
-	db := s.DB.Read(ctx)
-	ins := db.Exec(`INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
-		VALUES (?, ?, ?, 'in_progress', ?, ?) ON CONFLICT (venue_id, key) DO NOTHING`, venueID, key, hash, now, now)
-	if err := ledger.Translate(s.DB.Dialect(), ins.Error); err != nil {
+// claim takes the idempotency key inside the redemption's transaction. It
+// returns the stored answer when the key already has one for this request.
+//
+// A repeat of a request still running must not wait for it (the client gets
+// 409 and retries): on PostgreSQL the insert is guarded by a try-lock on the
+// key, which fails at once while the first request's transaction holds it.
+// SQLite runs one write transaction at a time, so there a repeat simply
+// waits for the first to commit and replays its answer.
+func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time) (*Result, error) {
+	insert := `INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
+		VALUES (?, ?, ?, 'in_progress', ?, ?) ON CONFLICT (venue_id, key) DO NOTHING`
+	args := []any{venueID, key, hash, now, now}
+	if tx.Dialect() == ledger.Postgres {
+		insert = `INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
+			SELECT ?, ?, ?, 'in_progress', ?, ? WHERE pg_try_advisory_xact_lock(?)
+			ON CONFLICT (venue_id, key) DO NOTHING`
+		args = append(args, keyLock(venueID, key))
+	}
+	ins := tx.Exec(insert, args...)
+	if err := ledger.Translate(tx.Dialect(), ins.Error); err != nil {
 		if errors.Is(err, ledger.ErrConstraint) {
 			return nil, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", venueID)
 		}
@@ -190,31 +201,28 @@ func (s *Service) claim(ctx context.Context, venueID int64, key string, hash []b
 	if ins.RowsAffected == 1 {
 		return nil, nil
 	}
-	inProgress := passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
 	var k ledger.IdempotencyKey
-	if err := db.Where("venue_id = ? AND key = ?", venueID, key).Take(&k).Error; err != nil {
-		return nil, err
-	}
+	err := tx.Where("venue_id = ? AND key = ?", venueID, key).Take(&k).Error
 	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && k.State != "done"):
+		// Not inserted and not committed: another request holds the key.
+		return nil, passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+	case err != nil:
+		return nil, err
 	case string(k.RequestSHA256) != string(hash):
 		return nil, passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
-	case k.State == "done":
-		replay := &Result{}
-		return replay, json.Unmarshal([]byte(*k.Response), replay)
-	case now.Sub(k.UpdatedAt) < claimTimeout:
-		return nil, inProgress
 	}
-	// The first request died holding the key: take it over, unless another
-	// retry just did.
-	r := db.Model(&ledger.IdempotencyKey{}).Where("venue_id = ? AND key = ? AND state = ? AND updated_at = ?",
-		venueID, key, "in_progress", k.UpdatedAt).Update("updated_at", now)
-	if r.Error != nil {
-		return nil, r.Error
-	}
-	if r.RowsAffected != 1 {
-		return nil, inProgress
-	}
-	return nil, nil
+	replay := &Result{}
+	return replay, json.Unmarshal([]byte(*k.Response), replay)
+}
+
+// keyLock maps a venue's idempotency key to a PostgreSQL advisory lock. Two
+// keys sharing a lock (a 64-bit hash collision) would only make one of them
+// wait for a retry.
+func keyLock(venueID int64, key string) int64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "passnum/idempotency/%d/%s", venueID, key)
+	return int64(h.Sum64())
 }
 
 // storeAnswer saves the final answer under the key, in the transaction that
@@ -230,17 +238,9 @@ func storeAnswer(tx *ledger.Tx, b *Basket, res *Result, now time.Time) error {
 		return r.Error
 	}
 	if r.RowsAffected != 1 {
-		return passnum.Errorf(EInProgress, "Ce panier a été repris par une autre tentative : réessayez dans quelques secondes.")
+		return fmt.Errorf("the idempotency key %q was not claimed by this transaction", b.IdempotencyKey)
 	}
 	return nil
-}
-
-// release frees a key whose request failed for an internal reason, so that
-// a retry need not wait for the claim to time out.
-func (s *Service) release(venueID int64, key string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.DB.Read(ctx).Where("venue_id = ? AND key = ? AND state = ?", venueID, key, "in_progress").Delete(&ledger.IdempotencyKey{})
 }
 
 func validBasket(b *Basket, now time.Time) error {
