@@ -4,16 +4,23 @@
 GO ?= go
 PKGS := ./...
 # Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/... ./api/...
+RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/... ./api/... ./printing/...
 
-.PHONY: run test bench lint build fuzz clean
+.PHONY: run test test-tools bench lint build fuzz clean
 
 run:
 	$(GO) run ./cmd/passnum demo --serve
 
-test: lint
+test: lint test-tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+
+# The printing tests rasterize PDFs and read their text back with poppler;
+# install it from Debian when it is missing (needs root, as on CI).
+test-tools:
+	@command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || { \
+		echo "installing poppler-utils (pdftoppm, pdftotext) for the printing tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
 
 # Benchmarks run against PostgreSQL (the local server unless
 # PASSNUM_TEST_DATABASE_URL says otherwise); docs/BENCHMARKS.md records their
@@ -21,7 +28,7 @@ test: lint
 bench: export PASSNUM_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./voucher/
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./issuing/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./issuing/ ./cmd/passnum/
 
 lint:
 	@out=$$(gofmt -l .); \

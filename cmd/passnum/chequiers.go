@@ -149,3 +149,9 @@ func (a *app) voidCmd() *cobra.Command {
 	cmd.MarkFlagRequired("reason")
 	return cmd
 }
+
+func formatChequier(dept string, year int, seq int64) string {
+	return voucher.FormatChequierNumber(dept, uint16(year), uint32(seq))
+}
+
+func voucherNumber(serial int64) string { return voucher.FormatNumber(uint64(serial)) }

@@ -13,6 +13,7 @@ import (
 	"passnum/audit"
 	"passnum/issuing"
 	"passnum/ledger"
+	"passnum/printing"
 	"passnum/voucher"
 )
 
@@ -148,6 +149,20 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	_, err = offline.Verify(string(tampered))
 	say("the same code with one character changed -> refused: %s (%v)", voucher.Reason(err), err)
 
+	step("Printing the Yvelines batch for the print shop")
+	printDir := filepath.Join(a.cfg.DataDir, "print")
+	if err := os.MkdirAll(printDir, 0o755); err != nil {
+		return none, err
+	}
+	start := time.Now()
+	m, err := a.printBatch(ctx, svc, batches[0].Batch.ID, printDir, 100,
+		printing.Options{Layout: printing.A4Sheets, VenuesInfo: "www.yvelines.fr/pass-numerique ou au 01 39 07 78 78"})
+	if err != nil {
+		return none, err
+	}
+	say("%d chéquiers, %d vouchers in %d PDF files in %s (%s)", m.Chequiers, m.Vouchers, len(m.Files), printDir, time.Since(start).Round(time.Millisecond))
+	say("every code re-created from the ledger matches the checksum recorded at issue")
+
 	step("Handing over and losing chéquiers")
 	c, err := svc.Activate(ctx, batches[0].FirstChequier, "CCAS-TRAPPES-0193", who)
 	if err != nil {
@@ -176,6 +191,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	say("data folder   %s", a.cfg.DataDir)
 	say("database      %s", a.cfg.DatabaseURL)
 	say("public keys   %s", keysFile)
+	say("PDF to print  %s", filepath.Join(printDir, m.Files[0].Name))
 	say("try           go run ./cmd/passnum --data-dir %s verify --keys %s %s", a.cfg.DataDir, keysFile, good.Code)
 	say("              go run ./cmd/passnum --data-dir %s audit verify", a.cfg.DataDir)
 	var counts struct{ Chequiers, Vouchers int64 }

@@ -256,7 +256,7 @@ func TestServeReplicas(t *testing.T) {
 	mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "5", "--valid-until", nextYearEnd(), "--no-activation")
 	key := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
 	ks := keySetOf(t, mustRun(t, env, "keys", "export"))
-	code := demoCode(t, env, ks)
+	code := firstCode(t, env, ks)
 	urls := []string{startServer(t, env), startServer(t, env)}
 	for _, u := range urls {
 		resp, err := http.Get(u + "/readyz")
@@ -307,9 +307,9 @@ func keySetOf(t testing.TB, exported string) *voucher.KeySet {
 	return ks
 }
 
-// demoCode re-creates the first voucher's code of the data dir's first batch
+// firstCode re-creates the first voucher's code of the data dir's first batch
 // through the issuing service, as printing does.
-func demoCode(t *testing.T, env []string, ks *voucher.KeySet) string {
+func firstCode(t *testing.T, env []string, ks *voucher.KeySet) string {
 	t.Helper()
 	a := &app{now: time.Now, out: io.Discard, errOut: io.Discard}
 	for _, kv := range env {
@@ -320,6 +320,9 @@ func demoCode(t *testing.T, env []string, ks *voucher.KeySet) string {
 		case "PASSNUM_DATABASE_URL":
 			a.cfg.DatabaseURL = v
 		}
+	}
+	if a.cfg.DatabaseURL == "" {
+		a.cfg.DatabaseURL = filepath.Join(a.cfg.DataDir, "passnum.db")
 	}
 	db, err := a.open(t.Context())
 	if err != nil {
@@ -338,4 +341,60 @@ func demoCode(t *testing.T, env []string, ks *voucher.KeySet) string {
 		t.Fatal(err)
 	}
 	return pc.Vouchers[0].Code
+}
+
+// TestPrintAndReprint prints a batch twice (byte-identical files), reprints
+// a damaged chéquier, and replaces a leaked voucher, whose old code then
+// fails verify against the ledger.
+func TestPrintAndReprint(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "5", "--valid-until", nextYearEnd())
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for _, d := range dirs {
+		out := mustRun(t, env, "print", "--batch", "1", "--out", d, "--per-file", "2")
+		if !strings.Contains(out, "3 chéquiers, 15 vouchers in 2 files") {
+			t.Fatalf("print: %s", out)
+		}
+	}
+	for _, name := range []string{"batch-1-0001.pdf", "batch-1-0002.pdf", "manifest.json"} {
+		a, errA := os.ReadFile(filepath.Join(dirs[0], name))
+		b, errB := os.ReadFile(filepath.Join(dirs[1], name))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Fatalf("%s differs between two prints (%v %v)", name, errA, errB)
+		}
+	}
+	if r := run(t, env, "print", "--batch", "9", "--out", dirs[0]); r.code != 1 || !strings.Contains(r.stderr, "no batch 9") {
+		t.Fatalf("unknown batch: %q", r.stderr)
+	}
+	if r := run(t, env, "print", "--batch", "1", "--out", dirs[0], "--layout", "poster"); r.code != 1 || !strings.Contains(r.stderr, "unknown layout") {
+		t.Fatalf("bad layout: %q", r.stderr)
+	}
+
+	year := fmt.Sprint(time.Now().Year())
+	out := mustRun(t, env, "reprint", "--chequier", "78-"+year+"-000002", "--reason", "abîmé", "--out", dirs[0])
+	if !strings.Contains(out, "reprint-78-"+year+"-000002.pdf") {
+		t.Fatalf("reprint: %s", out)
+	}
+	ks := keySetOf(t, mustRun(t, env, "keys", "export"))
+	old := firstCode(t, env, ks)
+	mustRun(t, env, "activate", "78-"+year+"-000001")
+	if r := run(t, env, "reprint", "--chequier", "78-"+year+"-000001", "--reason", "abîmé", "--out", dirs[0]); r.code != 1 || !strings.Contains(r.stderr, "handed over") {
+		t.Fatalf("reprint of a handed-over chéquier: %q", r.stderr)
+	}
+	if out := mustRun(t, env, "verify", old); !strings.Contains(out, "active: can be redeemed") {
+		t.Fatalf("verify before replacement: %s", out)
+	}
+	out = mustRun(t, env, "reprint", "--voucher", voucherNumber(1), "--reason", "code photographié", "--out", dirs[0])
+	if !strings.Contains(out, "replaces it") || !strings.Contains(out, "replacement-") {
+		t.Fatalf("replace: %s", out)
+	}
+	r := run(t, env, "verify", old)
+	if r.code != 1 || !strings.Contains(r.stdout, "VOID: replaced by voucher") {
+		t.Fatalf("the replaced code still verifies against the ledger: exit %d\n%s", r.code, r.stdout)
+	}
+	if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+		t.Fatal(out)
+	}
 }

@@ -47,7 +47,7 @@ func newRootCmd() *cobra.Command {
 	a.cfg.bind(root.PersistentFlags())
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(), a.keysCmd(),
 		a.departmentCmd(), a.venueCmd(), a.issueCmd(), a.activateCmd(), a.voidCmd(),
-		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd())
+		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd(), a.printCmd(), a.reprintCmd())
 	return root
 }
 

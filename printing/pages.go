@@ -1,0 +1,537 @@
+package printing
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Geometry of the A4Sheets voucher grid: 2 × 5 cells of 95 × 55 mm, abutting
+// so that each cutting line is one guillotine cut, centred on the page with
+// margins of 10 mm and 11 mm that hold the crop marks.
+const (
+	gridCols  = 2
+	gridRows  = 5
+	gridCells = gridCols * gridRows
+	cellW     = 95.0
+	cellH     = 55.0
+	gridX     = (a4W - gridCols*cellW) / 2
+	gridY     = (a4H - gridRows*cellH) / 2
+)
+
+// Module sizes, in dots of 1/300 inch (see qr.go). At 150 dpi, the
+// resolution the tests decode at, a module is 4.5 to 9 pixels.
+const (
+	a4VoucherModule  = 9  // 0.762 mm: the symbol is 31.2 mm, 37.3 mm with its quiet zone
+	a6VoucherModule  = 12 // 1.016 mm: 41.7 mm, 49.8 mm with its quiet zone
+	activationModule = 9  // 0.762 mm on an A6 cover, twice that on an A4 cover
+)
+
+// Booklet A6 pages keep a stub on the left for the staples; vouchers are
+// torn off along its dashed line.
+const stubW = 13.0
+
+// Where things are, for the tests that read the printed pages back.
+
+// cellOrigin is the top left of grid cell i on an A4Sheets voucher page.
+func cellOrigin(i int) (x, y float64) {
+	return gridX + float64(i%gridCols)*cellW, gridY + float64(i/gridCols)*cellH
+}
+
+// slotOrigin is the top left of booklet slot q (0..3 for A..D).
+func slotOrigin(q int) (x, y float64) {
+	return float64(q%2) * a6W, float64(q/2) * a6H
+}
+
+func a4VoucherQR(x, y float64) (qx, qy float64) { return x + 2, y + 2 }
+
+func a6VoucherQR(x, y float64) (qx, qy float64) {
+	return x + stubW + (a6W-stubW)/2 - qrBlock(voucherQRVersion, a6VoucherModule)/2, y + 42
+}
+
+// coverContent returns the left edge of a cover's content column, in A6
+// design units: booklet covers leave the stub for the staples.
+func coverContent(stub bool) float64 {
+	if stub {
+		return stubW + 5
+	}
+	return (a6W - coverW) / 2
+}
+
+const coverW = 80.0
+
+// coverQR is where the activation block sits in A6 design units.
+func coverQR(stub bool) (x, y float64) { return coverContent(stub) + 1.5, coverBoxTop + 6.5 }
+
+// The social worker's block at the bottom of a cover, in A6 design units.
+const (
+	coverBoxTop = 98.0
+	coverBoxH   = 43.0
+)
+
+type pageContext struct {
+	b    Batch
+	opt  Options
+	fp   *filePlan
+	next func() (qrMatrix, error)
+}
+
+func (pc *pageContext) qrFor(it item) (qrMatrix, error) {
+	m, err := pc.next()
+	if err != nil {
+		c := &pc.fp.chequiers[it.ch]
+		if it.kind == itemCover {
+			return m, fmt.Errorf("printing: chéquier %s, activation code: %w", c.Number, err)
+		}
+		return m, fmt.Errorf("printing: chéquier %s, voucher %d (%s): %w", c.Number, it.v+1, c.Vouchers[it.v].Number, err)
+	}
+	return m, nil
+}
+
+func (pc *pageContext) departmentLabel() string {
+	if pc.b.DepartmentName == "" {
+		return "Département " + pc.b.Department
+	}
+	return pc.b.DepartmentName + " (" + pc.b.Department + ")"
+}
+
+// drawPage draws one page of the plan.
+func (pc *pageContext) drawPage(d *pdfDoc, pg pagePlan, index int) error {
+	d.AddPage()
+	d.color = rgb{-1, -1, -1} // fpdf resets text colour per page
+	switch pg.kind {
+	case pageSummary:
+		pc.drawSummary(d)
+	case pageCover:
+		it := pg.items[0]
+		// An A4 cover is the A6 cover design at twice the size: the same
+		// texts, larger for readers with poor sight.
+		d.TransformBegin()
+		d.TransformScale(200, 200, 0, 0)
+		err := pc.drawCover(d, it, 0, 0, false)
+		d.TransformEnd()
+		if err != nil {
+			return err
+		}
+	case pageVouchers:
+		pc.cropMarksA4(d)
+		c := &pc.fp.chequiers[pg.items[0].ch]
+		first, last := pg.items[0].v+1, pg.items[len(pg.items)-1].v+1
+		d.font("", 6)
+		d.ink(grey)
+		d.left(gridX+12, 6.5, fmt.Sprintf("Lot %d · chéquier %s · chèques %d à %d sur %d · page %d",
+			pc.b.ID, c.Number, first, last, len(c.Vouchers), index+1))
+		for i, it := range pg.items {
+			m, err := pc.qrFor(it)
+			if err != nil {
+				return err
+			}
+			x, y := cellOrigin(i)
+			pc.drawVoucherA4(d, it, m, x, y)
+		}
+	case pageSheet:
+		pc.cutMarksSheet(d)
+		for q, it := range pg.items {
+			x, y := slotOrigin(q)
+			switch it.kind {
+			case itemCover:
+				if err := pc.drawCover(d, it, x, y, true); err != nil {
+					return err
+				}
+				pc.stub(d, x, y, it, pg.sheet, q, false)
+			case itemVoucher:
+				m, err := pc.qrFor(it)
+				if err != nil {
+					return err
+				}
+				pc.drawVoucherA6(d, it, m, x, y)
+				pc.stub(d, x, y, it, pg.sheet, q, true)
+			case itemBlank:
+				d.font("", 7)
+				d.ink(grey)
+				d.centre(x+a6W/2, y+a6H/2, fmt.Sprintf("Page blanche (fin du fichier) · %c · feuille %d", 'A'+q, pg.sheet))
+			}
+		}
+	}
+	return nil
+}
+
+// cropMarksA4 marks every cutting line of the grid in the margins, 3 mm
+// clear of the cells so that no mark shows on a voucher cut slightly off.
+func (pc *pageContext) cropMarksA4(d *pdfDoc) {
+	d.hairline(black, 0.2)
+	const gap, length = 3.0, 6.0
+	for c := 0; c <= gridCols; c++ {
+		x := gridX + float64(c)*cellW
+		d.Line(x, gridY-gap-length, x, gridY-gap)
+		d.Line(x, gridY+gridRows*cellH+gap, x, gridY+gridRows*cellH+gap+length)
+	}
+	for r := 0; r <= gridRows; r++ {
+		y := gridY + float64(r)*cellH
+		d.Line(gridX-gap-length, y, gridX-gap, y)
+		d.Line(gridX+gridCols*cellW+gap, y, gridX+gridCols*cellW+gap+length, y)
+	}
+}
+
+// cutMarksSheet marks the two cuts of a booklet sheet at the sheet's edges
+// (the A6 pages fill the sheet, so there is no margin outside them).
+func (pc *pageContext) cutMarksSheet(d *pdfDoc) {
+	d.hairline(black, 0.2)
+	const length = 5.0
+	d.Line(a6W, 0, a6W, length)
+	d.Line(a6W, a4H-length, a6W, a4H)
+	d.Line(0, a6H, length, a6H)
+	d.Line(a4W-length, a6H, a4W, a6H)
+}
+
+func (pc *pageContext) drawVoucherA4(d *pdfDoc, it item, m qrMatrix, x, y float64) {
+	c := &pc.fp.chequiers[it.ch]
+	v := &c.Vouchers[it.v]
+	qx, qy := a4VoucherQR(x, y)
+	d.qr(m, qx, qy, a4VoucherModule)
+	block := qrBlock(voucherQRVersion, a4VoucherModule)
+	qc := qx + block/2
+	d.ink(black)
+	pos := "Chèque " + strconv.Itoa(v.Position) + " sur " + strconv.Itoa(len(c.Vouchers))
+	d.fit("B", 8.5, block, pos)
+	d.centre(qc, y+44, pos)
+	d.ink(grey)
+	num := "Chéquier n°" + nbsp + c.Number
+	d.fit("", 7, block, num)
+	d.centre(qc, y+48.5, num)
+
+	tx := x + 41.0
+	tw := x + cellW - 3 - tx
+	head := pc.opt.ProgrammeName + " · " + pc.departmentLabel()
+	d.ink(blue)
+	d.fit("B", 8, tw, head)
+	d.left(tx, y+6.5, head)
+	d.ink(black)
+	value := formatEuros(c.ValueCents)
+	d.fit("B", 30, tw, value)
+	d.left(tx, y+17.5, value)
+	d.font("", 8.5)
+	d.left(tx, y+23, "Valable jusqu'au "+formatDay(c.ValidUntil))
+	d.ink(grey)
+	d.font("", 7)
+	d.left(tx, y+28, "N° du chèque")
+	d.left(tx, y+38, "Code de vérification")
+	d.ink(black)
+	d.fit("B", 14, tw, v.Number)
+	d.left(tx, y+33.5, v.Number)
+	d.fit("B", 14, tw, v.VerificationCode)
+	d.left(tx, y+43.5, v.VerificationCode)
+	d.font("", 6.5)
+	d.left(tx, y+48, "Ne peut être ni échangé ni remboursé.")
+	if c.RequiresActivation {
+		d.font("B", 6.5)
+		d.left(tx, y+51.5, "Non valable sans activation.")
+	}
+}
+
+func (pc *pageContext) drawVoucherA6(d *pdfDoc, it item, m qrMatrix, x, y float64) {
+	c := &pc.fp.chequiers[it.ch]
+	v := &c.Vouchers[it.v]
+	l := x + stubW + 4
+	w := a6W - stubW - 8
+	cx := l + w/2
+	d.ink(blue)
+	d.fit("B", 11, w, pc.opt.ProgrammeName)
+	d.centre(cx, y+12, pc.opt.ProgrammeName)
+	d.ink(black)
+	dep := pc.departmentLabel()
+	d.fit("", 9.5, w, dep)
+	d.centre(cx, y+17, dep)
+	value := formatEuros(c.ValueCents)
+	d.fit("B", 42, w, value)
+	d.centre(cx, y+32, value)
+	d.font("", 10)
+	d.centre(cx, y+38.5, "Valable jusqu'au "+formatDay(c.ValidUntil))
+	qx, qy := a6VoucherQR(x, y)
+	d.qr(m, qx, qy, a6VoucherModule)
+	by := qy + qrBlock(voucherQRVersion, a6VoucherModule)
+	d.ink(grey)
+	d.font("", 8)
+	d.centre(cx, by+4.5, "N° du chèque")
+	d.centre(cx, by+18.5, "Code de vérification")
+	d.ink(black)
+	d.fit("B", 20, w, v.Number)
+	d.centre(cx, by+12, v.Number)
+	d.fit("B", 20, w, v.VerificationCode)
+	d.centre(cx, by+26, v.VerificationCode)
+	line := fmt.Sprintf("Chéquier n°%s%s · chèque %d sur %d", nbsp, c.Number, v.Position, len(c.Vouchers))
+	d.fit("", 8.5, w, line)
+	d.centre(cx, by+34, line)
+	d.font("", 8.5)
+	d.centre(cx, by+40, "Ne peut être ni échangé ni remboursé.")
+	if c.RequiresActivation {
+		d.font("B", 8.5)
+		d.centre(cx, by+44.5, "Non valable sans activation.")
+	}
+}
+
+// stub draws a booklet page's staple margin: the tear line on vouchers,
+// and, written along it, what the page is and where it sits in the stack,
+// so that a dropped pile can be put back in order.
+func (pc *pageContext) stub(d *pdfDoc, x, y float64, it item, sheet, slot int, tear bool) {
+	c := &pc.fp.chequiers[it.ch]
+	if tear {
+		d.hairline(grey, 0.25)
+		d.SetDashPattern([]float64{1.5, 1.5}, 0)
+		d.Line(x+stubW, y+6, x+stubW, y+a6H-6)
+		d.SetDashPattern(nil, 0)
+	}
+	label := "Couverture · chéquier n°" + nbsp + c.Number
+	if it.kind == itemVoucher {
+		label = fmt.Sprintf("Chèque %d/%d · chéquier n°%s%s", it.v+1, len(c.Vouchers), nbsp, c.Number)
+	}
+	pos := fmt.Sprintf("%c · feuille %d · page %d", 'A'+slot, sheet, it.page)
+	d.TransformBegin()
+	d.TransformRotate(90, x+8, y+a6H-8)
+	d.ink(grey)
+	d.font("", 6.5)
+	d.left(x+8, y+a6H-8, label)
+	d.font("", 5.5)
+	d.right(x+8+a6H-16, y+a6H-8, pos)
+	d.TransformEnd()
+}
+
+// drawCover draws a chéquier's cover on an A6 page at (x, y); the A4 cover
+// is the same drawing scaled by two.
+func (pc *pageContext) drawCover(d *pdfDoc, it item, x, y float64, stub bool) error {
+	c := &pc.fp.chequiers[it.ch]
+	l := x + coverContent(stub)
+	w := coverW
+	cx := l + w/2
+
+	d.SetFillColor(blue.r, blue.g, blue.b)
+	d.Rect(l, y+7, w, 13, "F")
+	d.ink(white)
+	d.fit("B", 13, w-4, pc.opt.ProgrammeName)
+	d.centre(cx, y+13, pc.opt.ProgrammeName)
+	dep := pc.departmentLabel()
+	d.fit("", 8.5, w-4, dep)
+	d.centre(cx, y+17.5, dep)
+
+	d.ink(black)
+	d.font("B", 15)
+	d.left(l, y+27, "Votre chéquier")
+	n := len(c.Vouchers)
+	count := fmt.Sprintf("%s %s de %s", formatCount(n), plural(n, "chèque", "chèques"), formatEuros(c.ValueCents))
+	d.fit("B", 13, w, count)
+	d.left(l, y+33.5, count)
+	d.font("", 9)
+	d.left(l, y+38.5, "soit "+formatEuros(c.ValueCents*int64(n))+" pour vous former au numérique.")
+	d.font("B", 9.5)
+	d.left(l, y+43.5, "Valable jusqu'au "+formatDay(c.ValidUntil))
+	d.font("", 8.5)
+	d.left(l, y+48, "Chéquier n°"+nbsp+c.Number)
+
+	d.ink(blue)
+	d.font("B", 10)
+	d.left(l, y+55, "Comment faire ?")
+	d.ink(black)
+	steps := []string{
+		"Trouvez un lieu labellisé « " + pc.opt.ProgrammeName + " » près de chez vous.",
+		"Inscrivez-vous à un atelier pour apprendre le numérique.",
+		"Donnez vos chèques sur place. Le lieu les scanne.",
+	}
+	ty := y + 59.5
+	for i, s := range steps {
+		d.font("B", 9)
+		d.left(l, ty, strconv.Itoa(i+1)+".")
+		d.font("", 9)
+		ty = d.paragraph(l+4.5, ty, w-4.5, 3.8, s) + 0.7
+	}
+	ty += 2.5
+	d.ink(blue)
+	d.font("B", 10)
+	d.left(l, ty, "Où aller ?")
+	d.ink(black)
+	venues := pc.opt.VenuesInfo
+	if venues == "" {
+		venues = "Demandez la liste des lieux labellisés à la personne qui vous a remis ce chéquier."
+	} else {
+		venues = "Liste des lieux labellisés : " + venues
+	}
+	// The venues text is configurable: it shrinks, if it must, to end above
+	// the social worker's block (or the footer).
+	limit := y + coverBoxTop - 2
+	if !c.RequiresActivation {
+		limit = y + 128
+	}
+	ty += 4.5
+	size := 9.0
+	for ; size > 6.5; size -= 0.5 {
+		d.font("", size)
+		if ty+float64(len(d.wrap(venues, w))-1)*size*0.42 <= limit {
+			break
+		}
+	}
+	d.paragraph(l, ty, w, size*0.42, venues)
+
+	if !c.RequiresActivation {
+		d.font("", 8)
+		d.ink(grey)
+		d.paragraph(l, y+133, w, 3.6, "Chaque chèque sert une seule fois. Il ne peut être ni échangé ni remboursé. Gardez ce chéquier avec vous jusqu'à l'atelier.")
+		return nil
+	}
+	m, err := pc.qrFor(it)
+	if err != nil {
+		return err
+	}
+	// The social worker's block: the booklet is activated when it is
+	// handed over, by scanning this code; until then its vouchers are
+	// refused.
+	by := y + coverBoxTop
+	d.hairline(blue, 0.35)
+	d.Rect(l, by, w, coverBoxH, "D")
+	d.ink(blue)
+	d.font("B", 8.5)
+	d.left(l+2, by+4.5, "À remplir par le travailleur social")
+	qx, qy := coverQR(stub)
+	qx += x
+	qy += y
+	d.qr(m, qx, qy, activationModule)
+	rx := qx + qrBlock(activationQRVersion, activationModule) + 0.5
+	rw := l + w - 2 - rx
+	d.ink(black)
+	d.font("", 7)
+	ry := d.paragraph(rx, by+10, rw, 3.2, "Activez ce chéquier au moment de la remise : scannez ce code. Sans activation, les chèques sont refusés.")
+	d.fit("B", 7.5, rw, "N°"+nbsp+c.Number)
+	d.left(rx, ry+1.5, "N°"+nbsp+c.Number)
+	d.font("", 7)
+	d.left(rx, ry+8, "Remis le : ___ / ___ / ______")
+	d.left(rx, ry+14, "Par (structure) :")
+	d.hairline(grey, 0.2)
+	d.Line(rx, ry+19.5, l+w-2, ry+19.5)
+	return nil
+}
+
+func (pc *pageContext) drawSummary(d *pdfDoc) {
+	b, fp, opt := pc.b, pc.fp, pc.opt
+	const l, w = 20.0, 170.0
+	d.ink(blue)
+	d.font("B", 16)
+	d.left(l, 25, fmt.Sprintf("Lot n°%s%d · fiche récapitulative", nbsp, b.ID))
+	d.ink(black)
+	d.font("", 10)
+	d.left(l, 32, opt.ProgrammeName+" · "+pc.departmentLabel())
+	d.ink(grey)
+	d.font("", 9)
+	d.left(l, 38, "Page pour l'imprimeur : elle n'est pas à distribuer.")
+
+	y := 50.0
+	row := func(label, value string) {
+		d.ink(grey)
+		d.font("", 9.5)
+		d.left(l, y, label)
+		d.ink(black)
+		d.font("B", 9.5)
+		y = d.paragraph(l+58, y, w-58, 5, value) + 1.2
+	}
+	section := func(title string) {
+		y += 3
+		d.ink(blue)
+		d.font("B", 11)
+		d.left(l, y, title)
+		d.hairline(blue, 0.3)
+		d.Line(l, y+1.8, l+w, y+1.8)
+		y += 8
+	}
+
+	section("Le lot")
+	row("Département", pc.departmentLabel())
+	row("Lot", strconv.FormatInt(b.ID, 10))
+	row("Chéquiers", fmt.Sprintf("%s, du n°%s%s au n°%s%s", formatCount(b.Chequiers), nbsp, b.FirstChequier, nbsp, b.LastChequier))
+	row("Chèques par chéquier", formatCount(b.VouchersPerChequier))
+	row("Chèques", fmt.Sprintf("%s, du n°%s%s au n°%s%s", formatCount(b.Chequiers*b.VouchersPerChequier), nbsp, b.FirstVoucher, nbsp, b.LastVoucher))
+	row("Valeur d'un chèque", formatEuros(b.ValueCents))
+	row("Valeur totale", formatEuros(b.TotalCents))
+	row("Validité", "du "+formatDay(b.ValidFrom)+" au "+formatDay(b.ValidUntil))
+	row("Activation à la remise", map[bool]string{true: "oui : chèques non valables avant activation", false: "non"}[b.RequiresActivation])
+	row("Clé de signature", "n°"+nbsp+strconv.Itoa(b.KeyID))
+	row("Empreinte des codes", groupHex(b.CodesSHA256)+"\n(SHA-256 de tous les codes du lot)")
+
+	section("Ce fichier")
+	first, last := fp.chequiers[0], fp.chequiers[len(fp.chequiers)-1]
+	part := "le lot entier"
+	if opt.Parts > 0 {
+		part = fmt.Sprintf("partie %d sur %d", opt.Part, opt.Parts)
+	}
+	row("Partie", part)
+	row("Mise en page", map[Layout]string{A4Sheets: "« a4 » : feuilles A4, 10 chèques par page", Booklet: "« booklet » : carnets A6, imposés par 4 sur A4"}[opt.Layout])
+	row("Chéquiers", fmt.Sprintf("%s, du n°%s%s au n°%s%s", formatCount(len(fp.chequiers)), nbsp, first.Number, nbsp, last.Number))
+	row("Chèques", fmt.Sprintf("%s, du n°%s%s au n°%s%s", formatCount(fp.vouchers), nbsp, first.Vouchers[0].Number, nbsp, last.Vouchers[len(last.Vouchers)-1].Number))
+	row("Pages", fmt.Sprintf("%s : cette fiche, puis %s", formatCount(len(fp.pages)), formatCount(len(fp.pages)-1)+" "+plural(len(fp.pages)-1, "page", "pages")+" à façonner"))
+
+	section("Mise en page et façonnage")
+	d.font("", 9.5)
+	d.ink(black)
+	var text string
+	switch opt.Layout {
+	case A4Sheets:
+		text = "Feuilles A4 (mise en page « a4 »). Imprimer en recto seul, à 100" + nbsp + "% (sans ajuster à la page).\n" +
+			"Chaque chéquier : une page de couverture A4, puis ses chèques, 10 par page (2 colonnes × 5 lignes de 95 × 55" + nbsp + "mm), bord à bord.\n" +
+			"Couper le long des repères de coupe des marges : un seul trait de coupe entre deux chèques. Garder les chèques d'un chéquier ensemble, avec sa couverture."
+	case Booklet:
+		blanks := fp.a6Pages - len(fp.chequiers) - fp.vouchers
+		text = fmt.Sprintf("Carnets A6 (mise en page « booklet ») : une page A6 (105 × 148,5"+nbsp+"mm) par couverture ou par chèque, "+
+			"imposées par 4 sur A4 pour la découpe en pile (« cut and stack »). Imprimer en recto seul, à 100"+nbsp+"%%, sans changer l'ordre des %s feuilles qui suivent cette fiche.\n"+
+			"1. Couper la pile en quatre le long des repères : A en haut à gauche, B en haut à droite, C en bas à gauche, D en bas à droite.\n"+
+			"2. Poser la pile A sur la pile B, puis le tout sur la pile C, puis sur la pile D. Les pages sont alors dans l'ordre, de haut en bas.\n"+
+			"3. Chaque carnet commence par sa couverture : le séparer et l'agrafer dans la marge de gauche (2 agrafes). Les chèques se détachent le long des pointillés.\n"+
+			"La feuille n contient les pages n (A), %d + n (B), %d + n (C) et %d + n (D). %s",
+			formatCount(fp.sheets), fp.sheets, 2*fp.sheets, 3*fp.sheets,
+			map[bool]string{true: fmt.Sprintf("Les %d dernières pages de la pile D sont blanches.", blanks), false: ""}[blanks > 0])
+		if blanks == 1 {
+			text = strings.Replace(text, fmt.Sprintf("Les %d dernières pages de la pile D sont blanches.", blanks), "La dernière page de la pile D est blanche.", 1)
+		}
+	}
+	tw := w
+	if opt.Layout == Booklet {
+		// The text runs beside a small drawing of the sheet.
+		tw = w - 38
+		pc.impositionDiagram(d, l+w-30, y-3)
+	}
+	d.font("", 9.5)
+	d.ink(black)
+	d.paragraph(l, y, tw, 5, text)
+
+	d.ink(grey)
+	d.font("", 8)
+	d.left(l, a4H-15, "Document produit par passnum le "+opt.Date.Format("02/01/2006")+". Il ne contient aucune donnée personnelle.")
+}
+
+// impositionDiagram draws a small sheet with its four slots lettered.
+func (pc *pageContext) impositionDiagram(d *pdfDoc, x, y float64) {
+	const w, h = 30.0, 42.0
+	d.hairline(black, 0.3)
+	d.Rect(x, y, w, h, "D")
+	d.SetDashPattern([]float64{1, 1}, 0)
+	d.Line(x+w/2, y, x+w/2, y+h)
+	d.Line(x, y+h/2, x+w, y+h/2)
+	d.SetDashPattern(nil, 0)
+	d.ink(black)
+	d.font("B", 12)
+	for q := 0; q < 4; q++ {
+		d.centre(x+w/4+float64(q%2)*w/2, y+h/4+float64(q/2)*h/2+1.5, string(rune('A'+q)))
+	}
+}
+
+// groupHex splits a hex checksum in groups of 8 so it can be read aloud and
+// compared by eye.
+func groupHex(h string) string {
+	var b strings.Builder
+	for i := 0; i < len(h); i += 8 {
+		if i > 0 {
+			if i == 32 {
+				b.WriteString("\n")
+			} else {
+				b.WriteString(" ")
+			}
+		}
+		b.WriteString(h[i:min(i+8, len(h))])
+	}
+	return b.String()
+}
