@@ -28,9 +28,7 @@ import (
 	"passnum/issuing"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
-	"passnum/programme"
 	"passnum/redemption"
-	"passnum/voucher"
 )
 
 // The OpenAPI document every request and answer of these tests is checked
@@ -84,34 +82,14 @@ func newEnv(t *testing.T, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	t.Helper()
 	ctx := context.Background()
 	f := issuingtest.New(t, db)
-	e := &env{Fixture: f, logs: &syncBuffer{}, keys: map[string]string{}}
-	f.Issue(t, issuingtest.Request("78", 20, 10))
-	prog := &programme.Service{DB: db, Now: f.Clock.Now}
-	v1, err := prog.AddVenue(ctx, "Médiathèque de Trappes", []string{"78"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v2, err := prog.AddVenue(ctx, "France Services", []string{"78", "92"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.venue1, e.venue2 = v1.ID, v2.ID
-	for i := range handedOver {
-		number := voucher.FormatChequierNumber("78", 2026, uint32(i+1))
-		if _, err := f.Issuing.Activate(ctx, number, "", "test"); err != nil {
-			t.Fatal(err)
-		}
-		pc, err := f.Issuing.Chequier(ctx, number)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.vouchers = append(e.vouchers, pc.Vouchers...)
-	}
+	r := f.Redeemable(t, handedOver)
+	e := &env{Fixture: f, logs: &syncBuffer{}, keys: map[string]string{}, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
+	v1, v2 := r.Venue1, r.Venue2
 	e.svc = &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
 	e.apikeys = &apikeys.Service{DB: db, Now: f.Clock.Now}
 	for name, spec := range map[string]apikeys.Spec{
-		"venue1":     {Role: apikeys.RoleVenue, VenueID: v1.ID, Name: "tablette accueil"},
-		"venue2":     {Role: apikeys.RoleVenue, VenueID: v2.ID, Name: "téléphone animateur"},
+		"venue1":     {Role: apikeys.RoleVenue, VenueID: v1, Name: "tablette accueil"},
+		"venue2":     {Role: apikeys.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
 		"department": {Role: apikeys.RoleDepartment, Department: "78", Name: "CCAS de Trappes"},
 		"auditor":    {Role: apikeys.RoleAuditor, Name: "Chambre régionale des comptes"},
 		"admin":      {Role: apikeys.RoleAdmin, Name: "exploitation"},

@@ -15,7 +15,6 @@ import (
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
 	"passnum/redemption"
 	"passnum/voucher"
 )
@@ -33,31 +32,9 @@ type env struct {
 
 func newEnv(t testing.TB, db *ledger.DB, handedOver int) *env {
 	t.Helper()
-	ctx := context.Background()
 	f := issuingtest.New(t, db)
-	e := &env{Fixture: f}
-	e.batch = f.Issue(t, issuingtest.Request("78", 20, 10))
-	prog := &programme.Service{DB: db, Now: f.Clock.Now}
-	v1, err := prog.AddVenue(ctx, "Médiathèque de Trappes", []string{"78"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v2, err := prog.AddVenue(ctx, "France Services", []string{"78", "92"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.venue1, e.venue2 = v1.ID, v2.ID
-	for i := range handedOver {
-		number := voucher.FormatChequierNumber("78", 2026, uint32(i+1))
-		if _, err := f.Issuing.Activate(ctx, number, "", "test"); err != nil {
-			t.Fatal(err)
-		}
-		pc, err := f.Issuing.Chequier(ctx, number)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.vouchers = append(e.vouchers, pc.Vouchers...)
-	}
+	r := f.Redeemable(t, handedOver)
+	e := &env{Fixture: f, batch: r.Batch, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
 	e.svc = &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
 	return e
 }

@@ -87,3 +87,44 @@ func (f *Fixture) Seal(tb testing.TB) {
 		tb.Fatal(err)
 	}
 }
+
+// Redeemable is a programme ready for redemptions: a batch of 20 chéquiers
+// of 10 vouchers for the département 78, venue 1 labelled for 78, venue 2
+// for 78 and 92, and the first chéquiers handed over.
+type Redeemable struct {
+	Batch    issuing.Issued
+	Venue1   int64
+	Venue2   int64
+	Vouchers []issuing.PrintedVoucher // of the handed-over chéquiers, in order
+}
+
+// Redeemable prepares a programme with handedOver chéquiers handed over.
+func (f *Fixture) Redeemable(tb testing.TB, handedOver int) Redeemable {
+	tb.Helper()
+	ctx := context.Background()
+	var r Redeemable
+	r.Batch = f.Issue(tb, Request("78", 20, 10))
+	prog := &programme.Service{DB: f.DB, Now: f.Clock.Now}
+	v1, err := prog.AddVenue(ctx, "Médiathèque de Trappes", []string{"78"}, "test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v2, err := prog.AddVenue(ctx, "France Services", []string{"78", "92"}, "test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.Venue1, r.Venue2 = v1.ID, v2.ID
+	year := uint16(voucher.Today(f.Clock.T).Start().Year())
+	for i := range handedOver {
+		number := voucher.FormatChequierNumber("78", year, uint32(i+1))
+		if _, err := f.Issuing.Activate(ctx, number, "", "test"); err != nil {
+			tb.Fatal(err)
+		}
+		pc, err := f.Issuing.Chequier(ctx, number)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r.Vouchers = append(r.Vouchers, pc.Vouchers...)
+	}
+	return r
+}
