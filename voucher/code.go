@@ -14,7 +14,7 @@ type Type byte
 const (
 	TypeVoucher    Type = 0x01 // a voucher of a chéquier
 	TypeActivation Type = 0x02 // the code on a chéquier's cover, scanned when it is handed over
-	TypePairing    Type = 0x03 // reserved for device pairing; decodes as ErrUnknownType until defined
+	TypePairing    Type = 0x03 // a one-time code that pairs a venue's device
 	TypeCheckpoint Type = 0x04 // a signed ledger checkpoint
 )
 
@@ -87,6 +87,7 @@ const (
 	voucherBodyLen    = 8 + 3 + 4 + 2 + 2 // serial, département, value, valid from, valid until
 	activationBodyLen = 3 + 2 + 4         // département, year, sequence
 	checkpointBodyLen = 8 + 8 + 32        // seq, time, hash
+	pairingBodyLen    = 8 + 16 + 4        // id, secret, expiry
 
 	maxPayloadLen = headerLen + checkpointBodyLen
 	maxRawLen     = maxPayloadLen + sigLen
@@ -130,11 +131,13 @@ func bodyLen(t Type) (int, bool) {
 		return activationBodyLen, true
 	case TypeCheckpoint:
 		return checkpointBodyLen, true
+	case TypePairing:
+		return pairingBodyLen, true
 	}
 	return 0, false
 }
 
-// Payload is what a code carries: a Voucher, an Activation or a Checkpoint
+// Payload is what a code carries: a Voucher, an Activation, a Pairing or a Checkpoint
 // value. The set is closed so that every payload has a documented layout.
 type Payload interface {
 	Type() Type
@@ -159,6 +162,17 @@ type Activation struct {
 	Seq        uint32 // > 0
 }
 
+// Pairing is the payload of a one-time pairing code: an administrator
+// creates it for a venue, the venue's device scans it and exchanges it for
+// its own API key. The signature lets the device tell a genuine pairing
+// code from any other QR code before it sends anything; the secret, stored
+// hashed on the server, makes it single-use and unguessable.
+type Pairing struct {
+	ID          uint64   // > 0, the server's record of this pairing
+	Secret      [16]byte // random
+	ExpiresUnix uint32   // Unix time in seconds after which it is refused, > 0
+}
+
 // Checkpoint is a ledger checkpoint: the chain head after event Seq.
 type Checkpoint struct {
 	Seq        uint64   // last event sequence number covered
@@ -169,6 +183,23 @@ type Checkpoint struct {
 func (Voucher) Type() Type    { return TypeVoucher }
 func (Activation) Type() Type { return TypeActivation }
 func (Checkpoint) Type() Type { return TypeCheckpoint }
+func (Pairing) Type() Type    { return TypePairing }
+
+func (p Pairing) appendBody(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, p.ID)
+	dst = append(dst, p.Secret[:]...)
+	return binary.BigEndian.AppendUint32(dst, p.ExpiresUnix)
+}
+
+func (p Pairing) validate() error {
+	switch {
+	case p.ID == 0:
+		return fmt.Errorf("%w: pairing id is zero", ErrInvalidPayload)
+	case p.ExpiresUnix == 0:
+		return fmt.Errorf("%w: pairing expiry is zero", ErrInvalidPayload)
+	}
+	return nil
+}
 
 func (v Voucher) appendBody(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, v.Serial)
@@ -246,7 +277,7 @@ func readDepartment(b []byte) string {
 // decoded side only ever produces values.
 func toPayload(p Payload) (Payload, error) {
 	switch v := p.(type) {
-	case Voucher, Activation, Checkpoint:
+	case Voucher, Activation, Checkpoint, Pairing:
 		return p, nil
 	case *Voucher:
 		if v != nil {
@@ -257,6 +288,10 @@ func toPayload(p Payload) (Payload, error) {
 			return *v, nil
 		}
 	case *Checkpoint:
+		if v != nil {
+			return *v, nil
+		}
+	case *Pairing:
 		if v != nil {
 			return *v, nil
 		}
@@ -285,6 +320,10 @@ func putPayload(raw *[maxRawLen]byte, keyID byte, p Payload) (int, error) {
 	case Checkpoint:
 		if err = v.validate(); err == nil {
 			b = v.appendBody(append(hdr, byte(TypeCheckpoint), keyID))
+		}
+	case Pairing:
+		if err = v.validate(); err == nil {
+			b = v.appendBody(append(hdr, byte(TypePairing), keyID))
 		}
 	default:
 		q, perr := toPayload(p)
@@ -404,6 +443,10 @@ func decodePayload(p []byte) (Decoded, error) {
 		}
 		copy(c.Hash[:], b[16:48])
 		d.Payload = c
+	case TypePairing:
+		pr := Pairing{ID: binary.BigEndian.Uint64(b[0:8]), ExpiresUnix: binary.BigEndian.Uint32(b[24:28])}
+		copy(pr.Secret[:], b[8:24])
+		d.Payload = pr
 	default:
 		// decodeRaw only lets defined types through.
 		return d, fmt.Errorf("%w: type 0x%02x", ErrUnknownType, p[0])

@@ -236,7 +236,7 @@ func TestReject(t *testing.T) {
 		{"non-canonical trailing bits, top", setLastChar(cp, b32Alphabet[b32Value[cp[len(cp)-1]]|4]), ErrEncoding, ErrEncoding},
 		{"non-canonical trailing bits, extra byte", good + "AB", ErrEncoding, ErrEncoding},
 		{"type 0x00", withType(0x00), ErrUnknownType, ErrUnknownType},
-		{"type 0x03 (pairing, reserved)", withType(0x03), ErrUnknownType, ErrUnknownType},
+		{"type 0x05 (undefined)", withType(0x05), ErrUnknownType, ErrUnknownType},
 		{"type 0x05", withType(0x05), ErrUnknownType, ErrUnknownType},
 		{"type 0xff", withType(0xff), ErrUnknownType, ErrUnknownType},
 		{"unknown type, oversized", "77" + strings.Repeat("A", 10000), ErrUnknownType, ErrUnknownType},

@@ -32,8 +32,8 @@ func corpusSeeds(tb testing.TB) map[string]string {
 	cp := sign(1, 1, testCheckpoint())
 	k1 := testKey(1)
 	from, until := uint16(v.ValidFrom), uint16(v.ValidUntil)
-	pairing := voucherPayload(1, 42, "78 ", 1000, from, until)
-	pairing[0] = 0x03
+	undefined := voucherPayload(1, 42, "78 ", 1000, from, until)
+	undefined[0] = 0x05
 	tampered := rawOf(tb, good)
 	tampered[20] ^= 1
 	return map[string]string{
@@ -49,7 +49,7 @@ func corpusSeeds(tb testing.TB) map[string]string {
 		"encoding-padding":                 cp + "=====",
 		"encoding-trailing-bits":           cp[:len(cp)-1] + "B",
 		"encoding-length":                  good + "A",
-		"unknown_type-pairing":             rawCode(k1, pairing),
+		"unknown_type-05":                  rawCode(k1, undefined),
 		"trailing_bytes-extra":             good + "AAAAAAAA",
 		"unknown_key-id7":                  sign(7, 1, v),
 		"unknown_key-id0":                  rawCode(k1, voucherPayload(0, 42, "78 ", 1000, from, until)),

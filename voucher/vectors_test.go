@@ -285,7 +285,7 @@ func TestFormatDocVectors(t *testing.T) {
 		v.done()
 	}
 
-	for _, name := range []string{"voucher-78", "voucher-2A", "activation-78", "checkpoint"} {
+	for _, name := range []string{"voucher-78", "voucher-2A", "activation-78", "checkpoint", "pairing"} {
 		if seen["code "+name] != 1 {
 			t.Errorf("the doc lacks the code vector %s", name)
 		}
@@ -330,6 +330,12 @@ func checkCodeVector(t *testing.T, v *vector, ks *KeySet, signers map[byte]*Sign
 			t.Fatalf("%s: hash is not 32 bytes", v.where)
 		}
 		p = c
+	case "pairing":
+		pr := Pairing{ID: v.uint("id", 64), ExpiresUnix: uint32(v.uint("expires_unix", 32))}
+		if sec := v.hex("secret"); copy(pr.Secret[:], sec) != 16 || len(sec) != 16 {
+			t.Fatalf("%s: secret is not 16 bytes", v.where)
+		}
+		p = pr
 	default:
 		t.Fatalf("%s: unknown type %q", v.where, v.fields["type"])
 	}

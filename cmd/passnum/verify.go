@@ -91,6 +91,10 @@ func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
 	case voucher.Activation:
 		fmt.Fprintf(a.out, "VALID chéquier activation code\n")
 		fmt.Fprintf(a.out, "  chéquier     %s\n", voucher.FormatChequierNumber(p.Department, p.Year, p.Seq))
+	case voucher.Pairing:
+		fmt.Fprintf(a.out, "VALID device pairing code\n")
+		fmt.Fprintf(a.out, "  pairing      %d\n", p.ID)
+		fmt.Fprintf(a.out, "  expires      %s\n", time.Unix(int64(p.ExpiresUnix), 0).UTC().Format(time.RFC3339))
 	case voucher.Checkpoint:
 		fmt.Fprintf(a.out, "VALID ledger checkpoint\n")
 		fmt.Fprintf(a.out, "  sequence     %d\n", p.Seq)
