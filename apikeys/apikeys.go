@@ -83,11 +83,27 @@ func hash(secret string) []byte {
 // Create makes a key and returns its secret, which is never shown again.
 // Errors: invalid (role or scope), not_found (département or venue).
 func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, ledger.APIKey, error) {
+	var secret string
+	var k ledger.APIKey
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		var err error
+		secret, k, err = s.create(tx, spec, actor, s.Now().UTC(), 0)
+		return err
+	})
+	if err != nil {
+		return "", ledger.APIKey{}, err
+	}
+	return secret, k, nil
+}
+
+// create makes a key in tx; pairing names the pairing code it is exchanged
+// for, if any.
+func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, now time.Time, pairing int64) (string, ledger.APIKey, error) {
 	spec.Name = strings.TrimSpace(spec.Name)
 	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > 100 {
 		return "", ledger.APIKey{}, passnum.Errorf(passnum.EInvalid, "name the key (1 to 100 characters): what or who uses it")
 	}
-	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: s.Now().UTC()}
+	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: now}
 	switch spec.Role {
 	case RoleAdmin, RoleAuditor:
 		if spec.Department != "" || spec.VenueID != 0 {
@@ -108,21 +124,16 @@ func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, 
 	}
 	prefix, secret := newSecret()
 	k.Prefix, k.SecretHash = prefix, hash(secret)
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		if err := tx.Create(&k).Error; err != nil {
-			if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
-				return passnum.Errorf(passnum.ENotFound, "no such département or venue for this key")
-			}
-			return err
+	if err := tx.Create(&k).Error; err != nil {
+		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
+			return "", k, passnum.Errorf(passnum.ENotFound, "no such département or venue for this key")
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
-			Department: spec.Department, Actor: actor, At: k.CreatedAt, Data: ledger.APIKeyCreated{
-				Prefix: k.Prefix, Role: k.Role, Department: spec.Department, VenueID: spec.VenueID, Name: k.Name}})
-	})
-	if err != nil {
-		return "", ledger.APIKey{}, err
+		return "", k, err
 	}
-	return secret, k, nil
+	err := tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
+		Department: spec.Department, Actor: actor, At: now, Data: ledger.APIKeyCreated{
+			Prefix: k.Prefix, Role: k.Role, Department: spec.Department, VenueID: spec.VenueID, Name: k.Name, Pairing: pairing}})
+	return secret, k, err
 }
 
 // List returns every key, newest first; secrets are not stored, so not shown.

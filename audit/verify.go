@@ -280,7 +280,7 @@ func (s *state) apply(ev *ledger.Event) error {
 			return bad(fmt.Sprintf("revokes API key %s, which no earlier event created", k.Prefix))
 		}
 		ks.revoked, ks.event = true, ref
-	case ledger.EventChequierReprinted, ledger.EventOfflineConflict:
+	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated:
 		// No state changes; the events are there for auditors.
 	default:
 		return bad("has a type this version of passnum does not know")

@@ -19,6 +19,7 @@ const (
 	EventOfflineConflict   = "redemption.offline_conflict"
 	EventAPIKeyCreated     = "apikey.created"
 	EventAPIKeyRevoked     = "apikey.revoked"
+	EventPairingCreated    = "pairing.created"
 )
 
 type KeyAdded struct {
@@ -152,6 +153,16 @@ type APIKeyCreated struct {
 	VenueID    int64  `json:"venue_id,omitempty"`
 	Name       string `json:"name"`
 	Replaces   string `json:"replaces,omitempty"` // the key it rolled over
+	Pairing    int64  `json:"pairing,omitempty"`  // the pairing code it was exchanged for
+}
+
+// PairingCreated records a one-time pairing code made for a venue (never
+// its secret).
+type PairingCreated struct {
+	ID        int64  `json:"id"`
+	VenueID   int64  `json:"venue_id"`
+	Name      string `json:"name"`
+	ExpiresAt string `json:"expires_at"`
 }
 
 type APIKeyRevoked struct {

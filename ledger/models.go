@@ -227,6 +227,21 @@ type APIKey struct {
 
 func (APIKey) TableName() string { return "api_keys" }
 
+// Pairing is a one-time code for a venue's device; only its secret's hash
+// is stored.
+type Pairing struct {
+	ID           int64     `gorm:"primaryKey"`
+	VenueID      int64     `gorm:"not null"`
+	Name         string    `gorm:"not null"`
+	SecretSHA256 []byte    `gorm:"column:secret_sha256;not null"`
+	CreatedAt    time.Time `gorm:"not null"`
+	ExpiresAt    time.Time `gorm:"not null"`
+	UsedAt       *time.Time
+	APIKeyID     *int64 `gorm:"column:api_key_id"`
+}
+
+func (Pairing) TableName() string { return "pairings" }
+
 // Date is a calendar date column (DATE in PostgreSQL, 'YYYY-MM-DD' text in
 // SQLite) holding a voucher.Day.
 type Date voucher.Day

@@ -1,0 +1,95 @@
+package apikeys_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"passnum"
+	"passnum/apikeys"
+	"passnum/audit"
+	"passnum/issuing/issuingtest"
+	"passnum/ledger"
+	"passnum/ledger/ledgertest"
+	"passnum/programme"
+	"passnum/voucher"
+)
+
+func TestPairing(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := issuingtest.New(t, db)
+		v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, "Lieu", []string{"78"}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &apikeys.Service{DB: db, Now: f.Clock.Now}
+		p := &apikeys.Pairings{Keys: s, Sign: f.Keys, Clock: f.Clock.Now}
+
+		pc, err := p.Create(ctx, v.ID, "tablette accueil", "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, _ := db.KeySet(ctx)
+		if d, err := ks.Verify(pc.Code); err != nil || d.Type != voucher.TypePairing {
+			t.Fatalf("the pairing code is not a signed pairing code: %v", err)
+		}
+		paired, err := p.Redeem(ctx, pc.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := s.Authenticate(ctx, paired.Secret)
+		if err != nil || pr.Role != apikeys.RoleVenue || pr.VenueID != v.ID || pr.Name != "tablette accueil" || paired.Venue.Name != "Lieu" {
+			t.Fatalf("paired key: %+v %+v %v", pr, paired.Venue, err)
+		}
+		if _, err := p.Redeem(ctx, pc.Code); passnum.ErrorCode(err) != apikeys.EPairingRefused {
+			t.Fatalf("a pairing code worked twice: %v", err)
+		}
+
+		// A forged code for a real pairing (right id, another secret) is
+		// refused even though its signature is the server's own.
+		fresh, _ := p.Create(ctx, v.ID, "téléphone", "admin")
+		signer, _ := f.Keys.Signer(ctx)
+		forged, _ := signer.Sign(voucher.Pairing{ID: uint64(fresh.ID), ExpiresUnix: uint32(fresh.ExpiresAt.Unix())})
+		activation, _ := signer.Sign(voucher.Activation{Department: "78", Year: 2026, Seq: 1})
+		for name, code := range map[string]string{"forged secret": forged, "activation code": activation, "garbage": "HELLO", "empty": ""} {
+			if _, err := p.Redeem(ctx, code); passnum.ErrorCode(err) != apikeys.EPairingRefused {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		// Past its lifetime a code is refused.
+		f.Clock.T = f.Clock.T.Add(apikeys.PairingLifetime + time.Second)
+		if _, err := p.Redeem(ctx, fresh.Code); passnum.ErrorCode(err) != apikeys.EPairingRefused {
+			t.Fatalf("an expired code worked: %v", err)
+		}
+		if _, err := p.Create(ctx, 999, "x", "admin"); passnum.ErrorCode(err) != passnum.ENotFound {
+			t.Fatalf("pairing for an unknown venue: %v", err)
+		}
+
+		// Eight devices racing with one code: one key.
+		race, _ := p.Create(ctx, v.ID, "borne", "admin")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for range 8 {
+			wg.Go(func() {
+				if _, err := p.Redeem(ctx, race.Code); err == nil {
+					mu.Lock()
+					won++
+					mu.Unlock()
+				} else if passnum.ErrorCode(err) != apikeys.EPairingRefused {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 {
+			t.Fatalf("%d devices paired with one code", won)
+		}
+		f.Seal(t)
+		if _, err := audit.Verify(ctx, db, ks); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
