@@ -25,6 +25,7 @@ import (
 type Services struct {
 	DB         *ledger.DB // readiness and public keys
 	Keys       *apikeys.Service
+	Pairings   *apikeys.Pairings
 	Redemption *redemption.Service
 }
 
@@ -50,8 +51,8 @@ type server struct {
 // error handler. It panics if a service is missing: that is a wiring bug,
 // better found at start than on the first request.
 func New(s Services, cfg Config) http.Handler {
-	if s.DB == nil || s.Keys == nil || s.Redemption == nil || s.Redemption.Now == nil {
-		panic("api.New: Services.DB, Keys and Redemption (with its Now) are required")
+	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil || s.Redemption.Now == nil {
+		panic("api.New: Services.DB, Keys, Pairings and Redemption (with its Now) are required")
 	}
 	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit}
 	if srv.log == nil {

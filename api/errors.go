@@ -34,6 +34,7 @@ var statuses = map[string]int{
 	codeInvalidJSON:                 http.StatusBadRequest,
 	apikeys.EUnauthorized:           http.StatusUnauthorized,
 	codeForbidden:                   http.StatusForbidden,
+	apikeys.EPairingRefused:         http.StatusForbidden,
 	passnum.ENotFound:               http.StatusNotFound,
 	codeMethodNotAllowed:            http.StatusMethodNotAllowed,
 	passnum.EConflict:               http.StatusConflict,

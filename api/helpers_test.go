@@ -69,6 +69,7 @@ type env struct {
 	*issuingtest.Fixture
 	svc      *redemption.Service
 	apikeys  *apikeys.Service
+	pairings *apikeys.Pairings
 	handler  http.Handler
 	srv      *httptest.Server
 	logs     *syncBuffer
@@ -87,6 +88,7 @@ func newEnv(t *testing.T, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	v1, v2 := r.Venue1, r.Venue2
 	e.svc = &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
 	e.apikeys = &apikeys.Service{DB: db, Now: f.Clock.Now}
+	e.pairings = &apikeys.Pairings{Keys: e.apikeys, Sign: f.Keys, Clock: f.Clock.Now}
 	for name, spec := range map[string]apikeys.Spec{
 		"venue1":     {Role: apikeys.RoleVenue, VenueID: v1, Name: "tablette accueil"},
 		"venue2":     {Role: apikeys.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
@@ -104,7 +106,7 @@ func newEnv(t *testing.T, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	for _, fn := range tune {
 		fn(&cfg)
 	}
-	e.handler = api.New(api.Services{DB: db, Keys: e.apikeys, Redemption: e.svc}, cfg)
+	e.handler = api.New(api.Services{DB: db, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc}, cfg)
 	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)
 	t.Cleanup(func() { e.checkLogs(t) })

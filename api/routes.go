@@ -11,6 +11,8 @@ import (
 func (s *server) routes(e *echo.Echo) {
 	venue := s.require(apikeys.RoleVenue)
 	readers := s.require(apikeys.RoleVenue, apikeys.RoleAuditor, apikeys.RoleAdmin)
+	admin := s.require(apikeys.RoleAdmin)
+	anyone := s.require(apikeys.RoleAdmin, apikeys.RoleDepartment, apikeys.RoleVenue, apikeys.RoleAuditor)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -27,4 +29,9 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/redemptions/:id/reversal", s.reverseRedemption, venue)
 
 	v1.GET("/revocations", s.revocations, readers)
+
+	v1.POST("/pairings", s.createPairing, admin)
+	v1.POST("/pairing", s.pair) // public: the one-time code is the credential
+	v1.POST("/apikey/roll", s.rollKey, anyone)
+	v1.DELETE("/apikey", s.revokeKey, anyone)
 }

@@ -40,7 +40,7 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { behind.Close() })
-	e = e.serving(t, api.New(api.Services{DB: behind, Keys: e.apikeys, Redemption: e.svc},
+	e = e.serving(t, api.New(api.Services{DB: behind, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc},
 		api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}))
 	e.do(t, request{method: "GET", path: "/healthz"}).expect(t, http.StatusOK, "")
 	e.do(t, request{method: "GET", path: "/readyz", allow5xx: true}).expect(t, http.StatusServiceUnavailable, "not_ready")

@@ -56,7 +56,35 @@ func (a *app) apikeyCmd() *cobra.Command {
 	f.StringVar(&venue, "venue", "", "the venue id of a venue key")
 	create.MarkFlagRequired("role")
 	create.MarkFlagRequired("name")
-	cmd.AddCommand(create,
+	var pairVenue int64
+	var pairName string
+	pair := &cobra.Command{
+		Use:   "pair --venue ID --name DEVICE",
+		Short: "Make a one-time code (15 minutes) that a venue's device exchanges for its own key",
+		Long: "pair prints a pairing code; show it to the venue's device as a QR code (the scanner page\n" +
+			"does), or paste it there. The device sends it to POST /api/v1/pairing and receives its own\n" +
+			"venue key. The code works once.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p := &apikeys.Pairings{Keys: a.apikeys(db), Sign: a.keyManager(db), Clock: a.now}
+			pc, err := p.Create(cmd.Context(), pairVenue, pairName, actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.errOut, "pairing code for venue %d, valid until %s:\n", pc.VenueID, pc.ExpiresAt.Format(time.RFC3339))
+			fmt.Fprintln(a.out, pc.Code)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	pair.Flags().Int64Var(&pairVenue, "venue", 0, "the venue id")
+	pair.Flags().StringVar(&pairName, "name", "", "the device, as the venue calls it")
+	pair.MarkFlagRequired("venue")
+	pair.MarkFlagRequired("name")
+	cmd.AddCommand(create, pair,
 		&cobra.Command{
 			Use:   "list",
 			Short: "List the keys (prefixes, never secrets)",

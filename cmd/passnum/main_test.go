@@ -207,6 +207,13 @@ func TestAPIKeyCommands(t *testing.T) {
 	if r := run(t, env, "apikey", "create", "--role", "venue", "--venue", "x", "--name", "n"); r.code != 1 || !strings.Contains(r.stderr, "not a venue id") {
 		t.Fatalf("bad venue: %q", r.stderr)
 	}
+	r = run(t, env, "apikey", "pair", "--venue", "1", "--name", "téléphone")
+	if code := strings.TrimSpace(r.stdout); r.code != 0 || len(code) != 151 || !strings.Contains(r.stderr, "valid until") {
+		t.Fatalf("pair: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if out := mustRun(t, env, "verify", strings.TrimSpace(r.stdout)); !strings.Contains(out, "VALID device pairing code") {
+		t.Fatalf("verify of a pairing code: %s", out)
+	}
 	mustRun(t, env, "apikey", "revoke", prefix)
 	if list := mustRun(t, env, "apikey", "list"); !strings.Contains(list, "revoked") {
 		t.Fatalf("list after revoke:\n%s", list)

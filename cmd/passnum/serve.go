@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum/api"
+	"passnum/apikeys"
 	"passnum/ledger"
 	"passnum/redemption"
 )
@@ -79,6 +80,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       a.apikeys(db),
+		Pairings:   &apikeys.Pairings{Keys: a.apikeys(db), Sign: a.keyManager(db), Clock: a.now},
 		Redemption: &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow},
 	}, api.Config{Logger: log})
 	ln, err := net.Listen("tcp", o.listen)
