@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,6 +35,35 @@ type Service struct {
 	// venue's manual entry until the window passes (defaults 10 per 15 min).
 	ManualEntryLimit  int
 	ManualEntryWindow time.Duration
+	// KeyCacheTTL keeps the public keys in memory that long instead of
+	// reading them on every request (zero: always read). A key revoked in
+	// the database then still verifies for up to that long on each server.
+	KeyCacheTTL time.Duration
+
+	keys struct {
+		sync.Mutex
+		set     *voucher.KeySet
+		fetched time.Time
+	}
+}
+
+// keySet returns the public keys, from memory when KeyCacheTTL allows.
+func (s *Service) keySet(ctx context.Context) (*voucher.KeySet, error) {
+	if s.KeyCacheTTL <= 0 {
+		return s.DB.KeySet(ctx)
+	}
+	s.keys.Lock()
+	defer s.keys.Unlock()
+	now := s.Now()
+	if s.keys.set != nil && now.Sub(s.keys.fetched) < s.KeyCacheTTL {
+		return s.keys.set, nil
+	}
+	ks, err := s.DB.KeySet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.set, s.keys.fetched = ks, now
+	return ks, nil
 }
 
 // Limits of a request.
@@ -297,7 +327,7 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 	if err := validInput(in); err != nil {
 		return Item{}, err
 	}
-	ks, err := s.DB.KeySet(ctx)
+	ks, err := s.keySet(ctx)
 	if err != nil {
 		return Item{}, err
 	}

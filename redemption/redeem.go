@@ -59,7 +59,7 @@ func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 	if err := validBasket(&b, now); err != nil {
 		return Result{}, err
 	}
-	ks, err := s.DB.KeySet(ctx)
+	ks, err := s.keySet(ctx)
 	if err != nil {
 		return Result{}, err
 	}

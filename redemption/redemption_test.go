@@ -396,3 +396,26 @@ func TestReverseAndRevocations(t *testing.T) {
 		e.auditOK(t)
 	})
 }
+
+// TestKeyCache: with a key cache, a revoked signing key stops verifying once
+// the cache expires, and not before; without one, at once.
+func TestKeyCache(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1)
+		e.svc.KeyCacheTTL = 2 * time.Second
+		if it, _ := e.svc.Check(ctx, e.venue1, e.code(0)); !it.Accepted {
+			t.Fatalf("%+v", it)
+		}
+		if err := e.Keys.Revoke(ctx, 1, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if it, _ := e.svc.Check(ctx, e.venue1, e.code(0)); !it.Accepted {
+			t.Fatalf("within the cache's lifetime: %+v", it)
+		}
+		e.Clock.T = e.Clock.T.Add(3 * time.Second)
+		if it, _ := e.svc.Check(ctx, e.venue1, e.code(0)); it.Reason != redemption.ReasonRevokedKey {
+			t.Fatalf("after the cache's lifetime: %+v", it)
+		}
+	})
+}

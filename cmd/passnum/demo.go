@@ -233,6 +233,6 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, liste
 			url, shown[0].secret, sample.Serial, sample.Code)
 	}
 	o := serveOptions{listen: listen, reversalWindow: 30 * time.Minute, sealEvery: time.Second,
-		checkpointEvery: time.Minute, shutdownTimeout: 10 * time.Second}
+		checkpointEvery: time.Minute, shutdownTimeout: 10 * time.Second, keyCache: 2 * time.Second}
 	return a.serve(ctx, o, ready)
 }

@@ -24,6 +24,7 @@ type serveOptions struct {
 	sealEvery       time.Duration
 	checkpointEvery time.Duration
 	shutdownTimeout time.Duration
+	keyCache        time.Duration
 }
 
 func (o *serveOptions) options() []option {
@@ -33,6 +34,7 @@ func (o *serveOptions) options() []option {
 		{flag: "seal-every", env: "PASSNUM_SEAL_EVERY"},
 		{flag: "checkpoint-every", env: "PASSNUM_CHECKPOINT_EVERY"},
 		{flag: "shutdown-timeout", env: "PASSNUM_SHUTDOWN_TIMEOUT"},
+		{flag: "key-cache", env: "PASSNUM_KEY_CACHE"},
 	}
 }
 
@@ -57,6 +59,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&o.reversalWindow, "reversal-window", 30*time.Minute, "how long a venue may undo a redemption ($PASSNUM_REVERSAL_WINDOW)")
 	f.DurationVar(&o.sealEvery, "seal-every", time.Second, "how often the ledger sealer runs ($PASSNUM_SEAL_EVERY)")
 	f.DurationVar(&o.checkpointEvery, "checkpoint-every", time.Minute, "least time between two signed checkpoints ($PASSNUM_CHECKPOINT_EVERY)")
+	f.DurationVar(&o.keyCache, "key-cache", 2*time.Second, "how long public keys stay in memory; a revoked key verifies that much longer ($PASSNUM_KEY_CACHE)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown ($PASSNUM_SHUTDOWN_TIMEOUT)")
 	return cmd
 }
@@ -81,7 +84,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		DB:         db,
 		Keys:       a.apikeys(db),
 		Pairings:   &apikeys.Pairings{Keys: a.apikeys(db), Sign: a.keyManager(db), Clock: a.now},
-		Redemption: &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow},
+		Redemption: &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache},
 	}, api.Config{Logger: log})
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
