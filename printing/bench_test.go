@@ -439,7 +439,8 @@ func floorFile(path string, bb *benchBatch, pre map[string]qrMatrix, from, to in
 	return cw.n, out.Sync()
 }
 
-// BenchmarkQREncode is skip2's cost per voucher code, on one core.
+// BenchmarkQREncode is encodeQR's cost per voucher code (passnum/qrcode,
+// plus the character check and the conversion), on one core.
 func BenchmarkQREncode(b *testing.B) {
 	bb := newBenchBatchSmall(b)
 	c := bb.chequier(0)

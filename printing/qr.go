@@ -1,10 +1,11 @@
 package printing
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
-	qrcode "github.com/skip2/go-qrcode"
+	"passnum/qrcode"
 )
 
 // QR versions are fixed per kind of code, so that every voucher's symbol has
@@ -12,10 +13,9 @@ import (
 // correction level M a version 6 symbol (41×41 modules) holds 154
 // alphanumeric characters, a version 5 (37×37) 122: enough for a voucher
 // code (136) and an activation code (120). In byte mode the same versions
-// hold only 106 and 84 characters, so a code that fits proves that skip2
-// chose the alphanumeric mode (which it does for base32 upper case: its
-// segment optimiser merges the short digit runs 2–7 into the alphanumeric
-// segment, and falls back to a single segment when that is shorter).
+// hold only 106 and 84 characters; passnum/qrcode takes the alphanumeric
+// mode whenever every character is in its set, which encodeQR checks
+// first.
 const (
 	voucherQRVersion    = 6
 	activationQRVersion = 5
@@ -36,14 +36,7 @@ func (m qrMatrix) dark(x, y int) bool {
 }
 
 // encodeQR computes the symbol of code at a fixed version and level M.
-// skip2 reports some internal failures by panicking; they become errors
-// here, as the package promises never to panic on bad input.
 func encodeQR(code string, version int) (m qrMatrix, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("QR encoder failed: %v", r)
-		}
-	}()
 	if code == "" {
 		return m, fmt.Errorf("empty code")
 	}
@@ -54,32 +47,15 @@ func encodeQR(code string, version int) (m qrMatrix, err error) {
 			return m, fmt.Errorf("code has %q at offset %d, outside the QR alphanumeric set", c, i)
 		}
 	}
-	q, err := qrcode.NewWithForcedVersion(code, version, qrcode.Medium)
-	if err != nil {
+	q, err := qrcode.Encode(code, version, qrcode.M)
+	if errors.Is(err, qrcode.ErrTooLong) {
 		return m, fmt.Errorf("code of %d characters does not fit a version %d-M QR code: %v", len(code), version, err)
 	}
-	// We draw the quiet zone ourselves (as white page), so the symbol's
-	// position is the same whatever skip2's border default is.
-	q.DisableBorder = true
-	bm := q.Bitmap()
-	n := 17 + 4*version
-	if len(bm) != n {
-		return m, fmt.Errorf("QR encoder returned %d rows, want %d", len(bm), n)
+	if err != nil {
+		return m, fmt.Errorf("QR encoder failed: %v", err)
 	}
-	m = qrMatrix{size: n, stride: (n + 7) / 8}
-	m.bits = make([]byte, m.stride*n)
-	for y, row := range bm {
-		if len(row) != n {
-			return qrMatrix{}, fmt.Errorf("QR encoder returned a row of %d modules, want %d", len(row), n)
-		}
-		line := m.bits[y*m.stride:]
-		for x, v := range row {
-			if v {
-				line[x/8] |= 0x80 >> (x % 8)
-			}
-		}
-	}
-	return m, nil
+	// qrcode.Matrix.Bits has qrMatrix's layout: shared, never modified.
+	return qrMatrix{size: q.Size(), stride: q.Stride(), bits: q.Bits()}, nil
 }
 
 // The QR symbol is drawn as an inline 1-bit image mask, one image sample
