@@ -405,3 +405,34 @@ func TestPrintAndReprint(t *testing.T) {
 		t.Fatal(out)
 	}
 }
+
+// TestServeRefusesOldSchema: a server never starts on a database whose
+// schema is behind its migrations.
+func TestServeRefusesOldSchema(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"PASSNUM_DATA_DIR=" + dir}
+	mustRun(t, env, "init")
+	db, err := ledger.Open(t.Context(), filepath.Join(dir, "passnum.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Undo the last migration, as a database restored from before an
+	// upgrade would be.
+	for _, q := range []string{"DROP TABLE pairings", "DELETE FROM goose_db_version WHERE version_id = 3"} {
+		if err := db.Read(t.Context()).Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	r := run(t, env, "serve", "--listen", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "run 'passnum migrate'") {
+		t.Fatalf("serve on an old schema: exit %d, stderr %q", r.code, r.stderr)
+	}
+	mustRun(t, env, "migrate")
+	url := startServer(t, env)
+	resp, err := http.Get(url + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after migrate: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
