@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -119,32 +120,40 @@ func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
 		items[i] = ledger.RedeemedItem{Serial: it.Serial, ValueCents: it.ValueCents}
 		res.TotalCents += it.ValueCents
 	}
-	r := ledger.Redemption{VenueID: b.VenueID, IdempotencyKey: b.IdempotencyKey, Status: ledger.RedemptionAccepted,
-		TotalCents: res.TotalCents, ScannedAt: b.ScannedAt, CreatedAt: res.ReceivedAt}
+	// Plain SQL on this path: it runs for every basket, and the ORM's
+	// reflection cost more CPU than the database work (docs/BENCHMARKS.md).
+	var session *string
 	if b.Session != "" {
-		r.Session = &b.Session
+		session = &b.Session
 	}
-	if err := tx.Create(&r).Error; err != nil {
+	var id int64
+	err := tx.Raw(`INSERT INTO redemptions (venue_id, idempotency_key, status, total_cents, scanned_at, created_at, session)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, b.VenueID, b.IdempotencyKey, ledger.RedemptionAccepted,
+		res.TotalCents, b.ScannedAt, res.ReceivedAt, session).Scan(&id).Error
+	if err != nil {
 		return fmt.Errorf("write the redemption: %w", err)
 	}
-	upd := tx.Model(&ledger.Voucher{}).Where("serial IN ? AND status = ?", serials, ledger.VoucherActive).
-		Updates(map[string]any{"status": ledger.VoucherRedeemed, "redemption_id": r.ID})
+	upd := tx.Exec(`UPDATE vouchers SET status = ?, redemption_id = ? WHERE serial IN ? AND status = ?`,
+		ledger.VoucherRedeemed, id, serials, ledger.VoucherActive)
 	if upd.Error != nil {
 		return upd.Error
 	}
 	if upd.RowsAffected != int64(len(serials)) {
 		return errSpentMeanwhile
 	}
-	rows := make([]ledger.RedemptionItem, len(items))
+	values := make([]string, len(items))
+	args := make([]any, 0, 3*len(items))
 	for i, it := range items {
-		rows[i] = ledger.RedemptionItem{RedemptionID: r.ID, VoucherSerial: it.Serial, ValueCents: it.ValueCents}
+		values[i] = "(?, ?, ?)"
+		args = append(args, id, it.Serial, it.ValueCents)
 	}
-	if err := tx.Create(&rows).Error; err != nil { // one INSERT: a basket is small
+	if err := tx.Exec("INSERT INTO redemption_items (redemption_id, voucher_serial, value_cents) VALUES "+
+		strings.Join(values, ", "), args...).Error; err != nil { // one statement: a basket is small
 		return fmt.Errorf("write the redemption's items: %w", err)
 	}
-	res.RedemptionID = r.ID
-	return tx.Append(ledger.Record{Type: ledger.EventRedeemed, Entity: "redemption", EntityID: strconv.FormatInt(r.ID, 10),
-		Actor: b.Actor, At: res.ReceivedAt, Data: ledger.Redeemed{ID: r.ID, VenueID: b.VenueID,
+	res.RedemptionID = id
+	return tx.Append(ledger.Record{Type: ledger.EventRedeemed, Entity: "redemption", EntityID: strconv.FormatInt(id, 10),
+		Actor: b.Actor, At: res.ReceivedAt, Data: ledger.Redeemed{ID: id, VenueID: b.VenueID,
 			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), ReceivedAt: res.ReceivedAt.Format(time.RFC3339Nano),
 			TotalCents: res.TotalCents, Items: items}})
 }
@@ -232,8 +241,8 @@ func storeAnswer(tx *ledger.Tx, b *Basket, res *Result, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	r := tx.Model(&ledger.IdempotencyKey{}).Where("venue_id = ? AND key = ? AND state = ?", b.VenueID, b.IdempotencyKey, "in_progress").
-		Updates(map[string]any{"state": "done", "response": string(data), "updated_at": now})
+	r := tx.Exec(`UPDATE idempotency_keys SET state = 'done', response = ?, updated_at = ?
+		WHERE venue_id = ? AND key = ? AND state = 'in_progress'`, string(data), now, b.VenueID, b.IdempotencyKey)
 	if r.Error != nil {
 		return r.Error
 	}
