@@ -357,13 +357,6 @@ func (r response) decode(t testing.TB, v any) {
 	}
 }
 
-func (r response) err(t testing.TB) errorJSON {
-	t.Helper()
-	var e errorJSON
-	r.decode(t, &e)
-	return e
-}
-
 // expect fails unless the answer has this status and, for an error, code.
 func (r response) expect(t testing.TB, status int, code string) errorJSON {
 	t.Helper()

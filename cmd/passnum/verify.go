@@ -69,12 +69,8 @@ func (a *app) verifyCmd() *cobra.Command {
 }
 
 func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
-	status := ""
-	for _, k := range ks.Keys() {
-		if k.ID == d.KeyID {
-			status = string(k.Status)
-		}
-	}
+	k, _ := ks.Key(d.KeyID)
+	status := string(k.Status)
 	switch p := d.Payload.(type) {
 	case voucher.Voucher:
 		fmt.Fprintf(a.out, "VALID voucher\n")
