@@ -16,11 +16,15 @@ test: lint test-tools
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
 
 # The printing tests rasterize PDFs and read their text back with poppler;
-# install it from Debian when it is missing (needs root, as on CI).
+# the sepa tests validate payment files against the bank's schema with
+# xmllint. Install what is missing from Debian (needs root, as on CI).
 test-tools:
-	@command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || { \
-		echo "installing poppler-utils (pdftoppm, pdftotext) for the printing tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
+	@missing=; \
+	command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	command -v xmllint >/dev/null || missing="$$missing libxml2-utils"; \
+	[ -z "$$missing" ] || { \
+		echo "installing$$missing for the printing (pdftoppm, pdftotext) and sepa (xmllint) tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
 
 # Benchmarks run against PostgreSQL (the local server unless
 # PASSNUM_TEST_DATABASE_URL says otherwise); docs/BENCHMARKS.md records their

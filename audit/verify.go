@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"passnum"
 	"passnum/ledger"
@@ -115,6 +116,11 @@ type venueState struct {
 	name        string
 	status      string
 	departments []string
+	siret       string
+	address     string
+	iban        string
+	bic         string
+	labelUntil  string
 	event       string
 }
 
@@ -124,6 +130,9 @@ type venueState struct {
 type state struct {
 	departments map[string]string // code -> name
 	deptEvents  map[string]string
+	payers      map[string]*ledger.DepartmentUpdated // paying office and commission, as last set
+	periods     map[int64]*periodState
+	adjustments map[int64]*adjustmentState
 	keys        map[int16]*keyState
 	venues      map[int64]*venueState
 	batches     map[int64]*batchState
@@ -162,6 +171,7 @@ func newState() *state {
 		batches: map[int64]*batchState{}, chequiers: map[int64]*chequierState{},
 		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
 		redemptions: map[int64]*redemptionState{}, apiKeys: map[string]*apiKeyState{},
+		payers: map[string]*ledger.DepartmentUpdated{}, periods: map[int64]*periodState{}, adjustments: map[int64]*adjustmentState{},
 	}
 }
 
@@ -207,11 +217,15 @@ func (s *state) apply(ev *ledger.Event) error {
 		if err := decode(&v); err != nil {
 			return err
 		}
-		s.venues[v.ID] = &venueState{name: v.Name, status: v.Status, departments: v.Departments, event: ref}
+		s.venues[v.ID] = &venueState{name: v.Name, status: v.Status, departments: v.Departments, siret: v.SIRET,
+			address: v.Address, iban: v.IBAN, bic: v.BIC, labelUntil: v.LabelExpiresOn, event: ref}
 	case ledger.EventBatchIssued:
 		b := &batchState{event: ref}
 		if err := decode(&b.BatchIssued); err != nil {
 			return err
+		}
+		if b.ProgrammeEnd == "" {
+			b.ProgrammeEnd = b.ValidUntil // issued before programme ends existed
 		}
 		s.batches[b.ID] = b
 	case ledger.EventChequierActivated:
@@ -283,6 +297,9 @@ func (s *state) apply(ev *ledger.Event) error {
 	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated:
 		// No state changes; the events are there for auditors.
 	default:
+		if handled, err := s.applyOperation(ev, ref, bad, decode); handled {
+			return err
+		}
 		return bad("has a type this version of passnum does not know")
 	}
 	return nil
@@ -322,8 +339,10 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 	if rep.Vouchers, err = s.compareVouchers(ctx, db); err != nil {
 		return err
 	}
-	rep.Redemptions, err = s.compareRedemptions(ctx, db)
-	return err
+	if rep.Redemptions, err = s.compareRedemptions(ctx, db); err != nil {
+		return err
+	}
+	return s.compareSettlements(ctx, db)
 }
 
 func (s *state) compareRedemptions(ctx context.Context, db *ledger.DB) (int, error) {
@@ -378,6 +397,9 @@ func (s *state) compareDepartments(ctx context.Context, db *ledger.DB) error {
 		if name != d.Name {
 			return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("is named %q but the ledger says %q", d.Name, name), Event: s.deptEvents[d.Code]}
 		}
+		if err := s.comparePayer(d); err != nil {
+			return err
+		}
 	}
 	if len(rows) != len(s.departments) {
 		return &StateError{Entity: "département", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.departments))}
@@ -429,6 +451,11 @@ func (s *state) compareVenues(ctx context.Context, db *ledger.DB) error {
 			return &StateError{Entity: "venue", ID: id, Problem: "exists but no event added it"}
 		case vs.name != v.Name || vs.status != v.Status:
 			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is %q (%s) but the ledger says %q (%s)", v.Name, v.Status, vs.name, vs.status), Event: vs.event}
+		case vs.siret != deref(v.SIRET) || vs.iban != deref(v.IBAN) || vs.bic != deref(v.BIC) || vs.address != v.Address:
+			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("has SIRET %q, IBAN %q, BIC %q, address %q but the ledger says %q, %q, %q, %q",
+				deref(v.SIRET), deref(v.IBAN), deref(v.BIC), v.Address, vs.siret, vs.iban, vs.bic, vs.address), Event: vs.event}
+		case vs.labelUntil != dateString(v.LabelExpiresOn):
+			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is labelled until %q but the ledger says %q", dateString(v.LabelExpiresOn), vs.labelUntil), Event: vs.event}
 		case !sameSet(vs.departments, depts[v.ID]):
 			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is labelled for %v but the ledger says %v", depts[v.ID], vs.departments), Event: vs.event}
 		}
@@ -499,8 +526,8 @@ func (s *state) compareBatches(ctx context.Context, db *ledger.DB) error {
 		}
 		got := ledger.BatchIssued{ID: b.ID, Department: b.DepartmentCode, Year: b.Year, Chequiers: b.ChequierCount,
 			VouchersPerChequier: b.VouchersPerChequier, FaceValueCents: b.FaceValueCents, TotalCents: b.TotalCents,
-			ValidFrom: b.ValidFrom.String(), ValidUntil: b.ValidUntil.String(), RequiresActivation: b.RequiresActivation,
-			KeyID: b.KeyID, FirstChequierID: e.FirstChequierID, FirstChequierSeq: b.FirstChequierSeq,
+			ValidFrom: b.ValidFrom.String(), ValidUntil: b.ValidUntil.String(), ProgrammeEnd: b.ProgrammeEnd.String(),
+			RequiresActivation: b.RequiresActivation, KeyID: b.KeyID, FirstChequierID: e.FirstChequierID, FirstChequierSeq: b.FirstChequierSeq,
 			LastChequierSeq: b.LastChequierSeq, FirstSerial: b.FirstSerial, LastSerial: b.LastSerial,
 			CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256)}
 		if field, table, ledgerValue, differs := firstDifference(got, e.BatchIssued); differs {
@@ -520,7 +547,8 @@ func firstDifference(a, b ledger.BatchIssued) (field string, av, bv any, differs
 	for i := range va.NumField() {
 		f := va.Type().Field(i)
 		if x, y := va.Field(i).Interface(), vb.Field(i).Interface(); x != y {
-			return f.Tag.Get("json"), x, y, true
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return name, x, y, true
 		}
 	}
 	return "", nil, nil, false

@@ -11,6 +11,7 @@ import (
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme"
+	"passnum/programme/programmetest"
 	"passnum/voucher"
 )
 
@@ -26,7 +27,7 @@ func scenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 	req.RequiresActivation = false
 	b := f.Issue(t, req)
 	prog := &programme.Service{DB: db, Now: f.Clock.Now}
-	if _, err := prog.AddVenue(ctx, "Médiathèque", []string{"78", "92"}, "test"); err != nil {
+	if _, err := prog.AddVenue(ctx, programmetest.Venue(1, "Médiathèque", "78", "92"), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.Issuing.Activate(ctx, a.FirstChequier, "REF-1", "test"); err != nil {

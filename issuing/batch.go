@@ -51,13 +51,29 @@ type BatchRequest struct {
 	VouchersPerChequier int
 	FaceValueCents      int64
 	ValidFrom           voucher.Day // zero: the day of issue
-	ValidUntil          voucher.Day
-	RequiresActivation  bool
-	Actor               string
+	// ProgrammeEnd is the programme's last day (zero: ValidUntil, no grace
+	// period). Distribution stops DistributionStopDays before it.
+	ProgrammeEnd voucher.Day
+	// ValidUntil is the vouchers' last valid day, signed in their codes
+	// (zero: one calendar month after ProgrammeEnd, the default grace period).
+	ValidUntil         voucher.Day
+	RequiresActivation bool
+	Actor              string
+}
+
+// settle fills in the programme end and validity from each other.
+func (r *BatchRequest) settle() {
+	switch {
+	case r.ProgrammeEnd == 0:
+		r.ProgrammeEnd = r.ValidUntil
+	case r.ValidUntil == 0:
+		r.ValidUntil = DefaultGrace(r.ProgrammeEnd)
+	}
 }
 
 // Validate checks the request against today's date (Europe/Paris).
 func (r *BatchRequest) Validate(today voucher.Day) error {
+	r.settle()
 	switch {
 	case !voucher.ValidDepartment(r.Department):
 		return passnum.Errorf(passnum.EInvalid, "%q is not a département code", r.Department)
@@ -67,8 +83,14 @@ func (r *BatchRequest) Validate(today voucher.Day) error {
 		return passnum.Errorf(passnum.EInvalid, "a chéquier holds 1 to %d vouchers, not %d", MaxVouchers, r.VouchersPerChequier)
 	case r.FaceValueCents < 1 || r.FaceValueCents > MaxFaceValueCents:
 		return passnum.Errorf(passnum.EInvalid, "a voucher is worth 0.01 to %s EUR, not %s EUR", passnum.FormatEuros(MaxFaceValueCents), passnum.FormatEuros(r.FaceValueCents))
+	case r.ProgrammeEnd == 0:
+		return passnum.Errorf(passnum.EInvalid, "give the programme end date (or the vouchers' last valid day)")
 	case r.ValidUntil < today:
 		return passnum.Errorf(passnum.EInvalid, "the validity ends on %s, which is already past", r.ValidUntil)
+	case r.ValidUntil < r.ProgrammeEnd:
+		return passnum.Errorf(passnum.EInvalid, "the vouchers' validity (%s) ends before the programme (%s): the grace period cannot be negative", r.ValidUntil, r.ProgrammeEnd)
+	case r.ProgrammeEnd.AddDays(-DistributionStopDays) <= today:
+		return passnum.Errorf(passnum.EInvalid, "the programme ends on %s: distribution would already be stopped (it stops %d days before the end); choose a later end", r.ProgrammeEnd, DistributionStopDays)
 	case r.ValidFrom != 0 && r.ValidFrom > r.ValidUntil:
 		return passnum.Errorf(passnum.EInvalid, "the validity starts on %s, after it ends (%s)", r.ValidFrom, r.ValidUntil)
 	case int(r.ValidUntil)-int(today) > maxValidityYears*366:
@@ -135,7 +157,7 @@ func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(don
 			ChequierCount: req.Chequiers, VouchersPerChequier: req.VouchersPerChequier,
 			FaceValueCents: req.FaceValueCents, TotalCents: req.FaceValueCents * int64(total),
 			ValidFrom: ledger.Date(req.ValidFrom), ValidUntil: ledger.Date(req.ValidUntil),
-			RequiresActivation: req.RequiresActivation, KeyID: int16(signer.KeyID()),
+			ProgrammeEnd: ledger.Date(req.ProgrammeEnd), RequiresActivation: req.RequiresActivation, KeyID: int16(signer.KeyID()),
 			FirstChequierSeq: firstSeq, LastChequierSeq: lastSeq,
 			FirstSerial: firstSerial, LastSerial: lastSerial,
 			CodesSHA256: []byte{}, CreatedAt: now,
@@ -166,7 +188,7 @@ func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(don
 				Chequiers: b.ChequierCount, VouchersPerChequier: b.VouchersPerChequier,
 				FaceValueCents: b.FaceValueCents, TotalCents: b.TotalCents,
 				ValidFrom: req.ValidFrom.String(), ValidUntil: req.ValidUntil.String(),
-				RequiresActivation: b.RequiresActivation, KeyID: b.KeyID,
+				ProgrammeEnd: req.ProgrammeEnd.String(), RequiresActivation: b.RequiresActivation, KeyID: b.KeyID,
 				FirstChequierID: firstID, FirstChequierSeq: firstSeq, LastChequierSeq: lastSeq,
 				FirstSerial: firstSerial, LastSerial: lastSerial, CodesSHA256: hex.EncodeToString(digest),
 			}})

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,6 +21,8 @@ const (
 	EChequierVoided        = "chequier_voided"
 	EChequierAlreadyActive = "chequier_already_active"
 	EChequierExpired       = "chequier_expired"
+	EDistributionStopped   = "distribution_stopped"
+	EVoucherNotVoidable    = "voucher_not_voidable"
 )
 
 // beneficiaryRef allows a pseudonymous file reference ("CCAS-17-0193") and
@@ -31,7 +34,7 @@ var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 // département's pseudonymous beneficiary reference. Its vouchers become
 // redeemable if its batch required activation.
 // Errors: invalid (bad number or reference), not_found, chequier_voided,
-// chequier_already_active, chequier_expired.
+// chequier_already_active, chequier_expired, distribution_stopped.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
 		return ledger.Chequier{}, passnum.Errorf(passnum.EInvalid,
@@ -51,8 +54,12 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 		case ledger.ChequierActive:
 			return passnum.Errorf(EChequierAlreadyActive, "chéquier %s was already handed over on %s", c.Number, c.ActivatedAt.Format(time.DateOnly))
 		}
-		if voucher.Today(now) > b.ValidUntil.Day() {
+		switch t := TimelineOf(&b, voucher.Today(now)); t.Stage {
+		case StageExpired:
 			return passnum.Errorf(EChequierExpired, "chéquier %s expired on %s; hand over a valid one", c.Number, b.ValidUntil)
+		case StageDistributionStopped, StageGrace:
+			return passnum.Errorf(EDistributionStopped, "the programme of chéquier %s ends on %s: hand-overs stopped on %s",
+				c.Number, t.ProgrammeEnd, t.DistributionStop)
 		}
 		updates := map[string]any{"status": ledger.ChequierActive, "activated_at": now}
 		if ref != "" {
@@ -154,4 +161,70 @@ func findChequier(tx *gorm.DB, number string) (ledger.Chequier, ledger.Batch, er
 	}
 	err = tx.Where("id = ?", c.BatchID).Take(&b).Error
 	return c, b, err
+}
+
+// ActivateCode is Activate for a scanned activation code (the QR code on a
+// chéquier's cover): its signature is checked before its number is used.
+func (s *Service) ActivateCode(ctx context.Context, code, ref, actor string) (ledger.Chequier, error) {
+	ks, err := s.DB.KeySet(ctx)
+	if err != nil {
+		return ledger.Chequier{}, err
+	}
+	d, err := ks.Verify(strings.TrimSpace(code))
+	if err != nil {
+		return ledger.Chequier{}, passnum.Errorf(passnum.EInvalid, "this is not a valid activation code (%s): scan the QR code on the chéquier's cover, or type its number", voucher.Reason(err))
+	}
+	a, ok := d.Payload.(voucher.Activation)
+	if !ok {
+		return ledger.Chequier{}, passnum.Errorf(passnum.EInvalid, "this is a %s code, not a chéquier's activation code: scan the QR code on the cover", d.Type)
+	}
+	return s.Activate(ctx, voucher.FormatChequierNumber(a.Department, a.Year, a.Seq), ref, actor)
+}
+
+// VoidVoucher cancels one voucher (its code leaked, or it was torn out and
+// lost) while the rest of its chéquier stays usable. A redeemed voucher
+// cannot be voided: undo its redemption instead.
+// Errors: invalid, not_found, voucher_not_voidable.
+func (s *Service) VoidVoucher(ctx context.Context, number, reason, actor string) (ledger.Voucher, error) {
+	reason, err := checkReason(reason, "détaché et perdu")
+	if err != nil {
+		return ledger.Voucher{}, err
+	}
+	serial, err := voucher.ParseNumber(number)
+	if err != nil {
+		return ledger.Voucher{}, passnum.Errorf(passnum.EInvalid, "%q is not a voucher number (11 digits, the last one a check digit): %v", number, err)
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	var v ledger.Voucher
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		err := tx.Where("serial = ?", serial).Take(&v).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return passnum.Errorf(passnum.ENotFound, "there is no voucher %s", voucher.FormatNumber(serial))
+		}
+		if err != nil {
+			return err
+		}
+		if v.Status != ledger.VoucherActive && v.Status != ledger.VoucherInactive {
+			return passnum.Errorf(EVoucherNotVoidable, "voucher %s is %s: only an unused voucher can be voided", voucher.FormatNumber(serial), v.Status)
+		}
+		var dept string
+		if err := tx.Raw(`SELECT department_code FROM batches WHERE id = ?`, v.BatchID).Scan(&dept).Error; err != nil {
+			return err
+		}
+		// Conditional on the status read above, like every spend: a
+		// redemption that commits first makes this touch no row.
+		r := tx.Model(&ledger.Voucher{}).Where("serial = ? AND status = ?", serial, v.Status).Update("status", ledger.VoucherVoid)
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected != 1 {
+			return passnum.Errorf(passnum.EConflict, "voucher %s changed while it was being voided: look at it again", voucher.FormatNumber(serial))
+		}
+		before := v.Status
+		v.Status = ledger.VoucherVoid
+		return tx.Append(ledger.Record{Type: ledger.EventVoucherVoided, Entity: "voucher", EntityID: strconv.FormatInt(v.Serial, 10),
+			Department: dept, Actor: actor, At: now, Data: ledger.VoucherVoided{
+				Serial: v.Serial, ChequierID: v.ChequierID, Status: before, Reason: reason}})
+	})
+	return v, err
 }

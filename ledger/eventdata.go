@@ -4,22 +4,31 @@ package ledger
 // format (docs/ledger.md): the services write them and the auditor reads
 // them back, so both always agree on every field.
 const (
-	EventKeyAdded          = "key.added"
-	EventKeyRetired        = "key.retired"
-	EventKeyRevoked        = "key.revoked"
-	EventDepartmentAdded   = "department.added"
-	EventVenueAdded        = "venue.added"
-	EventBatchIssued       = "batch.issued"
-	EventChequierActivated = "chequier.activated"
-	EventChequierVoided    = "chequier.voided"
-	EventChequierReprinted = "chequier.reprinted"
-	EventVoucherReplaced   = "voucher.replaced"
-	EventRedeemed          = "redemption.accepted"
-	EventReversed          = "redemption.reversed"
-	EventOfflineConflict   = "redemption.offline_conflict"
-	EventAPIKeyCreated     = "apikey.created"
-	EventAPIKeyRevoked     = "apikey.revoked"
-	EventPairingCreated    = "pairing.created"
+	EventKeyAdded           = "key.added"
+	EventKeyRetired         = "key.retired"
+	EventKeyRevoked         = "key.revoked"
+	EventDepartmentAdded    = "department.added"
+	EventVenueAdded         = "venue.added"
+	EventVenueUpdated       = "venue.updated"
+	EventVenueLabelled      = "venue.labelled"
+	EventVenueSuspended     = "venue.suspended"
+	EventVenueReinstated    = "venue.reinstated"
+	EventVenueUnlabelled    = "venue.unlabelled"
+	EventDepartmentUpdated  = "department.updated"
+	EventSettlementClosed   = "settlement.closed"
+	EventSettlementAdjusted = "settlement.adjusted"
+	EventBatchIssued        = "batch.issued"
+	EventChequierActivated  = "chequier.activated"
+	EventChequierVoided     = "chequier.voided"
+	EventChequierReprinted  = "chequier.reprinted"
+	EventVoucherReplaced    = "voucher.replaced"
+	EventVoucherVoided      = "voucher.voided"
+	EventRedeemed           = "redemption.accepted"
+	EventReversed           = "redemption.reversed"
+	EventOfflineConflict    = "redemption.offline_conflict"
+	EventAPIKeyCreated      = "apikey.created"
+	EventAPIKeyRevoked      = "apikey.revoked"
+	EventPairingCreated     = "pairing.created"
 )
 
 type KeyAdded struct {
@@ -38,11 +47,51 @@ type DepartmentAdded struct {
 	Name string `json:"name"`
 }
 
+// VenueAdded records a new venue. Its contact stays out of the ledger (it
+// may name a person); the fields after Departments are absent from venues
+// added before venues had them.
 type VenueAdded struct {
-	ID          int64    `json:"id"`
-	Name        string   `json:"name"`
-	Status      string   `json:"status"`
-	Departments []string `json:"departments"`
+	ID             int64    `json:"id"`
+	Name           string   `json:"name"`
+	Status         string   `json:"status"`
+	Departments    []string `json:"departments"`
+	SIRET          string   `json:"siret,omitempty"`
+	Address        string   `json:"address,omitempty"`
+	IBAN           string   `json:"iban,omitempty"`
+	BIC            string   `json:"bic,omitempty"`
+	LabelExpiresOn string   `json:"label_expires_on,omitempty"`
+	Reason         string   `json:"reason,omitempty"`
+}
+
+// VenueUpdated records changed details of a venue; absent fields did not
+// change. A changed contact is recorded without its value.
+type VenueUpdated struct {
+	ID             int64   `json:"id"`
+	Name           string  `json:"name,omitempty"`
+	Address        *string `json:"address,omitempty"`
+	IBAN           string  `json:"iban,omitempty"`
+	BIC            *string `json:"bic,omitempty"`
+	ContactChanged bool    `json:"contact_changed,omitempty"`
+	Reason         string  `json:"reason"`
+}
+
+// VenueStatusChanged is the data of venue.labelled, venue.suspended,
+// venue.reinstated and venue.unlabelled.
+type VenueStatusChanged struct {
+	ID             int64  `json:"id"`
+	Status         string `json:"status"`
+	LabelExpiresOn string `json:"label_expires_on,omitempty"` // venue.labelled only; empty: no expiry
+	Reason         string `json:"reason"`
+}
+
+// DepartmentUpdated records the paying office or commission of a
+// département; absent fields did not change.
+type DepartmentUpdated struct {
+	Code                  string  `json:"code"`
+	PayerName             *string `json:"payer_name,omitempty"`
+	PayerIBAN             *string `json:"payer_iban,omitempty"`
+	PayerBIC              *string `json:"payer_bic,omitempty"`
+	CommissionBasisPoints *int64  `json:"commission_basis_points,omitempty"`
 }
 
 // BatchIssued holds enough to rebuild every chéquier and voucher of a
@@ -59,14 +108,17 @@ type BatchIssued struct {
 	TotalCents          int64  `json:"total_cents"`
 	ValidFrom           string `json:"valid_from"`
 	ValidUntil          string `json:"valid_until"`
-	RequiresActivation  bool   `json:"requires_activation"`
-	KeyID               int16  `json:"key_id"`
-	FirstChequierID     int64  `json:"first_chequier_id"`
-	FirstChequierSeq    int64  `json:"first_chequier_seq"`
-	LastChequierSeq     int64  `json:"last_chequier_seq"`
-	FirstSerial         int64  `json:"first_serial"`
-	LastSerial          int64  `json:"last_serial"`
-	CodesSHA256         string `json:"codes_sha256"` // hex
+	// ProgrammeEnd is absent from batches issued before programme ends
+	// existed: their programme ended with their validity.
+	ProgrammeEnd       string `json:"programme_end,omitempty"`
+	RequiresActivation bool   `json:"requires_activation"`
+	KeyID              int16  `json:"key_id"`
+	FirstChequierID    int64  `json:"first_chequier_id"`
+	FirstChequierSeq   int64  `json:"first_chequier_seq"`
+	LastChequierSeq    int64  `json:"last_chequier_seq"`
+	FirstSerial        int64  `json:"first_serial"`
+	LastSerial         int64  `json:"last_serial"`
+	CodesSHA256        string `json:"codes_sha256"` // hex
 }
 
 type ChequierActivated struct {
@@ -102,6 +154,15 @@ type VoucherReplaced struct {
 	Position   int16  `json:"position"`
 	KeyID      int16  `json:"key_id"`
 	Status     string `json:"status"` // the new voucher's status, the old one's before voiding
+	Reason     string `json:"reason"`
+}
+
+// VoucherVoided records one voucher cancelled on its own; Status is what
+// it was before (inactive or active).
+type VoucherVoided struct {
+	Serial     int64  `json:"serial"`
+	ChequierID int64  `json:"chequier_id"`
+	Status     string `json:"status"`
 	Reason     string `json:"reason"`
 }
 
@@ -167,4 +228,44 @@ type PairingCreated struct {
 
 type APIKeyRevoked struct {
 	Prefix string `json:"prefix"`
+}
+
+// SettlementClosed records a closed period of a département with its frozen
+// totals and what each venue is paid.
+type SettlementClosed struct {
+	ID                    int64          `json:"id"`
+	Department            string         `json:"department"`
+	FirstDay              string         `json:"first_day"`
+	LastDay               string         `json:"last_day"`
+	CommissionBasisPoints int64          `json:"commission_basis_points"`
+	GrossCents            int64          `json:"gross_cents"`
+	ReversedCents         int64          `json:"reversed_cents"`
+	AdjustmentCents       int64          `json:"adjustment_cents"`
+	CommissionCents       int64          `json:"commission_cents"`
+	NetCents              int64          `json:"net_cents"`
+	Statements            []SettledVenue `json:"statements"`
+}
+
+type SettledVenue struct {
+	VenueID         int64  `json:"venue_id"`
+	Reference       string `json:"reference"`
+	Redemptions     int    `json:"redemptions"`
+	GrossCents      int64  `json:"gross_cents"`
+	ReversedCents   int64  `json:"reversed_cents"`
+	AdjustmentCents int64  `json:"adjustment_cents"`
+	CommissionCents int64  `json:"commission_cents"`
+	NetCents        int64  `json:"net_cents"`
+	IBAN            string `json:"iban,omitempty"`
+}
+
+// SettlementAdjusted records a correction paid (or taken back) in a later
+// period than the one it corrects.
+type SettlementAdjusted struct {
+	ID             int64  `json:"id"`
+	Department     string `json:"department"`
+	VenueID        int64  `json:"venue_id"`
+	AmountCents    int64  `json:"amount_cents"`
+	Reason         string `json:"reason"`
+	RedemptionID   int64  `json:"redemption_id,omitempty"`
+	PeriodFirstDay string `json:"period_first_day"`
 }

@@ -35,6 +35,12 @@ type Department struct {
 	Code      string    `gorm:"primaryKey"`
 	Name      string    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`
+	// The paying office that transfers venues' reimbursements.
+	PayerName *string
+	PayerIBAN *string `gorm:"column:payer_iban"`
+	PayerBIC  *string `gorm:"column:payer_bic"`
+	// The programme's commission on reimbursements: 150 = 1.50 %.
+	CommissionBasisPoints int64 `gorm:"not null"`
 }
 
 func (Department) TableName() string { return "departments" }
@@ -44,6 +50,15 @@ type Venue struct {
 	Name      string    `gorm:"not null"`
 	Status    string    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`
+	SIRET     *string   `gorm:"column:siret"`
+	Address   string    `gorm:"not null"`
+	IBAN      *string   `gorm:"column:iban"`
+	BIC       *string   `gorm:"column:bic"`
+	// Contact is professional but may name a person: it stays out of the
+	// ledger (design decision 9).
+	Contact string `gorm:"not null"`
+	// LabelExpiresOn is the last day the label is valid; nil: no expiry.
+	LabelExpiresOn *Date
 }
 
 func (Venue) TableName() string { return "venues" }
@@ -87,12 +102,15 @@ type Batch struct {
 	TotalCents          int64  `gorm:"not null"`
 	ValidFrom           Date   `gorm:"not null"`
 	ValidUntil          Date   `gorm:"not null"`
-	RequiresActivation  bool   `gorm:"not null"`
-	KeyID               int16  `gorm:"not null"`
-	FirstChequierSeq    int64  `gorm:"not null"`
-	LastChequierSeq     int64  `gorm:"not null"`
-	FirstSerial         int64  `gorm:"not null"`
-	LastSerial          int64  `gorm:"not null"`
+	// ProgrammeEnd is the last day of the programme; ValidUntil, on or after
+	// it, ends the grace period during which vouchers stay redeemable.
+	ProgrammeEnd       Date  `gorm:"not null"`
+	RequiresActivation bool  `gorm:"not null"`
+	KeyID              int16 `gorm:"not null"`
+	FirstChequierSeq   int64 `gorm:"not null"`
+	LastChequierSeq    int64 `gorm:"not null"`
+	FirstSerial        int64 `gorm:"not null"`
+	LastSerial         int64 `gorm:"not null"`
 	// CodesSHA256 is the SHA-256 of every code of the batch in serial order,
 	// each followed by "\n": a reprint or an auditor can check the codes
 	// without the database ever storing them (they are bearer instruments).
@@ -241,6 +259,58 @@ type Pairing struct {
 }
 
 func (Pairing) TableName() string { return "pairings" }
+
+// SettlementPeriod is a closed settlement period of a département, with
+// its totals frozen at closing.
+type SettlementPeriod struct {
+	ID                    int64     `gorm:"primaryKey"`
+	DepartmentCode        string    `gorm:"not null"`
+	FirstDay              Date      `gorm:"not null"`
+	LastDay               Date      `gorm:"not null"`
+	CommissionBasisPoints int64     `gorm:"not null"`
+	Venues                int       `gorm:"not null"`
+	GrossCents            int64     `gorm:"not null"`
+	ReversedCents         int64     `gorm:"not null"`
+	AdjustmentCents       int64     `gorm:"not null"`
+	CommissionCents       int64     `gorm:"not null"`
+	NetCents              int64     `gorm:"not null"`
+	ClosedAt              time.Time `gorm:"not null"`
+	ClosedBy              string    `gorm:"not null"`
+}
+
+func (SettlementPeriod) TableName() string { return "settlement_periods" }
+
+// SettlementStatement is what one venue is paid for a closed period.
+type SettlementStatement struct {
+	PeriodID        int64   `gorm:"primaryKey;autoIncrement:false"`
+	VenueID         int64   `gorm:"primaryKey;autoIncrement:false"`
+	Reference       string  `gorm:"not null"`
+	Redemptions     int     `gorm:"not null"`
+	GrossCents      int64   `gorm:"not null"`
+	ReversedCents   int64   `gorm:"not null"`
+	AdjustmentCents int64   `gorm:"not null"`
+	CommissionCents int64   `gorm:"not null"`
+	NetCents        int64   `gorm:"not null"`
+	IBAN            *string `gorm:"column:iban"` // the account paid, as it was at closing
+}
+
+func (SettlementStatement) TableName() string { return "settlement_statements" }
+
+// SettlementAdjustment is a correction recorded after its period closed;
+// it counts in the later, open period starting on PeriodFirstDay.
+type SettlementAdjustment struct {
+	ID             int64  `gorm:"primaryKey"`
+	DepartmentCode string `gorm:"not null"`
+	VenueID        int64  `gorm:"not null"`
+	AmountCents    int64  `gorm:"not null"`
+	Reason         string `gorm:"not null"`
+	RedemptionID   *int64
+	PeriodFirstDay Date      `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+	CreatedBy      string    `gorm:"not null"`
+}
+
+func (SettlementAdjustment) TableName() string { return "settlement_adjustments" }
 
 // Date is a calendar date column (DATE in PostgreSQL, 'YYYY-MM-DD' text in
 // SQLite) holding a voucher.Day.

@@ -16,7 +16,8 @@ import (
 var models = []any{&ledger.Department{}, &ledger.Venue{}, &ledger.VenueDepartment{}, &ledger.SigningKey{},
 	&ledger.Counter{}, &ledger.Batch{}, &ledger.Chequier{}, &ledger.Redemption{}, &ledger.Voucher{},
 	&ledger.RedemptionItem{}, &ledger.Event{}, &ledger.Checkpoint{}, &ledger.APIKey{},
-	&ledger.IdempotencyKey{}, &ledger.ManualEntryFailure{}, &ledger.Pairing{}}
+	&ledger.IdempotencyKey{}, &ledger.ManualEntryFailure{}, &ledger.Pairing{},
+	&ledger.SettlementPeriod{}, &ledger.SettlementStatement{}, &ledger.SettlementAdjustment{}}
 
 // TestSchemaMatchesModels checks, on both dialects, that the migrated schema
 // has every table and column of the models with the same nullability and

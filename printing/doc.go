@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
@@ -25,6 +26,8 @@ var (
 	blue  = rgb{0, 0, 145} // "bleu France"; prints as a dark grey in black and white
 	grey  = rgb{80, 80, 80}
 	white = rgb{255, 255, 255}
+	red   = rgb{180, 0, 0}     // what an auditor must not miss; still dark in black and white
+	shade = rgb{238, 238, 238} // every other row of a long table, for the eye to follow a line
 )
 
 // pdfDoc wraps an fpdf document with the few text helpers the pages need
@@ -61,6 +64,31 @@ func newPDFDoc(title string, opt Options) (*pdfDoc, error) {
 		return nil, fmt.Errorf("printing: fonts: %w", err)
 	}
 	return &pdfDoc{Fpdf: f}, nil
+}
+
+// renderPaged makes a document whose pages say "Page 2 / 14". draw runs
+// twice: once to count the pages, then knowing their count, which it must
+// only print (so that both runs lay out the same pages). Drawing twice
+// costs less code than planning every page of a flowing document ahead.
+func renderPaged(title string, date time.Time, draw func(d *pdfDoc, pages int)) (*pdfDoc, error) {
+	opt := Options{Date: date.UTC()}
+	count, err := newPDFDoc(title, opt)
+	if err != nil {
+		return nil, err
+	}
+	draw(count, 0)
+	if err := count.Error(); err != nil {
+		return nil, fmt.Errorf("printing: %w", err)
+	}
+	d, err := newPDFDoc(title, opt)
+	if err != nil {
+		return nil, err
+	}
+	draw(d, count.PageCount())
+	if err := d.Error(); err != nil {
+		return nil, fmt.Errorf("printing: %w", err)
+	}
+	return d, nil
 }
 
 func (d *pdfDoc) font(style string, size float64) {

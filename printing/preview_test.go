@@ -8,13 +8,13 @@ import (
 	"testing"
 )
 
-var updatePreviews = flag.Bool("update-previews", false, "rewrite docs/printing-*.png")
+var updatePreviews = flag.Bool("update-previews", false, "rewrite the preview images in docs/")
 
 // TestPreviews writes PNG previews of one page of each layout into docs/,
 // for people to look at; run with -update-previews.
 func TestPreviews(t *testing.T) {
 	if !*updatePreviews {
-		t.Skip("run with -update-previews to rewrite docs/printing-*.png")
+		t.Skip("run with -update-previews to rewrite the preview images in docs/")
 	}
 	needTool(t, "pdftoppm")
 	spec := batchSpec{id: 12, chequiers: 2, perChequier: 10, valueCents: 1000, activation: true, firstSeq: 42, firstSerial: 421}

@@ -18,6 +18,10 @@
 //     four to an A4 sheet for cut-and-stack (see imposition.go), printed
 //     on one side only and stapled on the left.
 //
+// It also renders the programme's other paper: a venue's settlement
+// statement (statement.go) and the funders' programme report (report.go),
+// with the same fonts and French formats.
+//
 // Output is byte-identical for identical input: fixed dates, no random
 // identifiers, catalogs sorted, QR codes encoded in parallel but drawn in
 // order.

@@ -6,7 +6,6 @@ package programme
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -55,78 +54,71 @@ func (s *Service) Departments(ctx context.Context) ([]ledger.Department, error) 
 	return ds, err
 }
 
-// AddVenue registers a venue labelled for the given départements.
-// Errors: invalid (no name, no or unknown département).
-func (s *Service) AddVenue(ctx context.Context, name string, departments []string, actor string) (ledger.Venue, error) {
-	name = strings.TrimSpace(name)
-	if err := checkName(name, "venue"); err != nil {
-		return ledger.Venue{}, err
-	}
-	if len(departments) == 0 {
-		return ledger.Venue{}, passnum.Errorf(passnum.EInvalid, "a venue must be labelled for at least one département")
-	}
-	codes := make([]string, 0, len(departments))
-	seen := map[string]bool{}
-	for _, c := range departments {
-		c = strings.ToUpper(strings.TrimSpace(c))
-		if !seen[c] {
-			seen[c] = true
-			codes = append(codes, c)
-		}
-	}
-	v := ledger.Venue{Name: name, Status: ledger.VenueLabelled, CreatedAt: s.Now().UTC()}
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		var known int64
-		if err := tx.Model(&ledger.Department{}).Where("code IN ?", codes).Count(&known).Error; err != nil {
-			return err
-		}
-		if int(known) != len(codes) {
-			return passnum.Errorf(passnum.EInvalid, "unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
-		}
-		if err := tx.Create(&v).Error; err != nil {
-			return err
-		}
-		for _, c := range codes {
-			if err := tx.Create(&ledger.VenueDepartment{VenueID: v.ID, DepartmentCode: c}).Error; err != nil {
-				return err
-			}
-		}
-		return tx.Append(ledger.Record{Type: ledger.EventVenueAdded, Entity: "venue", EntityID: strconv.FormatInt(v.ID, 10),
-			Actor: actor, At: v.CreatedAt, Data: ledger.VenueAdded{ID: v.ID, Name: name, Status: v.Status, Departments: codes}})
-	})
-	return v, err
-}
-
-// VenueWithDepartments is a venue and the départements it is labelled for.
-type VenueWithDepartments struct {
-	ledger.Venue
-	Departments []string
-}
-
-// Venues lists the venues by id.
-func (s *Service) Venues(ctx context.Context) ([]VenueWithDepartments, error) {
-	var vs []ledger.Venue
-	if err := s.DB.Read(ctx).Order("id").Find(&vs).Error; err != nil {
-		return nil, err
-	}
-	var links []ledger.VenueDepartment
-	if err := s.DB.Read(ctx).Order("venue_id, department_code").Find(&links).Error; err != nil {
-		return nil, err
-	}
-	byVenue := map[int64][]string{}
-	for _, l := range links {
-		byVenue[l.VenueID] = append(byVenue[l.VenueID], l.DepartmentCode)
-	}
-	out := make([]VenueWithDepartments, len(vs))
-	for i, v := range vs {
-		out[i] = VenueWithDepartments{Venue: v, Departments: byVenue[v.ID]}
-	}
-	return out, nil
-}
-
 func checkName(name, what string) error {
 	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
 		return passnum.Errorf(passnum.EInvalid, "the %s name must be 1 to 200 characters", what)
 	}
 	return nil
+}
+
+// DepartmentChanges are a département's settlement details to change; nil
+// leaves a field as it is.
+type DepartmentChanges struct {
+	PayerName, PayerIBAN, PayerBIC *string
+	// CommissionBasisPoints is the programme's commission on venues'
+	// reimbursements, 0 to 10000 (150 = 1.50 %).
+	CommissionBasisPoints *int64
+}
+
+// UpdateDepartment sets the paying office (whose account the SEPA transfers
+// come from) or the commission of a département. Errors: invalid, not_found.
+func (s *Service) UpdateDepartment(ctx context.Context, code string, ch DepartmentChanges, actor string) (ledger.Department, error) {
+	updates := map[string]any{}
+	data := ledger.DepartmentUpdated{Code: code}
+	if ch.PayerName != nil {
+		name := strings.TrimSpace(*ch.PayerName)
+		if err := checkName(name, "paying office"); err != nil {
+			return ledger.Department{}, err
+		}
+		updates["payer_name"], data.PayerName = name, &name
+	}
+	if ch.PayerIBAN != nil {
+		bic := ""
+		if ch.PayerBIC != nil {
+			bic = *ch.PayerBIC
+		}
+		iban, bic, err := checkBank(*ch.PayerIBAN, bic)
+		if err != nil {
+			return ledger.Department{}, err
+		}
+		updates["payer_iban"], updates["payer_bic"], data.PayerIBAN, data.PayerBIC = iban, optional(bic), &iban, &bic
+	} else if ch.PayerBIC != nil {
+		return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "give the paying office's IBAN with its BIC")
+	}
+	if ch.CommissionBasisPoints != nil {
+		bp := *ch.CommissionBasisPoints
+		if bp < 0 || bp > 10000 {
+			return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "the commission is 0 to 10000 basis points (0 to 100 %%), not %d", bp)
+		}
+		updates["commission_basis_points"], data.CommissionBasisPoints = bp, &bp
+	}
+	if len(updates) == 0 {
+		return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "nothing to change: give the paying office's name, IBAN, BIC or the commission")
+	}
+	var d ledger.Department
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		r := tx.Model(&ledger.Department{}).Where("code = ?", code).Updates(updates)
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected == 0 {
+			return passnum.Errorf(passnum.ENotFound, "there is no département %s", code)
+		}
+		if err := tx.Where("code = ?", code).Take(&d).Error; err != nil {
+			return err
+		}
+		return tx.Append(ledger.Record{Type: ledger.EventDepartmentUpdated, Entity: "department", EntityID: code,
+			Department: code, Actor: actor, At: s.Now().UTC().Truncate(time.Microsecond), Data: data})
+	})
+	return d, err
 }

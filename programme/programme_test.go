@@ -2,6 +2,8 @@ package programme_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,9 +11,11 @@ import (
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme"
+	"passnum/programme/programmetest"
+	"passnum/voucher"
 )
 
-func TestDepartmentsAndVenues(t *testing.T) {
+func TestDepartments(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		s := &programme.Service{DB: db, Now: time.Now}
@@ -36,27 +40,183 @@ func TestDepartmentsAndVenues(t *testing.T) {
 		if _, err := s.AddDepartment(ctx, "78", " ", "test"); passnum.ErrorCode(err) != passnum.EInvalid {
 			t.Fatalf("empty name: %v", err)
 		}
-		v, err := s.AddVenue(ctx, "Médiathèque", []string{"2a", "2A"}, "test")
+		name, iban, bic := "Paierie départementale de Corse-du-Sud", "FR14 2004 1010 0505 0001 3M02 606", "psstfrppxxx"
+		bp := int64(150)
+		d, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban, PayerBIC: &bic, CommissionBasisPoints: &bp}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AddVenue(ctx, "Ailleurs", []string{"75"}, "test"); passnum.ErrorCode(err) != passnum.EInvalid {
-			t.Fatalf("unknown département: %v", err)
+		if *d.PayerIBAN != "FR1420041010050500013M02606" || *d.PayerBIC != "PSSTFRPPXXX" || d.CommissionBasisPoints != 150 {
+			t.Fatalf("département after update: %+v", d)
 		}
-		if _, err := s.AddVenue(ctx, "Nulle part", nil, "test"); passnum.ErrorCode(err) != passnum.EInvalid {
-			t.Fatalf("no département: %v", err)
+		bad := "FR14 2004 1010 0505 0001 3M02 607"
+		tooMuch := int64(10001)
+		for _, ch := range []programme.DepartmentChanges{{PayerIBAN: &bad}, {CommissionBasisPoints: &tooMuch}, {PayerBIC: &bic}, {}} {
+			if _, err := s.UpdateDepartment(ctx, "2A", ch, "test"); passnum.ErrorCode(err) != passnum.EInvalid {
+				t.Errorf("%+v: %v, want invalid", ch, err)
+			}
 		}
-		vs, err := s.Venues(ctx)
+		if _, err := s.UpdateDepartment(ctx, "75", programme.DepartmentChanges{PayerName: &name}, "test"); passnum.ErrorCode(err) != passnum.ENotFound {
+			t.Errorf("unknown département: %v", err)
+		}
+	})
+}
+
+func TestCheckSIRET(t *testing.T) {
+	// Real SIRETs of well-known establishments, and La Poste's, whose
+	// establishments follow a digit-sum rule instead of Luhn.
+	for _, s := range []string{"73282932000074", "552 081 317 66522", "44306184100047", "35600000000048", "35600000049837"} {
+		got, err := programme.CheckSIRET(s)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+		if len(got) != 14 {
+			t.Errorf("%s: got %q", s, got)
+		}
+		// Any single altered digit is caught.
+		digits := []byte(got)
+		for i := range digits {
+			for _, d := range "0123456789" {
+				if byte(d) == got[i] {
+					continue
+				}
+				alt := []byte(got)
+				alt[i] = byte(d)
+				if _, err := programme.CheckSIRET(string(alt)); err == nil && got[:9] != "356000000" {
+					t.Errorf("%s accepted (altered from %s)", alt, got)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"", "7328293200007", "732829320000745", "7328293200007A", "73282932000075"} {
+		if _, err := programme.CheckSIRET(s); passnum.ErrorCode(err) != passnum.EInvalid {
+			t.Errorf("%q: %v, want invalid", s, err)
+		}
+	}
+}
+
+func TestVenueLifecycle(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+		s := &programme.Service{DB: db, Now: func() time.Time { return now }}
+		for _, d := range [][2]string{{"78", "Yvelines"}, {"92", "Hauts-de-Seine"}} {
+			if _, err := s.AddDepartment(ctx, d[0], d[1], "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := programmetest.Venue(1, "Médiathèque", "78", "78", "92")
+		in.SIRET = "732 829 320 00074"
+		in.IBAN = "fr76 3000 6000 0112 3456 7890 189"
+		v, err := s.AddVenue(ctx, in, "dept-78")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(vs) != 1 || vs[0].ID != v.ID || len(vs[0].Departments) != 1 || vs[0].Departments[0] != "2A" {
-			t.Fatalf("venues %+v", vs)
+		if *v.SIRET != "73282932000074" || *v.IBAN != "FR7630006000011234567890189" || len(v.Departments) != 2 || v.Status != ledger.VenueLabelled {
+			t.Fatalf("venue %+v", v)
 		}
-		var events int64
-		db.Read(ctx).Model(&ledger.Event{}).Count(&events)
-		if events != 2 {
-			t.Fatalf("%d events, want 2 (one département, one venue)", events)
+
+		bad := func(mod func(*programme.VenueInput)) programme.VenueInput {
+			c := programmetest.Venue(2, "Autre", "78")
+			mod(&c)
+			return c
+		}
+		for name, c := range map[string]struct {
+			in   programme.VenueInput
+			code string
+		}{
+			"siret taken":         {bad(func(i *programme.VenueInput) { i.SIRET = "73282932000074" }), passnum.EConflict},
+			"siret altered":       {bad(func(i *programme.VenueInput) { i.SIRET = "73282932000075" }), passnum.EInvalid},
+			"iban altered":        {bad(func(i *programme.VenueInput) { i.IBAN = "FR7630006000011234567890188" }), passnum.EInvalid},
+			"no iban":             {bad(func(i *programme.VenueInput) { i.IBAN = "" }), passnum.EInvalid},
+			"bad bic":             {bad(func(i *programme.VenueInput) { i.BIC = "XX" }), passnum.EInvalid},
+			"unknown département": {bad(func(i *programme.VenueInput) { i.Departments = []string{"75"} }), passnum.EInvalid},
+			"no département":      {bad(func(i *programme.VenueInput) { i.Departments = nil }), passnum.EInvalid},
+			"label in the past":   {bad(func(i *programme.VenueInput) { i.LabelExpiresOn = voucher.Today(now).AddDays(-1) }), passnum.EInvalid},
+			"no name":             {bad(func(i *programme.VenueInput) { i.Name = " " }), passnum.EInvalid},
+		} {
+			if _, err := s.AddVenue(ctx, c.in, "test"); passnum.ErrorCode(err) != c.code {
+				t.Errorf("%s: %v, want %s", name, err, c.code)
+			}
+		}
+
+		steps := []struct {
+			name   string
+			do     func() (programme.VenueWithDepartments, error)
+			status string
+			code   string
+		}{
+			{"reinstate a labelled venue", func() (programme.VenueWithDepartments, error) { return s.Reinstate(ctx, v.ID, "erreur", "test") }, "", programme.EVenueStatus},
+			{"suspend without reason", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, " ", "test") }, "", passnum.EInvalid},
+			{"suspend", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, "enquête en cours", "test")
+			}, ledger.VenueSuspended, ""},
+			{"suspend twice", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "encore", "test") }, "", programme.EVenueStatus},
+			{"label while suspended", func() (programme.VenueWithDepartments, error) { return s.Label(ctx, v.ID, 0, "x", "test") }, "", programme.EVenueStatus},
+			{"reinstate", func() (programme.VenueWithDepartments, error) {
+				return s.Reinstate(ctx, v.ID, "enquête close", "test")
+			}, ledger.VenueLabelled, ""},
+			{"unlabel", func() (programme.VenueWithDepartments, error) { return s.Unlabel(ctx, v.ID, "label retiré", "test") }, ledger.VenueUnlabelled, ""},
+			{"suspend an unlabelled venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "x", "test") }, "", programme.EVenueStatus},
+			{"label again until a day", func() (programme.VenueWithDepartments, error) {
+				return s.Label(ctx, v.ID, voucher.Today(now).AddDays(365), "comité du 26/11", "test")
+			}, ledger.VenueLabelled, ""},
+			{"unknown venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, 999, "x", "test") }, "", passnum.ENotFound},
+		}
+		for _, st := range steps {
+			got, err := st.do()
+			if passnum.ErrorCode(err) != st.code {
+				t.Fatalf("%s: %v, want code %q", st.name, err, st.code)
+			}
+			if st.code == "" && got.Status != st.status {
+				t.Fatalf("%s: status %s, want %s", st.name, got.Status, st.status)
+			}
+		}
+		v, err = s.Venue(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.LabelExpiresOn == nil || v.LabelExpiresOn.Day() != voucher.Today(now).AddDays(365) {
+			t.Fatalf("label expiry %v", v.LabelExpiresOn)
+		}
+
+		newIBAN, contact := "FR1420041010050500013M02606", "nouvelle@example.org"
+		if _, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "", "test"); passnum.ErrorCode(err) != passnum.EInvalid {
+			t.Fatalf("update without reason: %v", err)
+		}
+		v, err = s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "RIB reçu le 02/11", "dept-78")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *v.IBAN != newIBAN || v.Contact != contact {
+			t.Fatalf("after update %+v", v)
+		}
+
+		// Every change is in the ledger with who and why; the contact's value never is.
+		var evs []ledger.Event
+		db.Read(ctx).Where("entity = 'venue'").Order("id").Find(&evs)
+		want := []string{ledger.EventVenueAdded, ledger.EventVenueSuspended, ledger.EventVenueReinstated,
+			ledger.EventVenueUnlabelled, ledger.EventVenueLabelled, ledger.EventVenueUpdated}
+		if len(evs) != len(want) {
+			t.Fatalf("%d venue events, want %d", len(evs), len(want))
+		}
+		for i, ev := range evs {
+			if ev.Type != want[i] {
+				t.Errorf("event %d: %s, want %s", i, ev.Type, want[i])
+			}
+			if !json.Valid([]byte(ev.Data)) || strings.Contains(ev.Data, "@example.org") {
+				t.Errorf("event %s data %s: the contact must stay out of the ledger", ev.Type, ev.Data)
+			}
+		}
+		var upd ledger.VenueUpdated
+		json.Unmarshal([]byte(evs[5].Data), &upd)
+		if upd.IBAN != newIBAN || !upd.ContactChanged || upd.Reason != "RIB reçu le 02/11" || evs[5].Actor != "dept-78" {
+			t.Fatalf("venue.updated %+v by %s", upd, evs[5].Actor)
+		}
+
+		only92, err := s.Venues(ctx, "92")
+		if err != nil || len(only92) != 1 {
+			t.Fatalf("venues of 92: %v %v", only92, err)
 		}
 	})
 }

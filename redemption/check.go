@@ -247,7 +247,8 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venueID int64, inputs [
 		switch {
 		case venue.Status == ledger.VenueSuspended:
 			it.reject(ReasonVenueSuspended)
-		case venue.Status != ledger.VenueLabelled:
+		case venue.Status != ledger.VenueLabelled,
+			venue.LabelExpiresOn != nil && day > venue.LabelExpiresOn.Day():
 			it.reject(ReasonVenueNotLabelled)
 		case row.Status == ledger.VoucherVoid:
 			it.reject(ReasonVoided)

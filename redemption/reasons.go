@@ -32,6 +32,7 @@ const (
 	EInProgress          = "request_in_progress"    // same key, first request still running
 	EReversalWindow      = "reversal_window_closed"
 	EAlreadyReversed     = "already_reversed"
+	EPeriodSettled       = "period_settled"
 )
 
 var paris = func() *time.Location {

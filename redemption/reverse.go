@@ -13,6 +13,7 @@ import (
 
 	"passnum"
 	"passnum/ledger"
+	"passnum/voucher"
 )
 
 // Reverse undoes a mistaken redemption of the venue within the reversal
@@ -38,6 +39,9 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 		case now.Sub(r.CreatedAt) > s.reversalWindow():
 			return passnum.Errorf(EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci a été enregistré %s. Contactez le département.",
 				int(s.reversalWindow().Minutes()), frenchTime(r.CreatedAt))
+		}
+		if err := checkUnsettled(tx, r); err != nil {
+			return err
 		}
 		upd := tx.Model(&ledger.Redemption{}).Where("id = ? AND status = ?", r.ID, ledger.RedemptionAccepted).
 			Updates(map[string]any{"status": ledger.RedemptionReversed, "reversed_at": now, "reversal_reason": reason})
@@ -71,6 +75,32 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 			Actor: actor, At: now, Data: ledger.Reversed{ID: r.ID, VenueID: venueID, Reason: reason, Active: active, Void: void}})
 	})
 	return r, err
+}
+
+// checkUnsettled refuses to reverse a redemption whose month is closed for
+// one of its vouchers' départements: that money is already paid. The shared
+// lock makes a concurrent closing wait for this reversal, or this reversal
+// see the closing.
+func checkUnsettled(tx *ledger.Tx, r ledger.Redemption) error {
+	var depts []string
+	if err := tx.Raw(`SELECT DISTINCT b.department_code FROM redemption_items i
+		JOIN vouchers v ON v.serial = i.voucher_serial JOIN batches b ON b.id = v.batch_id
+		WHERE i.redemption_id = ? ORDER BY b.department_code`, r.ID).Scan(&depts).Error; err != nil {
+		return err
+	}
+	if err := tx.LockDepartments(false, depts...); err != nil {
+		return err
+	}
+	day := ledger.Date(voucher.Today(r.CreatedAt))
+	var closed int64
+	if err := tx.Model(&ledger.SettlementPeriod{}).Where("department_code IN ? AND first_day <= ? AND last_day >= ?", depts, day, day).
+		Count(&closed).Error; err != nil {
+		return err
+	}
+	if closed > 0 {
+		return passnum.Errorf(EPeriodSettled, "Cet encaissement appartient à une période déjà close pour le remboursement : il ne peut plus être annulé. Contactez le département, qui fera une régularisation.")
+	}
+	return nil
 }
 
 func find(db *gorm.DB, venueID, id int64) (ledger.Redemption, error) {

@@ -128,3 +128,29 @@ func (d *Day) UnmarshalText(b []byte) error {
 	*d = v
 	return nil
 }
+
+// AddDays returns the day n days after d (before it when n < 0), clamped
+// to the days a Day can hold.
+func (d Day) AddDays(n int) Day {
+	return Day(min(max(int(d)+n, 0), math.MaxUint16))
+}
+
+// AddMonths returns the same day of the month n calendar months later,
+// or that month's last day when it is shorter: a grace period of one month
+// after 2027-01-31 ends on 2027-02-28, not on 3 March.
+func (d Day) AddMonths(n int) Day {
+	y, m, day := d.Date()
+	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return Day(min(max(civilDays(first.Year(), first.Month(), min(day, last)), 0), math.MaxUint16))
+}
+
+// FirstOfMonth returns the first day of d's month.
+func (d Day) FirstOfMonth() Day {
+	return d.AddDays(1 - d.dayOfMonth())
+}
+
+func (d Day) dayOfMonth() int {
+	_, _, day := d.Date()
+	return day
+}

@@ -176,3 +176,31 @@ func TestDayJSON(t *testing.T) {
 		t.Error("a bare number accepted")
 	}
 }
+
+func TestDayArithmetic(t *testing.T) {
+	day := func(s string) Day {
+		d, err := ParseDay(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, c := range []struct {
+		got  Day
+		want string
+	}{
+		{day("2027-01-31").AddMonths(1), "2027-02-28"},
+		{day("2028-01-31").AddMonths(1), "2028-02-29"},
+		{day("2026-12-15").AddMonths(1), "2027-01-15"},
+		{day("2027-03-31").AddMonths(-1), "2027-02-28"},
+		{day("2026-12-31").AddDays(1), "2027-01-01"},
+		{day("2027-03-01").AddDays(-15), "2027-02-14"},
+		{day("2026-10-17").FirstOfMonth(), "2026-10-01"},
+		{day("2026-10-01").FirstOfMonth(), "2026-10-01"},
+		{Day(3).AddDays(-10), "1970-01-01"},
+	} {
+		if c.got.String() != c.want {
+			t.Errorf("got %s, want %s", c.got, c.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/printing"
+	"passnum/programme"
 	"passnum/voucher"
 )
 
@@ -81,19 +82,11 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		}
 		say("département %s %s", d[0], d[1])
 	}
-	venues := []struct {
-		name  string
-		depts []string
-	}{
-		{"Médiathèque François Mitterrand, Trappes", []string{"78"}},
-		{"France Services de Nanterre", []string{"92"}},
-		{"Association Emmaüs Connect, Boulogne", []string{"92", "78"}},
-	}
-	for _, v := range venues {
-		if _, err := prog.AddVenue(ctx, v.name, v.depts, who); err != nil {
+	for _, v := range demoVenues {
+		if _, err := prog.AddVenue(ctx, v, who); err != nil {
 			return none, err
 		}
-		say("venue %q, labelled for %v", v.name, v.depts)
+		say("venue %q, labelled for %v", v.Name, v.Departments)
 	}
 
 	step("Issuing one batch per département")
@@ -235,4 +228,14 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, liste
 	o := serveOptions{listen: listen, reversalWindow: 30 * time.Minute, sealEvery: time.Second,
 		checkpointEvery: time.Minute, shutdownTimeout: 10 * time.Second, keyCache: 2 * time.Second}
 	return a.serve(ctx, o, ready)
+}
+
+// demoVenues are fictitious venues with valid SIRETs and IBANs.
+var demoVenues = []programme.VenueInput{
+	{Name: "Médiathèque François Mitterrand, Trappes", SIRET: "12345678900015", Address: "1 place de la Médiathèque\n78190 Trappes",
+		IBAN: "FR7630006000011234567890189", Contact: "mediatheque@example.org", Departments: []string{"78"}},
+	{Name: "France Services de Nanterre", SIRET: "44051393700019", Address: "12 rue des Écoles\n92000 Nanterre",
+		IBAN: "FR1420041010050500013M02606", Contact: "franceservices@example.org", Departments: []string{"92"}},
+	{Name: "Association Emmaüs Connect, Boulogne", SIRET: "78210456700014", Address: "5 avenue du Général Leclerc\n92100 Boulogne-Billancourt",
+		IBAN: "FR7610107001011234567890129", Contact: "contact@example.org", Departments: []string{"92", "78"}},
 }

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"passnum/ledger"
+	"passnum/programme"
+	"passnum/voucher"
 )
 
 func (a *app) departmentCmd() *cobra.Command {
@@ -56,28 +62,106 @@ func (a *app) departmentCmd() *cobra.Command {
 
 func (a *app) venueCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "venue", Short: "Manage the labelled venues that redeem vouchers"}
-	var depts []string
+	var in programme.VenueInput
+	var labelUntil string
 	add := &cobra.Command{
-		Use:     "add NAME --department CODE [--department CODE…]",
-		Short:   "Add a venue labelled for one or more départements",
-		Example: `  passnum venue add "Médiathèque de Trappes" --department 78`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "add NAME --siret SIRET --iban IBAN --department CODE [--department CODE…]",
+		Short: "Add a venue labelled for one or more départements",
+		Example: `  passnum venue add "Médiathèque de Trappes" --siret "123 456 789 00015" \
+      --iban "FR76 3000 6000 0112 3456 7890 189" --address "1 place de la Médiathèque, 78190 Trappes" \
+      --department 78 --label-until 2027-12-31`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			in.Name = args[0]
+			if labelUntil != "" {
+				d, err := parseDay("--label-until", labelUntil)
+				if err != nil {
+					return err
+				}
+				in.LabelExpiresOn = d
+			}
 			db, err := a.open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			v, err := a.programme(db).AddVenue(cmd.Context(), args[0], depts, actor())
+			v, err := a.programme(db).AddVenue(cmd.Context(), in, actor())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "added venue %d (%s), labelled for %s\n", v.ID, v.Name, strings.Join(depts, ", "))
+			fmt.Fprintf(a.out, "added venue %d (%s), labelled for %s\n", v.ID, v.Name, strings.Join(v.Departments, ", "))
 			return a.seal(cmd.Context(), db)
 		},
 	}
-	add.Flags().StringSliceVar(&depts, "department", nil, "département the venue is labelled for (repeat or comma-separate)")
-	cmd.AddCommand(add, &cobra.Command{
-		Use:   "list",
+	f := add.Flags()
+	f.StringVar(&in.SIRET, "siret", "", "the venue's SIRET (14 digits, required)")
+	f.StringVar(&in.IBAN, "iban", "", "the account its reimbursements are paid to (required)")
+	f.StringVar(&in.BIC, "bic", "", "the BIC of that account (optional)")
+	f.StringVar(&in.Address, "address", "", "postal address")
+	f.StringVar(&in.Contact, "contact", "", "professional contact (kept out of the ledger)")
+	f.StringSliceVar(&in.Departments, "department", nil, "département the venue is labelled for (repeat or comma-separate)")
+	f.StringVar(&labelUntil, "label-until", "", "last day of the label, YYYY-MM-DD (default: no expiry)")
+	f.StringVar(&in.Reason, "reason", "", "why it is labelled, e.g. the committee's decision")
+
+	cmd.AddCommand(add, a.venueListCmd(), a.venueUpdateCmd())
+	var reason, until string
+	status := func(use, short string, change func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error)) *cobra.Command {
+		c := &cobra.Command{
+			Use: use + " ID --reason TEXT", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil {
+					return fmt.Errorf("%q is not a venue id: see 'passnum venue list'", args[0])
+				}
+				db, err := a.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				v, err := change(cmd.Context(), a.programme(db), id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "venue %d (%s) is now %s%s\n", v.ID, v.Name, v.Status, labelSuffix(v.Venue))
+				return a.seal(cmd.Context(), db)
+			},
+		}
+		c.Flags().StringVar(&reason, "reason", "", "why (required, recorded in the ledger)")
+		return c
+	}
+	label := status("label", "Label a venue again, or renew its label", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
+		var d voucher.Day
+		if until != "" {
+			var err error
+			if d, err = parseDay("--until", until); err != nil {
+				return programme.VenueWithDepartments{}, err
+			}
+		}
+		return p.Label(ctx, id, d, reason, actor())
+	})
+	label.Flags().StringVar(&until, "until", "", "last day of the label, YYYY-MM-DD (default: no expiry)")
+	cmd.AddCommand(label,
+		status("suspend", "Suspend a venue: it cannot redeem until reinstated", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
+			return p.Suspend(ctx, id, reason, actor())
+		}),
+		status("reinstate", "End a venue's suspension", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
+			return p.Reinstate(ctx, id, reason, actor())
+		}),
+		status("unlabel", "Revoke a venue's label", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
+			return p.Unlabel(ctx, id, reason, actor())
+		}))
+	return cmd
+}
+
+func labelSuffix(v ledger.Venue) string {
+	if v.Status == ledger.VenueLabelled && v.LabelExpiresOn != nil {
+		return " until " + v.LabelExpiresOn.String()
+	}
+	return ""
+}
+
+func (a *app) venueListCmd() *cobra.Command {
+	var dept string
+	c := &cobra.Command{
+		Use:   "list [--department CODE]",
 		Short: "List the venues",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -85,17 +169,74 @@ func (a *app) venueCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			vs, err := a.programme(db).Venues(cmd.Context())
+			vs, err := a.programme(db).Venues(cmd.Context(), strings.ToUpper(dept))
 			if err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tSTATUS\tDÉPARTEMENTS\tNAME")
+			fmt.Fprintln(w, "ID\tSTATUS\tLABEL UNTIL\tDÉPARTEMENTS\tSIRET\tNAME")
 			for _, v := range vs {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", v.ID, v.Status, strings.Join(v.Departments, ","), v.Name)
+				until := "-"
+				if v.LabelExpiresOn != nil {
+					until = v.LabelExpiresOn.String()
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Status, until, strings.Join(v.Departments, ","), deref(v.SIRET), v.Name)
 			}
 			return w.Flush()
 		},
-	})
-	return cmd
+	}
+	c.Flags().StringVar(&dept, "department", "", "only the venues labelled for this département")
+	return c
+}
+
+func (a *app) venueUpdateCmd() *cobra.Command {
+	var name, address, iban, bic, contact, reason string
+	c := &cobra.Command{
+		Use:     "update ID [--name N] [--address A] [--iban I [--bic B]] [--contact C] --reason TEXT",
+		Short:   "Change a venue's details (a new IBAN is recorded in the ledger)",
+		Example: `  passnum venue update 3 --iban "FR14 2004 1010 0505 0001 3M02 606" --reason "changement de banque, RIB reçu le 02/11"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a venue id: see 'passnum venue list'", args[0])
+			}
+			var ch programme.VenueChanges
+			set := func(flag string, v *string, dst **string) {
+				if cmd.Flags().Changed(flag) {
+					*dst = v
+				}
+			}
+			set("name", &name, &ch.Name)
+			set("address", &address, &ch.Address)
+			set("iban", &iban, &ch.IBAN)
+			set("bic", &bic, &ch.BIC)
+			set("contact", &contact, &ch.Contact)
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			v, err := a.programme(db).UpdateVenue(cmd.Context(), id, ch, reason, actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "updated venue %d (%s)\n", v.ID, v.Name)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&name, "name", "", "new name")
+	f.StringVar(&address, "address", "", "new postal address")
+	f.StringVar(&iban, "iban", "", "new IBAN")
+	f.StringVar(&bic, "bic", "", "BIC of the new IBAN")
+	f.StringVar(&contact, "contact", "", "new contact")
+	f.StringVar(&reason, "reason", "", "why (required, recorded in the ledger)")
+	return c
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
 }

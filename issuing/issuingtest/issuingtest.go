@@ -12,6 +12,7 @@ import (
 	"passnum/keys"
 	"passnum/ledger"
 	"passnum/programme"
+	"passnum/programme/programmetest"
 	"passnum/voucher"
 )
 
@@ -105,11 +106,11 @@ func (f *Fixture) Redeemable(tb testing.TB, handedOver int) Redeemable {
 	var r Redeemable
 	r.Batch = f.Issue(tb, Request("78", 20, 10))
 	prog := &programme.Service{DB: f.DB, Now: f.Clock.Now}
-	v1, err := prog.AddVenue(ctx, "Médiathèque de Trappes", []string{"78"}, "test")
+	v1, err := prog.AddVenue(ctx, programmetest.Venue(1, "Médiathèque de Trappes", "78"), "test")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v2, err := prog.AddVenue(ctx, "France Services", []string{"78", "92"}, "test")
+	v2, err := prog.AddVenue(ctx, programmetest.Venue(2, "France Services", "78", "92"), "test")
 	if err != nil {
 		tb.Fatal(err)
 	}

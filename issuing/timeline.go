@@ -1,0 +1,121 @@
+package issuing
+
+import (
+	"context"
+	"fmt"
+
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// The programme timeline of a batch, counted back from its programme end.
+const (
+	// WarningDays before the end, the département is warned that the
+	// programme is ending: time to hand over what is left.
+	WarningDays = 30
+	// DistributionStopDays before the end, new chéquiers can no longer be
+	// handed over: a beneficiary needs time to use one.
+	DistributionStopDays = 15
+)
+
+// DefaultGrace is the vouchers' last valid day for a programme ending on
+// end: one calendar month later, so that a chéquier handed over late can
+// still be used.
+func DefaultGrace(end voucher.Day) voucher.Day { return end.AddMonths(1) }
+
+// Stage is where a batch stands in its programme timeline.
+type Stage string
+
+const (
+	StageRunning             Stage = "running"
+	StageEnding              Stage = "ending"               // warning: the end is less than WarningDays away
+	StageDistributionStopped Stage = "distribution_stopped" // no more hand-overs
+	StageGrace               Stage = "grace"                // programme over, vouchers still redeemable
+	StageExpired             Stage = "expired"              // vouchers no longer redeemable
+)
+
+// Timeline holds the dates of a batch's programme.
+type Timeline struct {
+	Stage            Stage       `json:"stage"`
+	WarningFrom      voucher.Day `json:"warning_from"`
+	DistributionStop voucher.Day `json:"distribution_stops_on"` // first day a hand-over is refused
+	ProgrammeEnd     voucher.Day `json:"programme_end"`
+	ValidUntil       voucher.Day `json:"valid_until"`
+}
+
+// TimelineOf returns a batch's timeline as of today (Europe/Paris).
+func TimelineOf(b *ledger.Batch, today voucher.Day) Timeline {
+	end := b.ProgrammeEnd.Day()
+	t := Timeline{WarningFrom: end.AddDays(-WarningDays), DistributionStop: end.AddDays(-DistributionStopDays),
+		ProgrammeEnd: end, ValidUntil: b.ValidUntil.Day()}
+	switch {
+	case today > t.ValidUntil:
+		t.Stage = StageExpired
+	case today > end:
+		t.Stage = StageGrace
+	case today >= t.DistributionStop:
+		t.Stage = StageDistributionStopped
+	case today >= t.WarningFrom:
+		t.Stage = StageEnding
+	default:
+		t.Stage = StageRunning
+	}
+	return t
+}
+
+// Warning tells a département that one of its batches needs attention.
+type Warning struct {
+	BatchID    int64    `json:"batch_id"`
+	Department string   `json:"department"`
+	Stage      Stage    `json:"stage"`
+	Timeline   Timeline `json:"timeline"`
+	// NotHandedOut counts chéquiers still waiting to be handed over.
+	NotHandedOut int64  `json:"not_handed_out"`
+	Message      string `json:"message"` // in French, for the département's staff
+}
+
+// Warnings lists the batches of a département ("" for all) that are ending,
+// stopped distributing or in their grace period, as of today.
+func (s *Service) Warnings(ctx context.Context, department string, today voucher.Day) ([]Warning, error) {
+	q := s.DB.Read(ctx).Where("valid_until >= ? AND programme_end <= ?",
+		ledger.Date(today), ledger.Date(today.AddDays(WarningDays)))
+	if department != "" {
+		q = q.Where("department_code = ?", department)
+	}
+	var batches []ledger.Batch
+	if err := q.Order("programme_end, id").Find(&batches).Error; err != nil {
+		return nil, err
+	}
+	out := make([]Warning, 0, len(batches))
+	for i := range batches {
+		b := &batches[i]
+		t := TimelineOf(b, today)
+		var waiting int64
+		if err := s.DB.Read(ctx).Model(&ledger.Chequier{}).
+			Where("batch_id = ? AND status = ?", b.ID, ledger.ChequierIssued).Count(&waiting).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, Warning{BatchID: b.ID, Department: b.DepartmentCode, Stage: t.Stage, Timeline: t,
+			NotHandedOut: waiting, Message: warningMessage(b.ID, t, waiting)})
+	}
+	return out, nil
+}
+
+func warningMessage(batch int64, t Timeline, waiting int64) string {
+	switch t.Stage {
+	case StageEnding:
+		return fmt.Sprintf("Le programme du lot %d se termine le %s. La remise des chéquiers s'arrêtera le %s : %d chéquier(s) restent à remettre.",
+			batch, frenchDay(t.ProgrammeEnd), frenchDay(t.DistributionStop), waiting)
+	case StageDistributionStopped:
+		return fmt.Sprintf("La remise des chéquiers du lot %d est arrêtée depuis le %s ; le programme se termine le %s.",
+			batch, frenchDay(t.DistributionStop), frenchDay(t.ProgrammeEnd))
+	default:
+		return fmt.Sprintf("Le programme du lot %d est terminé ; les chèques restent utilisables jusqu'au %s inclus.",
+			batch, frenchDay(t.ValidUntil))
+	}
+}
+
+func frenchDay(d voucher.Day) string {
+	y, m, day := d.Date()
+	return fmt.Sprintf("%02d/%02d/%d", day, int(m), y)
+}

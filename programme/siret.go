@@ -1,0 +1,57 @@
+package programme
+
+import (
+	"strings"
+
+	"passnum"
+)
+
+// laPosteSIREN is the one SIREN whose establishments' SIRETs need not follow
+// the Luhn key: there are more of them than a Luhn-checked NIC allows, so
+// INSEE checks them by a digit sum divisible by 5 instead (the head office,
+// 356 000 000 00048, still passes Luhn).
+const laPosteSIREN = "356000000"
+
+// CheckSIRET validates a SIRET (14 digits: the SIREN of the legal entity
+// and the NIC of the establishment) by its Luhn key, accepting the spaces
+// people type, and returns its 14 digits.
+func CheckSIRET(s string) (string, error) {
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\u00a0' || r == '.' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(digits) != 14 || strings.Trim(digits, "0123456789") != "" {
+		return "", passnum.Errorf(passnum.EInvalid, "%q is not a SIRET: it has 14 digits (SIREN and NIC), as on the venue's Kbis or avis de situation INSEE", s)
+	}
+	if digits[:9] == laPosteSIREN {
+		sum := 0
+		for _, c := range digits {
+			sum += int(c - '0')
+		}
+		if sum%5 != 0 && !luhn(digits) {
+			return "", passnum.Errorf(passnum.EInvalid, "SIRET %s has a wrong key: a digit was mistyped", digits)
+		}
+		return digits, nil
+	}
+	if !luhn(digits) {
+		return "", passnum.Errorf(passnum.EInvalid, "SIRET %s has a wrong key: a digit was mistyped", digits)
+	}
+	return digits, nil
+}
+
+// luhn reports whether a digit string passes the Luhn check.
+func luhn(digits string) bool {
+	sum := 0
+	for i := range len(digits) {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 1 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}

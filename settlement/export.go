@@ -1,0 +1,104 @@
+package settlement
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"passnum"
+	"passnum/printing"
+	"passnum/sepa"
+	"passnum/voucher"
+)
+
+// WriteCSV writes every line of every statement of a period, one row each,
+// for the paying office's spreadsheet or an auditor's script. Amounts are
+// in cents and in euros with a decimal point, times in UTC (RFC 3339).
+func WriteCSV(w io.Writer, p Period) error {
+	cw := csv.NewWriter(w)
+	status := "open"
+	if p.Closed {
+		status = "closed"
+	}
+	cw.Write([]string{"department", "month", "status", "venue_id", "venue_name", "reference", "at", "kind",
+		"redemption_id", "voucher_number", "label", "amount_cents", "amount_eur"})
+	for _, st := range p.Statements {
+		for _, l := range st.Lines {
+			redemption := ""
+			if l.RedemptionID != 0 {
+				redemption = strconv.FormatInt(l.RedemptionID, 10)
+			}
+			cw.Write([]string{p.Department, p.Month, status, strconv.FormatInt(st.VenueID, 10), st.VenueName, st.Reference,
+				l.At.UTC().Format(time.RFC3339), l.Kind, redemption, l.Number, l.Label,
+				strconv.FormatInt(l.AmountCents, 10), passnum.FormatEuros(l.AmountCents)})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteStatementPDF writes one venue's statement of a closed period as the
+// PDF the venue receives. Errors: not_found (no statement for that venue),
+// period_not_over (the period is still open: its figures may change).
+func WriteStatementPDF(w io.Writer, p Period, venueID int64, departmentName string) error {
+	if !p.Closed {
+		return passnum.Errorf(EPeriodOpen, "%s is not closed yet: its statements may still change", p.Month)
+	}
+	st, ok := p.VenueStatement(venueID)
+	if !ok {
+		return passnum.Errorf(passnum.ENotFound, "venue %d has no statement for %s in département %s", venueID, p.Month, p.Department)
+	}
+	doc := printing.Statement{Reference: st.Reference, DepartmentCode: p.Department, DepartmentName: departmentName,
+		VenueID: st.VenueID, VenueName: st.VenueName, VenueSIRET: deref(st.Venue.SIRET), VenueAddress: st.Venue.Address,
+		VenueIBAN: st.IBAN, PeriodStart: p.month.FirstDay(), PeriodEnd: p.month.LastDay(), ClosedAt: *p.ClosedAt,
+		GrossCents: st.GrossCents, ReversedCents: st.ReversedCents, AdjustmentCents: st.AdjustmentCents,
+		CommissionBasisPoints: p.CommissionBasisPoints, CommissionCents: st.CommissionCents, NetCents: st.NetCents}
+	for _, l := range st.Lines {
+		doc.Lines = append(doc.Lines, printing.StatementLine{At: l.At, Kind: l.Kind, RedemptionID: l.RedemptionID,
+			VoucherNumber: l.Number, Label: l.Label, AmountCents: l.AmountCents})
+	}
+	return printing.RenderStatement(w, doc)
+}
+
+// Payment builds the SEPA credit transfer of a closed period: one transfer
+// per venue with a positive net amount, from the département's paying
+// office, to be executed on the given day. Errors: period_not_over,
+// payer_missing, invalid (a venue without an IBAN).
+func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
+	if !p.Closed {
+		return sepa.Payment{}, passnum.Errorf(EPeriodOpen, "%s is not closed yet: close it before paying", p.Month)
+	}
+	d := p.dept
+	if d.PayerIBAN == nil || d.PayerName == nil {
+		return sepa.Payment{}, passnum.Errorf(ENoPayer, "département %s has no paying office: set it with 'passnum department set %s --payer-name … --payer-iban …'", d.Code, d.Code)
+	}
+	id := fmt.Sprintf("PASSNUM-%s-%s", d.Code, p.Month)
+	pay := sepa.Payment{MessageID: id, PaymentInfoID: id, CreatedAt: *p.ClosedAt, InitiatingParty: *d.PayerName,
+		Debtor: sepa.Party{Name: *d.PayerName, IBAN: *d.PayerIBAN, BIC: deref(d.PayerBIC)}, ExecutionDate: execution.Start()}
+	for _, st := range p.Statements {
+		if st.NetCents <= 0 {
+			continue
+		}
+		if st.IBAN == "" {
+			return sepa.Payment{}, passnum.Errorf(passnum.EInvalid, "venue %d (%s) has no IBAN: set it with 'passnum venue update %d --iban …', then pay it with an adjustment next month",
+				st.VenueID, st.VenueName, st.VenueID)
+		}
+		pay.Transfers = append(pay.Transfers, sepa.Transfer{EndToEndID: st.Reference,
+			Creditor:    sepa.Party{Name: st.VenueName, IBAN: st.IBAN, BIC: deref(st.Venue.BIC)},
+			AmountCents: st.NetCents,
+			Remittance:  fmt.Sprintf("Pass numerique %s %s releve %s", d.Name, p.Month, st.Reference)})
+	}
+	if len(pay.Transfers) == 0 {
+		return sepa.Payment{}, passnum.Errorf(passnum.ENotFound, "nothing to pay for %s in département %s", p.Month, d.Code)
+	}
+	return pay, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,95 @@
+// Package settlement pays venues: per département and calendar month, each
+// venue's statement lists its redemptions, reversals and adjustments and
+// the net amount due; closing a period freezes it and records its totals in
+// the ledger; exports are CSV, a PDF statement per venue and a SEPA credit
+// transfer file for the département's paying office.
+//
+// A redemption belongs to the month (Europe/Paris) in which the server
+// accepted it, never the scan time: an offline basket scanned on the 31st
+// and sent on the 1st is paid the next month, so a closed month never gains
+// a late redemption. A reversal counts in its redemption's month, and is
+// refused once that month is closed; a later correction is an adjustment in
+// a later, open month.
+package settlement
+
+import (
+	"fmt"
+	"time"
+
+	"passnum"
+	"passnum/ledger"
+	"passnum/voucher"
+)
+
+// CloseDelay is how long after a month ends it can be closed. A redemption
+// takes its time when its request starts and commits within the server's
+// write timeout (at most a minute); waiting longer than that means every
+// redemption of the month has committed before the totals are summed,
+// without making redemptions take any lock.
+const CloseDelay = 15 * time.Minute
+
+// Error codes beside the generic ones.
+const (
+	EPeriodOpen   = "period_not_over" // the month is not over (plus CloseDelay)
+	EPeriodClosed = "period_closed"
+	EPeriodOrder  = "period_order" // an earlier month with activity is still open
+	ENoPayer      = "payer_missing"
+)
+
+// Service computes, closes and exports settlement periods.
+type Service struct {
+	DB  *ledger.DB
+	Now func() time.Time
+}
+
+// Month is a settlement period: one calendar month in Europe/Paris.
+type Month struct {
+	Year  int
+	Month time.Month
+}
+
+// ParseMonth reads "2026-10".
+func ParseMonth(s string) (Month, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil || len(s) != 7 {
+		return Month{}, passnum.Errorf(passnum.EInvalid, "%q is not a month: write it as YYYY-MM, e.g. 2026-10", s)
+	}
+	return Month{t.Year(), t.Month()}, nil
+}
+
+// MonthOf is the month holding a day.
+func MonthOf(d voucher.Day) Month {
+	y, m, _ := d.Date()
+	return Month{y, m}
+}
+
+// MonthAt is the month (Europe/Paris) holding an instant.
+func MonthAt(t time.Time) Month { return MonthOf(voucher.Today(t)) }
+
+func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
+
+// FirstDay and LastDay bound the month.
+func (m Month) FirstDay() voucher.Day {
+	d, _ := voucher.DayOf(m.Year, m.Month, 1)
+	return d
+}
+
+func (m Month) LastDay() voucher.Day { return m.Next().FirstDay().AddDays(-1) }
+
+// Next is the month after m.
+func (m Month) Next() Month { return MonthOf(m.FirstDay().AddMonths(1)) }
+
+// Start and End are the instants the month begins and the next begins, in
+// UTC: SQLite compares the stored UTC text, so a query's bounds must be UTC too.
+func (m Month) Start() time.Time { return m.FirstDay().Start().UTC() }
+func (m Month) End() time.Time   { return m.Next().FirstDay().Start().UTC() }
+
+// Commission is the programme's share of a venue's base amount, rounded to
+// the nearest cent (halves away from zero), in integer arithmetic.
+func Commission(baseCents, basisPoints int64) int64 {
+	n := baseCents * basisPoints
+	if n >= 0 {
+		return (n + 5000) / 10000
+	}
+	return -((-n + 5000) / 10000)
+}
