@@ -96,12 +96,20 @@ func (s *Service) Warnings(ctx context.Context, department string, today voucher
 			return nil, err
 		}
 		out = append(out, Warning{BatchID: b.ID, Department: b.DepartmentCode, Stage: t.Stage, Timeline: t,
-			NotHandedOut: waiting, Message: warningMessage(b.ID, t, waiting)})
+			NotHandedOut: waiting, Message: t.Message(b.ID, waiting)})
 	}
 	return out, nil
 }
 
-func warningMessage(batch int64, t Timeline, waiting int64) string {
+// Warned tells whether a batch's stage deserves a warning: from the
+// warning day until its vouchers expire.
+func (t Timeline) Warned() bool {
+	return t.Stage == StageEnding || t.Stage == StageDistributionStopped || t.Stage == StageGrace
+}
+
+// Message is the warning for a batch at this stage, in French for the
+// département's staff; waiting counts its chéquiers still to hand over.
+func (t Timeline) Message(batch, waiting int64) string {
 	switch t.Stage {
 	case StageEnding:
 		return fmt.Sprintf("Le programme du lot %d se termine le %s. La remise des chéquiers s'arrêtera le %s : %d chéquier(s) restent à remettre.",

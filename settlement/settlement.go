@@ -76,6 +76,9 @@ func (m Month) FirstDay() voucher.Day {
 
 func (m Month) LastDay() voucher.Day { return m.Next().FirstDay().AddDays(-1) }
 
+// Previous is the month before m.
+func (m Month) Previous() Month { return MonthOf(m.FirstDay().AddMonths(-1)) }
+
 // Next is the month after m.
 func (m Month) Next() Month { return MonthOf(m.FirstDay().AddMonths(1)) }
 

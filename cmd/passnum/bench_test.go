@@ -73,7 +73,7 @@ func benchProgramme(b *testing.B, dbURL string, n int) (env []string, key string
 	env = []string{"PASSNUM_DATA_DIR=" + b.TempDir(), "PASSNUM_DATABASE_URL=" + dbURL}
 	mustRun(b, env, "init")
 	mustRun(b, env, "department", "add", "78", "Yvelines")
-	mustRun(b, env, "venue", "add", "Médiathèque", "--department", "78")
+	mustRun(b, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
 	mustRun(b, env, "issue", "--department", "78", "--chequiers", fmt.Sprint(n/10), "--vouchers", "10", "--valid-until", nextYearEnd(), "--no-activation")
 	key = strings.TrimSpace(mustRun(b, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "bench"))
 	a := &app{now: time.Now, out: io.Discard, errOut: io.Discard}

@@ -15,21 +15,34 @@ func (a *app) issueCmd() *cobra.Command {
 	var (
 		req                issuing.BatchRequest
 		value, from, until string
+		end                string
 		noActivation       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "issue --department CODE --chequiers N --valid-until DATE",
+		Use:   "issue --department CODE --chequiers N (--programme-end DATE | --valid-until DATE)",
 		Short: "Create a batch of chéquiers with signed vouchers",
+		Long: `Create a batch of chéquiers with signed vouchers.
+
+The programme ends on --programme-end: the département is warned 30 days before, hand-overs
+stop 15 days before, and vouchers stay redeemable until --valid-until (default: one month
+after the programme end). With --valid-until alone, the programme ends on that day.`,
 		Example: `  passnum issue --department 78 --chequiers 1000 --vouchers 10 --value 10.00 \
-                --valid-until 2027-12-31 [--no-activation]`,
+                --programme-end 2027-11-30 [--valid-until 2027-12-31] [--no-activation]`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if req.FaceValueCents, err = passnum.ParseEuros(value); err != nil {
 				return err
 			}
-			if req.ValidUntil, err = parseDay("--valid-until", until); err != nil {
-				return err
+			if until != "" {
+				if req.ValidUntil, err = parseDay("--valid-until", until); err != nil {
+					return err
+				}
+			}
+			if end != "" {
+				if req.ProgrammeEnd, err = parseDay("--programme-end", end); err != nil {
+					return err
+				}
 			}
 			if from != "" {
 				if req.ValidFrom, err = parseDay("--valid-from", from); err != nil {
@@ -63,9 +76,10 @@ func (a *app) issueCmd() *cobra.Command {
 	f.IntVar(&req.VouchersPerChequier, "vouchers", 10, "vouchers per chéquier (1-50)")
 	f.StringVar(&value, "value", "10.00", "face value of each voucher, in euros")
 	f.StringVar(&from, "valid-from", "", "first valid day, YYYY-MM-DD (default: today)")
-	f.StringVar(&until, "valid-until", "", "last valid day, YYYY-MM-DD (valid until the end of that day, Paris time)")
+	f.StringVar(&end, "programme-end", "", "last day of the programme, YYYY-MM-DD")
+	f.StringVar(&until, "valid-until", "", "last valid day of the vouchers, YYYY-MM-DD (to the end of that day, Paris time; default: one month after the programme end)")
 	f.BoolVar(&noActivation, "no-activation", false, "vouchers are valid without activation at hand-over")
-	for _, name := range []string{"department", "chequiers", "valid-until"} {
+	for _, name := range []string{"department", "chequiers"} {
 		cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -81,7 +95,9 @@ func printIssued(a *app, res issuing.Issued) {
 		b.ID, b.ChequierCount, b.VouchersPerChequier, passnum.FormatEuros(b.FaceValueCents), b.DepartmentCode, passnum.FormatEuros(b.TotalCents))
 	fmt.Fprintf(a.out, "  chéquiers  %s … %s\n", res.FirstChequier, res.LastChequier)
 	fmt.Fprintf(a.out, "  vouchers   %s … %s\n", res.FirstVoucher, res.LastVoucher)
-	fmt.Fprintf(a.out, "  valid      %s to %s, activation %s, signed by key %d\n", b.ValidFrom, b.ValidUntil, activation, b.KeyID)
+	t := issuing.TimelineOf(&b, b.ValidFrom.Day())
+	fmt.Fprintf(a.out, "  programme  ends %s (hand-overs stop %s), vouchers valid %s to %s\n", t.ProgrammeEnd, t.DistributionStop, b.ValidFrom, b.ValidUntil)
+	fmt.Fprintf(a.out, "  activation %s, signed by key %d\n", activation, b.KeyID)
 	fmt.Fprintf(a.out, "  codes      sha256 %x\n", b.CodesSHA256)
 }
 
@@ -96,8 +112,10 @@ func parseDay(flag, s string) (voucher.Day, error) {
 func (a *app) activateCmd() *cobra.Command {
 	var ref string
 	cmd := &cobra.Command{
-		Use:     "activate CHEQUIER-NUMBER",
-		Short:   "Record that a chéquier was handed over; its vouchers become valid",
+		Use:   "activate CHEQUIER-NUMBER | ACTIVATION-CODE",
+		Short: "Record that a chéquier was handed over; its vouchers become valid",
+		Long: `Record that a chéquier was handed over; its vouchers become valid.
+Give the chéquier's number, or the activation code its cover's QR code holds (as a scanner types it).`,
 		Example: `  passnum activate 78-2026-000042 --beneficiary-ref "CCAS-17-0193"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,7 +127,11 @@ func (a *app) activateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := svc.Activate(cmd.Context(), args[0], ref, actor())
+			activate := svc.Activate
+			if _, _, _, err := voucher.ParseChequierNumber(args[0]); err != nil && len(args[0]) > 40 {
+				activate = svc.ActivateCode // a scanned QR code, not a number
+			}
+			c, err := activate(cmd.Context(), args[0], ref, actor())
 			if err != nil {
 				return err
 			}
@@ -124,10 +146,11 @@ func (a *app) activateCmd() *cobra.Command {
 func (a *app) voidCmd() *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
-		Use:     "void CHEQUIER-NUMBER --reason TEXT",
-		Short:   "Void a lost or stolen chéquier: its unused vouchers become invalid",
-		Example: `  passnum void 78-2026-000043 --reason "perdu"`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "void (CHEQUIER-NUMBER | VOUCHER-NUMBER) --reason TEXT",
+		Short: "Void a lost or stolen chéquier, or a single voucher: what is unused becomes invalid",
+		Example: `  passnum void 78-2026-000043 --reason "perdu"
+  passnum void "0000 0001 952" --reason "détaché et perdu"`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := a.open(cmd.Context())
 			if err != nil {
@@ -136,6 +159,14 @@ func (a *app) voidCmd() *cobra.Command {
 			svc, err := a.issuing(db)
 			if err != nil {
 				return err
+			}
+			if _, err := voucher.ParseNumber(args[0]); err == nil {
+				v, err := svc.VoidVoucher(cmd.Context(), args[0], reason, actor())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "voucher %s voided\n", voucherNumber(v.Serial))
+				return a.seal(cmd.Context(), db)
 			}
 			v, err := svc.Void(cmd.Context(), args[0], reason, actor())
 			if err != nil {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,10 +14,13 @@ import (
 	"passnum"
 	"passnum/apikeys"
 	"passnum/audit"
+	"passnum/figures"
 	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/printing"
 	"passnum/programme"
+	"passnum/redemption"
+	"passnum/settlement"
 	"passnum/voucher"
 )
 
@@ -61,7 +67,15 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	step := func(format string, args ...any) { fmt.Fprintf(a.out, "\n== "+format+"\n", args...) }
 	say := func(format string, args ...any) { fmt.Fprintf(a.out, "   "+format+"\n", args...) }
 
-	step("Setting up a new installation in %s", a.cfg.DataDir)
+	// The programme starts on the first of an earlier month, so that the
+	// demo can close that month's settlement today; the clock then catches
+	// up with real time (and stays on it for --serve).
+	clock := &demoClock{}
+	a.now = clock.Now
+	closeMonth := settlement.MonthAt(time.Now().Add(-time.Hour)).Previous()
+	clock.set(closeMonth.FirstDay().Start().Add(9 * time.Hour))
+	files := []string{}
+	step("Setting up a new installation in %s (the story starts on %s)", a.cfg.DataDir, voucher.Today(a.now()))
 	init := a.initCmd()
 	init.SetContext(ctx)
 	if err := init.RunE(init, nil); err != nil {
@@ -82,22 +96,32 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		}
 		say("département %s %s", d[0], d[1])
 	}
-	for _, v := range demoVenues {
-		if _, err := prog.AddVenue(ctx, v, who); err != nil {
+	for _, p := range [][2]string{{"78", "Paierie départementale des Yvelines"}, {"92", "Paierie départementale des Hauts-de-Seine"}} {
+		iban := map[string]string{"78": "FR7630001007941234567890185", "92": "FR7610011000201234567890188"}[p[0]]
+		if _, err := prog.UpdateDepartment(ctx, p[0], programme.DepartmentChanges{PayerName: &p[1], PayerIBAN: &iban}, who); err != nil {
 			return none, err
 		}
-		say("venue %q, labelled for %v", v.Name, v.Departments)
+		say("département %s pays venues from %s", p[0], p[1])
+	}
+	var venueIDs []int64
+	for _, v := range demoVenues {
+		added, err := prog.AddVenue(ctx, v, who)
+		if err != nil {
+			return none, err
+		}
+		venueIDs = append(venueIDs, added.ID)
+		say("venue %d %q, SIRET %s, labelled for %v", added.ID, v.Name, v.SIRET, v.Departments)
 	}
 
 	step("Issuing one batch per département")
-	until, err := voucher.DayOf(voucher.Today(a.now()).Start().Year()+1, time.December, 31)
+	end, err := voucher.DayOf(voucher.Today(a.now()).Start().Year()+1, time.November, 30)
 	if err != nil {
 		return none, err
 	}
 	var batches []issuing.Issued
 	for _, req := range []issuing.BatchRequest{
-		{Department: "78", Chequiers: 500, VouchersPerChequier: 10, FaceValueCents: 1000, ValidUntil: until, RequiresActivation: true, Actor: who},
-		{Department: "92", Chequiers: 300, VouchersPerChequier: 5, FaceValueCents: 2000, ValidUntil: until, RequiresActivation: false, Actor: who},
+		{Department: "78", Chequiers: 500, VouchersPerChequier: 10, FaceValueCents: 1000, ProgrammeEnd: end, RequiresActivation: true, Actor: who},
+		{Department: "92", Chequiers: 300, VouchersPerChequier: 5, FaceValueCents: 2000, ProgrammeEnd: end, RequiresActivation: false, Actor: who},
 	} {
 		start := time.Now()
 		res, err := svc.Issue(ctx, req, nil)
@@ -156,19 +180,117 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	say("%d chéquiers, %d vouchers in %d PDF files in %s (%s)", m.Chequiers, m.Vouchers, len(m.Files), printDir, time.Since(start).Round(time.Millisecond))
 	say("every code re-created from the ledger matches the checksum recorded at issue")
 
-	step("Handing over and losing chéquiers")
-	c, err := svc.Activate(ctx, batches[0].FirstChequier, "CCAS-TRAPPES-0193", who)
-	if err != nil {
-		return none, err
+	step("Handing over chéquiers, losing one")
+	for i := range 3 {
+		number := formatChequier("78", batches[0].Batch.Year, batches[0].Batch.FirstChequierSeq+int64(i))
+		if _, err := svc.Activate(ctx, number, fmt.Sprintf("CCAS-TRAPPES-%04d", 193+i), who); err != nil {
+			return none, err
+		}
 	}
-	say("chéquier %s handed over (beneficiary reference CCAS-TRAPPES-0193): its %d vouchers are now valid", c.Number, len(first.Vouchers))
+	say("3 chéquiers of the Yvelines handed over (pseudonymous references CCAS-TRAPPES-0193…0195): their vouchers are now valid")
 	v, err := svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
 	if err != nil {
 		return none, err
 	}
-	say("chéquier %s reported lost: %d vouchers voided", v.Chequier.Number, len(v.Serials))
+	say("chéquier %s of the Hauts-de-Seine reported lost: %d vouchers voided", v.Chequier.Number, len(v.Serials))
 	_, err = svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
 	say("voiding it again is refused: %s", passnum.ErrorMessage(err))
+
+	step("Venues redeem vouchers during %s", closeMonth)
+	second, err := svc.Chequier(ctx, formatChequier("92", batches[1].Batch.Year, batches[1].Batch.FirstChequierSeq+1))
+	if err != nil {
+		return none, err
+	}
+	red := &redemption.Service{DB: db, Secret: svc.Secret, Now: a.now, ReversalWindow: 30 * time.Minute}
+	basket := 0
+	redeem := func(day int, venue int64, vs ...issuing.PrintedVoucher) (redemption.Result, error) {
+		clock.set(closeMonth.FirstDay().AddDays(day).Start().Add(14 * time.Hour))
+		basket++
+		var in []redemption.Input
+		for _, v := range vs {
+			in = append(in, redemption.Input{Code: v.Code})
+		}
+		return red.Redeem(ctx, redemption.Basket{VenueID: venue, IdempotencyKey: fmt.Sprintf("demo-basket-%04d", basket), Items: in, Actor: who})
+	}
+	report := func(who string, r redemption.Result) {
+		if r.Accepted {
+			say("%s: accepted, %d voucher(s), %s EUR (redemption %d)", who, len(r.Items), passnum.FormatEuros(r.TotalCents), r.RedemptionID)
+			return
+		}
+		for _, it := range r.Items {
+			if !it.Accepted {
+				say("%s: refused, %s: « %s »", who, it.Reason, it.Message)
+			}
+		}
+	}
+	for _, b := range []struct {
+		day   int
+		venue int64
+		vs    []issuing.PrintedVoucher
+		label string
+	}{
+		{2, venueIDs[0], first.Vouchers[2:5], "Médiathèque, session of the 3rd"},
+		{9, venueIDs[2], first.Vouchers[5:7], "Emmaüs Connect, a 78 chéquier"},
+		{9, venueIDs[1], second.Vouchers[0:2], "France Services, a 92 chéquier"},
+		{16, venueIDs[2], first.Vouchers[2:3], "Emmaüs Connect scans a voucher spent at the Médiathèque"},
+	} {
+		r, err := redeem(b.day, b.venue, b.vs...)
+		if err != nil {
+			return none, err
+		}
+		report(b.label, r)
+	}
+	r, err := redeem(20, venueIDs[1], second.Vouchers[2])
+	if err != nil {
+		return none, err
+	}
+	report("France Services, by mistake", r)
+	clock.advance(5 * time.Minute)
+	if _, err := red.Reverse(ctx, venueIDs[1], r.RedemptionID, "erreur de saisie", who); err != nil {
+		return none, err
+	}
+	say("France Services undoes it 5 minutes later: the voucher can be used again")
+
+	step("Closing the settlement of %s and paying the venues", closeMonth)
+	clock.set(time.Now())
+	settleDir := filepath.Join(a.cfg.DataDir, "settlement")
+	for _, dept := range []string{"78", "92"} {
+		p, err := a.settlement(db).Close(ctx, dept, closeMonth, who)
+		if err != nil {
+			return none, err
+		}
+		printPeriod(a, p)
+		written, err := a.writeSettlementFiles(ctx, db, settleDir, p, "")
+		if err != nil {
+			return none, err
+		}
+		files = append(files, written...)
+	}
+	_, err = red.Reverse(ctx, venueIDs[0], 1, "trop tard", who)
+	say("undoing the Médiathèque's redemption of %s now is refused: « %s »", closeMonth, passnum.ErrorMessage(err))
+	r, err = red.Redeem(ctx, redemption.Basket{VenueID: venueIDs[0], IdempotencyKey: "demo-basket-today", Items: []redemption.Input{{Code: first.Vouchers[7].Code}}, Actor: who})
+	if err != nil {
+		return none, err
+	}
+	report("Médiathèque, today (next month's settlement)", r)
+
+	step("The programme's figures, for auditors and funders")
+	fig, err := (&figures.Service{DB: db}).Compute(ctx, figures.Filter{AsOf: voucher.Today(a.now())})
+	if err != nil {
+		return none, err
+	}
+	if err := writeFiguresTable(a.out, fig); err != nil {
+		return none, err
+	}
+	reportFile := filepath.Join(a.cfg.DataDir, "programme-report.pdf")
+	var pdf bytes.Buffer
+	if err := printing.RenderProgrammeReport(&pdf, fig.Report(reportTitle(fig), a.now())); err != nil {
+		return none, err
+	}
+	if err := os.WriteFile(reportFile, pdf.Bytes(), 0o644); err != nil {
+		return none, err
+	}
+	files = append(files, reportFile)
 
 	step("Sealing and auditing the ledger")
 	if err := a.seal(ctx, db); err != nil {
@@ -179,19 +301,58 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		return none, fmt.Errorf("the demo's ledger does not verify: %w", err)
 	}
 	printAudit(a, rep)
+	exportFile := filepath.Join(a.cfg.DataDir, "ledger-export.jsonl")
+	if err := a.exportLedger(ctx, db, exportFile); err != nil {
+		return none, err
+	}
+	files = append(files, exportFile)
+	say("the ledger export %s, checked with the public keys alone, as an auditor would:", exportFile)
+	if err := a.verifyExport(ctx, exportFile, keysFile); err != nil {
+		return none, fmt.Errorf("the demo's ledger export does not verify: %w", err)
+	}
 
 	step("Done")
 	say("data folder   %s", a.cfg.DataDir)
 	say("database      %s", a.cfg.DatabaseURL)
 	say("public keys   %s", keysFile)
 	say("PDF to print  %s", filepath.Join(printDir, m.Files[0].Name))
+	for _, f := range files {
+		say("written       %s", f)
+	}
 	say("try           go run ./cmd/passnum --data-dir %s verify --keys %s %s", a.cfg.DataDir, keysFile, good.Code)
 	say("              go run ./cmd/passnum --data-dir %s audit verify", a.cfg.DataDir)
+	say("              go run ./cmd/passnum audit verify --export %s --keys %s", exportFile, keysFile)
+	say("              go run ./cmd/passnum --data-dir %s report", a.cfg.DataDir)
 	var counts struct{ Chequiers, Vouchers int64 }
 	db.Read(ctx).Model(&ledger.Chequier{}).Count(&counts.Chequiers)
 	db.Read(ctx).Model(&ledger.Voucher{}).Count(&counts.Vouchers)
 	say("in all        %d chéquiers, %d vouchers, ledger verified", counts.Chequiers, counts.Vouchers)
-	return first.Vouchers[1], nil
+	return first.Vouchers[8], nil
+}
+
+// demoClock lets the demo's story start in an earlier month and then catch
+// up with real time.
+type demoClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *demoClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *demoClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset = time.Until(t)
+}
+
+func (c *demoClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
 
 // serveDemo gives the demo programme API keys and serves it, printing what
@@ -238,4 +399,17 @@ var demoVenues = []programme.VenueInput{
 		IBAN: "FR1420041010050500013M02606", Contact: "franceservices@example.org", Departments: []string{"92"}},
 	{Name: "Association Emmaüs Connect, Boulogne", SIRET: "78210456700014", Address: "5 avenue du Général Leclerc\n92100 Boulogne-Billancourt",
 		IBAN: "FR7610107001011234567890129", Contact: "contact@example.org", Departments: []string{"92", "78"}},
+}
+
+// exportLedger writes the ledger export an auditor downloads.
+func (a *app) exportLedger(ctx context.Context, db *ledger.DB, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := audit.Export(ctx, db, f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
+	"passnum/migrations"
 	"passnum/voucher"
 )
 
@@ -193,7 +197,7 @@ func TestAPIKeyCommands(t *testing.T) {
 	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
 	mustRun(t, env, "init")
 	mustRun(t, env, "department", "add", "78", "Yvelines")
-	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78")
+	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
 	r := run(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette")
 	secret := strings.TrimSpace(r.stdout)
 	if r.code != 0 || !strings.HasPrefix(secret, "pn_") || strings.Count(secret, "\n") != 0 || !strings.Contains(r.stderr, "shown this once") {
@@ -259,7 +263,7 @@ func TestServeReplicas(t *testing.T) {
 	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_DATABASE_URL=" + ledgertest.URL(t, ledger.Postgres)}
 	mustRun(t, env, "init")
 	mustRun(t, env, "department", "add", "78", "Yvelines")
-	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78")
+	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
 	mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "5", "--valid-until", nextYearEnd(), "--no-activation")
 	key := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
 	ks := keySetOf(t, mustRun(t, env, "keys", "export"))
@@ -412,18 +416,24 @@ func TestServeRefusesOldSchema(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"PASSNUM_DATA_DIR=" + dir}
 	mustRun(t, env, "init")
-	db, err := ledger.Open(t.Context(), filepath.Join(dir, "passnum.db"))
+	// Undo the last migration, as a database restored from before an
+	// upgrade would be.
+	sqlDB, err := sql.Open("sqlite", filepath.Join(dir, "passnum.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Undo the last migration, as a database restored from before an
-	// upgrade would be.
-	for _, q := range []string{"DROP TABLE pairings", "DELETE FROM goose_db_version WHERE version_id = 3"} {
-		if err := db.Read(t.Context()).Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
+	fsys, err := migrations.FS("sqlite")
+	if err != nil {
+		t.Fatal(err)
 	}
-	db.Close()
+	p, err := goose.NewProvider(goose.DialectSQLite3, sqlDB, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Down(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.Close()
 	r := run(t, env, "serve", "--listen", "127.0.0.1:0")
 	if r.code != 1 || !strings.Contains(r.stderr, "run 'passnum migrate'") {
 		t.Fatalf("serve on an old schema: exit %d, stderr %q", r.code, r.stderr)

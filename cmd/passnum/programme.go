@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"passnum"
 	"passnum/ledger"
 	"passnum/programme"
 	"passnum/voucher"
@@ -56,8 +57,65 @@ func (a *app) departmentCmd() *cobra.Command {
 				return w.Flush()
 			},
 		},
+		a.departmentSetCmd(),
 	)
 	return cmd
+}
+
+func (a *app) departmentSetCmd() *cobra.Command {
+	var name, iban, bic, commission string
+	c := &cobra.Command{
+		Use:   "set CODE [--payer-name N --payer-iban I [--payer-bic B]] [--commission PERCENT]",
+		Short: "Set a département's paying office (for SEPA transfers) and its programme's commission",
+		Example: `  passnum department set 78 --payer-name "Paierie départementale des Yvelines" \
+      --payer-iban "FR14 2004 1010 0505 0001 3M02 606" --commission 0`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ch programme.DepartmentChanges
+			if cmd.Flags().Changed("payer-name") {
+				ch.PayerName = &name
+			}
+			if cmd.Flags().Changed("payer-iban") {
+				ch.PayerIBAN = &iban
+			}
+			if cmd.Flags().Changed("payer-bic") {
+				ch.PayerBIC = &bic
+			}
+			if cmd.Flags().Changed("commission") {
+				bp, err := parsePercent(commission)
+				if err != nil {
+					return err
+				}
+				ch.CommissionBasisPoints = &bp
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, err := a.programme(db).UpdateDepartment(cmd.Context(), strings.ToUpper(args[0]), ch, actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN),
+				strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"))
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&name, "payer-name", "", "the paying office, as its bank knows it")
+	f.StringVar(&iban, "payer-iban", "", "the account transfers are paid from")
+	f.StringVar(&bic, "payer-bic", "", "its BIC (optional)")
+	f.StringVar(&commission, "commission", "", "the programme's commission on reimbursements, in percent (e.g. 1.5)")
+	return c
+}
+
+// parsePercent reads a percentage with at most two decimals as basis points.
+func parsePercent(s string) (int64, error) {
+	bp, err := passnum.ParseEuros(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	if err != nil {
+		return 0, passnum.Errorf(passnum.EInvalid, "--commission %q is not a percentage such as 1.5", s)
+	}
+	return bp, nil
 }
 
 func (a *app) venueCmd() *cobra.Command {

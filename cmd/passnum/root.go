@@ -47,7 +47,9 @@ func newRootCmd() *cobra.Command {
 	a.cfg.bind(root.PersistentFlags())
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(), a.keysCmd(),
 		a.departmentCmd(), a.venueCmd(), a.issueCmd(), a.activateCmd(), a.voidCmd(),
-		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd(), a.printCmd(), a.reprintCmd())
+		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd(), a.printCmd(), a.reprintCmd(),
+		a.settlementCmd())
+	root.AddCommand(a.reportCmd())
 	return root
 }
 

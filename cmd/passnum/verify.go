@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -134,16 +135,21 @@ func (a *app) printLedgerStatus(ctx context.Context, serial uint64) error {
 }
 
 func (a *app) auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Check the ledger"}
-	var keysFile string
+	cmd := &cobra.Command{Use: "audit", Short: "Check the ledger, or export it for auditors"}
+	var keysFile, exportFile string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Re-check the hash chain, the checkpoint signatures and that the tables agree with the events",
 		Long: "verify exits with status 1 and names the first bad entry when the ledger was tampered with.\n" +
-			"--keys checks the checkpoints against public keys you hold yourself rather than the database's.",
+			"--keys checks the checkpoints against public keys you hold yourself rather than the database's.\n" +
+			"--export checks a file written by 'passnum audit export' instead, on any machine, with no\n" +
+			"database: the chain, the signed checkpoints, and that the events are consistent.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if exportFile != "" {
+				return a.verifyExport(ctx, exportFile, keysFile)
+			}
 			ks, err := a.keySet(ctx, keysFile)
 			if err != nil {
 				return err
@@ -166,8 +172,9 @@ func (a *app) auditCmd() *cobra.Command {
 			return nil
 		},
 	}
-	verify.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database)")
-	cmd.AddCommand(verify, &cobra.Command{
+	verify.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database, or with --export from the file)")
+	verify.Flags().StringVar(&exportFile, "export", "", "verify this file from 'passnum audit export' instead of the database ('-': standard input)")
+	cmd.AddCommand(verify, a.auditExportCmd(), &cobra.Command{
 		Use:   "seal",
 		Short: "Chain pending events and sign a checkpoint now (a server does it continuously)",
 		Args:  cobra.NoArgs,
@@ -180,6 +187,103 @@ func (a *app) auditCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+func (a *app) auditExportCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the sealed ledger as JSON Lines, for auditors to verify on their own machine",
+		Long: "export writes the signing public keys, every sealed event and every signed checkpoint\n" +
+			"(docs/ledger.md, \"Export file\"). Anyone can then run 'passnum audit verify --export FILE'\n" +
+			"without the database; with '--keys' from 'passnum keys export', obtained separately, the\n" +
+			"check does not rely on the keys inside the file. Events not yet sealed are left out.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			ctx := cmd.Context()
+			db, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			w, where := a.out, "standard output"
+			if out != "" && out != "-" {
+				f, err := os.Create(out)
+				if err != nil {
+					return fmt.Errorf("create the export file: %w", err)
+				}
+				defer func() {
+					if cerr := f.Close(); err == nil && cerr != nil {
+						err = fmt.Errorf("write the export file: %w", cerr)
+					}
+					if err != nil {
+						os.Remove(out) // never leave half an export behind
+					}
+				}()
+				w, where = f, out
+			}
+			var bar func(int)
+			finish := func() {}
+			e := audit.Exporter{DB: db, Now: a.now, Progress: func(done, total int64) {
+				if bar == nil {
+					if bar, finish = a.progress(int(total), "exporting the ledger"); bar == nil {
+						bar = func(int) {}
+					}
+				}
+				bar(int(done))
+			}}
+			sum, err := e.Export(ctx, w)
+			finish()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.errOut, "exported %d events and %d checkpoints (the chain up to #%d) to %s", sum.Events, sum.Checkpoints, sum.LastSeq, where)
+			if sum.Unsealed > 0 {
+				fmt.Fprintf(a.errOut, "; %d events not yet sealed were left out", sum.Unsealed)
+			}
+			fmt.Fprintln(a.errOut)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (default: standard output)")
+	return cmd
+}
+
+// verifyExport checks an export file; it needs no database, only the file
+// and, ideally, public keys obtained independently.
+func (a *app) verifyExport(ctx context.Context, file, keysFile string) error {
+	var trusted *voucher.KeySet
+	if keysFile != "" {
+		var err error
+		if trusted, err = a.keySet(ctx, keysFile); err != nil {
+			return err
+		}
+	}
+	r := io.Reader(os.Stdin)
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("open the export: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	rep, err := audit.VerifyExport(r, trusted)
+	var exportErr *audit.ExportError
+	if errors.As(err, &exportErr) {
+		fmt.Fprintf(a.out, "FAILED: %v\n", err)
+		return errSilent
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "OK: export of %s: %d events chained, %d checkpoints verified (signed up to #%d), %d events not yet sealed left out\n",
+		rep.ExportedAt.Format("2006-01-02 15:04:05 UTC"), rep.Chain.Events, rep.Chain.Checkpoints, rep.Chain.SignedUpTo, rep.Unsealed)
+	fmt.Fprintf(a.out, "    the events are consistent: %d batches, %d chéquiers, %d vouchers, %d redemptions\n",
+		rep.Batches, rep.Chequiers, rep.Vouchers, rep.Redemptions)
+	for _, w := range rep.Chain.Warnings {
+		fmt.Fprintf(a.out, "    warning: %s\n", w)
+	}
+	return nil
 }
 
 func printAudit(a *app, rep audit.Report) {

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"passnum"
+	"passnum/figures"
+	"passnum/printing"
+	"passnum/voucher"
+)
+
+func (a *app) reportCmd() *cobra.Command {
+	var dept, asOf, format, pdf string
+	cmd := &cobra.Command{
+		Use:   "report [--department CODE] [--as-of YYYY-MM-DD] [--format table|csv|json] [--pdf FILE]",
+		Short: "Show the programme's figures per département, batch, venue and month",
+		Long: "report shows where the chéquiers and the money are: chéquiers printed, handed out and started;\n" +
+			"vouchers issued, redeemed, voided, expired and outstanding, in number and in euros; the value\n" +
+			"due back to the funder; redemptions per venue and per month; closed settlement periods; and\n" +
+			"the programme's warnings. Each batch, département and the total is checked: issued =\n" +
+			"outstanding + redeemed + voided + expired, in number and in euros (the CHECK line).\n\n" +
+			"--as-of decides which unused vouchers count as expired (default: today, Europe/Paris); every\n" +
+			"other figure is the database as it is now.\n\n" +
+			"CSV has one row per département and per batch (the level column); JSON has everything.",
+		Example: "  passnum report\n" +
+			"  passnum report --department 78 --format csv > figures-78.csv\n" +
+			"  passnum report --department 78 --pdf rapport-78.pdf",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			day := voucher.Today(a.now())
+			if asOf != "" {
+				var err error
+				if day, err = parseDay("--as-of", asOf); err != nil {
+					return err
+				}
+			}
+			write, ok := map[string]func(io.Writer, figures.Figures) error{
+				"table": writeFiguresTable, "csv": writeFiguresCSV, "json": writeFiguresJSON}[format]
+			if !ok {
+				return passnum.Errorf(passnum.EInvalid, "--format %q: choose table, csv or json", format)
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			f, err := (&figures.Service{DB: db}).Compute(cmd.Context(), figures.Filter{Department: dept, AsOf: day})
+			if err != nil {
+				return err
+			}
+			if pdf != "" {
+				var buf bytes.Buffer
+				if err := printing.RenderProgrammeReport(&buf, f.Report(reportTitle(f), a.now())); err != nil {
+					return err
+				}
+				if err := os.WriteFile(pdf, buf.Bytes(), 0o644); err != nil {
+					return fmt.Errorf("write the PDF: %w", err)
+				}
+				fmt.Fprintf(a.errOut, "wrote the report to %s\n", pdf)
+			}
+			return write(a.out, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&dept, "department", "", "only this département (default: all)")
+	fl.StringVar(&asOf, "as-of", "", "the day the figures are for, YYYY-MM-DD (default: today)")
+	fl.StringVar(&format, "format", "table", "table, csv or json, on standard output")
+	fl.StringVar(&pdf, "pdf", "", "also write the report as a PDF to this file (in French, for funders)")
+	return cmd
+}
+
+// reportTitle is the PDF's title, in French like the PDF.
+func reportTitle(f figures.Figures) string {
+	if f.Department != "" && len(f.Departments) == 1 {
+		return fmt.Sprintf("Pass numérique — %s (%s)", f.Departments[0].Name, f.Department)
+	}
+	return "Pass numérique — tous départements"
+}
+
+// figureLines are the rows of the départements table: one figure per
+// line, one column per département, so that it reads on a terminal.
+var figureLines = []struct {
+	label string
+	value func(c *figures.Counts) string
+}{
+	{"chéquiers printed", func(c *figures.Counts) string { return figureCount(c.ChequiersPrinted) }},
+	{"chéquiers handed out", func(c *figures.Counts) string { return figureCount(c.ChequiersHandedOut) }},
+	{"chéquiers not handed out", func(c *figures.Counts) string { return figureCount(c.ChequiersNotHandedOut) }},
+	{"chéquiers started", func(c *figures.Counts) string { return figureCount(c.ChequiersStarted) }},
+	{"vouchers issued", func(c *figures.Counts) string { return figureCount(c.VouchersIssued) }},
+	{"vouchers redeemed", func(c *figures.Counts) string { return figureCount(c.VouchersRedeemed) }},
+	{"vouchers voided", func(c *figures.Counts) string { return figureCount(c.VouchersVoided) }},
+	{"vouchers expired", func(c *figures.Counts) string { return figureCount(c.VouchersExpired) }},
+	{"vouchers outstanding", func(c *figures.Counts) string { return figureCount(c.VouchersOutstanding) }},
+	{"EUR issued", func(c *figures.Counts) string { return passnum.FormatEuros(c.IssuedCents) }},
+	{"EUR redeemed", func(c *figures.Counts) string { return passnum.FormatEuros(c.RedeemedCents) }},
+	{"EUR voided", func(c *figures.Counts) string { return passnum.FormatEuros(c.VoidedCents) }},
+	{"EUR expired", func(c *figures.Counts) string { return passnum.FormatEuros(c.ExpiredCents) }},
+	{"EUR outstanding", func(c *figures.Counts) string { return passnum.FormatEuros(c.OutstandingCents) }},
+	{"EUR unused, due back", func(c *figures.Counts) string { return passnum.FormatEuros(c.UnusedCents) }},
+	{"redemption rate", func(c *figures.Counts) string { return figureRate(c.RedemptionRate) }},
+	{"check", func(c *figures.Counts) string { return figureCheck(c.InvariantHolds) }},
+}
+
+func figureCount(n int64) string { return strconv.FormatInt(n, 10) }
+
+func figureRate(r float64) string { return strconv.FormatFloat(100*r, 'f', 1, 64) + "%" }
+
+// figureCheck says whether issued = outstanding + redeemed + voided + expired.
+func figureCheck(holds bool) string {
+	if holds {
+		return "OK"
+	}
+	return "DISCREPANCY"
+}
+
+func writeFiguresTable(out io.Writer, f figures.Figures) error {
+	scope := "all départements"
+	if f.Department != "" {
+		scope = "département " + f.Department
+	}
+	fmt.Fprintf(out, "Figures as of %s (end of day, Europe/Paris), %s\n", f.AsOf, scope)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	section := func(title string) {
+		w.Flush()
+		fmt.Fprintf(out, "\n== %s\n", title)
+	}
+
+	section("Départements")
+	cols := make([]*figures.Counts, 0, len(f.Departments)+1)
+	fmt.Fprint(w, "FIGURE")
+	for i := range f.Departments {
+		d := &f.Departments[i]
+		fmt.Fprintf(w, "\t%s %s", d.Code, d.Name)
+		cols = append(cols, &d.Counts)
+	}
+	if len(f.Departments) > 1 {
+		fmt.Fprint(w, "\tTOTAL")
+		cols = append(cols, &f.Total)
+	}
+	fmt.Fprintln(w)
+	for _, l := range figureLines {
+		fmt.Fprint(w, l.label)
+		for _, c := range cols {
+			fmt.Fprint(w, "\t"+l.value(c))
+		}
+		fmt.Fprintln(w)
+	}
+
+	section("Batches")
+	if len(f.Batches) == 0 {
+		fmt.Fprintln(w, "none")
+	} else {
+		fmt.Fprintln(w, "BATCH\tDÉP\tVALUE EUR\tSTAGE\tPRINTED\tHANDED OUT\tSTARTED\tISSUED\tREDEEMED\tVOIDED\tEXPIRED\tOUTSTANDING\tUNUSED EUR\tRATE\tCHECK")
+	}
+	for _, b := range f.Batches {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", b.ID, b.Department, passnum.FormatEuros(b.FaceValueCents),
+			b.Stage, b.ChequiersPrinted, b.ChequiersHandedOut, b.ChequiersStarted, b.VouchersIssued, b.VouchersRedeemed,
+			b.VouchersVoided, b.VouchersExpired, b.VouchersOutstanding, passnum.FormatEuros(b.UnusedCents), figureRate(b.RedemptionRate), figureCheck(b.InvariantHolds))
+	}
+
+	section("Venues (accepted redemptions, most first)")
+	if len(f.Venues) == 0 {
+		fmt.Fprintln(w, "none")
+	} else {
+		fmt.Fprintln(w, "ID\tREDEMPTIONS\tVOUCHERS\tEUR\tNAME")
+	}
+	for _, v := range f.Venues {
+		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\n", v.ID, v.Redemptions, v.Vouchers, passnum.FormatEuros(v.Cents), v.Name)
+	}
+
+	section("Months (Europe/Paris; redemptions by the time the server accepted them)")
+	if len(f.Months) == 0 {
+		fmt.Fprintln(w, "none")
+	} else {
+		fmt.Fprintln(w, "MONTH\tREDEMPTIONS\tVOUCHERS\tEUR\tACTIVATIONS")
+	}
+	for _, m := range f.Months {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%d\n", m.Month, m.Redemptions, m.Vouchers, passnum.FormatEuros(m.Cents), m.Activations)
+	}
+
+	section("Closed settlement periods")
+	if len(f.Settlements) == 0 {
+		fmt.Fprintln(w, "none")
+	} else {
+		fmt.Fprintln(w, "MONTH\tDÉP\tVENUES\tGROSS EUR\tREVERSED EUR\tADJUSTED EUR\tCOMMISSION EUR\tNET EUR")
+	}
+	for _, s := range f.Settlements {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Month, s.Department, s.Venues, passnum.FormatEuros(s.GrossCents),
+			passnum.FormatEuros(s.ReversedCents), passnum.FormatEuros(s.AdjustmentCents), passnum.FormatEuros(s.CommissionCents),
+			passnum.FormatEuros(s.NetCents))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(f.Warnings) > 0 {
+		fmt.Fprintln(out, "\n== Warnings")
+		for _, warning := range f.Warnings {
+			fmt.Fprintln(out, "! "+warning)
+		}
+	}
+	return nil
+}
+
+// writeFiguresCSV writes one row per département and per batch. Amounts
+// are in cents and in euros with a decimal point, as in settlement's CSV.
+func writeFiguresCSV(out io.Writer, f figures.Figures) error {
+	cw := csv.NewWriter(out)
+	cw.Write([]string{"level", "as_of", "department", "batch", "name", "stage", "face_value_cents",
+		"chequiers_printed", "chequiers_handed_out", "chequiers_not_handed_out", "chequiers_started",
+		"vouchers_issued", "issued_cents", "issued_eur", "vouchers_redeemed", "redeemed_cents", "redeemed_eur",
+		"vouchers_voided", "voided_cents", "voided_eur", "vouchers_expired", "expired_cents", "expired_eur",
+		"vouchers_outstanding", "outstanding_cents", "outstanding_eur", "unused_cents", "unused_eur",
+		"redemption_rate", "invariant_holds"})
+	row := func(level, dept, batch, name, stage, face string, c *figures.Counts) {
+		money := func(n, cents int64) []string {
+			return []string{figureCount(n), figureCount(cents), passnum.FormatEuros(cents)}
+		}
+		r := []string{level, f.AsOf, dept, batch, name, stage, face,
+			figureCount(c.ChequiersPrinted), figureCount(c.ChequiersHandedOut), figureCount(c.ChequiersNotHandedOut), figureCount(c.ChequiersStarted)}
+		r = append(r, money(c.VouchersIssued, c.IssuedCents)...)
+		r = append(r, money(c.VouchersRedeemed, c.RedeemedCents)...)
+		r = append(r, money(c.VouchersVoided, c.VoidedCents)...)
+		r = append(r, money(c.VouchersExpired, c.ExpiredCents)...)
+		r = append(r, money(c.VouchersOutstanding, c.OutstandingCents)...)
+		r = append(r, figureCount(c.UnusedCents), passnum.FormatEuros(c.UnusedCents),
+			strconv.FormatFloat(c.RedemptionRate, 'f', 4, 64), strconv.FormatBool(c.InvariantHolds))
+		cw.Write(r)
+	}
+	for i := range f.Departments {
+		d := &f.Departments[i]
+		row("department", d.Code, "", d.Name, "", "", &d.Counts)
+	}
+	for i := range f.Batches {
+		b := &f.Batches[i]
+		row("batch", b.Department, figureCount(b.ID), "", string(b.Stage), figureCount(b.FaceValueCents), &b.Counts)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeFiguresJSON(out io.Writer, f figures.Figures) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
