@@ -4,7 +4,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"passnum"
@@ -62,6 +64,57 @@ func WriteStatementPDF(w io.Writer, p Period, venueID int64, departmentName stri
 	return printing.RenderStatement(w, doc)
 }
 
+// WriteStatementPDFs writes the PDF statement of every venue of a closed
+// period, rendering several at once: a month of a large département is
+// hundreds of documents, each mostly CPU (fonts, compression). create
+// gives where each goes; the first error stops the rest.
+func WriteStatementPDFs(p Period, departmentName string, create func(st Statement) (io.WriteCloser, error)) error {
+	jobs := make(chan Statement)
+	errs := make(chan error, len(p.Statements))
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(p.Statements), 1)) {
+		wg.Go(func() {
+			for st := range jobs {
+				errs <- writeOne(p, departmentName, st, create)
+			}
+		})
+	}
+	var first error
+	for _, st := range p.Statements {
+		select {
+		case jobs <- st:
+		case err := <-errs:
+			if err != nil && first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func writeOne(p Period, departmentName string, st Statement, create func(Statement) (io.WriteCloser, error)) error {
+	w, err := create(st)
+	if err != nil {
+		return err
+	}
+	if err := WriteStatementPDF(w, p, st.VenueID, departmentName); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
 // Payment builds the SEPA credit transfer of a closed period: one transfer
 // per venue with a positive net amount, from the département's paying
 // office, to be executed on the given day. Errors: period_not_over,
@@ -85,8 +138,12 @@ func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 			return sepa.Payment{}, passnum.Errorf(passnum.EInvalid, "venue %d (%s) has no IBAN: set it with 'passnum venue update %d --iban …', then pay it with an adjustment next month",
 				st.VenueID, st.VenueName, st.VenueID)
 		}
+		bic := "" // the venue's BIC goes with its current IBAN, maybe not the one frozen at closing
+		if deref(st.Venue.IBAN) == st.IBAN {
+			bic = deref(st.Venue.BIC)
+		}
 		pay.Transfers = append(pay.Transfers, sepa.Transfer{EndToEndID: st.Reference,
-			Creditor:    sepa.Party{Name: st.VenueName, IBAN: st.IBAN, BIC: deref(st.Venue.BIC)},
+			Creditor:    sepa.Party{Name: st.VenueName, IBAN: st.IBAN, BIC: bic},
 			AmountCents: st.NetCents,
 			Remittance:  fmt.Sprintf("Pass numerique %s %s releve %s", d.Name, p.Month, st.Reference)})
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -238,12 +239,26 @@ func (a *app) writeSettlementFiles(ctx context.Context, db *ledger.DB, dir strin
 	if err := write(prefix+"-statements.csv", func(f *os.File) error { return settlement.WriteCSV(f, p) }); err != nil {
 		return nil, err
 	}
-	for _, st := range p.Statements {
-		name := fmt.Sprintf("%s-venue-%s.pdf", prefix, strconv.FormatInt(st.VenueID, 10))
-		if err := write(name, func(f *os.File) error { return settlement.WriteStatementPDF(f, p, st.VenueID, d.Name) }); err != nil {
-			return nil, err
-		}
+	pdfPath := func(st settlement.Statement) string {
+		return filepath.Join(dir, fmt.Sprintf("%s-venue-%s.pdf", prefix, strconv.FormatInt(st.VenueID, 10)))
 	}
+	pdfs := make([]string, len(p.Statements))
+	for i, st := range p.Statements {
+		pdfs[i] = pdfPath(st)
+	}
+	err := settlement.WriteStatementPDFs(p, d.Name, func(st settlement.Statement) (io.WriteCloser, error) {
+		return os.Create(pdfPath(st))
+	})
+	if err != nil {
+		for _, path := range pdfs {
+			os.Remove(path)
+		}
+		return nil, err
+	}
+	for _, path := range pdfs {
+		fmt.Fprintf(a.out, "wrote %s\n", path)
+	}
+	written = append(written, pdfs...)
 	day := voucher.Today(a.now()).AddDays(1)
 	if execution != "" {
 		var err error
