@@ -11,6 +11,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -53,10 +54,22 @@ type Spec struct {
 	Name       string // what the key is for: "tablette accueil", "export compta"
 }
 
-// Service manages API keys.
+// Service manages API keys. It is safe for concurrent use.
 type Service struct {
 	DB  *ledger.DB
 	Now func() time.Time
+	// CacheTTL keeps a successful lookup in memory that long instead of
+	// reading the key on every request (zero: always read). A key revoked
+	// through this process stops at once; through another server process,
+	// within CacheTTL.
+	CacheTTL time.Duration
+
+	cache sync.Map // string(hash(secret)) -> cachedKey
+}
+
+type cachedKey struct {
+	p  Principal
+	at time.Time
 }
 
 // Keys look like pn_<13 chars of prefix>_<52 chars of secret>: 64 bits of
@@ -145,8 +158,21 @@ func (s *Service) List(ctx context.Context) ([]ledger.APIKey, error) {
 
 // Revoke disables a key at once. Errors: not_found, conflict (already revoked).
 func (s *Service) Revoke(ctx context.Context, prefix, actor string) error {
+	defer s.forget(prefix)
 	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		return revoke(tx, prefix, actor, s.Now().UTC())
+	})
+}
+
+// forget drops a key from the cache once its revocation has run. A lookup
+// that read the key just before the revocation committed may still cache
+// it: for at most CacheTTL, like a revocation made by another process.
+func (s *Service) forget(prefix string) {
+	s.cache.Range(func(k, v any) bool {
+		if v.(cachedKey).p.Prefix == prefix {
+			s.cache.Delete(k)
+		}
+		return true
 	})
 }
 
@@ -173,6 +199,7 @@ func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
 // Roll replaces the principal's key by a new one with the same role and
 // scope, in one transaction: the old key stops working as the new one starts.
 func (s *Service) Roll(ctx context.Context, p Principal, actor string) (string, ledger.APIKey, error) {
+	defer s.forget(p.Prefix)
 	prefix, secret := newSecret()
 	now := s.Now().UTC()
 	var k ledger.APIKey
@@ -210,7 +237,14 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	if !ok || !strings.HasPrefix(secret, keyPrefix) || len(secret) > 200 {
 		return Principal{}, denied
 	}
-	// Plain SQL: this runs on every request.
+	h := hash(secret)
+	now := s.Now().UTC()
+	if s.CacheTTL > 0 {
+		if c, ok := s.cache.Load(string(h)); ok && now.Sub(c.(cachedKey).at) < s.CacheTTL {
+			return c.(cachedKey).p, nil
+		}
+	}
+	// Plain SQL: this runs on every request the cache does not answer.
 	var rows []ledger.APIKey
 	err := s.DB.Read(ctx).Raw(`SELECT id, prefix, secret_hash, role, department_code, venue_id, name, revoked_at, last_used_at
 		FROM api_keys WHERE prefix = ?`, keyPrefix+prefix).Scan(&rows).Error
@@ -218,14 +252,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 		return Principal{}, err
 	}
 	if len(rows) == 0 {
-		subtle.ConstantTimeCompare(hash(secret), make([]byte, sha256.Size)) // same work as a known prefix
+		subtle.ConstantTimeCompare(h, make([]byte, sha256.Size)) // same work as a known prefix
 		return Principal{}, denied
 	}
 	k := rows[0]
-	if subtle.ConstantTimeCompare(hash(secret), k.SecretHash) != 1 || k.RevokedAt != nil {
+	if subtle.ConstantTimeCompare(h, k.SecretHash) != 1 || k.RevokedAt != nil {
 		return Principal{}, denied
 	}
-	now := s.Now().UTC()
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > lastUsedGranularity {
 		s.DB.Read(ctx).Model(&ledger.APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now)
 	}
@@ -235,6 +268,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	}
 	if k.VenueID != nil {
 		p.VenueID = *k.VenueID
+	}
+	if s.CacheTTL > 0 {
+		s.cache.Store(string(h), cachedKey{p: p, at: now})
 	}
 	return p, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"passnum"
 	"passnum/apikeys"
@@ -105,6 +106,47 @@ func TestKeys(t *testing.T) {
 		var se *audit.StateError
 		if !errors.As(err, &se) || se.Entity != "API key" {
 			t.Fatalf("an escalated key went unnoticed: %v", err)
+		}
+	})
+}
+
+// TestAuthenticateCache checks what the cache promises: a key revoked
+// through this service stops at once; one revoked behind its back (by
+// another server process) stops once CacheTTL has passed.
+func TestAuthenticateCache(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := issuingtest.New(t, db)
+		s := &apikeys.Service{DB: db, Now: f.Clock.Now, CacheTTL: 2 * time.Second}
+		other := &apikeys.Service{DB: db, Now: f.Clock.Now} // another process
+		here, k1, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAuditor, Name: "ici"}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		there, k2, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAuditor, Name: "ailleurs"}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{here, there} {
+			if _, err := s.Authenticate(ctx, secret); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Revoke(ctx, k1.Prefix, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, here); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+			t.Fatalf("key revoked through this service still works: %v", err)
+		}
+		if err := other.Revoke(ctx, k2.Prefix, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, there); err != nil {
+			t.Fatalf("within the TTL the cached key answers: %v", err)
+		}
+		f.Clock.T = f.Clock.T.Add(2 * time.Second)
+		if _, err := s.Authenticate(ctx, there); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+			t.Fatalf("key revoked elsewhere still works after the TTL: %v", err)
 		}
 	})
 }

@@ -129,18 +129,26 @@ type venueState struct {
 	departments map[string]bool
 }
 
-// loadVenue reads a venue and its départements in one query: it runs on
-// every redemption.
+// venueQuery reads a venue and its départements in one query (one row per
+// département); redemptions on PostgreSQL run it in the same statement as
+// their idempotency claim.
+const venueQuery = `SELECT v.*, d.department_code AS department FROM venues v
+	LEFT JOIN venue_departments d ON d.venue_id = v.id WHERE v.id = ?`
+
+type venueRow struct {
+	ledger.Venue
+	Department *string
+}
+
 func loadVenue(db *gorm.DB, id int64) (venueState, error) {
-	var rows []struct {
-		ledger.Venue
-		Department *string
-	}
-	err := db.Raw(`SELECT v.*, d.department_code AS department FROM venues v
-		LEFT JOIN venue_departments d ON d.venue_id = v.id WHERE v.id = ?`, id).Scan(&rows).Error
-	if err != nil {
+	var rows []venueRow
+	if err := db.Raw(venueQuery, id).Scan(&rows).Error; err != nil {
 		return venueState{}, err
 	}
+	return venueOf(id, rows)
+}
+
+func venueOf(id int64, rows []venueRow) (venueState, error) {
 	if len(rows) == 0 {
 		return venueState{}, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", id)
 	}
@@ -191,11 +199,8 @@ func loadVouchers(db *gorm.DB, serials []int64) (map[int64]voucherRow, error) {
 // the one place where the rules live: Check and Redeem both call it. Every
 // query goes through db, the caller's transaction: taking a second pooled
 // connection while holding one can exhaust the pool under load.
-func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venueID int64, inputs []Input, at time.Time) ([]Item, error) {
-	venue, err := loadVenue(db, venueID)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, inputs []Input, at time.Time) ([]Item, error) {
+	venueID := venue.ID
 	items := make([]Item, len(inputs))
 	serials := make([]int64, 0, len(inputs))
 	seen := map[int64]bool{}
@@ -332,7 +337,12 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 	if err != nil {
 		return Item{}, err
 	}
-	items, err := s.judge(s.DB.Read(ctx), ks, venueID, []Input{in}, s.Now())
+	db := s.DB.Read(ctx)
+	venue, err := loadVenue(db, venueID)
+	if err != nil {
+		return Item{}, err
+	}
+	items, err := s.judge(db, ks, venue, []Input{in}, s.Now())
 	if err != nil {
 		return Item{}, err
 	}

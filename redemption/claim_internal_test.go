@@ -34,7 +34,7 @@ func TestRepeatWhileRunning(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		done <- db.Tx(ctx, func(tx *ledger.Tx) error {
-			if replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, f.Clock.T); err != nil || replay != nil {
+			if _, replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, f.Clock.T); err != nil || replay != nil {
 				return errors.Join(err, errors.New("the first claim failed"))
 			}
 			close(claimed)

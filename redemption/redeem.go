@@ -82,11 +82,11 @@ func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b *Basket,
 	res := Result{ScannedAt: b.ScannedAt, ReceivedAt: now}
 	var replay *Result
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		var err error
-		if replay, err = claim(tx, b.VenueID, b.IdempotencyKey, hash, now); err != nil || replay != nil {
+		venue, r, err := claim(tx, b.VenueID, b.IdempotencyKey, hash, now)
+		if replay = r; err != nil || replay != nil {
 			return err
 		}
-		items, err := s.judge(tx.DB, ks, b.VenueID, b.Items, b.ScannedAt)
+		items, err := s.judge(tx.DB, ks, venue, b.Items, b.ScannedAt)
 		if err != nil {
 			return err
 		}
@@ -126,30 +126,9 @@ func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
 	if b.Session != "" {
 		session = &b.Session
 	}
-	var id int64
-	err := tx.Raw(`INSERT INTO redemptions (venue_id, idempotency_key, status, total_cents, scanned_at, created_at, session)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, b.VenueID, b.IdempotencyKey, ledger.RedemptionAccepted,
-		res.TotalCents, b.ScannedAt, res.ReceivedAt, session).Scan(&id).Error
+	id, err := insertRedemption(tx, b, res, session, serials, items)
 	if err != nil {
-		return fmt.Errorf("write the redemption: %w", err)
-	}
-	upd := tx.Exec(`UPDATE vouchers SET status = ?, redemption_id = ? WHERE serial IN ? AND status = ?`,
-		ledger.VoucherRedeemed, id, serials, ledger.VoucherActive)
-	if upd.Error != nil {
-		return upd.Error
-	}
-	if upd.RowsAffected != int64(len(serials)) {
-		return errSpentMeanwhile
-	}
-	values := make([]string, len(items))
-	args := make([]any, 0, 3*len(items))
-	for i, it := range items {
-		values[i] = "(?, ?, ?)"
-		args = append(args, id, it.Serial, it.ValueCents)
-	}
-	if err := tx.Exec("INSERT INTO redemption_items (redemption_id, voucher_serial, value_cents) VALUES "+
-		strings.Join(values, ", "), args...).Error; err != nil { // one statement: a basket is small
-		return fmt.Errorf("write the redemption's items: %w", err)
+		return err
 	}
 	res.RedemptionID = id
 	return tx.Append(ledger.Record{Type: ledger.EventRedeemed, Entity: "redemption", EntityID: strconv.FormatInt(id, 10),
@@ -182,47 +161,145 @@ func (s *Service) recordOfflineConflict(tx *ledger.Tx, b *Basket, res *Result) e
 			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), Conflicts: conflicts}})
 }
 
-// claim takes the idempotency key inside the redemption's transaction. It
-// returns the stored answer when the key already has one for this request.
+// insertRedemption writes the redemption, spends its vouchers with one
+// conditional update whose row count must be the basket's size, and writes
+// its items. On PostgreSQL the three are one statement (data-modifying
+// CTEs): this runs for every basket, and each round trip inside the
+// transaction is time its row locks are held (docs/BENCHMARKS.md).
+func insertRedemption(tx *ledger.Tx, b *Basket, res *Result, session *string, serials []int64, items []ledger.RedeemedItem) (int64, error) {
+	if tx.Dialect() == ledger.Postgres {
+		values := make([]int64, len(items))
+		for i, it := range items {
+			values[i] = it.ValueCents
+		}
+		var out struct{ ID, Spent, Items int64 }
+		err := tx.Raw(`WITH r AS (
+				INSERT INTO redemptions (venue_id, idempotency_key, status, total_cents, scanned_at, created_at, session)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id),
+			u AS (
+				UPDATE vouchers SET status = ?, redemption_id = (SELECT id FROM r)
+				WHERE serial = ANY(?::bigint[]) AND status = ? RETURNING serial),
+			i AS (
+				INSERT INTO redemption_items (redemption_id, voucher_serial, value_cents)
+				SELECT (SELECT id FROM r), t.s, t.v FROM unnest(?::bigint[], ?::bigint[]) AS t(s, v) JOIN u ON u.serial = t.s
+				RETURNING 1)
+			SELECT (SELECT id FROM r) AS id, (SELECT COUNT(*) FROM u) AS spent, (SELECT COUNT(*) FROM i) AS items`,
+			b.VenueID, b.IdempotencyKey, ledger.RedemptionAccepted, res.TotalCents, b.ScannedAt, res.ReceivedAt, session,
+			ledger.VoucherRedeemed, pgArray(serials), ledger.VoucherActive, pgArray(serials), pgArray(values)).Scan(&out).Error
+		if err != nil {
+			return 0, fmt.Errorf("write the redemption: %w", err)
+		}
+		if out.Spent != int64(len(serials)) || out.Items != out.Spent {
+			return 0, errSpentMeanwhile
+		}
+		return out.ID, nil
+	}
+	var id int64
+	err := tx.Raw(`INSERT INTO redemptions (venue_id, idempotency_key, status, total_cents, scanned_at, created_at, session)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, b.VenueID, b.IdempotencyKey, ledger.RedemptionAccepted,
+		res.TotalCents, b.ScannedAt, res.ReceivedAt, session).Scan(&id).Error
+	if err != nil {
+		return 0, fmt.Errorf("write the redemption: %w", err)
+	}
+	upd := tx.Exec(`UPDATE vouchers SET status = ?, redemption_id = ? WHERE serial IN ? AND status = ?`,
+		ledger.VoucherRedeemed, id, serials, ledger.VoucherActive)
+	if upd.Error != nil {
+		return 0, upd.Error
+	}
+	if upd.RowsAffected != int64(len(serials)) {
+		return 0, errSpentMeanwhile
+	}
+	values := make([]string, len(items))
+	args := make([]any, 0, 3*len(items))
+	for i, it := range items {
+		values[i] = "(?, ?, ?)"
+		args = append(args, id, it.Serial, it.ValueCents)
+	}
+	if err := tx.Exec("INSERT INTO redemption_items (redemption_id, voucher_serial, value_cents) VALUES "+
+		strings.Join(values, ", "), args...).Error; err != nil { // one statement: a basket is small
+		return 0, fmt.Errorf("write the redemption's items: %w", err)
+	}
+	return id, nil
+}
+
+// pgArray writes integers as a PostgreSQL array literal: GORM would expand
+// a slice argument into a list.
+func pgArray(xs []int64) string {
+	b := make([]byte, 0, 2+12*len(xs))
+	b = append(b, '{')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, x, 10)
+	}
+	return string(append(b, '}'))
+}
+
+// claim takes the idempotency key inside the redemption's transaction and
+// reads the venue. It returns the stored answer when the key already has
+// one for this request.
 //
 // A repeat of a request still running must not wait for it (the client gets
 // 409 and retries): on PostgreSQL the insert is guarded by a try-lock on the
 // key, which fails at once while the first request's transaction holds it.
 // SQLite runs one write transaction at a time, so there a repeat simply
 // waits for the first to commit and replays its answer.
-func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time) (*Result, error) {
-	insert := `INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
-		VALUES (?, ?, ?, 'in_progress', ?, ?) ON CONFLICT (venue_id, key) DO NOTHING`
-	args := []any{venueID, key, hash, now, now}
+func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time) (venueState, *Result, error) {
+	var claimed bool
+	var venue venueState
+	var err error
 	if tx.Dialect() == ledger.Postgres {
-		insert = `INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
-			SELECT ?, ?, ?, 'in_progress', ?, ? WHERE pg_try_advisory_xact_lock(?)
-			ON CONFLICT (venue_id, key) DO NOTHING`
-		args = append(args, keyLock(venueID, key))
-	}
-	ins := tx.Exec(insert, args...)
-	if err := ledger.Translate(tx.Dialect(), ins.Error); err != nil {
-		if errors.Is(err, ledger.ErrConstraint) {
-			return nil, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", venueID)
+		// One round trip: the claim, guarded by the try-lock, and the venue.
+		var rows []struct {
+			ledger.Venue
+			Department *string
+			Claimed    int64
 		}
-		return nil, err
+		err = tx.Raw(`WITH ins AS (
+				INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
+				SELECT ?, ?, ?, 'in_progress', ?, ? WHERE pg_try_advisory_xact_lock(?)
+				ON CONFLICT (venue_id, key) DO NOTHING RETURNING 1)
+			SELECT q.*, (SELECT COUNT(*) FROM ins) AS claimed FROM (`+venueQuery+`) q`,
+			venueID, key, hash, now, now, keyLock(venueID, key), venueID).Scan(&rows).Error
+		if err == nil {
+			vrows := make([]venueRow, len(rows))
+			for i, r := range rows {
+				vrows[i] = venueRow{Venue: r.Venue, Department: r.Department}
+			}
+			claimed = len(rows) > 0 && rows[0].Claimed == 1
+			venue, err = venueOf(venueID, vrows)
+		}
+	} else {
+		ins := tx.Exec(`INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
+			VALUES (?, ?, ?, 'in_progress', ?, ?) ON CONFLICT (venue_id, key) DO NOTHING`, venueID, key, hash, now, now)
+		if err = ins.Error; err == nil {
+			claimed = ins.RowsAffected == 1
+			venue, err = loadVenue(tx.DB, venueID)
+		}
 	}
-	if ins.RowsAffected == 1 {
-		return nil, nil
+	if err := ledger.Translate(tx.Dialect(), err); err != nil {
+		if errors.Is(err, ledger.ErrConstraint) {
+			return venue, nil, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", venueID)
+		}
+		return venue, nil, err
+	}
+	if claimed {
+		return venue, nil, nil
 	}
 	var k ledger.IdempotencyKey
-	err := tx.Where("venue_id = ? AND key = ?", venueID, key).Take(&k).Error
+	err = tx.Where("venue_id = ? AND key = ?", venueID, key).Take(&k).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && k.State != "done"):
 		// Not inserted and not committed: another request holds the key.
-		return nil, passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+		return venue, nil, passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
 	case err != nil:
-		return nil, err
+		return venue, nil, err
 	case string(k.RequestSHA256) != string(hash):
-		return nil, passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
+		return venue, nil, passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
 	}
 	replay := &Result{}
-	return replay, json.Unmarshal([]byte(*k.Response), replay)
+	return venue, replay, json.Unmarshal([]byte(*k.Response), replay)
 }
 
 // keyLock maps a venue's idempotency key to a PostgreSQL advisory lock. Two
