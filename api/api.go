@@ -12,12 +12,17 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum/apikeys"
+	"passnum/figures"
+	"passnum/issuing"
 	"passnum/ledger"
+	"passnum/programme"
 	"passnum/redemption"
+	"passnum/settlement"
 )
 
 // Services are what the API exposes. Each is ready to use: the caller owns
@@ -27,12 +32,20 @@ type Services struct {
 	Keys       *apikeys.Service
 	Pairings   *apikeys.Pairings
 	Redemption *redemption.Service
+	Issuing    *issuing.Service    // batches, chéquiers, printing
+	Programme  *programme.Service  // départements and venues
+	Settlement *settlement.Service // periods, statements, payments
+	Figures    *figures.Service    // the programme's figures and report
 }
 
 // Config tunes the HTTP layer.
 type Config struct {
 	Logger    *slog.Logger // nil: slog.Default()
 	BodyLimit int64        // bytes of a request body; 0: DefaultBodyLimit
+	// VenuesInfo is printed on chéquier covers (where to find labelled
+	// venues), as passnum print's --venues-info: the same value gives the
+	// same PDF bytes as the command line.
+	VenuesInfo string
 }
 
 // DefaultBodyLimit is far above the largest valid request (a basket of
@@ -43,18 +56,20 @@ const DefaultBodyLimit = 64 << 10
 // server is what handlers share; it never changes after New.
 type server struct {
 	Services
-	log       *slog.Logger
-	bodyLimit int64
+	log        *slog.Logger
+	bodyLimit  int64
+	venuesInfo string
 }
 
 // New returns the API as an *echo.Echo with every route, middleware and the
 // error handler. It panics if a service is missing: that is a wiring bug,
 // better found at start than on the first request.
 func New(s Services, cfg Config) http.Handler {
-	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil || s.Redemption.Now == nil {
-		panic("api.New: Services.DB, Keys, Pairings and Redemption (with its Now) are required")
+	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil || s.Redemption.Now == nil ||
+		s.Issuing == nil || s.Programme == nil || s.Settlement == nil || s.Figures == nil {
+		panic("api.New: Services.DB, Keys, Pairings, Redemption (with its Now), Issuing, Programme, Settlement and Figures are required")
 	}
-	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit}
+	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo}
 	if srv.log == nil {
 		srv.log = slog.Default()
 	}
@@ -68,3 +83,6 @@ func New(s Services, cfg Config) http.Handler {
 	srv.routes(e)
 	return e
 }
+
+// now is the time of the request, from the one injectable clock.
+func (s *server) now() time.Time { return s.Redemption.Now() }

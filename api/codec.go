@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"passnum"
+	"passnum/voucher"
 )
 
 // decodeJSON reads the request body into v strictly: JSON only, no unknown
@@ -177,4 +179,81 @@ func respond(c echo.Context, status int, v any) error {
 		return err
 	}
 	return c.JSONBlob(status, data)
+}
+
+// parseDay reads a YYYY-MM-DD date given in field.
+func parseDay(field, s string) (voucher.Day, error) {
+	d, err := voucher.ParseDay(strings.TrimSpace(s))
+	if err != nil {
+		return 0, passnum.Errorf(passnum.EInvalid, "« %s » doit être une date AAAA-MM-JJ, par exemple 2027-06-30 (reçu %q).", field, shorten(s, 32))
+	}
+	return d, nil
+}
+
+// queryDay reads an optional YYYY-MM-DD query parameter.
+func queryDay(c echo.Context, name string) (voucher.Day, bool, error) {
+	s, ok, err := query(c, name)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	d, err := parseDay(name, s)
+	return d, err == nil, err
+}
+
+// queryBool reads an optional true/false query parameter.
+func queryBool(c echo.Context, name string) (bool, error) {
+	s, ok, err := query(c, name)
+	if err != nil || !ok {
+		return false, err
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, passnum.Errorf(passnum.EInvalid, "Le paramètre « %s » vaut true ou false.", name)
+	}
+	return b, nil
+}
+
+// text checks a free text field: trimmed, at most max characters, no
+// control character; required ones may not be empty. It returns the
+// trimmed text.
+func text(field, s string, max int, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if err := checkText(field, s); err != nil {
+		return "", err
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case required && n == 0:
+		return "", passnum.Errorf(passnum.EInvalid, "Le champ « %s » est obligatoire (1 à %d caractères).", field, max)
+	case n > max:
+		return "", passnum.Errorf(passnum.EInvalid, "Le champ « %s » dépasse %d caractères (%d) : raccourcissez-le.", field, max, n)
+	}
+	return s, nil
+}
+
+// reason checks the "why" of a change, recorded in the ledger.
+func reason(s, example string) (string, error) {
+	r, err := text("reason", s, 200, false)
+	if err == nil && r == "" {
+		err = passnum.Errorf(passnum.EInvalid, "Dites pourquoi dans « reason » (1 à 200 caractères), par exemple « %s ». Le motif est inscrit au journal.", example)
+	}
+	return r, err
+}
+
+// pathParam returns a path parameter unescaped: Echo leaves one escaped
+// when the request's path had to keep its escaped form.
+func pathParam(c echo.Context, name string) string {
+	v := c.Param(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
+// pathInt reads a positive integer path parameter.
+func pathInt(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, passnum.Errorf(passnum.EInvalid, "« %s » doit être un entier positif.", name)
+	}
+	return id, nil
 }

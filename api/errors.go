@@ -12,7 +12,10 @@ import (
 
 	"passnum"
 	"passnum/apikeys"
+	"passnum/issuing"
+	"passnum/programme"
 	"passnum/redemption"
+	"passnum/settlement"
 )
 
 // Error codes of the HTTP layer itself, beside those of the services.
@@ -41,6 +44,13 @@ var statuses = map[string]int{
 	redemption.EInProgress:          http.StatusConflict,
 	redemption.EAlreadyReversed:     http.StatusConflict,
 	redemption.EReversalWindow:      http.StatusConflict,
+	redemption.EPeriodSettled:       http.StatusConflict,
+	issuing.EDistributionStopped:    http.StatusConflict,
+	programme.EVenueStatus:          http.StatusConflict,
+	settlement.EPeriodOpen:          http.StatusConflict,
+	settlement.EPeriodClosed:        http.StatusConflict,
+	settlement.EPeriodOrder:         http.StatusConflict,
+	settlement.ENoPayer:             http.StatusConflict,
 	codeBodyTooLarge:                http.StatusRequestEntityTooLarge,
 	codeUnsupportedMediaType:        http.StatusUnsupportedMediaType,
 	redemption.EBasketRejected:      http.StatusUnprocessableEntity,

@@ -25,10 +25,13 @@ import (
 
 	"passnum/api"
 	"passnum/apikeys"
+	"passnum/figures"
 	"passnum/issuing"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
+	"passnum/programme"
 	"passnum/redemption"
+	"passnum/settlement"
 )
 
 // The OpenAPI document every request and answer of these tests is checked
@@ -55,6 +58,11 @@ func openAPI(t testing.TB) (*openapi3.T, routers.Router) {
 			return
 		}
 		contract.router, contract.err = legacy.NewRouter(contract.doc)
+		// The files the API serves are checked for their content type; their
+		// bytes by the tests that read them.
+		openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
 	})
 	if contract.err != nil {
 		t.Fatalf("openapi.yaml: %v", contract.err)
@@ -68,11 +76,14 @@ func openAPI(t testing.TB) (*openapi3.T, routers.Router) {
 type env struct {
 	*issuingtest.Fixture
 	svc      *redemption.Service
+	prog     *programme.Service
+	settle   *settlement.Service
 	apikeys  *apikeys.Service
 	pairings *apikeys.Pairings
 	handler  http.Handler
 	srv      *httptest.Server
 	logs     *syncBuffer
+	batch    issuing.Issued           // 78's batch of 20 chéquiers of 10 vouchers
 	vouchers []issuing.PrintedVoucher // of the handed-over chéquiers
 	venue1   int64
 	venue2   int64
@@ -84,17 +95,20 @@ func newEnv(t *testing.T, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	ctx := context.Background()
 	f := issuingtest.New(t, db)
 	r := f.Redeemable(t, handedOver)
-	e := &env{Fixture: f, logs: &syncBuffer{}, keys: map[string]string{}, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
+	e := &env{Fixture: f, logs: &syncBuffer{}, keys: map[string]string{}, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2, batch: r.Batch}
 	v1, v2 := r.Venue1, r.Venue2
 	e.svc = &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
+	e.prog = &programme.Service{DB: db, Now: f.Clock.Now}
+	e.settle = &settlement.Service{DB: db, Now: f.Clock.Now}
 	e.apikeys = &apikeys.Service{DB: db, Now: f.Clock.Now}
 	e.pairings = &apikeys.Pairings{Keys: e.apikeys, Sign: f.Keys, Clock: f.Clock.Now}
 	for name, spec := range map[string]apikeys.Spec{
-		"venue1":     {Role: apikeys.RoleVenue, VenueID: v1, Name: "tablette accueil"},
-		"venue2":     {Role: apikeys.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
-		"department": {Role: apikeys.RoleDepartment, Department: "78", Name: "CCAS de Trappes"},
-		"auditor":    {Role: apikeys.RoleAuditor, Name: "Chambre régionale des comptes"},
-		"admin":      {Role: apikeys.RoleAdmin, Name: "exploitation"},
+		"venue1":       {Role: apikeys.RoleVenue, VenueID: v1, Name: "tablette accueil"},
+		"venue2":       {Role: apikeys.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
+		"department":   {Role: apikeys.RoleDepartment, Department: "78", Name: "CCAS de Trappes"},
+		"department92": {Role: apikeys.RoleDepartment, Department: "92", Name: "Direction de l'action sociale 92"},
+		"auditor":      {Role: apikeys.RoleAuditor, Name: "Chambre régionale des comptes"},
+		"admin":        {Role: apikeys.RoleAdmin, Name: "exploitation"},
 	} {
 		secret, _, err := e.apikeys.Create(ctx, spec, "test")
 		if err != nil {
@@ -106,11 +120,17 @@ func newEnv(t *testing.T, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	for _, fn := range tune {
 		fn(&cfg)
 	}
-	e.handler = api.New(api.Services{DB: db, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc}, cfg)
+	e.handler = api.New(e.services(db), cfg)
 	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)
 	t.Cleanup(func() { e.checkLogs(t) })
 	return e
+}
+
+// services are the env's services on db.
+func (e *env) services(db *ledger.DB) api.Services {
+	return api.Services{DB: db, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc,
+		Issuing: e.Issuing, Programme: e.prog, Settlement: e.settle, Figures: &figures.Service{DB: db}}
 }
 
 // checkLogs: every line names its request, and no secret key is ever logged.
@@ -437,6 +457,23 @@ func (e *env) redemptions(t testing.TB) int64 {
 	t.Helper()
 	var n int64
 	if err := e.DB.Read(context.Background()).Model(&ledger.Redemption{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// actor is what the ledger records as the actor of a change made with the
+// key of role.
+func (e *env) actor(role string) string {
+	prefix, _, _ := strings.Cut(strings.TrimPrefix(e.keys[role], "pn_"), "_")
+	return "apikey:pn_" + prefix
+}
+
+// count counts the rows of a model's table.
+func (e *env) count(t testing.TB, model any) int64 {
+	t.Helper()
+	var n int64
+	if err := e.DB.Read(context.Background()).Model(model).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n

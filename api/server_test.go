@@ -17,9 +17,12 @@ import (
 	"passnum"
 	"passnum/api"
 	"passnum/apikeys"
+	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
+	"passnum/programme"
 	"passnum/redemption"
+	"passnum/settlement"
 	"passnum/voucher"
 )
 
@@ -40,7 +43,7 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { behind.Close() })
-	e = e.serving(t, api.New(api.Services{DB: behind, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc},
+	e = e.serving(t, api.New(e.services(behind),
 		api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}))
 	e.do(t, request{method: "GET", path: "/healthz"}).expect(t, http.StatusOK, "")
 	e.do(t, request{method: "GET", path: "/readyz", allow5xx: true}).expect(t, http.StatusServiceUnavailable, "not_ready")
@@ -159,6 +162,14 @@ func TestStatuses(t *testing.T) {
 		{"chequier_voided", 409, "chequier_voided", "", ""},
 		{"chequier_already_active", 409, "chequier_already_active", "", ""},
 		{"voucher_redeemed", 409, "voucher_redeemed", "", ""},
+		{"voucher_not_voidable", 409, "voucher_not_voidable", "", ""},
+		{redemption.EPeriodSettled, 409, redemption.EPeriodSettled, "", ""},
+		{issuing.EDistributionStopped, 409, issuing.EDistributionStopped, "", ""},
+		{programme.EVenueStatus, 409, programme.EVenueStatus, "", ""},
+		{settlement.EPeriodOpen, 409, settlement.EPeriodOpen, "", ""},
+		{settlement.EPeriodClosed, 409, settlement.EPeriodClosed, "", ""},
+		{settlement.EPeriodOrder, 409, settlement.EPeriodOrder, "", ""},
+		{settlement.ENoPayer, 409, settlement.ENoPayer, "", ""},
 		{redemption.EBasketRejected, 422, redemption.EBasketRejected, "", ""},
 		{redemption.EIdempotencyMismatch, 422, redemption.EIdempotencyMismatch, "", ""},
 		{redemption.ReasonRateLimited, 429, redemption.ReasonRateLimited, "Retry-After", "60"},

@@ -108,7 +108,8 @@ func (s *Service) Period(ctx context.Context, department string, m Month) (Perio
 	if err := p.agrees(closed, frozen); err != nil {
 		return Period{}, err
 	}
-	p.Closed, p.ClosedAt, p.ClosedBy = true, &closed.ClosedAt, closed.ClosedBy
+	closedAt := closed.ClosedAt.UTC()
+	p.Closed, p.ClosedAt, p.ClosedBy = true, &closedAt, closed.ClosedBy
 	return p, nil
 }
 
@@ -205,7 +206,7 @@ func compute(db *gorm.DB, dept ledger.Department, m Month, bp int64) (Period, er
 		st.AdjustmentCents += a.AmountCents
 	}
 	p := Period{Department: dept.Code, Month: m.String(), FirstDay: m.FirstDay().String(), LastDay: m.LastDay().String(),
-		CommissionBasisPoints: bp, dept: dept, month: m}
+		CommissionBasisPoints: bp, Statements: make([]Statement, 0, len(byVenue)), dept: dept, month: m}
 	ids := make([]int64, 0, len(byVenue))
 	for id := range byVenue {
 		ids = append(ids, id)

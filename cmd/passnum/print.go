@@ -28,7 +28,7 @@ func (o *printOptions) bind(cmd *cobra.Command, perFile bool) {
 	f.StringVar(&o.layout, "layout", "a4", "a4 (ten vouchers per A4 sheet, crop marks) or booklet (one voucher per A6 page, four per A4 sheet)")
 	f.StringVar(&o.venuesInfo, "venues-info", "", "where beneficiaries find labelled venues: a URL, an address or a phone number ($PASSNUM_VENUES_INFO)")
 	if perFile {
-		f.IntVar(&o.perFile, "per-file", 500, "chéquiers per PDF file: memory stays flat whatever the batch size")
+		f.IntVar(&o.perFile, "per-file", issuing.DefaultPerFile, "chéquiers per PDF file: memory stays flat whatever the batch size")
 	}
 	cmd.MarkFlagRequired("out")
 }
@@ -92,38 +92,13 @@ func (a *app) printCmd() *cobra.Command {
 
 // printBatch renders a whole batch into dir.
 func (a *app) printBatch(ctx context.Context, svc *issuing.Service, batchID int64, dir string, perFile int, opt printing.Options) (printing.Manifest, error) {
-	b, d, err := svc.Batch(ctx, batchID)
+	summary, chequiers, err := svc.PrintBatch(ctx, batchID)
 	if err != nil {
 		return printing.Manifest{}, err
 	}
-	summary := printing.Batch{ID: b.ID, Department: b.DepartmentCode, DepartmentName: d.Name,
-		Chequiers: b.ChequierCount, VouchersPerChequier: b.VouchersPerChequier,
-		ValueCents: b.FaceValueCents, TotalCents: b.TotalCents,
-		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day(),
-		FirstChequier: formatChequier(b.DepartmentCode, b.Year, b.FirstChequierSeq), LastChequier: formatChequier(b.DepartmentCode, b.Year, b.LastChequierSeq),
-		FirstVoucher: voucherNumber(b.FirstSerial), LastVoucher: voucherNumber(b.LastSerial),
-		KeyID: int(b.KeyID), CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256), RequiresActivation: b.RequiresActivation}
-	progress, done := a.progress(b.ChequierCount, "printing chéquiers")
+	progress, done := a.progress(summary.Chequiers, "printing chéquiers")
 	defer done()
-	chequiers := func(yield func(printing.Chequier, error) bool) {
-		for pc, err := range svc.BatchChequiers(ctx, b) {
-			if !yield(toPrinting(pc), err) || err != nil {
-				return
-			}
-		}
-	}
 	return printing.RenderFiles(dir, summary, chequiers, perFile, opt, progress)
-}
-
-// toPrinting turns a chéquier with its codes into what the printer draws.
-func toPrinting(pc issuing.PrintedChequier) printing.Chequier {
-	c := printing.Chequier{Number: pc.Chequier.Number, ValueCents: pc.Batch.FaceValueCents,
-		ValidUntil: pc.Batch.ValidUntil.Day(), RequiresActivation: pc.Batch.RequiresActivation,
-		ActivationCode: pc.ActivationCode, Vouchers: make([]printing.Voucher, len(pc.Vouchers))}
-	for i, v := range pc.Vouchers {
-		c.Vouchers[i] = printing.Voucher{Position: int(v.Position), Number: v.Number, VerificationCode: v.VerificationCode, Code: v.Code}
-	}
-	return c
 }
 
 func (a *app) reprintCmd() *cobra.Command {
@@ -207,7 +182,7 @@ func renderOne(path string, pc issuing.PrintedChequier, opt printing.Options) er
 	if err != nil {
 		return err
 	}
-	if err := printing.Render(f, summary, []printing.Chequier{toPrinting(pc)}, opt); err != nil {
+	if err := printing.Render(f, summary, []printing.Chequier{issuing.PrintingChequier(pc)}, opt); err != nil {
 		f.Close()
 		os.Remove(path)
 		return err

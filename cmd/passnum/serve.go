@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"passnum/api"
 	"passnum/apikeys"
+	"passnum/figures"
 	"passnum/ledger"
 	"passnum/redemption"
 )
@@ -25,6 +27,7 @@ type serveOptions struct {
 	checkpointEvery time.Duration
 	shutdownTimeout time.Duration
 	keyCache        time.Duration
+	venuesInfo      string
 }
 
 func (o *serveOptions) options() []option {
@@ -35,6 +38,7 @@ func (o *serveOptions) options() []option {
 		{flag: "checkpoint-every", env: "PASSNUM_CHECKPOINT_EVERY"},
 		{flag: "shutdown-timeout", env: "PASSNUM_SHUTDOWN_TIMEOUT"},
 		{flag: "key-cache", env: "PASSNUM_KEY_CACHE"},
+		{flag: "venues-info", env: "PASSNUM_VENUES_INFO"},
 	}
 }
 
@@ -59,7 +63,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&o.reversalWindow, "reversal-window", 30*time.Minute, "how long a venue may undo a redemption ($PASSNUM_REVERSAL_WINDOW)")
 	f.DurationVar(&o.sealEvery, "seal-every", time.Second, "how often the ledger sealer runs ($PASSNUM_SEAL_EVERY)")
 	f.DurationVar(&o.checkpointEvery, "checkpoint-every", time.Minute, "least time between two signed checkpoints ($PASSNUM_CHECKPOINT_EVERY)")
-	f.DurationVar(&o.keyCache, "key-cache", 2*time.Second, "how long public keys stay in memory; a revoked key verifies that much longer ($PASSNUM_KEY_CACHE)")
+	f.DurationVar(&o.keyCache, "key-cache", 2*time.Second, "how long signing and API keys stay in memory; a key revoked by another process works that much longer here ($PASSNUM_KEY_CACHE)")
+	f.StringVar(&o.venuesInfo, "venues-info", "", "where beneficiaries find labelled venues, printed on the chéquiers the API renders, as 'passnum print --venues-info' ($PASSNUM_VENUES_INFO)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown ($PASSNUM_SHUTDOWN_TIMEOUT)")
 	return cmd
 }
@@ -67,6 +72,11 @@ func (a *app) serveCmd() *cobra.Command {
 // serve runs the API until ctx ends. ready, if not nil, is called with the
 // URL once the server listens.
 func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string)) error {
+	// Checked at start rather than when the first batch is printed; a cover
+	// has room for 160 characters, as 'passnum print' says.
+	if n := utf8.RuneCountInString(o.venuesInfo); n > 160 {
+		return fmt.Errorf("--venues-info is %d characters long: at most 160 fit on a chéquier's cover", n)
+	}
 	db, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -79,13 +89,23 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	if err != nil {
 		return err
 	}
+	issuer, err := a.issuing(db)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewJSONHandler(a.errOut, nil))
+	keys := a.apikeys(db)
+	keys.CacheTTL = o.keyCache // one lookup fewer per request; see apikeys.Service
 	handler := api.New(api.Services{
 		DB:         db,
-		Keys:       a.apikeys(db),
-		Pairings:   &apikeys.Pairings{Keys: a.apikeys(db), Sign: a.keyManager(db), Clock: a.now},
+		Keys:       keys,
+		Pairings:   &apikeys.Pairings{Keys: keys, Sign: a.keyManager(db), Clock: a.now},
 		Redemption: &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache},
-	}, api.Config{Logger: log})
+		Issuing:    issuer,
+		Programme:  a.programme(db),
+		Settlement: a.settlement(db),
+		Figures:    &figures.Service{DB: db},
+	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo})
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
@@ -94,7 +114,9 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		// Longer than SQLite's 10 s busy timeout plus a redemption's retries.
+		// Longer than SQLite's 10 s busy timeout plus a redemption's retries,
+		// and than the largest batch the API issues (api.maxAPIChequiers).
+		// A ledger export moves its own deadline as long as it streams.
 		WriteTimeout:   45 * time.Second,
 		IdleTimeout:    60 * time.Second,
 		MaxHeaderBytes: 16 << 10,

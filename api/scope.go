@@ -1,0 +1,92 @@
+package api
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"passnum"
+	"passnum/apikeys"
+	"passnum/voucher"
+)
+
+// What each role may reach beyond what require admits, in one place:
+//
+//   - admin and auditor see every département; an auditor changes nothing
+//     (its routes are GET only).
+//   - A département key sees and changes its own département only. Asking
+//     for another by name (a path segment, a query or body field) is 403
+//     forbidden: the caller knows what it asked for. A thing found by its
+//     own id or number (a batch, chéquier, voucher or venue) that belongs
+//     to another département is 404 not_found, as if it did not exist, like
+//     another venue's redemption: its existence is not revealed.
+//   - A venue key sees its own venue and statements only (404 otherwise).
+
+// ownDepartment is the only département the caller may see, or "" for all.
+func ownDepartment(p apikeys.Principal) string {
+	if p.Role == apikeys.RoleDepartment {
+		return p.Department
+	}
+	return ""
+}
+
+// mayReach reports whether the caller may see data of département code.
+func mayReach(p apikeys.Principal, code string) bool {
+	own := ownDepartment(p)
+	return own == "" || own == code
+}
+
+// mayReachAny reports whether the caller may see a venue labelled for these
+// départements.
+func mayReachAny(p apikeys.Principal, codes []string) bool {
+	own := ownDepartment(p)
+	return own == "" || slices.Contains(codes, own)
+}
+
+// requireDepartment refuses a département key naming another département.
+func requireDepartment(p apikeys.Principal, code string) error {
+	if mayReach(p, code) {
+		return nil
+	}
+	return newProblem(codeForbidden, "Cette clé d'accès est celle du département %s : elle ne donne pas accès au département %s.", p.Department, code)
+}
+
+// departmentCode reads a département code as people type it ("2a", " 78")
+// and checks it is one.
+func departmentCode(field, s string) (string, error) {
+	code := strings.ToUpper(strings.TrimSpace(s))
+	if !voucher.ValidDepartment(code) {
+		return "", passnum.Errorf(passnum.EInvalid, "« %s » : %q n'est pas un code de département ; donnez le code officiel, comme 78, 2A ou 971.", field, shorten(s, 20))
+	}
+	return code, nil
+}
+
+// departmentFilter reads the optional ?department= of a list: a
+// département key gets its own whether it gives it or not, and is refused
+// another's. "" means every département.
+func departmentFilter(c echo.Context) (string, error) {
+	s, ok, err := query(c, "department")
+	if err != nil {
+		return "", err
+	}
+	p := principal(c)
+	if !ok {
+		return ownDepartment(p), nil
+	}
+	code, err := departmentCode("department", s)
+	if err != nil {
+		return "", err
+	}
+	return code, requireDepartment(p, code)
+}
+
+// pathDepartment reads the {department} or {code} of a path and refuses a
+// département key naming another.
+func pathDepartment(c echo.Context, name string) (string, error) {
+	code, err := departmentCode(name, c.Param(name))
+	if err != nil {
+		return "", err
+	}
+	return code, requireDepartment(principal(c), code)
+}

@@ -1,0 +1,257 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"passnum/ledger"
+	"passnum/ledger/ledgertest"
+	"passnum/programme/programmetest"
+)
+
+type venueJSON struct {
+	ID             int64
+	Name           string
+	Status         string
+	SIRET          string
+	Address        string
+	IBAN           string
+	BIC            string
+	Contact        *string
+	Departments    []string
+	LabelExpiresOn string `json:"label_expires_on"`
+}
+
+// TestVenues labels a venue over HTTP and takes it through its statuses;
+// every refusal is in French and writes nothing.
+func TestVenues(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 0)
+		siret := programmetest.SIRET(42)
+		spaced := siret[:3] + " " + siret[3:6] + " " + siret[6:9] + " " + siret[9:]
+		body := map[string]any{"name": "  Association Clic Solidaire ", "siret": spaced, "address": "3 rue des Lilas, 78190 Trappes",
+			"iban": "fr76 3000 6000 0112 3456 7890 189", "bic": "bnpafrpp", "contact": "Mme Martin, 01 23 45 67 89",
+			"departments": []string{"78"}, "label_until": "2027-06-30", "reason": "comité du 12/10"}
+		r := e.do(t, request{method: "POST", path: "/api/v1/venues", as: "department", json: body})
+		r.expect(t, http.StatusCreated, "")
+		var v venueJSON
+		r.decode(t, &v)
+		if v.Name != "Association Clic Solidaire" || v.SIRET != siret || v.IBAN != programmetest.IBAN || v.BIC != "BNPAFRPP" ||
+			v.Status != "labelled" || v.LabelExpiresOn != "2027-06-30" || v.Contact == nil || len(v.Departments) != 1 ||
+			r.header.Get("Location") != "/api/v1/venues/"+itoa(v.ID) {
+			t.Fatalf("%+v", v)
+		}
+		path := "/api/v1/venues/" + itoa(v.ID)
+
+		// Bad input: nothing is written.
+		venues, events := e.count(t, &ledger.Venue{}), e.count(t, &ledger.Event{})
+		alteredSIRET := []byte(siret)
+		alteredSIRET[5] = '0' + (alteredSIRET[5]-'0'+1)%10
+		alteredIBAN := strings.Replace(programmetest.IBAN, "0189", "0198", 1)
+		with := func(k string, val any) map[string]any {
+			o := map[string]any{"name": "Autre lieu", "siret": programmetest.SIRET(43), "iban": programmetest.IBAN, "departments": []string{"78"}}
+			if val == nil {
+				delete(o, k)
+			} else {
+				o[k] = val
+			}
+			return o
+		}
+		cases := []struct {
+			name   string
+			body   any
+			status int
+			code   string
+			text   string
+		}{
+			{"AlteredSIRET", with("siret", string(alteredSIRET)), 400, "invalid", "clé de contrôle fausse"},
+			{"ShortSIRET", with("siret", "1234"), 400, "invalid", "14 chiffres"},
+			{"LettersInSIRET", with("siret", "ABCDEFGHIJKLMN"), 400, "invalid", "14 chiffres"},
+			{"AlteredIBAN", with("iban", alteredIBAN), 400, "invalid", "IBAN"},
+			{"IBANOutsideSEPA", with("iban", "US64SVBKUS6S3300958879"), 400, "invalid", "IBAN"},
+			{"NoIBAN", with("iban", nil), 400, "invalid", "IBAN"},
+			{"BadBIC", with("bic", "BNP"), 400, "invalid", "BIC"},
+			{"NoName", with("name", "  "), 400, "invalid", "« name »"},
+			{"LongName", with("name", strings.Repeat("é", 201)), 400, "invalid", "200 caractères"},
+			{"NoDepartment", with("departments", []string{}), 400, "invalid", "au moins un département"},
+			{"BadDepartment", with("departments", []string{"7"}), 400, "invalid", "code de département"},
+			{"OtherDepartment", with("departments", []string{"78", "92"}), 403, "forbidden", "département 92"},
+			{"PastLabel", with("label_until", "2026-01-01"), 400, "invalid", "déjà passé"},
+			{"BadLabelDate", with("label_until", "31/12/2027"), 400, "invalid", "AAAA-MM-JJ"},
+			{"SIRETTaken", with("siret", siret), 409, "conflict", "déjà enregistré"},
+			{"NULInContact", with("contact", "a\u0000b"), 400, "invalid", "« contact »"},
+			{"UnknownField", with("email", "x@example.org"), 400, "invalid_json", "« email »"},
+			{"DepartmentsAsString", with("departments", "78"), 400, "invalid_json", "« departments » doit être une liste"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				er := e.do(t, request{method: "POST", path: "/api/v1/venues", as: "department", json: c.body, offContract: true}).expect(t, c.status, c.code)
+				if !strings.Contains(er.Error.Message, c.text) {
+					t.Errorf("message %q lacks %q", er.Error.Message, c.text)
+				}
+			})
+		}
+		e.do(t, request{method: "POST", path: "/api/v1/venues", as: "department", body: raw(`{"name":"x"`), offContract: true}).expect(t, 400, "invalid_json")
+		if e.count(t, &ledger.Venue{}) != venues || e.count(t, &ledger.Event{}) != events {
+			t.Fatal("a refused venue wrote something")
+		}
+
+		// Changes.
+		patch := func(as string, b any) response {
+			return e.do(t, request{method: "PATCH", path: path, as: as, json: b, offContract: true})
+		}
+		r = patch("department", map[string]any{"iban": "FR14 2004 1010 0505 0001 3M02 606", "name": "Clic Solidaire", "reason": "nouveau RIB"})
+		r.expect(t, http.StatusOK, "")
+		v = venueJSON{}
+		r.decode(t, &v)
+		if v.IBAN != "FR1420041010050500013M02606" || v.BIC != "" || v.Name != "Clic Solidaire" || v.Address != "3 rue des Lilas, 78190 Trappes" {
+			t.Fatalf("%+v", v)
+		}
+		for name, c := range map[string]struct {
+			body   any
+			status int
+			code   string
+			text   string
+		}{
+			"NoReason":      {map[string]any{"name": "X"}, 400, "invalid", "pourquoi"},
+			"Nothing":       {map[string]any{"reason": "rien"}, 400, "invalid", "Rien à changer"},
+			"BICAlone":      {map[string]any{"bic": "BNPAFRPP", "reason": "x"}, 400, "invalid", "IBAN"},
+			"AlteredIBAN":   {map[string]any{"iban": alteredIBAN, "reason": "x"}, 400, "invalid", "IBAN"},
+			"EmptyName":     {map[string]any{"name": "", "reason": "x"}, 400, "invalid", "« name »"},
+			"NullName":      {map[string]any{"name": nil, "reason": "x"}, 400, "invalid", "Rien à changer"},
+			"StatusByPatch": {map[string]any{"status": "labelled", "reason": "x"}, 400, "invalid_json", "« status »"},
+		} {
+			t.Run("Patch"+name, func(t *testing.T) {
+				er := patch("department", c.body).expect(t, c.status, c.code)
+				if !strings.Contains(er.Error.Message, c.text) {
+					t.Errorf("message %q lacks %q", er.Error.Message, c.text)
+				}
+			})
+		}
+		e.do(t, request{method: "PATCH", path: "/api/v1/venues/999", as: "admin", json: map[string]any{"name": "X", "reason": "x"}}).expect(t, 404, "not_found")
+		e.do(t, request{method: "PATCH", path: "/api/v1/venues/abc", as: "admin", json: map[string]any{"name": "X", "reason": "x"}, offContract: true}).expect(t, 400, "invalid")
+
+		// The label's life.
+		status := func(action string, b any, want int, code string) venueJSON {
+			t.Helper()
+			r := e.do(t, request{method: "POST", path: path + "/" + action, as: "department", json: b, offContract: want == http.StatusBadRequest})
+			r.expect(t, want, code)
+			var out venueJSON
+			if want == http.StatusOK {
+				r.decode(t, &out)
+			}
+			return out
+		}
+		why := map[string]string{"reason": "enquête"}
+		status("reinstatement", why, 409, "venue_status")
+		if v := status("suspension", why, 200, ""); v.Status != "suspended" {
+			t.Fatalf("%+v", v)
+		}
+		status("suspension", why, 409, "venue_status")
+		status("label", map[string]string{"reason": "renouvellement"}, 409, "venue_status")
+		if v := status("reinstatement", why, 200, ""); v.Status != "labelled" || v.LabelExpiresOn != "2027-06-30" {
+			t.Fatalf("reinstated: %+v", v)
+		}
+		if v := status("unlabelling", why, 200, ""); v.Status != "unlabelled" {
+			t.Fatalf("%+v", v)
+		}
+		status("unlabelling", why, 409, "venue_status")
+		status("suspension", map[string]string{"reason": ""}, 400, "invalid")
+		if v := status("label", map[string]string{"reason": "nouveau comité"}, 200, ""); v.Status != "labelled" || v.LabelExpiresOn != "" {
+			t.Fatalf("labelled again without end: %+v", v)
+		}
+		status("label", map[string]string{"until": "2026-11-25", "reason": "x"}, 400, "invalid")
+		if v := status("label", map[string]string{"until": "2028-12-31", "reason": "prolongation"}, 200, ""); v.LabelExpiresOn != "2028-12-31" {
+			t.Fatalf("%+v", v)
+		}
+		var ev []ledger.Event
+		if err := db.Read(context.Background()).Where("entity = ? AND entity_id = ?", "venue", itoa(v.ID)).Order("id").Find(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(ev) != 7 {
+			t.Fatalf("%d venue events", len(ev))
+		}
+		for _, x := range ev {
+			if x.Actor != e.actor("department") || strings.Contains(x.Data, "Martin") {
+				t.Fatalf("event %s: actor %q, data %s", x.Type, x.Actor, x.Data)
+			}
+		}
+
+		// The auditor reads it without its contact; the venue's own key reads it with.
+		var seen map[string]any
+		e.do(t, request{method: "GET", path: path, as: "auditor"}).decode(t, &seen)
+		if _, ok := seen["contact"]; ok || seen["siret"] != siret {
+			t.Fatalf("%v", seen)
+		}
+		var list struct {
+			Venues []venueJSON
+			Next   int64
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/venues?limit=2", as: "admin"}).decode(t, &list)
+		if len(list.Venues) != 2 || list.Next != list.Venues[1].ID {
+			t.Fatalf("%+v", list)
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/venues?after=" + itoa(list.Next), as: "admin"}).decode(t, &list)
+		if len(list.Venues) != 1 || list.Venues[0].ID != v.ID {
+			t.Fatalf("%+v", list)
+		}
+		var own venueJSON
+		e.do(t, request{method: "GET", path: "/api/v1/venues/" + itoa(e.venue1), as: "venue1"}).decode(t, &own)
+		if own.ID != e.venue1 || own.Contact == nil {
+			t.Fatalf("%+v", own)
+		}
+	})
+}
+
+// TestDepartmentSettings sets a département's paying office and commission.
+func TestDepartmentSettings(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 0)
+		var d struct {
+			Code, Name, PayerName, PayerIBAN, PayerBIC string
+			Commission                                 int64 `json:"commission_basis_points"`
+		}
+		r := e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: map[string]any{
+			"payer_name": "Paierie départementale", "payer_iban": "FR76 3000 6000 0112 3456 7890 189", "payer_bic": "BNPAFRPP", "commission_basis_points": 150}})
+		r.expect(t, http.StatusOK, "")
+		var raw map[string]any
+		r.decode(t, &raw)
+		r.decode(t, &d)
+		if raw["payer_iban"] != programmetest.IBAN || raw["payer_bic"] != "BNPAFRPP" || raw["payer_name"] != "Paierie départementale" || d.Commission != 150 {
+			t.Fatalf("%s", r.body)
+		}
+		for name, c := range map[string]struct {
+			path   string
+			body   any
+			status int
+			code   string
+			text   string
+		}{
+			"Nothing":      {"78", map[string]any{}, 400, "invalid", "Rien à changer"},
+			"BICAlone":     {"78", map[string]any{"payer_bic": "BNPAFRPP"}, 400, "invalid", "IBAN"},
+			"AlteredIBAN":  {"78", map[string]any{"payer_iban": "FR7630006000011234567890198"}, 400, "invalid", "« payer_iban »"},
+			"Commission":   {"78", map[string]any{"commission_basis_points": 10001}, 400, "invalid", "10000"},
+			"Negative":     {"78", map[string]any{"commission_basis_points": -1}, 400, "invalid", "10000"},
+			"EmptyPayer":   {"78", map[string]any{"payer_name": " "}, 400, "invalid", "« payer_name »"},
+			"Other":        {"92", map[string]any{"commission_basis_points": 1}, 403, "forbidden", "département 92"},
+			"BadCode":      {"ABC", map[string]any{"commission_basis_points": 1}, 400, "invalid", "code de département"},
+			"UnknownField": {"78", map[string]any{"name": "Yvelines"}, 400, "invalid_json", "« name »"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				er := e.do(t, request{method: "PATCH", path: "/api/v1/departments/" + c.path, as: "department", json: c.body, offContract: true}).expect(t, c.status, c.code)
+				if !strings.Contains(er.Error.Message, c.text) {
+					t.Errorf("message %q lacks %q", er.Error.Message, c.text)
+				}
+			})
+		}
+		e.do(t, request{method: "PATCH", path: "/api/v1/departments/75", as: "admin", json: map[string]any{"commission_basis_points": 1}}).
+			expect(t, http.StatusNotFound, "not_found")
+		var list struct{ Departments []map[string]any }
+		e.do(t, request{method: "GET", path: "/api/v1/departments", as: "auditor"}).decode(t, &list)
+		if len(list.Departments) != 2 || list.Departments[0]["commission_basis_points"] != 150.0 || list.Departments[1]["code"] != "92" {
+			t.Fatalf("%+v", list)
+		}
+	})
+}

@@ -1,0 +1,77 @@
+package issuing
+
+import (
+	"context"
+
+	"passnum/ledger"
+)
+
+// Read-only lists for the département pages and the API: they read
+// committed rows and change nothing, so they need no transaction.
+
+// Batches returns the batches of a département ("" for all), newest
+// first. A département orders a few batches a year: no pagination.
+func (s *Service) Batches(ctx context.Context, dept string) ([]ledger.Batch, error) {
+	q := s.DB.Read(ctx).Order("id DESC")
+	if dept != "" {
+		q = q.Where("department_code = ?", dept)
+	}
+	var bs []ledger.Batch
+	return bs, q.Find(&bs).Error
+}
+
+// ChequierCounts counts a batch's chéquiers by status.
+func (s *Service) ChequierCounts(ctx context.Context, batchID int64) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := s.DB.Read(ctx).Model(&ledger.Chequier{}).Select("status, COUNT(*) AS n").
+		Where("batch_id = ?", batchID).Group("status").Scan(&rows).Error
+	counts := map[string]int64{}
+	for _, r := range rows {
+		counts[r.Status] = r.N
+	}
+	return counts, err
+}
+
+// ChequierFilter selects a page of chéquiers in number order.
+type ChequierFilter struct {
+	Department string // "" for all
+	BatchID    int64  // 0 for all
+	Status     string // "" for all
+	After      string // the last number of the previous page
+	Limit      int
+}
+
+// Chequiers returns a page of chéquiers.
+func (s *Service) Chequiers(ctx context.Context, f ChequierFilter) ([]ledger.Chequier, error) {
+	q := s.DB.Read(ctx).Order("number").Limit(f.Limit)
+	if f.Department != "" {
+		q = q.Where("department_code = ?", f.Department)
+	}
+	if f.BatchID != 0 {
+		q = q.Where("batch_id = ?", f.BatchID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.After != "" {
+		q = q.Where("number > ?", f.After)
+	}
+	var cs []ledger.Chequier
+	return cs, q.Find(&cs).Error
+}
+
+// ChequierVouchers lists a chéquier's vouchers by position, a replaced one
+// before the voucher that took its place.
+func (s *Service) ChequierVouchers(ctx context.Context, chequierID int64) ([]ledger.Voucher, error) {
+	var vs []ledger.Voucher
+	return vs, s.DB.Read(ctx).Where("chequier_id = ?", chequierID).Order("position, serial").Find(&vs).Error
+}
+
+// ChequierNumber reads the number of a chéquier known by its id.
+func (s *Service) ChequierNumber(ctx context.Context, id int64) (string, error) {
+	var number string
+	return number, s.DB.Read(ctx).Model(&ledger.Chequier{}).Where("id = ?", id).Select("number").Scan(&number).Error
+}
