@@ -159,12 +159,12 @@ func (s *server) batchRequest(req batchRequest) (issuing.BatchRequest, error) {
 	switch {
 	case br.ValidUntil < br.ProgrammeEnd:
 		return bad("Les chèques seraient valables jusqu'au %s, avant la fin du programme (%s) : « valid_until » doit être le %s ou plus tard.",
-			frenchDay(br.ValidUntil), frenchDay(br.ProgrammeEnd), frenchDay(br.ProgrammeEnd))
+			br.ValidUntil.French(), br.ProgrammeEnd.French(), br.ProgrammeEnd.French())
 	case stop <= today:
 		return bad("Le programme finirait le %s : la remise des chéquiers, qui s'arrête %d jours avant la fin, serait déjà close. Choisissez une fin après le %s.",
-			frenchDay(br.ProgrammeEnd), issuing.DistributionStopDays, frenchDay(today.AddDays(issuing.DistributionStopDays)))
+			br.ProgrammeEnd.French(), issuing.DistributionStopDays, today.AddDays(issuing.DistributionStopDays).French())
 	case int(br.ValidUntil)-int(today) > 10*366: // issuing's maxValidityYears
-		return bad("Les chèques seraient valables jusqu'au %s, dans plus de 10 ans : vérifiez l'année.", frenchDay(br.ValidUntil))
+		return bad("Les chèques seraient valables jusqu'au %s, dans plus de 10 ans : vérifiez l'année.", br.ValidUntil.French())
 	}
 	return br, nil
 }

@@ -266,10 +266,10 @@ func (s *server) activateChequier(c echo.Context) error {
 			case issuing.EChequierAlreadyActive:
 				return fmt.Sprintf("Le chéquier %s a déjà été remis, le %s.", number, frenchDate(ch.ActivatedAt))
 			case issuing.EChequierExpired:
-				return fmt.Sprintf("Le chéquier %s n'est plus valable : ses chèques expiraient le %s. Remettez-en un en cours de validité.", number, frenchDay(t.ValidUntil))
+				return fmt.Sprintf("Le chéquier %s n'est plus valable : ses chèques expiraient le %s. Remettez-en un en cours de validité.", number, t.ValidUntil.French())
 			case issuing.EDistributionStopped:
 				return fmt.Sprintf("La remise des chéquiers du lot %d est arrêtée depuis le %s (le programme finit le %s) : ce chéquier ne peut plus être remis.",
-					b.ID, frenchDay(t.DistributionStop), frenchDay(t.ProgrammeEnd))
+					b.ID, t.DistributionStop.French(), t.ProgrammeEnd.French())
 			case passnum.EConflict:
 				return fmt.Sprintf("Le chéquier %s a changé pendant l'opération : relisez-le et réessayez.", number)
 			}

@@ -43,18 +43,12 @@ func inFrench(err error, say func(code string) string) error {
 	return &problem{code: pe.Code, message: msg, cause: err}
 }
 
-// frenchDay writes a day as French people read it: 26/11/2026.
-func frenchDay(d voucher.Day) string {
-	y, m, day := d.Date()
-	return fmt.Sprintf("%02d/%02d/%d", day, int(m), y)
-}
-
 // frenchDate is the day of an instant in Europe/Paris, "" for nil.
 func frenchDate(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return frenchDay(voucher.Today(*t))
+	return voucher.Today(*t).French()
 }
 
 // frenchStatus names a status in a sentence ("le chéquier est …").

@@ -179,7 +179,7 @@ func (s *server) closePeriod(c echo.Context) error {
 			case settlement.EPeriodOpen:
 				from := m.Next().FirstDay().Start().Add(settlement.CloseDelay) // in Europe/Paris
 				return fmt.Sprintf("Le mois %s ne peut être clos qu'à partir du %s à %s (heure de Paris), quand tous ses encaissements sont enregistrés.",
-					m, frenchDay(voucher.Today(from)), from.Format("15:04"))
+					m, voucher.Today(from).French(), from.Format("15:04"))
 			case settlement.EPeriodClosed:
 				return fmt.Sprintf("Le mois %s du département %s est déjà clos.", m, dept)
 			case settlement.EPeriodOrder:
@@ -258,7 +258,7 @@ func (s *server) periodSEPA(c echo.Context) error {
 		return err
 	} else if ok {
 		if d < s.today() {
-			return passnum.Errorf(passnum.EInvalid, "« execution » : le %s est déjà passé ; la banque exécute les virements à une date à venir.", frenchDay(d))
+			return passnum.Errorf(passnum.EInvalid, "« execution » : le %s est déjà passé ; la banque exécute les virements à une date à venir.", d.French())
 		}
 		execution = d
 	}

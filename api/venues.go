@@ -190,7 +190,7 @@ func (s *server) createVenue(c echo.Context) error {
 func (s *server) futureDay(field, value string) (voucher.Day, error) {
 	d, err := parseDay(field, value)
 	if err == nil && d < s.today() {
-		err = passnum.Errorf(passnum.EInvalid, "« %s » : le %s est déjà passé.", field, frenchDay(d))
+		err = passnum.Errorf(passnum.EInvalid, "« %s » : le %s est déjà passé.", field, d.French())
 	}
 	return d, err
 }

@@ -113,17 +113,12 @@ func (t Timeline) Message(batch, waiting int64) string {
 	switch t.Stage {
 	case StageEnding:
 		return fmt.Sprintf("Le programme du lot %d se termine le %s. La remise des chéquiers s'arrêtera le %s : %d chéquier(s) restent à remettre.",
-			batch, frenchDay(t.ProgrammeEnd), frenchDay(t.DistributionStop), waiting)
+			batch, t.ProgrammeEnd.French(), t.DistributionStop.French(), waiting)
 	case StageDistributionStopped:
 		return fmt.Sprintf("La remise des chéquiers du lot %d est arrêtée depuis le %s ; le programme se termine le %s.",
-			batch, frenchDay(t.DistributionStop), frenchDay(t.ProgrammeEnd))
+			batch, t.DistributionStop.French(), t.ProgrammeEnd.French())
 	default:
 		return fmt.Sprintf("Le programme du lot %d est terminé ; les chèques restent utilisables jusqu'au %s inclus.",
-			batch, frenchDay(t.ValidUntil))
+			batch, t.ValidUntil.French())
 	}
-}
-
-func frenchDay(d voucher.Day) string {
-	y, m, day := d.Date()
-	return fmt.Sprintf("%02d/%02d/%d", day, int(m), y)
 }

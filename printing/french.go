@@ -89,12 +89,6 @@ func groupThousands(n int64) string {
 	return b.String()
 }
 
-// formatDay writes a date as the French read it: "31/12/2027".
-func formatDay(d voucher.Day) string {
-	y, m, dd := d.Date()
-	return pad2(dd) + "/" + pad2(int(m)) + "/" + strconv.Itoa(y)
-}
-
 var (
 	monthNames = [12]string{"janvier", "février", "mars", "avril", "mai", "juin",
 		"juillet", "août", "septembre", "octobre", "novembre", "décembre"}

@@ -41,7 +41,7 @@ func TestFormatEuros(t *testing.T) {
 	if got := formatCount(10000); got != "10"+nnbsp+"000" {
 		t.Errorf("formatCount(10000) = %q", got)
 	}
-	if got := formatDay(mustDay(t, "2027-12-31")); got != "31/12/2027" {
+	if got := mustDay(t, "2027-12-31").French(); got != "31/12/2027" {
 		t.Errorf("formatDay = %q", got)
 	}
 }

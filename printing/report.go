@@ -212,7 +212,7 @@ func (rd *reportDrawer) newPage() float64 {
 	d.color = rgb{-1, -1, -1} // fpdf resets text colour per page
 	d.ink(grey)
 	d.font("", 7.5)
-	d.left(rpL, rpFooter, "Chiffres au "+formatDay(r.AsOf)+" · document produit par passnum le "+formatDateTime(r.GeneratedAt))
+	d.left(rpL, rpFooter, "Chiffres au "+r.AsOf.French()+" · document produit par passnum le "+formatDateTime(r.GeneratedAt))
 	d.right(rpL+rpW, rpFooter, fmt.Sprintf("Page %d / %d", d.PageNo(), rd.pages))
 	if d.PageNo() == 1 {
 		return 12
@@ -222,7 +222,7 @@ func (rd *reportDrawer) newPage() float64 {
 	d.left(rpL, 12, r.Title)
 	d.ink(grey)
 	d.font("", 8)
-	d.right(rpL+rpW, 12, "Chiffres au "+formatDay(r.AsOf))
+	d.right(rpL+rpW, 12, "Chiffres au "+r.AsOf.French())
 	d.hairline(grey, 0.2)
 	d.Line(rpL, 14.5, rpL+rpW, 14.5)
 	return 20
@@ -259,7 +259,7 @@ func (rd *reportDrawer) draw() {
 	d.left(rpL, rd.y+8, r.Title)
 	d.ink(black)
 	d.font("", 10)
-	d.left(rpL, rd.y+15, "Rapport du programme · chiffres au "+formatDay(r.AsOf)+" au soir · produit le "+formatDateTime(r.GeneratedAt))
+	d.left(rpL, rd.y+15, "Rapport du programme · chiffres au "+r.AsOf.French()+" au soir · produit le "+formatDateTime(r.GeneratedAt))
 	rd.y += 21
 	rd.warnings()
 	rd.figures("Par département", "Département", r.Departments, "Aucun département.")

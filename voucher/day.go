@@ -154,3 +154,9 @@ func (d Day) dayOfMonth() int {
 	_, _, day := d.Date()
 	return day
 }
+
+// French writes the day as French readers expect it: "26/11/2026".
+func (d Day) French() string {
+	y, m, day := d.Date()
+	return fmt.Sprintf("%02d/%02d/%d", day, int(m), y)
+}
