@@ -231,7 +231,13 @@ func TestAPIKeyCommands(t *testing.T) {
 // process is stopped (SIGTERM, graceful) when the test ends.
 func startServer(t testing.TB, env []string) string {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--seal-every", "50ms")
+	return startServerWith(t, binary, env)
+}
+
+// startServerWith starts the serve command of a given passnum binary.
+func startServerWith(t testing.TB, bin string, env []string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--seal-every", "50ms")
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -48,7 +48,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(), a.keysCmd(),
 		a.departmentCmd(), a.venueCmd(), a.issueCmd(), a.activateCmd(), a.voidCmd(),
 		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd(), a.printCmd(), a.reprintCmd(),
-		a.settlementCmd())
+		a.settlementCmd(), a.backupCmd())
 	root.AddCommand(a.reportCmd())
 	return root
 }
