@@ -13,6 +13,7 @@ import (
 	"passnum"
 	"passnum/apikeys"
 	"passnum/issuing"
+	"passnum/ledger"
 	"passnum/programme"
 	"passnum/redemption"
 	"passnum/settlement"
@@ -77,6 +78,7 @@ func statusOf(code string) int {
 // the codes that are worth a retry.
 var retryAfter = map[string]string{
 	redemption.EInProgress: "2",
+	codeNotReady:           "5",
 	codeRateLimited:        "60",
 }
 
@@ -129,6 +131,11 @@ func classify(err error) (code, message string, result *redemptionResult) {
 		return classifyEcho(he)
 	case errors.As(err, &pe):
 		return pe.Code, pe.Message, nil
+	case ledger.Unavailable(err):
+		// Whether a commit whose connection broke went through is unknown:
+		// the client retries the same request (the same idempotency key for
+		// a basket), which the server answers once and for all.
+		return codeNotReady, "Le service est momentanément indisponible. Réessayez dans quelques secondes avec la même demande : un panier n'est jamais encaissé deux fois.", nil
 	}
 	return passnum.EInternal, "", nil
 }

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -380,4 +381,43 @@ func TestSealerRun(t *testing.T) {
 			t.Fatalf("%+v %v", rep, err)
 		}
 	})
+}
+
+// TestUnavailable checks that what a database restart looks like to a
+// server is told apart from a bad request: a refused connection, and a
+// session ended by the server.
+func TestUnavailable(t *testing.T) {
+	ctx := context.Background()
+	refused, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refused.Close()
+	if err := refused.PingContext(ctx); !ledger.Unavailable(err) {
+		t.Fatalf("a refused connection: %v is not unavailable", err)
+	}
+	if ledger.Unavailable(errors.New("syntax error")) || ledger.Unavailable(ledger.ErrDuplicate) {
+		t.Fatal("an ordinary error counted as unavailable")
+	}
+	db := ledgertest.Open(t, ledger.Postgres)
+	sqlDB, err := db.Read(ctx).DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var pid int
+	if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Read(ctx).Exec("SELECT pg_terminate_backend(?)", pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.ExecContext(ctx, "SELECT 1")
+	if !ledger.Unavailable(err) {
+		t.Fatalf("a session terminated by the server: %v is not unavailable", err)
+	}
 }
