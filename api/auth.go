@@ -12,14 +12,29 @@ import (
 // require authenticates the bearer key and admits only the given roles. The
 // principal it finds is the only source of who the caller is: a venue acts
 // as the venue of its key, whatever the request says.
+//
+// A request without an Authorization header may instead carry the session
+// cookie of the département and auditor pages (session.go), which stands for
+// the key it was opened with; a state-changing one must then carry the
+// session's CSRF token too. With an Authorization header the cookie is
+// ignored, so a bearer client behaves exactly as if sessions did not exist.
 func (s *server) require(roles ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			secret, ok := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
-			if !ok {
-				return newProblem(apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
+			header := c.Request().Header.Get(echo.HeaderAuthorization)
+			var (
+				p   apikeys.Principal
+				err error
+			)
+			if header == "" && sessionSecret(c.Request()) != "" {
+				p, err = s.sessionPrincipal(c)
+			} else {
+				secret, ok := bearer(header)
+				if !ok {
+					return newProblem(apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
+				}
+				p, err = s.Keys.Authenticate(c.Request().Context(), secret)
 			}
-			p, err := s.Keys.Authenticate(c.Request().Context(), secret)
 			if err != nil {
 				return err
 			}

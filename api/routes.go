@@ -80,4 +80,6 @@ func (s *server) routes(e *echo.Echo) {
 	v1.GET("/figures", s.getFigures, overseers)
 	v1.GET("/reports/programme.pdf", s.programmeReport, overseers)
 	v1.GET("/ledger/export", s.exportLedger, auditors)
+	s.pageRoutes(e) // the département and auditor pages and their sessions (pages.go)
+	s.scannerRoutes(e)
 }

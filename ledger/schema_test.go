@@ -17,7 +17,8 @@ var models = []any{&ledger.Department{}, &ledger.Venue{}, &ledger.VenueDepartmen
 	&ledger.Counter{}, &ledger.Batch{}, &ledger.Chequier{}, &ledger.Redemption{}, &ledger.Voucher{},
 	&ledger.RedemptionItem{}, &ledger.Event{}, &ledger.Checkpoint{}, &ledger.APIKey{},
 	&ledger.IdempotencyKey{}, &ledger.ManualEntryFailure{}, &ledger.Pairing{},
-	&ledger.SettlementPeriod{}, &ledger.SettlementStatement{}, &ledger.SettlementAdjustment{}}
+	&ledger.SettlementPeriod{}, &ledger.SettlementStatement{}, &ledger.SettlementAdjustment{},
+	&ledger.WebSession{}}
 
 // TestSchemaMatchesModels checks, on both dialects, that the migrated schema
 // has every table and column of the models with the same nullability and

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 )
@@ -69,37 +70,22 @@ func load(clients, requests int, do func(i int) bool) loadStats {
 
 // benchProgramme prepares a data dir with n redeemable vouchers, a venue key
 // and their codes.
-func benchProgramme(b *testing.B, dbURL string, n int) (env []string, key string, codes []string) {
+func benchProgramme(b testing.TB, dbURL string, n int) (env []string, key string, vouchers []issuing.PrintedVoucher) {
 	env = []string{"PASSNUM_DATA_DIR=" + b.TempDir(), "PASSNUM_DATABASE_URL=" + dbURL}
 	mustRun(b, env, "init")
 	mustRun(b, env, "department", "add", "78", "Yvelines")
 	mustRun(b, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
 	mustRun(b, env, "issue", "--department", "78", "--chequiers", fmt.Sprint(n/10), "--vouchers", "10", "--valid-until", nextYearEnd(), "--no-activation")
 	key = strings.TrimSpace(mustRun(b, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "bench"))
-	a := &app{now: time.Now, out: io.Discard, errOut: io.Discard}
-	a.cfg.DataDir, a.cfg.DatabaseURL = strings.TrimPrefix(env[0], "PASSNUM_DATA_DIR="), dbURL
-	db, err := a.open(context.Background())
-	if err != nil {
-		b.Fatal(err)
+	return env, key, batchVouchers(b, env)
+}
+
+func codesOf(vs []issuing.PrintedVoucher) []string {
+	codes := make([]string, len(vs))
+	for i, v := range vs {
+		codes[i] = v.Code
 	}
-	defer db.Close()
-	svc, err := a.issuing(db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var batch ledger.Batch
-	if err := db.Read(context.Background()).Take(&batch).Error; err != nil {
-		b.Fatal(err)
-	}
-	for pc, err := range svc.BatchChequiers(context.Background(), batch) {
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, v := range pc.Vouchers {
-			codes = append(codes, v.Code)
-		}
-	}
-	return env, key, codes
+	return codes
 }
 
 // httpRedeem redeems one code per request through the real server.
@@ -138,7 +124,8 @@ func BenchmarkRedeemHTTP(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 	for range b.N {
 		pgURL := ledgertest.URL(b, ledger.Postgres)
-		env, key, codes := benchProgramme(b, pgURL, total+10)
+		env, key, vouchers := benchProgramme(b, pgURL, total+10)
+		codes := codesOf(vouchers)
 		url := startServer(b, env)
 		offset := 0
 		for _, l := range levels {
@@ -156,7 +143,8 @@ func BenchmarkRedeemHTTP(b *testing.B) {
 			b.ReportMetric(float64(api.errors), fmt.Sprintf("pg_api_%dc_errors", l.clients))
 		}
 
-		sqliteEnv, sqliteKey, sqliteCodes := benchProgramme(b, ledgertest.URL(b, ledger.SQLite), 3010)
+		sqliteEnv, sqliteKey, sqliteVouchers := benchProgramme(b, ledgertest.URL(b, ledger.SQLite), 3010)
+		sqliteCodes := codesOf(sqliteVouchers)
 		logFile := b.TempDir() + "/serve.log"
 		sqliteURL, stop := startServerLogging(b, sqliteEnv, logFile)
 		lite := load(8, 3000, httpRedeem(sqliteURL, sqliteKey, sqliteCodes, 0, client))

@@ -227,37 +227,11 @@ type poolVoucher struct {
 	serial int64
 }
 
-// chaosProgramme is benchProgramme for a test: a venue, its API key and n
-// redeemable vouchers with their codes.
+// chaosProgramme is benchProgramme with each voucher's serial kept.
 func chaosProgramme(t *testing.T, dbURL string, n int) (env []string, key string, pool []poolVoucher) {
-	env = []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_DATABASE_URL=" + dbURL}
-	mustRun(t, env, "init")
-	mustRun(t, env, "department", "add", "78", "Yvelines")
-	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
-	mustRun(t, env, "issue", "--department", "78", "--chequiers", fmt.Sprint(n/10), "--vouchers", "10", "--valid-until", nextYearEnd(), "--no-activation")
-	key = strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "chaos"))
-	a := &app{now: time.Now, out: io.Discard, errOut: io.Discard}
-	a.cfg.DataDir, a.cfg.DatabaseURL = strings.TrimPrefix(env[0], "PASSNUM_DATA_DIR="), dbURL
-	db, err := a.open(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc, err := a.issuing(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var batch ledger.Batch
-	if err := db.Read(t.Context()).Take(&batch).Error; err != nil {
-		t.Fatal(err)
-	}
-	for pc, err := range svc.BatchChequiers(t.Context(), batch) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range pc.Vouchers {
-			pool = append(pool, poolVoucher{code: v.Code, serial: v.Serial})
-		}
+	env, key, vouchers := benchProgramme(t, dbURL, n)
+	for _, v := range vouchers {
+		pool = append(pool, poolVoucher{code: v.Code, serial: v.Serial})
 	}
 	return env, key, pool
 }

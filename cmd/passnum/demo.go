@@ -376,11 +376,19 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, liste
 		}
 		shown = append(shown, demoKey{k.label, secret})
 	}
+	pairing, err := (&apikeys.Pairings{Keys: keys, Sign: a.keyManager(a.db), Clock: a.now}).Create(ctx, 1, "démo : téléphone", "demo")
+	if err != nil {
+		return err
+	}
 	ready := func(url string) {
 		fmt.Fprintf(a.out, "\n== Serving the demo programme on %s (Ctrl-C to stop)\n", url)
 		for _, k := range shown {
 			fmt.Fprintf(a.out, "   %-36s %s\n", k.label+" key", k.secret)
 		}
+		fmt.Fprintf(a.out, "   %-36s %s/scanner/\n", "venue scanner (phone or browser)", url)
+		fmt.Fprintf(a.out, "   %-36s %s\n", "  its pairing code (15 minutes)", pairing.Code)
+		fmt.Fprintf(a.out, "   %-36s go run ./cmd/passnum --data-dir %s apikey pair --venue 1 --name téléphone\n", "  another code", a.cfg.DataDir)
+		fmt.Fprintf(a.out, "   %-36s %s/connexion (with the département or auditor key)\n", "pages for départements, auditors", url)
 		fmt.Fprintf(a.out, "   %-36s %s/api/v1/openapi.yaml\n", "API description", url)
 		fmt.Fprintf(a.out, "\n   Redeem voucher %s as the venue:\n\n", sample.Number)
 		fmt.Fprintf(a.out, "curl -s -X POST %s/api/v1/redemptions \\\n  -H 'Authorization: Bearer %s' \\\n  -H 'Idempotency-Key: demo-voucher-%d' -H 'Content-Type: application/json' \\\n  -d '{\"items\":[{\"code\":\"%s\"}]}'\n\n",

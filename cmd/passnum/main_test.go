@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/migrations"
@@ -324,9 +326,10 @@ func keySetOf(t testing.TB, exported string) *voucher.KeySet {
 	return ks
 }
 
-// firstCode re-creates the first voucher's code of the data dir's first batch
-// through the issuing service, as printing does.
-func firstCode(t *testing.T, env []string, ks *voucher.KeySet) string {
+// issuingOf opens, in this process, the programme a test's environment
+// names (PASSNUM_DATA_DIR, PASSNUM_DATABASE_URL), for what the tests need
+// that no command prints: voucher codes, re-created as printing does.
+func issuingOf(t testing.TB, env []string) (*issuing.Service, *ledger.DB) {
 	t.Helper()
 	a := &app{now: time.Now, out: io.Discard, errOut: io.Discard}
 	for _, kv := range env {
@@ -341,23 +344,45 @@ func firstCode(t *testing.T, env []string, ks *voucher.KeySet) string {
 	if a.cfg.DatabaseURL == "" {
 		a.cfg.DatabaseURL = filepath.Join(a.cfg.DataDir, "passnum.db")
 	}
-	db, err := a.open(t.Context())
+	db, err := a.open(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	svc, err := a.issuing(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := svc.Chequier(t.Context(), "78-"+fmt.Sprint(time.Now().Year())+"-000001")
-	if err != nil {
+	return svc, db
+}
+
+// batchVouchers re-creates every voucher of the first batch, in order.
+func batchVouchers(t testing.TB, env []string) []issuing.PrintedVoucher {
+	t.Helper()
+	svc, db := issuingOf(t, env)
+	var batch ledger.Batch
+	if err := db.Read(context.Background()).Order("id").Take(&batch).Error; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ks.Verify(pc.Vouchers[0].Code); err != nil {
+	var vs []issuing.PrintedVoucher
+	for pc, err := range svc.BatchChequiers(context.Background(), batch) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, pc.Vouchers...)
+	}
+	return vs
+}
+
+// firstCode re-creates the first voucher's code of the data dir's first
+// batch and checks it against the exported keys.
+func firstCode(t *testing.T, env []string, ks *voucher.KeySet) string {
+	t.Helper()
+	code := batchVouchers(t, env)[0].Code
+	if _, err := ks.Verify(code); err != nil {
 		t.Fatal(err)
 	}
-	return pc.Vouchers[0].Code
+	return code
 }
 
 // TestPrintAndReprint prints a batch twice (byte-identical files), reprints

@@ -1,0 +1,89 @@
+// Hand-over of a chéquier: by its typed number, or by its cover's
+// activation QR code read with the camera (the server checks the code's
+// signature). The camera and its QR decoder (jsQR) are the venue
+// scanner's own, imported from /scanner/: one camera code for both pages.
+import { Camera } from "/scanner/camera.js";
+
+const { api, dateTime, submit, say, fail } = PN;
+const form = document.getElementById("activate");
+const number = document.getElementById("a-number");
+const ref = document.getElementById("a-ref");
+const done = [];
+
+function record(c) {
+  done.unshift(c);
+  document.getElementById("done").replaceChildren(PN.table("Chéquiers remis depuis l'ouverture de la page",
+    [{ label: "Chéquier", rowHeader: true }, { label: "Remis le" }, { label: "Référence" }],
+    done.map((x) => [x.number, dateTime(x.activated_at), x.beneficiary_ref || "—"]), { id: "remis" }));
+  say(`Chéquier ${c.number} remis : ses chèques sont utilisables.`);
+}
+
+async function activate(body) {
+  const r = ref.value.trim();
+  if (r) body.beneficiary_ref = r;
+  const c = await api("POST", "/api/v1/chequiers/activation", body);
+  form.reset();
+  record(c);
+  number.focus();
+}
+
+submit(form, async (data) => {
+  const n = String(data.get("number") || "").trim();
+  if (!n) {
+    number.focus();
+    throw new Error("Tapez le numéro du chéquier, ou scannez son code d'activation.");
+  }
+  await activate({ number: n });
+});
+
+// Camera scanning: the first code read is sent, then the camera stops.
+const cam = document.getElementById("camera");
+const status = document.getElementById("camera-status");
+const scanButton = document.getElementById("scan");
+let busy = false;
+
+const cameraErrors = {
+  unsupported: "La caméra n'est pas disponible sur cette page (elle demande une connexion HTTPS) : tapez le numéro du chéquier.",
+  NotAllowedError: "L'accès à la caméra a été refusé : autorisez-le dans le navigateur, ou tapez le numéro du chéquier.",
+  NotFoundError: "Aucune caméra n'a été trouvée : tapez le numéro du chéquier.",
+  NotReadableError: "La caméra est déjà utilisée par une autre application : fermez-la, ou tapez le numéro du chéquier.",
+};
+
+const camera = new Camera(document.getElementById("video"), async (text) => {
+  if (busy) return;
+  busy = true;
+  camera.stop();
+  status.textContent = "Code lu : enregistrement de la remise…";
+  try {
+    await activate({ code: text.trim() });
+  } catch (err) {
+    fail(err);
+  } finally {
+    busy = false;
+  }
+}, (state) => {
+  switch (state) {
+    case "starting":
+      cam.hidden = false;
+      status.textContent = "Caméra en cours d'ouverture…";
+      break;
+    case "running":
+      status.textContent = "Présentez le code QR d'activation de la couverture devant la caméra.";
+      break;
+    case "stopped":
+      cam.hidden = true;
+      break;
+    default:
+      cam.hidden = true;
+      fail(cameraErrors[state] || "La caméra n'a pas pu être ouverte : tapez le numéro du chéquier.");
+  }
+});
+
+scanButton.addEventListener("click", () => {
+  PN.clear();
+  camera.start();
+});
+document.getElementById("stop").addEventListener("click", () => {
+  camera.stop();
+  scanButton.focus();
+});

@@ -1,0 +1,468 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"passnum/voucher"
+)
+
+// TestAdminPages drives the département and auditor pages (docs/pages.md)
+// of the real `passnum serve` on SQLite in headless Chromium: a département
+// logs in, orders a batch, downloads its PDF, hands chéquiers over and
+// suspends a venue; an auditor's dashboard shows what GET /api/v1/figures
+// says. Every page passes axe-core and fits a phone and a 200 % zoom.
+func TestAdminPages(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "venue", "add", "Médiathèque de Trappes", "--department", "78", "--siret", "73282932000074",
+		"--iban", "FR7630006000011234567890189")
+	mustRun(t, env, "venue", "add", "Association Emmaüs Connect", "--department", "78", "--siret", "78210456700014",
+		"--iban", "FR7630001007941234567890185")
+	key := func(args ...string) string {
+		return strings.TrimSpace(mustRun(t, env, append([]string{"apikey", "create"}, args...)...))
+	}
+	deptKey := key("--role", "department", "--department", "78", "--name", "CCAS de Trappes")
+	auditorKey := key("--role", "auditor", "--name", "Chambre régionale des comptes")
+	venueKey := key("--role", "venue", "--venue", "2", "--name", "tablette")
+	base := startServer(t, env)
+	year := time.Now().Year()
+	first, second := fmt.Sprintf("78-%d-000001", year), fmt.Sprintf("78-%d-000002", year)
+
+	// The camera plays a video of the second chéquier's activation code,
+	// written once the batch exists: Chromium opens the file only when the
+	// page starts the camera.
+	video := filepath.Join(t.TempDir(), "camera.y4m")
+	ctx := newBrowser(t, fakeCamera(video)...)
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatal(err)
+	}
+	// Every page runs under a strict CSP; a violation (an inline style or
+	// script, another origin) is recorded here and fails adminCheckPage.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.cspViolations = []; document.addEventListener("securitypolicyviolation",
+			(e) => window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || e.sample)));`}); err != nil {
+		t.Fatal(err)
+	}
+	desktop := chromedp.EmulateViewport(1280, 900)
+	adminDo(t, ctx, desktop)
+
+	t.Run("Login", func(t *testing.T) {
+		// A page asked for without a session leads to the login page, which
+		// leads back to it.
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/commandes"), chromedp.WaitVisible(chromedp.ID("key")))
+		if loc := adminValue(t, ctx, chromedp.Location()); loc != base+"/connexion?suite=%2Fdepartement%2Fcommandes" {
+			t.Fatalf("without a session: at %s", loc)
+		}
+		adminCheckPage(t, ctx, "admin-connexion")
+		// A venue key is refused, in French: venues use the scanner.
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("key"), venueKey), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "scanner") {
+			t.Errorf("venue key: %q", msg)
+		}
+		adminLogin(t, ctx, deptKey)
+		adminWait(t, ctx, `location.pathname === "/departement/commandes" && document.querySelector("#batches") && "ok"`)
+		// The key is in no storage and in no cookie the page can read.
+		stored := adminValue(t, ctx, chromedp.Evaluate[string](`JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie`))
+		if strings.Contains(stored, "pn_") || strings.Contains(stored, "session") {
+			t.Errorf("the browser keeps %q", stored)
+		}
+	})
+
+	t.Run("Batch", func(t *testing.T) {
+		adminCheckPage(t, ctx, "admin-commandes")
+		adminDo(t, ctx,
+			chromedp.SetValue(chromedp.ID("b-chequiers"), "3"),
+			chromedp.SetValue(chromedp.ID("b-vouchers"), "2"),
+			chromedp.SetValue(chromedp.ID("b-value"), "10,00"),
+			chromedp.SetValue(chromedp.ID("b-end"), fmt.Sprintf("%d-11-30", year+1)),
+			chromedp.Click(chromedp.CSS("#new-batch button[type=submit]")))
+		msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`)
+		if !strings.Contains(msg, "Commande n° 1 enregistrée : 3 chéquiers") || !strings.Contains(msg, "60,00") {
+			t.Errorf("after ordering: %q", msg)
+		}
+		// The new batch opens with its timeline and its file.
+		stage := adminWait(t, ctx, `document.querySelector("#suivi-1 [aria-current=step]")?.textContent`)
+		if !strings.Contains(stage, "Commande") {
+			t.Errorf("current stage %q", stage)
+		}
+		adminWait(t, ctx, `document.querySelector('#suivi-1 a[download="batch-1-0001.pdf"]') && "ok"`)
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("commande-1").scrollIntoView()`))
+		screenshot(t, ctx, "admin-commandes-desktop")
+		adminDo(t, ctx, chromedp.Click(chromedp.CSS(`#suivi-1 a[download="batch-1-0001.pdf"]`)))
+		pdf := adminDownload(t, filepath.Join(downloads, "batch-1-0001.pdf"))
+		if !strings.HasPrefix(string(pdf), "%PDF-") || len(pdf) < 10000 {
+			t.Errorf("the download is %d bytes starting %q, not a batch's PDF", len(pdf), pdf[:min(len(pdf), 8)])
+		}
+	})
+
+	t.Run("HandOver", func(t *testing.T) {
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/remise"), chromedp.WaitVisible(chromedp.ID("a-number")))
+		adminCheckPage(t, ctx, "admin-remise")
+		adminDo(t, ctx,
+			chromedp.SendKeys(chromedp.ID("a-number"), first),
+			chromedp.SendKeys(chromedp.ID("a-ref"), "CCAS-17-0193"),
+			chromedp.Click(chromedp.CSS("#activate button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, first+" remis") {
+			t.Errorf("after the hand-over: %q", msg)
+		}
+		var c struct {
+			Status         string
+			BeneficiaryRef string `json:"beneficiary_ref"`
+		}
+		adminGet(t, base+"/api/v1/chequiers/"+first, deptKey, &c)
+		if c.Status != "active" || c.BeneficiaryRef != "CCAS-17-0193" {
+			t.Errorf("chéquier %s is %s for %q after its hand-over", first, c.Status, c.BeneficiaryRef)
+		}
+		// Again: refused with the API's French message.
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("a-number"), first), chromedp.Click(chromedp.CSS("#activate button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "remis") {
+			t.Errorf("second hand-over: %q", msg)
+		}
+	})
+
+	t.Run("HandOverByCamera", func(t *testing.T) {
+		// As the scanner's tests show vouchers to the camera.
+		code := adminActivationCode(t, env, second)
+		if err := os.Rename(writeY4M(t, []image.Image{qrFrame(t, code)}, 5), video); err != nil {
+			t.Fatal(err)
+		}
+		adminDo(t, ctx, chromedp.Click(chromedp.ID("scan")))
+		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, second+" remis") {
+			t.Errorf("after the scan: %q", msg)
+		}
+		if hidden := adminValue(t, ctx, chromedp.Evaluate[bool](`document.getElementById("camera").hidden`)); !hidden {
+			t.Error("the camera is still on after the code was read")
+		}
+		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#remis tbody tr").length`)); n != 2 {
+			t.Errorf("%d hand-overs listed on the page, want 2", n)
+		}
+		var c struct{ Status string }
+		adminGet(t, base+"/api/v1/chequiers/"+second, deptKey, &c)
+		if c.Status != "active" {
+			t.Errorf("chéquier %s is %s after its scan", second, c.Status)
+		}
+	})
+
+	t.Run("Venue", func(t *testing.T) {
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/lieux"), chromedp.WaitVisible(chromedp.CSS(`button[data-venue="1"]`)))
+		adminCheckPage(t, ctx, "admin-lieux")
+		adminDo(t, ctx,
+			chromedp.Click(chromedp.CSS(`button[data-venue="1"]`)),
+			chromedp.SendKeys(chromedp.ID("s-reason"), "enquête en cours"),
+			chromedp.Click(chromedp.CSS("#venue-status button[type=submit]")))
+		if got := adminWait(t, ctx, `document.querySelector('[data-venue-status="1"]')?.textContent === "suspendu" && "suspendu"`); got != "suspendu" {
+			t.Errorf("venue 1 shows %q", got)
+		}
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("venues-title").scrollIntoView()`))
+		screenshot(t, ctx, "admin-lieux-desktop")
+		var v struct{ Status string }
+		adminGet(t, base+"/api/v1/venues/1", deptKey, &v)
+		if v.Status != "suspended" {
+			t.Errorf("venue 1 is %s", v.Status)
+		}
+	})
+
+	t.Run("NewVenue", func(t *testing.T) {
+		adminDo(t, ctx,
+			chromedp.SendKeys(chromedp.ID("v-name"), "France Services de Mantes"),
+			chromedp.SendKeys(chromedp.ID("v-siret"), "732 829 320 00074"), // already taken by venue 1
+			chromedp.SendKeys(chromedp.ID("v-iban"), "FR76 3000 6000 0112 3456 7890 189"),
+			chromedp.Click(chromedp.CSS("#new-venue button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "SIRET") {
+			t.Errorf("a SIRET already taken: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("v-siret").value = "12345678900015"`),
+			chromedp.Click(chromedp.CSS("#new-venue button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, "France Services de Mantes est labellisé") {
+			t.Errorf("after labelling a venue: %q", msg)
+		}
+		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#venue-table tbody tr").length`)); n != 3 {
+			t.Errorf("%d venues listed, want 3", n)
+		}
+	})
+
+	t.Run("Void", func(t *testing.T) {
+		third := fmt.Sprintf("78-%d-000003", year)
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/annulation"), chromedp.WaitVisible(chromedp.ID("l-number")),
+			chromedp.SendKeys(chromedp.ID("l-number"), third), chromedp.Click(chromedp.CSS("#lookup button[type=submit]")))
+		if rows := adminWait(t, ctx, `document.querySelectorAll("#chequier tbody tr").length`); rows != "2" {
+			t.Errorf("chéquier %s shows %s vouchers, want 2", third, rows)
+		}
+		adminDo(t, ctx,
+			chromedp.SendKeys(chromedp.ID("vc-number"), third),
+			chromedp.SendKeys(chromedp.ID("vc-reason"), "perdu"),
+			chromedp.Click(chromedp.ID("vc-confirm")),
+			chromedp.Click(chromedp.CSS("#void-chequier button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, third+" annulé : 2 chèque") {
+			t.Errorf("after voiding: %q", msg)
+		}
+		var c struct{ Status string }
+		adminGet(t, base+"/api/v1/chequiers/"+third, deptKey, &c)
+		if c.Status != "void" {
+			t.Errorf("chéquier %s is %s after voiding", third, c.Status)
+		}
+		adminCheckPage(t, ctx, "admin-annulation")
+	})
+
+	t.Run("Settlement", func(t *testing.T) {
+		// This month is open: shown, not closable yet, in French.
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/remboursements"), chromedp.WaitVisible(chromedp.ID("p-month")),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("p-month").value = "`+voucher.Today(time.Now()).String()[:7]+`"`),
+			chromedp.Click(chromedp.CSS("#period-form button[type=submit]")))
+		if title := adminWait(t, ctx, `document.getElementById("period-title").textContent`); !strings.Contains(title, "ouvert") {
+			t.Errorf("month title %q", title)
+		}
+		adminDo(t, ctx, chromedp.Click(chromedp.ID("c-confirm")), chromedp.Click(chromedp.CSS("#close-form button[type=submit]")))
+		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "ne peut être clos qu") {
+			t.Errorf("closing this month: %q", msg)
+		}
+		adminCheckPage(t, ctx, "admin-remboursements")
+	})
+
+	t.Run("OtherPages", func(t *testing.T) {
+		for _, p := range []string{"/departement/", "/departement/chiffres"} {
+			adminDo(t, ctx, chromedp.Navigate(base+p))
+			adminWait(t, ctx, `document.readyState === "complete" && !document.querySelector("main")?.textContent.includes("Chargement") && "ok"`)
+			adminCheckPage(t, ctx, "admin"+strings.ReplaceAll(strings.TrimSuffix(p, "/"), "/", "-"))
+		}
+	})
+
+	// A redemption, so that the auditor sees a month and a venue.
+	redeemFirstVoucher(t, env, base, venueKey)
+
+	t.Run("Auditor", func(t *testing.T) {
+		adminDo(t, ctx, desktop, chromedp.Navigate(base+"/departement/"), chromedp.WaitVisible(chromedp.ID("logout")),
+			chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("key")))
+		adminLogin(t, ctx, auditorKey)
+		adminWait(t, ctx, `location.pathname === "/auditeur/" && document.querySelector("[data-figure]") && "ok"`)
+		var api struct {
+			AsOf   string           `json:"as_of"`
+			Total  map[string]any   `json:"total"`
+			Months []map[string]any `json:"months"`
+			Venues []map[string]any `json:"venues"`
+		}
+		adminGet(t, base+"/api/v1/figures", auditorKey, &api)
+		var shown struct {
+			AsOf    string            `json:"asOf"`
+			Figures map[string]string `json:"figures"`
+			Months  []string          `json:"months"`
+			Venues  []string          `json:"venues"`
+		}
+		raw := adminValue(t, ctx, chromedp.Evaluate[[]byte](`({
+			asOf: document.getElementById("dashboard").dataset.asOf,
+			figures: Object.fromEntries([...document.querySelectorAll("[data-figure]")].map(e => [e.dataset.figure, e.dataset.value])),
+			months: [...document.querySelectorAll("#months tbody tr")].map(r => r.textContent),
+			venues: [...document.querySelectorAll("#venues tbody tr")].map(r => r.textContent)})`))
+		if err := json.Unmarshal(raw, &shown); err != nil {
+			t.Fatal(err)
+		}
+		if shown.AsOf != api.AsOf || len(shown.Figures) < 14 {
+			t.Fatalf("dashboard as of %q with %d figures; API as of %q", shown.AsOf, len(shown.Figures), api.AsOf)
+		}
+		for k, v := range shown.Figures {
+			if want := fmt.Sprint(api.Total[k]); v != want {
+				t.Errorf("%s: the dashboard shows %s, the API says %s", k, v, want)
+			}
+		}
+		if api.Total["vouchers_redeemed"] != float64(1) || api.Total["redeemed_cents"] != float64(1000) {
+			t.Errorf("the API's figures miss the redemption: %v", api.Total)
+		}
+		if len(shown.Months) != len(api.Months) || len(shown.Venues) != len(api.Venues) || len(shown.Venues) != 1 {
+			t.Errorf("months %q, venues %q; the API has %d months and %d venues", shown.Months, shown.Venues, len(api.Months), len(api.Venues))
+		} else if !strings.Contains(shown.Venues[0], "Association Emmaüs Connect") || !strings.Contains(shown.Venues[0], "10,00\u202f€") {
+			t.Errorf("venue row %q", shown.Venues[0])
+		}
+		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart svg rect").length`)); n < 3 {
+			t.Errorf("%d bars in the charts", n)
+		}
+		adminCheckPage(t, ctx, "admin-auditeur")
+		screenshot(t, ctx, "admin-auditeur-desktop")
+		adminDo(t, ctx, phone(), chromedp.Navigate(base+"/auditeur/"))
+		adminWait(t, ctx, `document.querySelector("[data-figure]") && "ok"`)
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("#dashboard h2").scrollIntoView()`))
+		screenshot(t, ctx, "admin-auditeur-phone")
+		// The ledger export is offered, and it downloads with the session.
+		body := adminValue(t, ctx, chromedp.Evaluate[string](`fetch(document.querySelector('a[href="/api/v1/ledger/export"]').href).then(r => r.text())`,
+			chromedp.EvalAwaitPromise))
+		if !strings.HasPrefix(body, "{") || !strings.Contains(body, "header") {
+			t.Errorf("ledger export: %.200s", body)
+		}
+	})
+
+	// The hand-over page on a phone, for its screenshot.
+	t.Run("Phone", func(t *testing.T) {
+		adminDo(t, ctx, chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("key")))
+		adminLogin(t, ctx, deptKey)
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/remise"), chromedp.WaitVisible(chromedp.ID("a-number")))
+		screenshot(t, ctx, "admin-remise-phone")
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/commandes"))
+		adminWait(t, ctx, `document.querySelector("#commande-1") && "ok"`)
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("batches-title").scrollIntoView()`))
+		screenshot(t, ctx, "admin-commandes-phone")
+	})
+}
+
+// adminDo runs actions or fails the test.
+func adminDo(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	actx, cancel := context.WithTimeout(ctx, 20*time.Second) // a query for a missing element waits forever
+	defer cancel()
+	if err := chromedp.Do(actx, actions...); err != nil {
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+		t.Fatalf("%v\n--- the page shows:\n%s", err, shown)
+	}
+}
+
+// adminValue runs one action and returns its value.
+func adminValue[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(actx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// adminWait waits up to 10 s for a JavaScript expression to give a
+// non-empty string, and returns it; on timeout it fails with the page's
+// messages. It polls from Go, so that it outlives a navigation.
+func adminWait(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	js := `(() => { try { const v = (` + expr + `); return v ? String(v) : ""; } catch (e) { return ""; } })()`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		v, err := chromedp.Run(ectx, chromedp.Evaluate[string](js))
+		cancel()
+		if err == nil && v != "" {
+			return v
+		}
+		if time.Now().After(deadline) {
+			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " — " + (document.querySelector("#erreurs")?.textContent || "") + (document.querySelector("#messages")?.textContent || "")`))
+			t.Fatalf("waiting for %s: %v (page: %s)", expr, err, shown)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// adminLogin types a key on the login page, which must be open.
+func adminLogin(t *testing.T, ctx context.Context, key string) {
+	t.Helper()
+	// The page empties the field after each try (SetValue cannot set "").
+	adminDo(t, ctx, chromedp.WaitVisible(chromedp.ID("key")),
+		chromedp.SendKeys(chromedp.ID("key"), key), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	adminWait(t, ctx, `!location.pathname.startsWith("/connexion") && document.readyState === "complete" && "ok"`)
+}
+
+// adminCheckPage runs axe-core on the page, checks that it does not scroll
+// sideways on a phone nor at 200 % zoom (a 1280 px window at 200 % lays
+// out like a 640 px one), and puts the desktop viewport back.
+func adminCheckPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if v := adminValue(t, ctx, chromedp.Evaluate[[]string](`window.cspViolations || ["no CSP listener"]`)); len(v) > 0 {
+		t.Errorf("%s breaks its Content-Security-Policy: %q", name, v)
+	}
+	checkAccessibility(t, ctx)
+	for _, vp := range []struct {
+		name string
+		act  chromedp.Action[chromedp.Void]
+	}{{"phone", phone()}, {"200% zoom", chromedp.EmulateViewport(640, 450, chromedp.EmulateScale(2))}} {
+		adminDo(t, ctx, vp.act)
+		wide := adminValue(t, ctx, chromedp.Evaluate[string](`(() => {
+			const w = document.documentElement.clientWidth;
+			const over = [...document.querySelectorAll("body *")].filter(e => !e.closest(".table-wrap") && e.getBoundingClientRect().right > w + 1);
+			return document.documentElement.scrollWidth > w ? over.slice(0, 3).map(e => e.tagName + "#" + e.id + "." + e.className).join(", ") || "the page" : "";
+		})()`))
+		if wide != "" {
+			t.Errorf("%s scrolls sideways at %s: %s", name, vp.name, wide)
+		}
+	}
+	adminDo(t, ctx, chromedp.EmulateViewport(1280, 900))
+}
+
+// adminDownload waits for a file the browser downloads, and returns it.
+func adminDownload(t *testing.T, path string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			if _, err := os.Stat(path + ".crdownload"); os.IsNotExist(err) {
+				return b
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	t.Fatalf("no %s after 20 s (folder: %v)", filepath.Base(path), entries)
+	return nil
+}
+
+// adminGet reads an API answer with a bearer key.
+func adminGet(t *testing.T, url, key string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, res.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// adminActivationCode re-creates the activation code printed on a
+// chéquier's cover, through the issuing service as printing does.
+func adminActivationCode(t *testing.T, env []string, number string) string {
+	t.Helper()
+	svc, _ := issuingOf(t, env)
+	pc, err := svc.Chequier(t.Context(), number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc.ActivationCode
+}
+
+// redeemFirstVoucher redeems the first voucher of the first chéquier with
+// the venue key.
+func redeemFirstVoucher(t *testing.T, env []string, base, venueKey string) {
+	t.Helper()
+	code := firstCode(t, env, keySetOf(t, mustRun(t, env, "keys", "export")))
+	req, _ := http.NewRequest("POST", base+"/api/v1/redemptions", strings.NewReader(fmt.Sprintf(`{"items":[{"code":%q}]}`, code)))
+	req.Header.Set("Authorization", "Bearer "+venueKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "admin-e2e-0001")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("redeem: %d %s", res.StatusCode, body)
+	}
+}
