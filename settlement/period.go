@@ -85,7 +85,7 @@ func Reference(dept string, m Month, venueID int64) string {
 // one, what would be paid if it closed now. Errors: not_found.
 func (s *Service) Period(ctx context.Context, department string, m Month) (Period, error) {
 	db := s.DB.Read(ctx)
-	dept, err := department_(db, department)
+	dept, err := findDepartment(db, department)
 	if err != nil {
 		return Period{}, err
 	}
@@ -137,7 +137,7 @@ func (p *Period) agrees(closed ledger.SettlementPeriod, frozen []ledger.Settleme
 	return nil
 }
 
-func department_(db *gorm.DB, code string) (ledger.Department, error) {
+func findDepartment(db *gorm.DB, code string) (ledger.Department, error) {
 	var d ledger.Department
 	err := db.Where("code = ?", strings.ToUpper(code)).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -259,7 +259,7 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 	}
 	var out Period
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		dept, err := department_(tx.DB, department)
+		dept, err := findDepartment(tx.DB, department)
 		if err != nil {
 			return err
 		}
@@ -391,7 +391,7 @@ func (s *Service) Adjust(ctx context.Context, department string, venueID, amount
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out ledger.SettlementAdjustment
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		dept, err := department_(tx.DB, department)
+		dept, err := findDepartment(tx.DB, department)
 		if err != nil {
 			return err
 		}
@@ -448,8 +448,8 @@ func (s *Service) Periods(ctx context.Context, department string) ([]ledger.Sett
 	return ps, err
 }
 
-// VenueStatement returns one venue's statement of a period (an empty one if
-// the venue had no activity). Errors: not_found.
+// VenueStatement returns one venue's statement of a period; false if the
+// venue had no activity in it.
 func (p *Period) VenueStatement(venueID int64) (Statement, bool) {
 	i, ok := slices.BinarySearchFunc(p.Statements, venueID, func(s Statement, id int64) int { return cmp.Compare(s.VenueID, id) })
 	if !ok {
