@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckIBAN$$' -fuzztime $(FUZZTIME) ./sepa/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckBIC$$' -fuzztime $(FUZZTIME) ./sepa/
 	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) ./qrcode/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONHandlers$$' -fuzztime $(FUZZTIME) ./api/
 
 clean:
 	rm -rf bin passnum-data

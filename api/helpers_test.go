@@ -90,7 +90,7 @@ type env struct {
 	keys     map[string]string // venue1, venue2, department, auditor, admin → secret
 }
 
-func newEnv(t *testing.T, db *ledger.DB, handedOver int, tune ...func(*api.Config)) *env {
+func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	f := issuingtest.New(t, db)
@@ -134,7 +134,7 @@ func (e *env) services(db *ledger.DB) api.Services {
 }
 
 // checkLogs: every line names its request, and no secret key is ever logged.
-func (e *env) checkLogs(t *testing.T) {
+func (e *env) checkLogs(t testing.TB) {
 	for _, line := range e.logLines(t) {
 		if line["request_id"] == nil || line["request_id"] == "" {
 			t.Errorf("log line without a request id: %v", line)
