@@ -420,4 +420,10 @@ func TestUnavailable(t *testing.T) {
 	if !ledger.Unavailable(err) {
 		t.Fatalf("a session terminated by the server: %v is not unavailable", err)
 	}
+	// The same connection once the driver knows it is gone ("conn closed",
+	// seen in the chaos test while PostgreSQL restarted).
+	_, err = conn.ExecContext(ctx, "SELECT 1")
+	if !ledger.Unavailable(err) {
+		t.Fatalf("a connection already lost: %v is not unavailable", err)
+	}
 }
