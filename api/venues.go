@@ -96,13 +96,8 @@ func checkSIRET(s string) (string, error) {
 	if err == nil {
 		return siret, nil
 	}
-	digits := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\u00a0' || r == '.' {
-			return -1
-		}
-		return r
-	}, s)
-	if len(digits) != 14 || strings.Trim(digits, "0123456789") != "" {
+	digits, ok := programme.SIRETDigits(s)
+	if !ok {
 		return "", passnum.Errorf(passnum.EInvalid, "« siret » : %q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
 	}
 	return "", passnum.Errorf(passnum.EInvalid, "Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", digits)

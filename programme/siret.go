@@ -16,13 +16,8 @@ const laPosteSIREN = "356000000"
 // and the NIC of the establishment) by its Luhn key, accepting the spaces
 // people type, and returns its 14 digits.
 func CheckSIRET(s string) (string, error) {
-	digits := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\u00a0' || r == '.' {
-			return -1
-		}
-		return r
-	}, s)
-	if len(digits) != 14 || strings.Trim(digits, "0123456789") != "" {
+	digits, ok := SIRETDigits(s)
+	if !ok {
 		return "", passnum.Errorf(passnum.EInvalid, "%q is not a SIRET: it has 14 digits (SIREN and NIC), as on the venue's Kbis or avis de situation INSEE", s)
 	}
 	if digits[:9] == laPosteSIREN {
@@ -54,4 +49,17 @@ func luhn(digits string) bool {
 		sum += d
 	}
 	return sum%10 == 0
+}
+
+// SIRETDigits returns the 14 digits of a SIRET as people type it (spaces
+// and dots allowed), and false when it is not 14 digits at all: the key is
+// not checked.
+func SIRETDigits(s string) (string, bool) {
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\u00a0' || r == '.' {
+			return -1
+		}
+		return r
+	}, s)
+	return digits, len(digits) == 14 && strings.Trim(digits, "0123456789") == ""
 }

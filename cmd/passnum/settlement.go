@@ -110,6 +110,7 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 	}
 	scope(exportCmd)
 	for _, c := range []*cobra.Command{closeCmd, exportCmd} {
+		c.MarkFlagRequired("month") // only a month that is over can be closed or paid
 		c.Flags().String("out", "", "folder for the statements and the SEPA file")
 		c.Flags().String("execution", "", "requested execution day of the transfers, YYYY-MM-DD (default: the next day)")
 	}
