@@ -72,7 +72,8 @@ type Replaced struct {
 // Replace voids a voucher whose code leaked or was damaged and puts a new
 // voucher, with a new serial and code, at its place in the same chéquier,
 // signed by the active key. The rest of the chéquier is untouched.
-// Errors: invalid, not_found, voucher_redeemed, voucher_voided, conflict.
+// Errors: invalid, not_found, voucher_redeemed, voucher_voided, conflict
+// (also when a key that signed the chéquier is revoked).
 func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Replaced, error) {
 	reason, err := checkReason(reason, "code photographié")
 	if err != nil {
@@ -106,6 +107,17 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Re
 		}
 		if err := tx.Where("id = ?", old.ChequierID).Take(&c).Error; err != nil {
 			return err
+		}
+		// The printout re-creates the chéquier's other codes, which a revoked
+		// key no longer signs: refuse before anything is written.
+		var revoked []int16
+		if err := tx.Raw(`SELECT id FROM signing_keys WHERE status = ? AND (id = (SELECT key_id FROM batches WHERE id = ?)
+			OR id IN (SELECT key_id FROM vouchers WHERE chequier_id = ? AND key_id IS NOT NULL)) ORDER BY id`,
+			string(voucher.KeyRevoked), old.BatchID, c.ID).Scan(&revoked).Error; err != nil {
+			return err
+		}
+		if len(revoked) > 0 {
+			return passnum.Errorf(passnum.EConflict, "chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked[0], c.Number)
 		}
 		newSerial, err := tx.Reserve("voucher_serial", 1)
 		if err != nil {

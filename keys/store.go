@@ -147,6 +147,23 @@ func writeNew(path string, data []byte) error {
 	return f.Close()
 }
 
+// CheckFiles refuses, as Load would, every private key file of the folder
+// that others can read, whatever the key's status: a retired key still
+// signs codes that verify. A server calls it at start rather than meet the
+// problem at its first signature of an old batch.
+func (s Store) CheckFiles() error {
+	paths, err := filepath.Glob(filepath.Join(s.Dir, "signing-*.pem"))
+	if err != nil {
+		return err
+	}
+	for _, path := range paths {
+		if _, err := readPrivate(path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readPrivate reads a secret file, refusing one that others can read: a
 // signing key that leaked lets anyone print valid vouchers.
 func readPrivate(path string) ([]byte, error) {

@@ -24,7 +24,12 @@ const sealerLockID int64 = 0x706173736e756d
 type Sealer struct {
 	DB     *DB
 	Signer *voucher.Signer // signs checkpoints; its key must be in signing_keys
-	Now    func() time.Time
+	// ActiveSigner, if set, is asked for the signer before each Seal and
+	// replaces Signer: a long-running sealer (passnum serve) then follows a
+	// key made active or revoked by another process instead of signing with
+	// the key it started with. Its error fails the Seal.
+	ActiveSigner func(context.Context) (*voucher.Signer, error)
+	Now          func() time.Time
 	// CheckpointEvery is the least time between two checkpoints; zero writes
 	// one after every pass that sealed something.
 	CheckpointEvery time.Duration
@@ -45,8 +50,15 @@ type SealResult struct {
 // passed, unless the head already has one.
 func (s *Sealer) Seal(ctx context.Context, force bool) (SealResult, error) {
 	var total SealResult
+	signer := s.Signer
+	if s.ActiveSigner != nil {
+		var err error
+		if signer, err = s.ActiveSigner(ctx); err != nil {
+			return total, err
+		}
+	}
 	for {
-		r, err := s.pass(ctx, force)
+		r, err := s.pass(ctx, signer, force)
 		if err != nil {
 			return total, err
 		}
@@ -83,7 +95,7 @@ func (s *Sealer) passSize() int {
 	return 1000
 }
 
-func (s *Sealer) pass(ctx context.Context, force bool) (res SealResult, err error) {
+func (s *Sealer) pass(ctx context.Context, signer *voucher.Signer, force bool) (res SealResult, err error) {
 	err = s.DB.Tx(ctx, func(tx *Tx) error {
 		if tx.Dialect() == Postgres {
 			var leader bool
@@ -118,7 +130,7 @@ func (s *Sealer) pass(ctx context.Context, force bool) (res SealResult, err erro
 		if chain.Seq == 0 || (len(pending) == 0 && !force) {
 			return nil
 		}
-		res.Checkpoint, err = s.checkpoint(tx, chain, force)
+		res.Checkpoint, err = s.checkpoint(tx, signer, chain, force)
 		return err
 	})
 	return res, err
@@ -137,7 +149,7 @@ func chainHead(tx *Tx) (Chain, error) {
 	return Chain{Seq: *last.Seq, Head: last.Hash}, nil
 }
 
-func (s *Sealer) checkpoint(tx *Tx, chain Chain, force bool) (bool, error) {
+func (s *Sealer) checkpoint(tx *Tx, signer *voucher.Signer, chain Chain, force bool) (bool, error) {
 	var last Checkpoint
 	err := tx.Order("seq DESC").Limit(1).Take(&last).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
@@ -152,11 +164,11 @@ func (s *Sealer) checkpoint(tx *Tx, chain Chain, force bool) (bool, error) {
 	}
 	cp := voucher.Checkpoint{Seq: uint64(chain.Seq), TimeMicros: now.UnixMicro()}
 	copy(cp.Hash[:], chain.Head)
-	sig, err := s.Signer.SignCheckpoint(cp)
+	sig, err := signer.SignCheckpoint(cp)
 	if err != nil {
 		return false, fmt.Errorf("sign checkpoint %d: %w", chain.Seq, err)
 	}
-	row := Checkpoint{Seq: chain.Seq, Hash: chain.Head, KeyID: int16(s.Signer.KeyID()), Signature: sig, CreatedAt: now}
+	row := Checkpoint{Seq: chain.Seq, Hash: chain.Head, KeyID: int16(signer.KeyID()), Signature: sig, CreatedAt: now}
 	if err := tx.Create(&row).Error; err != nil {
 		return false, fmt.Errorf("write checkpoint %d: %w", chain.Seq, err)
 	}

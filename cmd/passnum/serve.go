@@ -81,7 +81,14 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	if err != nil {
 		return err
 	}
-	signer, err := a.keyManager(db).Signer(ctx)
+	// Refused at start, not at the first signature: every private key file
+	// (a retired key's too: what it signs still verifies) must be 0600, and
+	// there must be an active key for the checkpoints.
+	if err := a.store().CheckFiles(); err != nil {
+		return err
+	}
+	km := a.keyManager(db)
+	signer, err := km.Signer(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,7 +133,10 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	sealerDone := make(chan struct{})
 	go func() {
 		defer close(sealerDone)
-		(&ledger.Sealer{DB: db, Signer: signer, Now: a.now, CheckpointEvery: o.checkpointEvery, Log: log}).Run(sealCtx, o.sealEvery)
+		// The active key is read again before each pass: 'passnum keys new'
+		// or 'keys revoke' in another process takes effect here without a
+		// restart, and no checkpoint is signed by a key retired or revoked since.
+		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, Now: a.now, CheckpointEvery: o.checkpointEvery, Log: log}).Run(sealCtx, o.sealEvery)
 	}()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
