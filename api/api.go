@@ -11,7 +11,9 @@ package api
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,6 +48,13 @@ type Config struct {
 	// venues), as passnum print's --venues-info: the same value gives the
 	// same PDF bytes as the command line.
 	VenuesInfo string
+	// RateLimits bound failed authentications and voucher checks (nil:
+	// DefaultRateLimits).
+	RateLimits *RateLimits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client, for the limits per address. Without them the peer's address
+	// counts and the header is ignored: anyone could forge it.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultBodyLimit is far above the largest valid request (a basket of
@@ -59,6 +68,7 @@ type server struct {
 	log        *slog.Logger
 	bodyLimit  int64
 	venuesInfo string
+	limits     *limiters
 }
 
 // New returns the API as an *echo.Echo with every route, middleware and the
@@ -76,8 +86,22 @@ func New(s Services, cfg Config) http.Handler {
 	if srv.bodyLimit <= 0 {
 		srv.bodyLimit = DefaultBodyLimit
 	}
+	limits := DefaultRateLimits
+	if cfg.RateLimits != nil {
+		limits = *cfg.RateLimits
+	}
+	srv.limits = newLimiters(limits)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, p := range cfg.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(&net.IPNet{IP: p.Masked().Addr().AsSlice(),
+				Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
 	e.HTTPErrorHandler = srv.handleError
 	e.Use(srv.requestID, srv.accessLog, securityHeaders, srv.recoverPanic, srv.limitBody)
 	srv.routes(e)

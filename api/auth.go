@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"passnum"
 	"passnum/apikeys"
 )
 
@@ -27,13 +28,14 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 				err error
 			)
 			if header == "" && sessionSecret(c.Request()) != "" {
+				// A stale cookie is a browser's, not a guess: not counted.
 				p, err = s.sessionPrincipal(c)
 			} else {
 				secret, ok := bearer(header)
 				if !ok {
 					return newProblem(apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
 				}
-				p, err = s.Keys.Authenticate(c.Request().Context(), secret)
+				p, err = s.authenticate(c, secret)
 			}
 			if err != nil {
 				return err
@@ -45,6 +47,18 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// authenticate checks a secret key under the limits on failed attempts.
+func (s *server) authenticate(c echo.Context, secret string) (apikeys.Principal, error) {
+	if err := s.authBlocked(c, secret); err != nil {
+		return apikeys.Principal{}, err
+	}
+	p, err := s.Keys.Authenticate(c.Request().Context(), secret)
+	if passnum.ErrorCode(err) == apikeys.EUnauthorized {
+		return p, s.authFailed(c, secret, err)
+	}
+	return p, err
 }
 
 var roleFrench = map[string]string{

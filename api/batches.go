@@ -13,6 +13,7 @@ import (
 	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/printing"
+	"passnum/redemption"
 	"passnum/voucher"
 )
 
@@ -345,10 +346,13 @@ func (w *lazyWriter) Write(p []byte) (int, error) {
 type warningList struct {
 	AsOf     voucher.Day       `json:"as_of"`
 	Warnings []issuing.Warning `json:"warnings"`
+	// Venues locked out of manual entry lately (redemption.LockoutNoticeDays).
+	ManualEntryLocks []redemption.Lockout `json:"manual_entry_locks"`
 }
 
 // listWarnings lists the batches that are ending, have stopped handing
-// out chéquiers or are in their grace period, as of today.
+// out chéquiers or are in their grace period, as of today, and the venues
+// locked out of manual entry lately.
 func (s *server) listWarnings(c echo.Context) error {
 	dept, err := departmentFilter(c)
 	if err != nil {
@@ -359,5 +363,9 @@ func (s *server) listWarnings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return respond(c, http.StatusOK, warningList{AsOf: today, Warnings: ws})
+	locks, err := s.Redemption.Lockouts(c.Request().Context(), dept)
+	if err != nil {
+		return err
+	}
+	return respond(c, http.StatusOK, warningList{AsOf: today, Warnings: ws, ManualEntryLocks: locks})
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -92,6 +94,7 @@ type problem struct {
 	message string // French, safe to show
 	cause   error
 	result  *redemptionResult
+	retry   time.Duration // Retry-After, when the wait is known (rate limits)
 }
 
 func (p *problem) Error() string {
@@ -185,6 +188,9 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	if after, ok := retryAfter[code]; ok {
 		h.Set("Retry-After", after)
+	}
+	if p := (*problem)(nil); errors.As(err, &p) && p.retry > 0 {
+		h.Set("Retry-After", strconv.Itoa(retrySeconds(p.retry)))
 	}
 	switch {
 	case status >= 500 && c.Request().Context().Err() != nil:

@@ -116,7 +116,10 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 		}
 		e.keys[name] = secret
 	}
-	cfg := api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	// Tests of what the API answers send more wrong keys and checks than a
+	// venue ever would: the limits are tested on their own (ratelimit_test.go).
+	cfg := api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RateLimits: &unlimited}
 	for _, fn := range tune {
 		fn(&cfg)
 	}

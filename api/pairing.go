@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"passnum"
+	"passnum/apikeys"
 )
 
 type pairingRequest struct {
@@ -61,7 +64,15 @@ func (s *server) pair(c echo.Context) error {
 	if err := checkText("code", req.Code); err != nil {
 		return err
 	}
+	// A pairing code is a credential: its failures count as failed
+	// authentications of the address (it names no key).
+	if err := s.authBlocked(c, ""); err != nil {
+		return err
+	}
 	p, err := s.Pairings.Redeem(c.Request().Context(), req.Code)
+	if passnum.ErrorCode(err) == apikeys.EPairingRefused {
+		return s.authFailed(c, "", err)
+	}
 	if err != nil {
 		return err
 	}

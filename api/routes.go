@@ -27,7 +27,7 @@ func (s *server) routes(e *echo.Echo) {
 	v1.GET("/openapi.yaml", s.openAPI)
 	v1.GET("/keys", s.publicKeys) // public: offline verifiers need it
 
-	v1.POST("/vouchers/check", s.checkVoucher, venue)
+	v1.POST("/vouchers/check", s.checkVoucher, venue, s.limitChecks)
 
 	v1.POST("/redemptions", s.redeem, venue)
 	v1.GET("/redemptions", s.listRedemptions, venue)

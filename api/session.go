@@ -219,7 +219,7 @@ func (s *server) login(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	p, err := s.Keys.Authenticate(c.Request().Context(), strings.TrimSpace(req.Key))
+	p, err := s.authenticate(c, strings.TrimSpace(req.Key))
 	if err != nil {
 		return err
 	}

@@ -224,6 +224,18 @@ func (s *Service) Roll(ctx context.Context, p Principal, actor string) (string, 
 	return secret, k, nil
 }
 
+// PrefixOf returns the public prefix a secret key names (its first part,
+// as Principal.Prefix and the logs show it), whether or not the key
+// exists; false when the secret is not shaped like a key at all.
+func PrefixOf(secret string) (string, bool) {
+	rest, ok := strings.CutPrefix(secret, keyPrefix)
+	if !ok || len(secret) > 200 {
+		return "", false
+	}
+	prefix, _, ok := strings.Cut(rest, "_")
+	return keyPrefix + prefix, ok
+}
+
 // lastUsedGranularity bounds the writes Authenticate makes: last_used_at is
 // refreshed at most this often per key, not on every request.
 const lastUsedGranularity = time.Minute
@@ -233,8 +245,8 @@ const lastUsedGranularity = time.Minute
 // was wrong; the comparison takes the same time whatever the secret.
 func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	denied := passnum.Errorf(EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
-	prefix, _, ok := strings.Cut(strings.TrimPrefix(secret, keyPrefix), "_")
-	if !ok || !strings.HasPrefix(secret, keyPrefix) || len(secret) > 200 {
+	prefix, ok := PrefixOf(secret)
+	if !ok {
 		return Principal{}, denied
 	}
 	h := hash(secret)
@@ -247,7 +259,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	// Plain SQL: this runs on every request the cache does not answer.
 	var rows []ledger.APIKey
 	err := s.DB.Read(ctx).Raw(`SELECT id, prefix, secret_hash, role, department_code, venue_id, name, revoked_at, last_used_at
-		FROM api_keys WHERE prefix = ?`, keyPrefix+prefix).Scan(&rows).Error
+		FROM api_keys WHERE prefix = ?`, prefix).Scan(&rows).Error
 	if err != nil {
 		return Principal{}, err
 	}

@@ -294,7 +294,7 @@ func (s *state) apply(ev *ledger.Event) error {
 			return bad(fmt.Sprintf("revokes API key %s, which no earlier event created", k.Prefix))
 		}
 		ks.revoked, ks.event = true, ref
-	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated:
+	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated, ledger.EventManualEntryLocked:
 		// No state changes; the events are there for auditors.
 	default:
 		if handled, err := s.applyOperation(ev, ref, bad, decode); handled {

@@ -14,6 +14,7 @@ const (
 	EventVenueSuspended     = "venue.suspended"
 	EventVenueReinstated    = "venue.reinstated"
 	EventVenueUnlabelled    = "venue.unlabelled"
+	EventManualEntryLocked  = "venue.manual_entry_locked"
 	EventDepartmentUpdated  = "department.updated"
 	EventSettlementClosed   = "settlement.closed"
 	EventSettlementAdjusted = "settlement.adjusted"
@@ -194,6 +195,17 @@ type Reversed struct {
 // OfflineConflict records a basket scanned offline that came too late: some
 // of its vouchers were spent elsewhere in between. Nothing was redeemed; the
 // event is there for auditors.
+// ManualEntryLocked records that a venue typed too many wrong numbers or
+// verification codes: its manual entry is refused until LockedUntil (RFC
+// 3339), and its départements are told. It changes no table.
+type ManualEntryLocked struct {
+	VenueID       int64    `json:"venue_id"`
+	Departments   []string `json:"departments"`
+	Failures      int      `json:"failures"`       // wrong entries within the window
+	WindowSeconds int64    `json:"window_seconds"` // the window they were counted over
+	LockedUntil   string   `json:"locked_until"`
+}
+
 type OfflineConflict struct {
 	VenueID        int64              `json:"venue_id"`
 	IdempotencyKey string             `json:"idempotency_key"`

@@ -18,3 +18,17 @@ func (tx *Tx) LockDepartments(exclusive bool, codes ...string) error {
 	var locked []string
 	return tx.Raw(`SELECT code FROM departments WHERE code IN ? ORDER BY code `+mode, codes).Scan(&locked).Error
 }
+
+// LockVenue makes the transactions that count a venue's wrong manual entries
+// run one after another on PostgreSQL, so that exactly one of them sees the
+// count reach the limit. FOR NO KEY UPDATE, not FOR UPDATE: the key share
+// locks that inserting a row referencing the venue takes (a redemption's
+// idempotency key, a failure) do not conflict with it, so two redemptions
+// of the venue cannot deadlock on it, and plain reads are never blocked.
+func (tx *Tx) LockVenue(id int64) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	var locked []int64
+	return tx.Raw(`SELECT id FROM venues WHERE id = ? FOR NO KEY UPDATE`, id).Scan(&locked).Error
+}

@@ -195,8 +195,9 @@ func loadVouchers(db *gorm.DB, serials []int64) (map[int64]voucherRow, error) {
 }
 
 // judge decides on every input at the time `at` the vouchers were scanned,
-// without changing anything but the count of wrong manual entries. It is
-// the one place where the rules live: Check and Redeem both call it. Every
+// changing nothing (the caller counts the wrong manual entries with
+// recordManualFailures). It is the one place where the rules live: Check
+// and Redeem both call it. Every
 // query goes through db, the caller's transaction: taking a second pooled
 // connection while holding one can exhaust the pool under load.
 func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, inputs []Input, at time.Time) ([]Item, error) {
@@ -219,11 +220,6 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 		switch {
 		case reason != "":
 			it.reject(reason)
-			if reason == ReasonInvalidCode && it.Manual && !manualBlocked {
-				if err := s.recordManualFailure(db, venueID); err != nil {
-					return nil, err
-				}
-			}
 		case seen[it.Serial]:
 			it.reject(ReasonDuplicateInBasket)
 		default:
@@ -323,10 +319,6 @@ func (s *Service) manualBlocked(db *gorm.DB, venueID int64, inputs []Input) (boo
 	return n >= int64(limit), err
 }
 
-func (s *Service) recordManualFailure(db *gorm.DB, venueID int64) error {
-	return db.Create(&ledger.ManualEntryFailure{VenueID: venueID, At: s.Now().UTC()}).Error
-}
-
 // Check judges one voucher for a venue now, changing nothing (but counting a
 // wrong manual entry). Errors: invalid, not_found (venue).
 func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, error) {
@@ -346,7 +338,11 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 	if err != nil {
 		return Item{}, err
 	}
-	return items[0], nil
+	// Only a wrong manual entry writes: scans stay read-only.
+	if it := items[0]; it.Manual && it.Reason == ReasonInvalidCode {
+		err = s.DB.Tx(ctx, func(tx *ledger.Tx) error { return s.recordManualFailures(tx, venue, items) })
+	}
+	return items[0], err
 }
 
 func validInput(in Input) error {

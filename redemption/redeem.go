@@ -90,6 +90,9 @@ func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b *Basket,
 		if err != nil {
 			return err
 		}
+		if err := s.recordManualFailures(tx, venue, items); err != nil {
+			return err
+		}
 		res.Items, res.Accepted = items, true
 		for _, it := range items {
 			res.Accepted = res.Accepted && it.Accepted

@@ -236,6 +236,31 @@ func TestAdminPages(t *testing.T) {
 		adminCheckPage(t, ctx, "admin-remboursements")
 	})
 
+	t.Run("ManualEntryLock", func(t *testing.T) {
+		// Venue 2 types ten wrong verification codes: its manual entry is
+		// locked, and the home page says so, with a link to act on the venue.
+		for range 10 {
+			req, _ := http.NewRequest("POST", base+"/api/v1/vouchers/check", strings.NewReader(`{"number":"0000 0001 952","verification_code":"ZZZZ-ZZZZ"}`))
+			req.Header.Set("Authorization", "Bearer "+venueKey)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("check: %d", res.StatusCode)
+			}
+		}
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/"))
+		notice := adminWait(t, ctx, `document.querySelector("#locks li")?.textContent`)
+		if !strings.Contains(notice, "Association Emmaüs Connect") || !strings.Contains(notice, "bloqué en ce moment") {
+			t.Errorf("lock notice: %q", notice)
+		}
+		adminDo(t, ctx, chromedp.Click(chromedp.CSS("#locks li a")))
+		adminWait(t, ctx, `location.pathname === "/departement/lieux" && document.getElementById("s-venue")?.value === "2" && "ok"`)
+	})
+
 	t.Run("OtherPages", func(t *testing.T) {
 		for _, p := range []string{"/departement/", "/departement/chiffres"} {
 			adminDo(t, ctx, chromedp.Navigate(base+p))

@@ -154,18 +154,7 @@ func TestKeyRotation(t *testing.T) {
 
 			// The report: two vouchers paid (one of each batch), the other
 			// nine of batch A voided, the invariant holds.
-			var fig struct {
-				Total struct {
-					VouchersIssued   int64 `json:"vouchers_issued"`
-					VouchersRedeemed int64 `json:"vouchers_redeemed"`
-					VouchersVoided   int64 `json:"vouchers_voided"`
-					InvariantHolds   bool  `json:"invariant_holds"`
-				} `json:"total"`
-			}
-			if err := json.Unmarshal([]byte(mustRun(t, env, "report", "--format", "json")), &fig); err != nil {
-				t.Fatal(err)
-			}
-			if f := fig.Total; f.VouchersIssued != 15 || f.VouchersRedeemed != 2 || f.VouchersVoided != 9 || !f.InvariantHolds {
+			if f := reportOf(t, env).Total; f.VouchersIssued != 15 || f.VouchersRedeemed != 2 || f.VouchersVoided != 9 || !f.InvariantHolds {
 				t.Fatalf("figures after the revocation: %+v", f)
 			}
 			if v, err := svc.Voucher(t.Context(), uint64(a[0].Serial)); err != nil || v.Status != ledger.VoucherRedeemed {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -189,6 +190,10 @@ func TestErrorsAreOneLine(t *testing.T) {
 	r = run(t, env, "department", "add", "7", "Nowhere")
 	if r.code != 1 || !strings.Contains(r.stderr, "not a département code") {
 		t.Fatalf("bad département: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = run(t, append(env, "PASSNUM_TRUSTED_PROXIES=10.0.0.1, 10.0.0.0/33"), "serve", "--listen", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, `"10.0.0.0/33" is neither an IP address nor a CIDR block`) {
+		t.Fatalf("bad trusted proxy: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
@@ -476,4 +481,26 @@ func TestServeRefusesOldSchema(t *testing.T) {
 		t.Fatalf("after migrate: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// programmeReport is what the tests read of 'passnum report --format json'.
+type programmeReport struct {
+	Total struct {
+		VouchersIssued   int64 `json:"vouchers_issued"`
+		VouchersRedeemed int64 `json:"vouchers_redeemed"`
+		VouchersVoided   int64 `json:"vouchers_voided"`
+		InvariantHolds   bool  `json:"invariant_holds"`
+	} `json:"total"`
+	Batches []struct {
+		ProgrammeEnd string `json:"programme_end"`
+	} `json:"batches"`
+}
+
+func reportOf(t testing.TB, env []string) programmeReport {
+	t.Helper()
+	var r programmeReport
+	if err := json.Unmarshal([]byte(mustRun(t, env, "report", "--format", "json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

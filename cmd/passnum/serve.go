@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +30,7 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 	keyCache        time.Duration
 	venuesInfo      string
+	trustedProxies  []string
 }
 
 func (o *serveOptions) options() []option {
@@ -39,6 +42,7 @@ func (o *serveOptions) options() []option {
 		{flag: "shutdown-timeout", env: "PASSNUM_SHUTDOWN_TIMEOUT"},
 		{flag: "key-cache", env: "PASSNUM_KEY_CACHE"},
 		{flag: "venues-info", env: "PASSNUM_VENUES_INFO"},
+		{flag: "trusted-proxies", env: "PASSNUM_TRUSTED_PROXIES"},
 	}
 }
 
@@ -65,6 +69,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&o.checkpointEvery, "checkpoint-every", time.Minute, "least time between two signed checkpoints ($PASSNUM_CHECKPOINT_EVERY)")
 	f.DurationVar(&o.keyCache, "key-cache", 2*time.Second, "how long signing and API keys stay in memory; a key revoked by another process works that much longer here ($PASSNUM_KEY_CACHE)")
 	f.StringVar(&o.venuesInfo, "venues-info", "", "where beneficiaries find labelled venues, printed on the chéquiers the API renders, as 'passnum print --venues-info' ($PASSNUM_VENUES_INFO)")
+	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For names the client, for the rate limits per address; without them the header is ignored ($PASSNUM_TRUSTED_PROXIES, comma-separated)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown ($PASSNUM_SHUTDOWN_TIMEOUT)")
 	return cmd
 }
@@ -76,6 +81,10 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	// has room for 160 characters, as 'passnum print' says.
 	if n := utf8.RuneCountInString(o.venuesInfo); n > 160 {
 		return fmt.Errorf("--venues-info is %d characters long: at most 160 fit on a chéquier's cover", n)
+	}
+	proxies, err := parseProxies(o.trustedProxies)
+	if err != nil {
+		return err
 	}
 	db, err := a.open(ctx)
 	if err != nil {
@@ -112,7 +121,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Programme:  a.programme(db),
 		Settlement: a.settlement(db),
 		Figures:    &figures.Service{DB: db},
-	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo})
+	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies})
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
@@ -160,4 +169,25 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		err = nil
 	}
 	return err
+}
+
+// parseProxies reads --trusted-proxies: addresses (one host) or CIDR blocks.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an IP address nor a CIDR block such as 10.0.0.0/8", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

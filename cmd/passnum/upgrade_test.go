@@ -56,20 +56,7 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 			if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
 				t.Fatalf("audit after the upgrade: %s", out)
 			}
-			var fig struct {
-				Total struct {
-					VouchersIssued   int64 `json:"vouchers_issued"`
-					VouchersRedeemed int64 `json:"vouchers_redeemed"`
-					VouchersVoided   int64 `json:"vouchers_voided"`
-					InvariantHolds   bool  `json:"invariant_holds"`
-				} `json:"total"`
-				Batches []struct {
-					ProgrammeEnd string `json:"programme_end"`
-				} `json:"batches"`
-			}
-			if err := json.Unmarshal([]byte(mustRun(t, env, "report", "--format", "json")), &fig); err != nil {
-				t.Fatal(err)
-			}
+			fig := reportOf(t, env)
 			if fig.Total.VouchersIssued != 6 || fig.Total.VouchersRedeemed != 1 || fig.Total.VouchersVoided != 2 || !fig.Total.InvariantHolds {
 				t.Fatalf("figures after the upgrade: %+v", fig.Total)
 			}

@@ -252,6 +252,9 @@ function onCode(text) {
   }
   state.lastRead = { code: text, at: now };
   if (state.screen === "association") {
+    // The code this device was paired with, still in front of the camera
+    // after unpairing, is not sent again only to be refused as used.
+    if (usedPairingCodes.has(text.replace(/\s+/g, ""))) return;
     signal(true);
     pair(text);
   } else if (state.screen === "scanner") {
@@ -260,6 +263,8 @@ function onCode(text) {
 }
 
 // ---- Pairing ----
+
+const usedPairingCodes = new Set(); // one-time codes this page has paired with
 
 async function pair(text) {
   if (state.pairing) return;
@@ -293,6 +298,7 @@ async function pair(text) {
       say(errorMessage(res));
       return;
     }
+    usedPairingCodes.add(code);
     state.device = { key: res.data.key, prefix: res.data.prefix, venue: res.data.venue, departments: [], status: "labelled" };
     store.save("device", state.device);
     $("code-association").value = "";
@@ -419,12 +425,17 @@ async function check(item) {
   if (state.online) {
     try {
       const res = await request("POST", "/api/v1/vouchers/check", { body: item.input });
-      if (res.status === 200) {
-        verdict(item, res.data);
-      } else {
-        Object.assign(item, { state: "refused", message: errorMessage(res) });
+      // Held back (429) or unavailable (5xx), the server has not judged the
+      // voucher: it is checked on the device, as offline; the basket's
+      // redemption judges it for good either way.
+      if (res.status !== 429 && res.status < 500) {
+        if (res.status === 200) {
+          verdict(item, res.data);
+        } else {
+          Object.assign(item, { state: "refused", message: errorMessage(res) });
+        }
+        return checked(item);
       }
-      return checked(item);
     } catch (e) {
       if (!(e instanceof Offline)) throw e;
     }

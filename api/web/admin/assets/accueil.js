@@ -7,6 +7,7 @@
   async function warnings() {
     const box = document.getElementById("warnings");
     const w = await api("GET", "/api/v1/warnings");
+    locks(w);
     if (w.warnings.length === 0) {
       box.replaceChildren(el("p", null, `Aucune alerte au ${PN.day(w.as_of)} : toutes les commandes sont en cours.`));
       return;
@@ -15,6 +16,18 @@
       el("strong", null, `Commande n° ${x.batch_id} (${x.department}) — ${PN.stages[x.stage] || x.stage} : `),
       x.message, " ",
       el("a", { href: `/departement/commandes#commande-${x.batch_id}` }, `Suivre la commande n° ${x.batch_id}`)))));
+  }
+
+  function locks(w) {
+    const box = document.getElementById("locks");
+    if (w.manual_entry_locks.length === 0) {
+      box.replaceChildren(el("p", null, "Aucun blocage ces 7 derniers jours."));
+      return;
+    }
+    box.replaceChildren(el("ul", { class: "plain warnings" }, w.manual_entry_locks.map((l) => el("li", null,
+      el("strong", null, `${l.venue_name} — ${l.active ? "bloqué en ce moment" : "blocage terminé"} : `),
+      l.message, " ",
+      el("a", { href: `/departement/lieux#lieu-${l.venue_id}` }, `Voir le lieu n° ${l.venue_id}`)))));
   }
 
   async function summary() {

@@ -111,6 +111,13 @@
     await departmentBoxes();
     venues = await all();
     render();
+    // From the home page's lockout notice: the venue, ready to act on.
+    const target = (location.hash.match(/^#lieu-(\d+)$/) || [])[1];
+    if (target && venues.some((v) => String(v.id) === target)) {
+      venueSelect.value = target;
+      fillActions();
+      document.getElementById("status-title").scrollIntoView();
+    }
   } catch (err) {
     fail(err);
   }

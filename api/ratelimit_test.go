@@ -1,0 +1,242 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"passnum/api"
+	"passnum/ledger"
+	"passnum/ledger/ledgertest"
+)
+
+// limitClock is the rate limits' clock, moved by hand.
+type limitClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *limitClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *limitClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// limitedEnv serves with tight limits on a hand-moved clock; proxied says
+// whether 127.0.0.1 (the test client) is a trusted proxy.
+func limitedEnv(t *testing.T, db *ledger.DB, limits api.RateLimits, proxied bool) (*env, *limitClock) {
+	clock := &limitClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	limits.Clock = clock.now
+	e := newEnv(t, db, 1, func(cfg *api.Config) {
+		cfg.RateLimits = &limits
+		if proxied {
+			cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		}
+	})
+	return e, clock
+}
+
+var roomy = api.Limit{Burst: 1 << 20, Every: time.Nanosecond}
+
+var unlimited = api.RateLimits{FailedAuthPerAddress: roomy, FailedAuthPerKey: roomy, ChecksPerKey: roomy, ChecksPerAddress: roomy}
+
+// wrongKey is shaped like a key of prefix, or of a new prefix each time
+// (so that only the limits per address apply).
+func wrongKey(prefix string) string {
+	if prefix == "" {
+		prefix = fmt.Sprintf("pn_x%012d", keyCounter.Add(1))
+	}
+	return "Bearer " + prefix + "_" + strings.Repeat("b", 52)
+}
+
+func prefixOf(secret string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(secret, "pn_"), "_")
+	return "pn_" + p
+}
+
+// expectLimited checks a 429 and its Retry-After, in whole seconds.
+func expectLimited(t *testing.T, r response, retry int) {
+	t.Helper()
+	r.expect(t, http.StatusTooManyRequests, "rate_limited")
+	if got := r.header.Get("Retry-After"); got != strconv.Itoa(retry) {
+		t.Errorf("Retry-After %q, want %d", got, retry)
+	}
+}
+
+func TestFailedAuthenticationsPerAddress(t *testing.T) {
+	limits := api.RateLimits{FailedAuthPerAddress: api.Limit{Burst: 3, Every: time.Minute},
+		FailedAuthPerKey: roomy, ChecksPerKey: roomy, ChecksPerAddress: roomy}
+	each := func(name string, f func(t *testing.T, db *ledger.DB)) {
+		t.Run(name, func(t *testing.T) { ledgertest.Each(t, f) })
+	}
+	each("direct", func(t *testing.T, db *ledger.DB) {
+		e, clock := limitedEnv(t, db, limits, false)
+		list := request{method: "GET", path: "/api/v1/redemptions", as: "venue1"}
+		e.do(t, list).expect(t, http.StatusOK, "")
+		for range 3 {
+			e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey("")}).expect(t, http.StatusUnauthorized, "unauthorized")
+		}
+		// The fourth failure, a forged X-Forwarded-For (no proxy is
+		// trusted), then the right key: all refused for a minute.
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey("")}), 60)
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(""),
+			header: map[string]string{"X-Forwarded-For": "203.0.113.9"}}), 60)
+		r := e.do(t, list)
+		expectLimited(t, r, 60)
+		var body errorJSON
+		r.decode(t, &body)
+		if !strings.Contains(body.Error.Message, "60 secondes") {
+			t.Errorf("the message does not say how long to wait: %q", body.Error.Message)
+		}
+		// The pages' login and the scanner's pairing count the same way.
+		b := &browser{e: e}
+		expectLimited(t, b.send(t, "POST", "/session", map[string]string{"key": e.keys["department"]}, nil), 60)
+		expectLimited(t, e.do(t, request{method: "POST", path: "/api/v1/pairing", json: map[string]string{"code": e.vouchers[0].Code}}), 60)
+
+		clock.advance(59 * time.Second)
+		expectLimited(t, e.do(t, list), 1)
+		clock.advance(time.Second)
+		e.do(t, list).expect(t, http.StatusOK, "")
+		// One failure more per minute, no more.
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey("")}).expect(t, http.StatusUnauthorized, "unauthorized")
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey("")}), 60)
+		// What a client sent as a key is never logged, wrong or not.
+		if strings.Contains(e.logs.String(), strings.Repeat("b", 52)) {
+			t.Error("a wrong key's secret is in the log")
+		}
+	})
+
+	each("defaults", func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1, func(cfg *api.Config) { cfg.RateLimits = nil })
+		d := api.DefaultRateLimits.FailedAuthPerAddress
+		for range d.Burst {
+			e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey("")}).expect(t, http.StatusUnauthorized, "unauthorized")
+		}
+		r := e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey("")})
+		r.expect(t, http.StatusTooManyRequests, "rate_limited")
+		if s, _ := strconv.Atoi(r.header.Get("Retry-After")); s < 1 || s > int(d.Every/time.Second) {
+			t.Errorf("Retry-After %q, want 1 to %d", r.header.Get("Retry-After"), int(d.Every/time.Second))
+		}
+	})
+
+	each("behind a trusted proxy", func(t *testing.T, db *ledger.DB) {
+		e, _ := limitedEnv(t, db, limits, true)
+		from := func(addr string) map[string]string { return map[string]string{"X-Forwarded-For": addr} }
+		for range 3 {
+			e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(""), header: from("203.0.113.9")}).
+				expect(t, http.StatusUnauthorized, "unauthorized")
+		}
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1", header: from("203.0.113.9")}), 60)
+		// Another client of the same proxy is not held back.
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1", header: from("198.51.100.4")}).expect(t, http.StatusOK, "")
+		// IPv6 counts per /64: another address of the same block is the same subscriber.
+		for range 3 {
+			e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(""), header: from("2001:db8:1:2::5")}).
+				expect(t, http.StatusUnauthorized, "unauthorized")
+		}
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1", header: from("2001:db8:1:2:ffff::1")}), 60)
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1", header: from("2001:db8:1:3::5")}).expect(t, http.StatusOK, "")
+	})
+}
+
+func TestFailedAuthenticationsPerKey(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		limits := api.RateLimits{FailedAuthPerAddress: roomy, FailedAuthPerKey: api.Limit{Burst: 2, Every: 30 * time.Second},
+			ChecksPerKey: roomy, ChecksPerAddress: roomy}
+		e, clock := limitedEnv(t, db, limits, true)
+		venue1 := prefixOf(e.keys["venue1"])
+		// Someone guesses venue 1's secret from many addresses.
+		for _, addr := range []string{"203.0.113.1", "203.0.113.2"} {
+			e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(venue1),
+				header: map[string]string{"X-Forwarded-For": addr}}).expect(t, http.StatusUnauthorized, "unauthorized")
+		}
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(venue1),
+			header: map[string]string{"X-Forwarded-For": "203.0.113.3"}}), 30)
+		// The right secret of that key is held back too; other keys are not.
+		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1"}), 30)
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue2"}).expect(t, http.StatusOK, "")
+		clock.advance(30 * time.Second)
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1"}).expect(t, http.StatusOK, "")
+	})
+}
+
+func TestCheckLimits(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		limits := api.RateLimits{FailedAuthPerAddress: roomy, FailedAuthPerKey: roomy,
+			ChecksPerKey: api.Limit{Burst: 4, Every: 2 * time.Second}, ChecksPerAddress: api.Limit{Burst: 6, Every: time.Second}}
+		e, clock := limitedEnv(t, db, limits, true)
+		check := func(as, addr string) response {
+			return e.do(t, request{method: "POST", path: "/api/v1/vouchers/check", as: as, json: e.code(0),
+				header: map[string]string{"X-Forwarded-For": addr}})
+		}
+		for range 4 {
+			check("venue1", "203.0.113.1").expect(t, http.StatusOK, "")
+		}
+		expectLimited(t, check("venue1", "203.0.113.2"), 2) // per key, whatever the address
+		// Redeeming is not a check: a venue held back may still cash a basket.
+		e.redeem(t, "venue1", e.code(1)).expect(t, http.StatusCreated, "")
+		check("venue2", "203.0.113.1").expect(t, http.StatusOK, "")
+		check("venue2", "203.0.113.1").expect(t, http.StatusOK, "")
+		expectLimited(t, check("venue2", "203.0.113.1"), 1) // six from that address
+		check("venue2", "203.0.113.7").expect(t, http.StatusOK, "")
+		clock.advance(2 * time.Second)
+		check("venue1", "203.0.113.2").expect(t, http.StatusOK, "")
+		expectLimited(t, check("venue1", "203.0.113.2"), 2)
+	})
+}
+
+// A venue locked out of manual entry is in its départements' warnings.
+func TestManualEntryLockoutIsReported(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1)
+		wrong := map[string]string{"number": e.vouchers[0].Number, "verification_code": "ZZZZ-ZZZZ"}
+		for range 10 {
+			if v := e.check(t, "venue2", wrong); v.Reason != "invalid_code" {
+				t.Fatalf("wrong code: %+v", v)
+			}
+		}
+		if v := e.check(t, "venue2", e.typed(0)); v.Reason != "rate_limited" {
+			t.Fatalf("right code once locked out: %+v", v)
+		}
+		type warnings struct {
+			Locks []struct {
+				VenueID     int64     `json:"venue_id"`
+				VenueName   string    `json:"venue_name"`
+				Active      bool      `json:"active"`
+				Failures    int       `json:"failures"`
+				LockedUntil time.Time `json:"locked_until"`
+				Message     string    `json:"message"`
+			} `json:"manual_entry_locks"`
+		}
+		for _, as := range []string{"department", "department92", "auditor", "admin"} {
+			var w warnings
+			e.do(t, request{method: "GET", path: "/api/v1/warnings", as: as}).decode(t, &w)
+			if len(w.Locks) != 1 || w.Locks[0].VenueID != e.venue2 || !w.Locks[0].Active || w.Locks[0].Failures != 10 ||
+				!w.Locks[0].LockedUntil.Equal(e.Clock.T.Add(15*time.Minute)) || !strings.Contains(w.Locks[0].Message, w.Locks[0].VenueName) {
+				t.Fatalf("warnings seen by %s: %+v", as, w)
+			}
+		}
+		// Venue 1 (78 only) typing wrong codes is not 92's business.
+		for range 10 {
+			e.check(t, "venue1", wrong)
+		}
+		var w78, w92 warnings
+		e.do(t, request{method: "GET", path: "/api/v1/warnings", as: "department"}).decode(t, &w78)
+		e.do(t, request{method: "GET", path: "/api/v1/warnings", as: "department92"}).decode(t, &w92)
+		if len(w78.Locks) != 2 || w78.Locks[0].VenueID != e.venue1 || len(w92.Locks) != 1 {
+			t.Fatalf("78 sees %+v, 92 sees %+v", w78, w92)
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/warnings", as: "venue2"}).expect(t, http.StatusForbidden, "forbidden")
+	})
+}

@@ -1,0 +1,153 @@
+package redemption_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"passnum/ledger"
+	"passnum/ledger/ledgertest"
+	"passnum/redemption"
+)
+
+func (e *env) typedWrong(i int) redemption.Input {
+	return redemption.Input{Number: e.vouchers[i].Number, VerificationCode: "ZZZZ-ZZZZ"}
+}
+
+func (e *env) typedRight(i int) redemption.Input {
+	return redemption.Input{Number: e.vouchers[i].Number, VerificationCode: e.vouchers[i].VerificationCode}
+}
+
+func (e *env) lockouts(t *testing.T, department string) []redemption.Lockout {
+	t.Helper()
+	ls, err := e.svc.Lockouts(context.Background(), department)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+func (e *env) lockEvents(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	if err := e.DB.Read(context.Background()).Model(&ledger.Event{}).Where("type = ?", ledger.EventManualEntryLocked).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A venue that types wrong codes is locked out of manual entry, and its
+// départements see it, once per lock.
+func TestManualEntryLockout(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 2)
+		t0 := e.Clock.T
+		for range 5 {
+			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
+		}
+		e.Clock.T = t0.Add(10 * time.Minute)
+		for range 4 {
+			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
+		}
+		if ls := e.lockouts(t, ""); len(ls) != 0 || e.lockEvents(t) != 0 {
+			t.Fatalf("9 wrong entries locked the venue out: %+v", ls)
+		}
+		// The tenth, in a basket: refused, and the venue is locked out.
+		res := e.redeem(t, e.venue2, e.code(0), e.typedWrong(4))
+		if res.Accepted || res.Items[1].Reason != redemption.ReasonInvalidCode {
+			t.Fatalf("basket with a wrong code: %+v", res)
+		}
+		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(5)); it.Reason != redemption.ReasonRateLimited {
+			t.Fatalf("right code while locked out: %+v", it)
+		}
+		for range 5 { // refused without being compared, so not counted again
+			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
+		}
+		if n := e.lockEvents(t); n != 1 {
+			t.Fatalf("%d lock events, want 1", n)
+		}
+		ls := e.lockouts(t, "92")
+		if len(ls) != 1 {
+			t.Fatalf("lockouts of 92: %+v", ls)
+		}
+		l := ls[0]
+		// The first five wrong entries leave the window at t0+15min: from
+		// then on fewer than ten are left.
+		if l.VenueID != e.venue2 || !l.Active || l.Failures != 10 || !l.LockedAt.Equal(e.Clock.T) ||
+			!l.LockedUntil.Equal(t0.Add(15*time.Minute)) || strings.Join(l.Departments, ",") != "78,92" {
+			t.Fatalf("lockout: %+v", l)
+		}
+		if !strings.Contains(l.Message, l.VenueName) || !strings.Contains(l.Message, "bloquée") || !strings.Contains(l.Message, "10 numéros") {
+			t.Fatalf("message: %q", l.Message)
+		}
+		if ls := e.lockouts(t, "78"); len(ls) != 1 {
+			t.Fatalf("lockouts of 78: %+v", ls)
+		}
+		if ls := e.lockouts(t, "2A"); len(ls) != 0 {
+			t.Fatalf("a département the venue is not labelled for sees its lockout: %+v", ls)
+		}
+
+		e.Clock.T = t0.Add(15 * time.Minute)
+		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(5)); !it.Accepted {
+			t.Fatalf("right code once the lock is over: %+v", it)
+		}
+		if ls := e.lockouts(t, "78"); len(ls) != 1 || ls[0].Active {
+			t.Fatalf("a lock that is over is still listed, inactive: %+v", ls)
+		}
+		// Locked again later: a second notice, listed first.
+		e.Clock.T = t0.Add(2 * time.Hour)
+		for range 10 {
+			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
+		}
+		ls = e.lockouts(t, "")
+		if len(ls) != 2 || !ls[0].Active || ls[0].LockedUntil != e.Clock.T.Add(15*time.Minute) || ls[1].Active {
+			t.Fatalf("after a second lock: %+v", ls)
+		}
+		e.Clock.T = e.Clock.T.AddDate(0, 0, redemption.LockoutNoticeDays)
+		if ls := e.lockouts(t, ""); len(ls) != 0 {
+			t.Fatalf("lockouts older than %d days are still listed: %+v", redemption.LockoutNoticeDays, ls)
+		}
+		e.auditOK(t)
+	})
+}
+
+// Wrong entries typed at once on many devices of a venue lock it out once.
+func TestManualEntryLockoutConcurrent(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1)
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				var err error
+				if i%2 == 0 {
+					_, err = e.svc.Check(ctx, e.venue1, e.typedWrong(i%10))
+				} else {
+					_, err = e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(),
+						Items: []redemption.Input{e.typedWrong(i % 10)}, Actor: "test"})
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := e.lockEvents(t); n != 1 {
+			t.Fatalf("%d lock events after 40 concurrent wrong entries, want 1", n)
+		}
+		var failures int64
+		db.Read(ctx).Model(&ledger.ManualEntryFailure{}).Where("venue_id = ?", e.venue1).Count(&failures)
+		if ls := e.lockouts(t, "78"); len(ls) != 1 || int64(ls[0].Failures) > failures || ls[0].Failures < 10 {
+			t.Fatalf("lockouts %+v with %d failures recorded", ls, failures)
+		}
+		e.auditOK(t)
+	})
+}
