@@ -728,10 +728,11 @@ func TestScannerPairingAndUnpairing(t *testing.T) {
 
 // cutProxy stands between the browser and the server: cut, it drops every
 // connection without an answer, as a dead network does, whatever
-// navigator.onLine says.
+// navigator.onLine says; holding, it answers checks and redemptions 429, as
+// the server does to a key or address over a limit.
 type cutProxy struct {
-	down atomic.Bool
-	url  string
+	down, hold atomic.Bool
+	url        string
 }
 
 func newCutProxy(t *testing.T, backend string) *cutProxy {
@@ -745,6 +746,13 @@ func newCutProxy(t *testing.T, backend string) *cutProxy {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.down.Load() {
 			panic(http.ErrAbortHandler)
+		}
+		if p.hold.Load() && r.Method == "POST" && (r.URL.Path == "/api/v1/vouchers/check" || r.URL.Path == "/api/v1/redemptions") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":{"code":"rate_limited","message":"Trop de vérifications de chèques en peu de temps. Réessayez dans 30 secondes."}}`)
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -844,5 +852,33 @@ func TestScannerOffline(t *testing.T) {
 	}
 	if out := mustRun(t, p.env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
 		t.Fatal(out)
+	}
+}
+
+// TestScannerHeldBack: when the server holds the device back (429), a
+// voucher is checked on the device instead of shown refused, and the basket
+// is kept and sent once the server takes requests again, never dropped.
+func TestScannerHeldBack(t *testing.T) {
+	p := newScannerProgramme(t)
+	proxy := newCutProxy(t, startServer(t, p.env))
+	v := p.vouchers[0]
+	ctx := newBrowser(t)
+	pairByHand(t, ctx, proxy.url, p.pairingCode(t, 1))
+
+	proxy.hold.Store(true)
+	enter(t, ctx, v)
+	waitText(t, ctx, "#panier", v.Number, "Saisi hors ligne")
+	clickID(t, ctx, "encaisser")
+	waitText(t, ctx, "#titre-resultat", "Enregistré hors ligne")
+	if s := p.spends(t, v.Serial); len(s) != 0 {
+		t.Fatalf("redeemed while held back: %v", s)
+	}
+
+	proxy.hold.Store(false)
+	clickID(t, ctx, "nouveau-panier")
+	do(t, ctx, chromedp.Navigate(proxy.url+"/scanner/")) // a page opened with the network sends what waits
+	waitText(t, ctx, "#rapport-envoi", "accepté — 10 €")
+	if s := p.spends(t, v.Serial); len(s) != 1 {
+		t.Fatalf("after the hold: spends %v, want one", s)
 	}
 }

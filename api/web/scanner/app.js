@@ -619,6 +619,8 @@ async function confirmBasket() {
     state.sending = false;
     renderBasket();
   }
+  // Held back (429): the basket is kept and sent on its own, as offline.
+  if (res.status === 429) return queueBasket(items, body, b.key);
   if (res.status === 201) {
     const r = res.data;
     state.last = { id: r.redemption_id, total_cents: r.total_cents, received_at: r.received_at, count: r.items.length };
@@ -672,7 +674,8 @@ async function sendQueue() {
       const q = state.queue[0];
       if (q.venue_id !== state.device.venue.id) break; // paired again elsewhere: keep it for its venue
       const res = await postBasket({ scanned_at: q.scanned_at, items: q.items.map((i) => i.input) }, q.key);
-      if (res.status >= 500 || res.status === 401 || res.status === 409) break; // try again later
+      // Not judged (unavailable, unknown key, in progress, held back): try again later.
+      if (res.status >= 500 || res.status === 401 || res.status === 409 || res.status === 429) break;
       const when = at(q.scanned_at);
       let entry, rest = null;
       if (res.status === 201) {
