@@ -366,7 +366,7 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, liste
 		label string
 		spec  apikeys.Spec
 	}{
-		{"venue (Médiathèque de Trappes)", apikeys.Spec{Role: apikeys.RoleVenue, VenueID: 1, Name: "démo : lieu"}},
+		{"venue (Médiathèque Mitterrand)", apikeys.Spec{Role: apikeys.RoleVenue, VenueID: 1, Name: "démo : lieu"}},
 		{"département 78", apikeys.Spec{Role: apikeys.RoleDepartment, Department: "78", Name: "démo : département"}},
 		{"auditor", apikeys.Spec{Role: apikeys.RoleAuditor, Name: "démo : auditeur"}},
 	} {
