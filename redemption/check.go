@@ -197,9 +197,9 @@ func loadVouchers(db *gorm.DB, serials []int64) (map[int64]voucherRow, error) {
 // judge decides on every input at the time `at` the vouchers were scanned,
 // changing nothing (the caller counts the wrong manual entries with
 // recordManualFailures). It is the one place where the rules live: Check
-// and Redeem both call it. Every
-// query goes through db, the caller's transaction: taking a second pooled
-// connection while holding one can exhaust the pool under load.
+// and Redeem both call it. Every query goes through db, the caller's
+// transaction: taking a second pooled connection while holding one can
+// exhaust the pool under load.
 func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, inputs []Input, at time.Time) ([]Item, error) {
 	venueID := venue.ID
 	items := make([]Item, len(inputs))
