@@ -15,57 +15,50 @@ import (
 // empty database with the same keys folder, and checks what an operator
 // would: the audit passes and the figures are those of before the backup.
 func TestBackupAndRestore(t *testing.T) {
-	for _, d := range []ledger.Dialect{ledger.SQLite, ledger.Postgres} {
-		t.Run(string(d), func(t *testing.T) {
-			dir := t.TempDir()
-			env := []string{"PASSNUM_DATA_DIR=" + dir}
-			if d == ledger.Postgres {
-				env = append(env, "PASSNUM_DATABASE_URL="+ledgertest.URL(t, d))
-			}
-			mustRun(t, env, "init")
-			mustRun(t, env, "department", "add", "78", "Yvelines")
-			mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
-			mustRun(t, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")
-			mustRun(t, env, "void", thisYearsChequier(3), "--reason", "perdu")
-			key := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
-			url := startServer(t, env)
-			redeem(t, url, key, voucherCode(t, dir, 1))
-			redeem(t, url, key, voucherCode(t, dir, 3))
+	eachDialect(t, func(t *testing.T, d ledger.Dialect, dir string, env []string) {
+		mustRun(t, env, "init")
+		mustRun(t, env, "department", "add", "78", "Yvelines")
+		mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78", "--siret", "73282932000074", "--iban", "FR7630006000011234567890189")
+		mustRun(t, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")
+		mustRun(t, env, "void", thisYearsChequier(3), "--reason", "perdu")
+		key := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
+		url := startServer(t, env)
+		redeem(t, url, key, voucherCode(t, dir, 1))
+		redeem(t, url, key, voucherCode(t, dir, 3))
 
-			// While the server runs: back up, then take the figures.
-			backup := filepath.Join(t.TempDir(), "backup")
-			if r := run(t, env, "backup", "--out", backup); r.code != 0 {
-				t.Fatalf("backup: %s%s", r.stdout, r.stderr)
-			}
-			if r := run(t, env, "backup", "--out", backup); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
-				t.Fatalf("a second backup over the first: exit %d, %s", r.code, r.stderr)
-			}
-			before := mustRun(t, env, "report", "--format", "json")
+		// While the server runs: back up, then take the figures.
+		backup := filepath.Join(t.TempDir(), "backup")
+		if r := run(t, env, "backup", "--out", backup); r.code != 0 {
+			t.Fatalf("backup: %s%s", r.stdout, r.stderr)
+		}
+		if r := run(t, env, "backup", "--out", backup); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+			t.Fatalf("a second backup over the first: exit %d, %s", r.code, r.stderr)
+		}
+		before := mustRun(t, env, "report", "--format", "json")
 
-			// Restore into an empty database, with the keys folder copied.
-			dir2 := t.TempDir()
-			copyDir(t, filepath.Join(dir, "keys"), filepath.Join(dir2, "keys"))
-			env2 := []string{"PASSNUM_DATA_DIR=" + dir2}
-			if d == ledger.Postgres {
-				target := ledgertest.URL(t, d)
-				restore := exec.Command("pg_restore", "--no-owner", "--exit-on-error", "-d", target, backup)
-				if out, err := restore.CombinedOutput(); err != nil {
-					t.Fatalf("pg_restore: %v\n%s", err, out)
-				}
-				env2 = append(env2, "PASSNUM_DATABASE_URL="+target)
-			} else {
-				copyFile(t, backup, filepath.Join(dir2, "passnum.db"))
+		// Restore into an empty database, with the keys folder copied.
+		dir2 := t.TempDir()
+		copyDir(t, filepath.Join(dir, "keys"), filepath.Join(dir2, "keys"))
+		env2 := []string{"PASSNUM_DATA_DIR=" + dir2}
+		if d == ledger.Postgres {
+			target := ledgertest.URL(t, d)
+			restore := exec.Command("pg_restore", "--no-owner", "--exit-on-error", "-d", target, backup)
+			if out, err := restore.CombinedOutput(); err != nil {
+				t.Fatalf("pg_restore: %v\n%s", err, out)
 			}
-			if out := mustRun(t, env2, "audit", "verify"); !strings.HasPrefix(out, "OK") {
-				t.Fatalf("audit of the restored database: %s", out)
-			}
-			if after := mustRun(t, env2, "report", "--format", "json"); after != before {
-				t.Fatalf("figures differ after the restore:\nbefore %s\nafter  %s", before, after)
-			}
-			// The restored programme runs: the same key redeems the next voucher.
-			redeem(t, startServer(t, env2), key, voucherCode(t, dir2, 2))
-		})
-	}
+			env2 = append(env2, "PASSNUM_DATABASE_URL="+target)
+		} else {
+			copyFile(t, backup, filepath.Join(dir2, "passnum.db"))
+		}
+		if out := mustRun(t, env2, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+			t.Fatalf("audit of the restored database: %s", out)
+		}
+		if after := mustRun(t, env2, "report", "--format", "json"); after != before {
+			t.Fatalf("figures differ after the restore:\nbefore %s\nafter  %s", before, after)
+		}
+		// The restored programme runs: the same key redeems the next voucher.
+		redeem(t, startServer(t, env2), key, voucherCode(t, dir2, 2))
+	})
 }
 
 func copyDir(t *testing.T, from, to string) {

@@ -504,3 +504,19 @@ func reportOf(t testing.TB, env []string) programmeReport {
 	}
 	return r
 }
+
+// eachDialect runs f on SQLite, the database file in the data folder dir as
+// a user has it, and on a fresh PostgreSQL database; env is what passnum
+// needs to find them.
+func eachDialect(t *testing.T, f func(t *testing.T, d ledger.Dialect, dir string, env []string)) {
+	for _, d := range []ledger.Dialect{ledger.SQLite, ledger.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			dir := t.TempDir()
+			env := []string{"PASSNUM_DATA_DIR=" + dir}
+			if d == ledger.Postgres {
+				env = append(env, "PASSNUM_DATABASE_URL="+ledgertest.URL(t, d))
+			}
+			f(t, d, dir, env)
+		})
+	}
+}

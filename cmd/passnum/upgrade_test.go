@@ -14,7 +14,6 @@ import (
 
 	"passnum/keys"
 	"passnum/ledger"
-	"passnum/ledger/ledgertest"
 	"passnum/voucher"
 )
 
@@ -30,47 +29,40 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := buildRelease(t, strings.TrimSpace(string(commit)))
-	for _, d := range []ledger.Dialect{ledger.SQLite, ledger.Postgres} {
-		t.Run(string(d), func(t *testing.T) {
-			dir := t.TempDir()
-			env := []string{"PASSNUM_DATA_DIR=" + dir}
-			if d == ledger.Postgres {
-				env = append(env, "PASSNUM_DATABASE_URL="+ledgertest.URL(t, d))
-			}
-			runWith(t, old, env, "init")
-			runWith(t, old, env, "department", "add", "78", "Yvelines")
-			runWith(t, old, env, "venue", "add", "Médiathèque", "--department", "78")
-			runWith(t, old, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd())
-			runWith(t, old, env, "activate", thisYearsChequier(1))
-			runWith(t, old, env, "void", thisYearsChequier(2), "--reason", "perdu")
-			runWith(t, old, env, "reprint", "--chequier", thisYearsChequier(3), "--reason", "abîmé", "--out", filepath.Join(dir, "reprint"))
-			key := strings.TrimSpace(runWith(t, old, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
-			redeem(t, startServerWith(t, old, env), key, voucherCode(t, dir, 1))
+	eachDialect(t, func(t *testing.T, d ledger.Dialect, dir string, env []string) {
+		runWith(t, old, env, "init")
+		runWith(t, old, env, "department", "add", "78", "Yvelines")
+		runWith(t, old, env, "venue", "add", "Médiathèque", "--department", "78")
+		runWith(t, old, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd())
+		runWith(t, old, env, "activate", thisYearsChequier(1))
+		runWith(t, old, env, "void", thisYearsChequier(2), "--reason", "perdu")
+		runWith(t, old, env, "reprint", "--chequier", thisYearsChequier(3), "--reason", "abîmé", "--out", filepath.Join(dir, "reprint"))
+		key := strings.TrimSpace(runWith(t, old, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
+		redeem(t, startServerWith(t, old, env), key, voucherCode(t, dir, 1))
 
-			// This binary refuses to serve the old schema, migrates it, and
-			// finds the ledger whole.
-			if r := run(t, env, "serve", "--listen", "127.0.0.1:0"); r.code == 0 || !strings.Contains(r.stderr, "passnum migrate") {
-				t.Fatalf("serve on the old schema: exit %d, %s", r.code, r.stderr)
-			}
-			mustRun(t, env, "migrate")
-			if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
-				t.Fatalf("audit after the upgrade: %s", out)
-			}
-			fig := reportOf(t, env)
-			if fig.Total.VouchersIssued != 6 || fig.Total.VouchersRedeemed != 1 || fig.Total.VouchersVoided != 2 || !fig.Total.InvariantHolds {
-				t.Fatalf("figures after the upgrade: %+v", fig.Total)
-			}
-			if len(fig.Batches) != 1 || fig.Batches[0].ProgrammeEnd != nextYearEnd() {
-				t.Fatalf("an old batch's programme ends with its validity: %+v", fig.Batches)
-			}
-			// A venue from before SIRETs exists without one until it is given.
-			if out := mustRun(t, env, "venue", "list"); !strings.Contains(out, "Médiathèque") {
-				t.Fatalf("venue list: %s", out)
-			}
-			// And the upgraded programme keeps running: the old key redeems.
-			redeem(t, startServer(t, env), key, voucherCode(t, dir, 2))
-		})
-	}
+		// This binary refuses to serve the old schema, migrates it, and
+		// finds the ledger whole.
+		if r := run(t, env, "serve", "--listen", "127.0.0.1:0"); r.code == 0 || !strings.Contains(r.stderr, "passnum migrate") {
+			t.Fatalf("serve on the old schema: exit %d, %s", r.code, r.stderr)
+		}
+		mustRun(t, env, "migrate")
+		if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+			t.Fatalf("audit after the upgrade: %s", out)
+		}
+		fig := reportOf(t, env)
+		if fig.Total.VouchersIssued != 6 || fig.Total.VouchersRedeemed != 1 || fig.Total.VouchersVoided != 2 || !fig.Total.InvariantHolds {
+			t.Fatalf("figures after the upgrade: %+v", fig.Total)
+		}
+		if len(fig.Batches) != 1 || fig.Batches[0].ProgrammeEnd != nextYearEnd() {
+			t.Fatalf("an old batch's programme ends with its validity: %+v", fig.Batches)
+		}
+		// A venue from before SIRETs exists without one until it is given.
+		if out := mustRun(t, env, "venue", "list"); !strings.Contains(out, "Médiathèque") {
+			t.Fatalf("venue list: %s", out)
+		}
+		// And the upgraded programme keeps running: the old key redeems.
+		redeem(t, startServer(t, env), key, voucherCode(t, dir, 2))
+	})
 }
 
 // buildRelease builds the binary of an earlier commit from this repository.
