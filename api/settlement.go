@@ -93,15 +93,6 @@ func newPeriod(p settlement.Period, lines bool) settlement.Period {
 	return p
 }
 
-// month reads a YYYY-MM month.
-func month(field, s string) (settlement.Month, error) {
-	m, err := settlement.ParseMonth(s)
-	if err != nil {
-		return m, passnum.Errorf(passnum.EInvalid, "« %s » : %q n'est pas un mois ; écrivez-le AAAA-MM, par exemple 2026-10.", field, shorten(s, 16))
-	}
-	return m, nil
-}
-
 // listPeriods lists the closed periods, newest first.
 func (s *server) listPeriods(c echo.Context) error {
 	dept, err := departmentFilter(c)
@@ -134,7 +125,7 @@ func (s *server) period(c echo.Context) (settlement.Period, error) {
 			return settlement.Period{}, err
 		}
 	}
-	m, err := month("month", c.Param("month"))
+	m, err := settlement.ParseMonth(c.Param("month"))
 	if err != nil {
 		return settlement.Period{}, err
 	}
@@ -166,7 +157,7 @@ func (s *server) closePeriod(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := month("month", c.Param("month"))
+	m, err := settlement.ParseMonth(c.Param("month"))
 	if err != nil {
 		return err
 	}
@@ -370,7 +361,7 @@ func (s *server) myStatements(c echo.Context) error {
 	if v, ok, err := query(c, "month"); err != nil {
 		return err
 	} else if ok {
-		if m, err = month("month", v); err != nil {
+		if m, err = settlement.ParseMonth(v); err != nil {
 			return err
 		}
 	}

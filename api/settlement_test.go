@@ -281,3 +281,36 @@ func mustDay(t *testing.T, s string) voucher.Day {
 	}
 	return d
 }
+
+// TestBadMonths: a month outside what the programme can hold is refused with
+// a French message, on every route that takes one, and writes nothing; it
+// is never read as another month (0000-01 used to close 1970-01).
+func TestBadMonths(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1)
+		e.Clock.T = time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+		events := func() (n int64) {
+			if err := db.Read(context.Background()).Model(&ledger.Event{}).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := events()
+		for _, m := range []string{"0000-01", "1969-12", "2150-01", "9999-12", "2026-13", "2026-00"} {
+			for _, r := range []request{
+				{method: "GET", path: "/api/v1/settlement/78/" + m, as: "department"},
+				{method: "POST", path: "/api/v1/settlement/78/" + m + "/close", as: "department"},
+				{method: "GET", path: "/api/v1/settlement/78/" + m + "/statements.csv", as: "department"},
+				{method: "GET", path: "/api/v1/statements?month=" + m, as: "venue1"},
+			} {
+				er := e.do(t, r).expect(t, http.StatusBadRequest, "invalid")
+				if !strings.Contains(er.Error.Message, "AAAA-MM") || !strings.Contains(er.Error.Message, m) {
+					t.Errorf("%s %s: %q", r.method, r.path, er.Error.Message)
+				}
+			}
+		}
+		if after := events(); after != before {
+			t.Fatalf("refused months wrote %d ledger events", after-before)
+		}
+	})
+}

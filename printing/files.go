@@ -247,7 +247,7 @@ func (e engine) writeFile(dir string, b Batch, fp *filePlan, next func() (qrMatr
 		err = bw.Flush()
 	}
 	if err == nil {
-		err = tmp.Chmod(0o644)
+		err = tmp.Chmod(PrivateFile)
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -272,6 +272,21 @@ func (e engine) writeFile(dir string, b Batch, fp *filePlan, next func() (qrMatr
 	return mf, nil
 }
 
+// PrivateFile is the mode of every file holding valid codes, and of the
+// manifest beside them: printed vouchers are bearer instruments, so only
+// the operator who printed them may read the files (the print shop gets them
+// from that operator, not from a shared folder).
+const PrivateFile os.FileMode = 0o600
+
+// writePrivate writes data to path with mode PrivateFile, even over an older
+// file of another mode (os.WriteFile keeps an existing file's mode).
+func writePrivate(path string, data []byte) error {
+	if err := os.WriteFile(path, data, PrivateFile); err != nil {
+		return err
+	}
+	return os.Chmod(path, PrivateFile)
+}
+
 func writeManifest(path string, m Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -279,7 +294,7 @@ func writeManifest(path string, m Manifest) error {
 	}
 	data = append(data, '\n')
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := writePrivate(tmp, data); err != nil {
 		return fmt.Errorf("printing: writing the manifest: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

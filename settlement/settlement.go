@@ -14,6 +14,7 @@ package settlement
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"passnum"
@@ -48,13 +49,30 @@ type Month struct {
 	Month time.Month
 }
 
-// ParseMonth reads "2026-10".
+// The months a settlement can cover: every day of them must be a
+// voucher.Day (1970-01-01..2149-06-06). A month outside is refused, never
+// read as another one: Month{0, 1} would otherwise become 1970-01.
+var (
+	firstMonth = Month{1970, time.January}
+	lastMonth  = Month{2149, time.May}
+)
+
+// ParseMonth reads "2026-10". Its message is the one every edge shows.
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
-	if err != nil || len(s) != 7 {
-		return Month{}, passnum.Errorf(passnum.EInvalid, "%q is not a month: write it as YYYY-MM, e.g. 2026-10", s)
+	m := Month{t.Year(), t.Month()}
+	if err != nil || len(s) != 7 || m.before(firstMonth) || lastMonth.before(m) {
+		if len(s) > 16 {
+			s = s[:16] + "…"
+		}
+		return Month{}, passnum.Errorf(passnum.EInvalid, "« %s » n'est pas un mois possible : écrivez-le AAAA-MM, entre %s et %s, par exemple 2026-10.",
+			strings.ToValidUTF8(s, "?"), firstMonth, lastMonth)
 	}
-	return Month{t.Year(), t.Month()}, nil
+	return m, nil
+}
+
+func (m Month) before(o Month) bool {
+	return m.Year < o.Year || m.Year == o.Year && m.Month < o.Month
 }
 
 // MonthOf is the month holding a day.

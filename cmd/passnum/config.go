@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -89,16 +90,24 @@ func (c *config) print(w io.Writer, fs *pflag.FlagSet) {
 	}
 }
 
-// maskPassword hides the password of a database URL.
+// maskPassword hides the passwords of a database URL, wherever libpq's
+// syntax lets one be written: in the URL's user information, as a
+// password= (or sslpassword=) query parameter, or as a keyword=value
+// connection string (quoted values included).
 func maskPassword(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	at := strings.LastIndex(rest, "@")
-	if !ok || at < 0 {
-		return u
+	scheme, rest, isURL := strings.Cut(u, "://")
+	if !isURL {
+		return dsnPassword.ReplaceAllString(u, "${1}****")
 	}
-	user, _, hasPw := strings.Cut(rest[:at], ":")
-	if !hasPw {
-		return u
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if user, _, hasPw := strings.Cut(rest[:at], ":"); hasPw {
+			rest = user + ":****" + rest[at:]
+		}
 	}
-	return scheme + "://" + user + ":****" + rest[at:]
+	return scheme + "://" + queryPassword.ReplaceAllString(rest, "${1}****")
 }
+
+var (
+	dsnPassword   = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*)`)
+	queryPassword = regexp.MustCompile(`(?i)([?&](?:ssl)?password=)[^&#]*`)
+)

@@ -191,6 +191,16 @@ func TestErrorsAreOneLine(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "not a département code") {
 		t.Fatalf("bad département: exit %d, stderr %q", r.code, r.stderr)
 	}
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	for _, m := range []string{"0000-01", "2150-01"} {
+		r = run(t, env, "settlement", "close", "--department", "78", "--month", m)
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "« "+m+" » n'est pas un mois possible") {
+			t.Fatalf("month %s: exit %d, stderr %q", m, r.code, r.stderr)
+		}
+	}
+	if out := mustRun(t, env, "settlement", "list"); strings.Contains(out, "1970") {
+		t.Fatalf("a refused month was closed:\n%s", out)
+	}
 	r = run(t, append(env, "PASSNUM_TRUSTED_PROXIES=10.0.0.1, 10.0.0.0/33"), "serve", "--listen", "127.0.0.1:0")
 	if r.code != 1 || !strings.Contains(r.stderr, `"10.0.0.0/33" is neither an IP address nor a CIDR block`) {
 		t.Fatalf("bad trusted proxy: exit %d, stderr %q", r.code, r.stderr)
@@ -518,5 +528,57 @@ func eachDialect(t *testing.T, f func(t *testing.T, d ledger.Dialect, dir string
 			}
 			f(t, d, dir, env)
 		})
+	}
+}
+
+// TestPrintedFilesArePrivate: every file that holds valid codes (the batch's
+// PDF files, a reprinted chéquier, a replacement voucher) and the manifest
+// beside them is readable by its owner only: they are bearer instruments.
+func TestPrintedFilesArePrivate(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "2", "--valid-until", nextYearEnd())
+	out := t.TempDir()
+	mustRun(t, env, "print", "--batch", "1", "--out", out, "--per-file", "1")
+	mustRun(t, env, "reprint", "--chequier", fmt.Sprintf("78-%d-000002", time.Now().Year()), "--reason", "abîmé", "--out", out)
+	mustRun(t, env, "reprint", "--voucher", voucherNumber(1), "--reason", "code photographié", "--out", out)
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 5 { // two parts, the manifest, the reprint, the replacement
+		t.Fatalf("%d files in the print folder: %v", len(entries), entries)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s is %v, want -rw-------", e.Name(), mode)
+		}
+	}
+}
+
+// TestConfigMasksSecrets: `passnum config` never prints a database password,
+// whichever way the URL gives it.
+func TestConfigMasksSecrets(t *testing.T) {
+	for _, url := range []string{
+		"postgres://passnum:s3cr3t-pw@db.example:5432/passnum?sslmode=require",
+		"postgres://passnum@db.example/passnum?sslmode=require&password=s3cr3t-pw",
+		"postgres://passnum@db1.example,db2.example/passnum?Password=s3cr3t-pw&target_session_attrs=read-write",
+		"host=db.example user=passnum password=s3cr3t-pw dbname=passnum",
+		"host=db.example user=passnum password = 's3cr3t-pw with spaces' dbname=passnum",
+	} {
+		env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_DATABASE_URL=" + url,
+			"PASSNUM_VERIFICATION_SECRET=c2VjcmV0LXNlY3JldC1zZWNyZXQ="}
+		out := mustRun(t, env, "config")
+		if strings.Contains(out, "s3cr3t") || strings.Contains(out, "c2VjcmV0") {
+			t.Errorf("config shows a secret for %s:\n%s", url, out)
+		}
+		if !strings.Contains(out, "db") || !strings.Contains(out, "****") {
+			t.Errorf("config hides the whole URL %s:\n%s", url, out)
+		}
 	}
 }

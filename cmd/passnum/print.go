@@ -178,8 +178,12 @@ func renderOne(path string, pc issuing.PrintedChequier, opt printing.Options) er
 		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day(), FirstChequier: pc.Chequier.Number, LastChequier: pc.Chequier.Number,
 		FirstVoucher: pc.Vouchers[0].Number, LastVoucher: pc.Vouchers[len(pc.Vouchers)-1].Number,
 		KeyID: int(b.KeyID), CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256), RequiresActivation: b.RequiresActivation}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, printing.PrivateFile)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(printing.PrivateFile); err != nil { // an older file keeps its mode
+		f.Close()
 		return err
 	}
 	if err := printing.Render(f, summary, []printing.Chequier{issuing.PrintingChequier(pc)}, opt); err != nil {
