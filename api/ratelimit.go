@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,6 +38,14 @@ type RateLimits struct {
 	// would ask, and a volunteer never needs more than a few a second.
 	ChecksPerKey     Limit
 	ChecksPerAddress Limit
+	// Baskets (POST /api/v1/redemptions) per venue, all its devices' keys
+	// together: a venue can make itself new keys (pairing, rolling) but
+	// not new venues. Each refused basket's answer is stored for a day
+	// (redemption.AnswerRetention), so this bounds what one venue can make
+	// the database hold (docs/RELIABILITY.md, "8. Storage cannot be
+	// filled…"). A basket held back is not recorded; the scanner keeps it
+	// and sends it again later.
+	RedemptionsPerVenue Limit
 	// Clock is the limits' time (nil: time.Now). Not the programme's clock,
 	// which tests move by days: a limit counts seconds of real time.
 	Clock func() time.Time
@@ -48,6 +57,9 @@ var DefaultRateLimits = RateLimits{
 	FailedAuthPerAddress: Limit{Burst: 20, Every: 6 * time.Second}, // then 10 a minute
 	ChecksPerKey:         Limit{Burst: 120, Every: 500 * time.Millisecond},
 	ChecksPerAddress:     Limit{Burst: 600, Every: 100 * time.Millisecond}, // a venue's devices share one address behind its box
+	// A day's offline queue at once, then one basket every 30 seconds: a
+	// session of 30 beneficiaries is 30 baskets in an hour or so.
+	RedemptionsPerVenue: Limit{Burst: 120, Every: 30 * time.Second},
 }
 
 // maxLimiterEntries bounds the memory of one limiter (about 100 bytes an
@@ -122,12 +134,14 @@ type limiters struct {
 	now                          func() time.Time
 	authByAddress                *limiter
 	checksByKey, checksByAddress *limiter
+	redemptionsByVenue           *limiter
 }
 
 func newLimiters(r RateLimits) *limiters {
 	l := &limiters{now: r.Clock,
 		authByAddress: newLimiter(r.FailedAuthPerAddress),
 		checksByKey:   newLimiter(r.ChecksPerKey), checksByAddress: newLimiter(r.ChecksPerAddress),
+		redemptionsByVenue: newLimiter(r.RedemptionsPerVenue),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -162,8 +176,12 @@ func (s *server) authFailed(c echo.Context, err error) error {
 }
 
 func authLimited(wait time.Duration) *problem {
-	return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(
-		"Trop de tentatives d'authentification échouées depuis votre adresse. Réessayez dans %s ; vérifiez la clé d'accès utilisée.", frenchWait(wait))}
+	return rateLimited(wait, "Trop de tentatives d'authentification échouées depuis votre adresse. Réessayez dans %s ; vérifiez la clé d'accès utilisée.")
+}
+
+// rateLimited is the 429 answer to wait; message has a %s for how long.
+func rateLimited(wait time.Duration, message string) *problem {
+	return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(message, frenchWait(wait))}
 }
 
 // limitChecks bounds voucher checks per venue key and per address. It runs
@@ -176,8 +194,19 @@ func (s *server) limitChecks(next echo.HandlerFunc) echo.HandlerFunc {
 			wait = s.limits.checksByAddress.take(clientAddress(c), now)
 		}
 		if wait > 0 {
-			return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(
-				"Trop de vérifications de chèques en peu de temps. Réessayez dans %s.", frenchWait(wait))}
+			return rateLimited(wait, "Trop de vérifications de chèques en peu de temps. Réessayez dans %s.")
+		}
+		return next(c)
+	}
+}
+
+// limitRedemptions bounds the baskets of the caller's venue. It runs after
+// require, which admits only venue keys, before the basket is read: a
+// basket held back is neither judged nor stored.
+func (s *server) limitRedemptions(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if wait := s.limits.redemptionsByVenue.take(strconv.FormatInt(principal(c).VenueID, 10), s.limits.now()); wait > 0 {
+			return rateLimited(wait, "Trop de paniers envoyés en peu de temps par votre structure. Réessayez dans %s : ce panier n'est pas enregistré, renvoyez-le tel quel.")
 		}
 		return next(c)
 	}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"passnum/api"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
+	"passnum/redemption"
 )
 
 // limitClock is the rate limits' clock, moved by hand.
@@ -49,7 +51,7 @@ func limitedEnv(t *testing.T, db *ledger.DB, limits api.RateLimits, proxied bool
 
 var roomy = api.Limit{Burst: 1 << 20, Every: time.Nanosecond}
 
-var unlimited = api.RateLimits{FailedAuthPerAddress: roomy, ChecksPerKey: roomy, ChecksPerAddress: roomy}
+var unlimited = api.RateLimits{FailedAuthPerAddress: roomy, ChecksPerKey: roomy, ChecksPerAddress: roomy, RedemptionsPerVenue: roomy}
 
 // wrongKey is shaped like a key of prefix, or of a new prefix each time
 // (so that only the limits per address apply).
@@ -314,5 +316,90 @@ func TestPrefixCannotLockAKeyOut(t *testing.T) {
 		// The attacker is still held back, per its address only.
 		expectLimited(t, e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(venue1), header: from(attacker)}), int(d.Every/time.Second))
 		e.do(t, request{method: "GET", path: "/api/v1/redemptions", auth: wrongKey(venue1), header: from(victim)}).expect(t, http.StatusUnauthorized, "unauthorized")
+	})
+}
+
+// TestRedemptionLimit: baskets are limited per venue, whichever of its
+// keys sends them; past the burst a basket is answered 429 with
+// Retry-After and a French message, and is not recorded, so that it can
+// be sent again later under the same key.
+func TestRedemptionLimit(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		limits := unlimited
+		limits.RedemptionsPerVenue = api.Limit{Burst: 3, Every: 20 * time.Second}
+		e, clock := limitedEnv(t, db, limits, false)
+		secret, _, err := e.apikeys.Create(context.Background(), specVenue(e.venue1), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.keys["venue1b"] = secret // a second device of venue 1
+		send := func(as, key string, i int) response {
+			return e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: as, json: basket(e.code(i)),
+				header: map[string]string{"Idempotency-Key": key}})
+		}
+		send("venue1", "limit-key-0", 0).expect(t, http.StatusCreated, "")
+		send("venue1b", "limit-key-1", 1).expect(t, http.StatusCreated, "")
+		send("venue1", "limit-key-2", 0).expect(t, http.StatusUnprocessableEntity, "basket_rejected") // refused baskets count too
+		r := send("venue1b", "limit-key-3", 3)
+		expectLimited(t, r, 20)
+		var body errorJSON
+		r.decode(t, &body)
+		if !looksFrench(body.Error.Message) || !strings.Contains(body.Error.Message, "20 secondes") {
+			t.Errorf("the message is not French or does not say how long to wait: %q", body.Error.Message)
+		}
+		// Another venue is not held back.
+		send("venue2", "limit-key-4", 4).expect(t, http.StatusCreated, "")
+		clock.advance(20 * time.Second)
+		send("venue1b", "limit-key-3", 3).expect(t, http.StatusCreated, "")
+		expectLimited(t, send("venue1", "limit-key-5", 5), 20)
+	})
+}
+
+// TestRefusedAnswersStorageIsBounded: a venue sending refused baskets as
+// fast as it may for three days never has more answers stored than its
+// limit lets through in 24 hours (the retention): burst + 24 h / every,
+// the purge running once per simulated hour.
+func TestRefusedAnswersStorageIsBounded(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		limit := api.Limit{Burst: 6, Every: time.Hour}
+		limits := unlimited
+		limits.RedemptionsPerVenue = limit
+		e, clock := limitedEnv(t, db, limits, false)
+		// Spent once (not through the limit), the voucher makes every later
+		// basket holding it a refused one.
+		if r, err := e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: "flood-accepted", Items: []redemption.Input{{Code: e.vouchers[0].Code}}, Actor: "test"}); err != nil || !r.Accepted {
+			t.Fatalf("redeem: %+v %v", r, err)
+		}
+		bound := int64(limit.Burst) + int64(redemption.AnswerRetention/limit.Every)
+		most, sent := int64(0), 0
+		for step := range 3 * 24 {
+			for range limit.Burst + 2 { // as fast as it may: until held back
+				sent++
+				r := e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", json: basket(e.code(0)),
+					header: map[string]string{"Idempotency-Key": fmt.Sprintf("flood-%06d", sent)}})
+				if r.status == http.StatusTooManyRequests {
+					break
+				}
+				r.expect(t, http.StatusUnprocessableEntity, "basket_rejected")
+			}
+			if _, err := e.svc.PurgeAnswers(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var stored int64
+			if err := db.Read(ctx).Model(&ledger.IdempotencyKey{}).Where("venue_id = ?", e.venue1).Count(&stored).Error; err != nil {
+				t.Fatal(err)
+			}
+			stored-- // the accepted basket's answer, kept with its redemption
+			most = max(most, stored)
+			if stored > bound {
+				t.Fatalf("hour %d: %d refused answers stored, more than the %d that 24 h of the limit allow", step, stored, bound)
+			}
+			clock.advance(time.Hour)
+			e.Clock.T = e.Clock.T.Add(time.Hour)
+		}
+		if most != bound {
+			t.Errorf("at most %d refused answers stored, want the bound %d reached", most, bound)
+		}
 	})
 }
