@@ -48,8 +48,8 @@ type Config struct {
 	// venues), as passnum print's --venues-info: the same value gives the
 	// same PDF bytes as the command line.
 	VenuesInfo string
-	// RateLimits bound failed authentications and voucher checks (nil:
-	// DefaultRateLimits).
+	// RateLimits bound failed authentications, voucher checks and baskets
+	// (nil: DefaultRateLimits).
 	RateLimits *RateLimits
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client, for the limits per address. Without them the peer's address

@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"passnum/apikeys"
 )
 
 // Limit lets Burst requests through at once, then one more every Every.
@@ -27,17 +26,26 @@ type Limit struct {
 // (redemption.Service.ManualEntryLimit) and holds across replicas.
 type RateLimits struct {
 	// Failed authentications (a wrong or revoked API key, on the API or the
-	// pages' login, or a refused pairing code) per client address, and per
-	// key prefix named by the failing secret. Once over, even the right key
-	// is refused until the time passes: a caller that might be guessing
-	// learns nothing more.
+	// pages' login, or a refused pairing code) per client address. The
+	// secret is always checked first and the right one always admitted:
+	// only failures are counted, and only the failing address is held
+	// back. A limit that refused before checking, or per key, would let
+	// anyone who knows a key's prefix (it is public: ledger export, logs)
+	// or shares an address with its holder lock that key out.
 	FailedAuthPerAddress Limit
-	FailedAuthPerKey     Limit
 	// Voucher checks (POST /api/v1/vouchers/check) per venue key and per
 	// client address: a check is the oracle someone holding a venue key
 	// would ask, and a volunteer never needs more than a few a second.
 	ChecksPerKey     Limit
 	ChecksPerAddress Limit
+	// Baskets (POST /api/v1/redemptions) per venue, all its devices' keys
+	// together: a venue can make itself new keys (pairing, rolling) but
+	// not new venues. Each refused basket's answer is stored for a day
+	// (redemption.AnswerRetention), so this bounds what one venue can make
+	// the database hold (docs/RELIABILITY.md, "8. Storage cannot be
+	// filled…"). A basket held back is not recorded; the scanner keeps it
+	// and sends it again later.
+	RedemptionsPerVenue Limit
 	// Clock is the limits' time (nil: time.Now). Not the programme's clock,
 	// which tests move by days: a limit counts seconds of real time.
 	Clock func() time.Time
@@ -46,10 +54,12 @@ type RateLimits struct {
 // DefaultRateLimits are far above what a venue or a département does by
 // hand and far below what a script guessing would need.
 var DefaultRateLimits = RateLimits{
-	FailedAuthPerAddress: Limit{Burst: 20, Every: 6 * time.Second},  // then 10 a minute
-	FailedAuthPerKey:     Limit{Burst: 10, Every: 30 * time.Second}, // then 2 a minute
+	FailedAuthPerAddress: Limit{Burst: 20, Every: 6 * time.Second}, // then 10 a minute
 	ChecksPerKey:         Limit{Burst: 120, Every: 500 * time.Millisecond},
 	ChecksPerAddress:     Limit{Burst: 600, Every: 100 * time.Millisecond}, // a venue's devices share one address behind its box
+	// A day's offline queue at once, then one basket every 30 seconds: a
+	// session of 30 beneficiaries is 30 baskets in an hour or so.
+	RedemptionsPerVenue: Limit{Burst: 120, Every: 30 * time.Second},
 }
 
 // maxLimiterEntries bounds the memory of one limiter (about 100 bytes an
@@ -122,14 +132,16 @@ func (l *limiter) next(key string, now time.Time) (time.Time, time.Duration) {
 // limiters are the server's rate limits, built once by New.
 type limiters struct {
 	now                          func() time.Time
-	authByAddress, authByKey     *limiter
+	authByAddress                *limiter
 	checksByKey, checksByAddress *limiter
+	redemptionsByVenue           *limiter
 }
 
 func newLimiters(r RateLimits) *limiters {
 	l := &limiters{now: r.Clock,
-		authByAddress: newLimiter(r.FailedAuthPerAddress), authByKey: newLimiter(r.FailedAuthPerKey),
-		checksByKey: newLimiter(r.ChecksPerKey), checksByAddress: newLimiter(r.ChecksPerAddress),
+		authByAddress: newLimiter(r.FailedAuthPerAddress),
+		checksByKey:   newLimiter(r.ChecksPerKey), checksByAddress: newLimiter(r.ChecksPerAddress),
+		redemptionsByVenue: newLimiter(r.RedemptionsPerVenue),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -152,39 +164,24 @@ func clientAddress(c echo.Context) string {
 	return ip.String()
 }
 
-// authBlocked refuses an authentication attempt from an address, or for a
-// key, that failed too often lately, before the secret is even looked at.
-func (s *server) authBlocked(c echo.Context, secret string) error {
-	return s.authLimit(c, secret, (*limiter).wait)
-}
-
-// authFailed counts a failed authentication and returns the error to
-// answer: err itself, or 429 once this failure crosses a limit.
-func (s *server) authFailed(c echo.Context, secret string, err error) error {
-	if limited := s.authLimit(c, secret, (*limiter).take); limited != nil {
-		return limited
+// authFailed counts a failed authentication of the client's address and
+// returns the error to answer: err itself, or 429 while the address is over
+// its limit. It runs only once the secret was checked and refused, so the
+// holder of the right secret is never held back, whatever others sent.
+func (s *server) authFailed(c echo.Context, err error) error {
+	if wait := s.limits.authByAddress.take(clientAddress(c), s.limits.now()); wait > 0 {
+		return authLimited(wait)
 	}
 	return err
 }
 
-// authLimit asks the limits on failed authentications, per address and per
-// key prefix, with wait (look) or take (count).
-func (s *server) authLimit(c echo.Context, secret string, ask func(*limiter, string, time.Time) time.Duration) error {
-	now := s.limits.now()
-	if wait := ask(s.limits.authByAddress, clientAddress(c), now); wait > 0 {
-		return authLimited(wait, "depuis votre adresse")
-	}
-	if prefix, ok := apikeys.PrefixOf(secret); ok {
-		if wait := ask(s.limits.authByKey, prefix, now); wait > 0 {
-			return authLimited(wait, "avec cette clé")
-		}
-	}
-	return nil
+func authLimited(wait time.Duration) *problem {
+	return rateLimited(wait, "Trop de tentatives d'authentification échouées depuis votre adresse. Réessayez dans %s ; vérifiez la clé d'accès utilisée.")
 }
 
-func authLimited(wait time.Duration, from string) *problem {
-	return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(
-		"Trop de tentatives d'authentification échouées %s. Réessayez dans %s ; vérifiez la clé d'accès utilisée.", from, frenchWait(wait))}
+// rateLimited is the 429 answer to wait; message has a %s for how long.
+func rateLimited(wait time.Duration, message string) *problem {
+	return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(message, frenchWait(wait))}
 }
 
 // limitChecks bounds voucher checks per venue key and per address. It runs
@@ -197,8 +194,19 @@ func (s *server) limitChecks(next echo.HandlerFunc) echo.HandlerFunc {
 			wait = s.limits.checksByAddress.take(clientAddress(c), now)
 		}
 		if wait > 0 {
-			return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(
-				"Trop de vérifications de chèques en peu de temps. Réessayez dans %s.", frenchWait(wait))}
+			return rateLimited(wait, "Trop de vérifications de chèques en peu de temps. Réessayez dans %s.")
+		}
+		return next(c)
+	}
+}
+
+// limitRedemptions bounds the baskets of the caller's venue. It runs after
+// require, which admits only venue keys, before the basket is read: a
+// basket held back is neither judged nor stored.
+func (s *server) limitRedemptions(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if wait := s.limits.redemptionsByVenue.take(strconv.FormatInt(principal(c).VenueID, 10), s.limits.now()); wait > 0 {
+			return rateLimited(wait, "Trop de paniers envoyés en peu de temps par votre structure. Réessayez dans %s : ce panier n'est pas enregistré, renvoyez-le tel quel.")
 		}
 		return next(c)
 	}

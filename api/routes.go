@@ -29,7 +29,7 @@ func (s *server) routes(e *echo.Echo) {
 
 	v1.POST("/vouchers/check", s.checkVoucher, venue, s.limitChecks)
 
-	v1.POST("/redemptions", s.redeem, venue)
+	v1.POST("/redemptions", s.redeem, venue, s.limitRedemptions)
 	v1.GET("/redemptions", s.listRedemptions, venue)
 	v1.GET("/redemptions/:id", s.getRedemption, venue)
 	v1.POST("/redemptions/:id/reversal", s.reverseRedemption, venue)

@@ -178,8 +178,11 @@ type IdempotencyKey struct {
 	RequestSHA256 []byte `gorm:"column:request_sha256;not null"`
 	State         string `gorm:"not null"`
 	Response      *string
-	CreatedAt     time.Time `gorm:"not null"`
-	UpdatedAt     time.Time `gorm:"not null"`
+	// Accepted answers are kept with their redemption; refused ones are
+	// purged after redemption.AnswerRetention.
+	Accepted  bool      `gorm:"not null;default:false"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
 }
 
 func (IdempotencyKey) TableName() string { return "idempotency_keys" }

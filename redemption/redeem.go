@@ -321,8 +321,8 @@ func storeAnswer(tx *ledger.Tx, b *Basket, res *Result, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	r := tx.Exec(`UPDATE idempotency_keys SET state = 'done', response = ?, updated_at = ?
-		WHERE venue_id = ? AND key = ? AND state = 'in_progress'`, string(data), now, b.VenueID, b.IdempotencyKey)
+	r := tx.Exec(`UPDATE idempotency_keys SET state = 'done', response = ?, accepted = ?, updated_at = ?
+		WHERE venue_id = ? AND key = ? AND state = 'in_progress'`, string(data), res.Accepted, now, b.VenueID, b.IdempotencyKey)
 	if r.Error != nil {
 		return r.Error
 	}

@@ -1,7 +1,6 @@
 package settlement
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/csvsafe"
 	"passnum/printing"
 	"passnum/sepa"
 	"passnum/voucher"
@@ -19,7 +19,7 @@ import (
 // for the paying office's spreadsheet or an auditor's script. Amounts are
 // in cents and in euros with a decimal point, times in UTC (RFC 3339).
 func WriteCSV(w io.Writer, p Period) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	status := "open"
 	if p.Closed {
 		status = "closed"

@@ -534,8 +534,9 @@ func (r *replica) start() error {
 }
 
 func (r *replica) startAt() error {
+	// One venue sends every basket, far faster than a venue's limit allows.
 	cmd := exec.Command(binary, "serve", "--listen", r.addr, "--seal-every", "50ms", "--checkpoint-every", "1s",
-		"--shutdown-timeout", "10s")
+		"--shutdown-timeout", "10s", "--venue-basket-every", "1ns")
 	cmd.Env = append(os.Environ(), r.env...)
 	cmd.Stderr = r.log
 	out, err := cmd.StdoutPipe()

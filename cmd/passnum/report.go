@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum"
+	"passnum/csvsafe"
 	"passnum/figures"
 	"passnum/printing"
 	"passnum/voucher"
@@ -213,7 +213,7 @@ func writeFiguresTable(out io.Writer, f figures.Figures) error {
 // writeFiguresCSV writes one row per département and per batch. Amounts
 // are in cents and in euros with a decimal point, as in settlement's CSV.
 func writeFiguresCSV(out io.Writer, f figures.Figures) error {
-	cw := csv.NewWriter(out)
+	cw := csvsafe.NewWriter(out)
 	cw.Write([]string{"level", "as_of", "department", "batch", "name", "stage", "face_value_cents",
 		"chequiers_printed", "chequiers_handed_out", "chequiers_not_handed_out", "chequiers_started",
 		"vouchers_issued", "issued_cents", "issued_eur", "vouchers_redeemed", "redeemed_cents", "redeemed_eur",

@@ -882,3 +882,39 @@ func TestScannerHeldBack(t *testing.T) {
 		t.Fatalf("after the hold: spends %v, want one", s)
 	}
 }
+
+// TestScannerBasketLimit: the real server's limit on a venue's baskets
+// (here 1 at once, then one per 2 s) holds the second basket back; the
+// scanner keeps it and sends it once the limit lets it through.
+func TestScannerBasketLimit(t *testing.T) {
+	p := newScannerProgramme(t)
+	base := startServer(t, append(slices.Clone(p.env), "PASSNUM_VENUE_BASKET_BURST=1", "PASSNUM_VENUE_BASKET_EVERY=2s"))
+	ctx := newBrowser(t)
+	pairByHand(t, ctx, base, p.pairingCode(t, 1))
+	first, second := p.vouchers[0], p.vouchers[1]
+	enter(t, ctx, first)
+	waitText(t, ctx, "#panier", first.Number)
+	clickID(t, ctx, "encaisser")
+	waitText(t, ctx, "#titre-resultat", "Accepté — 10 €")
+	clickID(t, ctx, "nouveau-panier")
+	enter(t, ctx, second)
+	waitText(t, ctx, "#panier", second.Number)
+	clickID(t, ctx, "encaisser")
+	waitText(t, ctx, "#titre-resultat", "Enregistré hors ligne")
+	if s := p.spends(t, second.Serial); len(s) != 0 {
+		t.Fatalf("redeemed while held back: %v", s)
+	}
+	// A page opened sends what waits; too early, the server holds it back
+	// again and it keeps waiting.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(textOf(t, ctx, "#rapport-envoi"), "accepté — 10 €") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the held-back basket was not sent: the page shows %q", textOf(t, ctx, "body"))
+		}
+		do(t, ctx, chromedp.Navigate(base+"/scanner/"))
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := p.spends(t, second.Serial); len(s) != 1 {
+		t.Fatalf("after the wait: spends %v, want one", s)
+	}
+}

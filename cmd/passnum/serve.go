@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +32,8 @@ type serveOptions struct {
 	keyCache        time.Duration
 	venuesInfo      string
 	trustedProxies  []string
+	basketBurst     int
+	basketEvery     time.Duration
 }
 
 func (o *serveOptions) options() []option {
@@ -43,6 +46,8 @@ func (o *serveOptions) options() []option {
 		{flag: "key-cache", env: "PASSNUM_KEY_CACHE"},
 		{flag: "venues-info", env: "PASSNUM_VENUES_INFO"},
 		{flag: "trusted-proxies", env: "PASSNUM_TRUSTED_PROXIES"},
+		{flag: "venue-basket-burst", env: "PASSNUM_VENUE_BASKET_BURST"},
+		{flag: "venue-basket-every", env: "PASSNUM_VENUE_BASKET_EVERY"},
 	}
 }
 
@@ -52,8 +57,9 @@ func (a *app) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the HTTP API (several replicas may share one PostgreSQL)",
 		Long: "serve refuses to start on a schema that is behind its migrations. It seals the ledger in the\n" +
-			"background (one replica at a time does it), answers /healthz and /readyz, and on SIGINT or\n" +
-			"SIGTERM stops accepting connections and finishes the requests in flight.",
+			"background (one replica at a time does it) and purges the answers to refused baskets once a day\n" +
+			"old, answers /healthz and /readyz, and on SIGINT or SIGTERM stops accepting connections and\n" +
+			"finishes the requests in flight.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := resolveEnv(cmd.Flags(), o.options()); err != nil {
@@ -70,9 +76,15 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&o.keyCache, "key-cache", 2*time.Second, "how long signing and API keys stay in memory; a key revoked by another process works that much longer here ($PASSNUM_KEY_CACHE)")
 	f.StringVar(&o.venuesInfo, "venues-info", "", "where beneficiaries find labelled venues, printed on the chéquiers the API renders, as 'passnum print --venues-info' ($PASSNUM_VENUES_INFO)")
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For names the client, for the rate limits per address; without them the header is ignored ($PASSNUM_TRUSTED_PROXIES, comma-separated)")
+	f.IntVar(&o.basketBurst, "venue-basket-burst", api.DefaultRateLimits.RedemptionsPerVenue.Burst, "baskets a venue may send at once, all its devices together, before it is held back with 429 ($PASSNUM_VENUE_BASKET_BURST)")
+	f.DurationVar(&o.basketEvery, "venue-basket-every", api.DefaultRateLimits.RedemptionsPerVenue.Every, "then one more basket per venue this often ($PASSNUM_VENUE_BASKET_EVERY)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown ($PASSNUM_SHUTDOWN_TIMEOUT)")
 	return cmd
 }
+
+// answerPurgeEvery is how often serve purges refused baskets' answers past
+// their retention: each stays at most that much longer than promised.
+const answerPurgeEvery = time.Minute
 
 // serve runs the API until ctx ends. ready, if not nil, is called with the
 // URL once the server listens.
@@ -86,6 +98,11 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	if err != nil {
 		return err
 	}
+	if o.basketBurst < 1 || o.basketEvery <= 0 {
+		return fmt.Errorf("--venue-basket-burst must be at least 1 and --venue-basket-every more than 0 (got %d and %s)", o.basketBurst, o.basketEvery)
+	}
+	limits := api.DefaultRateLimits
+	limits.RedemptionsPerVenue = api.Limit{Burst: o.basketBurst, Every: o.basketEvery}
 	db, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -112,16 +129,17 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	log := slog.New(slog.NewJSONHandler(a.errOut, nil))
 	keys := a.apikeys(db)
 	keys.CacheTTL = o.keyCache // one lookup fewer per request; see apikeys.Service
+	redeemer := &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       keys,
 		Pairings:   &apikeys.Pairings{Keys: keys, Sign: a.keyManager(db), Clock: a.now},
-		Redemption: &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache},
+		Redemption: redeemer,
 		Issuing:    issuer,
 		Programme:  a.programme(db),
 		Settlement: a.settlement(db),
 		Figures:    &figures.Service{DB: db},
-	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies})
+	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits})
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
@@ -138,15 +156,17 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	sealCtx, stopSealer := context.WithCancel(context.Background())
-	sealerDone := make(chan struct{})
-	go func() {
-		defer close(sealerDone)
+	// Background work: every replica runs it; each is safe to run at once
+	// on several (the sealer takes turns, the purge deletes each row once).
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var work sync.WaitGroup
+	work.Go(func() {
 		// The active key is read again before each pass: 'passnum keys new'
 		// or 'keys revoke' in another process takes effect here without a
 		// restart, and no checkpoint is signed by a key retired or revoked since.
-		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, Now: a.now, CheckpointEvery: o.checkpointEvery, Log: log}).Run(sealCtx, o.sealEvery)
-	}()
+		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, Now: a.now, CheckpointEvery: o.checkpointEvery, Log: log}).Run(workCtx, o.sealEvery)
+	})
+	work.Go(func() { redeemer.PurgeAnswersEvery(workCtx, answerPurgeEvery, log) })
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
@@ -163,8 +183,8 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
 	}
-	stopSealer()
-	<-sealerDone
+	stopWork()
+	work.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
