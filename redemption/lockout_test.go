@@ -151,3 +151,110 @@ func TestManualEntryLockoutConcurrent(t *testing.T) {
 		e.auditOK(t)
 	})
 }
+
+func (e *env) failures(t *testing.T, venue int64) int64 {
+	t.Helper()
+	var n int64
+	if err := e.DB.Read(context.Background()).Model(&ledger.ManualEntryFailure{}).Where("venue_id = ?", venue).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The limit counts typed entries, not requests: a basket of 100 wrong codes
+// compares 10 and refuses the rest unread, and a right code typed while the
+// venue is under the limit is still accepted.
+func TestManualEntryLimitCountsEntries(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 10)
+		wrong := make([]redemption.Input, 100)
+		for i := range wrong {
+			wrong[i] = e.typedWrong(i)
+		}
+		res := e.redeem(t, e.venue2, wrong...)
+		for i, it := range res.Items {
+			want := redemption.ReasonInvalidCode
+			if i >= 10 {
+				want = redemption.ReasonRateLimited
+			}
+			if it.Reason != want {
+				t.Fatalf("item %d of 100 wrong entries: %q, want %q", i, it.Reason, want)
+			}
+		}
+		if n := e.failures(t, e.venue2); n != 10 {
+			t.Fatalf("a basket of 100 wrong entries compared %d codes, want 10", n)
+		}
+		if n := e.lockEvents(t); n != 1 {
+			t.Fatalf("%d lock events, want 1", n)
+		}
+		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(0)); it.Reason != redemption.ReasonRateLimited {
+			t.Fatalf("right code after the limit: %+v", it)
+		}
+
+		// Under the limit, a right code among wrong ones is compared and
+		// accepted; the wrong ones past the limit are not compared.
+		in := []redemption.Input{}
+		for i := range 9 {
+			in = append(in, e.typedWrong(i))
+		}
+		in = append(in, e.typedRight(50), e.typedWrong(51), e.typedWrong(52), e.typedRight(53))
+		res = e.redeem(t, e.venue1, in...)
+		got := make([]string, len(res.Items))
+		for i, it := range res.Items {
+			got[i] = it.Reason
+		}
+		want := strings.Repeat("invalid_code,", 9) + ",invalid_code,rate_limited,rate_limited"
+		if strings.Join(got, ",") != want || !res.Items[9].Accepted {
+			t.Fatalf("reasons %q, want %q", strings.Join(got, ","), want)
+		}
+		if n := e.failures(t, e.venue1); n != 10 {
+			t.Fatalf("%d failures counted for venue 1, want 10", n)
+		}
+		if n := e.lockEvents(t); n != 2 {
+			t.Fatalf("%d lock events, want 2", n)
+		}
+		e.auditOK(t)
+	})
+}
+
+// However the wrong entries are spread over concurrent baskets (and server
+// processes: the count is in the database, under the venue's row lock), a
+// venue compares at most the limit's worth of them in a window.
+func TestManualEntryLimitConcurrentBaskets(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 10)
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for g := range 20 {
+			wg.Go(func() {
+				in := make([]redemption.Input, 100)
+				for i := range in {
+					in[i] = e.typedWrong((g*7 + i) % 100)
+				}
+				var err error
+				if g%4 == 0 {
+					_, err = e.svc.Check(ctx, e.venue1, in[0])
+				} else {
+					_, err = e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: in, Actor: "test"})
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := e.failures(t, e.venue1); n != 10 {
+			t.Fatalf("20 concurrent baskets of wrong entries compared %d codes, want 10", n)
+		}
+		if n := e.lockEvents(t); n != 1 {
+			t.Fatalf("%d lock events, want 1", n)
+		}
+		e.auditOK(t)
+	})
+}
