@@ -344,6 +344,8 @@ func validBasket(b *Basket, now time.Time) error {
 		return passnum.Errorf(passnum.EInvalid, "Le panier est vide : scannez au moins un chèque.")
 	case len(b.Items) > MaxBasket:
 		return passnum.Errorf(passnum.EInvalid, "Un panier contient au plus %d chèques ; celui-ci en a %d.", MaxBasket, len(b.Items))
+	case b.RevocationCursor != nil && *b.RevocationCursor < 0:
+		return passnum.Errorf(passnum.EInvalid, "revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
 	case !validKey(b.IdempotencyKey):
 		return passnum.Errorf(passnum.EInvalid, "La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
 	case b.ScannedAt.IsZero():
