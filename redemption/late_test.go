@@ -1,13 +1,16 @@
 package redemption_test
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"passnum/apikeys"
+	"passnum/audit"
 	"passnum/figures"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
@@ -118,6 +121,15 @@ func TestLateScans(t *testing.T) {
 		}
 		if len(warned) != 1 || !strings.Contains(warned[0], "redemption "+strconv.FormatInt(late.RedemptionID, 10)) || !strings.Contains(warned[0], "20.00 EUR") {
 			t.Fatalf("audit warnings %q", rep.Chain.Warnings)
+		}
+		// The same from an export, on the auditor's machine.
+		var export bytes.Buffer
+		if _, err := (&audit.Exporter{DB: db, Now: e.Clock.Now}).Export(ctx, &export); err != nil {
+			t.Fatal(err)
+		}
+		erep, err := audit.VerifyExport(&export, nil)
+		if err != nil || !slices.Contains(erep.Chain.Warnings, warned[0]) {
+			t.Fatalf("export: %v, warnings %q", err, erep.Chain.Warnings)
 		}
 		fig, err := (&figures.Service{DB: db}).Compute(ctx, figures.Filter{AsOf: voucher.Today(e.Clock.T)})
 		if err != nil {
