@@ -42,6 +42,15 @@ func (e *env) sync(t testing.TB) *int64 {
 	return &next
 }
 
+func (e *env) figures(t testing.TB) figures.Figures {
+	t.Helper()
+	fig, err := (&figures.Service{DB: e.DB}).Compute(context.Background(), figures.Filter{AsOf: voucher.Today(e.Clock.T)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fig
+}
+
 func (e *env) redeemAt(t testing.TB, venue, device int64, cursor *int64, scannedAt time.Time, inputs ...redemption.Input) redemption.Result {
 	t.Helper()
 	res, err := e.svc.Redeem(context.Background(), redemption.Basket{VenueID: venue, IdempotencyKey: newKey(), Actor: "test",
@@ -131,10 +140,7 @@ func TestLateScans(t *testing.T) {
 		if err != nil || !slices.Contains(erep.Chain.Warnings, warned[0]) {
 			t.Fatalf("export: %v, warnings %q", err, erep.Chain.Warnings)
 		}
-		fig, err := (&figures.Service{DB: db}).Compute(ctx, figures.Filter{AsOf: voucher.Today(e.Clock.T)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		fig := e.figures(t)
 		if fig.Total.LateVouchers != 2 || fig.Total.LateCents != 2000 {
 			t.Fatalf("late vouchers in the total: %d, %d cents", fig.Total.LateVouchers, fig.Total.LateCents)
 		}
@@ -196,7 +202,6 @@ func TestLapsedLabelBackdated(t *testing.T) {
 // an ordinary session without network.
 func TestLateByDelay(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
-		ctx := context.Background()
 		e := newEnv(t, db, 1)
 		t0 := e.Clock.T
 		dev := e.device(t, e.venue1)
@@ -211,10 +216,7 @@ func TestLateByDelay(t *testing.T) {
 		if len(rep.Chain.Warnings) != 1 || !strings.Contains(rep.Chain.Warnings[0], "redemption "+strconv.FormatInt(late.RedemptionID, 10)+" ") {
 			t.Fatalf("audit warnings %q", rep.Chain.Warnings)
 		}
-		fig, err := (&figures.Service{DB: db}).Compute(ctx, figures.Filter{AsOf: voucher.Today(e.Clock.T)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		fig := e.figures(t)
 		if fig.Total.LateVouchers != 1 || fig.Total.LateCents != 1000 || fig.Venues[0].LateRedemptions != 1 {
 			t.Fatalf("late in the figures: %+v, %+v", fig.Total, fig.Venues)
 		}
