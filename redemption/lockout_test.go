@@ -29,13 +29,24 @@ func (e *env) lockouts(t *testing.T, department string) []redemption.Lockout {
 	return ls
 }
 
-func (e *env) lockEvents(t *testing.T) int64 {
+// count counts the rows of model that match the condition.
+func (e *env) count(t *testing.T, model any, cond string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := e.DB.Read(context.Background()).Model(&ledger.Event{}).Where("type = ?", ledger.EventManualEntryLocked).Count(&n).Error; err != nil {
+	if err := e.DB.Read(context.Background()).Model(model).Where(cond, args...).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func (e *env) lockEvents(t *testing.T) int64 {
+	return e.count(t, &ledger.Event{}, "type = ?", ledger.EventManualEntryLocked)
+}
+
+// failures are the wrong manual entries counted against a venue: the codes
+// it had compared.
+func (e *env) failures(t *testing.T, venue int64) int64 {
+	return e.count(t, &ledger.ManualEntryFailure{}, "venue_id = ?", venue)
 }
 
 // A venue that types wrong codes is locked out of manual entry, and its
@@ -158,15 +169,6 @@ func TestManualEntryLockoutConcurrent(t *testing.T) {
 		}
 		e.auditOK(t)
 	})
-}
-
-func (e *env) failures(t *testing.T, venue int64) int64 {
-	t.Helper()
-	var n int64
-	if err := e.DB.Read(context.Background()).Model(&ledger.ManualEntryFailure{}).Where("venue_id = ?", venue).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // The limit counts typed entries, not requests: a basket of 100 wrong codes
