@@ -447,6 +447,24 @@ func TestRedeemOfflineEvidence(t *testing.T) {
 		if !res.ScannedAt.Equal(e.Clock.T) {
 			t.Fatalf("scanned before pairing: scanned_at %v, want the receipt %v", res.ScannedAt, e.Clock.T)
 		}
+		// A day and more after its scan: accepted, and late in the figures.
+		e.Clock.T = scanned.Add(25 * time.Hour)
+		e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": newKey()},
+			json: map[string]any{"scanned_at": scanned.Format(time.RFC3339), "revocation_cursor": feed.Next, "items": []map[string]string{e.code(3)}}}).
+			expect(t, http.StatusCreated, "")
+		var fig struct {
+			Venues []struct {
+				ID              int64 `json:"id"`
+				LateRedemptions int64 `json:"late_redemptions"`
+				LateCents       int64 `json:"late_cents"`
+			}
+			Warnings []string
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/figures", as: "auditor"}).decode(t, &fig)
+		if len(fig.Venues) != 1 || fig.Venues[0].LateRedemptions != 1 || fig.Venues[0].LateCents != 1000 || len(fig.Warnings) != 1 {
+			t.Fatalf("figures %+v", fig)
+		}
+
 		e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": newKey()}, offContract: true,
 			json: map[string]any{"scanned_at": scanned.Format(time.RFC3339), "revocation_cursor": -1, "items": []map[string]string{e.code(2)}}}).
 			expect(t, http.StatusBadRequest, "invalid")
