@@ -14,9 +14,13 @@ import (
 )
 
 type redeemRequest struct {
-	ScannedAt string         `json:"scanned_at,omitempty"` // RFC 3339; for a basket scanned offline
-	Session   string         `json:"session,omitempty"`
-	Items     []voucherInput `json:"items"`
+	ScannedAt string `json:"scanned_at,omitempty"` // RFC 3339; for a basket scanned offline
+	// RevocationCursor is the revocation feed's `since` the device held
+	// when it scanned: the evidence that lets a scan time in the past be
+	// believed (redemption.Basket).
+	RevocationCursor *int64         `json:"revocation_cursor,omitempty"`
+	Session          string         `json:"session,omitempty"`
+	Items            []voucherInput `json:"items"`
 }
 
 // redemptionResult is the answer to a basket: accepted whole (201) or
@@ -84,7 +88,7 @@ func (s *server) redeem(c echo.Context) error {
 	}
 	p := principal(c)
 	b := redemption.Basket{VenueID: p.VenueID, IdempotencyKey: key, Session: req.Session, Actor: p.Actor(),
-		Items: make([]redemption.Input, len(req.Items))}
+		Items: make([]redemption.Input, len(req.Items)), DeviceKeyID: p.KeyID, RevocationCursor: req.RevocationCursor}
 	if err := checkText("session", req.Session); err != nil {
 		return err
 	}

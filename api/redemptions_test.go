@@ -47,15 +47,16 @@ func TestRedeemListReverse(t *testing.T) {
 			t.Fatalf("%+v", got)
 		}
 
-		// Scanned offline an hour ago, sent now.
+		// Said to be scanned an hour ago, with no evidence of an offline
+		// scan (TestRedeemOfflineEvidence): judged, and kept, at receipt.
 		scanned := e.Clock.T.Add(-time.Hour)
 		r = e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": newKey()},
 			json: map[string]any{"scanned_at": scanned.In(time.FixedZone("CET", 3600)).Format(time.RFC3339), "items": []map[string]string{e.code(2)}}})
 		r.expect(t, http.StatusCreated, "")
 		var offline resultJSON
 		r.decode(t, &offline)
-		if !offline.ScannedAt.Equal(scanned) {
-			t.Fatalf("scanned_at %v, want %v", offline.ScannedAt, scanned)
+		if !offline.ScannedAt.Equal(e.Clock.T) {
+			t.Fatalf("scanned_at %v, want the receipt %v", offline.ScannedAt, e.Clock.T)
 		}
 
 		// The list is by reception, newest first; the default is the last 24
@@ -382,6 +383,18 @@ func TestIdempotency(t *testing.T) {
 			t.Fatalf("replay of a refusal: %d %s", replayed.status, replayed.body)
 		}
 
+		// The same instant written with another offset is the same basket.
+		key = newKey()
+		at := e.Clock.T.Add(-time.Minute)
+		withOffset := func(loc *time.Location) response {
+			return e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": key},
+				json: map[string]any{"scanned_at": at.In(loc).Format(time.RFC3339), "items": []map[string]string{e.code(4)}}})
+		}
+		withOffset(time.FixedZone("CET", 3600)).expect(t, http.StatusCreated, "")
+		if r := withOffset(time.UTC); r.status != http.StatusCreated || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the same instant in UTC under the same key: %d %s", r.status, r.body)
+		}
+
 		// The key is required, and must look like one.
 		e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", json: basket(e.code(3)), offContract: true}).
 			expect(t, http.StatusBadRequest, "invalid")
@@ -389,8 +402,71 @@ func TestIdempotency(t *testing.T) {
 			e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", json: basket(e.code(3)), offContract: true,
 				header: map[string]string{"Idempotency-Key": k}}).expect(t, http.StatusBadRequest, "invalid")
 		}
-		if e.redemptions(t) != 1 {
+		if e.redemptions(t) != 2 {
 			t.Fatal("a bad key redeemed")
 		}
+	})
+}
+
+// A device sends the revocation feed cursor it held when it scanned: with
+// it, a scan time after its pairing is believed (the offline rule), and
+// the same instant under another offset is a retry of the same basket.
+func TestRedeemOfflineEvidence(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1)
+		paired := e.Clock.T
+		e.Seal(t)
+		var feed struct{ Next int64 }
+		e.do(t, request{method: "GET", path: "/api/v1/revocations?since=0", as: "venue1"}).decode(t, &feed)
+		e.Clock.T = paired.Add(2 * time.Hour)
+		key := newKey()
+		scanned := paired.Add(time.Hour)
+		send := func(at string, cursor any) response {
+			return e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": key},
+				json: map[string]any{"scanned_at": at, "revocation_cursor": cursor, "items": []map[string]string{e.code(0)}}})
+		}
+		r := send(scanned.In(time.FixedZone("CET", 3600)).Format(time.RFC3339), feed.Next)
+		r.expect(t, http.StatusCreated, "")
+		var res resultJSON
+		r.decode(t, &res)
+		if !res.ScannedAt.Equal(scanned) {
+			t.Fatalf("scanned_at %v, want the scan time %v", res.ScannedAt, scanned)
+		}
+		again := send(scanned.UTC().Format(time.RFC3339), feed.Next)
+		if again.status != http.StatusCreated || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, r.body) {
+			t.Fatalf("the same instant in UTC: %d %s", again.status, again.body)
+		}
+		send(scanned.UTC().Format(time.RFC3339), feed.Next+1).expect(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+
+		// Before the device was paired: judged at receipt.
+		key = newKey()
+		r = e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": key},
+			json: map[string]any{"scanned_at": paired.Add(-time.Hour).Format(time.RFC3339), "revocation_cursor": feed.Next, "items": []map[string]string{e.code(1)}}})
+		r.expect(t, http.StatusCreated, "")
+		r.decode(t, &res)
+		if !res.ScannedAt.Equal(e.Clock.T) {
+			t.Fatalf("scanned before pairing: scanned_at %v, want the receipt %v", res.ScannedAt, e.Clock.T)
+		}
+		// A day and more after its scan: accepted, and late in the figures.
+		e.Clock.T = scanned.Add(25 * time.Hour)
+		e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": newKey()},
+			json: map[string]any{"scanned_at": scanned.Format(time.RFC3339), "revocation_cursor": feed.Next, "items": []map[string]string{e.code(3)}}}).
+			expect(t, http.StatusCreated, "")
+		var fig struct {
+			Venues []struct {
+				ID              int64 `json:"id"`
+				LateRedemptions int64 `json:"late_redemptions"`
+				LateCents       int64 `json:"late_cents"`
+			}
+			Warnings []string
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/figures", as: "auditor"}).decode(t, &fig)
+		if len(fig.Venues) != 1 || fig.Venues[0].LateRedemptions != 1 || fig.Venues[0].LateCents != 1000 || len(fig.Warnings) != 1 {
+			t.Fatalf("figures %+v", fig)
+		}
+
+		e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": newKey()}, offContract: true,
+			json: map[string]any{"scanned_at": scanned.Format(time.RFC3339), "revocation_cursor": -1, "items": []map[string]string{e.code(2)}}}).
+			expect(t, http.StatusBadRequest, "invalid")
 	})
 }

@@ -635,6 +635,7 @@ func (v *exportVerifier) finish() (ExportReport, error) {
 		rep.Vouchers += b.LastSerial - b.FirstSerial + 1 + replacements[id]
 	}
 	rep.Redemptions = len(v.st.redemptions)
+	rep.Chain.Warnings = append(rep.Chain.Warnings, v.st.lateWarnings()...)
 	return *rep, nil
 }
 

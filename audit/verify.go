@@ -77,6 +77,7 @@ func Verify(ctx context.Context, db *ledger.DB, keys *voucher.KeySet) (Report, e
 	if err := st.compare(ctx, db, &rep); err != nil {
 		return rep, err
 	}
+	rep.Chain.Warnings = append(rep.Chain.Warnings, st.lateWarnings()...)
 	return rep, nil
 }
 

@@ -45,6 +45,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ import (
 	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/printing"
+	"passnum/redemption"
 	"passnum/settlement"
 	"passnum/voucher"
 )
@@ -97,6 +99,10 @@ type Counts struct {
 	// InvariantHolds says issued = outstanding + redeemed + voided +
 	// expired, in count and in cents.
 	InvariantHolds bool `json:"invariant_holds"`
+	// LateVouchers and LateCents are the redeemed vouchers of late
+	// redemptions (redemption.Late), a part of the redeemed ones.
+	LateVouchers int64 `json:"late_vouchers"`
+	LateCents    int64 `json:"late_cents"`
 }
 
 // DepartmentFigures are one département's figures.
@@ -127,6 +133,9 @@ type VenueFigures struct {
 	Redemptions int64  `json:"redemptions"` // accepted baskets holding at least one voucher in scope
 	Vouchers    int64  `json:"vouchers"`
 	Cents       int64  `json:"cents"`
+	// Late redemptions (redemption.Late) among them, and their cents.
+	LateRedemptions int64 `json:"late_redemptions"`
+	LateCents       int64 `json:"late_cents"`
 }
 
 // MonthFigures is one month (Europe/Paris) of activity.
@@ -136,6 +145,9 @@ type MonthFigures struct {
 	Vouchers    int64  `json:"vouchers"`
 	Cents       int64  `json:"cents"`
 	Activations int64  `json:"activations"` // chéquiers handed over in the month
+	// Late redemptions (redemption.Late) among them, and their cents.
+	LateRedemptions int64 `json:"late_redemptions"`
+	LateCents       int64 `json:"late_cents"`
 }
 
 // SettlementFigures is a closed settlement period, as frozen at closing.
@@ -180,7 +192,7 @@ func (s *Service) Compute(ctx context.Context, f Filter) (Figures, error) {
 	// takes the write lock, which a report has no need to hold.
 	err := s.DB.Read(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		out, err = compute(tx, dept, f.AsOf)
+		out, err = compute(tx, s.DB.Dialect(), dept, f.AsOf)
 		return err
 	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	return out, err
@@ -196,9 +208,11 @@ type batchRow struct {
 	waiting      int64 // chéquiers still to be handed over (status issued)
 	paidVouchers int64 // items of accepted redemptions
 	paidCents    int64
+	lateVouchers int64 // items of late accepted redemptions
+	lateCents    int64
 }
 
-func compute(tx *gorm.DB, dept string, asOf voucher.Day) (Figures, error) {
+func compute(tx *gorm.DB, dialect ledger.Dialect, dept string, asOf voucher.Day) (Figures, error) {
 	out := Figures{AsOf: asOf.String(), Department: dept}
 	depts, err := departments(tx, dept)
 	if err != nil {
@@ -224,7 +238,7 @@ func compute(tx *gorm.DB, dept string, asOf voucher.Day) (Figures, error) {
 		if err := readBatches(tx, ids, byID); err != nil {
 			return out, err
 		}
-		if out.Venues, out.Months, err = activity(tx, ids, byID); err != nil {
+		if out.Venues, out.Months, err = activity(tx, dialect, ids, byID); err != nil {
 			return out, err
 		}
 	}
@@ -254,7 +268,7 @@ func compute(tx *gorm.DB, dept string, asOf voucher.Day) (Figures, error) {
 		}
 	}
 	out.Total.finish()
-	out.Warnings = append(gaps, timelineWarnings(rows, asOf)...)
+	out.Warnings = append(append(gaps, lateWarnings(out.Venues)...), timelineWarnings(rows, asOf)...)
 	// Empty lists, not null, for the readers of the JSON.
 	out.Departments, out.Batches = orEmpty(out.Departments), orEmpty(out.Batches)
 	out.Venues, out.Months = orEmpty(out.Venues), orEmpty(out.Months)
@@ -340,6 +354,7 @@ func (b *batchRow) batchFigures(asOf voucher.Day) BatchFigures {
 	}
 	c.IssuedCents = b.TotalCents
 	c.VouchersRedeemed, c.RedeemedCents = b.statuses[ledger.VoucherRedeemed], b.paidCents
+	c.LateVouchers, c.LateCents = b.lateVouchers, b.lateCents
 	c.VouchersVoided = b.statuses[ledger.VoucherVoid]
 	c.VoidedCents = face * c.VouchersVoided
 	unused := b.statuses[ledger.VoucherActive] + b.statuses[ledger.VoucherInactive]
@@ -391,6 +406,8 @@ func (c *Counts) add(o Counts) {
 	c.ExpiredCents += o.ExpiredCents
 	c.VouchersOutstanding += o.VouchersOutstanding
 	c.OutstandingCents += o.OutstandingCents
+	c.LateVouchers += o.LateVouchers
+	c.LateCents += o.LateCents
 }
 
 // finish computes the figures derived from the others.
@@ -419,7 +436,7 @@ func (c *Counts) accountedCents() int64 {
 // dialect's date functions, one CASE expression over the months' UTC
 // boundaries numbers the months; timestamps compare correctly in both
 // dialects (settlement selects its months the same way).
-func activity(tx *gorm.DB, ids []int64, byID map[int64]*batchRow) ([]VenueFigures, []MonthFigures, error) {
+func activity(tx *gorm.DB, dialect ledger.Dialect, ids []int64, byID map[int64]*batchRow) ([]VenueFigures, []MonthFigures, error) {
 	months, err := monthRange(tx, ids)
 	if err != nil || len(months) == 0 {
 		return nil, nil, err
@@ -430,34 +447,41 @@ func activity(tx *gorm.DB, ids []int64, byID map[int64]*batchRow) ([]VenueFigure
 	}
 
 	month, args := monthIndex("r.created_at", months)
+	late, lateArgs := lateCondition(dialect, byID)
+	args = append(args, lateArgs...)
 	var redeemed []struct {
-		Kind                         string
-		VenueID                      int64
-		MonthIndex                   int
-		BatchID                      int64
-		Redemptions, Vouchers, Cents int64
+		Kind                                     string
+		VenueID                                  int64
+		MonthIndex                               int
+		BatchID                                  int64
+		Redemptions, Vouchers, Cents             int64
+		LateRedemptions, LateVouchers, LateCents int64
 	}
 	// One pass over the accepted redemption items of the batches in scope
 	// (the costly join) gives both the venue-month and the batch figures.
 	// A basket may hold vouchers of several batches and départements: only
 	// the items in scope count, and the basket once, on its first batch's
 	// row (nth), so that the baskets add up without COUNT(DISTINCT) and
-	// the sort it needs.
+	// the sort it needs. A basket is late if any of its rows is.
 	if err := tx.Raw(`WITH baskets AS MATERIALIZED (
 			SELECT r.venue_id, `+month+` AS month_index, v.batch_id,
 				COUNT(*) AS vouchers, SUM(i.value_cents) AS cents,
-				ROW_NUMBER() OVER (PARTITION BY r.id ORDER BY v.batch_id) AS nth
+				ROW_NUMBER() OVER (PARTITION BY r.id ORDER BY v.batch_id) AS nth,
+				MAX(CASE WHEN `+late+` THEN 1 ELSE 0 END) OVER (PARTITION BY r.id) AS late
 			FROM redemptions r
 			JOIN redemption_items i ON i.redemption_id = r.id
 			JOIN vouchers v ON v.serial = i.voucher_serial
 			WHERE r.status = ? AND v.batch_id IN ?
-			GROUP BY r.id, r.venue_id, r.created_at, v.batch_id)
+			GROUP BY r.id, r.venue_id, r.created_at, r.scanned_at, v.batch_id)
 		SELECT 'venue_month' AS kind, venue_id, month_index, 0 AS batch_id,
 			CAST(SUM(CASE WHEN nth = 1 THEN 1 ELSE 0 END) AS BIGINT) AS redemptions,
-			CAST(SUM(vouchers) AS BIGINT) AS vouchers, CAST(SUM(cents) AS BIGINT) AS cents
+			CAST(SUM(vouchers) AS BIGINT) AS vouchers, CAST(SUM(cents) AS BIGINT) AS cents,
+			CAST(SUM(CASE WHEN nth = 1 THEN late ELSE 0 END) AS BIGINT) AS late_redemptions,
+			CAST(SUM(late * vouchers) AS BIGINT) AS late_vouchers, CAST(SUM(late * cents) AS BIGINT) AS late_cents
 		FROM baskets GROUP BY venue_id, month_index
 		UNION ALL
-		SELECT 'batch', 0, 0, batch_id, 0, CAST(SUM(vouchers) AS BIGINT), CAST(SUM(cents) AS BIGINT)
+		SELECT 'batch', 0, 0, batch_id, 0, CAST(SUM(vouchers) AS BIGINT), CAST(SUM(cents) AS BIGINT),
+			0, CAST(SUM(late * vouchers) AS BIGINT), CAST(SUM(late * cents) AS BIGINT)
 		FROM baskets GROUP BY batch_id`, append(args, ledger.RedemptionAccepted, ids)...).Scan(&redeemed).Error; err != nil {
 		return nil, nil, fmt.Errorf("sum the redemptions per venue, month and batch: %w", err)
 	}
@@ -466,6 +490,7 @@ func activity(tx *gorm.DB, ids []int64, byID map[int64]*batchRow) ([]VenueFigure
 		if r.Kind == "batch" {
 			b := byID[r.BatchID]
 			b.paidVouchers, b.paidCents = r.Vouchers, r.Cents
+			b.lateVouchers, b.lateCents = r.LateVouchers, r.LateCents
 			continue
 		}
 		v := venues[r.VenueID]
@@ -476,10 +501,14 @@ func activity(tx *gorm.DB, ids []int64, byID map[int64]*batchRow) ([]VenueFigure
 		v.Redemptions += r.Redemptions
 		v.Vouchers += r.Vouchers
 		v.Cents += r.Cents
+		v.LateRedemptions += r.LateRedemptions
+		v.LateCents += r.LateCents
 		m := &out[r.MonthIndex]
 		m.Redemptions += r.Redemptions
 		m.Vouchers += r.Vouchers
 		m.Cents += r.Cents
+		m.LateRedemptions += r.LateRedemptions
+		m.LateCents += r.LateCents
 	}
 
 	month, args = monthIndex("activated_at", months)
@@ -533,6 +562,42 @@ func activity(tx *gorm.DB, ids []int64, byID map[int64]*batchRow) ([]VenueFigure
 }
 
 func (m *MonthFigures) idle() bool { return m.Redemptions == 0 && m.Activations == 0 }
+
+// lateCondition is redemption.Late in SQL, on a row of redemption r and
+// batch v.batch_id, with its arguments: received more than LateAfter after
+// the scan (arithmetic on timestamps differs per dialect), or on or after
+// the end of the batch's last valid day, passed in as one instant per
+// distinct last day.
+func lateCondition(dialect ledger.Dialect, byID map[int64]*batchRow) (string, []any) {
+	delay := fmt.Sprintf("julianday(r.created_at) - julianday(r.scanned_at) > %g", redemption.LateAfter.Hours()/24)
+	if dialect == ledger.Postgres {
+		delay = fmt.Sprintf("r.created_at - r.scanned_at > interval '%d seconds'", int64(redemption.LateAfter/time.Second))
+	}
+	ends := map[voucher.Day][]int64{}
+	for id, b := range byID {
+		ends[b.ValidUntil.Day()] = append(ends[b.ValidUntil.Day()], id)
+	}
+	var args []any
+	cond := []string{delay}
+	for _, d := range slices.Sorted(maps.Keys(ends)) {
+		cond = append(cond, "(v.batch_id IN ? AND r.created_at >= ?)")
+		args = append(args, ends[d], d.End().UTC())
+	}
+	return "(" + strings.Join(cond, " OR ") + ")", args
+}
+
+// lateWarnings tells the département's staff which venues redeemed late.
+func lateWarnings(venues []VenueFigures) []string {
+	var out []string
+	for _, v := range venues {
+		if v.LateRedemptions > 0 {
+			out = append(out, fmt.Sprintf("Structure « %s » (n° %d) : %d encaissement(s) tardif(s) pour %s, scannés hors ligne plus de 24 heures avant "+
+				"leur envoi ou avec des chèques expirés à leur réception. Vérifiez auprès de la structure que son appareil était bien hors ligne.",
+				v.Name, v.ID, v.LateRedemptions, euros(v.LateCents)))
+		}
+	}
+	return out
+}
 
 // monthRange returns every month from the first redemption or activation
 // to the last; none if there was neither. The bounds are read from whole

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -194,25 +195,25 @@ func loadVouchers(db *gorm.DB, serials []int64) (map[int64]voucherRow, error) {
 	return out, nil
 }
 
-// judge decides on every input at the time `at` the vouchers were scanned,
-// changing nothing (the caller counts the wrong manual entries with
-// recordManualFailures). It is the one place where the rules live: Check
-// and Redeem both call it. Every query goes through db, the caller's
+// judge decides on every input, changing nothing (the caller counts the
+// wrong manual entries with recordManualFailures). It is the one place
+// where the rules live: Check and Redeem both call it. The venue's label
+// and status are judged at now, when the server has the basket; typed
+// entries wholly at now too, since no scanner checks them offline; scanned
+// codes' validity at scannedAt, the scan time the device's evidence
+// supports (scanTime). At most budget typed entries may be wrong: the rest
+// are refused unread. Every query goes through db, the caller's
 // transaction: taking a second pooled connection while holding one can
 // exhaust the pool under load.
-func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, inputs []Input, at time.Time) ([]Item, error) {
+func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, inputs []Input, now, scannedAt time.Time, budget int64) ([]Item, error) {
 	venueID := venue.ID
 	items := make([]Item, len(inputs))
 	serials := make([]int64, 0, len(inputs))
 	seen := map[int64]bool{}
-	manualBlocked, err := s.manualBlocked(db, venueID, inputs)
-	if err != nil {
-		return nil, err
-	}
 	for i, in := range inputs {
 		it := &items[i]
 		it.Index, it.Accepted = i, true
-		serial, reason := s.decode(ks, in, manualBlocked)
+		serial, reason := s.decode(ks, in, &budget)
 		it.Manual = in.Code == ""
 		if serial != 0 {
 			it.Serial, it.Number = int64(serial), voucher.FormatNumber(serial)
@@ -231,7 +232,7 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 	if err != nil {
 		return nil, err
 	}
-	day := voucher.Today(at)
+	today, scanDay := voucher.Today(now), voucher.Today(scannedAt)
 	for i := range items {
 		it := &items[i]
 		if !it.Accepted {
@@ -245,11 +246,15 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 		it.Department, it.ValueCents = row.DepartmentCode, row.FaceValueCents
 		it.validFromText = frenchDay(row.ValidFrom.Day().Start())
 		it.validUntilText = frenchDay(row.ValidUntil.Day().Start())
+		day := scanDay
+		if it.Manual {
+			day = today
+		}
 		switch {
 		case venue.Status == ledger.VenueSuspended:
 			it.reject(ReasonVenueSuspended)
 		case venue.Status != ledger.VenueLabelled,
-			venue.LabelExpiresOn != nil && day > venue.LabelExpiresOn.Day():
+			venue.LabelExpiresOn != nil && today > venue.LabelExpiresOn.Day():
 			it.reject(ReasonVenueNotLabelled)
 		case row.Status == ledger.VoucherVoid:
 			it.reject(ReasonVoided)
@@ -273,8 +278,10 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 	return items, nil
 }
 
-// decode reads one input into a serial, or says why it cannot.
-func (s *Service) decode(ks *voucher.KeySet, in Input, manualBlocked bool) (uint64, string) {
+// decode reads one input into a serial, or says why it cannot. A typed
+// entry is compared only while budget (the wrong entries the venue may
+// still make) lasts, and a wrong one uses it up.
+func (s *Service) decode(ks *voucher.KeySet, in Input, budget *int64) (uint64, string) {
 	if in.Code != "" {
 		d, err := ks.Verify(strings.TrimSpace(in.Code))
 		switch {
@@ -293,30 +300,15 @@ func (s *Service) decode(ks *voucher.KeySet, in Input, manualBlocked bool) (uint
 		}
 		return v.Serial, ""
 	}
-	if manualBlocked {
+	if *budget <= 0 {
 		return 0, ReasonRateLimited
 	}
 	serial, err := voucher.ParseNumber(in.Number)
 	if err != nil || !voucher.CheckVerificationCode(s.Secret, serial, in.VerificationCode) {
+		*budget--
 		return 0, ReasonInvalidCode
 	}
 	return serial, ""
-}
-
-// manualBlocked tells whether the venue typed too many wrong entries lately.
-func (s *Service) manualBlocked(db *gorm.DB, venueID int64, inputs []Input) (bool, error) {
-	manual := false
-	for _, in := range inputs {
-		manual = manual || in.Code == ""
-	}
-	if !manual {
-		return false, nil
-	}
-	limit, window := s.manualLimit()
-	var n int64
-	err := db.Model(&ledger.ManualEntryFailure{}).
-		Where("venue_id = ? AND at > ?", venueID, s.Now().UTC().Add(-window)).Count(&n).Error
-	return n >= int64(limit), err
 }
 
 // Check judges one voucher for a venue now, changing nothing (but counting a
@@ -329,20 +321,58 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 	if err != nil {
 		return Item{}, err
 	}
-	db := s.DB.Read(ctx)
-	venue, err := loadVenue(db, venueID)
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	var items []Item
+	if in.Code != "" { // scans stay read-only
+		db := s.DB.Read(ctx)
+		venue, err := loadVenue(db, venueID)
+		if err != nil {
+			return Item{}, err
+		}
+		items, err = s.judge(db, ks, venue, []Input{in}, now, now, 0)
+		if err != nil {
+			return Item{}, err
+		}
+		return items[0], nil
+	}
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		venue, err := loadVenue(tx.DB, venueID)
+		if err != nil {
+			return err
+		}
+		items, err = s.judgeCounted(tx, ks, venue, []Input{in}, now, now)
+		return err
+	})
 	if err != nil {
 		return Item{}, err
 	}
-	items, err := s.judge(db, ks, venue, []Input{in}, s.Now())
+	return items[0], nil
+}
+
+// judgeCounted judges inputs in tx and records their wrong typed entries.
+// With typed entries, it first locks the venue's row and counts its recent
+// failures: concurrent requests, on any server process, then take turns,
+// so that however the entries are spread over items, requests and
+// replicas, the venue compares at most ManualEntryLimit wrong ones per
+// ManualEntryWindow. Right ones use up nothing: the holder of a chéquier
+// is not locked out by entries that did not fail. Scans take no lock.
+func (s *Service) judgeCounted(tx *ledger.Tx, ks *voucher.KeySet, venue venueState, inputs []Input, now, scannedAt time.Time) ([]Item, error) {
+	limit, window := s.manualLimit()
+	var failures int64
+	if slices.ContainsFunc(inputs, func(in Input) bool { return in.Code == "" }) {
+		if err := tx.LockVenue(venue.ID); err != nil {
+			return nil, err
+		}
+		err := tx.Model(&ledger.ManualEntryFailure{}).Where("venue_id = ? AND at > ?", venue.ID, now.Add(-window)).Count(&failures).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	items, err := s.judge(tx.DB, ks, venue, inputs, now, scannedAt, int64(limit)-failures)
 	if err != nil {
-		return Item{}, err
+		return nil, err
 	}
-	// Only a wrong manual entry writes: scans stay read-only.
-	if it := items[0]; it.Manual && it.Reason == ReasonInvalidCode {
-		err = s.DB.Tx(ctx, func(tx *ledger.Tx) error { return s.recordManualFailures(tx, venue, items) })
-	}
-	return items[0], err
+	return items, s.recordManualFailures(tx, venue, items, failures, now)
 }
 
 func validInput(in Input) error {

@@ -22,11 +22,13 @@ import (
 // warnings after it began, so that staff who look once a week still see it.
 const LockoutNoticeDays = 7
 
-// recordManualFailures counts the wrong manual entries among items, and
-// appends venue.manual_entry_locked when they lock the venue out. Refused
-// entries of a venue already locked out are not counted (they were never
-// compared), so a lock ends on its own once the window passes.
-func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []Item) error {
+// recordManualFailures writes the wrong manual entries among items, and
+// appends venue.manual_entry_locked when they lock the venue out. The
+// caller (judgeCounted) holds the venue's lock and counted the failures
+// already in the window (before). Entries refused because the venue was
+// out of attempts are not counted (they were never compared), so a lock
+// ends on its own once the window passes.
+func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []Item, before int64, now time.Time) error {
 	wrong := 0
 	for _, it := range items {
 		if it.Manual && it.Reason == ReasonInvalidCode {
@@ -36,16 +38,8 @@ func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []
 	if wrong == 0 {
 		return nil
 	}
-	if err := tx.LockVenue(venue.ID); err != nil {
-		return err
-	}
 	limit, window := s.manualLimit()
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	since := now.Add(-window)
-	var before int64
-	if err := tx.Model(&ledger.ManualEntryFailure{}).Where("venue_id = ? AND at > ?", venue.ID, since).Count(&before).Error; err != nil {
-		return err
-	}
 	rows := make([]ledger.ManualEntryFailure, wrong)
 	for i := range rows {
 		rows[i] = ledger.ManualEntryFailure{VenueID: venue.ID, At: now}

@@ -29,13 +29,24 @@ func (e *env) lockouts(t *testing.T, department string) []redemption.Lockout {
 	return ls
 }
 
-func (e *env) lockEvents(t *testing.T) int64 {
+// count counts the rows of model that match the condition.
+func (e *env) count(t *testing.T, model any, cond string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := e.DB.Read(context.Background()).Model(&ledger.Event{}).Where("type = ?", ledger.EventManualEntryLocked).Count(&n).Error; err != nil {
+	if err := e.DB.Read(context.Background()).Model(model).Where(cond, args...).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func (e *env) lockEvents(t *testing.T) int64 {
+	return e.count(t, &ledger.Event{}, "type = ?", ledger.EventManualEntryLocked)
+}
+
+// failures are the wrong manual entries counted against a venue: the codes
+// it had compared.
+func (e *env) failures(t *testing.T, venue int64) int64 {
+	return e.count(t, &ledger.ManualEntryFailure{}, "venue_id = ?", venue)
 }
 
 // A venue that types wrong codes is locked out of manual entry, and its
@@ -114,11 +125,15 @@ func TestManualEntryLockout(t *testing.T) {
 	})
 }
 
-// Wrong entries typed at once on many devices of a venue lock it out once.
+// Wrong entries typed at once on many devices of a venue lock it out once,
+// and however they are spread over concurrent requests (and server
+// processes: the count is in the database, under the venue's row lock),
+// the venue compares at most the limit's worth of them: 20 checks and 20
+// baskets of 100 wrong entries compare 10.
 func TestManualEntryLockoutConcurrent(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		e := newEnv(t, db, 1)
+		e := newEnv(t, db, 10)
 		var wg sync.WaitGroup
 		errs := make(chan error, 40)
 		for i := range 40 {
@@ -127,8 +142,11 @@ func TestManualEntryLockoutConcurrent(t *testing.T) {
 				if i%2 == 0 {
 					_, err = e.svc.Check(ctx, e.venue1, e.typedWrong(i%10))
 				} else {
-					_, err = e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(),
-						Items: []redemption.Input{e.typedWrong(i % 10)}, Actor: "test"})
+					in := make([]redemption.Input, 100)
+					for j := range in {
+						in[j] = e.typedWrong((i*7 + j) % 100)
+					}
+					_, err = e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: in, Actor: "test"})
 				}
 				errs <- err
 			})
@@ -141,12 +159,70 @@ func TestManualEntryLockoutConcurrent(t *testing.T) {
 			}
 		}
 		if n := e.lockEvents(t); n != 1 {
-			t.Fatalf("%d lock events after 40 concurrent wrong entries, want 1", n)
+			t.Fatalf("%d lock events after 40 concurrent requests of wrong entries, want 1", n)
 		}
-		var failures int64
-		db.Read(ctx).Model(&ledger.ManualEntryFailure{}).Where("venue_id = ?", e.venue1).Count(&failures)
-		if ls := e.lockouts(t, "78"); len(ls) != 1 || int64(ls[0].Failures) > failures || ls[0].Failures < 10 {
-			t.Fatalf("lockouts %+v with %d failures recorded", ls, failures)
+		if n := e.failures(t, e.venue1); n != 10 {
+			t.Fatalf("40 concurrent requests of wrong entries compared %d codes, want 10", n)
+		}
+		if ls := e.lockouts(t, "78"); len(ls) != 1 || ls[0].Failures != 10 {
+			t.Fatalf("lockouts %+v", ls)
+		}
+		e.auditOK(t)
+	})
+}
+
+// The limit counts typed entries, not requests: a basket of 100 wrong codes
+// compares 10 and refuses the rest unread, and a right code typed while the
+// venue is under the limit is still accepted.
+func TestManualEntryLimitCountsEntries(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 10)
+		wrong := make([]redemption.Input, 100)
+		for i := range wrong {
+			wrong[i] = e.typedWrong(i)
+		}
+		res := e.redeem(t, e.venue2, wrong...)
+		for i, it := range res.Items {
+			want := redemption.ReasonInvalidCode
+			if i >= 10 {
+				want = redemption.ReasonRateLimited
+			}
+			if it.Reason != want {
+				t.Fatalf("item %d of 100 wrong entries: %q, want %q", i, it.Reason, want)
+			}
+		}
+		if n := e.failures(t, e.venue2); n != 10 {
+			t.Fatalf("a basket of 100 wrong entries compared %d codes, want 10", n)
+		}
+		if n := e.lockEvents(t); n != 1 {
+			t.Fatalf("%d lock events, want 1", n)
+		}
+		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(0)); it.Reason != redemption.ReasonRateLimited {
+			t.Fatalf("right code after the limit: %+v", it)
+		}
+
+		// Under the limit, a right code among wrong ones is compared and
+		// accepted; the wrong ones past the limit are not compared.
+		in := []redemption.Input{}
+		for i := range 9 {
+			in = append(in, e.typedWrong(i))
+		}
+		in = append(in, e.typedRight(50), e.typedWrong(51), e.typedWrong(52), e.typedRight(53))
+		res = e.redeem(t, e.venue1, in...)
+		got := make([]string, len(res.Items))
+		for i, it := range res.Items {
+			got[i] = it.Reason
+		}
+		want := strings.Repeat("invalid_code,", 9) + ",invalid_code,rate_limited,rate_limited"
+		if strings.Join(got, ",") != want || !res.Items[9].Accepted {
+			t.Fatalf("reasons %q, want %q", strings.Join(got, ","), want)
+		}
+		if n := e.failures(t, e.venue1); n != 10 {
+			t.Fatalf("%d failures counted for venue 1, want 10", n)
+		}
+		if n := e.lockEvents(t); n != 2 {
+			t.Fatalf("%d lock events, want 2", n)
 		}
 		e.auditOK(t)
 	})

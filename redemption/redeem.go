@@ -28,6 +28,11 @@ type Basket struct {
 	Session        string    // optional label of the session, no personal data
 	Items          []Input
 	Actor          string
+	// Evidence of an offline scan: the API key of the device that sends
+	// the basket (0: none) and the revocation feed cursor it held when it
+	// scanned (nil: not given).
+	DeviceKeyID      int64
+	RevocationCursor *int64
 }
 
 // Result is the final answer to a basket: every voucher accepted (then
@@ -86,11 +91,12 @@ func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b *Basket,
 		if replay = r; err != nil || replay != nil {
 			return err
 		}
-		items, err := s.judge(tx.DB, ks, venue, b.Items, b.ScannedAt)
-		if err != nil {
+		if b.ScannedAt, err = scanTime(tx.DB, b, now); err != nil {
 			return err
 		}
-		if err := s.recordManualFailures(tx, venue, items); err != nil {
+		res.ScannedAt = b.ScannedAt
+		items, err := s.judgeCounted(tx, ks, venue, b.Items, now, b.ScannedAt)
+		if err != nil {
 			return err
 		}
 		res.Items, res.Accepted = items, true
@@ -338,6 +344,8 @@ func validBasket(b *Basket, now time.Time) error {
 		return passnum.Errorf(passnum.EInvalid, "Le panier est vide : scannez au moins un chèque.")
 	case len(b.Items) > MaxBasket:
 		return passnum.Errorf(passnum.EInvalid, "Un panier contient au plus %d chèques ; celui-ci en a %d.", MaxBasket, len(b.Items))
+	case b.RevocationCursor != nil && *b.RevocationCursor < 0:
+		return passnum.Errorf(passnum.EInvalid, "revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
 	case !validKey(b.IdempotencyKey):
 		return passnum.Errorf(passnum.EInvalid, "La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
 	case b.ScannedAt.IsZero():
@@ -386,13 +394,17 @@ func validKey(k string) bool {
 }
 
 // requestHash identifies a request's content, to tell a retry from a new
-// basket under a reused key.
+// basket under a reused key. The scan time counts as the instant stored
+// (UTC, to the microsecond), not as written: the same instant with another
+// offset is the same basket. The cursor counts only when given, so that a
+// request without one hashes as it did before cursors existed.
 func requestHash(b *Basket) []byte {
 	data, _ := json.Marshal(struct {
-		ScannedAt time.Time
-		Session   string
-		Items     []Input
-	}{b.ScannedAt, b.Session, b.Items})
+		ScannedAt        time.Time
+		Session          string
+		Items            []Input
+		RevocationCursor *int64 `json:",omitempty"`
+	}{b.ScannedAt.UTC().Truncate(time.Microsecond), b.Session, b.Items, b.RevocationCursor})
 	h := sha256.Sum256(data)
 	return h[:]
 }

@@ -192,14 +192,17 @@ func TestRejectionReasons(t *testing.T) {
 		})
 		t.Run("Expired", func(t *testing.T) {
 			defer func(t0 time.Time) { e.Clock.T = t0 }(e.Clock.T)
+			dev, cursor := e.device(t, e.venue1), e.sync(t)
 			e.Clock.T = time.Date(2028, 1, 2, 9, 0, 0, 0, time.UTC)
 			it, _ := e.svc.Check(ctx, e.venue1, e.code(7))
 			if it.Reason != redemption.ReasonExpired || !strings.Contains(it.Message, "31/12/2027") {
 				t.Fatalf("%+v", it)
 			}
-			// Scanned offline before the end of validity, sent after: accepted.
+			// Scanned offline before the end of validity, sent after, by a
+			// device whose evidence supports it: accepted (TestLateScans).
 			res, err := e.svc.Redeem(ctx, redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Actor: "test",
-				ScannedAt: time.Date(2027, 12, 31, 22, 30, 0, 0, time.UTC), Items: []redemption.Input{e.code(7)}})
+				ScannedAt: time.Date(2027, 12, 31, 22, 30, 0, 0, time.UTC), Items: []redemption.Input{e.code(7)},
+				DeviceKeyID: dev, RevocationCursor: cursor})
 			if err != nil || !res.Accepted {
 				t.Fatalf("offline scan before expiry: %+v %v", res, err)
 			}
@@ -416,6 +419,36 @@ func TestKeyCache(t *testing.T) {
 		e.Clock.T = e.Clock.T.Add(3 * time.Second)
 		if it, _ := e.svc.Check(ctx, e.venue1, e.code(0)); it.Reason != redemption.ReasonRevokedKey {
 			t.Fatalf("after the cache's lifetime: %+v", it)
+		}
+	})
+}
+
+// The same instant written with another UTC offset, or with more precision
+// than is stored, is the same request: its retry replays.
+func TestIdempotencyTimeOffsets(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1)
+		paris := time.FixedZone("+01:00", 3600)
+		b := redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Items: []redemption.Input{e.code(0)}, Actor: "test",
+			ScannedAt: time.Date(2026, 11, 26, 10, 58, 0, 0, paris)}
+		first, err := e.svc.Redeem(ctx, b)
+		if err != nil || !first.Accepted {
+			t.Fatalf("%+v %v", first, err)
+		}
+		for _, at := range []time.Time{
+			time.Date(2026, 11, 26, 9, 58, 0, 0, time.UTC),
+			time.Date(2026, 11, 26, 9, 58, 0, 400, time.UTC), // below the microsecond stored
+		} {
+			b.ScannedAt = at
+			again, err := e.svc.Redeem(ctx, b)
+			if err != nil || !again.Replayed || again.RedemptionID != first.RedemptionID {
+				t.Fatalf("retry with scanned_at %s: %+v %v", at.Format(time.RFC3339Nano), again, err)
+			}
+		}
+		b.ScannedAt = time.Date(2026, 11, 26, 9, 57, 0, 0, time.UTC)
+		if _, err := e.svc.Redeem(ctx, b); passnum.ErrorCode(err) != redemption.EIdempotencyMismatch {
+			t.Fatalf("another instant under the same key: %v", err)
 		}
 	})
 }

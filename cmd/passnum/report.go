@@ -100,11 +100,13 @@ var figureLines = []struct {
 	{"vouchers voided", func(c *figures.Counts) string { return figureCount(c.VouchersVoided) }},
 	{"vouchers expired", func(c *figures.Counts) string { return figureCount(c.VouchersExpired) }},
 	{"vouchers outstanding", func(c *figures.Counts) string { return figureCount(c.VouchersOutstanding) }},
+	{"vouchers redeemed late", func(c *figures.Counts) string { return figureCount(c.LateVouchers) }},
 	{"EUR issued", func(c *figures.Counts) string { return passnum.FormatEuros(c.IssuedCents) }},
 	{"EUR redeemed", func(c *figures.Counts) string { return passnum.FormatEuros(c.RedeemedCents) }},
 	{"EUR voided", func(c *figures.Counts) string { return passnum.FormatEuros(c.VoidedCents) }},
 	{"EUR expired", func(c *figures.Counts) string { return passnum.FormatEuros(c.ExpiredCents) }},
 	{"EUR outstanding", func(c *figures.Counts) string { return passnum.FormatEuros(c.OutstandingCents) }},
+	{"EUR redeemed late", func(c *figures.Counts) string { return passnum.FormatEuros(c.LateCents) }},
 	{"EUR unused, due back", func(c *figures.Counts) string { return passnum.FormatEuros(c.UnusedCents) }},
 	{"redemption rate", func(c *figures.Counts) string { return figureRate(c.RedemptionRate) }},
 	{"check", func(c *figures.Counts) string { return figureCheck(c.InvariantHolds) }},
@@ -171,20 +173,22 @@ func writeFiguresTable(out io.Writer, f figures.Figures) error {
 	if len(f.Venues) == 0 {
 		fmt.Fprintln(w, "none")
 	} else {
-		fmt.Fprintln(w, "ID\tREDEMPTIONS\tVOUCHERS\tEUR\tNAME")
+		fmt.Fprintln(w, "ID\tREDEMPTIONS\tVOUCHERS\tEUR\tLATE\tLATE EUR\tNAME")
 	}
 	for _, v := range f.Venues {
-		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\n", v.ID, v.Redemptions, v.Vouchers, passnum.FormatEuros(v.Cents), v.Name)
+		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%s\t%s\n", v.ID, v.Redemptions, v.Vouchers, passnum.FormatEuros(v.Cents),
+			v.LateRedemptions, passnum.FormatEuros(v.LateCents), v.Name)
 	}
 
 	section("Months (Europe/Paris; redemptions by the time the server accepted them)")
 	if len(f.Months) == 0 {
 		fmt.Fprintln(w, "none")
 	} else {
-		fmt.Fprintln(w, "MONTH\tREDEMPTIONS\tVOUCHERS\tEUR\tACTIVATIONS")
+		fmt.Fprintln(w, "MONTH\tREDEMPTIONS\tVOUCHERS\tEUR\tLATE\tLATE EUR\tACTIVATIONS")
 	}
 	for _, m := range f.Months {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%d\n", m.Month, m.Redemptions, m.Vouchers, passnum.FormatEuros(m.Cents), m.Activations)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%d\t%s\t%d\n", m.Month, m.Redemptions, m.Vouchers, passnum.FormatEuros(m.Cents),
+			m.LateRedemptions, passnum.FormatEuros(m.LateCents), m.Activations)
 	}
 
 	section("Closed settlement periods")
@@ -219,7 +223,7 @@ func writeFiguresCSV(out io.Writer, f figures.Figures) error {
 		"vouchers_issued", "issued_cents", "issued_eur", "vouchers_redeemed", "redeemed_cents", "redeemed_eur",
 		"vouchers_voided", "voided_cents", "voided_eur", "vouchers_expired", "expired_cents", "expired_eur",
 		"vouchers_outstanding", "outstanding_cents", "outstanding_eur", "unused_cents", "unused_eur",
-		"redemption_rate", "invariant_holds"})
+		"redemption_rate", "invariant_holds", "late_vouchers", "late_cents", "late_eur"})
 	row := func(level, dept, batch, name, stage, face string, c *figures.Counts) {
 		money := func(n, cents int64) []string {
 			return []string{figureCount(n), figureCount(cents), passnum.FormatEuros(cents)}
@@ -233,6 +237,7 @@ func writeFiguresCSV(out io.Writer, f figures.Figures) error {
 		r = append(r, money(c.VouchersOutstanding, c.OutstandingCents)...)
 		r = append(r, figureCount(c.UnusedCents), passnum.FormatEuros(c.UnusedCents),
 			strconv.FormatFloat(c.RedemptionRate, 'f', 4, 64), strconv.FormatBool(c.InvariantHolds))
+		r = append(r, money(c.LateVouchers, c.LateCents)...)
 		cw.Write(r)
 	}
 	for i := range f.Departments {

@@ -152,11 +152,13 @@ func reportAgrees(t *testing.T, env []string) figures.Figures {
 		"vouchers voided":          func(c figures.Counts) string { return n(c.VouchersVoided) },
 		"vouchers expired":         func(c figures.Counts) string { return n(c.VouchersExpired) },
 		"vouchers outstanding":     func(c figures.Counts) string { return n(c.VouchersOutstanding) },
+		"vouchers redeemed late":   func(c figures.Counts) string { return n(c.LateVouchers) },
 		"EUR issued":               func(c figures.Counts) string { return eur(c.IssuedCents) },
 		"EUR redeemed":             func(c figures.Counts) string { return eur(c.RedeemedCents) },
 		"EUR voided":               func(c figures.Counts) string { return eur(c.VoidedCents) },
 		"EUR expired":              func(c figures.Counts) string { return eur(c.ExpiredCents) },
 		"EUR outstanding":          func(c figures.Counts) string { return eur(c.OutstandingCents) },
+		"EUR redeemed late":        func(c figures.Counts) string { return eur(c.LateCents) },
 		"EUR unused, due back":     func(c figures.Counts) string { return eur(c.UnusedCents) },
 		"check": func(c figures.Counts) string {
 			return map[bool]string{true: "OK", false: "DISCREPANCY"}[c.InvariantHolds]
@@ -200,14 +202,16 @@ func reportAgrees(t *testing.T, env []string) figures.Figures {
 	if len(f.Venues) > 0 {
 		for i, v := range f.Venues {
 			row := sections["Venues"][i+1]
-			if row[0] != n(v.ID) || row[1] != n(v.Redemptions) || row[2] != n(v.Vouchers) || row[3] != eur(v.Cents) || row[4] != v.Name {
+			if row[0] != n(v.ID) || row[1] != n(v.Redemptions) || row[2] != n(v.Vouchers) || row[3] != eur(v.Cents) ||
+				row[4] != n(v.LateRedemptions) || row[5] != eur(v.LateCents) || row[6] != v.Name {
 				t.Errorf("venue line %q, JSON %+v", row, v)
 			}
 		}
 	}
 	for i, m := range f.Months {
 		row := sections["Months"][i+1]
-		if strings.Join(row, "|") != strings.Join([]string{m.Month, n(m.Redemptions), n(m.Vouchers), eur(m.Cents), n(m.Activations)}, "|") {
+		if strings.Join(row, "|") != strings.Join([]string{m.Month, n(m.Redemptions), n(m.Vouchers), eur(m.Cents),
+			n(m.LateRedemptions), eur(m.LateCents), n(m.Activations)}, "|") {
 			t.Errorf("month line %q, JSON %+v", row, m)
 		}
 	}

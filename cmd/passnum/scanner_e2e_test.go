@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -733,6 +734,8 @@ func TestScannerPairingAndUnpairing(t *testing.T) {
 type cutProxy struct {
 	down, hold atomic.Bool
 	url        string
+	mu         sync.Mutex
+	baskets    []string // bodies of the redemptions that reached the server
 }
 
 func newCutProxy(t *testing.T, backend string) *cutProxy {
@@ -753,6 +756,13 @@ func newCutProxy(t *testing.T, backend string) *cutProxy {
 			w.WriteHeader(http.StatusTooManyRequests)
 			io.WriteString(w, `{"error":{"code":"rate_limited","message":"Trop de vérifications de chèques en peu de temps. Réessayez dans 30 secondes."}}`)
 			return
+		}
+		if r.Method == "POST" && r.URL.Path == "/api/v1/redemptions" {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			p.mu.Lock()
+			p.baskets = append(p.baskets, string(body))
+			p.mu.Unlock()
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -844,6 +854,18 @@ func TestScannerOffline(t *testing.T) {
 	screenshot(t, ctx, "scanner-synchronise")
 	checkAccessibility(t, ctx)
 
+	// The basket carried the device's evidence of an offline scan: the
+	// cursor of the revocation feed it held when it scanned.
+	proxy.mu.Lock()
+	for _, body := range proxy.baskets {
+		var sent struct {
+			RevocationCursor *int64 `json:"revocation_cursor"`
+		}
+		if err := json.Unmarshal([]byte(body), &sent); err != nil || sent.RevocationCursor == nil {
+			t.Errorf("an offline basket was sent without the device's revocation cursor: %s", body)
+		}
+	}
+	proxy.mu.Unlock()
 	if s := p.spends(t, a.Serial); !slices.Equal(s, []string{"2/accepted"}) {
 		t.Errorf("voucher a spent by %v, want once by venue 2", s)
 	}

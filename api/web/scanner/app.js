@@ -595,15 +595,19 @@ async function confirmBasket() {
   const items = sendable();
   if (!items.length || state.sending) return;
   const b = state.basket;
+  const cursor = await store.revocationCursor();
   if (!b.key) {
-    // One key per basket, kept (with the scan time, so that the body is
-    // the same) for every retry of this basket: the server then answers a
-    // retry with the first answer, never "already redeemed by you".
+    // One key per basket, kept (with the scan time and the revocation
+    // cursor, so that the body is the same) for every retry of this basket:
+    // the server then answers a retry with the first answer, never
+    // "already redeemed by you". The cursor is the evidence that lets the
+    // server believe the scan time of a basket sent late (docs/scanner.md).
     b.key = newId();
     b.scannedAt = new Date().toISOString();
+    b.cursor = cursor;
     saveBasket();
   }
-  const body = { scanned_at: b.scannedAt, items: items.map((i) => i.input) };
+  const body = { scanned_at: b.scannedAt, revocation_cursor: b.cursor, items: items.map((i) => i.input) };
   if (!state.online) return queueBasket(items, body, b.key);
   state.sending = true;
   const button = $("encaisser");
@@ -653,7 +657,7 @@ function clearBasket() {
 
 function queueBasket(items, body, key) {
   const total = items.reduce((s, i) => s + i.value_cents, 0);
-  state.queue.push({ key, venue_id: state.device.venue.id, scanned_at: body.scanned_at, total_cents: total,
+  state.queue.push({ key, venue_id: state.device.venue.id, scanned_at: body.scanned_at, revocation_cursor: body.revocation_cursor, total_cents: total,
     items: items.map((i) => ({ input: i.input, number: i.number || null, value_cents: i.value_cents })) });
   store.save("queue", state.queue);
   clearBasket();
@@ -673,7 +677,7 @@ async function sendQueue() {
     while (state.queue.length) {
       const q = state.queue[0];
       if (q.venue_id !== state.device.venue.id) break; // paired again elsewhere: keep it for its venue
-      const res = await postBasket({ scanned_at: q.scanned_at, items: q.items.map((i) => i.input) }, q.key);
+      const res = await postBasket({ scanned_at: q.scanned_at, revocation_cursor: q.revocation_cursor, items: q.items.map((i) => i.input) }, q.key);
       // Not judged (unavailable, unknown key, in progress, held back): try again later.
       if (res.status >= 500 || res.status === 401 || res.status === 409 || res.status === 429) break;
       const when = at(q.scanned_at);
