@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"passnum/audit"
 	"passnum/issuing"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
@@ -140,6 +141,31 @@ func TestSharedVenueChangeNeedsApproval(t *testing.T) {
 		if len(w.VenueNotices) == 0 {
 			t.Fatalf("92 is not told of changes to a venue it pays: %+v", w)
 		}
+
+		// A request between 92 and 93 is none of 78's business: 404.
+		ctx := context.Background()
+		if _, err := e.prog.AddDepartment(ctx, "93", "Seine-Saint-Denis", "test"); err != nil {
+			t.Fatal(err)
+		}
+		v9293, err := e.prog.AddVenue(ctx, programmetest.Venue(93, "Maison de l'emploi de Saint-Ouen", "92", "93"), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = e.do(t, request{method: "PATCH", path: "/api/v1/venues/" + itoa(v9293.ID), as: "department92", json: map[string]string{"iban": otherIBAN, "reason": "RIB du 02/12"}})
+		r.expect(t, http.StatusAccepted, "")
+		r.decode(t, &cr)
+		other := "/api/v1/venue-change-requests/" + itoa(cr.ID)
+		e.do(t, request{method: "GET", path: other, as: "department"}).expect(t, http.StatusNotFound, "not_found")
+		e.do(t, request{method: "POST", path: other + "/approval", as: "department", json: map[string]string{}}).expect(t, http.StatusNotFound, "not_found")
+		e.do(t, request{method: "POST", path: other + "/withdrawal", as: "department", json: map[string]string{}}).expect(t, http.StatusNotFound, "not_found")
+		e.do(t, request{method: "POST", path: other + "/refusal", as: "department92", json: map[string]string{"reason": "x"}}).expect(t, http.StatusForbidden, "forbidden")
+		e.do(t, request{method: "POST", path: other + "/withdrawal", as: "department92", json: map[string]string{"reason": "erreur"}}).expect(t, http.StatusOK, "")
+
+		e.Seal(t)
+		ks, _ := db.KeySet(ctx)
+		if _, err := audit.Verify(ctx, db, ks); err != nil {
+			t.Fatalf("audit: %v", err)
+		}
 	})
 }
 
@@ -163,6 +189,11 @@ func TestSuspensionIsPerDepartment(t *testing.T) {
 		e.do(t, request{method: "GET", path: "/api/v1/warnings", as: "department92"}).decode(t, &w)
 		if len(w.VenueNotices) != 1 || w.VenueNotices[0].Kind != "suspended" || w.VenueNotices[0].Department != "78" {
 			t.Fatalf("%+v", w)
+		}
+		e.Seal(t)
+		ks, _ := db.KeySet(context.Background())
+		if _, err := audit.Verify(context.Background(), db, ks); err != nil {
+			t.Fatalf("audit: %v", err)
 		}
 	})
 }
@@ -249,6 +280,18 @@ func TestClosedMonthNeverChanges(t *testing.T) {
 		}
 		if c := pay.Transfers[0].Creditor; c.Name != "Espace numerique de Trappes" || c.IBAN != otherIBAN || c.BIC != "PSSTFRPP" {
 			t.Fatalf("December's transfer goes to %+v", c)
+		}
+
+		// The frozen venue is the one the events describe at closing.
+		ctx := context.Background()
+		e.Seal(t)
+		ks, _ := db.KeySet(ctx)
+		if _, err := audit.Verify(ctx, db, ks); err != nil {
+			t.Fatalf("audit: %v", err)
+		}
+		db.Read(ctx).Exec(`UPDATE settlement_statements SET venue_name = 'Autre nom'`)
+		if _, err := audit.Verify(ctx, db, ks); err == nil || !strings.Contains(err.Error(), "Autre nom") {
+			t.Fatalf("audit passed a renamed closed statement: %v", err)
 		}
 	})
 }

@@ -55,7 +55,7 @@ func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, depa
 		Name: want.Name, Address: want.Address, IBAN: want.IBAN, BIC: want.BIC,
 		PreviousName: v.Name, PreviousAddress: v.Address, PreviousIBAN: v.IBAN, PreviousBIC: v.BIC,
 		Reason: reason, CreatedAt: now, CreatedBy: actor}
-	err := tx.Create(&r).Error
+	err := ledger.Translate(tx.Dialect(), tx.Create(&r).Error)
 	if errors.Is(err, ledger.ErrDuplicate) {
 		return nil, passnum.Errorf(passnum.EConflict, "venue %d already has a change request waiting: have it decided (or withdraw it) first", v.ID)
 	}
@@ -79,7 +79,7 @@ func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor
 			return passnum.Errorf(EForbidden, "département %s asked for change request %d: another département of the venue (or an admin) approves it", department, id)
 		}
 		if department != "" {
-			err := tx.Create(&ledger.VenueChangeApproval{RequestID: id, DepartmentCode: department, ApprovedAt: now, ApprovedBy: actor}).Error
+			err := ledger.Translate(tx.Dialect(), tx.Create(&ledger.VenueChangeApproval{RequestID: id, DepartmentCode: department, ApprovedAt: now, ApprovedBy: actor}).Error)
 			if errors.Is(err, ledger.ErrDuplicate) {
 				return passnum.Errorf(passnum.EConflict, "département %s already approved change request %d", department, id)
 			}

@@ -156,7 +156,9 @@ func TestVenueLifecycle(t *testing.T) {
 			{"reinstate", func() (programme.VenueWithDepartments, error) {
 				return s.Reinstate(ctx, v.ID, "78", "enquête close", "test")
 			}, ledger.VenueLabelled, ""},
-			{"unlabel", func() (programme.VenueWithDepartments, error) { return s.Unlabel(ctx, v.ID, "78", "label retiré", "test") }, ledger.VenueUnlabelled, ""},
+			{"unlabel", func() (programme.VenueWithDepartments, error) {
+				return s.Unlabel(ctx, v.ID, "78", "label retiré", "test")
+			}, ledger.VenueUnlabelled, ""},
 			{"suspend an unlabelled venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "78", "x", "test") }, "", programme.EVenueStatus},
 			{"label again until a day", func() (programme.VenueWithDepartments, error) {
 				return s.Label(ctx, v.ID, "78", voucher.Today(now).AddDays(365), "comité du 26/11", "test")
