@@ -101,8 +101,7 @@ func changeMessage(r changeRequestJSON) string {
 	switch r.Status {
 	case ledger.ChangePending:
 		return asked + fmt.Sprintf(" Le changement attend l'accord du ou des départements %s : d'ici là, chacun continue de payer le lieu "+
-			"sous son nom et sur son compte actuels. Approuvez (POST /api/v1/venue-change-requests/%d/approval) ou refusez "+
-			"(…/refusal) après avoir vérifié auprès du lieu.", strings.Join(r.Awaiting, ", "), r.ID)
+			"sous son nom et sur son compte actuels. Approuvez-le ou refusez-le après l'avoir vérifié auprès du lieu.", strings.Join(r.Awaiting, ", "))
 	case ledger.ChangeApplied:
 		return asked + " Changement approuvé et appliqué."
 	case ledger.ChangeRefused:
