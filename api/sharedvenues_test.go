@@ -190,6 +190,27 @@ func TestSuspensionIsPerDepartment(t *testing.T) {
 		if len(w.VenueNotices) != 1 || w.VenueNotices[0].Kind != "suspended" || w.VenueNotices[0].Department != "78" {
 			t.Fatalf("%+v", w)
 		}
+
+		// 78's label lapses: 92's vouchers are still accepted.
+		path := "/api/v1/venues/" + itoa(e.venue2)
+		e.do(t, request{method: "POST", path: path + "/reinstatement", as: "department", json: map[string]string{"reason": "enquête close"}}).expect(t, http.StatusOK, "")
+		r := e.do(t, request{method: "POST", path: path + "/label", as: "department", json: map[string]string{"until": voucher.Today(e.Clock.T).String(), "reason": "label d'un jour"}})
+		r.expect(t, http.StatusOK, "")
+		var v venueJSON
+		r.decode(t, &v)
+		if v.Status != "labelled" || v.LabelExpiresOn != voucher.Today(e.Clock.T).String() {
+			t.Fatalf("78 sees its own label: %+v", v)
+		}
+		e.Clock.T = e.Clock.T.Add(48 * time.Hour)
+		if got := e.check(t, "venue2", e.code(2)); got.Accepted || got.Reason != "venue_not_labelled" || !strings.Contains(got.Message, "département 78") {
+			t.Fatalf("78's voucher after 78's label lapsed: %+v", got)
+		}
+		if got := e.check(t, "venue2", codeOf(v92[2])); !got.Accepted {
+			t.Fatalf("92's voucher after 78's label lapsed: %+v", got)
+		}
+		// 92 cannot change 78's label.
+		e.do(t, request{method: "POST", path: path + "/suspension", as: "department92", json: map[string]string{"department": "78", "reason": "x"}}).
+			expect(t, http.StatusForbidden, "forbidden")
 		e.Seal(t)
 		ks, _ := db.KeySet(context.Background())
 		if _, err := audit.Verify(context.Background(), db, ks); err != nil {

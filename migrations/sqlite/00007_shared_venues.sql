@@ -76,6 +76,8 @@ ALTER TABLE venues ADD COLUMN label_expires_on DATE;
 UPDATE venues SET
     status = COALESCE((SELECT d.status FROM venue_departments d WHERE d.venue_id = venues.id
         ORDER BY CASE d.status WHEN 'labelled' THEN 0 WHEN 'suspended' THEN 1 ELSE 2 END LIMIT 1), 'labelled'),
-    label_expires_on = (SELECT MAX(d.label_expires_on) FROM venue_departments d WHERE d.venue_id = venues.id AND d.status = 'labelled');
+    label_expires_on = CASE WHEN EXISTS (SELECT 1 FROM venue_departments d WHERE d.venue_id = venues.id
+            AND d.status = 'labelled' AND d.label_expires_on IS NULL) THEN NULL
+        ELSE (SELECT MAX(d.label_expires_on) FROM venue_departments d WHERE d.venue_id = venues.id AND d.status = 'labelled') END;
 ALTER TABLE venue_departments DROP COLUMN label_expires_on;
 ALTER TABLE venue_departments DROP COLUMN status;
