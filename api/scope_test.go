@@ -85,7 +85,7 @@ func TestRolesAndScopes(t *testing.T) {
 					t.Fatal(err)
 				}
 				if status == ledger.VenueSuspended {
-					if _, err := e.prog.Suspend(ctx, v.ID, "78", "enquête", "test"); err != nil {
+					if _, err := e.prog.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête", "test"); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -363,35 +363,35 @@ type labelChange struct {
 // venueStatusChange is one of the label's transitions.
 type venueStatusChange struct {
 	example string // a reason, for the error message
-	apply   func(s *server, c echo.Context, id int64, dept string, until voucher.Day, why string) (programme.VenueWithDepartments, error)
+	apply   func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error)
 	refused func(v programme.VenueWithDepartments, status, dept string) string // why the label's status forbids it, in French
 }
 
 var (
 	labelVenue = venueStatusChange{example: "renouvellement décidé par le comité du 12/10",
-		apply: func(s *server, c echo.Context, id int64, dept string, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Label(c.Request().Context(), id, dept, until, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
 			return fmt.Sprintf("Le lieu %d est suspendu pour le département %s : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, dept, v.ID)
 		}}
 	suspendVenue = venueStatusChange{example: "enquête en cours",
-		apply: func(s *server, c echo.Context, id int64, dept string, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Suspend(c.Request().Context(), id, dept, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[status], dept)
 		}}
 	reinstateVenue = venueStatusChange{example: "enquête close sans suite",
-		apply: func(s *server, c echo.Context, id int64, dept string, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Reinstate(c.Request().Context(), id, dept, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[status], dept)
 		}}
 	unlabelVenue = venueStatusChange{example: "décision du comité de labellisation du 12/10",
-		apply: func(s *server, c echo.Context, id int64, dept string, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Unlabel(c.Request().Context(), id, dept, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
 			return fmt.Sprintf("Le lieu %d est déjà délabellisé pour le département %s.", v.ID, dept)
@@ -440,7 +440,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 		if _, ok := v.Label(dept); dept != "" && !ok {
 			return newProblem(passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
 		}
-		out, err := change.apply(s, c, v.ID, dept, until, why)
+		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, why)
 		if err != nil {
 			return inFrench(err, func(code string) string {
 				switch code {

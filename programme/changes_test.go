@@ -200,3 +200,48 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 		t.Logf("%d rounds of %d racing approvals and a racing request: each applied once", rounds, len(others)+1)
 	})
 }
+
+// TestNotices: a département is told of what others (an admin included)
+// did to a venue it shares, never of its own changes nor of a contact.
+func TestNotices(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		s, id := sharedVenue(t, db, "92")
+		if _, err := s.Suspend(ctx, id, programme.LabelOf{Department: "78", By: "78"}, "enquête en cours", "dept-78"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Suspend(ctx, id, programme.LabelOf{Department: "92"}, "fraude signalée", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		contact := "autre@example.org"
+		if _, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Contact: &contact}, "nouveau contact", "78", "dept-78"); err != nil {
+			t.Fatal(err)
+		}
+		name := "France Services de Trappes"
+		if _, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Name: &name}, "statuts du 02/12", "", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		for dept, want := range map[string][]string{
+			"78": {"updated by  for ", "suspended by  for 92"},
+			"92": {"updated by  for ", "suspended by  for 92", "suspended by 78 for 78"},
+		} {
+			ns, err := s.Notices(ctx, dept)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range ns {
+				got = append(got, fmt.Sprintf("%s by %s for %s", n.Kind, n.Department, n.Label))
+				if n.VenueName != name || n.Message == "" {
+					t.Errorf("%+v", n)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s is told %q, want %q", dept, got, want)
+			}
+		}
+		if _, err := s.Suspend(ctx, id, programme.LabelOf{Department: "78", By: "92"}, "x", "dept-92"); passnum.ErrorCode(err) != programme.EForbidden {
+			t.Fatalf("92 suspended 78's label: %v", err)
+		}
+	})
+}

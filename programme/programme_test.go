@@ -146,24 +146,36 @@ func TestVenueLifecycle(t *testing.T) {
 			status string
 			code   string
 		}{
-			{"reinstate a labelled venue", func() (programme.VenueWithDepartments, error) { return s.Reinstate(ctx, v.ID, "78", "erreur", "test") }, "", programme.EVenueStatus},
-			{"suspend without reason", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "78", " ", "test") }, "", passnum.EInvalid},
+			{"reinstate a labelled venue", func() (programme.VenueWithDepartments, error) {
+				return s.Reinstate(ctx, v.ID, programme.LabelOf{Department: "78"}, "erreur", "test")
+			}, "", programme.EVenueStatus},
+			{"suspend without reason", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, " ", "test")
+			}, "", passnum.EInvalid},
 			{"suspend", func() (programme.VenueWithDepartments, error) {
-				return s.Suspend(ctx, v.ID, "78", "enquête en cours", "test")
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête en cours", "test")
 			}, ledger.VenueSuspended, ""},
-			{"suspend twice", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "78", "encore", "test") }, "", programme.EVenueStatus},
-			{"label while suspended", func() (programme.VenueWithDepartments, error) { return s.Label(ctx, v.ID, "78", 0, "x", "test") }, "", programme.EVenueStatus},
+			{"suspend twice", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "encore", "test")
+			}, "", programme.EVenueStatus},
+			{"label while suspended", func() (programme.VenueWithDepartments, error) {
+				return s.Label(ctx, v.ID, programme.LabelOf{Department: "78"}, 0, "x", "test")
+			}, "", programme.EVenueStatus},
 			{"reinstate", func() (programme.VenueWithDepartments, error) {
-				return s.Reinstate(ctx, v.ID, "78", "enquête close", "test")
+				return s.Reinstate(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête close", "test")
 			}, ledger.VenueLabelled, ""},
 			{"unlabel", func() (programme.VenueWithDepartments, error) {
-				return s.Unlabel(ctx, v.ID, "78", "label retiré", "test")
+				return s.Unlabel(ctx, v.ID, programme.LabelOf{Department: "78"}, "label retiré", "test")
 			}, ledger.VenueUnlabelled, ""},
-			{"suspend an unlabelled venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "78", "x", "test") }, "", programme.EVenueStatus},
+			{"suspend an unlabelled venue", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "x", "test")
+			}, "", programme.EVenueStatus},
 			{"label again until a day", func() (programme.VenueWithDepartments, error) {
-				return s.Label(ctx, v.ID, "78", voucher.Today(now).AddDays(365), "comité du 26/11", "test")
+				return s.Label(ctx, v.ID, programme.LabelOf{Department: "78"}, voucher.Today(now).AddDays(365), "comité du 26/11", "test")
 			}, ledger.VenueLabelled, ""},
-			{"unknown venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, 999, "78", "x", "test") }, "", passnum.ENotFound},
+			{"unknown venue", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, 999, programme.LabelOf{Department: "78"}, "x", "test")
+			}, "", passnum.ENotFound},
 		}
 		for _, st := range steps {
 			got, err := st.do()

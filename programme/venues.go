@@ -306,48 +306,57 @@ func shorten(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
+// LabelOf names whose label a status change moves, and who moves it.
+type LabelOf struct {
+	Department string // the label's département; "" for every label of the venue
+	By         string // the département acting, which moves its own label only; "" for an admin
+}
+
 // Label labels a venue (again) for a département until a day (zero: no
 // expiry), for instance when its label is renewed or was revoked by
-// mistake. A suspended label is reinstated, not relabelled. department ""
-// (an admin) labels the venue for each of its départements that can be.
-// Errors: invalid, not_found, venue_status.
-func (s *Service) Label(ctx context.Context, id int64, department string, until voucher.Day, reason, actor string) (VenueWithDepartments, error) {
+// mistake. A suspended label is reinstated, not relabelled.
+// Errors: invalid, not_found, forbidden (another département's label), venue_status.
+func (s *Service) Label(ctx context.Context, id int64, of LabelOf, until voucher.Day, reason, actor string) (VenueWithDepartments, error) {
 	if until != 0 && until < voucher.Today(s.Now()) {
 		return VenueWithDepartments{}, passnum.Errorf(passnum.EInvalid, "the label would expire on %s, which is already past", until)
 	}
-	return s.changeStatus(ctx, id, department, ledger.EventVenueLabelled, ledger.VenueLabelled, until, reason, actor,
+	return s.changeStatus(ctx, id, of, ledger.EventVenueLabelled, ledger.VenueLabelled, until, reason, actor,
 		ledger.VenueLabelled, ledger.VenueUnlabelled)
 }
 
 // Suspend stops a venue from redeeming a département's vouchers until it
 // is reinstated, for instance during an inquiry; the other départements'
 // vouchers are still accepted. Errors: invalid, not_found, venue_status.
-func (s *Service) Suspend(ctx context.Context, id int64, department, reason, actor string) (VenueWithDepartments, error) {
-	return s.changeStatus(ctx, id, department, ledger.EventVenueSuspended, ledger.VenueSuspended, 0, reason, actor, ledger.VenueLabelled)
+func (s *Service) Suspend(ctx context.Context, id int64, of LabelOf, reason, actor string) (VenueWithDepartments, error) {
+	return s.changeStatus(ctx, id, of, ledger.EventVenueSuspended, ledger.VenueSuspended, 0, reason, actor, ledger.VenueLabelled)
 }
 
 // Reinstate ends a suspension. Errors: invalid, not_found, venue_status.
-func (s *Service) Reinstate(ctx context.Context, id int64, department, reason, actor string) (VenueWithDepartments, error) {
-	return s.changeStatus(ctx, id, department, ledger.EventVenueReinstated, ledger.VenueLabelled, 0, reason, actor, ledger.VenueSuspended)
+func (s *Service) Reinstate(ctx context.Context, id int64, of LabelOf, reason, actor string) (VenueWithDepartments, error) {
+	return s.changeStatus(ctx, id, of, ledger.EventVenueReinstated, ledger.VenueLabelled, 0, reason, actor, ledger.VenueSuspended)
 }
 
 // Unlabel revokes a venue's label for a département: it can no longer
 // redeem that département's vouchers, but is still paid for what it
 // redeemed before. Errors: invalid, not_found, venue_status.
-func (s *Service) Unlabel(ctx context.Context, id int64, department, reason, actor string) (VenueWithDepartments, error) {
-	return s.changeStatus(ctx, id, department, ledger.EventVenueUnlabelled, ledger.VenueUnlabelled, 0, reason, actor,
+func (s *Service) Unlabel(ctx context.Context, id int64, of LabelOf, reason, actor string) (VenueWithDepartments, error) {
+	return s.changeStatus(ctx, id, of, ledger.EventVenueUnlabelled, ledger.VenueUnlabelled, 0, reason, actor,
 		ledger.VenueLabelled, ledger.VenueSuspended)
 }
 
 // changeStatus moves a venue's label for a département from one of the
-// statuses in from to status; department "" (an admin) moves every label
+// statuses in from to status; no département (an admin) moves every label
 // of the venue that can make the move, and fails only if none can.
 // Labelling sets the expiry; other changes leave it. One event per label.
-func (s *Service) changeStatus(ctx context.Context, id int64, department, event, status string, until voucher.Day, reason, actor string, from ...string) (VenueWithDepartments, error) {
+func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event, status string, until voucher.Day, reason, actor string, from ...string) (VenueWithDepartments, error) {
 	reason, err := requireReason(reason)
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
+	if of.By != "" && of.Department != of.By {
+		return VenueWithDepartments{}, passnum.Errorf(EForbidden, "département %s changes its own label only, not département %q's", of.By, of.Department)
+	}
+	department := of.Department
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		if _, err := venue(tx.DB, id); err != nil {
@@ -386,8 +395,10 @@ func (s *Service) changeStatus(ctx context.Context, id int64, department, event,
 			if r.RowsAffected != 1 {
 				return passnum.Errorf(passnum.EConflict, "venue %d changed meanwhile: look at it again", id)
 			}
+			// The event's département is who acted (none for an admin), so
+			// that the others are told (Notices); the label's is in its data.
 			if err := tx.Append(ledger.Record{Type: event, Entity: "venue", EntityID: strconv.FormatInt(id, 10),
-				Department: l.DepartmentCode, Actor: actor, At: now, Data: data}); err != nil {
+				Department: of.By, Actor: actor, At: now, Data: data}); err != nil {
 				return err
 			}
 			moved++

@@ -195,18 +195,18 @@ func (a *app) venueCmd() *cobra.Command {
 				return programme.VenueWithDepartments{}, err
 			}
 		}
-		return p.Label(ctx, id, strings.ToUpper(dept), d, reason, actor())
+		return p.Label(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, d, reason, actor())
 	})
 	label.Flags().StringVar(&until, "until", "", "last day of the label, YYYY-MM-DD (default: no expiry)")
 	cmd.AddCommand(label,
 		status("suspend", "Suspend a venue for a département: it cannot redeem that département's vouchers until reinstated", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
-			return p.Suspend(ctx, id, strings.ToUpper(dept), reason, actor())
+			return p.Suspend(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, reason, actor())
 		}),
 		status("reinstate", "End a venue's suspension", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
-			return p.Reinstate(ctx, id, strings.ToUpper(dept), reason, actor())
+			return p.Reinstate(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, reason, actor())
 		}),
 		status("unlabel", "Revoke a venue's label for a département", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
-			return p.Unlabel(ctx, id, strings.ToUpper(dept), reason, actor())
+			return p.Unlabel(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, reason, actor())
 		}))
 	return cmd
 }
