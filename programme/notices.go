@@ -70,7 +70,10 @@ func (s *Service) Notices(ctx context.Context, department string) ([]Notice, err
 				continue // the contact alone
 			}
 			n.VenueID, reason = d.ID, d.Reason
-			changed = strings.Join(parts, ", ")
+			changed = parts[len(parts)-1]
+			if len(parts) > 1 {
+				changed = strings.Join(parts[:len(parts)-1], ", ") + " et " + changed
+			}
 		} else {
 			var d ledger.VenueStatusChanged
 			if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
