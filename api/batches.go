@@ -13,6 +13,7 @@ import (
 	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/printing"
+	"passnum/programme"
 	"passnum/redemption"
 	"passnum/voucher"
 )
@@ -348,11 +349,17 @@ type warningList struct {
 	Warnings []issuing.Warning `json:"warnings"`
 	// Venues locked out of manual entry lately (redemption.LockoutNoticeDays).
 	ManualEntryLocks []redemption.Lockout `json:"manual_entry_locks"`
+	// Change requests to shared venues that the département has to decide.
+	VenueChangeRequests []changeRequestJSON `json:"venue_change_requests"`
+	// Changes others made lately to venues the département shares
+	// (programme.NoticeDays).
+	VenueNotices []programme.Notice `json:"venue_notices"`
 }
 
 // listWarnings lists the batches that are ending, have stopped handing
 // out chéquiers or are in their grace period, as of today, and the venues
-// locked out of manual entry lately.
+// locked out of manual entry lately, and for shared venues: the change
+// requests awaiting the département and the changes others made.
 func (s *server) listWarnings(c echo.Context) error {
 	dept, err := departmentFilter(c)
 	if err != nil {
@@ -367,5 +374,17 @@ func (s *server) listWarnings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return respond(c, http.StatusOK, warningList{AsOf: today, Warnings: ws, ManualEntryLocks: locks})
+	awaiting, err := s.Programme.AwaitingApproval(c.Request().Context(), dept)
+	if err != nil {
+		return err
+	}
+	notices, err := s.Programme.Notices(c.Request().Context(), dept)
+	if err != nil {
+		return err
+	}
+	out := warningList{AsOf: today, Warnings: ws, ManualEntryLocks: locks, VenueChangeRequests: []changeRequestJSON{}, VenueNotices: notices}
+	for _, r := range awaiting {
+		out.VenueChangeRequests = append(out.VenueChangeRequests, newChangeRequest(r))
+	}
+	return respond(c, http.StatusOK, out)
 }

@@ -254,8 +254,8 @@ func TestRejectionReasons(t *testing.T) {
 			{ledger.VenueUnlabelled, "venue_not_labelled", "pas labellisée"},
 		} {
 			t.Run(c.reason, func(t *testing.T) {
-				db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue2).Update("status", c.status)
-				defer db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue2).Update("status", ledger.VenueLabelled)
+				db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = '78'", e.venue2).Update("status", c.status)
+				defer db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = '78'", e.venue2).Update("status", ledger.VenueLabelled)
 				if v := e.check(t, "venue2", e.code(8)); v.Reason != c.reason || !strings.Contains(v.Message, c.text) {
 					t.Fatalf("%+v", v)
 				}

@@ -64,6 +64,11 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/venues/:id/suspension", s.changeVenueStatus(suspendVenue, false), managers)
 	v1.POST("/venues/:id/reinstatement", s.changeVenueStatus(reinstateVenue, false), managers)
 	v1.POST("/venues/:id/unlabelling", s.changeVenueStatus(unlabelVenue, false), managers)
+	v1.GET("/venue-change-requests", s.listChangeRequests, overseers)
+	v1.GET("/venue-change-requests/:id", s.getChangeRequest, overseers)
+	v1.POST("/venue-change-requests/:id/approval", s.decideChange("approval"), managers)
+	v1.POST("/venue-change-requests/:id/refusal", s.decideChange("refusal"), managers)
+	v1.POST("/venue-change-requests/:id/withdrawal", s.decideChange("withdrawal"), managers)
 
 	v1.GET("/departments", s.listDepartments, overseers)
 	v1.PATCH("/departments/:code", s.updateDepartment, managers)

@@ -85,7 +85,7 @@ func TestRolesAndScopes(t *testing.T) {
 					t.Fatal(err)
 				}
 				if status == ledger.VenueSuspended {
-					if _, err := e.prog.Suspend(ctx, v.ID, "enquête", "test"); err != nil {
+					if _, err := e.prog.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête", "test"); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -97,6 +97,11 @@ func TestRolesAndScopes(t *testing.T) {
 		pc, err := e.Fixture.Issuing.Chequier(ctx, chequier78(13))
 		if err != nil {
 			t.Fatal(err)
+		}
+		renamed := "France Services de Trappes"
+		asked, err := e.prog.UpdateVenue(ctx, e.venue2, programme.VenueChanges{Name: &renamed}, "statuts du 02/12", "78", "test")
+		if err != nil || asked.Request == nil {
+			t.Fatal(err, asked)
 		}
 		b78, v1 := itoa(e.batch78), itoa(e.venue1)
 		reason := map[string]string{"reason": "décision du comité"}
@@ -147,6 +152,10 @@ func TestRolesAndScopes(t *testing.T) {
 			{"Unlabel", func(i int) request {
 				return request{method: "POST", path: "/api/v1/venues/" + itoa(toUnlabel[i]) + "/unlabelling", json: reason}
 			}, [5]int{200, 200, 404, 403, 403}},
+			{"ListChangeRequests", func(int) request { return request{method: "GET", path: "/api/v1/venue-change-requests?status=pending"} }, [5]int{200, 200, 200, 403, 200}},
+			{"GetChangeRequest", func(int) request {
+				return request{method: "GET", path: "/api/v1/venue-change-requests/" + itoa(asked.Request.ID)}
+			}, [5]int{200, 200, 200, 403, 200}},
 			{"ListDepartments", func(int) request { return request{method: "GET", path: "/api/v1/departments"} }, [5]int{200, 200, 200, 403, 200}},
 			{"UpdateDepartment", func(int) request {
 				return request{method: "PATCH", path: "/api/v1/departments/78", json: map[string]int{"commission_basis_points": 0}}

@@ -21,6 +21,11 @@ import (
 // its départements) and to the venue itself, never to auditors, who check
 // where the money went and need no personal data (design decision 9). The
 // IBAN is shown to auditors: a redirected payment is what they look for.
+//
+// Labels are per département. Status and LabelExpiresOn sum them up for
+// the caller: a département key sees its own label; others see the most
+// favourable one (labelled if any label is), so a list shows a venue that
+// still serves some département as labelled.
 type venueJSON struct {
 	ID             int64        `json:"id"`
 	Name           string       `json:"name"`
@@ -31,13 +36,24 @@ type venueJSON struct {
 	BIC            string       `json:"bic,omitempty"`
 	Contact        *string      `json:"contact,omitempty"`
 	Departments    []string     `json:"departments"`
+	Labels         []labelJSON  `json:"labels"`
 	LabelExpiresOn *voucher.Day `json:"label_expires_on,omitempty"`
 	CreatedAt      time.Time    `json:"created_at"`
 }
 
+// labelJSON is a venue's label for one département.
+type labelJSON struct {
+	Department     string       `json:"department"`
+	Status         string       `json:"status"`
+	LabelExpiresOn *voucher.Day `json:"label_expires_on,omitempty"`
+}
+
+// labelRank orders statuses from the most favourable.
+var labelRank = map[string]int{ledger.VenueLabelled: 0, ledger.VenueSuspended: 1, ledger.VenueUnlabelled: 2}
+
 func newVenue(v programme.VenueWithDepartments, p apikeys.Principal) venueJSON {
-	out := venueJSON{ID: v.ID, Name: v.Name, Status: v.Status, SIRET: deref(v.SIRET), Address: v.Address, IBAN: deref(v.IBAN),
-		BIC: deref(v.BIC), Departments: v.Departments, CreatedAt: v.CreatedAt.UTC()}
+	out := venueJSON{ID: v.ID, Name: v.Name, Status: ledger.VenueUnlabelled, SIRET: deref(v.SIRET), Address: v.Address, IBAN: deref(v.IBAN),
+		BIC: deref(v.BIC), Departments: v.Departments, Labels: []labelJSON{}, CreatedAt: v.CreatedAt.UTC()}
 	if out.Departments == nil {
 		out.Departments = []string{}
 	}
@@ -45,9 +61,27 @@ func newVenue(v programme.VenueWithDepartments, p apikeys.Principal) venueJSON {
 		contact := v.Contact
 		out.Contact = &contact
 	}
-	if v.LabelExpiresOn != nil {
-		d := v.LabelExpiresOn.Day()
-		out.LabelExpiresOn = &d
+	var summary *labelJSON
+	for _, l := range v.Labels {
+		lj := labelJSON{Department: l.DepartmentCode, Status: l.Status}
+		if l.LabelExpiresOn != nil {
+			d := l.LabelExpiresOn.Day()
+			lj.LabelExpiresOn = &d
+		}
+		out.Labels = append(out.Labels, lj)
+		own := ownDepartment(p)
+		switch {
+		case own != "":
+			if l.DepartmentCode == own {
+				summary = &lj
+			}
+		case summary == nil || labelRank[lj.Status] < labelRank[summary.Status] ||
+			lj.Status == summary.Status && summary.LabelExpiresOn != nil && (lj.LabelExpiresOn == nil || *lj.LabelExpiresOn > *summary.LabelExpiresOn):
+			summary = &lj
+		}
+	}
+	if summary != nil {
+		out.Status, out.LabelExpiresOn = summary.Status, summary.LabelExpiresOn
 	}
 	return out
 }
@@ -78,11 +112,6 @@ type venueChanges struct {
 	BIC     *string `json:"bic,omitempty"`
 	Contact *string `json:"contact,omitempty"`
 	Reason  string  `json:"reason"`
-}
-
-type labelRequest struct {
-	Until  string `json:"until,omitempty"`
-	Reason string `json:"reason"`
 }
 
 type venuePage struct {
@@ -129,6 +158,9 @@ func (s *server) createVenue(c echo.Context) error {
 	in := programme.VenueInput{BIC: req.BIC}
 	var err error
 	if in.Name, err = text("name", req.Name, 200, true); err != nil {
+		return err
+	}
+	if err := programme.CheckPayeeName(in.Name); err != nil {
 		return err
 	}
 	if in.SIRET, err = checkSIRET(req.SIRET); err != nil {
@@ -249,7 +281,10 @@ func (s *server) getVenue(c echo.Context) error {
 	return respond(c, http.StatusOK, newVenue(v, principal(c)))
 }
 
-// updateVenue changes a venue's details, with the reason in the ledger.
+// updateVenue changes a venue's details, with the reason in the ledger. A
+// département key changing the name, address or bank details of a venue
+// another département also labels makes a change request instead (202):
+// it takes effect once the others approve it.
 func (s *server) updateVenue(c echo.Context) error {
 	var req venueChanges
 	if err := s.decodeJSON(c, &req); err != nil {
@@ -263,6 +298,9 @@ func (s *server) updateVenue(c echo.Context) error {
 	if req.Name != nil {
 		name, err := text("name", *req.Name, 200, true)
 		if err != nil {
+			return err
+		}
+		if err := programme.CheckPayeeName(name); err != nil {
 			return err
 		}
 		ch.Name = &name
@@ -298,97 +336,127 @@ func (s *server) updateVenue(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, why, p.Actor())
+	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, why, ownDepartment(p), p.Actor())
 	if err != nil {
-		return inFrench(err, nil)
+		return inFrench(err, func(code string) string {
+			if code == passnum.EConflict {
+				return fmt.Sprintf("Une demande de changement du lieu %d attend déjà l'accord des autres départements : "+
+					"faites-la décider (ou retirez-la) avant d'en faire une autre (GET /api/v1/venue-change-requests?venue=%d).", v.ID, v.ID)
+			}
+			return ""
+		})
 	}
-	return respond(c, http.StatusOK, newVenue(out, p))
+	if out.Request != nil {
+		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/venue-change-requests/%d", out.Request.ID))
+		return respond(c, http.StatusAccepted, newChangeRequest(*out.Request))
+	}
+	return respond(c, http.StatusOK, newVenue(out.Venue, p))
+}
+
+// labelChange is the body of a change of a venue's label.
+type labelChange struct {
+	Until      string `json:"until,omitempty"` // labelling only
+	Department string `json:"department,omitempty"`
+	Reason     string `json:"reason"`
 }
 
 // venueStatusChange is one of the label's transitions.
 type venueStatusChange struct {
 	example string // a reason, for the error message
-	apply   func(s *server, c echo.Context, id int64, until voucher.Day, why string) (programme.VenueWithDepartments, error)
-	refused func(v programme.VenueWithDepartments) string // why the venue's status forbids it, in French
+	apply   func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error)
+	refused func(v programme.VenueWithDepartments, status, dept string) string // why the label's status forbids it, in French
 }
 
 var (
 	labelVenue = venueStatusChange{example: "renouvellement décidé par le comité du 12/10",
-		apply: func(s *server, c echo.Context, id int64, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Label(c.Request().Context(), id, until, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
 		},
-		refused: func(v programme.VenueWithDepartments) string {
-			return fmt.Sprintf("Le lieu %d est suspendu : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, v.ID)
+		refused: func(v programme.VenueWithDepartments, _, dept string) string {
+			return fmt.Sprintf("Le lieu %d est suspendu pour le département %s : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, dept, v.ID)
 		}}
 	suspendVenue = venueStatusChange{example: "enquête en cours",
-		apply: func(s *server, c echo.Context, id int64, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Suspend(c.Request().Context(), id, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
-		refused: func(v programme.VenueWithDepartments) string {
-			return fmt.Sprintf("Le lieu %d est %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[v.Status])
+		refused: func(v programme.VenueWithDepartments, status, dept string) string {
+			return fmt.Sprintf("Le lieu %d est %s pour le département %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[status], dept)
 		}}
 	reinstateVenue = venueStatusChange{example: "enquête close sans suite",
-		apply: func(s *server, c echo.Context, id int64, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Reinstate(c.Request().Context(), id, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
-		refused: func(v programme.VenueWithDepartments) string {
-			return fmt.Sprintf("Le lieu %d est %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[v.Status])
+		refused: func(v programme.VenueWithDepartments, status, dept string) string {
+			return fmt.Sprintf("Le lieu %d est %s pour le département %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[status], dept)
 		}}
 	unlabelVenue = venueStatusChange{example: "décision du comité de labellisation du 12/10",
-		apply: func(s *server, c echo.Context, id int64, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Unlabel(c.Request().Context(), id, why, principal(c).Actor())
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+			return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
-		refused: func(v programme.VenueWithDepartments) string {
-			return fmt.Sprintf("Le lieu %d est déjà délabellisé.", v.ID)
+		refused: func(v programme.VenueWithDepartments, _, dept string) string {
+			return fmt.Sprintf("Le lieu %d est déjà délabellisé pour le département %s.", v.ID, dept)
 		}}
 )
 
 // changeVenueStatus returns the handler of one transition of the label:
 // labelling (with an optional last day), suspension, reinstatement or
-// unlabelling. The status is the venue's, for every département it serves.
+// unlabelling. Each département has its own label: a département key
+// changes its own (naming another is 403); an admin names the département,
+// or changes every label of the venue that can make the move.
 func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var why string
+		var req labelChange
+		if err := s.decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if !withUntil && req.Until != "" {
+			return passnum.Errorf(passnum.EInvalid, "« until » ne sert qu'à labelliser (POST /api/v1/venues/{id}/label) : retirez-le.")
+		}
 		var until voucher.Day
 		var err error
-		if withUntil {
-			var req labelRequest
-			if err := s.decodeJSON(c, &req); err != nil {
+		if req.Until != "" {
+			if until, err = s.futureDay("until", req.Until); err != nil {
 				return err
 			}
-			if req.Until != "" {
-				if until, err = s.futureDay("until", req.Until); err != nil {
-					return err
-				}
-			}
-			why = req.Reason
-		} else {
-			var req voidRequest
-			if err := s.decodeJSON(c, &req); err != nil {
-				return err
-			}
-			why = req.Reason
 		}
-		if why, err = reason(why, change.example); err != nil {
+		why, err := reason(req.Reason, change.example)
+		if err != nil {
 			return err
+		}
+		p := principal(c)
+		dept := ownDepartment(p)
+		if req.Department != "" {
+			if dept, err = departmentCode("department", req.Department); err != nil {
+				return err
+			}
+			if err := requireDepartment(p, dept); err != nil {
+				return err
+			}
 		}
 		v, err := s.visibleVenue(c)
 		if err != nil {
 			return err
 		}
-		out, err := change.apply(s, c, v.ID, until, why)
+		if _, ok := v.Label(dept); dept != "" && !ok {
+			return newProblem(passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
+		}
+		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, why)
 		if err != nil {
 			return inFrench(err, func(code string) string {
 				switch code {
 				case programme.EVenueStatus:
-					return change.refused(v)
+					if dept == "" {
+						return fmt.Sprintf("Aucun label du lieu %d ne permet ce changement : voyez l'état de chacun (GET /api/v1/venues/%d, « labels »).", v.ID, v.ID)
+					}
+					l, _ := v.Label(dept)
+					return change.refused(v, l.Status, dept)
 				case passnum.EConflict:
 					return fmt.Sprintf("Le lieu %d a changé pendant l'opération : relisez-le et réessayez.", v.ID)
 				}
 				return ""
 			})
 		}
-		return respond(c, http.StatusOK, newVenue(out, principal(c)))
+		return respond(c, http.StatusOK, newVenue(out, p))
 	}
 }
 
@@ -452,6 +520,9 @@ func (s *server) updateDepartment(c echo.Context) error {
 	if req.PayerName != nil {
 		name, err := text("payer_name", *req.PayerName, 200, true)
 		if err != nil {
+			return err
+		}
+		if err := programme.CheckPayeeName(name); err != nil {
 			return err
 		}
 		ch.PayerName = &name

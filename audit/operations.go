@@ -21,6 +21,14 @@ type periodState struct {
 	event string
 }
 
+// changeState is a change request to a shared venue as events tell it.
+type changeState struct {
+	ledger.ChangeRequested
+	status    string
+	approvals map[string]bool
+	event     string
+}
+
 type adjustmentState struct {
 	ledger.SettlementAdjusted
 	event string
@@ -52,6 +60,42 @@ func (s *state) applyOperation(ev *ledger.Event, ref string, bad func(string) er
 			v.bic = *u.BIC
 		}
 		v.event = ref
+		if u.ChangeRequest != 0 {
+			c := s.changes[u.ChangeRequest]
+			if c == nil || c.status != ledger.ChangePending || c.VenueID != u.ID {
+				return true, bad(fmt.Sprintf("applies change request %d to venue %d, which no earlier event left pending for that venue", u.ChangeRequest, u.ID))
+			}
+			c.status, c.event = ledger.ChangeApplied, ref
+		}
+	case ledger.EventChangeRequested:
+		c := &changeState{status: ledger.ChangePending, approvals: map[string]bool{}, event: ref}
+		if err := decode(&c.ChangeRequested); err != nil {
+			return true, err
+		}
+		if s.venues[c.VenueID] == nil {
+			return true, bad(fmt.Sprintf("asks to change venue %d, which no earlier event added", c.VenueID))
+		}
+		s.changes[c.ID] = c
+	case ledger.EventChangeApproved, ledger.EventChangeRefused, ledger.EventChangeWithdrawn:
+		var d ledger.ChangeDecided
+		if err := decode(&d); err != nil {
+			return true, err
+		}
+		c := s.changes[d.ID]
+		if c == nil || c.status != ledger.ChangePending {
+			return true, bad(fmt.Sprintf("decides change request %d, which no earlier event left pending", d.ID))
+		}
+		switch ev.Type {
+		case ledger.EventChangeApproved:
+			if d.Department != "" {
+				c.approvals[d.Department] = true
+			}
+		case ledger.EventChangeRefused:
+			c.status = ledger.ChangeRefused
+		default:
+			c.status = ledger.ChangeWithdrawn
+		}
+		c.event = ref
 	case ledger.EventVenueLabelled, ledger.EventVenueSuspended, ledger.EventVenueReinstated, ledger.EventVenueUnlabelled:
 		var c ledger.VenueStatusChanged
 		if err := decode(&c); err != nil {
@@ -61,10 +105,24 @@ func (s *state) applyOperation(ev *ledger.Event, ref string, bad func(string) er
 		if v == nil {
 			return true, bad(fmt.Sprintf("changes venue %d, which no earlier event added", c.ID))
 		}
-		v.status, v.event = c.Status, ref
-		if ev.Type == ledger.EventVenueLabelled {
-			v.labelUntil = c.LabelExpiresOn
+		// Without a département, the event predates per-département
+		// labels: it moved every label of the venue.
+		labels := []*labelState{v.labels[c.Department]}
+		if c.Department == "" {
+			labels = labels[:0]
+			for _, l := range v.labels {
+				labels = append(labels, l)
+			}
+		} else if labels[0] == nil {
+			return true, bad(fmt.Sprintf("changes the label of venue %d for département %s, which it is not labelled for", c.ID, c.Department))
 		}
+		for _, l := range labels {
+			l.status = c.Status
+			if ev.Type == ledger.EventVenueLabelled {
+				l.until = c.LabelExpiresOn
+			}
+		}
+		v.event = ref
 	case ledger.EventDepartmentUpdated:
 		var d ledger.DepartmentUpdated
 		if err := decode(&d); err != nil {
@@ -158,6 +216,12 @@ func (s *state) checkSettlement(c *ledger.SettlementClosed) error {
 	}
 	var net, commission int64
 	for _, st := range c.Statements {
+		// The venue frozen in the closing is the venue as the events
+		// before it left it: a closing cannot pay an account the venue
+		// never had. (Closings before the freeze carry the IBAN only.)
+		if v := s.venues[st.VenueID]; st.VenueName != "" && (v == nil || v.name != st.VenueName || v.iban != st.IBAN || v.bic != st.BIC || v.address != st.VenueAddress) {
+			return fmt.Errorf("pays venue %d as %q (IBAN %q, BIC %q), which is not the venue the events before it describe", st.VenueID, st.VenueName, st.IBAN, st.BIC)
+		}
 		if st.GrossCents-st.ReversedCents+st.AdjustmentCents-st.CommissionCents != st.NetCents {
 			return fmt.Errorf("pays venue %d %s EUR, which is not its redemptions minus reversals plus adjustments minus commission", st.VenueID, passnum.FormatEuros(st.NetCents))
 		}
@@ -183,6 +247,45 @@ func (s *state) comparePayer(d ledger.Department) error {
 		deref(d.PayerBIC) != deref(want.PayerBIC) || d.CommissionBasisPoints != bp {
 		return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("pays from %q (IBAN %q) with a commission of %d bp, but the ledger says %q (IBAN %q), %d bp",
 			deref(d.PayerName), deref(d.PayerIBAN), d.CommissionBasisPoints, deref(want.PayerName), deref(want.PayerIBAN), bp), Event: s.deptEvents[d.Code]}
+	}
+	return nil
+}
+
+// compareChanges checks the venue change requests and their approvals:
+// who asked which venue to change, and how it was decided.
+func (s *state) compareChanges(ctx context.Context, db *ledger.DB) error {
+	var rows []ledger.VenueChangeRequest
+	if err := db.Read(ctx).Find(&rows).Error; err != nil {
+		return err
+	}
+	var approvals []ledger.VenueChangeApproval
+	if err := db.Read(ctx).Find(&approvals).Error; err != nil {
+		return err
+	}
+	approved := map[int64]int{}
+	for _, a := range approvals {
+		c := s.changes[a.RequestID]
+		if c == nil || !c.approvals[a.DepartmentCode] {
+			return &StateError{Entity: "change request", ID: fmt.Sprint(a.RequestID), Problem: fmt.Sprintf("has an approval of département %s that no event recorded", a.DepartmentCode)}
+		}
+		approved[a.RequestID]++
+	}
+	for _, r := range rows {
+		id := fmt.Sprint(r.ID)
+		c, ok := s.changes[r.ID]
+		switch {
+		case !ok:
+			return &StateError{Entity: "change request", ID: id, Problem: "exists but no event asked for it"}
+		case r.VenueID != c.VenueID || r.DepartmentCode != c.Department || r.Status != c.status ||
+			deref(r.Name) != deref(c.Name) || deref(r.Address) != deref(c.Address) || deref(r.IBAN) != deref(c.IBAN) || deref(r.BIC) != deref(c.BIC):
+			return &StateError{Entity: "change request", ID: id, Problem: fmt.Sprintf("is %s, asked by %s for venue %d, but the ledger says %s, asked by %s for venue %d (or other details)",
+				r.Status, r.DepartmentCode, r.VenueID, c.status, c.Department, c.VenueID), Event: c.event}
+		case approved[r.ID] != len(c.approvals):
+			return &StateError{Entity: "change request", ID: id, Problem: fmt.Sprintf("has %d approvals but the ledger says %d", approved[r.ID], len(c.approvals)), Event: c.event}
+		}
+	}
+	if len(rows) != len(s.changes) {
+		return &StateError{Entity: "change request", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(rows), len(s.changes))}
 	}
 	return nil
 }
@@ -218,9 +321,11 @@ func (s *state) compareSettlements(ctx context.Context, db *ledger.DB) error {
 		for _, r := range rows {
 			st, ok := byVenue[r.VenueID]
 			if !ok || r.NetCents != st.NetCents || r.GrossCents != st.GrossCents || r.ReversedCents != st.ReversedCents ||
-				r.AdjustmentCents != st.AdjustmentCents || r.CommissionCents != st.CommissionCents || deref(r.IBAN) != st.IBAN || r.Reference != st.Reference {
+				r.AdjustmentCents != st.AdjustmentCents || r.CommissionCents != st.CommissionCents || deref(r.IBAN) != st.IBAN || r.Reference != st.Reference ||
+				deref(r.BIC) != st.BIC || deref(r.VenueName) != st.VenueName || deref(r.VenueAddress) != st.VenueAddress {
 				return &StateError{Entity: "settlement statement", ID: fmt.Sprintf("%s/venue %d", id, r.VenueID),
-					Problem: fmt.Sprintf("pays %s EUR to IBAN %q but the ledger says %s EUR to %q", passnum.FormatEuros(r.NetCents), deref(r.IBAN), passnum.FormatEuros(st.NetCents), st.IBAN), Event: e.event}
+					Problem: fmt.Sprintf("pays %s EUR to %q (IBAN %q, BIC %q) but the ledger says %s EUR to %q (%q, %q)", passnum.FormatEuros(r.NetCents),
+						deref(r.VenueName), deref(r.IBAN), deref(r.BIC), passnum.FormatEuros(st.NetCents), st.VenueName, st.IBAN, st.BIC), Event: e.event}
 			}
 		}
 	}

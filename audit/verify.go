@@ -115,14 +115,18 @@ type keyState struct {
 
 type venueState struct {
 	name        string
-	status      string
 	departments []string
+	labels      map[string]*labelState // by département
 	siret       string
 	address     string
 	iban        string
 	bic         string
-	labelUntil  string
 	event       string
+}
+
+// labelState is a venue's label for one département.
+type labelState struct {
+	status, until string
 }
 
 // state is what the events say the tables hold. Chéquiers and vouchers
@@ -136,6 +140,7 @@ type state struct {
 	adjustments map[int64]*adjustmentState
 	keys        map[int16]*keyState
 	venues      map[int64]*venueState
+	changes     map[int64]*changeState
 	batches     map[int64]*batchState
 	chequiers   map[int64]*chequierState
 	fates       map[int64]fate  // serial -> what events did to it since issue
@@ -168,7 +173,7 @@ type redemptionState struct {
 func newState() *state {
 	return &state{
 		departments: map[string]string{}, deptEvents: map[string]string{},
-		keys: map[int16]*keyState{}, venues: map[int64]*venueState{},
+		keys: map[int16]*keyState{}, venues: map[int64]*venueState{}, changes: map[int64]*changeState{},
 		batches: map[int64]*batchState{}, chequiers: map[int64]*chequierState{},
 		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
 		redemptions: map[int64]*redemptionState{}, apiKeys: map[string]*apiKeyState{},
@@ -218,8 +223,12 @@ func (s *state) apply(ev *ledger.Event) error {
 		if err := decode(&v); err != nil {
 			return err
 		}
-		s.venues[v.ID] = &venueState{name: v.Name, status: v.Status, departments: v.Departments, siret: v.SIRET,
-			address: v.Address, iban: v.IBAN, bic: v.BIC, labelUntil: v.LabelExpiresOn, event: ref}
+		vs := &venueState{name: v.Name, departments: v.Departments, labels: map[string]*labelState{}, siret: v.SIRET,
+			address: v.Address, iban: v.IBAN, bic: v.BIC, event: ref}
+		for _, d := range v.Departments {
+			vs.labels[d] = &labelState{status: v.Status, until: v.LabelExpiresOn}
+		}
+		s.venues[v.ID] = vs
 	case ledger.EventBatchIssued:
 		b := &batchState{event: ref}
 		if err := decode(&b.BatchIssued); err != nil {
@@ -324,6 +333,9 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 		return err
 	}
 	if err := s.compareVenues(ctx, db); err != nil {
+		return err
+	}
+	if err := s.compareChanges(ctx, db); err != nil {
 		return err
 	}
 	if err := s.compareAPIKeys(ctx, db); err != nil {
@@ -443,6 +455,14 @@ func (s *state) compareVenues(ctx context.Context, db *ledger.DB) error {
 	depts := map[int64][]string{}
 	for _, l := range links {
 		depts[l.VenueID] = append(depts[l.VenueID], l.DepartmentCode)
+		vs := s.venues[l.VenueID]
+		if vs == nil {
+			continue // reported below
+		}
+		if want := vs.labels[l.DepartmentCode]; want != nil && (want.status != l.Status || want.until != dateString(l.LabelExpiresOn)) {
+			return &StateError{Entity: "venue", ID: fmt.Sprint(l.VenueID), Problem: fmt.Sprintf("is %s until %q for département %s but the ledger says %s until %q",
+				l.Status, dateString(l.LabelExpiresOn), l.DepartmentCode, want.status, want.until), Event: vs.event}
+		}
 	}
 	for _, v := range rows {
 		id := fmt.Sprint(v.ID)
@@ -450,13 +470,11 @@ func (s *state) compareVenues(ctx context.Context, db *ledger.DB) error {
 		switch {
 		case !ok:
 			return &StateError{Entity: "venue", ID: id, Problem: "exists but no event added it"}
-		case vs.name != v.Name || vs.status != v.Status:
-			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is %q (%s) but the ledger says %q (%s)", v.Name, v.Status, vs.name, vs.status), Event: vs.event}
+		case vs.name != v.Name:
+			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is %q but the ledger says %q", v.Name, vs.name), Event: vs.event}
 		case vs.siret != deref(v.SIRET) || vs.iban != deref(v.IBAN) || vs.bic != deref(v.BIC) || vs.address != v.Address:
 			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("has SIRET %q, IBAN %q, BIC %q, address %q but the ledger says %q, %q, %q, %q",
 				deref(v.SIRET), deref(v.IBAN), deref(v.BIC), v.Address, vs.siret, vs.iban, vs.bic, vs.address), Event: vs.event}
-		case vs.labelUntil != dateString(v.LabelExpiresOn):
-			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is labelled until %q but the ledger says %q", dateString(v.LabelExpiresOn), vs.labelUntil), Event: vs.event}
 		case !sameSet(vs.departments, depts[v.ID]):
 			return &StateError{Entity: "venue", ID: id, Problem: fmt.Sprintf("is labelled for %v but the ledger says %v", depts[v.ID], vs.departments), Event: vs.event}
 		}

@@ -14,6 +14,10 @@ const (
 	EventVenueSuspended     = "venue.suspended"
 	EventVenueReinstated    = "venue.reinstated"
 	EventVenueUnlabelled    = "venue.unlabelled"
+	EventChangeRequested    = "venue.change_requested"
+	EventChangeApproved     = "venue.change_approved"
+	EventChangeRefused      = "venue.change_refused"
+	EventChangeWithdrawn    = "venue.change_withdrawn"
 	EventManualEntryLocked  = "venue.manual_entry_locked"
 	EventDepartmentUpdated  = "department.updated"
 	EventSettlementClosed   = "settlement.closed"
@@ -65,7 +69,9 @@ type VenueAdded struct {
 }
 
 // VenueUpdated records changed details of a venue; absent fields did not
-// change. A changed contact is recorded without its value.
+// change. A changed contact is recorded without its value. ChangeRequest
+// is the request it applies, once every département it awaited approved
+// it (absent: a change that needed no approval).
 type VenueUpdated struct {
 	ID             int64   `json:"id"`
 	Name           string  `json:"name,omitempty"`
@@ -73,16 +79,48 @@ type VenueUpdated struct {
 	IBAN           string  `json:"iban,omitempty"`
 	BIC            *string `json:"bic,omitempty"`
 	ContactChanged bool    `json:"contact_changed,omitempty"`
+	ChangeRequest  int64   `json:"change_request,omitempty"`
 	Reason         string  `json:"reason"`
 }
 
 // VenueStatusChanged is the data of venue.labelled, venue.suspended,
-// venue.reinstated and venue.unlabelled.
+// venue.reinstated and venue.unlabelled: the label of one département
+// (Department), or of every département of the venue when absent (events
+// written before labels were per département).
 type VenueStatusChanged struct {
 	ID             int64  `json:"id"`
+	Department     string `json:"department,omitempty"`
 	Status         string `json:"status"`
 	LabelExpiresOn string `json:"label_expires_on,omitempty"` // venue.labelled only; empty: no expiry
 	Reason         string `json:"reason"`
+}
+
+// ChangeRequested records a change to a shared venue's identity or bank
+// details asked by one of its départements; absent fields are not to
+// change, and a BIC is given with an IBAN (absent: none). Awaiting are the
+// départements whose approval it needs.
+type ChangeRequested struct {
+	ID         int64    `json:"id"`
+	VenueID    int64    `json:"venue_id"`
+	Department string   `json:"department"`
+	Name       *string  `json:"name,omitempty"`
+	Address    *string  `json:"address,omitempty"`
+	IBAN       *string  `json:"iban,omitempty"`
+	BIC        *string  `json:"bic,omitempty"`
+	Awaiting   []string `json:"awaiting"`
+	Reason     string   `json:"reason"`
+}
+
+// ChangeDecided is the data of venue.change_approved (Department approved;
+// absent: an admin did, for all), venue.change_refused (Department
+// refused, or an admin) and venue.change_withdrawn (by the département
+// that asked, or an admin). An approval that completes the request is
+// followed by the venue.updated that applies it.
+type ChangeDecided struct {
+	ID         int64  `json:"id"`
+	VenueID    int64  `json:"venue_id"`
+	Department string `json:"department,omitempty"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 // DepartmentUpdated records the paying office or commission of a
@@ -268,6 +306,11 @@ type SettledVenue struct {
 	CommissionCents int64  `json:"commission_cents"`
 	NetCents        int64  `json:"net_cents"`
 	IBAN            string `json:"iban,omitempty"`
+	// The venue as paid, frozen with the closing; absent from closings
+	// written before they were frozen.
+	BIC          string `json:"bic,omitempty"`
+	VenueName    string `json:"venue_name,omitempty"`
+	VenueAddress string `json:"venue_address,omitempty"`
 }
 
 // SettlementAdjusted records a correction paid (or taken back) in a later

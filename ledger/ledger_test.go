@@ -43,7 +43,7 @@ func TestTranslateErrors(t *testing.T) {
 		})
 		t.Run("Check", func(t *testing.T) {
 			err := db.Tx(ctx, func(tx *ledger.Tx) error {
-				return tx.Create(&ledger.Venue{Name: "v", Status: "bogus", CreatedAt: epoch}).Error
+				return tx.Create(&ledger.SigningKey{ID: 1, PublicKey: []byte{1}, Status: "bogus", CreatedAt: epoch}).Error
 			})
 			if !errors.Is(err, ledger.ErrConstraint) {
 				t.Fatalf("got %v, want ErrConstraint", err)

@@ -45,10 +45,11 @@ type Department struct {
 
 func (Department) TableName() string { return "departments" }
 
+// Venue is a venue's identity and bank details, shared by the départements
+// that label it; its label, per département, is in VenueDepartment.
 type Venue struct {
 	ID        int64     `gorm:"primaryKey"`
 	Name      string    `gorm:"not null"`
-	Status    string    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`
 	SIRET     *string   `gorm:"column:siret"`
 	Address   string    `gorm:"not null"`
@@ -57,19 +58,68 @@ type Venue struct {
 	// Contact is professional but may name a person: it stays out of the
 	// ledger (design decision 9).
 	Contact string `gorm:"not null"`
-	// LabelExpiresOn is the last day the label is valid; nil: no expiry.
-	LabelExpiresOn *Date
 }
 
 func (Venue) TableName() string { return "venues" }
 
-// VenueDepartment records that a venue is labelled for a département.
+// VenueDepartment is a venue's label for one département: each
+// département suspends, reinstates, unlabels or lets lapse its own label,
+// and stops only its own vouchers.
 type VenueDepartment struct {
 	VenueID        int64  `gorm:"primaryKey;autoIncrement:false"`
 	DepartmentCode string `gorm:"primaryKey"`
+	Status         string `gorm:"not null"` // labelled, suspended or unlabelled
+	// LabelExpiresOn is the last day the label is valid; nil: no expiry.
+	LabelExpiresOn *Date
 }
 
 func (VenueDepartment) TableName() string { return "venue_departments" }
+
+// Statuses of a venue change request.
+const (
+	ChangePending   = "pending"
+	ChangeApplied   = "applied"
+	ChangeRefused   = "refused"
+	ChangeWithdrawn = "withdrawn"
+)
+
+// VenueChangeRequest is a change to a shared venue's identity or bank
+// details asked by one of its départements, waiting for the others' (or an
+// admin's) approval. A nil requested field is left as it is; a non-nil
+// IBAN comes with its BIC (nil: none). The Previous fields are the venue's
+// when it was asked.
+type VenueChangeRequest struct {
+	ID              int64  `gorm:"primaryKey"`
+	VenueID         int64  `gorm:"not null"`
+	DepartmentCode  string `gorm:"not null"` // who asked
+	Status          string `gorm:"not null"`
+	Name            *string
+	Address         *string
+	IBAN            *string   `gorm:"column:iban"`
+	BIC             *string   `gorm:"column:bic"`
+	PreviousName    string    `gorm:"not null"`
+	PreviousAddress string    `gorm:"not null"`
+	PreviousIBAN    *string   `gorm:"column:previous_iban"`
+	PreviousBIC     *string   `gorm:"column:previous_bic"`
+	Reason          string    `gorm:"not null"`
+	CreatedAt       time.Time `gorm:"not null"`
+	CreatedBy       string    `gorm:"not null"`
+	DecidedAt       *time.Time
+	DecidedBy       *string
+	DecisionReason  *string
+}
+
+func (VenueChangeRequest) TableName() string { return "venue_change_requests" }
+
+// VenueChangeApproval is one département's approval of a change request.
+type VenueChangeApproval struct {
+	RequestID      int64     `gorm:"primaryKey;autoIncrement:false"`
+	DepartmentCode string    `gorm:"primaryKey"`
+	ApprovedAt     time.Time `gorm:"not null"`
+	ApprovedBy     string    `gorm:"not null"`
+}
+
+func (VenueChangeApproval) TableName() string { return "venue_change_approvals" }
 
 // SigningKey is the public half of an Ed25519 key; the private half lives in
 // a file or the environment, never here.
@@ -285,16 +335,22 @@ func (SettlementPeriod) TableName() string { return "settlement_periods" }
 
 // SettlementStatement is what one venue is paid for a closed period.
 type SettlementStatement struct {
-	PeriodID        int64   `gorm:"primaryKey;autoIncrement:false"`
-	VenueID         int64   `gorm:"primaryKey;autoIncrement:false"`
-	Reference       string  `gorm:"not null"`
-	Redemptions     int     `gorm:"not null"`
-	GrossCents      int64   `gorm:"not null"`
-	ReversedCents   int64   `gorm:"not null"`
-	AdjustmentCents int64   `gorm:"not null"`
-	CommissionCents int64   `gorm:"not null"`
-	NetCents        int64   `gorm:"not null"`
-	IBAN            *string `gorm:"column:iban"` // the account paid, as it was at closing
+	PeriodID        int64  `gorm:"primaryKey;autoIncrement:false"`
+	VenueID         int64  `gorm:"primaryKey;autoIncrement:false"`
+	Reference       string `gorm:"not null"`
+	Redemptions     int    `gorm:"not null"`
+	GrossCents      int64  `gorm:"not null"`
+	ReversedCents   int64  `gorm:"not null"`
+	AdjustmentCents int64  `gorm:"not null"`
+	CommissionCents int64  `gorm:"not null"`
+	NetCents        int64  `gorm:"not null"`
+	// The venue as it was paid, frozen at closing: a closed month's files
+	// never show what the venue became later. Nil for the name, address
+	// and BIC of months closed before they were frozen (migration 00007).
+	IBAN         *string `gorm:"column:iban"`
+	BIC          *string `gorm:"column:bic"`
+	VenueName    *string
+	VenueAddress *string
 }
 
 func (SettlementStatement) TableName() string { return "settlement_statements" }

@@ -13,7 +13,7 @@ import (
 )
 
 // models lists every GORM model; the migrations must create exactly these.
-var models = []any{&ledger.Department{}, &ledger.Venue{}, &ledger.VenueDepartment{}, &ledger.SigningKey{},
+var models = []any{&ledger.Department{}, &ledger.Venue{}, &ledger.VenueDepartment{}, &ledger.VenueChangeRequest{}, &ledger.VenueChangeApproval{}, &ledger.SigningKey{},
 	&ledger.Counter{}, &ledger.Batch{}, &ledger.Chequier{}, &ledger.Redemption{}, &ledger.Voucher{},
 	&ledger.RedemptionItem{}, &ledger.Event{}, &ledger.Checkpoint{}, &ledger.APIKey{},
 	&ledger.IdempotencyKey{}, &ledger.ManualEntryFailure{}, &ledger.Pairing{},

@@ -80,6 +80,9 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		if err := checkName(name, "paying office"); err != nil {
 			return ledger.Department{}, err
 		}
+		if err := CheckPayeeName(name); err != nil {
+			return ledger.Department{}, err
+		}
 		updates["payer_name"], data.PayerName = name, &name
 	}
 	if ch.PayerIBAN != nil {

@@ -112,7 +112,7 @@ func TestVenueLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *v.SIRET != "73282932000074" || *v.IBAN != "FR7630006000011234567890189" || len(v.Departments) != 2 || v.Status != ledger.VenueLabelled {
+		if *v.SIRET != "73282932000074" || *v.IBAN != "FR7630006000011234567890189" || len(v.Departments) != 2 || v.Labels[0].Status != ledger.VenueLabelled || v.Labels[1].Status != ledger.VenueLabelled {
 			t.Fatalf("venue %+v", v)
 		}
 
@@ -146,48 +146,65 @@ func TestVenueLifecycle(t *testing.T) {
 			status string
 			code   string
 		}{
-			{"reinstate a labelled venue", func() (programme.VenueWithDepartments, error) { return s.Reinstate(ctx, v.ID, "erreur", "test") }, "", programme.EVenueStatus},
-			{"suspend without reason", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, " ", "test") }, "", passnum.EInvalid},
+			{"reinstate a labelled venue", func() (programme.VenueWithDepartments, error) {
+				return s.Reinstate(ctx, v.ID, programme.LabelOf{Department: "78"}, "erreur", "test")
+			}, "", programme.EVenueStatus},
+			{"suspend without reason", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, " ", "test")
+			}, "", passnum.EInvalid},
 			{"suspend", func() (programme.VenueWithDepartments, error) {
-				return s.Suspend(ctx, v.ID, "enquête en cours", "test")
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête en cours", "test")
 			}, ledger.VenueSuspended, ""},
-			{"suspend twice", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "encore", "test") }, "", programme.EVenueStatus},
-			{"label while suspended", func() (programme.VenueWithDepartments, error) { return s.Label(ctx, v.ID, 0, "x", "test") }, "", programme.EVenueStatus},
+			{"suspend twice", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "encore", "test")
+			}, "", programme.EVenueStatus},
+			{"label while suspended", func() (programme.VenueWithDepartments, error) {
+				return s.Label(ctx, v.ID, programme.LabelOf{Department: "78"}, 0, "x", "test")
+			}, "", programme.EVenueStatus},
 			{"reinstate", func() (programme.VenueWithDepartments, error) {
-				return s.Reinstate(ctx, v.ID, "enquête close", "test")
+				return s.Reinstate(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête close", "test")
 			}, ledger.VenueLabelled, ""},
-			{"unlabel", func() (programme.VenueWithDepartments, error) { return s.Unlabel(ctx, v.ID, "label retiré", "test") }, ledger.VenueUnlabelled, ""},
-			{"suspend an unlabelled venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, v.ID, "x", "test") }, "", programme.EVenueStatus},
+			{"unlabel", func() (programme.VenueWithDepartments, error) {
+				return s.Unlabel(ctx, v.ID, programme.LabelOf{Department: "78"}, "label retiré", "test")
+			}, ledger.VenueUnlabelled, ""},
+			{"suspend an unlabelled venue", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, v.ID, programme.LabelOf{Department: "78"}, "x", "test")
+			}, "", programme.EVenueStatus},
 			{"label again until a day", func() (programme.VenueWithDepartments, error) {
-				return s.Label(ctx, v.ID, voucher.Today(now).AddDays(365), "comité du 26/11", "test")
+				return s.Label(ctx, v.ID, programme.LabelOf{Department: "78"}, voucher.Today(now).AddDays(365), "comité du 26/11", "test")
 			}, ledger.VenueLabelled, ""},
-			{"unknown venue", func() (programme.VenueWithDepartments, error) { return s.Suspend(ctx, 999, "x", "test") }, "", passnum.ENotFound},
+			{"unknown venue", func() (programme.VenueWithDepartments, error) {
+				return s.Suspend(ctx, 999, programme.LabelOf{Department: "78"}, "x", "test")
+			}, "", passnum.ENotFound},
 		}
 		for _, st := range steps {
 			got, err := st.do()
 			if passnum.ErrorCode(err) != st.code {
 				t.Fatalf("%s: %v, want code %q", st.name, err, st.code)
 			}
-			if st.code == "" && got.Status != st.status {
-				t.Fatalf("%s: status %s, want %s", st.name, got.Status, st.status)
+			l78, _ := got.Label("78")
+			l92, _ := got.Label("92")
+			if st.code == "" && (l78.Status != st.status || l92.Status != ledger.VenueLabelled) {
+				t.Fatalf("%s: labels %+v, want %s for 78 and 92 untouched", st.name, got.Labels, st.status)
 			}
 		}
 		v, err = s.Venue(ctx, v.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.LabelExpiresOn == nil || v.LabelExpiresOn.Day() != voucher.Today(now).AddDays(365) {
-			t.Fatalf("label expiry %v", v.LabelExpiresOn)
+		if l, _ := v.Label("78"); l.LabelExpiresOn == nil || l.LabelExpiresOn.Day() != voucher.Today(now).AddDays(365) {
+			t.Fatalf("label expiry %v", l.LabelExpiresOn)
 		}
 
 		newIBAN, contact := "FR1420041010050500013M02606", "nouvelle@example.org"
-		if _, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "", "test"); passnum.ErrorCode(err) != passnum.EInvalid {
+		if _, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "", "", "test"); passnum.ErrorCode(err) != passnum.EInvalid {
 			t.Fatalf("update without reason: %v", err)
 		}
-		v, err = s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "RIB reçu le 02/11", "dept-78")
-		if err != nil {
-			t.Fatal(err)
+		u, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "RIB reçu le 02/11", "", "dept-78")
+		if err != nil || u.Request != nil {
+			t.Fatal(err, u.Request)
 		}
+		v = u.Venue
 		if *v.IBAN != newIBAN || v.Contact != contact {
 			t.Fatalf("after update %+v", v)
 		}

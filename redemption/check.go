@@ -124,21 +124,25 @@ func (it *Item) reject(reason string) {
 	it.Message = message(it)
 }
 
-// venueState is what a venue may do.
+// venueState is what a venue may do: its label for each département it is
+// labelled for, each département's own (a 78 suspension does not stop
+// 92's vouchers).
 type venueState struct {
 	ledger.Venue
-	departments map[string]bool
+	labels map[string]ledger.VenueDepartment
 }
 
-// venueQuery reads a venue and its départements in one query (one row per
+// venueQuery reads a venue and its labels in one query (one row per
 // département); redemptions on PostgreSQL run it in the same statement as
 // their idempotency claim.
-const venueQuery = `SELECT v.*, d.department_code AS department FROM venues v
-	LEFT JOIN venue_departments d ON d.venue_id = v.id WHERE v.id = ?`
+const venueQuery = `SELECT v.*, d.department_code AS department, d.status AS label_status, d.label_expires_on
+	FROM venues v LEFT JOIN venue_departments d ON d.venue_id = v.id WHERE v.id = ?`
 
 type venueRow struct {
 	ledger.Venue
-	Department *string
+	Department     *string
+	LabelStatus    *string
+	LabelExpiresOn *ledger.Date
 }
 
 func loadVenue(db *gorm.DB, id int64) (venueState, error) {
@@ -153,10 +157,11 @@ func venueOf(id int64, rows []venueRow) (venueState, error) {
 	if len(rows) == 0 {
 		return venueState{}, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", id)
 	}
-	v := venueState{Venue: rows[0].Venue, departments: map[string]bool{}}
+	v := venueState{Venue: rows[0].Venue, labels: map[string]ledger.VenueDepartment{}}
 	for _, r := range rows {
-		if r.Department != nil {
-			v.departments[*r.Department] = true
+		if r.Department != nil && r.LabelStatus != nil {
+			v.labels[*r.Department] = ledger.VenueDepartment{VenueID: id, DepartmentCode: *r.Department,
+				Status: *r.LabelStatus, LabelExpiresOn: r.LabelExpiresOn}
 		}
 	}
 	return v, nil
@@ -250,11 +255,13 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 		if it.Manual {
 			day = today
 		}
+		// The label of the voucher's département: its money, its decision.
+		label, labelled := venue.labels[row.DepartmentCode]
 		switch {
-		case venue.Status == ledger.VenueSuspended:
+		case labelled && label.Status == ledger.VenueSuspended:
 			it.reject(ReasonVenueSuspended)
-		case venue.Status != ledger.VenueLabelled,
-			venue.LabelExpiresOn != nil && today > venue.LabelExpiresOn.Day():
+		case labelled && (label.Status != ledger.VenueLabelled ||
+			label.LabelExpiresOn != nil && today > label.LabelExpiresOn.Day()):
 			it.reject(ReasonVenueNotLabelled)
 		case row.Status == ledger.VoucherVoid:
 			it.reject(ReasonVoided)
@@ -267,7 +274,7 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 			it.reject(ReasonAlreadyRedeemed)
 		case row.Status == ledger.VoucherInactive:
 			it.reject(ReasonNotActivated)
-		case !venue.departments[row.DepartmentCode]:
+		case !labelled:
 			it.reject(ReasonWrongDepartment)
 		case day < row.ValidFrom.Day():
 			it.reject(ReasonNotYetValid)

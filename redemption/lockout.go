@@ -62,8 +62,8 @@ func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []
 	if len(times) == 1 {
 		until = times[0].UTC().Add(window)
 	}
-	departments := make([]string, 0, len(venue.departments))
-	for d := range venue.departments {
+	departments := make([]string, 0, len(venue.labels))
+	for d := range venue.labels {
 		departments = append(departments, d)
 	}
 	slices.Sort(departments)

@@ -84,9 +84,9 @@ func message(it *Item) string {
 	case ReasonNotYetValid:
 		return fmt.Sprintf("Ce chèque ne sera valable qu'à partir du %s.", it.validFromText)
 	case ReasonVenueNotLabelled:
-		return "Votre structure n'est pas labellisée : elle ne peut pas encaisser de chèques. Contactez le département."
+		return fmt.Sprintf("Votre structure n'est pas labellisée pour les chèques du département %s : elle ne peut pas les encaisser. Contactez le département.", it.Department)
 	case ReasonVenueSuspended:
-		return "Votre structure est suspendue : elle ne peut pas encaisser de chèques pour le moment. Contactez le département."
+		return fmt.Sprintf("Votre structure est suspendue pour les chèques du département %s : elle ne peut pas les encaisser pour le moment. Contactez le département.", it.Department)
 	case ReasonWrongDepartment:
 		return fmt.Sprintf("Ce chèque est réservé au département %s, pour lequel votre structure n'est pas labellisée.", it.Department)
 	case ReasonDuplicateInBasket:

@@ -262,8 +262,10 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 		// One round trip: the claim, guarded by the try-lock, and the venue.
 		var rows []struct {
 			ledger.Venue
-			Department *string
-			Claimed    int64
+			Department     *string
+			LabelStatus    *string
+			LabelExpiresOn *ledger.Date
+			Claimed        int64
 		}
 		err = tx.Raw(`WITH ins AS (
 				INSERT INTO idempotency_keys (venue_id, key, request_sha256, state, created_at, updated_at)
@@ -274,7 +276,7 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 		if err == nil {
 			vrows := make([]venueRow, len(rows))
 			for i, r := range rows {
-				vrows[i] = venueRow{Venue: r.Venue, Department: r.Department}
+				vrows[i] = venueRow{Venue: r.Venue, Department: r.Department, LabelStatus: r.LabelStatus, LabelExpiresOn: r.LabelExpiresOn}
 			}
 			claimed = len(rows) > 0 && rows[0].Claimed == 1
 			venue, err = venueOf(venueID, vrows)

@@ -222,8 +222,9 @@ func TestRejectionReasons(t *testing.T) {
 			{ledger.VenueUnlabelled, redemption.ReasonVenueNotLabelled},
 		} {
 			t.Run(c.want, func(t *testing.T) {
-				db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue2).Update("status", c.status)
-				defer db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue2).Update("status", ledger.VenueLabelled)
+				label := db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = '78'", e.venue2)
+				label.Update("status", c.status)
+				defer db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = '78'", e.venue2).Update("status", ledger.VenueLabelled)
 				if it, _ := e.svc.Check(ctx, e.venue2, e.code(8)); it.Reason != c.want {
 					t.Fatalf("%+v", it)
 				}

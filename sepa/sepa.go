@@ -317,6 +317,15 @@ func checkID(field, id string) error {
 	return nil
 }
 
+// CheckName reports whether a name (a venue's, a paying office's) can be
+// written in a transfer: Write refuses one with no character the SEPA set
+// can write once transliterated. Names are checked with it when they are
+// entered, so that a payment file never fails on one at payment time.
+func CheckName(s string) error {
+	_, err := name("name", s)
+	return err
+}
+
 // name transliterates a name and cuts it to the 70 characters banks keep.
 func name(field, s string) (string, error) {
 	n := latin(s)

@@ -53,7 +53,7 @@ func WriteStatementPDF(w io.Writer, p Period, venueID int64, departmentName stri
 		return passnum.Errorf(passnum.ENotFound, "venue %d has no statement for %s in département %s", venueID, p.Month, p.Department)
 	}
 	doc := printing.Statement{Reference: st.Reference, DepartmentCode: p.Department, DepartmentName: departmentName,
-		VenueID: st.VenueID, VenueName: st.VenueName, VenueSIRET: deref(st.Venue.SIRET), VenueAddress: st.Venue.Address,
+		VenueID: st.VenueID, VenueName: st.VenueName, VenueSIRET: deref(st.Venue.SIRET), VenueAddress: st.VenueAddress,
 		VenueIBAN: st.IBAN, PeriodStart: p.month.FirstDay(), PeriodEnd: p.month.LastDay(), ClosedAt: *p.ClosedAt,
 		GrossCents: st.GrossCents, ReversedCents: st.ReversedCents, AdjustmentCents: st.AdjustmentCents,
 		CommissionBasisPoints: p.CommissionBasisPoints, CommissionCents: st.CommissionCents, NetCents: st.NetCents}
@@ -138,12 +138,8 @@ func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 			return sepa.Payment{}, passnum.Errorf(passnum.EInvalid, "venue %d (%s) has no IBAN: set it with 'passnum venue update %d --iban …', then pay it with an adjustment next month",
 				st.VenueID, st.VenueName, st.VenueID)
 		}
-		bic := "" // the venue's BIC goes with its current IBAN, maybe not the one frozen at closing
-		if deref(st.Venue.IBAN) == st.IBAN {
-			bic = deref(st.Venue.BIC)
-		}
 		pay.Transfers = append(pay.Transfers, sepa.Transfer{EndToEndID: st.Reference,
-			Creditor:    sepa.Party{Name: st.VenueName, IBAN: st.IBAN, BIC: bic},
+			Creditor:    sepa.Party{Name: st.VenueName, IBAN: st.IBAN, BIC: st.BIC},
 			AmountCents: st.NetCents,
 			Remittance:  fmt.Sprintf("Pass numerique %s %s releve %s", d.Name, p.Month, st.Reference)})
 	}
@@ -158,4 +154,11 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -49,8 +49,12 @@ type Statement struct {
 	AdjustmentCents int64        `json:"adjustment_cents"`
 	CommissionCents int64        `json:"commission_cents"`
 	NetCents        int64        `json:"net_cents"`
-	IBAN            string       `json:"iban,omitempty"` // the account paid
-	Lines           []Line       `json:"lines,omitempty"`
+	// The venue as it is paid: for a closed month, as it was at closing
+	// (frozen in the closing), whatever it became since.
+	IBAN         string `json:"iban,omitempty"`
+	BIC          string `json:"bic,omitempty"`
+	VenueAddress string `json:"-"`
+	Lines        []Line `json:"lines,omitempty"`
 }
 
 // Period is a département's month: its statements and totals, frozen if
@@ -127,14 +131,29 @@ func (p *Period) agrees(closed ledger.SettlementPeriod, frozen []ledger.Settleme
 			return fmt.Errorf("settlement %s of département %s: venue %d's statement no longer matches what was closed: run 'passnum audit verify'",
 				p.Month, p.Department, st.VenueID)
 		}
-		if f.IBAN != nil {
-			st.IBAN = *f.IBAN // paid to the account known at closing
-		}
+		st.frozen(f)
 	}
 	if len(frozen) != len(p.Statements) || closed.NetCents != p.NetCents {
 		return fmt.Errorf("settlement %s of département %s no longer matches what was closed: run 'passnum audit verify'", p.Month, p.Department)
 	}
 	return nil
+}
+
+// frozen shows a closed month's statement with the venue as it was at
+// closing. Months closed before the name, address and BIC were frozen
+// (migration 00007) have their IBAN only; the BIC then goes with the
+// venue's current IBAN only if it is still the one paid.
+func (st *Statement) frozen(f ledger.SettlementStatement) {
+	if f.IBAN != nil {
+		st.IBAN = *f.IBAN
+	}
+	if f.VenueName == nil {
+		if deref(st.Venue.IBAN) != st.IBAN {
+			st.BIC = ""
+		}
+		return
+	}
+	st.VenueName, st.VenueAddress, st.BIC = *f.VenueName, deref(f.VenueAddress), deref(f.BIC)
 }
 
 func findDepartment(db *gorm.DB, code string) (ledger.Department, error) {
@@ -220,10 +239,7 @@ func compute(db *gorm.DB, dept ledger.Department, m Month, bp int64) (Period, er
 	}
 	for _, v := range venues {
 		st := byVenue[v.ID]
-		st.Venue, st.VenueName = v, v.Name
-		if v.IBAN != nil {
-			st.IBAN = *v.IBAN
-		}
+		st.Venue, st.VenueName, st.VenueAddress, st.IBAN, st.BIC = v, v.Name, v.Address, deref(v.IBAN), deref(v.BIC)
 		slices.SortStableFunc(st.Lines, func(a, b Line) int { return a.At.Compare(b.At) })
 		base := st.GrossCents - st.ReversedCents + st.AdjustmentCents
 		st.CommissionCents = Commission(max(base, 0), bp)
@@ -315,16 +331,15 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 		for _, st := range p.Statements {
 			row := ledger.SettlementStatement{PeriodID: closed.ID, VenueID: st.VenueID, Reference: st.Reference,
 				Redemptions: st.Redemptions, GrossCents: st.GrossCents, ReversedCents: st.ReversedCents,
-				AdjustmentCents: st.AdjustmentCents, CommissionCents: st.CommissionCents, NetCents: st.NetCents}
-			if st.IBAN != "" {
-				row.IBAN = &st.IBAN
-			}
+				AdjustmentCents: st.AdjustmentCents, CommissionCents: st.CommissionCents, NetCents: st.NetCents,
+				IBAN: optional(st.IBAN), BIC: optional(st.BIC), VenueName: &st.VenueName, VenueAddress: &st.VenueAddress}
 			if err := tx.Create(&row).Error; err != nil {
 				return err
 			}
 			data.Statements = append(data.Statements, ledger.SettledVenue{VenueID: st.VenueID, Reference: st.Reference,
 				Redemptions: st.Redemptions, GrossCents: st.GrossCents, ReversedCents: st.ReversedCents,
-				AdjustmentCents: st.AdjustmentCents, CommissionCents: st.CommissionCents, NetCents: st.NetCents, IBAN: st.IBAN})
+				AdjustmentCents: st.AdjustmentCents, CommissionCents: st.CommissionCents, NetCents: st.NetCents, IBAN: st.IBAN,
+				BIC: st.BIC, VenueName: st.VenueName, VenueAddress: st.VenueAddress})
 		}
 		p.Closed, p.ClosedAt, p.ClosedBy = true, &now, actor
 		out = p

@@ -160,8 +160,9 @@ func (a *app) venueCmd() *cobra.Command {
 	f.StringVar(&labelUntil, "label-until", "", "last day of the label, YYYY-MM-DD (default: no expiry)")
 	f.StringVar(&in.Reason, "reason", "", "why it is labelled, e.g. the committee's decision")
 
-	cmd.AddCommand(add, a.venueListCmd(), a.venueUpdateCmd())
-	var reason, until string
+	cmd.AddCommand(add, a.venueListCmd(), a.venueUpdateCmd(false), a.venueUpdateCmd(true))
+	cmd.AddCommand(a.venueChangeCmds()...)
+	var reason, until, dept string
 	status := func(use, short string, change func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error)) *cobra.Command {
 		c := &cobra.Command{
 			Use: use + " ID --reason TEXT", Short: short, Args: cobra.ExactArgs(1),
@@ -178,11 +179,12 @@ func (a *app) venueCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "venue %d (%s) is now %s%s\n", v.ID, v.Name, v.Status, labelSuffix(v.Venue))
+				fmt.Fprintf(a.out, "venue %d (%s): %s\n", v.ID, v.Name, labels(v))
 				return a.seal(cmd.Context(), db)
 			},
 		}
 		c.Flags().StringVar(&reason, "reason", "", "why (required, recorded in the ledger)")
+		c.Flags().StringVar(&dept, "department", "", "the département whose label changes (default: every label of the venue that can)")
 		return c
 	}
 	label := status("label", "Label a venue again, or renew its label", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
@@ -193,27 +195,34 @@ func (a *app) venueCmd() *cobra.Command {
 				return programme.VenueWithDepartments{}, err
 			}
 		}
-		return p.Label(ctx, id, d, reason, actor())
+		return p.Label(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, d, reason, actor())
 	})
 	label.Flags().StringVar(&until, "until", "", "last day of the label, YYYY-MM-DD (default: no expiry)")
 	cmd.AddCommand(label,
-		status("suspend", "Suspend a venue: it cannot redeem until reinstated", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
-			return p.Suspend(ctx, id, reason, actor())
+		status("suspend", "Suspend a venue for a département: it cannot redeem that département's vouchers until reinstated", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
+			return p.Suspend(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, reason, actor())
 		}),
 		status("reinstate", "End a venue's suspension", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
-			return p.Reinstate(ctx, id, reason, actor())
+			return p.Reinstate(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, reason, actor())
 		}),
-		status("unlabel", "Revoke a venue's label", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
-			return p.Unlabel(ctx, id, reason, actor())
+		status("unlabel", "Revoke a venue's label for a département", func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error) {
+			return p.Unlabel(ctx, id, programme.LabelOf{Department: strings.ToUpper(dept)}, reason, actor())
 		}))
 	return cmd
 }
 
-func labelSuffix(v ledger.Venue) string {
-	if v.Status == ledger.VenueLabelled && v.LabelExpiresOn != nil {
-		return " until " + v.LabelExpiresOn.String()
+// labels shows a venue's label for each département: "78 labelled until
+// 2027-06-30, 92 suspended".
+func labels(v programme.VenueWithDepartments) string {
+	out := make([]string, 0, len(v.Labels))
+	for _, l := range v.Labels {
+		s := l.DepartmentCode + " " + l.Status
+		if l.Status == ledger.VenueLabelled && l.LabelExpiresOn != nil {
+			s += " until " + l.LabelExpiresOn.String()
+		}
+		out = append(out, s)
 	}
-	return ""
+	return strings.Join(out, ", ")
 }
 
 func (a *app) venueListCmd() *cobra.Command {
@@ -232,13 +241,9 @@ func (a *app) venueListCmd() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tSTATUS\tLABEL UNTIL\tDÉPARTEMENTS\tSIRET\tNAME")
+			fmt.Fprintln(w, "ID\tLABELS\tSIRET\tNAME")
 			for _, v := range vs {
-				until := "-"
-				if v.LabelExpiresOn != nil {
-					until = v.LabelExpiresOn.String()
-				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Status, until, strings.Join(v.Departments, ","), deref(v.SIRET), v.Name)
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", v.ID, labels(v), deref(v.SIRET), v.Name)
 			}
 			return w.Flush()
 		},
@@ -247,17 +252,24 @@ func (a *app) venueListCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) venueUpdateCmd() *cobra.Command {
-	var name, address, iban, bic, contact, reason string
+// venueUpdateCmd is "venue update" (an operator's change, at once) and,
+// with asking, "venue request": a département's change, which awaits the
+// approval of the other départements labelling the venue when there are
+// any (programme.Service.UpdateVenue).
+func (a *app) venueUpdateCmd(asking bool) *cobra.Command {
+	var name, address, iban, bic, contact, reason, dept string
 	c := &cobra.Command{
 		Use:     "update ID [--name N] [--address A] [--iban I [--bic B]] [--contact C] --reason TEXT",
-		Short:   "Change a venue's details (a new IBAN is recorded in the ledger)",
+		Short:   "Change a venue's details at once, as an operator (a new IBAN is recorded in the ledger)",
 		Example: `  passnum venue update 3 --iban "FR14 2004 1010 0505 0001 3M02 606" --reason "changement de banque, RIB reçu le 02/11"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil {
 				return fmt.Errorf("%q is not a venue id: see 'passnum venue list'", args[0])
+			}
+			if asking && dept == "" {
+				return fmt.Errorf("say which département asks with --department")
 			}
 			var ch programme.VenueChanges
 			set := func(flag string, v *string, dst **string) {
@@ -274,11 +286,16 @@ func (a *app) venueUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := a.programme(db).UpdateVenue(cmd.Context(), id, ch, reason, actor())
+			u, err := a.programme(db).UpdateVenue(cmd.Context(), id, ch, reason, strings.ToUpper(dept), actor())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "updated venue %d (%s)\n", v.ID, v.Name)
+			if r := u.Request; r != nil {
+				fmt.Fprintf(a.out, "change request %d for venue %d (%s) awaits the approval of %s: 'passnum venue approve %d --department …'\n",
+					r.ID, u.Venue.ID, u.Venue.Name, strings.Join(r.Awaiting, ", "), r.ID)
+			} else {
+				fmt.Fprintf(a.out, "updated venue %d (%s)\n", u.Venue.ID, u.Venue.Name)
+			}
 			return a.seal(cmd.Context(), db)
 		},
 	}
@@ -289,7 +306,96 @@ func (a *app) venueUpdateCmd() *cobra.Command {
 	f.StringVar(&bic, "bic", "", "BIC of the new IBAN")
 	f.StringVar(&contact, "contact", "", "new contact")
 	f.StringVar(&reason, "reason", "", "why (required, recorded in the ledger)")
+	if asking {
+		c.Use = "request ID --department CODE [--name N] [--address A] [--iban I [--bic B]] [--contact C] --reason TEXT"
+		c.Short = "Ask, for a département, to change a venue's details: the other départements labelling it must approve"
+		c.Example = `  passnum venue request 3 --department 78 --iban "FR14 2004 1010 0505 0001 3M02 606" --reason "RIB reçu le 02/11"`
+		f.StringVar(&dept, "department", "", "the département that asks (required)")
+	}
 	return c
+}
+
+// venueChangeCmds are the decisions on change requests, and their list.
+func (a *app) venueChangeCmds() []*cobra.Command {
+	var dept, reason, status string
+	var venueID int64
+	list := &cobra.Command{
+		Use:   "requests [--department CODE] [--venue ID] [--status pending]",
+		Short: "List the change requests to venues' details, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rs, err := a.programme(db).ChangeRequests(cmd.Context(), programme.ChangeFilter{Department: strings.ToUpper(dept), VenueID: venueID, Status: status})
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tVENUE\tASKED BY\tSTATUS\tAWAITING\tCHANGES\tREASON")
+			for _, r := range rs {
+				var what []string
+				if r.Name != nil {
+					what = append(what, "name "+*r.Name)
+				}
+				if r.Address != nil {
+					what = append(what, "address "+*r.Address)
+				}
+				if r.IBAN != nil {
+					what = append(what, "IBAN "+*r.IBAN)
+				}
+				awaiting := strings.Join(r.Awaiting, ",")
+				if awaiting == "" {
+					awaiting = "-"
+				}
+				fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.VenueID, r.DepartmentCode, r.Status, awaiting, strings.Join(what, "; "), r.Reason)
+			}
+			return w.Flush()
+		},
+	}
+	list.Flags().StringVar(&dept, "department", "", "only the requests on venues labelled for this département")
+	list.Flags().Int64Var(&venueID, "venue", 0, "only the requests for this venue")
+	list.Flags().StringVar(&status, "status", "", "pending, applied, refused or withdrawn")
+	decision := func(use, short string, decide func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error)) *cobra.Command {
+		c := &cobra.Command{
+			Use: use + " REQUEST [--department CODE]", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil {
+					return fmt.Errorf("%q is not a change request id: see 'passnum venue requests'", args[0])
+				}
+				db, err := a.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				r, err := decide(cmd.Context(), a.programme(db), id)
+				if err != nil {
+					return err
+				}
+				awaiting := ""
+				if len(r.Awaiting) > 0 {
+					awaiting = ", awaiting " + strings.Join(r.Awaiting, ", ")
+				}
+				fmt.Fprintf(a.out, "change request %d for venue %d (%s) is %s%s\n", r.ID, r.VenueID, r.VenueName, r.Status, awaiting)
+				return a.seal(cmd.Context(), db)
+			},
+		}
+		c.Flags().StringVar(&dept, "department", "", "the département that decides (default: as an operator, for every département)")
+		return c
+	}
+	approve := decision("approve", "Approve a change request; the last approval applies it", func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error) {
+		return p.ApproveChange(ctx, id, strings.ToUpper(dept), actor())
+	})
+	refuse := decision("refuse", "Refuse a change request", func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error) {
+		return p.RefuseChange(ctx, id, reason, strings.ToUpper(dept), actor())
+	})
+	refuse.Flags().StringVar(&reason, "reason", "", "why (required, recorded in the ledger)")
+	withdraw := decision("withdraw", "Withdraw a change request, for the département that asked it", func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error) {
+		return p.WithdrawChange(ctx, id, reason, strings.ToUpper(dept), actor())
+	})
+	withdraw.Flags().StringVar(&reason, "reason", "", "why (optional, recorded in the ledger)")
+	return []*cobra.Command{list, approve, refuse, withdraw}
 }
 
 func deref(s *string) string {

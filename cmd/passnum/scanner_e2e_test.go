@@ -124,12 +124,19 @@ const frameW, frameH = 960, 540
 // them. It checks that each shows the QR code of the voucher printed there.
 func printedVouchers(t *testing.T, p *scannerProgramme, n int) []image.Image {
 	t.Helper()
+	return printedBatch(t, p.env, 1, p.vouchers[:n])
+}
+
+// printedBatch does the same for the first vouchers of a batch's first
+// chéquier.
+func printedBatch(t *testing.T, env []string, batch int, vouchers []issuing.PrintedVoucher) []image.Image {
+	t.Helper()
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
 		t.Fatal("pdftoppm is missing: install poppler-utils (make test-tools)")
 	}
 	out := t.TempDir()
-	mustRun(t, p.env, "print", "--batch", "1", "--out", out, "--per-file", "1")
-	cmd := exec.Command("pdftoppm", "-r", "200", "-png", filepath.Join(out, "batch-1-0001.pdf"), filepath.Join(out, "page"))
+	mustRun(t, env, "print", "--batch", fmt.Sprint(batch), "--out", out, "--per-file", "1")
+	cmd := exec.Command("pdftoppm", "-r", "200", "-png", filepath.Join(out, fmt.Sprintf("batch-%d-0001.pdf", batch)), filepath.Join(out, "page"))
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v\n%s", err, msg)
 	}
@@ -139,13 +146,13 @@ func printedVouchers(t *testing.T, p *scannerProgramme, n int) []image.Image {
 	b := sheet.Bounds()
 	cellW, cellH := b.Dx()/2, b.Dy()/5 // ten vouchers per A4 sheet, two by five
 	var cells []image.Image
-	for i := range n {
+	for i, v := range vouchers {
 		r := image.Rect(i*cellW, 0, (i+1)*cellW, cellH).Add(b.Min)
 		cell := sheet.(interface {
 			SubImage(image.Rectangle) image.Image
 		}).SubImage(r)
-		if got := decodeQR(t, cell); got != p.vouchers[i].Code {
-			t.Fatalf("voucher %d of the printed sheet holds %.20s…, want %.20s…", i+1, got, p.vouchers[i].Code)
+		if got := decodeQR(t, cell); got != v.Code {
+			t.Fatalf("voucher %d of the printed sheet holds %.20s…, want %.20s…", i+1, got, v.Code)
 		}
 		cells = append(cells, fitFrame(cell))
 	}

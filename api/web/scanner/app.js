@@ -20,7 +20,7 @@ const REQUEST_TIMEOUT_MS = 10 * 1000;
 const SAME_CODE_MS = 2500; // a code still in view is not read again
 
 const state = {
-  device: store.load("device"), // {key, prefix, venue: {id, name}, departments, status, label_expires_on}
+  device: store.load("device"), // {key, prefix, venue: {id, name}, departments, labels: [{department, status, label_expires_on}]}
   keys: store.load("keys"), // GET /api/v1/keys
   syncedAt: store.load("synced_at"),
   basket: store.load("basket", { items: [], key: null, scannedAt: null }),
@@ -114,8 +114,7 @@ async function refreshVenue() {
   const res = await request("GET", `/api/v1/venues/${state.device.venue.id}`);
   if (res.status !== 200) return;
   const v = res.data;
-  Object.assign(state.device, { venue: { id: v.id, name: v.name }, departments: v.departments || [], status: v.status,
-    label_expires_on: v.label_expires_on || null });
+  Object.assign(state.device, { venue: { id: v.id, name: v.name }, departments: v.departments || [], labels: v.labels || [] });
   store.save("device", state.device);
   renderHeader();
 }
@@ -299,7 +298,7 @@ async function pair(text) {
       return;
     }
     usedPairingCodes.add(code);
-    state.device = { key: res.data.key, prefix: res.data.prefix, venue: res.data.venue, departments: [], status: "labelled" };
+    state.device = { key: res.data.key, prefix: res.data.prefix, venue: res.data.venue, departments: [], labels: [] };
     store.save("device", state.device);
     $("code-association").value = "";
     say("");
@@ -479,11 +478,20 @@ async function checkOffline(item) {
   const dev = state.device;
   if (today > v.validUntil) return refuse(`Ce chèque n'est plus valable depuis le ${codec.frenchDay(v.validUntil)}.`);
   if (today < v.validFrom) return refuse(`Ce chèque ne sera valable qu'à partir du ${codec.frenchDay(v.validFrom)}.`);
-  if (dev.status === "suspended") return refuse("Votre structure est suspendue : elle ne peut pas encaisser de chèques pour le moment. Contactez le département.");
-  const labelEnd = dev.label_expires_on ? Date.parse(dev.label_expires_on) / 86400000 : Infinity;
-  if (dev.status !== "labelled" || today > labelEnd) return refuse("Votre structure n'est pas labellisée : elle ne peut pas encaisser de chèques. Contactez le département.");
-  if (!dev.departments.includes(v.department)) {
+  // The label of the voucher's département, as the server judges it: each
+  // département suspends or lets lapse its own label. A device paired
+  // before labels were per département knows its départements only until
+  // its next refresh: it then judges by the server's answer.
+  const label = (dev.labels || []).find((l) => l.department === v.department);
+  if (!label && !dev.departments.includes(v.department)) {
     return refuse(`Ce chèque est réservé au département ${v.department}, pour lequel votre structure n'est pas labellisée.`);
+  }
+  if (label && label.status === "suspended") {
+    return refuse(`Votre structure est suspendue pour les chèques du département ${v.department} : elle ne peut pas les encaisser pour le moment. Contactez le département.`);
+  }
+  const labelEnd = label && label.label_expires_on ? Date.parse(label.label_expires_on) / 86400000 : Infinity;
+  if (label && (label.status !== "labelled" || today > labelEnd)) {
+    return refuse(`Votre structure n'est pas labellisée pour les chèques du département ${v.department} : elle ne peut pas les encaisser. Contactez le département.`);
   }
   const known = await store.revocation(v.serial);
   if (known === "redeemed") return refuse("D'après la dernière liste reçue, ce chèque a déjà été utilisé. Ne l'acceptez pas.");

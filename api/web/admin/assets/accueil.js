@@ -8,6 +8,7 @@
     const box = document.getElementById("warnings");
     const w = await api("GET", "/api/v1/warnings");
     locks(w);
+    shared(w);
     if (w.warnings.length === 0) {
       box.replaceChildren(el("p", null, `Aucune alerte au ${PN.day(w.as_of)} : toutes les commandes sont en cours.`));
       return;
@@ -28,6 +29,38 @@
       el("strong", null, `${l.venue_name} — ${l.active ? "bloqué en ce moment" : "blocage terminé"} : `),
       l.message, " ",
       el("a", { href: `/departement/lieux#lieu-${l.venue_id}` }, `Voir le lieu n° ${l.venue_id}`)))));
+  }
+
+  // shared lists the change requests awaiting the département, each with
+  // its decision (auditors only read), and others' changes to shared venues.
+  function shared(w) {
+    const box = document.getElementById("change-requests");
+    if (w.venue_change_requests.length === 0) {
+      box.replaceChildren(el("p", null, "Aucune demande de changement n'attend votre accord."));
+    } else {
+      box.replaceChildren(el("ul", { class: "plain warnings" }, w.venue_change_requests.map((r) => {
+        const li = el("li", { id: `demande-${r.id}` }, el("strong", null, `Demande n° ${r.id} — ${r.venue_name} : `), r.message);
+        if (PN.session.role !== "auditor") {
+          const why = el("input", { type: "text", maxlength: "200", "aria-label": `Motif du refus de la demande n° ${r.id}` });
+          const decide = (action, body) => async () => {
+            try {
+              const out = await api("POST", `/api/v1/venue-change-requests/${r.id}/${action}`, body());
+              PN.say(out.message);
+              await warnings();
+            } catch (e) {
+              fail(e);
+            }
+          };
+          li.append(" ", el("button", { type: "button", onclick: decide("approval", () => ({})) }, "Approuver"),
+            " ", why, " ", el("button", { type: "button", onclick: decide("refusal", () => ({ reason: why.value })) }, "Refuser"));
+        }
+        return li;
+      })));
+    }
+    const notices = document.getElementById("venue-notices");
+    notices.replaceChildren(w.venue_notices.length === 0 ? el("p", null, "Aucun changement fait par d'autres ces 31 derniers jours.") :
+      el("ul", { class: "plain warnings" }, w.venue_notices.map((n) => el("li", null, n.message, " ",
+        el("a", { href: `/departement/lieux#lieu-${n.venue_id}` }, `Voir le lieu n° ${n.venue_id}`)))));
   }
 
   async function summary() {

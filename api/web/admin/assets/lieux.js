@@ -34,13 +34,14 @@
       box.replaceChildren(el("p", null, "Aucun lieu pour l'instant."));
     } else {
       box.replaceChildren(PN.table("Lieux et leur label",
-        [{ label: "Lieu", rowHeader: true }, { label: "SIRET" }, { label: "Statut" }, { label: "Départements" },
+        [{ label: "Lieu", rowHeader: true }, { label: "SIRET" }, { label: "Statut" }, { label: "Label par département" },
           { label: "Label jusqu'au" }, { label: "Action" }],
         venues.map((v) => [
           v.name,
           v.siret || "",
           el("span", { "data-venue-status": v.id }, badge(v.status, venueStatuses)),
-          v.departments.join(", "),
+          // Each département has its own label; the status is the session's own.
+          v.labels.map((l) => `${l.department} : ${venueStatuses[l.status] || l.status}`).join(", "),
           v.label_expires_on ? day(v.label_expires_on) : "sans fin",
           el("button", { type: "button", class: "secondary", "data-venue": v.id, "aria-label": `Changer le statut de ${v.name}` },
             "Changer le statut"),
