@@ -184,7 +184,7 @@ func TestLapsedLabelBackdated(t *testing.T) {
 		cursor := e.sync(t)
 		e.Clock.T = t0.Add(3 * 24 * time.Hour)
 		lapsed := voucher.Today(t0) + 1
-		if err := db.Read(ctx).Model(&ledger.Venue{}).Where("id = ?", e.venue1).
+		if err := db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ?", e.venue1).
 			Update("label_expires_on", ledger.Date(lapsed)).Error; err != nil {
 			t.Fatal(err)
 		}
