@@ -23,6 +23,7 @@ const (
 	EChequierExpired       = "chequier_expired"
 	EDistributionStopped   = "distribution_stopped"
 	EVoucherNotVoidable    = "voucher_not_voidable"
+	EChequierKeyRevoked    = "chequier_key_revoked"
 )
 
 // beneficiaryRef allows a pseudonymous file reference ("CCAS-17-0193") and
