@@ -205,8 +205,17 @@ func redeemTyped(t *testing.T, url, key string, v issuing.PrintedVoucher) basket
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var got basketVerdict
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Items) != 1 {
+	// Accepted, the basket is the body; refused (422), its "result".
+	var answer struct {
+		basketVerdict
+		Result *basketVerdict `json:"result"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&answer)
+	got := answer.basketVerdict
+	if resp.StatusCode == http.StatusUnprocessableEntity && answer.Result != nil {
+		got = *answer.Result
+	}
+	if err != nil || len(got.Items) != 1 {
 		t.Fatalf("redeem: status %d, %+v %v", resp.StatusCode, got, err)
 	}
 	return got

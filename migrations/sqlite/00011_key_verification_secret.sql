@@ -1,0 +1,12 @@
+-- +goose Up
+-- Where the secret behind a key's printed verification codes comes from
+-- (keys.Manager.VerificationSecret): 'key', derived from the key's own seed,
+-- for every key made from now on, so that a new key after a leak leaves the
+-- copied keys folder unable to compute the codes of later batches; or
+-- 'installation', the one secret of the installation (keys/verification.secret
+-- or PASSNUM_VERIFICATION_SECRET) that the keys made before printed with, so
+-- that the codes of their batches keep checking.
+ALTER TABLE signing_keys ADD COLUMN verification_secret_from TEXT NOT NULL DEFAULT 'installation' CHECK (verification_secret_from IN ('installation', 'key'));
+
+-- +goose Down
+ALTER TABLE signing_keys DROP COLUMN verification_secret_from;
