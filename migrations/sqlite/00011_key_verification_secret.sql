@@ -7,6 +7,11 @@
 -- or PASSNUM_VERIFICATION_SECRET) that the keys made before printed with, so
 -- that the codes of their batches keep checking.
 ALTER TABLE signing_keys ADD COLUMN verification_secret_from TEXT NOT NULL DEFAULT 'installation' CHECK (verification_secret_from IN ('installation', 'key'));
+-- GET /api/v1/keys lists the serials each revoked key signed, replacements
+-- included (ledger.DB.RevokedSerials): only replacements have a key of
+-- their own, so the index stays small.
+CREATE INDEX vouchers_key_id ON vouchers (key_id) WHERE key_id IS NOT NULL;
 
 -- +goose Down
+DROP INDEX vouchers_key_id;
 ALTER TABLE signing_keys DROP COLUMN verification_secret_from;
