@@ -220,3 +220,49 @@ func redeemTyped(t *testing.T, url, key string, v issuing.PrintedVoucher) basket
 	}
 	return got
 }
+
+// TestServeKeySecrets: typed vouchers need the verification secret of
+// their key, so serve refuses to start without the file of a key that is
+// not revoked, a retired one's too; a key given by PASSNUM_SIGNING_KEY
+// brings its secret, and both keys' vouchers then redeem typed.
+func TestServeKeySecrets(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"PASSNUM_DATA_DIR=" + dir}
+	year := time.Now().Year()
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78",
+		"--siret", "12345678900015", "--iban", "FR7630006000011234567890189")
+	venueKey := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
+	mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")
+	mustRun(t, env, "keys", "new")
+	mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")
+	one := chequierVouchers(t, env, fmt.Sprintf("78-%d-000001", year))
+	two := chequierVouchers(t, env, fmt.Sprintf("78-%d-000002", year))
+
+	retired := filepath.Join(dir, "keys", "signing-1.pem")
+	if err := os.Rename(retired, retired+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if stderr := serveRefuses(t, env); !strings.Contains(stderr, retired+" does not exist") {
+		t.Fatalf("serve without retired key 1's file: %q", stderr)
+	}
+	if err := os.Rename(retired+".away", retired); err != nil {
+		t.Fatal(err)
+	}
+
+	active := filepath.Join(dir, "keys", "signing-2.pem")
+	priv, err := keys.Store{Dir: filepath.Dir(active)}.Load(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(active); err != nil {
+		t.Fatal(err)
+	}
+	url := startServer(t, append(slices.Clone(env), "PASSNUM_SIGNING_KEY=2:"+base64.StdEncoding.EncodeToString(priv.Seed())))
+	for _, v := range []issuing.PrintedVoucher{one[0], two[0]} {
+		if got := redeemTyped(t, url, venueKey, v); !got.Accepted {
+			t.Fatalf("voucher %s typed: %+v", v.Number, got)
+		}
+	}
+}
