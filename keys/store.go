@@ -108,6 +108,9 @@ func (s Store) Secret() ([]byte, error) {
 		}
 		return b, nil
 	}
+	if _, err := os.Stat(s.secretPath()); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("verification secret: %s does not exist: restore it from a backup of the keys folder, or set PASSNUM_VERIFICATION_SECRET", s.secretPath())
+	}
 	data, err := readPrivate(s.secretPath())
 	if err != nil {
 		return nil, fmt.Errorf("verification secret: %w", err)
