@@ -923,6 +923,7 @@ func TestScannerOfflineRevokedKeyTyped(t *testing.T) {
 	ctx := newBrowser(t, chromedp.UserDataDir(profile))
 	do(t, ctx, phone(), chromedp.Navigate(proxy.url+"/scanner/"))
 	waitText(t, ctx, "#bandeau-hors-ligne", "Hors ligne")
+	cameraSettled(t, ctx, "#camera-scanner") // no camera: the typing form opens, the page stops moving
 	const revoked = "Ce chèque a été émis avec une clé retirée pour raison de sécurité. Il doit être remplacé par le département."
 	for _, v := range []issuing.PrintedVoucher{b[0], repl} {
 		enter(t, ctx, v)
