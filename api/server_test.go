@@ -88,16 +88,7 @@ func TestPublicKeysRevokedSerials(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, 1) // key 1: batch of serials 1 to 200
-		if _, err := e.Keys.New(ctx, "test"); err != nil {
-			t.Fatal(err)
-		}
-		repl, err := e.Issuing.Replace(ctx, e.vouchers[1].Number, "code photographié", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Keys.New(ctx, "test"); err != nil {
-			t.Fatal(err)
-		}
+		repl := e.ReplaceUnderNewKey(t, e.vouchers[1].Number)
 		for _, id := range []int{1, 2} {
 			if err := e.Keys.Revoke(ctx, id, "test"); err != nil {
 				t.Fatal(err)
@@ -115,7 +106,7 @@ func TestPublicKeysRevokedSerials(t *testing.T) {
 		if err := json.Unmarshal(r.body, &got); err != nil {
 			t.Fatal(err)
 		}
-		want := fmt.Sprintf("1 revoked [[1 200]]; 2 revoked [[%d %d]]; 3 active []; ", repl.New.Serial, repl.New.Serial)
+		want := fmt.Sprintf("1 revoked [[1 200]]; 2 revoked [[%d %d]]; 3 active []; ", repl.Serial, repl.Serial)
 		var b strings.Builder
 		for _, k := range got.Keys {
 			fmt.Fprintf(&b, "%d %s %v; ", k.ID, k.Status, k.Serials)

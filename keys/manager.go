@@ -135,13 +135,9 @@ func (m *Manager) Signer(ctx context.Context) (*voucher.Signer, error) {
 // the codes of an older batch (deterministic Ed25519 gives the same codes).
 // A revoked key signs nothing.
 func (m *Manager) SignerFor(ctx context.Context, id int16) (*voucher.Signer, error) {
-	var k ledger.SigningKey
-	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
-	}
+	k, err := m.read(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read signing key %d: %w", id, err)
+		return nil, err
 	}
 	if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
 		return nil, passnum.Errorf(passnum.EConflict, "signing key %d is revoked: its codes are no longer valid and must be replaced", id)
@@ -164,13 +160,9 @@ func (m *Manager) VerificationSecret(ctx context.Context, id int16) ([]byte, err
 	if ok {
 		return secret, nil
 	}
-	var k ledger.SigningKey
-	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
-	}
+	k, err := m.read(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read signing key %d: %w", id, err)
+		return nil, err
 	}
 	switch k.VerificationSecretFrom {
 	case ledger.SecretFromKey:
@@ -209,6 +201,18 @@ func (m *Manager) CheckSecrets(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (m *Manager) read(ctx context.Context, id int16) (ledger.SigningKey, error) {
+	var k ledger.SigningKey
+	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return k, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
+	}
+	if err != nil {
+		return k, fmt.Errorf("read signing key %d: %w", id, err)
+	}
+	return k, nil
 }
 
 func (m *Manager) signer(k ledger.SigningKey) (*voucher.Signer, error) {

@@ -433,16 +433,7 @@ func TestRevokedKeyTyped(t *testing.T) {
 			return redemption.Input{Number: v.Number, VerificationCode: v.VerificationCode}
 		}
 		// Key 2 replaces a voucher of key 1's batch, then is revoked.
-		if _, err := e.Keys.New(ctx, "test"); err != nil {
-			t.Fatal(err)
-		}
-		repl, err := e.Issuing.Replace(ctx, e.vouchers[1].Number, "code photographié", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Keys.New(ctx, "test"); err != nil {
-			t.Fatal(err)
-		}
+		repl := e.ReplaceUnderNewKey(t, e.vouchers[1].Number)
 		if err := e.Keys.Revoke(ctx, 2, "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +451,7 @@ func TestRevokedKeyTyped(t *testing.T) {
 				t.Fatalf("%s: basket %+v, want revoked_key", name, res.Items)
 			}
 		}
-		refused("replacement signed by revoked key 2", typed(repl.New))
+		refused("replacement signed by revoked key 2", typed(repl))
 		// Key 1 is retired, not revoked: its vouchers still redeem typed.
 		if res := e.redeem(t, e.venue1, typed(e.vouchers[0])); !res.Accepted {
 			t.Fatalf("retired key 1, typed: %+v", res.Items)

@@ -32,11 +32,7 @@ import (
 func TestKeyCompromise(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d ledger.Dialect, dir string, env []string) {
 		year := time.Now().Year()
-		mustRun(t, env, "init")
-		mustRun(t, env, "department", "add", "78", "Yvelines")
-		mustRun(t, env, "venue", "add", "Médiathèque François Mitterrand", "--department", "78",
-			"--siret", "12345678900015", "--iban", "FR7630006000011234567890189")
-		venueKey := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
+		venueKey := venueReady(t, env)
 		mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "5",
 			"--valid-until", nextYearEnd(), "--no-activation")
 		old := batchVouchers(t, env) // key 1
@@ -122,6 +118,17 @@ func TestKeyCompromise(t *testing.T) {
 			t.Fatalf("audit verify:\n%s", out)
 		}
 	})
+}
+
+// venueReady makes a programme in env's data folder: the Yvelines and
+// venue 1 labelled for them, with its API key, which it returns.
+func venueReady(t *testing.T, env []string) string {
+	t.Helper()
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "venue", "add", "Médiathèque François Mitterrand", "--department", "78",
+		"--siret", "12345678900015", "--iban", "FR7630006000011234567890189")
+	return strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
 }
 
 // attackerSecrets is every secret the copied keys folder gives: each
@@ -229,11 +236,7 @@ func TestServeKeySecrets(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"PASSNUM_DATA_DIR=" + dir}
 	year := time.Now().Year()
-	mustRun(t, env, "init")
-	mustRun(t, env, "department", "add", "78", "Yvelines")
-	mustRun(t, env, "venue", "add", "Médiathèque", "--department", "78",
-		"--siret", "12345678900015", "--iban", "FR7630006000011234567890189")
-	venueKey := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "venue", "--venue", "1", "--name", "tablette"))
+	venueKey := venueReady(t, env)
 	mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")
 	mustRun(t, env, "keys", "new")
 	mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")

@@ -68,6 +68,25 @@ func (f *Fixture) Issue(tb testing.TB, req issuing.BatchRequest) issuing.Issued 
 	return res
 }
 
+// ReplaceUnderNewKey makes a new key, replaces the voucher typed as number
+// with a voucher it signs, and makes another key, so that the replacement's
+// key can be revoked on its own. It returns the replacement.
+func (f *Fixture) ReplaceUnderNewKey(tb testing.TB, number string) issuing.PrintedVoucher {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := f.Keys.New(ctx, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	r, err := f.Issuing.Replace(ctx, number, "code photographié", "test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := f.Keys.New(ctx, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	return r.New
+}
+
 // Seal chains every pending event with a checkpoint.
 func (f *Fixture) Seal(tb testing.TB) {
 	tb.Helper()
