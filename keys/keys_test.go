@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,6 +123,22 @@ func TestVerificationSecret(t *testing.T) {
 		}
 		if _, err := (&keys.Manager{DB: db, Store: keys.Store{Dir: dir}, Now: time.Now}).VerificationSecret(ctx, 1); err == nil {
 			t.Fatal("key 1 without the installation's secret: no error")
+		}
+		// Safe for concurrent use: a server's requests share one Manager.
+		fresh := &keys.Manager{DB: db, Store: envStore, Now: time.Now}
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Go(func() {
+				if s, err := fresh.VerificationSecret(ctx, 2); err != nil || !bytes.Equal(s, s2) {
+					errs <- fmt.Errorf("concurrent read: %x, %v", s, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
 		}
 	})
 }
