@@ -426,3 +426,24 @@ func TestDistributionStops(t *testing.T) {
 		}
 	})
 }
+
+// TestActivateRevokedKeyChequier: a chéquier of a revoked key is not
+// handed over through the API, by its number (409, in French).
+func TestActivateRevokedKeyChequier(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1)
+		if _, err := e.Keys.New(ctx, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Keys.Revoke(ctx, 1, "test"); err != nil {
+			t.Fatal(err)
+		}
+		number := chequier78(2)
+		er := e.do(t, request{method: "POST", path: "/api/v1/chequiers/activation", as: "department", json: map[string]string{"number": number}}).
+			expect(t, http.StatusConflict, "chequier_key_revoked")
+		if !strings.Contains(er.Error.Message, "clé retirée pour raison de sécurité") || !strings.Contains(er.Error.Message, number) {
+			t.Fatal(er.Error.Message)
+		}
+	})
+}

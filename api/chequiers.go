@@ -265,6 +265,8 @@ func (s *server) activateChequier(c echo.Context) error {
 				return fmt.Sprintf("Le chéquier %s a été annulé : il ne peut pas être remis. Remettez-en un autre.", number)
 			case issuing.EChequierAlreadyActive:
 				return fmt.Sprintf("Le chéquier %s a déjà été remis, le %s.", number, frenchDate(ch.ActivatedAt))
+			case issuing.EChequierKeyRevoked:
+				return fmt.Sprintf("Le chéquier %s a été émis avec une clé retirée pour raison de sécurité : ses chèques seraient refusés. Annulez-le et remettez un chéquier d'une nouvelle commande.", number)
 			case issuing.EChequierExpired:
 				return fmt.Sprintf("Le chéquier %s n'est plus valable : ses chèques expiraient le %s. Remettez-en un en cours de validité.", number, t.ValidUntil.French())
 			case issuing.EDistributionStopped:

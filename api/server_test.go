@@ -81,6 +81,42 @@ func TestPublicKeys(t *testing.T) {
 	}
 }
 
+// TestPublicKeysRevokedSerials: a revoked key comes with the serials it
+// signed, its batch's range and a replacement's own serial, on both
+// databases; other keys with none.
+func TestPublicKeysRevokedSerials(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 1) // key 1: batch of serials 1 to 200
+		repl := e.ReplaceUnderNewKey(t, e.vouchers[1].Number)
+		for _, id := range []int{1, 2} {
+			if err := e.Keys.Revoke(ctx, id, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := e.do(t, request{method: "GET", path: "/api/v1/keys"})
+		r.expect(t, http.StatusOK, "")
+		var got struct {
+			Keys []struct {
+				ID      int
+				Status  string
+				Serials [][2]int64
+			}
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("1 revoked [[1 200]]; 2 revoked [[%d %d]]; 3 active []; ", repl.Serial, repl.Serial)
+		var b strings.Builder
+		for _, k := range got.Keys {
+			fmt.Fprintf(&b, "%d %s %v; ", k.ID, k.Status, k.Serials)
+		}
+		if b.String() != want {
+			t.Fatalf("keys %s, want %s\n%s", b.String(), want, r.body)
+		}
+	})
+}
+
 // TestLogs: one access line per request with its id, route, status,
 // duration and the key's prefix (never its secret); refusals at warn.
 func TestLogs(t *testing.T) {

@@ -31,7 +31,7 @@ func exportScenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 	f := issuingtest.New(t, db)
 	r := f.Redeemable(t, 3)
 	f.Seal(t)
-	svc := &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
+	svc := &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
 	key := 0
 	redeem := func(venue int64, vouchers ...issuing.PrintedVoucher) int64 {
 		t.Helper()

@@ -108,9 +108,9 @@ type replacementState struct {
 }
 
 type keyState struct {
-	publicKey string
-	status    string
-	event     string
+	publicKey, status string
+	secretFrom        string // where its verification secret comes from
+	event             string
 }
 
 type venueState struct {
@@ -204,7 +204,11 @@ func (s *state) apply(ev *ledger.Event) error {
 		if err := decode(&k); err != nil {
 			return err
 		}
-		s.keys[k.ID] = &keyState{publicKey: k.PublicKey, status: k.Status, event: ref}
+		from := k.VerificationSecretFrom
+		if from == "" {
+			from = ledger.SecretFromInstallation
+		}
+		s.keys[k.ID] = &keyState{publicKey: k.PublicKey, status: k.Status, secretFrom: from, event: ref}
 	case ledger.EventKeyRetired, ledger.EventKeyRevoked:
 		var k ledger.KeyChanged
 		if err := decode(&k); err != nil {
@@ -435,6 +439,10 @@ func (s *state) compareKeys(ctx context.Context, db *ledger.DB) error {
 			return &StateError{Entity: "signing key", ID: id, Problem: "its public key differs from the one the ledger recorded", Event: ks.event}
 		case ks.status != k.Status:
 			return &StateError{Entity: "signing key", ID: id, Problem: fmt.Sprintf("is %s but the ledger says %s", k.Status, ks.status), Event: ks.event}
+		case ks.secretFrom != k.VerificationSecretFrom:
+			// Flipped to the installation's secret, the codes of the key's
+			// batches could be computed from an older copy of the keys folder.
+			return &StateError{Entity: "signing key", ID: id, Problem: fmt.Sprintf("takes its verification secret from %s but the ledger says %s", k.VerificationSecretFrom, ks.secretFrom), Event: ks.event}
 		}
 	}
 	if len(rows) != len(s.keys) {

@@ -85,6 +85,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"VenueAdded", []string{`INSERT INTO venues (name, created_at) VALUES ('Fantôme', '2026-01-01')`}, "venue 2: exists but no event"},
 		{"LabelSuspendedSilently", []string{`UPDATE venue_departments SET status = 'suspended'`}, "venue 1: is suspended until \"\" for département 78"},
 		{"KeyStatusChanged", []string{`UPDATE signing_keys SET status = 'retired'`}, "signing key 1"},
+		{"KeySecretSourceChanged", []string{`UPDATE signing_keys SET verification_secret_from = 'installation'`}, "takes its verification secret from installation but the ledger says key"},
 		{"EventEdited", []string{`UPDATE events SET data = REPLACE(data, '"REF-1"', '"REF-2"') WHERE type = 'chequier.activated'`}, "(id 7, chequier.activated): does not match"},
 		{"EventDeleted", []string{`DELETE FROM events WHERE type = 'venue.added'`}, "ledger entry #6: is missing"},
 		{"EventsReordered", []string{`UPDATE events SET seq = -1 WHERE seq = 6`, `UPDATE events SET seq = 6 WHERE seq = 7`, `UPDATE events SET seq = 7 WHERE seq = -1`}, "ledger event #6"},

@@ -35,11 +35,11 @@ const (
 
 // Service issues batches and changes chéquiers.
 type Service struct {
-	DB   *ledger.DB
+	DB *ledger.DB
+	// Keys signs the codes and gives each key's verification secret, behind
+	// the printed verification codes (design decision 4).
 	Keys *keys.Manager
-	// Secret derives the printed verification codes (design decision 4).
-	Secret []byte
-	Now    func() time.Time
+	Now  func() time.Time
 	// Workers sign codes in parallel; 0 means one per CPU.
 	Workers int
 }

@@ -23,6 +23,7 @@ const (
 	EChequierExpired       = "chequier_expired"
 	EDistributionStopped   = "distribution_stopped"
 	EVoucherNotVoidable    = "voucher_not_voidable"
+	EChequierKeyRevoked    = "chequier_key_revoked"
 )
 
 // beneficiaryRef allows a pseudonymous file reference ("CCAS-17-0193") and
@@ -34,7 +35,8 @@ var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 // département's pseudonymous beneficiary reference. Its vouchers become
 // redeemable if its batch required activation.
 // Errors: invalid (bad number or reference), not_found, chequier_voided,
-// chequier_already_active, chequier_expired, distribution_stopped.
+// chequier_already_active, chequier_key_revoked, chequier_expired,
+// distribution_stopped.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
 		return ledger.Chequier{}, passnum.Errorf(passnum.EInvalid,
@@ -53,6 +55,15 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 			return passnum.Errorf(EChequierVoided, "chéquier %s was voided on %s; it cannot be handed over", c.Number, c.VoidedAt.Format(time.DateOnly))
 		case ledger.ChequierActive:
 			return passnum.Errorf(EChequierAlreadyActive, "chéquier %s was already handed over on %s", c.Number, c.ActivatedAt.Format(time.DateOnly))
+		}
+		// As its scanned activation code is, signed by the same key: every
+		// voucher of a revoked key's chéquier would be refused.
+		revoked, err := revokedKeyOf(tx.DB, c)
+		if err != nil {
+			return err
+		}
+		if revoked != 0 {
+			return passnum.Errorf(EChequierKeyRevoked, "chéquier %s was signed by revoked key %d: its vouchers would be refused; void it ('passnum void %s') and hand over a chéquier of a new batch", c.Number, revoked, c.Number)
 		}
 		switch t := TimelineOf(&b, voucher.Today(now)); t.Stage {
 		case StageExpired:

@@ -35,7 +35,10 @@ type PrintedChequier struct {
 }
 
 // signers re-creates codes, with the key each voucher was signed by: its
-// batch's, or for a replacement the key active when it was made.
+// batch's, or for a replacement the key active when it was made. The
+// verification code printed beside the number is computed with that same
+// key's secret, so that a typed entry is checked against the key, and
+// refused with it once revoked.
 type signers struct {
 	svc  *Service
 	byID map[int16]*voucher.Signer
@@ -70,8 +73,12 @@ func (ss *signers) printed(ctx context.Context, b *ledger.Batch, v ledger.Vouche
 	if err != nil {
 		return PrintedVoucher{}, fmt.Errorf("sign voucher %d: %w", v.Serial, err)
 	}
+	secret, err := ss.svc.Keys.VerificationSecret(ctx, keyID)
+	if err != nil {
+		return PrintedVoucher{}, err
+	}
 	return PrintedVoucher{Voucher: v, Code: code, Number: voucher.FormatNumber(uint64(v.Serial)),
-		VerificationCode: voucher.VerificationCode(ss.svc.Secret, uint64(v.Serial))}, nil
+		VerificationCode: voucher.VerificationCode(secret, uint64(v.Serial))}, nil
 }
 
 // chequier assembles a printed chéquier from its vouchers, leaving out those

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -340,5 +341,36 @@ func TestVoid(t *testing.T) {
 				t.Fatalf("%d vouchers voided, %v", len(v.Serials), err)
 			}
 		})
+	})
+}
+
+// TestActivateRevokedKey: a chéquier whose batch key was revoked is not
+// handed over, by its typed number as by its scanned activation code: its
+// vouchers would all be refused.
+func TestActivateRevokedKey(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := issuingtest.New(t, db)
+		res := f.Issue(t, issuingtest.Request("78", 2, 2))
+		pc, err := f.Issuing.Chequier(ctx, res.FirstChequier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Keys.New(ctx, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Keys.Revoke(ctx, 1, "test"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Issuing.Activate(ctx, res.FirstChequier, "", "test")
+		if got := passnum.ErrorCode(err); got != issuing.EChequierKeyRevoked || !strings.Contains(err.Error(), "revoked key 1") {
+			t.Fatalf("activation by number: code %q (%v), want %q", got, err, issuing.EChequierKeyRevoked)
+		}
+		if _, err := f.Issuing.ActivateCode(ctx, pc.ActivationCode, "", "test"); err == nil {
+			t.Fatal("activation by scanned code of a revoked key succeeded")
+		}
+		if n := count(t, db, &ledger.Chequier{}, "status = ?", ledger.ChequierActive); n != 0 {
+			t.Fatalf("%d chéquiers handed over", n)
+		}
 	})
 }

@@ -62,6 +62,19 @@ func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (Pr
 	return s.Chequier(ctx, number)
 }
 
+// revokedKeyOf returns the lowest revoked key that signed chéquier c or
+// one of its vouchers (its batch's key, a replacement's own), or 0.
+func revokedKeyOf(db *gorm.DB, c ledger.Chequier) (int16, error) {
+	var revoked []int16
+	err := db.Raw(`SELECT id FROM signing_keys WHERE status = ? AND (id = (SELECT key_id FROM batches WHERE id = ?)
+		OR id IN (SELECT key_id FROM vouchers WHERE chequier_id = ? AND key_id IS NOT NULL)) ORDER BY id`,
+		string(voucher.KeyRevoked), c.BatchID, c.ID).Scan(&revoked).Error
+	if err != nil || len(revoked) == 0 {
+		return 0, err
+	}
+	return revoked[0], nil
+}
+
 // Replaced is a voucher that took the place of one whose code leaked.
 type Replaced struct {
 	Old      ledger.Voucher
@@ -110,14 +123,12 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Re
 		}
 		// The printout re-creates the chéquier's other codes, which a revoked
 		// key no longer signs: refuse before anything is written.
-		var revoked []int16
-		if err := tx.Raw(`SELECT id FROM signing_keys WHERE status = ? AND (id = (SELECT key_id FROM batches WHERE id = ?)
-			OR id IN (SELECT key_id FROM vouchers WHERE chequier_id = ? AND key_id IS NOT NULL)) ORDER BY id`,
-			string(voucher.KeyRevoked), old.BatchID, c.ID).Scan(&revoked).Error; err != nil {
+		revoked, err := revokedKeyOf(tx.DB, c)
+		if err != nil {
 			return err
 		}
-		if len(revoked) > 0 {
-			return passnum.Errorf(passnum.EConflict, "chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked[0], c.Number)
+		if revoked != 0 {
+			return passnum.Errorf(passnum.EConflict, "chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked, c.Number)
 		}
 		newSerial, err := tx.Reserve("voucher_serial", 1)
 		if err != nil {

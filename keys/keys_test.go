@@ -1,12 +1,15 @@
 package keys_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,16 +61,86 @@ func TestStoreEnvironment(t *testing.T) {
 	if _, err := (keys.Store{Dir: st.Dir}).Secret(); err == nil {
 		t.Fatal("a missing secret was accepted")
 	}
-	created, err := st.InitSecret()
-	if err != nil || !created {
-		t.Fatalf("init secret: %v", err)
+	secret := make([]byte, 32)
+	secret[0] = 9
+	env := keys.Store{Dir: st.Dir, EnvSecret: base64.StdEncoding.EncodeToString(secret)}
+	if s, err := env.Secret(); err != nil || !bytes.Equal(s, secret) {
+		t.Fatalf("secret from the environment: %x, %v", s, err)
 	}
-	if created, _ := st.InitSecret(); created {
-		t.Fatal("the secret was created twice")
+	if _, err := (keys.Store{Dir: st.Dir, EnvSecret: "c2hvcnQ="}).Secret(); err == nil {
+		t.Fatal("a 5-byte secret was accepted")
 	}
-	if s, err := st.Secret(); err != nil || len(s) != 32 {
-		t.Fatalf("secret: %d bytes, %v", len(s), err)
-	}
+}
+
+// TestVerificationSecret: a key made now prints its codes with a secret
+// derived from its own seed, also when the seed comes from the
+// environment; a key recorded as made before (the migration's default)
+// with the installation's secret; each read once.
+func TestVerificationSecret(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		legacy := make([]byte, 32)
+		legacy[0] = 1
+		dir := t.TempDir()
+		store := keys.Store{Dir: dir, EnvSecret: base64.StdEncoding.EncodeToString(legacy)}
+		m := &keys.Manager{DB: db, Store: store, Now: time.Now}
+		for range 2 {
+			if _, err := m.New(ctx, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Read(ctx).Model(&ledger.SigningKey{}).Where("id = 1").
+			Update("verification_secret_from", ledger.SecretFromInstallation).Error; err != nil {
+			t.Fatal(err)
+		}
+		if s, err := m.VerificationSecret(ctx, 1); err != nil || !bytes.Equal(s, legacy) {
+			t.Fatalf("key 1, made before: %x, %v; want the installation's secret", s, err)
+		}
+		signer, err := m.Signer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, err := m.VerificationSecret(ctx, 2)
+		if err != nil || !bytes.Equal(s2, signer.VerificationSecret()) || bytes.Equal(s2, legacy) {
+			t.Fatalf("key 2: %x, %v; want its derived secret", s2, err)
+		}
+		// The environment's key brings its secret: no file is read.
+		priv, err := store.Load(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(dir, "signing-2.pem"), filepath.Join(dir, "moved.pem")); err != nil {
+			t.Fatal(err)
+		}
+		envStore := keys.Store{Dir: dir, EnvKey: "2:" + base64.StdEncoding.EncodeToString(priv.Seed())}
+		fromEnv := &keys.Manager{DB: db, Store: envStore, Now: time.Now}
+		if s, err := fromEnv.VerificationSecret(ctx, 2); err != nil || !bytes.Equal(s, s2) {
+			t.Fatalf("key 2 from the environment: %x, %v", s, err)
+		}
+		// Read once: the cached secret outlives the file.
+		if s, err := m.VerificationSecret(ctx, 2); err != nil || !bytes.Equal(s, s2) {
+			t.Fatalf("key 2 again: %v", err)
+		}
+		if _, err := (&keys.Manager{DB: db, Store: keys.Store{Dir: dir}, Now: time.Now}).VerificationSecret(ctx, 1); err == nil {
+			t.Fatal("key 1 without the installation's secret: no error")
+		}
+		// Safe for concurrent use: a server's requests share one Manager.
+		fresh := &keys.Manager{DB: db, Store: envStore, Now: time.Now}
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Go(func() {
+				if s, err := fresh.VerificationSecret(ctx, 2); err != nil || !bytes.Equal(s, s2) {
+					errs <- fmt.Errorf("concurrent read: %x, %v", s, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestManagerLifecycle(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,11 +17,16 @@ import (
 	"passnum/voucher"
 )
 
-// Manager changes the set of signing keys.
+// Manager changes the set of signing keys. It is safe for concurrent use.
 type Manager struct {
 	DB    *ledger.DB
 	Store Store
 	Now   func() time.Time
+
+	secrets struct {
+		sync.Mutex
+		byID map[int16][]byte
+	}
 }
 
 // New generates a key, saves its private half in the store, records its
@@ -50,7 +56,8 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 				return err
 			}
 		}
-		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: string(voucher.KeyActive), CreatedAt: now}
+		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: string(voucher.KeyActive), CreatedAt: now,
+			VerificationSecretFrom: ledger.SecretFromKey}
 		if err := tx.Create(&key).Error; err != nil {
 			return err
 		}
@@ -62,7 +69,8 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 		}
 		return tx.Append(ledger.Record{Type: ledger.EventKeyAdded, Entity: "key", EntityID: strconv.Itoa(int(key.ID)),
 			Actor: actor, At: now, Data: ledger.KeyAdded{
-				ID: key.ID, PublicKey: base64.StdEncoding.EncodeToString(pub), Status: key.Status}})
+				ID: key.ID, PublicKey: base64.StdEncoding.EncodeToString(pub), Status: key.Status,
+				VerificationSecretFrom: key.VerificationSecretFrom}})
 	})
 	return key, err
 }
@@ -127,18 +135,84 @@ func (m *Manager) Signer(ctx context.Context) (*voucher.Signer, error) {
 // the codes of an older batch (deterministic Ed25519 gives the same codes).
 // A revoked key signs nothing.
 func (m *Manager) SignerFor(ctx context.Context, id int16) (*voucher.Signer, error) {
-	var k ledger.SigningKey
-	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
-	}
+	k, err := m.read(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read signing key %d: %w", id, err)
+		return nil, err
 	}
 	if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
 		return nil, passnum.Errorf(passnum.EConflict, "signing key %d is revoked: its codes are no longer valid and must be replaced", id)
 	}
 	return m.signer(k)
+}
+
+// VerificationSecret returns the secret behind the verification codes
+// printed for the vouchers key id signed, for printing them and for
+// checking them when typed: derived from the key's own seed
+// (voucher.Signer.VerificationSecret) for the keys made since per-key
+// secrets, or the installation's one secret (Store.Secret) for the keys
+// made before, as the database records, so that their batches' codes keep
+// checking. It does not judge the key's status: callers refuse a revoked
+// key's vouchers first. A key's secret never changes, so it is read once.
+func (m *Manager) VerificationSecret(ctx context.Context, id int16) ([]byte, error) {
+	m.secrets.Lock()
+	secret, ok := m.secrets.byID[id]
+	m.secrets.Unlock()
+	if ok {
+		return secret, nil
+	}
+	k, err := m.read(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch k.VerificationSecretFrom {
+	case ledger.SecretFromKey:
+		s, err := m.signer(k)
+		if err != nil {
+			return nil, err
+		}
+		secret = s.VerificationSecret()
+	case ledger.SecretFromInstallation:
+		if secret, err = m.Store.Secret(); err != nil {
+			return nil, fmt.Errorf("signing key %d prints its codes with the installation's secret: %w", id, err)
+		}
+	default:
+		return nil, fmt.Errorf("signing key %d: unknown verification secret source %q", id, k.VerificationSecretFrom)
+	}
+	m.secrets.Lock()
+	if m.secrets.byID == nil {
+		m.secrets.byID = map[int16][]byte{}
+	}
+	m.secrets.byID[id] = secret
+	m.secrets.Unlock()
+	return secret, nil
+}
+
+// CheckSecrets loads the verification secret of every key that is not
+// revoked, so that a server meets a missing file at start rather than at
+// the first typed voucher.
+func (m *Manager) CheckSecrets(ctx context.Context) error {
+	var ids []int16
+	if err := m.DB.Read(ctx).Model(&ledger.SigningKey{}).Where("status <> ?", voucher.KeyRevoked).Order("id").Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := m.VerificationSecret(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) read(ctx context.Context, id int16) (ledger.SigningKey, error) {
+	var k ledger.SigningKey
+	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return k, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
+	}
+	if err != nil {
+		return k, fmt.Errorf("read signing key %d: %w", id, err)
+	}
+	return k, nil
 }
 
 func (m *Manager) signer(k ledger.SigningKey) (*voucher.Signer, error) {

@@ -24,8 +24,10 @@ type Store struct {
 	// (PASSNUM_SIGNING_KEY) as "<id>:<base64 of the 32-byte seed>"; it wins
 	// over a file for the same id, so containers need no key file.
 	EnvKey string
-	// EnvSecret is an optional verification secret (base64) given by the
-	// environment (PASSNUM_VERIFICATION_SECRET).
+	// EnvSecret is an optional installation verification secret (base64)
+	// given by the environment (PASSNUM_VERIFICATION_SECRET), instead of
+	// the folder's verification.secret: the one secret of the keys made
+	// before each key had its own (Manager.VerificationSecret).
 	EnvSecret string
 }
 
@@ -94,8 +96,10 @@ func Generate() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	return ed25519.GenerateKey(rand.Reader)
 }
 
-// Secret returns the server secret behind the printed verification codes
-// (design decision 4), from the environment or the store's file.
+// Secret returns the installation's secret, behind the printed
+// verification codes (design decision 4) of the keys made before each key
+// had its own, from the environment or the store's file. Installations
+// made since have none.
 func (s Store) Secret() ([]byte, error) {
 	if s.EnvSecret != "" {
 		b, err := base64.StdEncoding.DecodeString(s.EnvSecret)
@@ -103,6 +107,9 @@ func (s Store) Secret() ([]byte, error) {
 			return nil, errors.New("PASSNUM_VERIFICATION_SECRET must be at least 16 bytes in base64")
 		}
 		return b, nil
+	}
+	if _, err := os.Stat(s.secretPath()); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("verification secret: %s does not exist: restore it from a backup of the keys folder, or set PASSNUM_VERIFICATION_SECRET", s.secretPath())
 	}
 	data, err := readPrivate(s.secretPath())
 	if err != nil {
@@ -113,23 +120,6 @@ func (s Store) Secret() ([]byte, error) {
 		return nil, fmt.Errorf("verification secret: %s must hold at least 16 bytes in base64", s.secretPath())
 	}
 	return b, nil
-}
-
-// InitSecret creates the verification secret file unless the environment
-// gives one or the file exists. It returns whether it created the file.
-func (s Store) InitSecret() (bool, error) {
-	if s.EnvSecret != "" {
-		return false, nil
-	}
-	if _, err := os.Stat(s.secretPath()); err == nil {
-		return false, nil
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	if err := writeNew(s.secretPath(), []byte(base64.StdEncoding.EncodeToString(b)+"\n")); err != nil {
-		return false, fmt.Errorf("verification secret: %w", err)
-	}
-	return true, nil
 }
 
 func writeNew(path string, data []byte) error {

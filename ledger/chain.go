@@ -157,3 +157,37 @@ func (db *DB) KeySet(ctx context.Context) (*voucher.KeySet, error) {
 	}
 	return ks, nil
 }
+
+// SerialRange is a run of voucher serials, first and last included.
+type SerialRange [2]int64
+
+// RevokedSerials returns, for each revoked key, the serials of the
+// vouchers it signed as few ranges as possible: its batches' ranges (a
+// batch is a contiguous run of serials) and the replacements it signed,
+// which have serials of their own. An offline verifier refuses a typed
+// number with them, as it refuses a scanned code by its key id.
+func (db *DB) RevokedSerials(ctx context.Context) (map[int16][]SerialRange, error) {
+	var rows []struct {
+		KeyID       int16
+		First, Last int64
+	}
+	err := db.Read(ctx).Raw(`SELECT b.key_id, b.first_serial AS first, b.last_serial AS last
+		FROM batches b JOIN signing_keys k ON k.id = b.key_id WHERE k.status = ?
+		UNION ALL
+		SELECT v.key_id, v.serial, v.serial
+		FROM vouchers v JOIN signing_keys k ON k.id = v.key_id WHERE k.status = ?
+		ORDER BY 1, 2`, string(voucher.KeyRevoked), string(voucher.KeyRevoked)).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read the serials of revoked keys: %w", err)
+	}
+	out := map[int16][]SerialRange{}
+	for _, r := range rows {
+		rs := out[r.KeyID]
+		if n := len(rs); n > 0 && r.First <= rs[n-1][1]+1 {
+			rs[n-1][1] = max(rs[n-1][1], r.Last)
+			continue
+		}
+		out[r.KeyID] = append(rs, SerialRange{r.First, r.Last})
+	}
+	return out, nil
+}

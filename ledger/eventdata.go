@@ -40,6 +40,9 @@ type KeyAdded struct {
 	ID        int16  `json:"id"`
 	PublicKey string `json:"public_key"` // base64
 	Status    string `json:"status"`
+	// VerificationSecretFrom is absent from the events of keys made before
+	// it existed, which are SecretFromInstallation.
+	VerificationSecretFrom string `json:"verification_secret_from,omitempty"`
 }
 
 // KeyChanged is the data of key.retired and key.revoked.

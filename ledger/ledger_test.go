@@ -173,7 +173,7 @@ func testSigner(t *testing.T, db *ledger.DB) (*voucher.Signer, *voucher.KeySet) 
 		t.Fatal(err)
 	}
 	err = db.Tx(context.Background(), func(tx *ledger.Tx) error {
-		return tx.Create(&ledger.SigningKey{ID: 1, PublicKey: s.Public(), Status: "active", CreatedAt: epoch}).Error
+		return tx.Create(&ledger.SigningKey{ID: 1, PublicKey: s.Public(), Status: "active", CreatedAt: epoch, VerificationSecretFrom: ledger.SecretFromKey}).Error
 	})
 	if err != nil {
 		t.Fatal(err)

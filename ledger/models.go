@@ -130,9 +130,19 @@ type SigningKey struct {
 	CreatedAt time.Time `gorm:"not null"`
 	RetiredAt *time.Time
 	RevokedAt *time.Time
+	// VerificationSecretFrom says which secret the key's vouchers' printed
+	// verification codes are computed with: SecretFromKey or
+	// SecretFromInstallation.
+	VerificationSecretFrom string `gorm:"not null"`
 }
 
 func (SigningKey) TableName() string { return "signing_keys" }
+
+// Where a key's verification secret comes from (keys.Manager.VerificationSecret).
+const (
+	SecretFromKey          = "key"          // derived from the key's seed: every key made since issue #12
+	SecretFromInstallation = "installation" // the installation's one secret, for keys made before
+)
 
 // Counter hands out ranges of numbers (serials, chéquier sequences).
 type Counter struct {

@@ -20,15 +20,18 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/keys"
 	"passnum/ledger"
 	"passnum/voucher"
 )
 
 // Service checks, redeems and reverses. It is safe for concurrent use.
 type Service struct {
-	DB     *ledger.DB
-	Secret []byte // behind the printed verification codes
-	Now    func() time.Time
+	DB *ledger.DB
+	// Keys gives each signing key's verification secret, behind the codes
+	// printed for the vouchers it signed.
+	Keys *keys.Manager
+	Now  func() time.Time
 	// ReversalWindow is how long after acceptance a venue may undo a
 	// redemption (default 30 minutes).
 	ReversalWindow time.Duration
@@ -215,10 +218,14 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 	items := make([]Item, len(inputs))
 	serials := make([]int64, 0, len(inputs))
 	seen := map[int64]bool{}
+	typed, err := s.typedKeys(db, ks, inputs, budget)
+	if err != nil {
+		return nil, err
+	}
 	for i, in := range inputs {
 		it := &items[i]
 		it.Index, it.Accepted = i, true
-		serial, reason := s.decode(ks, in, &budget)
+		serial, reason := s.decode(ks, in, &budget, typed)
 		it.Manual = in.Code == ""
 		if serial != 0 {
 			it.Serial, it.Number = int64(serial), voucher.FormatNumber(serial)
@@ -285,10 +292,63 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 	return items, nil
 }
 
-// decode reads one input into a serial, or says why it cannot. A typed
-// entry is compared only while budget (the wrong entries the venue may
-// still make) lasts, and a wrong one uses it up.
-func (s *Service) decode(ks *voucher.KeySet, in Input, budget *int64) (uint64, string) {
+// typedKey is what checking a typed voucher needs of the key that signed
+// it: whether it is revoked, else its verification secret.
+type typedKey struct {
+	revoked bool
+	secret  []byte
+}
+
+// typedKeys returns, by serial, the key of each voucher typed by hand in
+// inputs: a replacement's own, else its batch's. A serial that was never
+// issued has none.
+func (s *Service) typedKeys(db *gorm.DB, ks *voucher.KeySet, inputs []Input, budget int64) (map[uint64]typedKey, error) {
+	var serials []int64
+	if budget <= 0 {
+		return nil, nil // no typed entry will be read
+	}
+	for _, in := range inputs {
+		if in.Code != "" {
+			continue
+		}
+		if serial, err := voucher.ParseNumber(in.Number); err == nil {
+			serials = append(serials, int64(serial))
+		}
+	}
+	if len(serials) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		Serial int64
+		KeyID  int16
+	}
+	if err := db.Raw(`SELECT v.serial, COALESCE(v.key_id, b.key_id) AS key_id FROM vouchers v
+		JOIN batches b ON b.id = v.batch_id WHERE v.serial IN ?`, serials).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read the keys of typed vouchers: %w", err)
+	}
+	out := make(map[uint64]typedKey, len(rows))
+	for _, r := range rows {
+		// The key set, as for a scanned code: a key revoked since is refused
+		// within the same KeyCacheTTL, and its secret is never needed. A key
+		// newer than the cached set is not revoked.
+		if k, ok := ks.Key(byte(r.KeyID)); ok && k.Status == voucher.KeyRevoked {
+			out[uint64(r.Serial)] = typedKey{revoked: true}
+			continue
+		}
+		secret, err := s.Keys.VerificationSecret(db.Statement.Context, r.KeyID)
+		if err != nil {
+			return nil, err
+		}
+		out[uint64(r.Serial)] = typedKey{secret: secret}
+	}
+	return out, nil
+}
+
+// decode reads one input into a serial, or says why it cannot. typed holds
+// the keys of the typed vouchers (typedKeys). A typed entry is compared
+// only while budget (the wrong entries the venue may still make) lasts, and
+// a wrong one uses it up.
+func (s *Service) decode(ks *voucher.KeySet, in Input, budget *int64, typed map[uint64]typedKey) (uint64, string) {
 	if in.Code != "" {
 		d, err := ks.Verify(strings.TrimSpace(in.Code))
 		switch {
@@ -311,7 +371,16 @@ func (s *Service) decode(ks *voucher.KeySet, in Input, budget *int64) (uint64, s
 		return 0, ReasonRateLimited
 	}
 	serial, err := voucher.ParseNumber(in.Number)
-	if err != nil || !voucher.CheckVerificationCode(s.Secret, serial, in.VerificationCode) {
+	key, issued := typed[serial]
+	switch {
+	case err != nil, !issued:
+		// A number never issued has no key to check its code with: a
+		// wrong entry, as a wrong code is.
+		*budget--
+		return 0, ReasonInvalidCode
+	case key.revoked:
+		return serial, ReasonRevokedKey
+	case !voucher.CheckVerificationCode(key.secret, serial, in.VerificationCode):
 		*budget--
 		return 0, ReasonInvalidCode
 	}

@@ -35,7 +35,7 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int) *env {
 	f := issuingtest.New(t, db)
 	r := f.Redeemable(t, handedOver)
 	e := &env{Fixture: f, batch: r.Batch, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
-	e.svc = &redemption.Service{DB: db, Secret: f.Issuing.Secret, Now: f.Clock.Now}
+	e.svc = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
 	return e
 }
 
@@ -451,5 +451,50 @@ func TestIdempotencyTimeOffsets(t *testing.T) {
 		if _, err := e.svc.Redeem(ctx, b); passnum.ErrorCode(err) != redemption.EIdempotencyMismatch {
 			t.Fatalf("another instant under the same key: %v", err)
 		}
+	})
+}
+
+// TestRevokedKeyTyped: a voucher whose signing key was revoked is refused
+// with revoked_key when its number and verification code are typed, as when
+// its QR code is scanned, in Check and in a basket: the batch's key, or for
+// a replacement the key that signed it. A retired key's vouchers still
+// redeem by typed entry.
+func TestRevokedKeyTyped(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 3) // batch signed by key 1
+		typed := func(v issuing.PrintedVoucher) redemption.Input {
+			return redemption.Input{Number: v.Number, VerificationCode: v.VerificationCode}
+		}
+		// Key 2 replaces a voucher of key 1's batch, then is revoked.
+		repl := e.ReplaceUnderNewKey(t, e.vouchers[1].Number)
+		if err := e.Keys.Revoke(ctx, 2, "test"); err != nil {
+			t.Fatal(err)
+		}
+		refused := func(name string, in redemption.Input) {
+			t.Helper()
+			it, err := e.svc.Check(ctx, e.venue1, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.Accepted || it.Reason != redemption.ReasonRevokedKey || !strings.Contains(it.Message, "clé retirée pour raison de sécurité") {
+				t.Fatalf("%s: check %+v, want revoked_key", name, it)
+			}
+			res := e.redeem(t, e.venue1, in)
+			if res.Accepted || res.Items[0].Reason != redemption.ReasonRevokedKey {
+				t.Fatalf("%s: basket %+v, want revoked_key", name, res.Items)
+			}
+		}
+		refused("replacement signed by revoked key 2", typed(repl))
+		// Key 1 is retired, not revoked: its vouchers still redeem typed.
+		if res := e.redeem(t, e.venue1, typed(e.vouchers[0])); !res.Accepted {
+			t.Fatalf("retired key 1, typed: %+v", res.Items)
+		}
+		if err := e.Keys.Revoke(ctx, 1, "test"); err != nil {
+			t.Fatal(err)
+		}
+		refused("batch signed by revoked key 1", typed(e.vouchers[2]))
+		refused("batch signed by revoked key 1, scanned", e.code(3))
+		e.auditOK(t)
 	})
 }

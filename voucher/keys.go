@@ -3,6 +3,8 @@ package voucher
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +54,28 @@ func (s *Signer) KeyID() byte { return s.keyID }
 // Public returns the public key, to publish in the KeySet under KeyID.
 func (s *Signer) Public() ed25519.PublicKey {
 	return bytes.Clone(s.priv[ed25519.SeedSize:])
+}
+
+// verificationSecretInfo labels the HKDF derivation of a key's
+// verification secret (docs/voucher-format.md, section 7.2).
+const verificationSecretInfo = "passnum/verification-secret/v1"
+
+// VerificationSecret is the secret behind the verification codes printed
+// for the vouchers this key signs: HKDF-SHA256 of the key's 32-byte seed,
+// no salt, info "passnum/verification-secret/v1", 32 bytes.
+//
+// It is derived rather than kept in a file of its own so that it lives and
+// dies with the key: 'keys new' makes both, revoking the key after a leak
+// leaves the attacker nothing that computes the codes of later batches,
+// and a key given by the environment (PASSNUM_SIGNING_KEY) brings its
+// secret along. It adds no exposure: whoever holds the seed can already
+// sign vouchers, which are worth more than their typed codes.
+func (s *Signer) VerificationSecret() []byte {
+	secret, err := hkdf.Key(sha256.New, s.priv.Seed(), nil, verificationSecretInfo, 32)
+	if err != nil {
+		panic(err) // only for a length beyond 255 hash blocks
+	}
+	return secret
 }
 
 // Sign validates p and returns its code.

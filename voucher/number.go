@@ -171,8 +171,9 @@ func verificationChars(secret []byte, serial uint64) [8]byte {
 // that a number typed by hand proves the paper was seen: the first 40 bits of
 // HMAC-SHA256(secret, "passnum/verification/v1" || serial as 8 bytes
 // big-endian), as 8 Crockford base32 characters, "ABCD-EFGH". 40 bits is
-// enough because manual entry is rate-limited per venue. The secret stays on
-// the server and should be 32 random bytes.
+// enough because manual entry is rate-limited per venue. The secret is the
+// signing key's (Signer.VerificationSecret), or for keys made before, the
+// installation's 32 random bytes; it stays on the server.
 func VerificationCode(secret []byte, serial uint64) string {
 	c := verificationChars(secret, serial)
 	return string(c[:4]) + "-" + string(c[4:])

@@ -254,8 +254,22 @@ func TestFormatDocVectors(t *testing.T) {
 			if got, err := ParseNumber(num); err != nil || got != serial {
 				t.Errorf("%s: ParseNumber = %d, %v", v.where, got, err)
 			}
+		case "key_secret":
+			s := signers[byte(v.uint("key_id", 8))]
+			if s == nil || !bytes.Equal(v.hex("secret"), s.VerificationSecret()) {
+				t.Errorf("%s: the key's verification secret is not %x", v.where, v.hex("secret"))
+			}
 		case "verification":
-			secret := []byte(v.str("secret"))
+			var secret []byte
+			if _, ok := v.fields["key_id"]; ok {
+				s := signers[byte(v.uint("key_id", 8))]
+				if s == nil {
+					t.Fatalf("%s: no such key", v.where)
+				}
+				secret = s.VerificationSecret()
+			} else {
+				secret = []byte(v.str("secret"))
+			}
 			serial := v.uint("serial", 64)
 			mac := hmac.New(sha256.New, secret)
 			mac.Write([]byte("passnum/verification/v1"))
@@ -295,7 +309,7 @@ func TestFormatDocVectors(t *testing.T) {
 			t.Errorf("the doc has no rejected code for %s", name)
 		}
 	}
-	for _, kind := range []string{"number", "verification", "chequier"} {
+	for _, kind := range []string{"number", "verification", "key_secret", "chequier"} {
 		if seen[kind] == 0 {
 			t.Errorf("the doc has no %s vector", kind)
 		}

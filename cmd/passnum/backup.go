@@ -20,8 +20,9 @@ func (a *app) backupCmd() *cobra.Command {
 on SQLite with VACUUM INTO (a single file, WAL included, ready to be put in place of
 passnum.db); on PostgreSQL with pg_dump in its custom format (restore it with pg_restore).
 
-The signing keys and the verification secret are files in <data-dir>/keys (or environment
-variables), never in the database: back them up separately, and keep them secret.
+The signing keys (and, for keys made before each key had its own, the verification secret)
+are files in <data-dir>/keys (or environment variables), never in the database: back them up
+separately, and keep them secret.
 docs/RELIABILITY.md describes restoring and checking a backup.`,
 		Example: `  passnum backup --out passnum-2026-11-26.db
   passnum --database-url postgres://… backup --out passnum-2026-11-26.dump`,

@@ -56,10 +56,7 @@ after the programme end). With --valid-until alone, the programme ends on that d
 			if err != nil {
 				return err
 			}
-			svc, err := a.issuing(db)
-			if err != nil {
-				return err
-			}
+			svc := a.issuing(db)
 			progress, done := a.progress(req.Chequiers*req.VouchersPerChequier, "signing vouchers")
 			res, err := svc.Issue(cmd.Context(), req, progress)
 			done()
@@ -123,10 +120,7 @@ Give the chéquier's number, or the activation code its cover's QR code holds (a
 			if err != nil {
 				return err
 			}
-			svc, err := a.issuing(db)
-			if err != nil {
-				return err
-			}
+			svc := a.issuing(db)
 			activate := svc.Activate
 			if _, _, _, err := voucher.ParseChequierNumber(args[0]); err != nil && len(args[0]) > 40 {
 				activate = svc.ActivateCode // a scanned QR code, not a number
@@ -156,10 +150,7 @@ func (a *app) voidCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := a.issuing(db)
-			if err != nil {
-				return err
-			}
+			svc := a.issuing(db)
 			if _, err := voucher.ParseNumber(args[0]); err == nil {
 				v, err := svc.VoidVoucher(cmd.Context(), args[0], reason, actor())
 				if err != nil {

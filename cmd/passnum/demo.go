@@ -83,10 +83,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	}
 	db := a.db
 	prog := a.programme(db)
-	svc, err := a.issuing(db)
-	if err != nil {
-		return none, err
-	}
+	svc := a.issuing(db)
 	who := "demo"
 
 	step("Départements and venues")
@@ -201,7 +198,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	if err != nil {
 		return none, err
 	}
-	red := &redemption.Service{DB: db, Secret: svc.Secret, Now: a.now, ReversalWindow: 30 * time.Minute}
+	red := &redemption.Service{DB: db, Keys: svc.Keys, Now: a.now, ReversalWindow: 30 * time.Minute}
 	basket := 0
 	redeem := func(day int, venue int64, vs ...issuing.PrintedVoucher) (redemption.Result, error) {
 		clock.set(closeMonth.FirstDay().AddDays(day).Start().Add(14 * time.Hour))

@@ -73,9 +73,12 @@ func (a *app) keysCmd() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tSTATUS\tCREATED\tPUBLIC KEY")
+				// CODES says whose secret the printed verification codes use:
+				// the key's own, or the installation's (keys made before
+				// per-key secrets; docs/operations.md, "When the keys folder leaked").
+				fmt.Fprintln(w, "ID\tSTATUS\tCREATED\tCODES\tPUBLIC KEY")
 				for _, k := range ks {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%x\n", k.ID, k.Status, k.CreatedAt.Format(time.DateOnly), k.PublicKey)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%x\n", k.ID, k.Status, k.CreatedAt.Format(time.DateOnly), k.VerificationSecretFrom, k.PublicKey)
 				}
 				return w.Flush()
 			},

@@ -364,11 +364,7 @@ func issuingOf(t testing.TB, env []string) (*issuing.Service, *ledger.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc, err := a.issuing(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc, db
+	return a.issuing(db), db
 }
 
 // batchVouchers re-creates every voucher of the first batch, in order.

@@ -71,10 +71,7 @@ func (a *app) printCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := a.issuing(db)
-			if err != nil {
-				return err
-			}
+			svc := a.issuing(db)
 			m, err := a.printBatch(cmd.Context(), svc, batchID, o.out, o.perFile, opt)
 			if err != nil {
 				return err
@@ -128,10 +125,7 @@ func (a *app) reprintCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := a.issuing(db)
-			if err != nil {
-				return err
-			}
+			svc := a.issuing(db)
 			var pc issuing.PrintedChequier
 			var name string
 			if chequier != "" {

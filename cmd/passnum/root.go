@@ -83,12 +83,8 @@ func (a *app) keyManager(db *ledger.DB) *keys.Manager {
 	return &keys.Manager{DB: db, Store: a.store(), Now: a.now}
 }
 
-func (a *app) issuing(db *ledger.DB) (*issuing.Service, error) {
-	secret, err := a.store().Secret()
-	if err != nil {
-		return nil, err
-	}
-	return &issuing.Service{DB: db, Keys: a.keyManager(db), Secret: secret, Now: a.now}, nil
+func (a *app) issuing(db *ledger.DB) *issuing.Service {
+	return &issuing.Service{DB: db, Keys: a.keyManager(db), Now: a.now}
 }
 
 func (a *app) programme(db *ledger.DB) *programme.Service {

@@ -947,3 +947,59 @@ func TestScannerBasketLimit(t *testing.T) {
 		t.Fatalf("after the wait: spends %v, want one", s)
 	}
 }
+
+// TestScannerOfflineRevokedKeyTyped: offline, a voucher typed by hand whose
+// signing key was revoked, be it its batch's key or a replacement's own, is
+// refused on the device with the server's message, from the serials the
+// keys feed lists for each revoked key; a typed voucher of a retired key is
+// still taken, to be confirmed when the network returns.
+func TestScannerOfflineRevokedKeyTyped(t *testing.T) {
+	p := newScannerProgramme(t) // batch 1, key 1
+	year := time.Now().Year()
+	mustRun(t, p.env, "keys", "new")
+	// The service, not 'reprint --voucher': printing a replacement signed
+	// by another key than its batch's is issue #12, item 12.
+	svc, _ := issuingOf(t, p.env)
+	replaced, err := svc.Replace(t.Context(), p.vouchers[0].Number, "code photographié", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repl := replaced.New
+	if repl.KeyID == nil || *repl.KeyID != 2 {
+		t.Fatalf("the replacement: %+v", repl.Voucher)
+	}
+	mustRun(t, p.env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "2", "--value", "10.00",
+		"--valid-until", nextYearEnd(), "--no-activation")
+	b := chequierVouchers(t, p.env, fmt.Sprintf("78-%d-000003", year)) // batch 2, key 2
+	mustRun(t, p.env, "keys", "new")
+	mustRun(t, p.env, "keys", "revoke", "2")
+	proxy := newCutProxy(t, startServer(t, p.env))
+	profile := t.TempDir()
+	{
+		ctx := newBrowser(t, chromedp.UserDataDir(profile))
+		pairByHand(t, ctx, proxy.url, p.pairingCode(t, 1))
+		eval[bool](t, ctx, `navigator.serviceWorker.ready.then(() => true)`)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
+		waitText(t, ctx, "#info-synchro", "Clés et liste des chèques utilisés reçues")
+		chromedp.Cancel(ctx)
+	}
+
+	proxy.down.Store(true)
+	ctx := newBrowser(t, chromedp.UserDataDir(profile))
+	do(t, ctx, phone(), chromedp.Navigate(proxy.url+"/scanner/"))
+	waitText(t, ctx, "#bandeau-hors-ligne", "Hors ligne")
+	cameraSettled(t, ctx, "#camera-scanner") // no camera: the typing form opens, the page stops moving
+	const revoked = "Ce chèque a été émis avec une clé retirée pour raison de sécurité. Il doit être remplacé par le département."
+	for _, v := range []issuing.PrintedVoucher{b[0], repl} {
+		enter(t, ctx, v)
+		waitText(t, ctx, "#verdict", v.Number, revoked)
+		if !eval[bool](t, ctx, `document.getElementById("verdict").classList.contains("refused")`) {
+			t.Fatalf("voucher %s of revoked key 2, typed offline, is not shown refused", v.Number)
+		}
+	}
+	enter(t, ctx, p.vouchers[1]) // key 1, retired
+	waitText(t, ctx, "#verdict", p.vouchers[1].Number, "Saisi hors ligne")
+	if n := eval[int](t, ctx, `document.querySelectorAll("#panier li.refused").length`); n != 2 {
+		t.Fatalf("%d vouchers refused in the basket, want 2", n)
+	}
+}

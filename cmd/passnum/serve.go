@@ -118,18 +118,17 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	if err != nil {
 		return err
 	}
-	secret, err := a.store().Secret()
-	if err != nil {
+	// Each key's verification secret too (a missing file, or the
+	// installation's secret for the keys made before per-key secrets), so
+	// that typed vouchers are not the first to find it missing.
+	if err := km.CheckSecrets(ctx); err != nil {
 		return err
 	}
-	issuer, err := a.issuing(db)
-	if err != nil {
-		return err
-	}
+	issuer := a.issuing(db)
 	log := slog.New(slog.NewJSONHandler(a.errOut, nil))
 	keys := a.apikeys(db)
 	keys.CacheTTL = o.keyCache // one lookup fewer per request; see apikeys.Service
-	redeemer := &redemption.Service{DB: db, Secret: secret, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
+	redeemer := &redemption.Service{DB: db, Keys: km, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       keys,

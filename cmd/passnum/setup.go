@@ -12,7 +12,7 @@ import (
 func (a *app) initCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "init",
-		Short: "Create the data folder, database, schema, verification secret and a first signing key",
+		Short: "Create the data folder, database, schema and a first signing key",
 		Long: "init prepares a new installation and is safe to run again: it only creates what is missing.\n" +
 			"With PostgreSQL (--database-url postgres://…) the database must exist; init creates the tables.",
 		Args: cobra.NoArgs,
@@ -30,13 +30,6 @@ func (a *app) initCmd() *cobra.Command {
 				return err
 			}
 			st := a.store()
-			created, err := st.InitSecret()
-			if err != nil {
-				return err
-			}
-			if created {
-				fmt.Fprintf(a.out, "created the verification secret in %s\n", st.Dir)
-			}
 			km := a.keyManager(db)
 			existing, err := km.List(ctx)
 			if err != nil {

@@ -22,7 +22,8 @@ import (
 // changed; update it when a release adds a migration), lets it run a
 // programme with redemptions on SQLite and on PostgreSQL, then migrates
 // that database with this binary: the audit must pass and the programme
-// must still read and redeem.
+// must still read and redeem, typed vouchers of the keys made before
+// per-key verification secrets included.
 func TestUpgradeFromPreviousRelease(t *testing.T) {
 	commit, err := os.ReadFile("testdata/previous-release")
 	if err != nil {
@@ -60,8 +61,36 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 		if out := mustRun(t, env, "venue", "list"); !strings.Contains(out, "Médiathèque") {
 			t.Fatalf("venue list: %s", out)
 		}
-		// And the upgraded programme keeps running: the old key redeems.
-		redeem(t, startServer(t, env), key, voucherCode(t, dir, 2))
+		// And the upgraded programme keeps running: the old key redeems,
+		// scanned, and typed with the verification codes printed with the
+		// installation's secret, which its reprints still show.
+		url := startServer(t, env)
+		redeem(t, url, key, voucherCode(t, dir, 2))
+		mustRun(t, env, "activate", thisYearsChequier(3))
+		legacy, err := keys.Store{Dir: filepath.Join(dir, "keys")}.Secret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		third := chequierVouchers(t, env, thisYearsChequier(3))
+		if third[0].VerificationCode != voucher.VerificationCode(legacy, uint64(third[0].Serial)) {
+			t.Fatalf("voucher %s is reprinted with code %s, not the one printed before the upgrade", third[0].Number, third[0].VerificationCode)
+		}
+		if got := redeemTyped(t, url, key, third[0]); !got.Accepted {
+			t.Fatalf("a voucher of the old key typed with its old code: %+v", got)
+		}
+		// A key made after the upgrade prints codes of its own.
+		mustRun(t, env, "keys", "new")
+		mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "2", "--valid-until", nextYearEnd(), "--no-activation")
+		fresh := chequierVouchers(t, env, thisYearsChequier(4))
+		if fresh[0].VerificationCode == voucher.VerificationCode(legacy, uint64(fresh[0].Serial)) {
+			t.Fatalf("key 2's voucher %s is printed with the installation's secret", fresh[0].Number)
+		}
+		if got := redeemTyped(t, url, key, fresh[0]); !got.Accepted {
+			t.Fatalf("key 2's voucher typed: %+v", got)
+		}
+		if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+			t.Fatalf("audit after the new key: %s", out)
+		}
 	})
 }
 

@@ -1,6 +1,6 @@
 // Package issuingtest sets up an issuing service on a test database: a
-// signing key in a temporary folder, a verification secret, and the
-// départements 78 and 92.
+// signing key in a temporary folder (its verification secret derived from
+// it) and the départements 78 and 92.
 package issuingtest
 
 import (
@@ -37,15 +37,7 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &Clock{T: Start}
-	store := keys.Store{Dir: tb.TempDir()}
-	if _, err := store.InitSecret(); err != nil {
-		tb.Fatal(err)
-	}
-	secret, err := store.Secret()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	km := &keys.Manager{DB: db, Store: store, Now: clock.Now}
+	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}, Now: clock.Now}
 	if _, err := km.New(ctx, "test"); err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +48,7 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 		}
 	}
 	return &Fixture{DB: db, Keys: km, Clock: clock,
-		Issuing: &issuing.Service{DB: db, Keys: km, Secret: secret, Now: clock.Now}}
+		Issuing: &issuing.Service{DB: db, Keys: km, Now: clock.Now}}
 }
 
 // Request is a valid batch request to adjust.
@@ -74,6 +66,25 @@ func (f *Fixture) Issue(tb testing.TB, req issuing.BatchRequest) issuing.Issued 
 		tb.Fatal(err)
 	}
 	return res
+}
+
+// ReplaceUnderNewKey makes a new key, replaces the voucher typed as number
+// with a voucher it signs, and makes another key, so that the replacement's
+// key can be revoked on its own. It returns the replacement.
+func (f *Fixture) ReplaceUnderNewKey(tb testing.TB, number string) issuing.PrintedVoucher {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := f.Keys.New(ctx, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	r, err := f.Issuing.Replace(ctx, number, "code photographié", "test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := f.Keys.New(ctx, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	return r.New
 }
 
 // Seal chains every pending event with a checkpoint.

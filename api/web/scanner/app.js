@@ -458,11 +458,14 @@ function checked(item) {
 
 // checkOffline judges a voucher as far as the device can: its signature
 // against the public keys, its dates in Paris, the venue's départements and
-// label, and the last list of spent and voided vouchers. The server judges
-// again when the basket is sent.
+// label, and the last list of spent and voided vouchers. A typed number is
+// only checked against the serials of the revoked keys: its verification
+// code's secret stays on the server. The server judges again when the
+// basket is sent.
 async function checkOffline(item) {
   const refuse = (message) => Object.assign(item, { state: "refused", message });
   if (!item.code) {
+    if (codec.revokedKeyOf(item.number, state.keys) !== null) return refuse(OFFLINE_REFUSAL.revoked_key);
     return Object.assign(item, { state: "offline-manual",
       message: "Saisi hors ligne : le code de vérification et le montant seront contrôlés au retour du réseau." });
   }

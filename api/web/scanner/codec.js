@@ -203,6 +203,19 @@ export function readNumber(text) {
   return `${s.slice(0, 4)} ${s.slice(4, 8)} ${s.slice(8)}`;
 }
 
+// revokedKeyOf returns the id of the revoked key that signed the voucher
+// typed as number (as readNumber returns it), from the serial ranges a key
+// set as GET /api/v1/keys returns it lists for each revoked key, or null:
+// a typed number has no code to read its key id from.
+export function revokedKeyOf(number, keySet) {
+  const serial = Number(number.replace(/ /g, "").slice(0, 10));
+  for (const k of (keySet && keySet.keys) || []) {
+    if (k.status !== "revoked") continue;
+    if ((k.serials || []).some(([first, last]) => serial >= first && serial <= last)) return k.id;
+  }
+  return null;
+}
+
 // readVerificationCode normalizes a typed verification code as the server
 // reads it (section 7.2), or returns null if it cannot be one.
 export function readVerificationCode(text) {
