@@ -99,6 +99,16 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Re
 		if err != nil {
 			return err
 		}
+		// A voiding or a hand-over of the chéquier changes all its vouchers
+		// in one statement, which cannot see a voucher inserted by a
+		// transaction still running: locked, they run before this one (and
+		// the voucher is read again as they left it) or after it.
+		if err := tx.LockChequier(old.ChequierID); err != nil {
+			return err
+		}
+		if err := tx.Where("serial = ?", serial).Take(old).Error; err != nil {
+			return err
+		}
 		switch old.Status {
 		case ledger.VoucherRedeemed:
 			return passnum.Errorf(EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))

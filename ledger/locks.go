@@ -32,3 +32,18 @@ func (tx *Tx) LockVenue(id int64) error {
 	var locked []int64
 	return tx.Raw(`SELECT id FROM venues WHERE id = ? FOR NO KEY UPDATE`, id).Scan(&locked).Error
 }
+
+// LockChequier makes a change that adds to a chéquier (a replacement
+// voucher) and one that changes all its vouchers (a voiding, a hand-over)
+// run one after the other on PostgreSQL: the latter's UPDATE takes the same
+// row lock, so it either comes first and is seen, or comes after and sees
+// the new voucher. FOR NO KEY UPDATE, like LockVenue: the key share lock of
+// inserting the voucher does not conflict with it, and reads never wait.
+// SQLite needs nothing: its writers run one at a time.
+func (tx *Tx) LockChequier(id int64) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	var locked []int64
+	return tx.Raw(`SELECT id FROM chequiers WHERE id = ? FOR NO KEY UPDATE`, id).Scan(&locked).Error
+}
