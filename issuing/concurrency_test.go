@@ -36,7 +36,7 @@ func race(t *testing.T, f *issuingtest.Fixture, chequiers []issuing.PrintedChequ
 		wg.Go(func() {
 			ready.Done()
 			<-start
-			if _, err := f.Issuing.Replace(ctx, leaked, "code photographié", "test"); passnum.ErrorCode(err) == passnum.EInternal {
+			if _, err := f.Issuing.Replace(ctx, leaked, "code photographié", "test", nil); passnum.ErrorCode(err) == passnum.EInternal {
 				t.Errorf("replace %s: %v", leaked, err)
 			}
 		})

@@ -169,7 +169,7 @@ func TestRevocationFeedAgreesWithVouchers(t *testing.T) {
 				_, err := e.Issuing.VoidVoucher(ctx, voucher.FormatNumber(uint64(serial)), "code divulgué", "test")
 				expected("void voucher", fmt.Sprintf("void voucher %d", serial), err)
 			case op < 15:
-				r, err := e.Issuing.Replace(ctx, voucher.FormatNumber(uint64(serial)), "code photographié", "test")
+				r, err := e.Issuing.Replace(ctx, voucher.FormatNumber(uint64(serial)), "code photographié", "test", nil)
 				expected("replace", fmt.Sprintf("replace voucher %d by %d", serial, r.New.Serial), err)
 				if err == nil {
 					codes[r.New.Serial], serials = r.New.Code, append(serials, r.New.Serial)
