@@ -110,7 +110,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		// in one statement, which cannot see a voucher inserted by a
 		// transaction still running: locked, they run before this one (and
 		// the voucher is read again as they left it) or after it.
-		if err := tx.LockChequier(old.ChequierID); err != nil {
+		if err := tx.LockChequiers(old.ChequierID); err != nil {
 			return err
 		}
 		if err := tx.Where("serial = ?", serial).Take(old).Error; err != nil {
