@@ -157,14 +157,21 @@ func TestConcurrentRetries(t *testing.T) {
 }
 
 // TestReverseWhileVoiding: the redemption of a voucher of each of 200
-// chéquiers is reversed while the chéquier is voided, 400 goroutines at
-// once. The voucher ends void, never spendable in a voided chéquier, and
+// chéquiers (50 on SQLite) is reversed while the chéquier is voided, 400
+// goroutines at once. The voucher ends void, never spendable in a voided chéquier, and
 // the ledger verifies.
 func TestReverseWhileVoiding(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, 0)
-		req := issuingtest.Request("78", 200, 2)
+		// SQLite runs one writer at a time and cannot lose any; a few are
+		// enough there (hundreds queueing under the race detector outwait
+		// its busy timeout).
+		n := 200
+		if db.Dialect() == ledger.SQLite {
+			n = 50
+		}
+		req := issuingtest.Request("78", n, 2)
 		req.RequiresActivation = false
 		res := e.Issue(t, req)
 		type pair struct {
