@@ -65,7 +65,7 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 	fp := &filePlan{opt: opt, chequiers: chequiers}
 	for _, c := range chequiers {
 		fp.vouchers += len(c.Vouchers)
-		if !c.Partial() {
+		if !c.partial() {
 			fp.covers++
 		}
 	}
@@ -73,7 +73,7 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 	switch opt.Layout {
 	case A4Sheets:
 		for ci, c := range chequiers {
-			if !c.Partial() {
+			if !c.partial() {
 				fp.pages = append(fp.pages, pagePlan{kind: pageCover, items: []item{{kind: itemCover, ch: ci}}})
 			}
 			for start := 0; start < len(c.Vouchers); start += gridCells {
@@ -87,7 +87,7 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 	case Booklet:
 		seq := make([]item, 0, fp.covers+fp.vouchers+3)
 		for ci, c := range chequiers {
-			if !c.Partial() {
+			if !c.partial() {
 				seq = append(seq, item{kind: itemCover, ch: ci})
 			}
 			for v := range c.Vouchers {

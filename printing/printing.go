@@ -83,12 +83,12 @@ type Chequier struct {
 	Size int
 }
 
-// Partial tells whether only some of the chéquier's vouchers are printed.
-func (c *Chequier) Partial() bool { return c.Size > 0 }
+// partial tells whether only some of the chéquier's vouchers are printed.
+func (c *Chequier) partial() bool { return c.Size > 0 }
 
 // size is the number of vouchers of the whole chéquier.
 func (c *Chequier) size() int {
-	if c.Partial() {
+	if c.partial() {
 		return c.Size
 	}
 	return len(c.Vouchers)
@@ -196,7 +196,7 @@ func checkChequier(b Batch, c *Chequier) error {
 	if b.VouchersPerChequier > 0 && len(c.Vouchers) != b.VouchersPerChequier {
 		return fmt.Errorf("chéquier %s: %d vouchers, the batch has %d per chéquier", name, len(c.Vouchers), b.VouchersPerChequier)
 	}
-	if c.Partial() && len(c.Vouchers) > c.Size {
+	if c.partial() && len(c.Vouchers) > c.Size {
 		return fmt.Errorf("chéquier %s: %d vouchers printed of a chéquier of %d", name, len(c.Vouchers), c.Size)
 	}
 	if c.RequiresActivation != b.RequiresActivation {
@@ -205,7 +205,7 @@ func checkChequier(b Batch, c *Chequier) error {
 	if b.ValidUntil != 0 && c.ValidUntil != b.ValidUntil {
 		return fmt.Errorf("chéquier %s: valid until %s, the batch until %s", name, c.ValidUntil, b.ValidUntil)
 	}
-	if c.RequiresActivation && !c.Partial() {
+	if c.RequiresActivation && !c.partial() {
 		if err := checkActivation(c); err != nil {
 			return fmt.Errorf("chéquier %s: activation code: %w", name, err)
 		}
@@ -214,7 +214,11 @@ func checkChequier(b Batch, c *Chequier) error {
 		v := &c.Vouchers[i]
 		// All the vouchers are at 1..M in order; some of them, in order
 		// within 1..Size.
-		if !c.Partial() && v.Position != i+1 || c.Partial() && (v.Position < 1 || v.Position > c.Size || i > 0 && v.Position <= c.Vouchers[i-1].Position) {
+		inPlace := v.Position == i+1
+		if c.partial() {
+			inPlace = v.Position >= 1 && v.Position <= c.Size && (i == 0 || v.Position > c.Vouchers[i-1].Position)
+		}
+		if !inPlace {
 			return fmt.Errorf("chéquier %s: voucher %d of %d has position %d", name, i+1, len(c.Vouchers), v.Position)
 		}
 		if err := checkVoucher(b, c, v); err != nil {
