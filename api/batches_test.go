@@ -156,7 +156,7 @@ func TestBatchFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Fixture.Issuing.Replace(ctx, last.Vouchers[0].Number, "code photographié", "test"); err != nil {
+		if _, err := e.Fixture.Issuing.Replace(ctx, last.Vouchers[0].Number, "code photographié", "test", nil); err != nil {
 			t.Fatal(err)
 		}
 

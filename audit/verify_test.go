@@ -43,7 +43,7 @@ func scenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 		t.Fatal(err)
 	}
 	// Serial 5 of the activated chéquier leaked: serial 251 replaces it.
-	if _, err := f.Issuing.Replace(ctx, voucher.FormatNumber(5), "code photographié", "test"); err != nil {
+	if _, err := f.Issuing.Replace(ctx, voucher.FormatNumber(5), "code photographié", "test", nil); err != nil {
 		t.Fatal(err)
 	}
 	f.Seal(t)

@@ -187,7 +187,7 @@ func TestFiguresScenario(t *testing.T) {
 		if _, err := e.Issuing.VoidVoucher(ctx, b1c1.Vouchers[4].Number, "détaché et perdu", "test"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Issuing.Replace(ctx, b1c2.Vouchers[4].Number, "code photographié", "test"); err != nil {
+		if _, err := e.Issuing.Replace(ctx, b1c2.Vouchers[4].Number, "code photographié", "test", nil); err != nil {
 			t.Fatal(err)
 		}
 
@@ -505,7 +505,7 @@ func (p *property) step(t *testing.T) {
 		_, err := p.Issuing.VoidVoucher(ctx, p.vouchers[p.rng.IntN(len(p.vouchers))].Number, "perdu", "test")
 		ok(t, "void voucher", err)
 	case op < 79:
-		r, err := p.Issuing.Replace(ctx, p.vouchers[p.rng.IntN(len(p.vouchers))].Number, "code photographié", "test")
+		r, err := p.Issuing.Replace(ctx, p.vouchers[p.rng.IntN(len(p.vouchers))].Number, "code photographié", "test", nil)
 		if ok(t, "replace", err) {
 			p.vouchers = append(p.vouchers, r.New)
 			p.bySerial[r.New.Serial] = r.New

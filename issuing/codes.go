@@ -42,13 +42,41 @@ type PrintedChequier struct {
 type signers struct {
 	svc  *Service
 	byID map[int16]*voucher.Signer
+	// loaded forbids reading more keys: inside a transaction, reading one
+	// would wait for a second connection of the pool, which the other
+	// transactions may all hold.
+	loaded bool
 }
 
 func (s *Service) signers() *signers { return &signers{svc: s, byID: map[int16]*voucher.Signer{}} }
 
+// signersOf loads, before a transaction, the keys that the codes of the
+// chéquier of voucher serial need, and the active key.
+func (s *Service) signersOf(ctx context.Context, serial int64, active *voucher.Signer) (*signers, error) {
+	ss := s.signers()
+	ss.byID[int16(active.KeyID())] = active
+	var ids []int16
+	if err := s.DB.Read(ctx).Raw(`SELECT key_id FROM batches WHERE id = (SELECT batch_id FROM vouchers WHERE serial = ?)
+		UNION SELECT key_id FROM vouchers WHERE chequier_id = (SELECT chequier_id FROM vouchers WHERE serial = ?) AND key_id IS NOT NULL`,
+		serial, serial).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		// A revoked key is refused in the transaction, with what to do.
+		if _, err := ss.get(ctx, id); err != nil && passnum.ErrorCode(err) == passnum.EInternal {
+			return nil, err
+		}
+	}
+	ss.loaded = true
+	return ss, nil
+}
+
 func (ss *signers) get(ctx context.Context, id int16) (*voucher.Signer, error) {
 	if sg, ok := ss.byID[id]; ok {
 		return sg, nil
+	}
+	if ss.loaded {
+		return nil, passnum.Errorf(passnum.EConflict, "signing key %d was not expected here: the chéquier changed meanwhile, try again", id)
 	}
 	sg, err := ss.svc.Keys.SignerFor(ctx, id)
 	if err != nil {
@@ -112,7 +140,12 @@ func (ss *signers) chequier(ctx context.Context, b *ledger.Batch, c ledger.Chequ
 // Chequier returns the codes of one chéquier by its number.
 // Errors: invalid, not_found, conflict (its key was revoked).
 func (s *Service) Chequier(ctx context.Context, number string) (PrintedChequier, error) {
-	db := s.DB.Read(ctx)
+	return s.chequierIn(ctx, s.DB.Read(ctx), s.signers(), number)
+}
+
+// chequierIn is Chequier as db sees it, a transaction included, with the
+// keys of ss.
+func (s *Service) chequierIn(ctx context.Context, db *gorm.DB, ss *signers, number string) (PrintedChequier, error) {
 	c, b, err := findChequier(db, number)
 	if err != nil {
 		return PrintedChequier{}, err
@@ -121,7 +154,7 @@ func (s *Service) Chequier(ctx context.Context, number string) (PrintedChequier,
 	if err := db.Where("chequier_id = ?", c.ID).Order("position, serial").Find(&vs).Error; err != nil {
 		return PrintedChequier{}, err
 	}
-	return s.signers().chequier(ctx, &b, c, vs, nil)
+	return ss.chequier(ctx, &b, c, vs, nil)
 }
 
 // Batch returns a batch and its département. Errors: not_found.

@@ -32,6 +32,9 @@ func PrintingChequier(pc PrintedChequier) printing.Chequier {
 		ActivationCode: pc.ActivationCode, Vouchers: make([]printing.Voucher, len(pc.Vouchers))}
 	for i, v := range pc.Vouchers {
 		c.Vouchers[i] = printing.Voucher{Position: int(v.Position), Number: v.Number, VerificationCode: v.VerificationCode, Code: v.Code}
+		if v.KeyID != nil {
+			c.Vouchers[i].KeyID = int(*v.KeyID)
+		}
 	}
 	return c
 }

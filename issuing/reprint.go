@@ -85,9 +85,12 @@ type Replaced struct {
 // Replace voids a voucher whose code leaked or was damaged and puts a new
 // voucher, with a new serial and code, at its place in the same chéquier,
 // signed by the active key. The rest of the chéquier is untouched.
+// print, if not nil, is given the replacement before it commits, to write
+// its printout: if print fails, nothing is replaced, so that no replacement
+// exists without its paper (the old code void, the new one nowhere).
 // Errors: invalid, not_found, voucher_redeemed, voucher_voided, conflict
 // (also when a key that signed the chéquier is revoked).
-func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Replaced, error) {
+func (s *Service) Replace(ctx context.Context, number, reason, actor string, print func(Replaced) error) (Replaced, error) {
 	reason, err := checkReason(reason, "code photographié")
 	if err != nil {
 		return Replaced{}, err
@@ -97,6 +100,10 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Re
 		return Replaced{}, passnum.Errorf(passnum.EInvalid, "%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
 	}
 	signer, err := s.Keys.Signer(ctx)
+	if err != nil {
+		return Replaced{}, err
+	}
+	ss, err := s.signersOf(ctx, int64(serial), signer)
 	if err != nil {
 		return Replaced{}, err
 	}
@@ -110,6 +117,16 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Re
 			return passnum.Errorf(passnum.ENotFound, "there is no voucher %s", voucher.FormatNumber(serial))
 		}
 		if err != nil {
+			return err
+		}
+		// A voiding or a hand-over of the chéquier changes all its vouchers
+		// in one statement, which cannot see a voucher inserted by a
+		// transaction still running: locked, they run before this one (and
+		// the voucher is read again as they left it) or after it.
+		if err := tx.LockChequiers(old.ChequierID); err != nil {
+			return err
+		}
+		if err := tx.Where("serial = ?", serial).Take(old).Error; err != nil {
 			return err
 		}
 		switch old.Status {
@@ -153,22 +170,27 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string) (Re
 		if err := tx.Create(&nv).Error; err != nil {
 			return err
 		}
-		out.New.Voucher = nv
-		return tx.Append(ledger.Record{Type: ledger.EventVoucherReplaced, Entity: "voucher", EntityID: strconv.FormatInt(old.Serial, 10),
+		if err := tx.Append(ledger.Record{Type: ledger.EventVoucherReplaced, Entity: "voucher", EntityID: strconv.FormatInt(old.Serial, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.VoucherReplaced{
 				OldSerial: old.Serial, NewSerial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
-				Position: old.Position, KeyID: keyID, Status: old.Status, Reason: reason}})
+				Position: old.Position, KeyID: keyID, Status: old.Status, Reason: reason}}); err != nil {
+			return err
+		}
+		if out.Chequier, err = s.chequierIn(ctx, tx.DB, ss, c.Number); err != nil {
+			return err
+		}
+		for _, pv := range out.Chequier.Vouchers {
+			if pv.Serial == newSerial {
+				out.New = pv
+			}
+		}
+		if print == nil {
+			return nil
+		}
+		return print(out)
 	})
 	if err != nil {
 		return Replaced{}, err
-	}
-	if out.Chequier, err = s.Chequier(ctx, c.Number); err != nil {
-		return out, err
-	}
-	for _, pv := range out.Chequier.Vouchers {
-		if pv.Serial == out.New.Serial {
-			out.New = pv
-		}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package issuing_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -108,7 +109,7 @@ func TestReplace(t *testing.T) {
 		if _, err := f.Keys.New(ctx, "test"); err != nil {
 			t.Fatal(err)
 		}
-		r, err := f.Issuing.Replace(ctx, leaked.Number, "code photographié", "test")
+		r, err := f.Issuing.Replace(ctx, leaked.Number, "code photographié", "test", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,11 +160,35 @@ func TestReplace(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				_, err := f.Issuing.Replace(ctx, c.number, "fuite", "test")
+				_, err := f.Issuing.Replace(ctx, c.number, "fuite", "test", nil)
 				if got := passnum.ErrorCode(err); got != c.code {
 					t.Fatalf("code %q (%v), want %q", got, err, c.code)
 				}
 			})
 		}
+		// A printout that fails undoes the replacement: the voucher stays as
+		// it was, with no replacement and no event.
+		t.Run("ErrPrint", func(t *testing.T) {
+			v := before.Vouchers[6]
+			var seen issuing.Replaced
+			_, err := f.Issuing.Replace(ctx, v.Number, "fuite", "test", func(r issuing.Replaced) error {
+				seen = r
+				return errors.New("disk full")
+			})
+			if err == nil || !strings.Contains(err.Error(), "disk full") {
+				t.Fatalf("error %v", err)
+			}
+			if seen.New.Code == "" || seen.New.Position != v.Position || len(seen.Chequier.Vouchers) != 10 {
+				t.Fatalf("the printout was given %+v", seen.New)
+			}
+			var now ledger.Voucher
+			db.Read(ctx).Where("serial = ?", v.Serial).Take(&now)
+			if n := count(t, db, &ledger.Voucher{}, "serial = ?", seen.New.Serial); now.Status != ledger.VoucherActive || now.ReplacedBy != nil || n != 0 {
+				t.Fatalf("after a failed printout the voucher is %s, replaced by %v, %d replacements", now.Status, now.ReplacedBy, n)
+			}
+			if n := count(t, db, &ledger.Event{}, "type = ?", ledger.EventVoucherReplaced); n != 1 {
+				t.Fatalf("%d replacement events, want the first one only", n)
+			}
+		})
 	})
 }

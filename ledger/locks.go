@@ -32,3 +32,21 @@ func (tx *Tx) LockVenue(id int64) error {
 	var locked []int64
 	return tx.Raw(`SELECT id FROM venues WHERE id = ? FOR NO KEY UPDATE`, id).Scan(&locked).Error
 }
+
+// LockChequiers makes a change to some vouchers of a chéquier (a
+// replacement voucher, a reversal) and one that changes all its vouchers (a
+// voiding, a hand-over) run one after the other on PostgreSQL: the latter's
+// UPDATE of the chéquier takes the same row lock, so it either comes first
+// and is seen, or comes after and its UPDATE of the vouchers sees what the
+// first did (a statement cannot see rows changed by a transaction still
+// running). FOR NO KEY UPDATE, like LockVenue: the key share lock of
+// inserting a voucher does not conflict with it, and reads never wait.
+// Rows are locked in id order, so two callers never deadlock. SQLite needs
+// nothing: its writers run one at a time.
+func (tx *Tx) LockChequiers(ids ...int64) error {
+	if tx.dialect != Postgres || len(ids) == 0 {
+		return nil
+	}
+	var locked []int64
+	return tx.Raw(`SELECT id FROM chequiers WHERE id IN ? ORDER BY id FOR NO KEY UPDATE`, ids).Scan(&locked).Error
+}

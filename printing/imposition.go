@@ -55,6 +55,7 @@ type filePlan struct {
 	chequiers []Chequier
 	pages     []pagePlan
 	vouchers  int
+	covers    int // chéquiers printed whole, with their cover
 	sheets    int // Booklet: sheets in the imposed part
 	a6Pages   int // Booklet: A6 pages including blanks
 	err       error
@@ -64,12 +65,17 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 	fp := &filePlan{opt: opt, chequiers: chequiers}
 	for _, c := range chequiers {
 		fp.vouchers += len(c.Vouchers)
+		if !c.partial() {
+			fp.covers++
+		}
 	}
 	fp.pages = append(fp.pages, pagePlan{kind: pageSummary})
 	switch opt.Layout {
 	case A4Sheets:
 		for ci, c := range chequiers {
-			fp.pages = append(fp.pages, pagePlan{kind: pageCover, items: []item{{kind: itemCover, ch: ci}}})
+			if !c.partial() {
+				fp.pages = append(fp.pages, pagePlan{kind: pageCover, items: []item{{kind: itemCover, ch: ci}}})
+			}
 			for start := 0; start < len(c.Vouchers); start += gridCells {
 				p := pagePlan{kind: pageVouchers}
 				for v := start; v < len(c.Vouchers) && v < start+gridCells; v++ {
@@ -79,9 +85,11 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 			}
 		}
 	case Booklet:
-		seq := make([]item, 0, len(chequiers)+fp.vouchers+3)
+		seq := make([]item, 0, fp.covers+fp.vouchers+3)
 		for ci, c := range chequiers {
-			seq = append(seq, item{kind: itemCover, ch: ci})
+			if !c.partial() {
+				seq = append(seq, item{kind: itemCover, ch: ci})
+			}
 			for v := range c.Vouchers {
 				seq = append(seq, item{kind: itemVoucher, ch: ci, v: v})
 			}

@@ -83,7 +83,7 @@ func (pc *pageContext) qrFor(it item) (qrMatrix, error) {
 		if it.kind == itemCover {
 			return m, fmt.Errorf("printing: chéquier %s, activation code: %w", c.Number, err)
 		}
-		return m, fmt.Errorf("printing: chéquier %s, voucher %d (%s): %w", c.Number, it.v+1, c.Vouchers[it.v].Number, err)
+		return m, fmt.Errorf("printing: chéquier %s, voucher %d (%s): %w", c.Number, c.Vouchers[it.v].Position, c.Vouchers[it.v].Number, err)
 	}
 	return m, nil
 }
@@ -116,11 +116,11 @@ func (pc *pageContext) drawPage(d *pdfDoc, pg pagePlan, index int) error {
 	case pageVouchers:
 		pc.cropMarksA4(d)
 		c := &pc.fp.chequiers[pg.items[0].ch]
-		first, last := pg.items[0].v+1, pg.items[len(pg.items)-1].v+1
+		first, last := c.Vouchers[pg.items[0].v].Position, c.Vouchers[pg.items[len(pg.items)-1].v].Position
 		d.font("", 6)
 		d.ink(grey)
 		d.left(gridX+12, 6.5, fmt.Sprintf("Lot %d · chéquier %s · chèques %d à %d sur %d · page %d",
-			pc.b.ID, c.Number, first, last, len(c.Vouchers), index+1))
+			pc.b.ID, c.Number, first, last, c.size(), index+1))
 		for i, it := range pg.items {
 			m, err := pc.qrFor(it)
 			if err != nil {
@@ -192,7 +192,7 @@ func (pc *pageContext) drawVoucherA4(d *pdfDoc, it item, m qrMatrix, x, y float6
 	block := qrBlock(voucherQRVersion, a4VoucherModule)
 	qc := qx + block/2
 	d.ink(black)
-	pos := "Chèque " + strconv.Itoa(v.Position) + " sur " + strconv.Itoa(len(c.Vouchers))
+	pos := "Chèque " + strconv.Itoa(v.Position) + " sur " + strconv.Itoa(c.size())
 	d.fit("B", 8.5, block, pos)
 	d.centre(qc, y+44, pos)
 	d.ink(grey)
@@ -259,7 +259,7 @@ func (pc *pageContext) drawVoucherA6(d *pdfDoc, it item, m qrMatrix, x, y float6
 	d.centre(cx, by+12, v.Number)
 	d.fit("B", 20, w, v.VerificationCode)
 	d.centre(cx, by+26, v.VerificationCode)
-	line := fmt.Sprintf("Chéquier n°%s%s · chèque %d sur %d", nbsp, c.Number, v.Position, len(c.Vouchers))
+	line := fmt.Sprintf("Chéquier n°%s%s · chèque %d sur %d", nbsp, c.Number, v.Position, c.size())
 	d.fit("", 8.5, w, line)
 	d.centre(cx, by+34, line)
 	d.font("", 8.5)
@@ -283,7 +283,7 @@ func (pc *pageContext) stub(d *pdfDoc, x, y float64, it item, sheet, slot int, t
 	}
 	label := "Couverture · chéquier n°" + nbsp + c.Number
 	if it.kind == itemVoucher {
-		label = fmt.Sprintf("Chèque %d/%d · chéquier n°%s%s", it.v+1, len(c.Vouchers), nbsp, c.Number)
+		label = fmt.Sprintf("Chèque %d/%d · chéquier n°%s%s", c.Vouchers[it.v].Position, c.size(), nbsp, c.Number)
 	}
 	pos := fmt.Sprintf("%c · feuille %d · page %d", 'A'+slot, sheet, it.page)
 	d.TransformBegin()
@@ -475,7 +475,7 @@ func (pc *pageContext) drawSummary(d *pdfDoc) {
 			"Chaque chéquier : une page de couverture A4, puis ses chèques, 10 par page (2 colonnes × 5 lignes de 95 × 55" + nbsp + "mm), bord à bord.\n" +
 			"Couper le long des repères de coupe des marges : un seul trait de coupe entre deux chèques. Garder les chèques d'un chéquier ensemble, avec sa couverture."
 	case Booklet:
-		blanks := fp.a6Pages - len(fp.chequiers) - fp.vouchers
+		blanks := fp.a6Pages - fp.covers - fp.vouchers
 		text = fmt.Sprintf("Carnets A6 (mise en page « booklet ») : une page A6 (105 × 148,5"+nbsp+"mm) par couverture ou par chèque, "+
 			"imposées par 4 sur A4 pour la découpe en pile (« cut and stack »). Imprimer en recto seul, à 100"+nbsp+"%%, sans changer l'ordre des %s feuilles qui suivent cette fiche.\n"+
 			"1. Couper la pile en quatre le long des repères : A en haut à gauche, B en haut à droite, C en bas à gauche, D en bas à droite.\n"+

@@ -62,6 +62,9 @@ type Voucher struct {
 	Number           string // printed number with check digit, "0000 0000 427"
 	VerificationCode string // "6CR1-X4V2"
 	Code             string // the QR payload, a voucher code of 136 characters
+	// KeyID is the key that signed a replacement voucher, when it is not
+	// the batch's (the key rotated before the replacement); 0: the batch's.
+	KeyID int
 }
 
 // Chequier is one booklet of vouchers handed to one beneficiary.
@@ -72,6 +75,23 @@ type Chequier struct {
 	RequiresActivation bool
 	ActivationCode     string // printed on the cover only when RequiresActivation
 	Vouchers           []Voucher
+	// Size is the number of vouchers of the whole chéquier when only some
+	// of them are printed: replacements for a chéquier the beneficiary
+	// holds. They keep their positions ("chèque 4 sur 10") and get no
+	// cover, since the beneficiary has it. 0: all the vouchers, with the
+	// cover.
+	Size int
+}
+
+// partial tells whether only some of the chéquier's vouchers are printed.
+func (c *Chequier) partial() bool { return c.Size > 0 }
+
+// size is the number of vouchers of the whole chéquier.
+func (c *Chequier) size() int {
+	if c.partial() {
+		return c.Size
+	}
+	return len(c.Vouchers)
 }
 
 // Batch is what the summary sheet says; it is the same in every file of a
@@ -176,20 +196,29 @@ func checkChequier(b Batch, c *Chequier) error {
 	if b.VouchersPerChequier > 0 && len(c.Vouchers) != b.VouchersPerChequier {
 		return fmt.Errorf("chéquier %s: %d vouchers, the batch has %d per chéquier", name, len(c.Vouchers), b.VouchersPerChequier)
 	}
+	if c.partial() && len(c.Vouchers) > c.Size {
+		return fmt.Errorf("chéquier %s: %d vouchers printed of a chéquier of %d", name, len(c.Vouchers), c.Size)
+	}
 	if c.RequiresActivation != b.RequiresActivation {
 		return fmt.Errorf("chéquier %s: requires activation %v, the batch says %v", name, c.RequiresActivation, b.RequiresActivation)
 	}
 	if b.ValidUntil != 0 && c.ValidUntil != b.ValidUntil {
 		return fmt.Errorf("chéquier %s: valid until %s, the batch until %s", name, c.ValidUntil, b.ValidUntil)
 	}
-	if c.RequiresActivation {
+	if c.RequiresActivation && !c.partial() {
 		if err := checkActivation(c); err != nil {
 			return fmt.Errorf("chéquier %s: activation code: %w", name, err)
 		}
 	}
 	for i := range c.Vouchers {
 		v := &c.Vouchers[i]
-		if v.Position != i+1 {
+		// All the vouchers are at 1..M in order; some of them, in order
+		// within 1..Size.
+		inPlace := v.Position == i+1
+		if c.partial() {
+			inPlace = v.Position >= 1 && v.Position <= c.Size && (i == 0 || v.Position > c.Vouchers[i-1].Position)
+		}
+		if !inPlace {
 			return fmt.Errorf("chéquier %s: voucher %d of %d has position %d", name, i+1, len(c.Vouchers), v.Position)
 		}
 		if err := checkVoucher(b, c, v); err != nil {
@@ -218,7 +247,9 @@ func checkVoucher(b Batch, c *Chequier, v *Voucher) error {
 		return fmt.Errorf("code is a %s code, not a voucher code", d.Type)
 	}
 	switch {
-	case b.KeyID > 0 && int(d.KeyID) != b.KeyID:
+	case v.KeyID > 0 && int(d.KeyID) != v.KeyID:
+		return fmt.Errorf("code is signed by key %d, the voucher by key %d", d.KeyID, v.KeyID)
+	case v.KeyID == 0 && b.KeyID > 0 && int(d.KeyID) != b.KeyID:
 		return fmt.Errorf("code is signed by key %d, the batch by key %d", d.KeyID, b.KeyID)
 	case voucher.FormatNumber(p.Serial) != v.Number:
 		return fmt.Errorf("code is for voucher %s, not %s", voucher.FormatNumber(p.Serial), v.Number)

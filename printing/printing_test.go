@@ -214,6 +214,15 @@ func TestBadInput(t *testing.T) {
 			[]string{"78-2026-000002", "activates chéquier 78-2026-000001"}},
 		{"no voucher", func(cs []Chequier, o *Options, b *Batch) { cs[0].Vouchers = nil }, []string{"78-2026-000001", "no voucher"}},
 		{"wrong position", func(cs []Chequier, o *Options, b *Batch) { cs[0].Vouchers[1].Position = 7 }, []string{"position 7"}},
+		{"replacements out of order", func(cs []Chequier, o *Options, b *Batch) {
+			b.VouchersPerChequier, cs[0].Size = 0, 10
+			cs[0].Vouchers = []Voucher{cs[0].Vouchers[2], cs[0].Vouchers[1]}
+		}, []string{"voucher 2 of 2 has position 2"}},
+		{"replacement beyond its chéquier", func(cs []Chequier, o *Options, b *Batch) {
+			b.VouchersPerChequier, cs[0].Size = 0, 2
+			cs[0].Vouchers = cs[0].Vouchers[2:3]
+		}, []string{"voucher 1 of 1 has position 3"}},
+		{"replacement of another key", func(cs []Chequier, o *Options, b *Batch) { cs[0].Vouchers[1].KeyID = 2 }, []string{"the voucher by key 2"}},
 		{"empty verification code", func(cs []Chequier, o *Options, b *Batch) { cs[0].Vouchers[1].VerificationCode = "" },
 			[]string{"voucher 2", "verification code"}},
 		{"no chéquier number", func(cs []Chequier, o *Options, b *Batch) { cs[0].Number = "" }, []string{"without a number"}},

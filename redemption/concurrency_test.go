@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/redemption"
@@ -152,5 +153,70 @@ func TestConcurrentRetries(t *testing.T) {
 		if n != 1 || first == 0 {
 			t.Fatalf("%d redemptions, first %d", n, first)
 		}
+	})
+}
+
+// TestReverseWhileVoiding: the redemption of a voucher of each of 200
+// chéquiers (50 on SQLite) is reversed while the chéquier is voided, 400
+// goroutines at once. The voucher ends void, never spendable in a voided chéquier, and
+// the ledger verifies.
+func TestReverseWhileVoiding(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 0)
+		// SQLite runs one writer at a time and cannot lose any; a few are
+		// enough there (hundreds queueing under the race detector outwait
+		// its busy timeout).
+		n := 200
+		if db.Dialect() == ledger.SQLite {
+			n = 50
+		}
+		req := issuingtest.Request("78", n, 2)
+		req.RequiresActivation = false
+		res := e.Issue(t, req)
+		type pair struct {
+			chequier   string
+			redemption int64
+		}
+		var pairs []pair
+		for pc, err := range e.Issuing.BatchChequiers(ctx, res.Batch) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := e.redeem(t, e.venue1, redemption.Input{Code: pc.Vouchers[0].Code})
+			if !r.Accepted {
+				t.Fatalf("%+v", r.Items)
+			}
+			pairs = append(pairs, pair{pc.Chequier.Number, r.RedemptionID})
+		}
+		var wg sync.WaitGroup
+		for _, p := range pairs {
+			start := make(chan struct{})
+			var ready sync.WaitGroup
+			ready.Add(2)
+			wg.Go(func() {
+				ready.Done()
+				<-start
+				if _, err := e.svc.Reverse(ctx, e.venue1, p.redemption, "erreur", "test"); err != nil {
+					t.Errorf("reverse %d: %v", p.redemption, err)
+				}
+			})
+			wg.Go(func() {
+				ready.Done()
+				<-start
+				if _, err := e.Issuing.Void(ctx, p.chequier, "volé", "test"); err != nil {
+					t.Errorf("void %s: %v", p.chequier, err)
+				}
+			})
+			go func() { ready.Wait(); close(start) }()
+		}
+		wg.Wait()
+		var bad []string
+		db.Read(ctx).Raw(`SELECT c.number FROM vouchers v JOIN chequiers c ON c.id = v.chequier_id
+			WHERE c.status = ? AND v.status = ? ORDER BY c.number`, ledger.ChequierVoid, ledger.VoucherActive).Scan(&bad)
+		if len(bad) > 0 {
+			t.Fatalf("%d spendable vouchers in voided chéquiers (%v)", len(bad), bad)
+		}
+		e.auditOK(t)
 	})
 }

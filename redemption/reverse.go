@@ -43,6 +43,19 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 		if err := checkUnsettled(tx, r); err != nil {
 			return err
 		}
+		// A voiding of one of the chéquiers that commits while this runs
+		// would miss these vouchers (still redeemed as it sees them), and
+		// this would make them spendable in a voided chéquier: locked, the
+		// voiding comes first and they become void here, or after and it
+		// voids them.
+		var chequiers []int64
+		if err := tx.Raw(`SELECT DISTINCT v.chequier_id FROM redemption_items i JOIN vouchers v ON v.serial = i.voucher_serial
+			WHERE i.redemption_id = ?`, r.ID).Scan(&chequiers).Error; err != nil {
+			return err
+		}
+		if err := tx.LockChequiers(chequiers...); err != nil {
+			return err
+		}
 		upd := tx.Model(&ledger.Redemption{}).Where("id = ? AND status = ?", r.ID, ledger.RedemptionAccepted).
 			Updates(map[string]any{"status": ledger.RedemptionReversed, "reversed_at": now, "reversal_reason": reason})
 		if upd.Error != nil {

@@ -126,34 +126,45 @@ func (a *app) reprintCmd() *cobra.Command {
 				return err
 			}
 			svc := a.issuing(db)
-			var pc issuing.PrintedChequier
-			var name string
+			var path, tmp string
 			if chequier != "" {
-				if pc, err = svc.Reprint(ctx, chequier, reason, actor()); err != nil {
-					return err
-				}
-				name = "reprint-" + pc.Chequier.Number + ".pdf"
-			} else {
-				r, err := svc.Replace(ctx, voucherNum, reason, actor())
+				pc, err := svc.Reprint(ctx, chequier, reason, actor())
 				if err != nil {
 					return err
 				}
-				// Only the new voucher is printed: the others of a handed-over
-				// chéquier are in the beneficiary's hands already.
-				pc = r.Chequier
-				pc.Vouchers = []issuing.PrintedVoucher{r.New}
-				name = "replacement-" + strings.ReplaceAll(r.New.Number, " ", "") + ".pdf"
-				fmt.Fprintf(a.out, "voucher %s is void; voucher %s replaces it in chéquier %s\n", voucherNumber(r.Old.Serial), r.New.Number, pc.Chequier.Number)
+				path = filepath.Join(o.out, "reprint-"+pc.Chequier.Number+".pdf")
+				if tmp, err = renderTemp(o.out, pc, 0, opt); err != nil {
+					return err
+				}
+			} else {
+				// The PDF is made before the replacement commits: if it cannot
+				// be, nothing is replaced and the command can simply be run
+				// again, instead of leaving a void code and a new one nobody
+				// has on paper.
+				r, err := svc.Replace(ctx, voucherNum, reason, actor(), func(r issuing.Replaced) error {
+					// Only the new voucher is printed, at its position and without
+					// the cover: the rest of the chéquier is in the beneficiary's
+					// hands already.
+					pc := r.Chequier
+					pc.Vouchers = []issuing.PrintedVoucher{r.New}
+					path = filepath.Join(o.out, "replacement-"+strings.ReplaceAll(r.New.Number, " ", "")+".pdf")
+					var err error
+					tmp, err = renderTemp(o.out, pc, len(r.Chequier.Vouchers), opt)
+					return err
+				})
+				if err != nil {
+					if tmp != "" {
+						os.Remove(tmp) // rendered, but the replacement did not commit
+					}
+					return err
+				}
+				fmt.Fprintf(a.out, "voucher %s is void; voucher %s replaces it in chéquier %s\n", voucherNumber(r.Old.Serial), r.New.Number, r.Chequier.Chequier.Number)
 			}
-			if err := a.seal(ctx, db); err != nil {
-				return err
-			}
-			path := filepath.Join(o.out, name)
-			if err := renderOne(path, pc, opt); err != nil {
-				return err
+			if err := os.Rename(tmp, path); err != nil {
+				return fmt.Errorf("the PDF is in %s, but could not be named %s: %w", tmp, path, err)
 			}
 			fmt.Fprintf(a.out, "wrote %s\n", path)
-			return nil
+			return a.seal(ctx, db)
 		},
 	}
 	cmd.Flags().StringVar(&chequier, "chequier", "", "chéquier number, such as 78-2026-000042")
@@ -164,26 +175,31 @@ func (a *app) reprintCmd() *cobra.Command {
 	return cmd
 }
 
-// renderOne writes one chéquier's PDF, with its batch summary sheet.
-func renderOne(path string, pc issuing.PrintedChequier, opt printing.Options) error {
+// renderTemp writes one chéquier's PDF, with its batch summary sheet, to a
+// new file in dir (readable by its owner only: it holds valid codes), and
+// returns its name; nothing is left behind if it fails. size is the number
+// of vouchers of the whole chéquier when only some are printed, else 0.
+func renderTemp(dir string, pc issuing.PrintedChequier, size int, opt printing.Options) (string, error) {
 	b := pc.Batch
 	summary := printing.Batch{ID: b.ID, Department: b.DepartmentCode, Chequiers: 1, VouchersPerChequier: len(pc.Vouchers),
 		ValueCents: b.FaceValueCents, TotalCents: b.FaceValueCents * int64(len(pc.Vouchers)),
 		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day(), FirstChequier: pc.Chequier.Number, LastChequier: pc.Chequier.Number,
 		FirstVoucher: pc.Vouchers[0].Number, LastVoucher: pc.Vouchers[len(pc.Vouchers)-1].Number,
 		KeyID: int(b.KeyID), CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256), RequiresActivation: b.RequiresActivation}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, printing.PrivateFile)
+	c := issuing.PrintingChequier(pc)
+	c.Size = size
+	f, err := os.CreateTemp(dir, ".passnum-*.pdf") // 0600 (printing.PrivateFile): it holds valid codes
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := f.Chmod(printing.PrivateFile); err != nil { // an older file keeps its mode
+	if err := printing.Render(f, summary, []printing.Chequier{c}, opt); err != nil {
 		f.Close()
-		return err
+		os.Remove(f.Name())
+		return "", err
 	}
-	if err := printing.Render(f, summary, []printing.Chequier{issuing.PrintingChequier(pc)}, opt); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
 	}
-	return f.Close()
+	return f.Name(), nil
 }

@@ -783,6 +783,19 @@ func newCutProxy(t *testing.T, backend string) *cutProxy {
 // basket; meanwhile another venue spends one of them; when the network
 // returns the basket is sent, the conflict is shown, and the other voucher
 // is redeemed.
+// pairOnline pairs a scanner in a browser profile while the network works,
+// and waits until its service worker is installed and it has received the
+// keys and the list of spent and voided vouchers.
+func pairOnline(t *testing.T, url, profile, code string) context.Context {
+	t.Helper()
+	ctx := newBrowser(t, chromedp.UserDataDir(profile))
+	pairByHand(t, ctx, url, code)
+	eval[bool](t, ctx, `navigator.serviceWorker.ready.then(() => true)`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
+	waitText(t, ctx, "#info-synchro", "Clés et liste des chèques utilisés reçues")
+	return ctx
+}
+
 func TestScannerOffline(t *testing.T) {
 	p := newScannerProgramme(t)
 	backend := startServer(t, p.env)
@@ -794,11 +807,7 @@ func TestScannerOffline(t *testing.T) {
 	// First, online and without a camera: pair, receive the keys and the
 	// list of spent vouchers, install the service worker.
 	{
-		ctx := newBrowser(t, chromedp.UserDataDir(profile))
-		pairByHand(t, ctx, proxy.url, p.pairingCode(t, 1))
-		eval[bool](t, ctx, `navigator.serviceWorker.ready.then(() => true)`)
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
-		waitText(t, ctx, "#info-synchro", "Clés et liste des chèques utilisés reçues")
+		ctx := pairOnline(t, proxy.url, profile, p.pairingCode(t, 1))
 		// The browser says it is offline: the banner shows at once.
 		if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
 			t.Fatal(err)
@@ -884,6 +893,29 @@ func TestScannerOffline(t *testing.T) {
 	}
 }
 
+// TestScannerOfflineVoidedVoucher: a voucher voided on its own (its code
+// leaked) is refused by a scanner offline, which learnt it from the
+// revocation feed; the voucher beside it on the sheet is accepted.
+func TestScannerOfflineVoidedVoucher(t *testing.T) {
+	p := newScannerProgramme(t)
+	a, b := p.vouchers[0], p.vouchers[1]
+	mustRun(t, p.env, "void", b.Number, "--reason", "code divulgué")
+	proxy := newCutProxy(t, startServer(t, p.env))
+	profile := t.TempDir()
+	video := writeY4M(t, printedVouchers(t, p, 2), 10)
+	chromedp.Cancel(pairOnline(t, proxy.url, profile, p.pairingCode(t, 1)))
+
+	proxy.down.Store(true)
+	ctx := newBrowser(t, append(fakeCamera(video), chromedp.UserDataDir(profile))...)
+	do(t, ctx, phone(), chromedp.Navigate(proxy.url+"/scanner/"))
+	waitText(t, ctx, "#bandeau-hors-ligne", "Hors ligne")
+	basket := waitText(t, ctx, "#panier", a.Number, b.Number, "Signature vérifiée sur l'appareil", "Ce chèque a été annulé")
+	waitText(t, ctx, "#encaisser", "Encaisser 1 chèque — 10 €")
+	if i := strings.Index(basket, b.Number); i < 0 || !strings.Contains(basket[i:], "annulé") {
+		t.Fatalf("voucher %s is not the one refused as voided:\n%s", b.Number, basket)
+	}
+}
+
 // TestScannerHeldBack: when the server holds the device back (429), a
 // voucher is checked on the device instead of shown refused, and the basket
 // is kept and sent once the server takes requests again, never dropped.
@@ -960,7 +992,7 @@ func TestScannerOfflineRevokedKeyTyped(t *testing.T) {
 	// The service, not 'reprint --voucher': printing a replacement signed
 	// by another key than its batch's is issue #12, item 12.
 	svc, _ := issuingOf(t, p.env)
-	replaced, err := svc.Replace(t.Context(), p.vouchers[0].Number, "code photographié", "test")
+	replaced, err := svc.Replace(t.Context(), p.vouchers[0].Number, "code photographié", "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

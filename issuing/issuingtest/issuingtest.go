@@ -77,7 +77,7 @@ func (f *Fixture) ReplaceUnderNewKey(tb testing.TB, number string) issuing.Print
 	if _, err := f.Keys.New(ctx, "test"); err != nil {
 		tb.Fatal(err)
 	}
-	r, err := f.Issuing.Replace(ctx, number, "code photographié", "test")
+	r, err := f.Issuing.Replace(ctx, number, "code photographié", "test", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -498,7 +498,7 @@ async function checkOffline(item) {
   }
   const known = await store.revocation(v.serial);
   if (known === "redeemed") return refuse("D'après la dernière liste reçue, ce chèque a déjà été utilisé. Ne l'acceptez pas.");
-  if (known === "void") return refuse("Ce chèque a été annulé (chéquier perdu, volé ou remplacé). Ne l'acceptez pas.");
+  if (known === "void") return refuse("Ce chèque a été annulé (perdu, volé, code divulgué ou remplacé). Ne l'acceptez pas.");
   Object.assign(item, { state: "offline-ok",
     message: `Signature vérifiée sur l'appareil : ${euros(v.valueCents)}. Confirmation au retour du réseau.` });
 }

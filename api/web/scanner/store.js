@@ -36,10 +36,17 @@ let dbPromise = null;
 
 function db() {
   dbPromise = dbPromise || new Promise((resolve, reject) => {
-    const req = indexedDB.open("passnum-scanner", 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore("revocations"); // serial -> "redeemed" | "void"
-      req.result.createObjectStore("meta"); // "cursor" -> next `since`
+    const req = indexedDB.open("passnum-scanner", 2);
+    req.onupgradeneeded = (event) => {
+      if (event.oldVersion < 1) {
+        req.result.createObjectStore("revocations"); // serial -> "redeemed" | "void"
+        req.result.createObjectStore("meta"); // "cursor" -> next `since`
+      } else if (event.oldVersion < 2) {
+        // A version 1 list came from a feed without single-voucher voids:
+        // its cursor is past them, so read the whole feed again.
+        req.transaction.objectStore("revocations").clear();
+        req.transaction.objectStore("meta").clear();
+      }
     };
     req.onsuccess = () => {
       req.result.onversionchange = () => { req.result.close(); dbPromise = null; };

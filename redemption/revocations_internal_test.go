@@ -1,0 +1,103 @@
+package redemption
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"strconv"
+	"strings"
+	"testing"
+
+	"passnum/ledger"
+)
+
+// unrevoking are the event types that change no voucher's redeemability as
+// an offline scanner can know it, each with why. Together with feedRules
+// they must name every event type of the ledger: a new type fails
+// TestEveryEventTypeHasAFeedRule until someone decides whether scanners
+// must hear of it.
+var unrevoking = map[string]string{
+	ledger.EventBatchIssued:        "new vouchers are redeemable, or wait for their hand-over, which a scanner cannot know offline (docs/scanner.md)",
+	ledger.EventChequierActivated:  "makes vouchers redeemable, never unredeemable; the server refuses a voucher not handed over",
+	ledger.EventChequierReprinted:  "the same codes again, unchanged",
+	ledger.EventOfflineConflict:    "nothing was redeemed",
+	ledger.EventKeyAdded:           "scanners read keys from GET /api/v1/keys",
+	ledger.EventKeyRetired:         "a retired key still verifies what it signed",
+	ledger.EventKeyRevoked:         "scanners read revoked keys from GET /api/v1/keys and refuse their codes",
+	ledger.EventDepartmentAdded:    "no voucher",
+	ledger.EventDepartmentUpdated:  "payer and commission only",
+	ledger.EventVenueAdded:         "scanners read their venue from GET /api/v1/venues/{id}",
+	ledger.EventVenueUpdated:       "scanners read their venue from GET /api/v1/venues/{id}",
+	ledger.EventVenueLabelled:      "scanners read their venue from GET /api/v1/venues/{id}",
+	ledger.EventVenueSuspended:     "scanners read their venue from GET /api/v1/venues/{id}",
+	ledger.EventVenueReinstated:    "scanners read their venue from GET /api/v1/venues/{id}",
+	ledger.EventVenueUnlabelled:    "scanners read their venue from GET /api/v1/venues/{id}",
+	ledger.EventChangeRequested:    "a venue's details wait for approval; no voucher",
+	ledger.EventChangeApproved:     "a venue's details (name, address, bank); no voucher",
+	ledger.EventChangeRefused:      "no voucher",
+	ledger.EventChangeWithdrawn:    "no voucher",
+	ledger.EventManualEntryLocked:  "typed entries are never judged offline",
+	ledger.EventSettlementClosed:   "no voucher",
+	ledger.EventSettlementAdjusted: "no voucher",
+	ledger.EventAPIKeyCreated:      "no voucher",
+	ledger.EventAPIKeyRevoked:      "no voucher",
+	ledger.EventPairingCreated:     "no voucher",
+}
+
+// eventTypes reads every Event… constant declared in package ledger, so
+// that a type added there is seen here without anyone listing it.
+func eventTypes(t *testing.T) map[string]string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), "../ledger", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, f := range pkgs["ledger"].Files {
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !strings.HasPrefix(name.Name, "Event") || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						types[name.Name], _ = strconv.Unquote(lit.Value)
+					}
+				}
+			}
+		}
+	}
+	if len(types) < 20 {
+		t.Fatalf("found only %d event types in package ledger: %v", len(types), types)
+	}
+	return types
+}
+
+// TestEveryEventTypeHasAFeedRule: every event type of the ledger either
+// has its rule in the revocation feed or is listed, with why, as changing
+// no voucher that a scanner could refuse.
+func TestEveryEventTypeHasAFeedRule(t *testing.T) {
+	for name, typ := range eventTypes(t) {
+		_, feeds := feedRules[typ]
+		_, skipped := unrevoking[typ]
+		switch {
+		case feeds && skipped:
+			t.Errorf("%s (%s) is both in the feed and listed as changing no voucher", name, typ)
+		case !feeds && !skipped:
+			t.Errorf("%s (%s) has no rule in the revocation feed (redemption/revocations.go feedRules): if it can make a voucher unredeemable, or redeemable again, scanners must hear of it; otherwise list it in unrevoking with why", name, typ)
+		}
+	}
+	for typ := range feedRules {
+		if !strings.Contains(typ, ".") {
+			t.Errorf("feed rule for %q, not an event type", typ)
+		}
+	}
+}
