@@ -77,6 +77,11 @@ type limiter struct {
 	limit Limit
 	mu    sync.Mutex
 	full  map[string]time.Time
+	// latest is the latest time a request brought. Callers read the time
+	// before they wait for mu; one that waited behind later requests
+	// arrives at latest, not at its own older time, which would count the
+	// requests served meanwhile as a burst it made.
+	latest time.Time
 }
 
 func newLimiter(l Limit) *limiter {
@@ -118,6 +123,10 @@ func (l *limiter) take(key string, now time.Time) time.Duration {
 // next is the bucket's full-again time after one more request, and how long
 // that request must wait first.
 func (l *limiter) next(key string, now time.Time) (time.Time, time.Duration) {
+	if now.Before(l.latest) {
+		now = l.latest
+	}
+	l.latest = now
 	tat := l.full[key]
 	if tat.Before(now) {
 		tat = now

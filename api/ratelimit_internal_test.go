@@ -29,3 +29,19 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d entries kept after the others were full again, want 1", n)
 	}
 }
+
+// A request whose time was read before another's but that takes the lock
+// after it arrives now, not in the past: under load, goroutines queue on
+// the limiter's lock with times read before they waited, and a stale time
+// must not count as a burst (the chaos test's replicas, with the basket
+// limit set to one per nanosecond, refused baskets that way).
+func TestLimiterStaleTimes(t *testing.T) {
+	l := newLimiter(Limit{Burst: 2, Every: time.Nanosecond})
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	if wait := l.take("venue", t0.Add(time.Millisecond)); wait != 0 {
+		t.Fatalf("first request waits %v", wait)
+	}
+	if wait := l.take("venue", t0); wait != 0 {
+		t.Fatalf("a request whose time was read a millisecond earlier waits %v", wait)
+	}
+}
