@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,8 +23,8 @@ import (
 
 // option is one row of the configuration table: an environment variable
 // and the flag it stands for, with the default, type, check and secrecy of
-// the value. A command declares the flags it takes with bind; newRootCmd
-// resolves and checks them, for every command, in one place.
+// the value. A command declares the flags it takes with bind; resolve,
+// which the root command runs before any command, reads and checks them.
 type option struct {
 	env string
 	// flag is empty for a secret: it comes from the environment only, so
@@ -281,18 +280,13 @@ func (c *config) print(w io.Writer, root, cmd *cobra.Command) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OPTION\tFLAG\tVALUE\tFROM\tCOMMANDS")
 	for _, o := range options {
-		flag, v := "(secret)", ""
-		switch o {
-		case optSigningKey:
-			v = c.SigningKey
-		case optVerificationSecret:
-			v = c.VerificationSecret
-		case optDatabaseURL:
-			flag, v = "--"+o.flag, c.DatabaseURL
-		default:
+		flag, v := "(secret)", os.Getenv(o.env)
+		switch {
+		case o == optDatabaseURL:
+			flag, v = "--"+o.flag, c.DatabaseURL // its default depends on the data folder
+		case !o.secret:
 			flag, v = "--"+o.flag, display(o.value(cmd.Flags()))
-		}
-		if o.secret && v != "" {
+		case v != "":
 			v = "****"
 		}
 		if v == "" {
@@ -338,7 +332,7 @@ func optionUsers(root *cobra.Command) map[*option][]string {
 		name := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
 		if name != "config" {
 			c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-				if o := boundOption(f); o != nil && !slices.Contains(users[o], name) {
+				if o := boundOption(f); o != nil {
 					users[o] = append(users[o], name)
 				}
 			})
