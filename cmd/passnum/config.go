@@ -1,43 +1,191 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"passnum/api"
 )
 
-// option is one row of the configuration: a flag and the environment
-// variable that sets it when the flag is not given. Secrets have no flag
-// (value instead), so that they never show in a process list.
+// option is one row of the configuration table: an environment variable
+// and the flag it stands for, with the default, type, check and secrecy of
+// the value. A command declares the flags it takes with bind; resolve,
+// which the root command runs before any command, reads and checks them.
 type option struct {
-	flag   string
-	env    string
+	env string
+	// flag is empty for a secret: it comes from the environment only, so
+	// that it never shows in a process list.
+	flag  string
+	def   any // the default, of the option's type: string, time.Duration, int or []string
+	usage string
+	// check says what is wrong with a value and what to do; nil when every
+	// value of the type will do.
+	check  func(any) error
 	secret bool
-	value  *string // for environment-only options
 }
 
-// resolveEnv applies the environment to the options whose flag was not
-// given on the command line; one function for every command's options.
-func resolveEnv(fs *pflag.FlagSet, opts []option) error {
-	for _, o := range opts {
-		v, ok := os.LookupEnv(o.env)
-		switch {
-		case !ok:
-		case o.flag == "":
-			*o.value = v
-		case !fs.Changed(o.flag):
-			if err := fs.Set(o.flag, v); err != nil {
-				return fmt.Errorf("%s=%q: %w", o.env, v, err)
+// The rows. A check's message follows the flag or variable's name and says
+// what is wrong and what to do.
+var (
+	optDataDir = &option{env: "PASSNUM_DATA_DIR", flag: "data-dir", def: "passnum-data", check: someFolder,
+		usage: "folder for the SQLite database, private keys and generated files"}
+	optDatabaseURL = &option{env: "PASSNUM_DATABASE_URL", flag: "database-url", def: "",
+		usage: "postgres://… for PostgreSQL; otherwise an SQLite file (default: passnum.db in the data folder)"}
+	optSigningKey = &option{env: "PASSNUM_SIGNING_KEY", secret: true, def: "",
+		usage: "private key as ID:BASE64-SEED instead of the file keys/signing-ID.pem of the data folder"}
+	optVerificationSecret = &option{env: "PASSNUM_VERIFICATION_SECRET", secret: true, def: "",
+		usage: "the installation's verification-code secret (base64) instead of the file keys/verification.secret of the data folder: " +
+			"only for the keys made before each key derived its own (keys list, column CODES: installation)"}
+	optListen = &option{env: "PASSNUM_LISTEN", flag: "listen", def: "127.0.0.1:8080", check: hostPort,
+		usage: "address to serve on; port 0 picks a free one"}
+	optReversalWindow = &option{env: "PASSNUM_REVERSAL_WINDOW", flag: "reversal-window", def: 30 * time.Minute, check: notNegative,
+		usage: "how long a venue may undo a redemption"}
+	optSealEvery = &option{env: "PASSNUM_SEAL_EVERY", flag: "seal-every", def: time.Second, check: positive,
+		usage: "how often the ledger sealer runs"}
+	optCheckpointEvery = &option{env: "PASSNUM_CHECKPOINT_EVERY", flag: "checkpoint-every", def: time.Minute, check: notNegative,
+		usage: "least time between two signed checkpoints"}
+	optKeyCache = &option{env: "PASSNUM_KEY_CACHE", flag: "key-cache", def: 2 * time.Second, check: notNegative,
+		usage: "how long public signing keys and API key lookups stay in memory; a key revoked through another server process still works that long here (through this one: at once)"}
+	optTrustedProxies = &option{env: "PASSNUM_TRUSTED_PROXIES", flag: "trusted-proxies", def: []string(nil), check: proxyList,
+		usage: "addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For names the client, for the rate limits per address; without them the header is ignored, as anyone could forge it"}
+	optVenueBasketBurst = &option{env: "PASSNUM_VENUE_BASKET_BURST", flag: "venue-basket-burst", def: api.DefaultRateLimits.RedemptionsPerVenue.Burst, check: someBaskets,
+		usage: "baskets a venue may send at once, all its devices together, before it is held back with 429"}
+	optVenueBasketEvery = &option{env: "PASSNUM_VENUE_BASKET_EVERY", flag: "venue-basket-every", def: api.DefaultRateLimits.RedemptionsPerVenue.Every, check: positive,
+		usage: "then one more basket per venue this often"}
+	optShutdownTimeout = &option{env: "PASSNUM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: 20 * time.Second, check: notNegative,
+		usage: "how long in-flight requests may take to finish on shutdown"}
+	optVenuesInfo = &option{env: "PASSNUM_VENUES_INFO", flag: "venues-info", def: "", check: fitsCover,
+		usage: "where beneficiaries find labelled venues (a URL, an address or a phone number), printed on the chéquiers' covers by print, reprint and the API"}
+)
+
+// options is the configuration table, in the order 'passnum config' and
+// README list it.
+var options = []*option{optDataDir, optDatabaseURL, optSigningKey, optVerificationSecret,
+	optListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
+	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo}
+
+func someFolder(v any) error {
+	if v.(string) == "" {
+		return errors.New("the data folder cannot be empty: give one, such as passnum-data")
+	}
+	return nil
+}
+
+func hostPort(v any) error {
+	if _, _, err := net.SplitHostPort(v.(string)); err != nil {
+		return fmt.Errorf("%q is not an address with a port: write it as 127.0.0.1:8080, or :8080 for every interface", v)
+	}
+	return nil
+}
+
+func positive(v any) error {
+	if d := v.(time.Duration); d <= 0 {
+		return fmt.Errorf("%s is too short: give a duration of more than 0, such as 1s or 5m", d)
+	}
+	return nil
+}
+
+func notNegative(v any) error {
+	if d := v.(time.Duration); d < 0 {
+		return fmt.Errorf("%s is negative: give 0 or a duration such as 30s or 5m", d)
+	}
+	return nil
+}
+
+func proxyList(v any) error {
+	_, err := parseProxies(v.([]string))
+	return err
+}
+
+func someBaskets(v any) error {
+	if n := v.(int); n < 1 {
+		return fmt.Errorf("%d baskets at once would refuse every basket: give 1 or more", n)
+	}
+	return nil
+}
+
+// fitsCover is printing's limit, checked at start rather than when the
+// first chéquier is printed.
+func fitsCover(v any) error {
+	if n := utf8.RuneCountInString(v.(string)); n > 160 {
+		return fmt.Errorf("%d characters are too many: at most 160 fit on a chéquier's cover", n)
+	}
+	return nil
+}
+
+// envAnnotation marks a flag declared from a row of the table, with the
+// row's environment variable: only those are resolved from the
+// environment, and a flag of the same name declared otherwise is not.
+const envAnnotation = "passnum-env"
+
+// bind declares o's flag on fs, stored in p (a pointer to o's type).
+func (o *option) bind(fs *pflag.FlagSet, p any) {
+	env := "$" + o.env
+	switch def := o.def.(type) {
+	case string:
+		fs.StringVar(p.(*string), o.flag, def, o.usage+" ("+env+")")
+	case time.Duration:
+		fs.DurationVar(p.(*time.Duration), o.flag, def, o.usage+" ("+env+")")
+	case int:
+		fs.IntVar(p.(*int), o.flag, def, o.usage+" ("+env+")")
+	case []string:
+		fs.StringSliceVar(p.(*[]string), o.flag, def, o.usage+" ("+env+", comma-separated)")
+	default:
+		panic(fmt.Sprintf("option %s: no flag for a %T", o.env, o.def))
+	}
+	fs.SetAnnotation(o.flag, envAnnotation, []string{o.env})
+}
+
+// boundOption is the row f was declared from, or nil.
+func boundOption(f *pflag.Flag) *option {
+	if env := f.Annotations[envAnnotation]; len(env) == 1 {
+		for _, o := range options {
+			if o.env == env[0] {
+				return o
 			}
 		}
 	}
 	return nil
 }
+
+// value is o's value on fs, of o's type.
+func (o *option) value(fs *pflag.FlagSet) any {
+	var v any
+	switch o.def.(type) {
+	case string:
+		v, _ = fs.GetString(o.flag)
+	case time.Duration:
+		v, _ = fs.GetDuration(o.flag)
+	case int:
+		v, _ = fs.GetInt(o.flag)
+	case []string:
+		v, _ = fs.GetStringSlice(o.flag)
+	}
+	return v
+}
+
+// source is where an option's value came from.
+type source string
+
+const (
+	fromDefault source = "default"
+	fromEnv     source = "environment"
+	fromFlag    source = "flag"
+)
 
 // config is what every command shares.
 type config struct {
@@ -45,28 +193,57 @@ type config struct {
 	DatabaseURL        string
 	SigningKey         string
 	VerificationSecret string
-}
-
-func (c *config) options() []option {
-	return []option{
-		{flag: "data-dir", env: "PASSNUM_DATA_DIR"},
-		{flag: "database-url", env: "PASSNUM_DATABASE_URL"},
-		{env: "PASSNUM_SIGNING_KEY", secret: true, value: &c.SigningKey},
-		{env: "PASSNUM_VERIFICATION_SECRET", secret: true, value: &c.VerificationSecret},
-	}
+	// from says where the value of each option bound on the command came
+	// from, for 'passnum config'.
+	from map[*option]source
 }
 
 func (c *config) bind(fs *pflag.FlagSet) {
-	fs.StringVar(&c.DataDir, "data-dir", "passnum-data", "folder for the SQLite database, private keys and generated files ($PASSNUM_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", "", "postgres://… for PostgreSQL; otherwise an SQLite file (default <data-dir>/passnum.db) ($PASSNUM_DATABASE_URL)")
+	optDataDir.bind(fs, &c.DataDir)
+	optDatabaseURL.bind(fs, &c.DatabaseURL)
 }
 
+// resolve applies the environment to the options bound on fs whose flag
+// was not given, then checks every one; an error names the flag or the
+// variable the wrong value came from.
 func (c *config) resolve(fs *pflag.FlagSet) error {
-	if err := resolveEnv(fs, c.options()); err != nil {
-		return err
+	c.from = map[*option]source{}
+	for _, s := range []struct {
+		o *option
+		p *string
+	}{{optSigningKey, &c.SigningKey}, {optVerificationSecret, &c.VerificationSecret}} {
+		v, ok := os.LookupEnv(s.o.env)
+		*s.p, c.from[s.o] = v, fromDefault
+		if ok {
+			c.from[s.o] = fromEnv
+		}
 	}
-	if c.DataDir == "" {
-		return fmt.Errorf("the data folder cannot be empty: set --data-dir or PASSNUM_DATA_DIR")
+	for _, o := range options {
+		f := fs.Lookup(o.flag)
+		if f == nil || boundOption(f) != o {
+			continue
+		}
+		v, inEnv := os.LookupEnv(o.env)
+		switch {
+		case f.Changed:
+			c.from[o] = fromFlag
+		case inEnv:
+			c.from[o] = fromEnv
+			if err := fs.Set(o.flag, v); err != nil {
+				return fmt.Errorf("%s: %w", o.env, notOfType(f.Value.Type(), v, err))
+			}
+		default:
+			c.from[o] = fromDefault
+		}
+		if o.check == nil {
+			continue
+		}
+		if err := o.check(o.value(fs)); err != nil {
+			if c.from[o] == fromEnv {
+				return fmt.Errorf("%s: %w", o.env, err)
+			}
+			return fmt.Errorf("--%s: %w", o.flag, err)
+		}
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "passnum.db")
@@ -74,19 +251,108 @@ func (c *config) resolve(fs *pflag.FlagSet) error {
 	return nil
 }
 
-// print writes the effective configuration with secrets masked.
-func (c *config) print(w io.Writer, fs *pflag.FlagSet) {
-	for _, o := range c.options() {
-		var v string
-		if o.flag != "" {
-			v = fs.Lookup(o.flag).Value.String()
-		} else {
-			v = *o.value
-		}
-		if o.secret && v != "" {
+// flagError words a value a flag's type cannot hold as the environment's
+// are (resolve), so that both say the same.
+func flagError(_ *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		f := bad.GetFlag()
+		return fmt.Errorf("--%s: %w", f.Name, notOfType(f.Value.Type(), bad.GetValue(), bad.Unwrap()))
+	}
+	return err
+}
+
+func notOfType(typ, v string, err error) error {
+	switch typ {
+	case "duration":
+		return fmt.Errorf("%q is not a duration: write it as 30s, 5m or 1h", v)
+	case "int", "int64":
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	return err
+}
+
+// print writes every option of the table with its effective value, secrets
+// masked, where it came from and the commands that take it. root is the
+// command tree, cmd the command whose flags hold the values.
+func (c *config) print(w io.Writer, root, cmd *cobra.Command) {
+	users := optionUsers(root)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OPTION\tFLAG\tVALUE\tFROM\tCOMMANDS")
+	for _, o := range options {
+		flag, v := "(secret)", os.Getenv(o.env)
+		switch {
+		case o == optDatabaseURL:
+			flag, v = "--"+o.flag, c.DatabaseURL // its default depends on the data folder
+		case !o.secret:
+			flag, v = "--"+o.flag, display(o.value(cmd.Flags()))
+		case v != "":
 			v = "****"
 		}
-		fmt.Fprintf(w, "%-28s %s\n", o.env, maskPassword(v))
+		if v == "" {
+			v = `""`
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.env, flag, maskPassword(v), c.from[o], strings.Join(users[o], ", "))
+	}
+	tw.Flush()
+}
+
+// display writes a value as it is typed on the command line.
+func display(v any) string {
+	switch v := v.(type) {
+	case time.Duration:
+		s := v.String() // 30m0s, 1h0m0s
+		if strings.HasSuffix(s, "m0s") {
+			s = s[:len(s)-2]
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = s[:len(s)-2]
+		}
+		return s
+	case int:
+		return strconv.Itoa(v)
+	case []string:
+		return strings.Join(v, ",")
+	}
+	return fmt.Sprint(v)
+}
+
+// optionUsers lists, for each option, the commands that take it ("every
+// command" for the root's and the secrets), leaving out config, which takes
+// them all.
+func optionUsers(root *cobra.Command) map[*option][]string {
+	users := map[*option][]string{optSigningKey: {"every command"}, optVerificationSecret: {"every command"}}
+	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if o := boundOption(f); o != nil {
+			users[o] = []string{"every command"}
+		}
+	})
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		name := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
+		if name != "config" {
+			c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+				if o := boundOption(f); o != nil {
+					users[o] = append(users[o], name)
+				}
+			})
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return users
+}
+
+// bindAll declares on fs every option of the table but the global ones
+// (bound on the root), each in a variable of its own, so that 'passnum
+// config' resolves and checks them all as the commands that take them do.
+func bindAll(fs, global *pflag.FlagSet) {
+	for _, o := range options {
+		if o.flag != "" && global.Lookup(o.flag) == nil {
+			o.bind(fs, reflect.New(reflect.TypeOf(o.def)).Interface())
+		}
 	}
 }
 

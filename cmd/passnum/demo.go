@@ -27,7 +27,7 @@ import (
 func (a *app) demoCmd() *cobra.Command {
 	var dir string
 	var serve bool
-	var listen string
+	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a whole programme on a fresh SQLite file and show what happened",
@@ -50,12 +50,12 @@ func (a *app) demoCmd() *cobra.Command {
 			if err != nil || !serve {
 				return err
 			}
-			return a.serveDemo(cmd, sample, listen)
+			return a.serveDemo(cmd, sample, o)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the demo's files (default: a new temporary folder)")
-	cmd.Flags().BoolVar(&serve, "serve", false, "then serve the demo programme's API until interrupted")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on, with --serve")
+	cmd.Flags().BoolVar(&serve, "serve", false, "then serve the demo programme's API until interrupted, with the flags of serve")
+	o.bind(cmd.Flags()) // for --serve
 	return cmd
 }
 
@@ -354,7 +354,7 @@ func (c *demoClock) advance(d time.Duration) {
 
 // serveDemo gives the demo programme API keys and serves it, printing what
 // a newcomer needs to try it: the URL, keys and a request that works.
-func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, listen string) error {
+func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o serveOptions) error {
 	ctx := cmd.Context()
 	keys := a.apikeys(a.db)
 	type demoKey struct{ label, secret string }
@@ -391,8 +391,6 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, liste
 		fmt.Fprintf(a.out, "curl -s -X POST %s/api/v1/redemptions \\\n  -H 'Authorization: Bearer %s' \\\n  -H 'Idempotency-Key: demo-voucher-%d' -H 'Content-Type: application/json' \\\n  -d '{\"items\":[{\"code\":\"%s\"}]}'\n\n",
 			url, shown[0].secret, sample.Serial, sample.Code)
 	}
-	o := serveOptions{listen: listen, reversalWindow: 30 * time.Minute, sealEvery: time.Second,
-		checkpointEvery: time.Minute, shutdownTimeout: 10 * time.Second, keyCache: 2 * time.Second}
 	return a.serve(ctx, o, ready)
 }
 

@@ -26,15 +26,11 @@ func (o *printOptions) bind(cmd *cobra.Command, perFile bool) {
 	f := cmd.Flags()
 	f.StringVar(&o.out, "out", "", "folder to write the PDF files into (created if absent)")
 	f.StringVar(&o.layout, "layout", "a4", "a4 (ten vouchers per A4 sheet, crop marks) or booklet (one voucher per A6 page, four per A4 sheet)")
-	f.StringVar(&o.venuesInfo, "venues-info", "", "where beneficiaries find labelled venues: a URL, an address or a phone number ($PASSNUM_VENUES_INFO)")
+	optVenuesInfo.bind(f, &o.venuesInfo)
 	if perFile {
 		f.IntVar(&o.perFile, "per-file", issuing.DefaultPerFile, "chéquiers per PDF file: memory stays flat whatever the batch size")
 	}
 	cmd.MarkFlagRequired("out")
-}
-
-func (o *printOptions) options() []option {
-	return []option{{flag: "venues-info", env: "PASSNUM_VENUES_INFO"}}
 }
 
 func (o *printOptions) printing() (printing.Options, error) {
@@ -60,9 +56,6 @@ func (a *app) printCmd() *cobra.Command {
 			"again gives byte-identical files.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := resolveEnv(cmd.Flags(), o.options()); err != nil {
-				return err
-			}
 			opt, err := o.printing()
 			if err != nil {
 				return err
@@ -110,9 +103,6 @@ func (a *app) reprintCmd() *cobra.Command {
 			"recorded in the ledger.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := resolveEnv(cmd.Flags(), o.options()); err != nil {
-				return err
-			}
 			if (chequier == "") == (voucherNum == "") {
 				return passnum.Errorf(passnum.EInvalid, "give either --chequier or --voucher")
 			}

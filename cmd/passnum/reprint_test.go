@@ -68,9 +68,9 @@ func TestReprintReplacement(t *testing.T) {
 		year := fmt.Sprint(time.Now().Year())
 		out := t.TempDir()
 
-		// A PDF that cannot be made (the venues' information does not fit on
-		// the paper) leaves the voucher as it was: no replacement, no event,
-		// no file.
+		// Venues' information that does not fit on the paper is refused
+		// before anything is done: no replacement, no event, no file. (A
+		// printout failing inside the replacement is issuing's ErrPrint.)
 		first := "78-" + year + "-000001"
 		leaked := currentVoucher(t, svc, first, 4)
 		long := strings.Repeat("www.yvelines.fr ", 11)

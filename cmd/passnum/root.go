@@ -45,7 +45,8 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	a.cfg.bind(root.PersistentFlags())
-	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(), a.keysCmd(),
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(root.PersistentFlags()), a.keysCmd(),
 		a.departmentCmd(), a.venueCmd(), a.issueCmd(), a.activateCmd(), a.voidCmd(),
 		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd(), a.printCmd(), a.reprintCmd(),
 		a.settlementCmd(), a.backupCmd())

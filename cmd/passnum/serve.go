@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"passnum/api"
 	"passnum/apikeys"
@@ -36,19 +36,18 @@ type serveOptions struct {
 	basketEvery     time.Duration
 }
 
-func (o *serveOptions) options() []option {
-	return []option{
-		{flag: "listen", env: "PASSNUM_LISTEN"},
-		{flag: "reversal-window", env: "PASSNUM_REVERSAL_WINDOW"},
-		{flag: "seal-every", env: "PASSNUM_SEAL_EVERY"},
-		{flag: "checkpoint-every", env: "PASSNUM_CHECKPOINT_EVERY"},
-		{flag: "shutdown-timeout", env: "PASSNUM_SHUTDOWN_TIMEOUT"},
-		{flag: "key-cache", env: "PASSNUM_KEY_CACHE"},
-		{flag: "venues-info", env: "PASSNUM_VENUES_INFO"},
-		{flag: "trusted-proxies", env: "PASSNUM_TRUSTED_PROXIES"},
-		{flag: "venue-basket-burst", env: "PASSNUM_VENUE_BASKET_BURST"},
-		{flag: "venue-basket-every", env: "PASSNUM_VENUE_BASKET_EVERY"},
-	}
+// bind declares the server's flags, for serve and demo --serve.
+func (o *serveOptions) bind(fs *pflag.FlagSet) {
+	optListen.bind(fs, &o.listen)
+	optReversalWindow.bind(fs, &o.reversalWindow)
+	optSealEvery.bind(fs, &o.sealEvery)
+	optCheckpointEvery.bind(fs, &o.checkpointEvery)
+	optKeyCache.bind(fs, &o.keyCache)
+	optVenuesInfo.bind(fs, &o.venuesInfo)
+	optTrustedProxies.bind(fs, &o.trustedProxies)
+	optVenueBasketBurst.bind(fs, &o.basketBurst)
+	optVenueBasketEvery.bind(fs, &o.basketEvery)
+	optShutdownTimeout.bind(fs, &o.shutdownTimeout)
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -62,23 +61,10 @@ func (a *app) serveCmd() *cobra.Command {
 			"finishes the requests in flight.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := resolveEnv(cmd.Flags(), o.options()); err != nil {
-				return err
-			}
 			return a.serve(cmd.Context(), o, nil)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on; port 0 picks a free one ($PASSNUM_LISTEN)")
-	f.DurationVar(&o.reversalWindow, "reversal-window", 30*time.Minute, "how long a venue may undo a redemption ($PASSNUM_REVERSAL_WINDOW)")
-	f.DurationVar(&o.sealEvery, "seal-every", time.Second, "how often the ledger sealer runs ($PASSNUM_SEAL_EVERY)")
-	f.DurationVar(&o.checkpointEvery, "checkpoint-every", time.Minute, "least time between two signed checkpoints ($PASSNUM_CHECKPOINT_EVERY)")
-	f.DurationVar(&o.keyCache, "key-cache", 2*time.Second, "how long signing and API keys stay in memory; a key revoked by another process works that much longer here ($PASSNUM_KEY_CACHE)")
-	f.StringVar(&o.venuesInfo, "venues-info", "", "where beneficiaries find labelled venues, printed on the chéquiers the API renders, as 'passnum print --venues-info' ($PASSNUM_VENUES_INFO)")
-	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For names the client, for the rate limits per address; without them the header is ignored ($PASSNUM_TRUSTED_PROXIES, comma-separated)")
-	f.IntVar(&o.basketBurst, "venue-basket-burst", api.DefaultRateLimits.RedemptionsPerVenue.Burst, "baskets a venue may send at once, all its devices together, before it is held back with 429 ($PASSNUM_VENUE_BASKET_BURST)")
-	f.DurationVar(&o.basketEvery, "venue-basket-every", api.DefaultRateLimits.RedemptionsPerVenue.Every, "then one more basket per venue this often ($PASSNUM_VENUE_BASKET_EVERY)")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown ($PASSNUM_SHUTDOWN_TIMEOUT)")
+	o.bind(cmd.Flags())
 	return cmd
 }
 
@@ -86,20 +72,13 @@ func (a *app) serveCmd() *cobra.Command {
 // their retention: each stays at most that much longer than promised.
 const answerPurgeEvery = time.Minute
 
-// serve runs the API until ctx ends. ready, if not nil, is called with the
-// URL once the server listens.
+// serve runs the API until ctx ends, with options that resolve has
+// checked. ready, if not nil, is called with the URL once the server
+// listens.
 func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string)) error {
-	// Checked at start rather than when the first batch is printed; a cover
-	// has room for 160 characters, as 'passnum print' says.
-	if n := utf8.RuneCountInString(o.venuesInfo); n > 160 {
-		return fmt.Errorf("--venues-info is %d characters long: at most 160 fit on a chéquier's cover", n)
-	}
 	proxies, err := parseProxies(o.trustedProxies)
 	if err != nil {
 		return err
-	}
-	if o.basketBurst < 1 || o.basketEvery <= 0 {
-		return fmt.Errorf("--venue-basket-burst must be at least 1 and --venue-basket-every more than 0 (got %d and %s)", o.basketBurst, o.basketEvery)
 	}
 	limits := api.DefaultRateLimits
 	limits.RedemptionsPerVenue = api.Limit{Burst: o.basketBurst, Every: o.basketEvery}
@@ -204,7 +183,7 @@ func parseProxies(list []string) ([]netip.Prefix, error) {
 		}
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxies: %q is neither an IP address nor a CIDR block such as 10.0.0.0/8", s)
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR block such as 10.0.0.0/8", s)
 		}
 		out = append(out, p.Masked())
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"passnum/ledger"
 )
@@ -84,14 +85,20 @@ func (a *app) migrateCmd() *cobra.Command {
 	}
 }
 
-func (a *app) configCmd() *cobra.Command {
-	return &cobra.Command{
+// configCmd takes every option of every command, so that it shows what a
+// command would use with the same environment and flags.
+func (a *app) configCmd(global *pflag.FlagSet) *cobra.Command {
+	cmd := &cobra.Command{
 		Use:   "config",
-		Short: "Print the effective configuration, secrets masked",
-		Args:  cobra.NoArgs,
+		Short: "Print the effective configuration of every command, secrets masked",
+		Long: "config resolves and checks every option as the commands that take them do (flag, then\n" +
+			"environment, then default) and prints each with its value and where it came from.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.cfg.print(a.out, cmd.Flags())
+			a.cfg.print(a.out, cmd.Root(), cmd)
 			return nil
 		},
 	}
+	bindAll(cmd.Flags(), global)
+	return cmd
 }
