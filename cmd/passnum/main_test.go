@@ -578,3 +578,52 @@ func TestConfigMasksSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoServe runs what `make run` runs, `demo --serve`, and does what its
+// last lines tell a newcomer to do: the printed curl line redeems a voucher.
+func TestDemoServe(t *testing.T) {
+	cmd := exec.Command(binary, "demo", "--serve", "--listen", "127.0.0.1:0", "--dir", filepath.Join(t.TempDir(), "demo"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("demo --serve did not stop cleanly: %v\n%s", err, stderr.String())
+		}
+	})
+	var printed strings.Builder
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "  -d '") {
+		printed.WriteString(lines.Text() + "\n")
+	}
+	printed.WriteString(lines.Text() + "\n")
+	go io.Copy(io.Discard, stdout)
+	curl := regexp.MustCompile(`curl -s -X POST (\S+) \\\n\s+-H 'Authorization: Bearer (\S+)' \\\n\s+-H 'Idempotency-Key: (\S+)' .*\n\s+-d '(.*)'`).
+		FindStringSubmatch(printed.String())
+	if curl == nil {
+		t.Fatalf("demo --serve printed no curl line to try:\n%s\n%s", printed.String(), stderr.String())
+	}
+	req, err := http.NewRequest("POST", curl[1], strings.NewReader(curl[4]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+curl[2])
+	req.Header.Set("Idempotency-Key", curl[3])
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || !strings.Contains(string(body), `"accepted":true`) {
+		t.Fatalf("the demo's curl line: %d %s", res.StatusCode, body)
+	}
+}
