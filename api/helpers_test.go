@@ -424,12 +424,13 @@ type verdictJSON struct {
 }
 
 type resultJSON struct {
-	RedemptionID int64         `json:"redemption_id"`
-	Accepted     bool          `json:"accepted"`
-	TotalCents   int64         `json:"total_cents"`
-	ScannedAt    time.Time     `json:"scanned_at"`
-	ReceivedAt   time.Time     `json:"received_at"`
-	Items        []verdictJSON `json:"items"`
+	RedemptionID    int64         `json:"redemption_id"`
+	Accepted        bool          `json:"accepted"`
+	TotalCents      int64         `json:"total_cents"`
+	ScannedAt       time.Time     `json:"scanned_at"`
+	ReceivedAt      time.Time     `json:"received_at"`
+	ReversibleUntil *time.Time    `json:"reversible_until"`
+	Items           []verdictJSON `json:"items"`
 }
 
 type errorJSON struct {
@@ -441,14 +442,15 @@ type errorJSON struct {
 }
 
 type redemptionJSON struct {
-	ID             int64     `json:"id"`
-	Status         string    `json:"status"`
-	TotalCents     int64     `json:"total_cents"`
-	ScannedAt      time.Time `json:"scanned_at"`
-	ReceivedAt     time.Time `json:"received_at"`
-	Session        string    `json:"session"`
-	ReversalReason string    `json:"reversal_reason"`
-	Items          []struct {
+	ID              int64     `json:"id"`
+	Status          string    `json:"status"`
+	TotalCents      int64     `json:"total_cents"`
+	ScannedAt       time.Time `json:"scanned_at"`
+	ReceivedAt      time.Time `json:"received_at"`
+	ReversibleUntil time.Time `json:"reversible_until"`
+	Session         string    `json:"session"`
+	ReversalReason  string    `json:"reversal_reason"`
+	Items           []struct {
 		Number     string `json:"number"`
 		Serial     int64  `json:"serial"`
 		ValueCents int64  `json:"value_cents"`

@@ -40,11 +40,10 @@ type sitePage struct {
 	path   string
 	file   string // under web/admin/pages/
 	title  string
-	script string // under web/admin/assets/
+	script string // an ES module under web/admin/assets/
 	roles  []string
-	// module: the script is an ES module (it imports the scanner's camera);
-	// vendor: scripts it needs first, from the scanner's vendored files.
-	module bool
+	// vendor: classic scripts the page's module needs first, from the
+	// scanner's vendored files (they define globals, such as jsQR).
 	vendor []string
 }
 
@@ -62,7 +61,7 @@ func sitePages() []sitePage {
 		{path: "/departement/commandes", file: "commandes.html", title: "Commandes de chéquiers", script: "commandes.js", roles: departmentRoles},
 		// The camera and the QR decoder are the venue scanner's (scanner.go).
 		{path: "/departement/remise", file: "remise.html", title: "Remise d'un chéquier", script: "remise.js", roles: departmentRoles,
-			module: true, vendor: []string{"/scanner/vendor/jsqr/jsQR.js"}},
+			vendor: []string{"/scanner/vendor/jsqr/jsQR.js"}},
 		{path: "/departement/annulation", file: "annulation.html", title: "Annuler un chéquier ou un chèque", script: "annulation.js", roles: departmentRoles},
 		{path: "/departement/lieux", file: "lieux.html", title: "Lieux labellisés", script: "lieux.js", roles: departmentRoles},
 		{path: "/departement/remboursements", file: "remboursements.html", title: "Remboursements des lieux", script: "remboursements.js", roles: departmentRoles},
@@ -105,7 +104,6 @@ func navigation(role, current string) []navLink {
 type pageData struct {
 	Title      string
 	Script     string
-	Module     bool
 	Vendor     []string
 	Nav        []navLink
 	Role       string // "" on the login page
@@ -207,7 +205,7 @@ func (s *server) sessionPage(ps *pageSet, p sitePage) echo.HandlerFunc {
 		if !slices.Contains(p.roles, role) {
 			return c.Redirect(http.StatusSeeOther, homePage(role))
 		}
-		return ps.render(c, p.file, pageData{Title: p.title, Script: p.script, Module: p.module, Vendor: p.vendor, Nav: navigation(role, p.path),
+		return ps.render(c, p.file, pageData{Title: p.title, Script: p.script, Vendor: p.vendor, Nav: navigation(role, p.path),
 			Role: role, RoleLabel: roleFrench[role], Department: ws.principal.Department,
 			KeyName: ws.principal.Name, CSRFToken: csrfToken(ws.secret)})
 	}

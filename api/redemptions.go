@@ -31,18 +31,22 @@ type redemptionResult struct {
 	TotalCents   int64     `json:"total_cents"`
 	ScannedAt    time.Time `json:"scanned_at"`
 	ReceivedAt   time.Time `json:"received_at"`
-	Items        []verdict `json:"items"`
+	// ReversibleUntil is set when accepted: until then the venue may undo
+	// the redemption (redemption.Service.ReversibleUntil).
+	ReversibleUntil *time.Time `json:"reversible_until,omitempty"`
+	Items           []verdict  `json:"items"`
 }
 
 type redemptionSummary struct {
-	ID             int64      `json:"id"`
-	Status         string     `json:"status"` // accepted or reversed
-	TotalCents     int64      `json:"total_cents"`
-	ScannedAt      time.Time  `json:"scanned_at"`
-	ReceivedAt     time.Time  `json:"received_at"`
-	Session        *string    `json:"session,omitempty"`
-	ReversedAt     *time.Time `json:"reversed_at,omitempty"`
-	ReversalReason *string    `json:"reversal_reason,omitempty"`
+	ID              int64      `json:"id"`
+	Status          string     `json:"status"` // accepted or reversed
+	TotalCents      int64      `json:"total_cents"`
+	ScannedAt       time.Time  `json:"scanned_at"`
+	ReceivedAt      time.Time  `json:"received_at"`
+	ReversibleUntil time.Time  `json:"reversible_until"`
+	Session         *string    `json:"session,omitempty"`
+	ReversedAt      *time.Time `json:"reversed_at,omitempty"`
+	ReversalReason  *string    `json:"reversal_reason,omitempty"`
 }
 
 type redemptionDetail struct {
@@ -111,6 +115,10 @@ func (s *server) redeem(c echo.Context) error {
 		return err
 	}
 	out := newResult(res)
+	if res.Accepted {
+		until := s.Redemption.ReversibleUntil(res.ReceivedAt).UTC()
+		out.ReversibleUntil = &until
+	}
 	if res.Replayed {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
@@ -183,14 +191,15 @@ func (s *server) listRedemptions(c echo.Context) error {
 	}
 	out := redemptionList{From: from.UTC(), To: to.UTC(), Redemptions: make([]redemptionSummary, len(rs)), Truncated: len(rs) >= maxListed}
 	for i, r := range rs {
-		out.Redemptions[i] = newSummary(r)
+		out.Redemptions[i] = s.newSummary(r)
 	}
 	return respond(c, http.StatusOK, out)
 }
 
-func newSummary(r ledger.Redemption) redemptionSummary {
+func (s *server) newSummary(r ledger.Redemption) redemptionSummary {
 	out := redemptionSummary{ID: r.ID, Status: r.Status, TotalCents: r.TotalCents, ScannedAt: r.ScannedAt.UTC(),
-		ReceivedAt: r.CreatedAt.UTC(), Session: r.Session, ReversalReason: r.ReversalReason}
+		ReceivedAt: r.CreatedAt.UTC(), ReversibleUntil: s.Redemption.ReversibleUntil(r.CreatedAt).UTC(),
+		Session: r.Session, ReversalReason: r.ReversalReason}
 	if r.ReversedAt != nil {
 		at := r.ReversedAt.UTC()
 		out.ReversedAt = &at
@@ -209,7 +218,7 @@ func (s *server) getRedemption(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := redemptionDetail{redemptionSummary: newSummary(r.Redemption), Items: make([]redeemedVoucher, len(r.Items))}
+	out := redemptionDetail{redemptionSummary: s.newSummary(r.Redemption), Items: make([]redeemedVoucher, len(r.Items))}
 	for i, it := range r.Items {
 		out.Items[i] = redeemedVoucher{Number: voucher.FormatNumber(uint64(it.VoucherSerial)), Serial: it.VoucherSerial, ValueCents: it.ValueCents}
 	}
@@ -235,5 +244,5 @@ func (s *server) reverseRedemption(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return respond(c, http.StatusOK, newSummary(r))
+	return respond(c, http.StatusOK, s.newSummary(r))
 }

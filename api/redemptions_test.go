@@ -137,6 +137,70 @@ func TestRedeemListReverse(t *testing.T) {
 	})
 }
 
+// TestReversibleUntil: every answer about an accepted redemption says until
+// when it may be reversed, received_at plus the service's window, and the
+// reversal is accepted up to that instant and refused just after it.
+func TestReversibleUntil(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1)
+		e.svc.ReversalWindow = 10 * time.Minute // not the default, which a hard-coded window would match
+		received := e.Clock.T
+		want := received.Add(10 * time.Minute).UTC()
+		key := newKey()
+		redeem := func(key string, items ...map[string]string) resultJSON {
+			t.Helper()
+			r := e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1",
+				header: map[string]string{"Idempotency-Key": key}, json: map[string]any{"items": items}})
+			r.expect(t, http.StatusCreated, "")
+			var res resultJSON
+			r.decode(t, &res)
+			if !res.ReceivedAt.Equal(received) || res.ReversibleUntil == nil || !res.ReversibleUntil.Equal(want) {
+				t.Fatalf("received %v, reversible until %v; want %v", res.ReceivedAt, res.ReversibleUntil, want)
+			}
+			return res
+		}
+		first := redeem(key, e.code(0))
+		if replay := redeem(key, e.code(0)); replay.RedemptionID != first.RedemptionID {
+			t.Fatalf("the replay is another redemption: %+v", replay)
+		}
+		second := redeem(newKey(), e.code(1))
+
+		refused := e.do(t, request{method: "POST", path: "/api/v1/redemptions", as: "venue1", header: map[string]string{"Idempotency-Key": newKey()},
+			json: map[string]any{"items": []map[string]string{e.code(0)}}}).expect(t, http.StatusUnprocessableEntity, "basket_rejected")
+		if refused.Result == nil || refused.Result.ReversibleUntil != nil {
+			t.Fatalf("a refused basket has nothing to reverse: %+v", refused.Result)
+		}
+
+		var got redemptionJSON
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions/" + itoa(first.RedemptionID), as: "venue1"}).decode(t, &got)
+		if !got.ReversibleUntil.Equal(want) {
+			t.Fatalf("detail: reversible until %v, want %v", got.ReversibleUntil, want)
+		}
+		var list struct{ Redemptions []redemptionJSON }
+		e.do(t, request{method: "GET", path: "/api/v1/redemptions", as: "venue1"}).decode(t, &list)
+		if len(list.Redemptions) != 2 {
+			t.Fatalf("%+v", list)
+		}
+		for _, r := range list.Redemptions {
+			if !r.ReversibleUntil.Equal(want) {
+				t.Fatalf("list: %d reversible until %v, want %v", r.ID, r.ReversibleUntil, want)
+			}
+		}
+
+		e.Clock.T = want
+		r := e.do(t, request{method: "POST", path: "/api/v1/redemptions/" + itoa(first.RedemptionID) + "/reversal", as: "venue1",
+			json: map[string]string{"reason": "Chèque scanné par erreur"}})
+		r.expect(t, http.StatusOK, "")
+		r.decode(t, &got)
+		if got.Status != "reversed" || !got.ReversibleUntil.Equal(want) {
+			t.Fatalf("at its last instant: %+v", got)
+		}
+		e.Clock.T = want.Add(time.Microsecond)
+		e.do(t, request{method: "POST", path: "/api/v1/redemptions/" + itoa(second.RedemptionID) + "/reversal", as: "venue1",
+			json: map[string]string{"reason": "Chèque scanné par erreur"}}).expect(t, http.StatusConflict, "reversal_window_closed")
+	})
+}
+
 // TestRejectionReasons: every reason a voucher is refused for reaches the
 // venue over HTTP with its code and a French message, from a check and from
 // a basket, and a refused basket redeems nothing.

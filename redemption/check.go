@@ -84,6 +84,13 @@ func (s *Service) reversalWindow() time.Duration {
 	return 30 * time.Minute
 }
 
+// ReversibleUntil is the last instant a redemption received at receivedAt
+// may be reversed: Reverse refuses it after, and the API tells the scanner,
+// so that the page offers to undo exactly as long as the server accepts.
+func (s *Service) ReversibleUntil(receivedAt time.Time) time.Time {
+	return receivedAt.Add(s.reversalWindow())
+}
+
 func (s *Service) manualLimit() (int, time.Duration) {
 	limit, window := s.ManualEntryLimit, s.ManualEntryWindow
 	if limit <= 0 {

@@ -36,7 +36,7 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 		switch {
 		case r.Status == ledger.RedemptionReversed:
 			return passnum.Errorf(EAlreadyReversed, "Cet encaissement a déjà été annulé %s.", frenchTime(*r.ReversedAt))
-		case now.Sub(r.CreatedAt) > s.reversalWindow():
+		case now.After(s.ReversibleUntil(r.CreatedAt)):
 			return passnum.Errorf(EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci a été enregistré %s. Contactez le département.",
 				int(s.reversalWindow().Minutes()), frenchTime(r.CreatedAt))
 		}

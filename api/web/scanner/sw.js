@@ -4,7 +4,10 @@
 // the network fails; API calls never do, and nothing with data is kept.
 
 const CACHE = "passnum-scanner";
-const FILES = ["./", "scanner.css", "app.js", "codec.js", "store.js", "camera.js", "icon.svg", "manifest.webmanifest",
+const FILES = ["./", "scanner.css", "icon.svg", "manifest.webmanifest",
+  // the modules of app.js, as index.html preloads them
+  "app.js", "state.js", "store.js", "network.js", "screens.js", "format.js", "views.js", "codec.js", "cameras.js",
+  "camera.js", "basket.js", "offline.js", "manual.js", "redeem.js", "undo.js", "device.js", "sync.js", "today.js",
   "vendor/jsqr/jsQR.js", "vendor/tweetnacl/nacl-fast.min.js"];
 const NETWORK_WAIT_MS = 4000; // a hung network is no network
 

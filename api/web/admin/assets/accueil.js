@@ -1,81 +1,77 @@
 // The département's home page: the timeline warnings and a few figures.
-"use strict";
+import { session, api, el, group, euros, day, stages, say, fail } from "./common.js";
 
-(async () => {
-  const { api, el, euros, group, fail } = PN;
-
-  async function warnings() {
-    const box = document.getElementById("warnings");
-    const w = await api("GET", "/api/v1/warnings");
-    locks(w);
-    shared(w);
-    if (w.warnings.length === 0) {
-      box.replaceChildren(el("p", null, `Aucune alerte au ${PN.day(w.as_of)} : toutes les commandes sont en cours.`));
-      return;
-    }
-    box.replaceChildren(el("ul", { class: "plain warnings" }, w.warnings.map((x) => el("li", null,
-      el("strong", null, `Commande n° ${x.batch_id} (${x.department}) — ${PN.stages[x.stage] || x.stage} : `),
-      x.message, " ",
-      el("a", { href: `/departement/commandes#commande-${x.batch_id}` }, `Suivre la commande n° ${x.batch_id}`)))));
+async function warnings() {
+  const box = document.getElementById("warnings");
+  const w = await api("GET", "/api/v1/warnings");
+  locks(w);
+  shared(w);
+  if (w.warnings.length === 0) {
+    box.replaceChildren(el("p", null, `Aucune alerte au ${day(w.as_of)} : toutes les commandes sont en cours.`));
+    return;
   }
+  box.replaceChildren(el("ul", { class: "plain warnings" }, w.warnings.map((x) => el("li", null,
+    el("strong", null, `Commande n° ${x.batch_id} (${x.department}) — ${stages[x.stage] || x.stage} : `),
+    x.message, " ",
+    el("a", { href: `/departement/commandes#commande-${x.batch_id}` }, `Suivre la commande n° ${x.batch_id}`)))));
+}
 
-  function locks(w) {
-    const box = document.getElementById("locks");
-    if (w.manual_entry_locks.length === 0) {
-      box.replaceChildren(el("p", null, "Aucun blocage ces 7 derniers jours."));
-      return;
-    }
-    box.replaceChildren(el("ul", { class: "plain warnings" }, w.manual_entry_locks.map((l) => el("li", null,
-      el("strong", null, `${l.venue_name} — ${l.active ? "bloqué en ce moment" : "blocage terminé"} : `),
-      l.message, " ",
-      el("a", { href: `/departement/lieux#lieu-${l.venue_id}` }, `Voir le lieu n° ${l.venue_id}`)))));
+function locks(w) {
+  const box = document.getElementById("locks");
+  if (w.manual_entry_locks.length === 0) {
+    box.replaceChildren(el("p", null, "Aucun blocage ces 7 derniers jours."));
+    return;
   }
+  box.replaceChildren(el("ul", { class: "plain warnings" }, w.manual_entry_locks.map((l) => el("li", null,
+    el("strong", null, `${l.venue_name} — ${l.active ? "bloqué en ce moment" : "blocage terminé"} : `),
+    l.message, " ",
+    el("a", { href: `/departement/lieux#lieu-${l.venue_id}` }, `Voir le lieu n° ${l.venue_id}`)))));
+}
 
-  // shared lists the change requests awaiting the département, each with
-  // its decision (auditors only read), and others' changes to shared venues.
-  function shared(w) {
-    const box = document.getElementById("change-requests");
-    if (w.venue_change_requests.length === 0) {
-      box.replaceChildren(el("p", null, "Aucune demande de changement n'attend votre accord."));
-    } else {
-      box.replaceChildren(el("ul", { class: "plain warnings" }, w.venue_change_requests.map((r) => {
-        const li = el("li", { id: `demande-${r.id}` }, el("strong", null, `Demande n° ${r.id} — ${r.venue_name} : `), r.message);
-        if (PN.session.role !== "auditor") {
-          const why = el("input", { type: "text", maxlength: "200", "aria-label": `Motif du refus de la demande n° ${r.id}` });
-          const decide = (action, body) => async () => {
-            try {
-              const out = await api("POST", `/api/v1/venue-change-requests/${r.id}/${action}`, body());
-              PN.say(out.message);
-              await warnings();
-            } catch (e) {
-              fail(e);
-            }
-          };
-          li.append(" ", el("button", { type: "button", onclick: decide("approval", () => ({})) }, "Approuver"),
-            " ", why, " ", el("button", { type: "button", onclick: decide("refusal", () => ({ reason: why.value })) }, "Refuser"));
-        }
-        return li;
-      })));
-    }
-    const notices = document.getElementById("venue-notices");
-    notices.replaceChildren(w.venue_notices.length === 0 ? el("p", null, "Aucun changement fait par d'autres ces 31 derniers jours.") :
-      el("ul", { class: "plain warnings" }, w.venue_notices.map((n) => el("li", null, n.message, " ",
-        el("a", { href: `/departement/lieux#lieu-${n.venue_id}` }, `Voir le lieu n° ${n.venue_id}`)))));
+// shared lists the change requests awaiting the département, each with
+// its decision (auditors only read), and others' changes to shared venues.
+function shared(w) {
+  const box = document.getElementById("change-requests");
+  if (w.venue_change_requests.length === 0) {
+    box.replaceChildren(el("p", null, "Aucune demande de changement n'attend votre accord."));
+  } else {
+    box.replaceChildren(el("ul", { class: "plain warnings" }, w.venue_change_requests.map((r) => {
+      const li = el("li", { id: `demande-${r.id}` }, el("strong", null, `Demande n° ${r.id} — ${r.venue_name} : `), r.message);
+      if (session.role !== "auditor") {
+        const why = el("input", { type: "text", maxlength: "200", "aria-label": `Motif du refus de la demande n° ${r.id}` });
+        const decide = (action, body) => async () => {
+          try {
+            const out = await api("POST", `/api/v1/venue-change-requests/${r.id}/${action}`, body());
+            say(out.message);
+            await warnings();
+          } catch (e) {
+            fail(e);
+          }
+        };
+        li.append(" ", el("button", { type: "button", onclick: decide("approval", () => ({})) }, "Approuver"),
+          " ", why, " ", el("button", { type: "button", onclick: decide("refusal", () => ({ reason: why.value })) }, "Refuser"));
+      }
+      return li;
+    })));
   }
+  const notices = document.getElementById("venue-notices");
+  notices.replaceChildren(w.venue_notices.length === 0 ? el("p", null, "Aucun changement fait par d'autres ces 31 derniers jours.") :
+    el("ul", { class: "plain warnings" }, w.venue_notices.map((n) => el("li", null, n.message, " ",
+      el("a", { href: `/departement/lieux#lieu-${n.venue_id}` }, `Voir le lieu n° ${n.venue_id}`)))));
+}
 
-  async function summary() {
-    const f = await api("GET", "/api/v1/figures");
-    const t = f.total;
-    const item = (label, value) => el("div", null, el("dt", null, label), el("dd", null, value));
-    document.getElementById("summary").replaceChildren(el("dl", { class: "figures" },
-      item("Chéquiers imprimés", group(t.chequiers_printed)),
-      item("Chéquiers remis", group(t.chequiers_handed_out)),
-      item("Chèques encaissés", group(t.vouchers_redeemed)),
-      item("Montant encaissé", euros(t.redeemed_cents)),
-      item("Chèques encore utilisables", group(t.vouchers_outstanding))));
-  }
+async function summary() {
+  const f = await api("GET", "/api/v1/figures");
+  const t = f.total;
+  const item = (label, value) => el("div", null, el("dt", null, label), el("dd", null, value));
+  document.getElementById("summary").replaceChildren(el("dl", { class: "figures" },
+    item("Chéquiers imprimés", group(t.chequiers_printed)),
+    item("Chéquiers remis", group(t.chequiers_handed_out)),
+    item("Chèques encaissés", group(t.vouchers_redeemed)),
+    item("Montant encaissé", euros(t.redeemed_cents)),
+    item("Chèques encore utilisables", group(t.vouchers_outstanding))));
+}
 
-  const results = await Promise.allSettled([warnings(), summary()]);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) fail(failed.reason);
-})();
+const results = await Promise.allSettled([warnings(), summary()]);
+const failed = results.find((r) => r.status === "rejected");
+if (failed) fail(failed.reason);

@@ -1,277 +1,267 @@
 // Shared by the pages of département staff and auditors: calls to the JSON
 // API with the session cookie and its CSRF token, French formatting, small
-// DOM helpers. No framework and no build step: this file is served as is.
-"use strict";
+// DOM helpers. No framework and no build step: this ES module is served as
+// is, and each page's script imports what it uses.
+const meta = (name) => {
+  const m = document.querySelector(`meta[name="${name}"]`);
+  return m ? m.content : "";
+};
+export const session = { role: meta("role"), department: meta("department"), csrf: meta("csrf-token") };
 
-const PN = (() => {
-  const meta = (name) => {
-    const m = document.querySelector(`meta[name="${name}"]`);
-    return m ? m.content : "";
-  };
-  const session = { role: meta("role"), department: meta("department"), csrf: meta("csrf-token") };
-
-  class APIError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
+class APIError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
   }
+}
 
-  // api calls the JSON API. Every error comes back as an APIError whose
-  // message is the API's own French message, ready to show. A 401 means the
-  // session ended (expired, logged out elsewhere, key revoked): back to the
-  // login page, which returns here.
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    const opts = { method, headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = session.csrf;
-    let res;
-    try {
-      res = await fetch(path, opts);
-    } catch (e) {
-      throw new APIError(0, "network", "Le serveur ne répond pas : vérifiez la connexion, puis réessayez.");
-    }
-    if (res.status === 401 && session.role) {
-      location.assign("/connexion?suite=" + encodeURIComponent(location.pathname));
-      throw new APIError(401, "unauthorized", "Votre session a pris fin : reconnectez-vous.");
-    }
-    if (res.status === 204) return null;
-    let data = null;
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!res.ok) {
-      const err = data && data.error ? data.error : {};
-      throw new APIError(res.status, err.code || "internal",
-        err.message || `Le serveur a répondu ${res.status} : réessayez dans un moment.`);
-    }
-    return data;
+// api calls the JSON API. Every error comes back as an APIError whose
+// message is the API's own French message, ready to show. A 401 means the
+// session ended (expired, logged out elsewhere, key revoked): back to the
+// login page, which returns here.
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const opts = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
   }
-
-  // el builds an element: el("p", {class: "hint"}, "texte", child…).
-  // Text is always set as text, never parsed as HTML.
-  function el(tag, attrs, ...children) {
-    const svg = ["svg", "g", "rect", "text", "line", "title", "desc", "path"].includes(tag);
-    const e = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "text") e.textContent = v;
-      else if (k === "hidden" && !svg) e.hidden = true;
-      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const c of children.flat(Infinity)) {
-      if (c === null || c === undefined || c === false) continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
+  if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = session.csrf;
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch (e) {
+    throw new APIError(0, "network", "Le serveur ne répond pas : vérifiez la connexion, puis réessayez.");
   }
-
-  const NNBSP = "\u202f";
-
-  // group writes an integer with French thousands separators.
-  function group(n) {
-    const s = String(Math.abs(Math.trunc(n)));
-    const parts = [];
-    for (let i = s.length; i > 0; i -= 3) parts.unshift(s.slice(Math.max(0, i - 3), i));
-    return (n < 0 ? "−" : "") + parts.join(NNBSP);
+  if (res.status === 401 && session.role) {
+    location.assign("/connexion?suite=" + encodeURIComponent(location.pathname));
+    throw new APIError(401, "unauthorized", "Votre session a pris fin : reconnectez-vous.");
   }
-
-  // euros writes integer cents as "1 234,50 €" without going through a
-  // floating-point amount (design decision 1).
-  function euros(cents) {
-    const abs = Math.abs(cents);
-    const units = Math.trunc(abs / 100);
-    const rest = String(abs % 100).padStart(2, "0");
-    return (cents < 0 ? "−" : "") + group(units) + "," + rest + NNBSP + "€";
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (e) {
+    data = null;
   }
-
-  // parseEuros reads "10", "10,5" or "10.50" as cents; NaN otherwise.
-  function parseEuros(s) {
-    const m = /^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*(?:€)?\s*$/.exec(s);
-    if (!m) return NaN;
-    return Number(m[1]) * 100 + Number((m[2] || "0").padEnd(2, "0"));
+  if (!res.ok) {
+    const err = data && data.error ? data.error : {};
+    throw new APIError(res.status, err.code || "internal",
+      err.message || `Le serveur a répondu ${res.status} : réessayez dans un moment.`);
   }
+  return data;
+}
 
-  // day writes YYYY-MM-DD as 30/11/2027.
-  function day(s) {
-    if (!s) return "";
-    const [y, m, d] = s.split("-");
-    return `${d}/${m}/${y}`;
+// el builds an element: el("p", {class: "hint"}, "texte", child…).
+// Text is always set as text, never parsed as HTML.
+export function el(tag, attrs, ...children) {
+  const svg = ["svg", "g", "rect", "text", "line", "title", "desc", "path"].includes(tag);
+  const e = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") e.textContent = v;
+    else if (k === "hidden" && !svg) e.hidden = true;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : String(v));
   }
-
-  const monthNames = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-    "septembre", "octobre", "novembre", "décembre"];
-
-  // month writes YYYY-MM as "novembre 2026".
-  function month(s) {
-    const [y, m] = s.split("-");
-    return `${monthNames[Number(m) - 1]} ${y}`;
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
+  return e;
+}
 
-  function dateTime(s) {
-    if (!s) return "";
-    return new Date(s).toLocaleString("fr-FR", { timeZone: "Europe/Paris", dateStyle: "short", timeStyle: "short" });
-  }
+const NNBSP = "\u202f";
 
-  // parisMonth is the current month in Paris, YYYY-MM, minus back months.
-  function parisMonth(back) {
-    const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris", year: "numeric", month: "2-digit" })
-      .formatToParts(new Date());
-    let y = Number(parts.find((p) => p.type === "year").value);
-    let m = Number(parts.find((p) => p.type === "month").value) - (back || 0);
-    while (m < 1) { m += 12; y -= 1; }
-    return `${y}-${String(m).padStart(2, "0")}`;
-  }
+// group writes an integer with French thousands separators.
+export function group(n) {
+  const s = String(Math.abs(Math.trunc(n)));
+  const parts = [];
+  for (let i = s.length; i > 0; i -= 3) parts.unshift(s.slice(Math.max(0, i - 3), i));
+  return (n < 0 ? "−" : "") + parts.join(NNBSP);
+}
 
-  const stages = {
-    running: "en cours",
-    ending: "fin proche",
-    distribution_stopped: "remises arrêtées",
-    grace: "période de grâce",
-    expired: "expirée",
-  };
-  const venueStatuses = { labelled: "labellisé", suspended: "suspendu", unlabelled: "label retiré" };
-  const chequierStatuses = { issued: "imprimé, pas encore remis", active: "remis", void: "annulé" };
-  const voucherStatuses = { inactive: "en attente de remise", active: "utilisable", redeemed: "encaissé", void: "annulé" };
+// euros writes integer cents as "1 234,50 €" without going through a
+// floating-point amount (design decision 1).
+export function euros(cents) {
+  const abs = Math.abs(cents);
+  const units = Math.trunc(abs / 100);
+  const rest = String(abs % 100).padStart(2, "0");
+  return (cents < 0 ? "−" : "") + group(units) + "," + rest + NNBSP + "€";
+}
 
-  function badge(kind, labels) {
-    return el("span", { class: "status " + kind }, labels[kind] || kind);
-  }
+// parseEuros reads "10", "10,5" or "10.50" as cents; NaN otherwise.
+export function parseEuros(s) {
+  const m = /^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*(?:€)?\s*$/.exec(s);
+  if (!m) return NaN;
+  return Number(m[1]) * 100 + Number((m[2] || "0").padEnd(2, "0"));
+}
 
-  // Messages: successes in the polite status region, errors in the alert
-  // region, so that a screen reader announces both without moving focus.
-  function clear() {
-    document.getElementById("messages").replaceChildren();
-    document.getElementById("erreurs").replaceChildren();
-  }
-  function say(text) {
+// day writes YYYY-MM-DD as 30/11/2027.
+export function day(s) {
+  if (!s) return "";
+  const [y, m, d] = s.split("-");
+  return `${d}/${m}/${y}`;
+}
+
+const monthNames = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+  "septembre", "octobre", "novembre", "décembre"];
+
+// month writes YYYY-MM as "novembre 2026".
+export function month(s) {
+  const [y, m] = s.split("-");
+  return `${monthNames[Number(m) - 1]} ${y}`;
+}
+
+export function dateTime(s) {
+  if (!s) return "";
+  return new Date(s).toLocaleString("fr-FR", { timeZone: "Europe/Paris", dateStyle: "short", timeStyle: "short" });
+}
+
+// parisMonth is the current month in Paris, YYYY-MM, minus back months.
+export function parisMonth(back) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris", year: "numeric", month: "2-digit" })
+    .formatToParts(new Date());
+  let y = Number(parts.find((p) => p.type === "year").value);
+  let m = Number(parts.find((p) => p.type === "month").value) - (back || 0);
+  while (m < 1) { m += 12; y -= 1; }
+  return `${y}-${String(m).padStart(2, "0")}`;
+}
+
+export const stages = {
+  running: "en cours",
+  ending: "fin proche",
+  distribution_stopped: "remises arrêtées",
+  grace: "période de grâce",
+  expired: "expirée",
+};
+export const venueStatuses = { labelled: "labellisé", suspended: "suspendu", unlabelled: "label retiré" };
+export const chequierStatuses = { issued: "imprimé, pas encore remis", active: "remis", void: "annulé" };
+export const voucherStatuses = { inactive: "en attente de remise", active: "utilisable", redeemed: "encaissé", void: "annulé" };
+
+export function badge(kind, labels) {
+  return el("span", { class: "status " + kind }, labels[kind] || kind);
+}
+
+// Messages: successes in the polite status region, errors in the alert
+// region, so that a screen reader announces both without moving focus.
+export function clear() {
+  document.getElementById("messages").replaceChildren();
+  document.getElementById("erreurs").replaceChildren();
+}
+export function say(text) {
+  clear();
+  document.getElementById("messages").append(el("p", { class: "ok" }, text));
+}
+export function fail(err) {
+  clear();
+  const text = err instanceof Error ? err.message : String(err);
+  document.getElementById("erreurs").append(el("p", { class: "error" }, text));
+}
+
+// submit wires a form: its button is disabled while work runs, the
+// messages are cleared, and an error is shown in French.
+export function submit(form, work) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const buttons = form.querySelectorAll("button[type=submit]");
+    buttons.forEach((b) => { b.disabled = true; });
     clear();
-    document.getElementById("messages").append(el("p", { class: "ok" }, text));
-  }
-  function fail(err) {
-    clear();
-    const text = err instanceof Error ? err.message : String(err);
-    document.getElementById("erreurs").append(el("p", { class: "error" }, text));
-  }
-
-  // submit wires a form: its button is disabled while work runs, the
-  // messages are cleared, and an error is shown in French.
-  function submit(form, work) {
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const buttons = form.querySelectorAll("button[type=submit]");
-      buttons.forEach((b) => { b.disabled = true; });
-      clear();
-      try {
-        await work(new FormData(form), ev.submitter);
-      } catch (err) {
-        fail(err);
-      } finally {
-        buttons.forEach((b) => { b.disabled = false; });
-      }
-    });
-  }
-
-  // table builds a captioned table in a scrolling box; columns are
-  // {label, num}, rows are arrays of cells (text or nodes).
-  function table(caption, columns, rows, attrs) {
-    const head = el("tr", null, columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null }, c.label)));
-    const body = rows.map((r) => el("tr", null, r.map((cell, i) => {
-      const num = columns[i] && columns[i].num;
-      if (i === 0 && columns[0].rowHeader) return el("th", { scope: "row" }, cell);
-      return el("td", { class: num ? "num" : null }, cell);
-    })));
-    const id = "t" + Math.random().toString(36).slice(2, 9);
-    return el("div", { class: "table-wrap", role: "region", "aria-labelledby": id, tabindex: "0" },
-      el("table", attrs || null, el("caption", { id }, caption), el("thead", null, head), el("tbody", null, body)));
-  }
-
-  let departmentCache = null;
-  async function departments() {
-    if (!departmentCache) departmentCache = (await api("GET", "/api/v1/departments")).departments;
-    return departmentCache;
-  }
-
-  // departmentSelect fills a <select> with the départements the session
-  // reaches: a département key has one, an admin all of them.
-  async function departmentSelect(select, withAll) {
-    const ds = await departments();
-    select.replaceChildren();
-    if (withAll) select.append(el("option", { value: "" }, "Tous les départements"));
-    for (const d of ds) select.append(el("option", { value: d.code }, `${d.name} (${d.code})`));
-    if (!withAll && session.department) select.value = session.department;
-    if (ds.length === 1 && !withAll) select.disabled = true;
-    return ds;
-  }
-
-  // download points a link at an API file; the session cookie goes with it.
-  function download(href, text, name) {
-    return el("a", { href, download: name || "" }, text);
-  }
-
-  // fetchDownload is a link to a small API file that is fetched before it is
-  // saved, so that a refusal (month still open, nothing to pay, no paying
-  // office) is shown in French instead of being saved as the file.
-  function fetchDownload(href, text) {
-    const a = el("a", { href }, text); // text: a string or nodes
-    a.addEventListener("click", async (ev) => {
-      ev.preventDefault();
-      clear();
-      try {
-        let res;
-        try {
-          res = await fetch(href, { credentials: "same-origin" });
-        } catch (e) {
-          throw new Error("Le serveur ne répond pas : vérifiez la connexion, puis réessayez.");
-        }
-        if (!res.ok) {
-          let message = `Le serveur a répondu ${res.status}.`;
-          try {
-            message = (await res.json()).error.message;
-          } catch (e) {
-            // keep the status
-          }
-          throw new Error(message);
-        }
-        const m = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
-        const url = URL.createObjectURL(await res.blob());
-        const tmp = el("a", { href: url, download: m ? m[1] : href.split("/").pop() });
-        document.body.append(tmp);
-        tmp.click();
-        tmp.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 60000);
-      } catch (err) {
-        fail(err);
-      }
-    });
-    return a;
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    const logout = document.getElementById("logout");
-    if (logout) {
-      logout.addEventListener("click", async () => {
-        try {
-          await api("DELETE", "/session");
-        } catch (err) {
-          // The session may already be over: leave all the same.
-        }
-        location.assign("/connexion");
-      });
+    try {
+      await work(new FormData(form), ev.submitter);
+    } catch (err) {
+      fail(err);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
     }
   });
+}
 
-  return {
-    session, api, APIError, el, group, euros, parseEuros, day, month, dateTime, parisMonth,
-    stages, venueStatuses, chequierStatuses, voucherStatuses, badge,
-    clear, say, fail, submit, table, departments, departmentSelect, download, fetchDownload,
-  };
-})();
+// table builds a captioned table in a scrolling box; columns are
+// {label, num}, rows are arrays of cells (text or nodes).
+export function table(caption, columns, rows, attrs) {
+  const head = el("tr", null, columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null }, c.label)));
+  const body = rows.map((r) => el("tr", null, r.map((cell, i) => {
+    const num = columns[i] && columns[i].num;
+    if (i === 0 && columns[0].rowHeader) return el("th", { scope: "row" }, cell);
+    return el("td", { class: num ? "num" : null }, cell);
+  })));
+  const id = "t" + Math.random().toString(36).slice(2, 9);
+  return el("div", { class: "table-wrap", role: "region", "aria-labelledby": id, tabindex: "0" },
+    el("table", attrs || null, el("caption", { id }, caption), el("thead", null, head), el("tbody", null, body)));
+}
+
+let departmentCache = null;
+export async function departments() {
+  if (!departmentCache) departmentCache = (await api("GET", "/api/v1/departments")).departments;
+  return departmentCache;
+}
+
+// departmentSelect fills a <select> with the départements the session
+// reaches: a département key has one, an admin all of them.
+export async function departmentSelect(select, withAll) {
+  const ds = await departments();
+  select.replaceChildren();
+  if (withAll) select.append(el("option", { value: "" }, "Tous les départements"));
+  for (const d of ds) select.append(el("option", { value: d.code }, `${d.name} (${d.code})`));
+  if (!withAll && session.department) select.value = session.department;
+  if (ds.length === 1 && !withAll) select.disabled = true;
+  return ds;
+}
+
+// download points a link at an API file; the session cookie goes with it.
+export function download(href, text, name) {
+  return el("a", { href, download: name || "" }, text);
+}
+
+// fetchDownload is a link to a small API file that is fetched before it is
+// saved, so that a refusal (month still open, nothing to pay, no paying
+// office) is shown in French instead of being saved as the file.
+export function fetchDownload(href, text) {
+  const a = el("a", { href }, text); // text: a string or nodes
+  a.addEventListener("click", async (ev) => {
+    ev.preventDefault();
+    clear();
+    try {
+      let res;
+      try {
+        res = await fetch(href, { credentials: "same-origin" });
+      } catch (e) {
+        throw new Error("Le serveur ne répond pas : vérifiez la connexion, puis réessayez.");
+      }
+      if (!res.ok) {
+        let message = `Le serveur a répondu ${res.status}.`;
+        try {
+          message = (await res.json()).error.message;
+        } catch (e) {
+          // keep the status
+        }
+        throw new Error(message);
+      }
+      const m = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+      const url = URL.createObjectURL(await res.blob());
+      const tmp = el("a", { href: url, download: m ? m[1] : href.split("/").pop() });
+      document.body.append(tmp);
+      tmp.click();
+      tmp.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  return a;
+}
+
+// A module runs once the page is parsed: the button is there.
+const logout = document.getElementById("logout");
+if (logout) {
+  logout.addEventListener("click", async () => {
+    try {
+      await api("DELETE", "/session");
+    } catch (err) {
+      // The session may already be over: leave all the same.
+    }
+    location.assign("/connexion");
+  });
+}

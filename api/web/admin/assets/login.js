@@ -1,30 +1,27 @@
 // The login page: the key is sent once to POST /session, which answers with
 // the session cookie; the field is emptied at once and nothing is stored.
-"use strict";
+import { api, say, submit } from "./common.js";
+const form = document.getElementById("login");
+const key = document.getElementById("key");
+key.focus();
 
-(() => {
-  const form = document.getElementById("login");
-  const key = document.getElementById("key");
-  key.focus();
+// suite is where to go back to: one of our own pages, nothing else.
+function suite(home) {
+  const s = new URLSearchParams(location.search).get("suite") || "";
+  return /^\/(departement|auditeur)\/[a-z]*$/.test(s) ? s : home;
+}
 
-  // suite is where to go back to: one of our own pages, nothing else.
-  function suite(home) {
-    const s = new URLSearchParams(location.search).get("suite") || "";
-    return /^\/(departement|auditeur)\/[a-z]*$/.test(s) ? s : home;
+submit(form, async (data) => {
+  const secret = String(data.get("key") || "").trim();
+  form.reset();
+  key.removeAttribute("aria-invalid");
+  try {
+    const s = await api("POST", "/session", { key: secret });
+    say("Connexion réussie : ouverture de la page…");
+    location.assign(suite(s.home));
+  } catch (err) {
+    key.setAttribute("aria-invalid", "true");
+    key.focus();
+    throw err;
   }
-
-  PN.submit(form, async (data) => {
-    const secret = String(data.get("key") || "").trim();
-    form.reset();
-    key.removeAttribute("aria-invalid");
-    try {
-      const s = await PN.api("POST", "/session", { key: secret });
-      PN.say("Connexion réussie : ouverture de la page…");
-      location.assign(suite(s.home));
-    } catch (err) {
-      key.setAttribute("aria-invalid", "true");
-      key.focus();
-      throw err;
-    }
-  });
-})();
+});

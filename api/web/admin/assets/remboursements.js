@@ -1,107 +1,103 @@
 // Settlement: a département's month (open or closed), closing it, and its
 // files: statement lines (CSV), a PDF statement per venue, SEPA transfers.
-"use strict";
+import { api, el, group, euros, month, dateTime, parisMonth, clear, say, fail, submit, table, departmentSelect, fetchDownload } from "./common.js";
+const deptSelect = document.getElementById("p-department");
+const monthInput = document.getElementById("p-month");
+const section = document.getElementById("period");
+const closeForm = document.getElementById("close-form");
+let shown = null; // {department, month}
 
-(async () => {
-  const { api, el, euros, group, month, dateTime, submit, say, fail } = PN;
-  const deptSelect = document.getElementById("p-department");
-  const monthInput = document.getElementById("p-month");
-  const section = document.getElementById("period");
-  const closeForm = document.getElementById("close-form");
-  let shown = null; // {department, month}
+const base = (d, m) => `/api/v1/settlement/${encodeURIComponent(d)}/${encodeURIComponent(m)}`;
 
-  const base = (d, m) => `/api/v1/settlement/${encodeURIComponent(d)}/${encodeURIComponent(m)}`;
+function totals(p) {
+  const item = (label, cents, key) => el("div", null, el("dt", null, label), el("dd", { "data-cents": key }, euros(cents)));
+  return el("dl", { class: "figures" },
+    item("Encaissé", p.gross_cents, "gross"),
+    item("Annulé", p.reversed_cents, "reversed"),
+    item("Ajustements", p.adjustment_cents, "adjustment"),
+    item("Commission", p.commission_cents, "commission"),
+    item("Net dû aux lieux", p.net_cents, "net"));
+}
 
-  function totals(p) {
-    const item = (label, cents, key) => el("div", null, el("dt", null, label), el("dd", { "data-cents": key }, euros(cents)));
-    return el("dl", { class: "figures" },
-      item("Encaissé", p.gross_cents, "gross"),
-      item("Annulé", p.reversed_cents, "reversed"),
-      item("Ajustements", p.adjustment_cents, "adjustment"),
-      item("Commission", p.commission_cents, "commission"),
-      item("Net dû aux lieux", p.net_cents, "net"));
-  }
-
-  async function show(d, m) {
-    const p = await api("GET", base(d, m));
-    shown = { department: d, month: m };
-    section.hidden = false;
-    const title = document.getElementById("period-title");
-    title.textContent = `${month(m)} — département ${d} — ${p.closed ? "clôturé" : "ouvert"}`;
-    const state = p.closed
-      ? el("p", { class: "notice ok" }, `Clôturé le ${dateTime(p.closed_at)} par ${p.closed_by}. Les montants sont définitifs.`)
-      : el("p", { class: "notice warn" }, "Mois ouvert : les montants peuvent encore changer.");
-    const columns = [{ label: "Lieu", rowHeader: true }, { label: "Référence" }, { label: "Encaissements", num: true },
-      { label: "Encaissé", num: true }, { label: "Annulé", num: true }, { label: "Ajustements", num: true },
-      { label: "Commission", num: true }, { label: "Net", num: true }];
-    if (p.closed) columns.push({ label: "Relevé" });
-    const rows = p.statements.map((s) => {
-      const r = [s.venue_name, s.reference, group(s.redemptions), euros(s.gross_cents), euros(s.reversed_cents),
-        euros(s.adjustment_cents), euros(s.commission_cents), euros(s.net_cents)];
-      if (p.closed) {
-        r.push(PN.fetchDownload(`${base(d, m)}/statements/${s.venue_id}.pdf`,
-          ["Relevé PDF", el("span", { class: "visually-hidden" }, ` de ${s.venue_name}`)]));
-      }
-      return r;
-    });
-    const files = [PN.fetchDownload(`${base(d, m)}/statements.csv`, "Lignes des relevés (CSV)")];
-    if (p.closed) files.push(PN.fetchDownload(`${base(d, m)}/sepa.xml`, "Fichier de virements SEPA (pain.001)"));
-    document.getElementById("period-body").replaceChildren(
-      state,
-      totals(p),
-      p.statements.length
-        ? PN.table(`Relevés des lieux, ${month(m)}`, columns, rows)
-        : el("p", null, "Aucun encaissement ce mois-ci."),
-      el("h3", null, "Fichiers"),
-      el("ul", { class: "plain" }, files.map((f) => el("li", null, f))));
-    closeForm.hidden = p.closed;
-    title.focus();
-  }
-
-  async function closed() {
-    const ps = await api("GET", "/api/v1/settlement/periods");
-    const box = document.getElementById("closed");
-    if (ps.periods.length === 0) {
-      box.replaceChildren(el("p", null, "Aucun mois clôturé pour l'instant."));
-      return;
+async function show(d, m) {
+  const p = await api("GET", base(d, m));
+  shown = { department: d, month: m };
+  section.hidden = false;
+  const title = document.getElementById("period-title");
+  title.textContent = `${month(m)} — département ${d} — ${p.closed ? "clôturé" : "ouvert"}`;
+  const state = p.closed
+    ? el("p", { class: "notice ok" }, `Clôturé le ${dateTime(p.closed_at)} par ${p.closed_by}. Les montants sont définitifs.`)
+    : el("p", { class: "notice warn" }, "Mois ouvert : les montants peuvent encore changer.");
+  const columns = [{ label: "Lieu", rowHeader: true }, { label: "Référence" }, { label: "Encaissements", num: true },
+    { label: "Encaissé", num: true }, { label: "Annulé", num: true }, { label: "Ajustements", num: true },
+    { label: "Commission", num: true }, { label: "Net", num: true }];
+  if (p.closed) columns.push({ label: "Relevé" });
+  const rows = p.statements.map((s) => {
+    const r = [s.venue_name, s.reference, group(s.redemptions), euros(s.gross_cents), euros(s.reversed_cents),
+      euros(s.adjustment_cents), euros(s.commission_cents), euros(s.net_cents)];
+    if (p.closed) {
+      r.push(fetchDownload(`${base(d, m)}/statements/${s.venue_id}.pdf`,
+        ["Relevé PDF", el("span", { class: "visually-hidden" }, ` de ${s.venue_name}`)]));
     }
-    box.replaceChildren(PN.table("Mois clôturés, du plus récent au plus ancien",
-      [{ label: "Mois", rowHeader: true }, { label: "Département" }, { label: "Lieux", num: true }, { label: "Net payé", num: true },
-        { label: "Clôturé le" }, { label: "Détail" }],
-      ps.periods.map((p) => [month(p.month), p.department, group(p.venues), euros(p.net_cents), dateTime(p.closed_at),
-        el("button", { type: "button", class: "secondary", "data-department": p.department, "data-month": p.month,
-          "aria-label": `Voir ${month(p.month)}, département ${p.department}` }, "Voir")])));
-    box.querySelectorAll("button[data-month]").forEach((b) => b.addEventListener("click", () => {
-      deptSelect.value = b.dataset.department;
-      monthInput.value = b.dataset.month;
-      PN.clear();
-      show(b.dataset.department, b.dataset.month).catch(fail);
-    }));
-  }
-
-  submit(document.getElementById("period-form"), async () => {
-    const m = monthInput.value.trim();
-    if (!/^\d{4}-\d{2}$/.test(m)) {
-      monthInput.focus();
-      throw new Error("Le mois s'écrit AAAA-MM, par exemple 2026-10.");
-    }
-    await show(deptSelect.value, m);
+    return r;
   });
+  const files = [fetchDownload(`${base(d, m)}/statements.csv`, "Lignes des relevés (CSV)")];
+  if (p.closed) files.push(fetchDownload(`${base(d, m)}/sepa.xml`, "Fichier de virements SEPA (pain.001)"));
+  document.getElementById("period-body").replaceChildren(
+    state,
+    totals(p),
+    p.statements.length
+      ? table(`Relevés des lieux, ${month(m)}`, columns, rows)
+      : el("p", null, "Aucun encaissement ce mois-ci."),
+    el("h3", null, "Fichiers"),
+    el("ul", { class: "plain" }, files.map((f) => el("li", null, f))));
+  closeForm.hidden = p.closed;
+  title.focus();
+}
 
-  submit(closeForm, async () => {
-    if (!shown) return;
-    const p = await api("POST", `${base(shown.department, shown.month)}/close`);
-    closeForm.reset();
-    await show(shown.department, shown.month);
-    await closed();
-    say(`${month(p.month)} clôturé pour le département ${p.department} : ${euros(p.net_cents)} à payer à ${p.statements.length} lieu(x).`);
-  });
-
-  try {
-    await PN.departmentSelect(deptSelect);
-    monthInput.value = PN.parisMonth(1);
-    await closed();
-  } catch (err) {
-    fail(err);
+async function closed() {
+  const ps = await api("GET", "/api/v1/settlement/periods");
+  const box = document.getElementById("closed");
+  if (ps.periods.length === 0) {
+    box.replaceChildren(el("p", null, "Aucun mois clôturé pour l'instant."));
+    return;
   }
-})();
+  box.replaceChildren(table("Mois clôturés, du plus récent au plus ancien",
+    [{ label: "Mois", rowHeader: true }, { label: "Département" }, { label: "Lieux", num: true }, { label: "Net payé", num: true },
+      { label: "Clôturé le" }, { label: "Détail" }],
+    ps.periods.map((p) => [month(p.month), p.department, group(p.venues), euros(p.net_cents), dateTime(p.closed_at),
+      el("button", { type: "button", class: "secondary", "data-department": p.department, "data-month": p.month,
+        "aria-label": `Voir ${month(p.month)}, département ${p.department}` }, "Voir")])));
+  box.querySelectorAll("button[data-month]").forEach((b) => b.addEventListener("click", () => {
+    deptSelect.value = b.dataset.department;
+    monthInput.value = b.dataset.month;
+    clear();
+    show(b.dataset.department, b.dataset.month).catch(fail);
+  }));
+}
+
+submit(document.getElementById("period-form"), async () => {
+  const m = monthInput.value.trim();
+  if (!/^\d{4}-\d{2}$/.test(m)) {
+    monthInput.focus();
+    throw new Error("Le mois s'écrit AAAA-MM, par exemple 2026-10.");
+  }
+  await show(deptSelect.value, m);
+});
+
+submit(closeForm, async () => {
+  if (!shown) return;
+  const p = await api("POST", `${base(shown.department, shown.month)}/close`);
+  closeForm.reset();
+  await show(shown.department, shown.month);
+  await closed();
+  say(`${month(p.month)} clôturé pour le département ${p.department} : ${euros(p.net_cents)} à payer à ${p.statements.length} lieu(x).`);
+});
+
+try {
+  await departmentSelect(deptSelect);
+  monthInput.value = parisMonth(1);
+  await closed();
+} catch (err) {
+  fail(err);
+}

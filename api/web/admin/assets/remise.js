@@ -3,8 +3,8 @@
 // signature). The camera and its QR decoder (jsQR) are the venue
 // scanner's own, imported from /scanner/: one camera code for both pages.
 import { Camera } from "/scanner/camera.js";
+import { api, dateTime, clear, say, fail, submit, table } from "./common.js";
 
-const { api, dateTime, submit, say, fail } = PN;
 const form = document.getElementById("activate");
 const number = document.getElementById("a-number");
 const ref = document.getElementById("a-ref");
@@ -12,7 +12,7 @@ const done = [];
 
 function record(c) {
   done.unshift(c);
-  document.getElementById("done").replaceChildren(PN.table("Chéquiers remis depuis l'ouverture de la page",
+  document.getElementById("done").replaceChildren(table("Chéquiers remis depuis l'ouverture de la page",
     [{ label: "Chéquier", rowHeader: true }, { label: "Remis le" }, { label: "Référence" }],
     done.map((x) => [x.number, dateTime(x.activated_at), x.beneficiary_ref || "—"]), { id: "remis" }));
   say(`Chéquier ${c.number} remis : ses chèques sont utilisables.`);
@@ -80,7 +80,7 @@ const camera = new Camera(document.getElementById("video"), async (text) => {
 });
 
 scanButton.addEventListener("click", () => {
-  PN.clear();
+  clear();
   camera.start();
 });
 document.getElementById("stop").addEventListener("click", () => {

@@ -1,0 +1,26 @@
+// Amounts and times as the scanner writes them, in French and in Paris time.
+
+const NBSP = "\u00a0";
+
+export function euros(cents) {
+  const s = (cents / 100).toFixed(2).replace(".", ",").replace(/\B(?=(\d{3})+(?!\d))/g, NBSP);
+  return s + NBSP + "€";
+}
+
+// eurosShort drops the cents of a whole amount: "30 €".
+export function eurosShort(cents) {
+  return cents % 100 === 0 ? `${cents / 100}${NBSP}€` : euros(cents);
+}
+
+export const timeFormat = new Intl.DateTimeFormat("fr-FR", { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat("fr-FR", { timeZone: "Europe/Paris", day: "2-digit", month: "2-digit" });
+export const monthFormat = new Intl.DateTimeFormat("fr-FR", { timeZone: "Europe/Paris", month: "long", year: "numeric" });
+
+export function at(iso) {
+  const d = new Date(iso);
+  return `le ${dayFormat.format(d)} à ${timeFormat.format(d)}`;
+}
+
+export function plural(n, one, many) {
+  return `${n} ${n > 1 ? many : one}`;
+}
