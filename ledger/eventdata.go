@@ -288,9 +288,6 @@ type Reversed struct {
 	Void    []int64 `json:"void"`   // serials of chéquiers voided since
 }
 
-// OfflineConflict records a basket scanned offline that came too late: some
-// of its vouchers were spent elsewhere in between. Nothing was redeemed; the
-// event is there for auditors.
 // ManualEntryLocked records that a venue typed too many wrong numbers or
 // verification codes: its manual entry is refused until LockedUntil (RFC
 // 3339), and its départements are told. It changes no table.
@@ -302,6 +299,9 @@ type ManualEntryLocked struct {
 	LockedUntil   string   `json:"locked_until"`
 }
 
+// OfflineConflict records a basket scanned offline that came too late: some
+// of its vouchers were spent elsewhere in between. Nothing was redeemed; the
+// event is there for auditors.
 type OfflineConflict struct {
 	VenueID        int64              `json:"venue_id"`
 	IdempotencyKey string             `json:"idempotency_key"`
