@@ -21,10 +21,10 @@ import (
 // maxAPIChequiers caps a batch ordered over HTTP. Issue is synchronous and
 // must finish well within the server's 45-second write timeout
 // (cmd/passnum/serve.go): 2,000 chéquiers of at most 50 vouchers are
-// 100,000 signed vouchers, issued over HTTP in 4.1 s on PostgreSQL and
-// 4.4 s on SQLite on a two-core machine, a tenth of the timeout. A whole
-// programme (18,000 chéquiers) is ordered with 'passnum issue', which has
-// no deadline and shows its progress.
+// 100,000 signed vouchers, which a two-core machine issues well within it
+// (docs/BENCHMARKS.md, "Issuing over HTTP"). A whole programme (18,000
+// chéquiers) is ordered with 'passnum issue', which has no deadline and
+// shows its progress.
 const maxAPIChequiers = 2_000
 
 type batchRequest struct {

@@ -88,15 +88,6 @@ func newLimiter(l Limit) *limiter {
 	return &limiter{limit: l, full: map[string]time.Time{}}
 }
 
-// wait returns how long a request for key must wait before it would be let
-// through, zero if it would be now. It takes nothing.
-func (l *limiter) wait(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, wait := l.next(key, now)
-	return wait
-}
-
 // take lets a request for key through and counts it, or returns how long
 // to wait (and counts nothing).
 func (l *limiter) take(key string, now time.Time) time.Duration {

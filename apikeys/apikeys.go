@@ -143,7 +143,7 @@ func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, now time.Time, 
 		}
 		return "", k, err
 	}
-	err := tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
+	err := tx.Append(ledger.Record{Entity: "apikey", EntityID: k.Prefix,
 		Department: spec.Department, Actor: actor, At: now, Data: ledger.APIKeyCreated{
 			Prefix: k.Prefix, Role: k.Role, Department: spec.Department, VenueID: spec.VenueID, Name: k.Name, Pairing: pairing}})
 	return secret, k, err
@@ -192,7 +192,7 @@ func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
 	if r.RowsAffected != 1 {
 		return passnum.Errorf(passnum.EConflict, "API key %s is already revoked", prefix)
 	}
-	return tx.Append(ledger.Record{Type: ledger.EventAPIKeyRevoked, Entity: "apikey", EntityID: prefix,
+	return tx.Append(ledger.Record{Entity: "apikey", EntityID: prefix,
 		Actor: actor, At: now, Data: ledger.APIKeyRevoked{Prefix: prefix}})
 }
 
@@ -214,7 +214,7 @@ func (s *Service) Roll(ctx context.Context, p Principal, actor string) (string, 
 		if err := tx.Create(&k).Error; err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
+		return tx.Append(ledger.Record{Entity: "apikey", EntityID: k.Prefix,
 			Department: p.Department, Actor: actor, At: now, Data: ledger.APIKeyCreated{
 				Prefix: k.Prefix, Role: k.Role, Department: p.Department, VenueID: p.VenueID, Name: k.Name, Replaces: p.Prefix}})
 	})

@@ -68,7 +68,7 @@ func (p *Pairings) Create(ctx context.Context, venueID int64, name, actor string
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventPairingCreated, Entity: "venue", EntityID: strconv.FormatInt(venueID, 10),
+		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(venueID, 10),
 			Actor: actor, At: now, Data: ledger.PairingCreated{ID: row.ID, VenueID: venueID, Name: name, ExpiresAt: row.ExpiresAt.Format(time.RFC3339)}})
 	})
 	if err != nil {

@@ -225,11 +225,6 @@ func (l exportLines) find(t *testing.T, match func(line string) bool) int {
 	return -1
 }
 
-// event returns the index of the event line at seq.
-func (l exportLines) event(t *testing.T, seq int64) int {
-	return l.find(t, func(line string) bool { return kind(t, line) == "event" && seqOf(t, line) == seq })
-}
-
 // eventOf rebuilds the ledger event of an event line.
 func eventOf(t *testing.T, line string) ledger.Event {
 	t.Helper()

@@ -182,7 +182,7 @@ func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(don
 			FirstVoucher:  voucher.FormatNumber(uint64(firstSerial)),
 			LastVoucher:   voucher.FormatNumber(uint64(lastSerial)),
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventBatchIssued, Entity: "batch", EntityID: strconv.FormatInt(b.ID, 10),
+		return tx.Append(ledger.Record{Entity: "batch", EntityID: strconv.FormatInt(b.ID, 10),
 			Department: b.DepartmentCode, Actor: req.Actor, At: now, Data: ledger.BatchIssued{
 				ID: b.ID, Department: b.DepartmentCode, Year: year,
 				Chequiers: b.ChequierCount, VouchersPerChequier: b.VouchersPerChequier,

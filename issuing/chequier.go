@@ -98,7 +98,7 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 		if ref != "" {
 			c.BeneficiaryRef = &ref
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventChequierActivated, Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
+		return tx.Append(ledger.Record{Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierActivated{
 				ChequierID: c.ID, Number: c.Number, BeneficiaryRef: ref, VouchersActivated: activated}})
 	})
@@ -147,7 +147,7 @@ func (s *Service) Void(ctx context.Context, number, reason, actor string) (Voide
 		slices.Sort(serials)
 		c.Status, c.VoidedAt, c.VoidReason = ledger.ChequierVoid, &now, &reason
 		out = Voided{Chequier: c, Serials: serials}
-		return tx.Append(ledger.Record{Type: ledger.EventChequierVoided, Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
+		return tx.Append(ledger.Record{Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierVoided{
 				ChequierID: c.ID, Number: c.Number, Reason: reason, VoidedSerials: serials}})
 	})
@@ -233,7 +233,7 @@ func (s *Service) VoidVoucher(ctx context.Context, number, reason, actor string)
 		}
 		before := v.Status
 		v.Status = ledger.VoucherVoid
-		return tx.Append(ledger.Record{Type: ledger.EventVoucherVoided, Entity: "voucher", EntityID: strconv.FormatInt(v.Serial, 10),
+		return tx.Append(ledger.Record{Entity: "voucher", EntityID: strconv.FormatInt(v.Serial, 10),
 			Department: dept, Actor: actor, At: now, Data: ledger.VoucherVoided{
 				Serial: v.Serial, ChequierID: v.ChequierID, Status: before, Reason: reason}})
 	})

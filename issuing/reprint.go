@@ -53,7 +53,7 @@ func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (Pr
 		case ledger.ChequierVoid:
 			return passnum.Errorf(EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventChequierReprinted, Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
+		return tx.Append(ledger.Record{Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierReprinted{ChequierID: c.ID, Number: c.Number, Reason: reason}})
 	})
 	if err != nil {
@@ -170,7 +170,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		if err := tx.Create(&nv).Error; err != nil {
 			return err
 		}
-		if err := tx.Append(ledger.Record{Type: ledger.EventVoucherReplaced, Entity: "voucher", EntityID: strconv.FormatInt(old.Serial, 10),
+		if err := tx.Append(ledger.Record{Entity: "voucher", EntityID: strconv.FormatInt(old.Serial, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.VoucherReplaced{
 				OldSerial: old.Serial, NewSerial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
 				Position: old.Position, KeyID: keyID, Status: old.Status, Reason: reason}}); err != nil {

@@ -67,7 +67,7 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 		if err := m.Store.Write(byte(key.ID), priv); err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventKeyAdded, Entity: "key", EntityID: strconv.Itoa(int(key.ID)),
+		return tx.Append(ledger.Record{Entity: "key", EntityID: strconv.Itoa(int(key.ID)),
 			Actor: actor, At: now, Data: ledger.KeyAdded{
 				ID: key.ID, PublicKey: base64.StdEncoding.EncodeToString(pub), Status: key.Status,
 				VerificationSecretFrom: key.VerificationSecretFrom}})
@@ -248,6 +248,6 @@ func setStatus(tx *ledger.Tx, id int16, status voucher.KeyStatus, now time.Time,
 		Updates(map[string]any{"status": string(status), col: now}).Error; err != nil {
 		return err
 	}
-	return tx.Append(ledger.Record{Type: typ, Entity: "key", EntityID: strconv.Itoa(int(id)),
-		Actor: actor, At: now, Data: ledger.KeyChanged{ID: id}})
+	return tx.Append(ledger.Record{Entity: "key", EntityID: strconv.Itoa(int(id)),
+		Actor: actor, At: now, Data: ledger.KeyChanged{Event: typ, ID: id}})
 }

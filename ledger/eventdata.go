@@ -1,5 +1,7 @@
 package ledger
 
+import "slices"
+
 // Event types and the data each carries. These structs are the ledger's
 // format (docs/ledger.md): the services write them and the auditor reads
 // them back, so both always agree on every field.
@@ -36,6 +38,56 @@ const (
 	EventPairingCreated     = "pairing.created"
 )
 
+// EventData is the data of an event. Each data struct names its event type,
+// so that an event is appended from its data alone and no type can be
+// written with another type's data.
+type EventData interface {
+	EventType() string
+}
+
+func (KeyAdded) EventType() string           { return EventKeyAdded }
+func (DepartmentAdded) EventType() string    { return EventDepartmentAdded }
+func (DepartmentUpdated) EventType() string  { return EventDepartmentUpdated }
+func (VenueAdded) EventType() string         { return EventVenueAdded }
+func (VenueUpdated) EventType() string       { return EventVenueUpdated }
+func (ChangeRequested) EventType() string    { return EventChangeRequested }
+func (ManualEntryLocked) EventType() string  { return EventManualEntryLocked }
+func (BatchIssued) EventType() string        { return EventBatchIssued }
+func (ChequierActivated) EventType() string  { return EventChequierActivated }
+func (ChequierVoided) EventType() string     { return EventChequierVoided }
+func (ChequierReprinted) EventType() string  { return EventChequierReprinted }
+func (VoucherReplaced) EventType() string    { return EventVoucherReplaced }
+func (VoucherVoided) EventType() string      { return EventVoucherVoided }
+func (Redeemed) EventType() string           { return EventRedeemed }
+func (Reversed) EventType() string           { return EventReversed }
+func (OfflineConflict) EventType() string    { return EventOfflineConflict }
+func (APIKeyCreated) EventType() string      { return EventAPIKeyCreated }
+func (APIKeyRevoked) EventType() string      { return EventAPIKeyRevoked }
+func (PairingCreated) EventType() string     { return EventPairingCreated }
+func (SettlementClosed) EventType() string   { return EventSettlementClosed }
+func (SettlementAdjusted) EventType() string { return EventSettlementAdjusted }
+
+// The data structs shared by several types carry theirs in Event, which
+// must be one of them (Append refuses any other).
+func (d KeyChanged) EventType() string {
+	return oneOf(d.Event, EventKeyRetired, EventKeyRevoked)
+}
+
+func (d VenueStatusChanged) EventType() string {
+	return oneOf(d.Event, EventVenueLabelled, EventVenueSuspended, EventVenueReinstated, EventVenueUnlabelled)
+}
+
+func (d ChangeDecided) EventType() string {
+	return oneOf(d.Event, EventChangeApproved, EventChangeRefused, EventChangeWithdrawn)
+}
+
+func oneOf(typ string, types ...string) string {
+	if slices.Contains(types, typ) {
+		return typ
+	}
+	return ""
+}
+
 type KeyAdded struct {
 	ID        int16  `json:"id"`
 	PublicKey string `json:"public_key"` // base64
@@ -47,7 +99,8 @@ type KeyAdded struct {
 
 // KeyChanged is the data of key.retired and key.revoked.
 type KeyChanged struct {
-	ID int16 `json:"id"`
+	Event string `json:"-"` // key.retired or key.revoked; stored as the event's type
+	ID    int16  `json:"id"`
 }
 
 type DepartmentAdded struct {
@@ -91,6 +144,7 @@ type VenueUpdated struct {
 // (Department), or of every département of the venue when absent (events
 // written before labels were per département).
 type VenueStatusChanged struct {
+	Event          string `json:"-"` // one of the four; stored as the event's type
 	ID             int64  `json:"id"`
 	Department     string `json:"department,omitempty"`
 	Status         string `json:"status"`
@@ -120,6 +174,7 @@ type ChangeRequested struct {
 // that asked, or an admin). An approval that completes the request is
 // followed by the venue.updated that applies it.
 type ChangeDecided struct {
+	Event      string `json:"-"` // one of the three; stored as the event's type
 	ID         int64  `json:"id"`
 	VenueID    int64  `json:"venue_id"`
 	Department string `json:"department,omitempty"`
@@ -233,9 +288,6 @@ type Reversed struct {
 	Void    []int64 `json:"void"`   // serials of chéquiers voided since
 }
 
-// OfflineConflict records a basket scanned offline that came too late: some
-// of its vouchers were spent elsewhere in between. Nothing was redeemed; the
-// event is there for auditors.
 // ManualEntryLocked records that a venue typed too many wrong numbers or
 // verification codes: its manual entry is refused until LockedUntil (RFC
 // 3339), and its départements are told. It changes no table.
@@ -247,6 +299,9 @@ type ManualEntryLocked struct {
 	LockedUntil   string   `json:"locked_until"`
 }
 
+// OfflineConflict records a basket scanned offline that came too late: some
+// of its vouchers were spent elsewhere in between. Nothing was redeemed; the
+// event is there for auditors.
 type OfflineConflict struct {
 	VenueID        int64              `json:"venue_id"`
 	IdempotencyKey string             `json:"idempotency_key"`

@@ -10,12 +10,11 @@ import (
 
 // Record is a state change to append to the ledger.
 type Record struct {
-	Type       string // "batch.issued", "chequier.activated", …
 	Entity     string // "batch", "chequier", …
 	EntityID   string
-	Department string // "" when the change belongs to no département
-	Actor      string // who made the change: "cli", "apikey:pk_…"
-	Data       any    // marshalled to JSON; must hold no personal data
+	Department string    // "" when the change belongs to no département
+	Actor      string    // who made the change: "cli", "apikey:pk_…"
+	Data       EventData // names the event's type; marshalled to JSON; must hold no personal data
 	At         time.Time
 }
 
@@ -23,9 +22,13 @@ type Record struct {
 // its event commit or roll back together. It takes no lock: the sealer
 // numbers and chains events later (design decision 7).
 func (tx *Tx) Append(r Record) error {
+	if r.Data == nil || r.Data.EventType() == "" {
+		return fmt.Errorf("append event: %T names no event type", r.Data)
+	}
+	typ := r.Data.EventType()
 	data, err := json.Marshal(r.Data)
 	if err != nil {
-		return fmt.Errorf("encode %s event: %w", r.Type, err)
+		return fmt.Errorf("encode %s event: %w", typ, err)
 	}
 	var dept *string
 	if r.Department != "" {
@@ -33,10 +36,10 @@ func (tx *Tx) Append(r Record) error {
 	}
 	// Plain SQL: every state change appends an event, redemptions included.
 	err = tx.Exec(`INSERT INTO events (type, entity, entity_id, department_code, actor, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Type, r.Entity, r.EntityID, dept, r.Actor, string(data),
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, typ, r.Entity, r.EntityID, dept, r.Actor, string(data),
 		r.At.UTC().Truncate(time.Microsecond)).Error
 	if err != nil {
-		return fmt.Errorf("append %s event: %w", r.Type, err)
+		return fmt.Errorf("append %s event: %w", typ, err)
 	}
 	return nil
 }

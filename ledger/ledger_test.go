@@ -17,6 +17,13 @@ import (
 
 var epoch = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
+// testEvent is the data of the events these tests append.
+type testEvent struct {
+	I int `json:"i"`
+}
+
+func (testEvent) EventType() string { return "test.event" }
+
 func TestTranslateErrors(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
@@ -189,13 +196,44 @@ func appendEvents(t *testing.T, db *ledger.DB, n int) {
 	t.Helper()
 	for i := range n {
 		err := db.Tx(context.Background(), func(tx *ledger.Tx) error {
-			return tx.Append(ledger.Record{Type: "test.event", Entity: "test", EntityID: fmt.Sprint(i),
-				Actor: "test", At: epoch.Add(time.Duration(i) * time.Second), Data: map[string]int{"i": i}})
+			return tx.Append(ledger.Record{Entity: "test", EntityID: fmt.Sprint(i),
+				Actor: "test", At: epoch.Add(time.Duration(i) * time.Second), Data: testEvent{I: i}})
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestAppendTypeFromData appends a shared data struct under each of its
+// types, and refuses it under another type or none: the type an event is
+// stored with is always one its data belongs to.
+func TestAppendTypeFromData(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		add := func(data ledger.EventData) error {
+			return db.Tx(ctx, func(tx *ledger.Tx) error {
+				return tx.Append(ledger.Record{Entity: "key", EntityID: "1", Actor: "test", At: epoch, Data: data})
+			})
+		}
+		for _, typ := range []string{ledger.EventKeyRetired, ledger.EventKeyRevoked} {
+			if err := add(ledger.KeyChanged{Event: typ, ID: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, bad := range []ledger.EventData{ledger.KeyChanged{Event: ledger.EventKeyAdded, ID: 1}, ledger.KeyChanged{ID: 1}, nil} {
+			if err := add(bad); err == nil {
+				t.Errorf("appended %#v", bad)
+			}
+		}
+		var got []ledger.Event
+		if err := db.Read(ctx).Order("id").Find(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Type != ledger.EventKeyRetired || got[1].Type != ledger.EventKeyRevoked || got[1].Data != `{"id":1}` {
+			t.Fatalf("events %+v", got)
+		}
+	})
 }
 
 func TestSealAndVerifyChain(t *testing.T) {
@@ -240,7 +278,7 @@ func TestSealersConcurrent(t *testing.T) {
 			wg.Go(func() {
 				for i := range 25 {
 					err := db.Tx(ctx, func(tx *ledger.Tx) error {
-						return tx.Append(ledger.Record{Type: "test.event", Entity: "test", EntityID: fmt.Sprint(w, "-", i), Actor: "test", At: epoch, Data: i})
+						return tx.Append(ledger.Record{Entity: "test", EntityID: fmt.Sprint(w, "-", i), Actor: "test", At: epoch, Data: testEvent{I: i}})
 					})
 					if err != nil {
 						t.Error(err)

@@ -48,8 +48,9 @@ const benchPerChequier = 10
 // data does not grow with the batch and peak RSS is the renderer's. The
 // codes carry a constant fake signature: printing parses codes to check
 // their fields against what it prints, but has no key set and does not
-// verify signatures; signing 100,000 codes on the fly would add 5% to the
-// time measured, or keeping them signed in advance 15 MB to the RSS.
+// verify signatures; signing the codes on the fly would add signing to the
+// time measured, and keeping them signed in advance would add every code
+// to the RSS (docs/BENCHMARKS.md, "Printing").
 type benchBatch struct {
 	b    Batch
 	spec batchSpec

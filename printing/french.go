@@ -138,13 +138,6 @@ func departmentLabel(code, name string) string {
 	return name + " (" + code + ")"
 }
 
-func pad2(n int) string {
-	if n < 10 {
-		return "0" + strconv.Itoa(n)
-	}
-	return strconv.Itoa(n)
-}
-
 // plural returns singular or plural by count (French: 0 and 1 are singular).
 func plural(n int, singular, pluralForm string) string {
 	if n > 1 {

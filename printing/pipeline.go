@@ -7,18 +7,17 @@ import (
 )
 
 // QR encoding runs on every core while one goroutine draws, in order. With
-// passnum/qrcode a code takes about 30 µs on this machine, a fifth of the
-// drawing per voucher (with skip2, used before, it took 1.4 ms, ten times
-// the drawing). It still belongs off the drawing goroutine, the one part
-// that cannot be split: at about 220 µs of CPU per voucher in all, doing
-// everything in one goroutine would top out near 4,500 vouchers/s, where
-// the pipeline reaches 6,400 (docs/BENCHMARKS.md). The pool keeps results
-// in submission order with one buffered channel per job, queued on a
-// bounded channel: the producer blocks once maxInFlight codes are encoded
-// or being encoded and not yet drawn, so memory stays bounded whatever the
-// batch size. A matrix is ~250 bytes, so the bound can be generous enough
-// to keep the workers busy across the pauses of the drawer (fpdf
-// compressing and writing a whole file at the end of each file).
+// passnum/qrcode encoding a code costs a fraction of drawing it (with skip2,
+// used before, many times more), but it still belongs off the drawing
+// goroutine, the one part that cannot be split: one goroutine doing
+// everything would be slower than the pipeline (docs/BENCHMARKS.md,
+// "Printing"). The pool keeps results in submission order with one buffered
+// channel per job, queued on a bounded channel: the producer blocks once
+// maxInFlight codes are encoded or being encoded and not yet drawn, so
+// memory stays bounded whatever the batch size. A matrix is ~250 bytes, so
+// the bound can be generous enough to keep the workers busy across the
+// pauses of the drawer (fpdf compressing and writing a whole file at the end
+// of each file).
 const maxInFlight = 4096
 
 type qrJob struct {

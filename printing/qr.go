@@ -58,32 +58,19 @@ func encodeQR(code string, version int) (m qrMatrix, err error) {
 	return qrMatrix{size: q.Size(), stride: q.Stride(), bits: q.Bits()}, nil
 }
 
-// The QR symbol is drawn as an inline 1-bit image mask, one image sample
-// per module, scaled by the content stream matrix to an exact module size
-// and painted without interpolation (/I false). Both methods were measured
-// in this package (BenchmarkRenderDrawing: 10,000 vouchers and their
-// covers, QR matrices precomputed, 250 chéquiers per file, this 2-core
-// machine, CPU time of the whole process per voucher, best of three):
-//
-//	                                    A4 sheets            booklet
-//	image mask (kept)                   205 µs   702 B       234 µs   905 B
-//	vectors: one path of rectangles,    316 µs 1,953 B       357 µs 2,162 B
-//	  runs merged along rows and columns
-//
-// (B is PDF bytes per voucher, everything included.) A first prototype
-// also tried fpdf.Rect per run (twice slower than one raw path; merging
-// runs vertically saved only 2-6% of bytes, a v6 symbol having ~440 runs
-// and ~370 rectangles once merged) and one image XObject per voucher
-// through fpdf's PNG parser (smallest, 181 B per symbol, but 700 µs: fpdf
-// parses and re-compresses each PNG). The mask
-// is faster by a third of the drawing cost and 2.8 times smaller. It is
-// square at any resolution when a module is a whole number of device
-// pixels, which the module sizes below guarantee at 300, 600, 1200 and
-// 2400 dpi, and prepress software treats it like the PostScript imagemask
-// it is. Its samples are written in ASCII hex: raw binary could contain
-// "EI", which naive parsers take for the end of the image; the page stream
-// is Flate-compressed anyway. The vector method stays for the benchmarks
-// (and is tested to decode too).
+// The QR symbol is drawn as an inline 1-bit image mask, one image sample per
+// module, scaled by the content stream matrix to an exact module size and
+// painted without interpolation (/I false). Of the methods measured
+// (BenchmarkRenderDrawing; docs/BENCHMARKS.md, "QR codes in the PDF"), it
+// draws faster and makes smaller files than one vector path of rectangles,
+// and far faster than an image per voucher through fpdf's PNG parser, which
+// parses and re-compresses each PNG. It is square at any resolution when a
+// module is a whole number of device pixels, which the module sizes below
+// guarantee at 300, 600, 1200 and 2400 dpi, and prepress software treats it
+// like the PostScript imagemask it is. Its samples are written in ASCII hex:
+// raw binary could contain "EI", which naive parsers take for the end of the
+// image; the page stream is Flate-compressed anyway. The vector method stays
+// for the benchmarks (and is tested to decode too).
 //
 // dot is 1/300 inch in points: module sizes are whole multiples of it,
 // which also makes every coordinate exact with the two decimals fpdf

@@ -62,7 +62,7 @@ func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, depa
 	if err != nil {
 		return nil, err
 	}
-	return &r, tx.Append(ledger.Record{Type: ledger.EventChangeRequested, Entity: "venue", EntityID: strconv.FormatInt(v.ID, 10),
+	return &r, tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(v.ID, 10),
 		Department: department, Actor: actor, At: now, Data: ledger.ChangeRequested{ID: r.ID, VenueID: v.ID, Department: department,
 			Name: want.Name, Address: want.Address, IBAN: want.IBAN, BIC: want.BIC, Awaiting: others, Reason: reason}})
 }
@@ -87,8 +87,8 @@ func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor
 				return err
 			}
 		}
-		if err := tx.Append(ledger.Record{Type: ledger.EventChangeApproved, Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
-			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{ID: id, VenueID: r.VenueID, Department: department}}); err != nil {
+		if err := tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
+			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{Event: ledger.EventChangeApproved, ID: id, VenueID: r.VenueID, Department: department}}); err != nil {
 			return err
 		}
 		if department != "" {
@@ -132,7 +132,7 @@ func apply(tx *ledger.Tx, r ledger.VenueChangeRequest, actor string, now time.Ti
 	if res.RowsAffected != 1 {
 		return passnum.Errorf(passnum.EConflict, "venue %d was changed since change request %d was made: refuse the request and ask again", r.VenueID, r.ID)
 	}
-	return tx.Append(ledger.Record{Type: ledger.EventVenueUpdated, Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
+	return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
 		Department: r.DepartmentCode, Actor: actor, At: now, Data: data})
 }
 
@@ -159,8 +159,8 @@ func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department
 		if err := settle(tx, id, ledger.ChangeRefused, actor, reason, now); err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventChangeRefused, Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
-			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
+		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
+			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{Event: ledger.EventChangeRefused, ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
 	})
 	if err != nil {
 		return ChangeRequest{}, err
@@ -184,8 +184,8 @@ func (s *Service) WithdrawChange(ctx context.Context, id int64, reason, departme
 		if err := settle(tx, id, ledger.ChangeWithdrawn, actor, reason, now); err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventChangeWithdrawn, Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
-			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
+		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
+			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{Event: ledger.EventChangeWithdrawn, ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
 	})
 	if err != nil {
 		return ChangeRequest{}, err

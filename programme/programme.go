@@ -38,7 +38,7 @@ func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventDepartmentAdded, Entity: "department", EntityID: code,
+		return tx.Append(ledger.Record{Entity: "department", EntityID: code,
 			Department: code, Actor: actor, At: d.CreatedAt, Data: ledger.DepartmentAdded{Code: code, Name: name}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
@@ -120,7 +120,7 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		if err := tx.Where("code = ?", code).Take(&d).Error; err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventDepartmentUpdated, Entity: "department", EntityID: code,
+		return tx.Append(ledger.Record{Entity: "department", EntityID: code,
 			Department: code, Actor: actor, At: s.Now().UTC().Truncate(time.Microsecond), Data: data})
 	})
 	return d, err

@@ -109,7 +109,7 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 			}
 			labels = append(labels, l)
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventVenueAdded, Entity: "venue", EntityID: strconv.FormatInt(v.ID, 10),
+		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(v.ID, 10),
 			Actor: actor, At: now, Data: ledger.VenueAdded{ID: v.ID, Name: name, Status: ledger.VenueLabelled, Departments: codes,
 				SIRET: siret, Address: address, IBAN: iban, BIC: bic, LabelExpiresOn: dayString(in.LabelExpiresOn), Reason: reason}})
 	})
@@ -206,7 +206,7 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		if err := tx.Model(&ledger.Venue{}).Where("id = ?", id).Updates(updates).Error; err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Type: ledger.EventVenueUpdated, Entity: "venue", EntityID: strconv.FormatInt(id, 10),
+		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(id, 10),
 			Department: department, Actor: actor, At: now, Data: data})
 	})
 	if err != nil {
@@ -381,7 +381,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 				continue
 			}
 			updates := map[string]any{"status": status}
-			data := ledger.VenueStatusChanged{ID: id, Department: l.DepartmentCode, Status: status, Reason: reason}
+			data := ledger.VenueStatusChanged{Event: event, ID: id, Department: l.DepartmentCode, Status: status, Reason: reason}
 			if event == ledger.EventVenueLabelled {
 				updates["label_expires_on"] = optionalDate(until)
 				data.LabelExpiresOn = dayString(until)
@@ -397,7 +397,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 			}
 			// The event's département is who acted (none for an admin), so
 			// that the others are told (Notices); the label's is in its data.
-			if err := tx.Append(ledger.Record{Type: event, Entity: "venue", EntityID: strconv.FormatInt(id, 10),
+			if err := tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(id, 10),
 				Department: of.By, Actor: actor, At: now, Data: data}); err != nil {
 				return err
 			}

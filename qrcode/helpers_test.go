@@ -94,12 +94,13 @@ func render(m *Matrix, scale int) *image.Gray {
 // scan decodes m from an image of 3 pixels per module, the way a reader
 // would, locating the finder patterns, and returns the payload as bytes
 // (byte segments raw, since gozxing guesses a character set for the text)
-// and the level read. gozxing's detector fails on about 0.5% of clean
-// symbols, whatever their mask and whoever encoded them (its own encoder
-// makes the same matrices: TestMatchesGozxingEncoder), on data that
-// happens to look like finder patterns to it; scan then decodes the same
-// image again with the PURE_BARCODE hint, which skips detection but
-// decodes everything else, and reports detected false.
+// and the level read. gozxing's detector fails on some clean symbols (how
+// many: docs/BENCHMARKS.md, "Printing"), whatever their mask and whoever
+// encoded them (its own encoder makes the same matrices:
+// TestMatchesGozxingEncoder), on data that happens to look like finder
+// patterns to it; scan then decodes the same image again with the
+// PURE_BARCODE hint, which skips detection but decodes everything else, and
+// reports detected false.
 func scan(m *Matrix) (payload []byte, level decoder.ErrorCorrectionLevel, detected bool, err error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(render(m, 3))
 	if err != nil {

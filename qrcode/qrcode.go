@@ -6,15 +6,14 @@
 // guess UTF-8).
 //
 // It exists because printing needs thousands of codes a second and
-// github.com/skip2/go-qrcode spent about 1.2 ms of CPU on each. Fixing the
-// version lets every encoding reuse what depends only on the version
-// (function patterns, placement order, mask patterns: computed once), and
-// for versions up to 10 each row and column of the symbol fits one machine
-// word, so that scoring the eight masks takes a few word operations per
-// line instead of a loop over modules: about 25 µs a voucher code against
-// 1.4 ms. Larger versions (to 40) take a plain byte-per-module path, the
-// tests' reference, which is slower (15 ms at version 40, half of skip2's
-// time) and unused by passnum.
+// github.com/skip2/go-qrcode spent most of printing's CPU on them
+// (docs/BENCHMARKS.md, "Printing"). Fixing the version lets every encoding
+// reuse what depends only on the version (function patterns, placement
+// order, mask patterns: computed once), and for versions up to 10 each row
+// and column of the symbol fits one machine word, so that scoring the eight
+// masks takes a few word operations per line instead of a loop over
+// modules. Larger versions (to 40) take a plain byte-per-module path, the
+// tests' reference, which is much slower and unused by passnum.
 package qrcode
 
 import (

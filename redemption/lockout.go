@@ -67,7 +67,7 @@ func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []
 		departments = append(departments, d)
 	}
 	slices.Sort(departments)
-	return tx.Append(ledger.Record{Type: ledger.EventManualEntryLocked, Entity: "venue", EntityID: strconv.FormatInt(venue.ID, 10),
+	return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(venue.ID, 10),
 		Actor: "system:manual-entry-limit", At: now,
 		Data: ledger.ManualEntryLocked{VenueID: venue.ID, Departments: departments, Failures: int(after),
 			WindowSeconds: int64(window / time.Second), LockedUntil: until.Format(time.RFC3339Nano)}})

@@ -140,7 +140,7 @@ func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
 		return err
 	}
 	res.RedemptionID = id
-	return tx.Append(ledger.Record{Type: ledger.EventRedeemed, Entity: "redemption", EntityID: strconv.FormatInt(id, 10),
+	return tx.Append(ledger.Record{Entity: "redemption", EntityID: strconv.FormatInt(id, 10),
 		Actor: b.Actor, At: res.ReceivedAt, Data: ledger.Redeemed{ID: id, VenueID: b.VenueID,
 			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), ReceivedAt: res.ReceivedAt.Format(time.RFC3339Nano),
 			TotalCents: res.TotalCents, Items: items}})
@@ -165,7 +165,7 @@ func (s *Service) recordOfflineConflict(tx *ledger.Tx, b *Basket, res *Result) e
 	if len(conflicts) == 0 {
 		return nil
 	}
-	return tx.Append(ledger.Record{Type: ledger.EventOfflineConflict, Entity: "venue", EntityID: strconv.FormatInt(b.VenueID, 10),
+	return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(b.VenueID, 10),
 		Actor: b.Actor, At: res.ReceivedAt, Data: ledger.OfflineConflict{VenueID: b.VenueID, IdempotencyKey: b.IdempotencyKey,
 			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), Conflicts: conflicts}})
 }

@@ -84,7 +84,7 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 		slices.Sort(void)
 		slices.Sort(active)
 		r.Status, r.ReversedAt, r.ReversalReason = ledger.RedemptionReversed, &now, &reason
-		return tx.Append(ledger.Record{Type: ledger.EventReversed, Entity: "redemption", EntityID: strconv.FormatInt(r.ID, 10),
+		return tx.Append(ledger.Record{Entity: "redemption", EntityID: strconv.FormatInt(r.ID, 10),
 			Actor: actor, At: now, Data: ledger.Reversed{ID: r.ID, VenueID: venueID, Reason: reason, Active: active, Void: void}})
 	})
 	return r, err

@@ -343,7 +343,7 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 		}
 		p.Closed, p.ClosedAt, p.ClosedBy = true, &now, actor
 		out = p
-		return tx.Append(ledger.Record{Type: ledger.EventSettlementClosed, Entity: "settlement", EntityID: strconv.FormatInt(closed.ID, 10),
+		return tx.Append(ledger.Record{Entity: "settlement", EntityID: strconv.FormatInt(closed.ID, 10),
 			Department: dept.Code, Actor: actor, At: now, Data: data})
 	})
 	return out, err
@@ -447,7 +447,7 @@ func adjust(tx *ledger.Tx, now time.Time, dept string, venueID, amount int64, re
 	if err := tx.Create(&a).Error; err != nil {
 		return a, err
 	}
-	return a, tx.Append(ledger.Record{Type: ledger.EventSettlementAdjusted, Entity: "adjustment", EntityID: strconv.FormatInt(a.ID, 10),
+	return a, tx.Append(ledger.Record{Entity: "adjustment", EntityID: strconv.FormatInt(a.ID, 10),
 		Department: dept, Actor: actor, At: now, Data: ledger.SettlementAdjusted{ID: a.ID, Department: dept, VenueID: venueID,
 			AmountCents: amount, Reason: reason, RedemptionID: derefOr(redemptionID), PeriodFirstDay: m.FirstDay().String()}})
 }
