@@ -124,7 +124,7 @@ func (s *server) listChangeRequests(c echo.Context) error {
 		case ledger.ChangePending, ledger.ChangeApplied, ledger.ChangeRefused, ledger.ChangeWithdrawn:
 			f.Status = status
 		default:
-			return passnum.Errorf(passnum.EInvalid, "« status » vaut pending, applied, refused ou withdrawn, pas %q.", shorten(status, 20))
+			return passnum.Invalid("« status » vaut pending, applied, refused ou withdrawn, pas %q.", shorten(status, 20))
 		}
 	}
 	if f.VenueID, err = queryInt(c, "venue", 0, 1, 1<<62); err != nil {
@@ -150,7 +150,7 @@ func (s *server) visibleChange(c echo.Context) (programme.ChangeRequest, error) 
 		return programme.ChangeRequest{}, err
 	}
 	r, err := s.Programme.ChangeRequest(c.Request().Context(), id)
-	notFound := newProblem(passnum.ENotFound, "La demande de changement %d n'existe pas ou n'est pas accessible avec cette clé.", id)
+	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "La demande de changement %d n'existe pas ou n'est pas accessible avec cette clé.", id)
 	if passnum.ErrorCode(err) == passnum.ENotFound {
 		return r, notFound
 	}

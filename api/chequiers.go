@@ -97,7 +97,7 @@ const (
 func chequierNumber(field, s string) (string, error) {
 	dept, year, seq, err := voucher.ParseChequierNumber(s)
 	if err != nil {
-		return "", passnum.Errorf(passnum.EInvalid, "« %s » : %q n'est pas un numéro de chéquier ; il a la forme 78-2026-000042, comme sur la couverture.", field, shorten(s, 32))
+		return "", passnum.Invalid("« %s » : %q n'est pas un numéro de chéquier ; il a la forme 78-2026-000042, comme sur la couverture.", field, shorten(s, 32))
 	}
 	return voucher.FormatChequierNumber(dept, year, seq), nil
 }
@@ -124,7 +124,7 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 		// Another département's batch is not found, as GET /batches/{id} says.
 		b, _, err := s.Issuing.Batch(c.Request().Context(), f.BatchID)
 		if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReach(principal(c), b.DepartmentCode) {
-			return newProblem(passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", f.BatchID)
+			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", f.BatchID)
 		}
 		if err != nil {
 			return err
@@ -134,7 +134,7 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 		return err
 	} else if ok {
 		if !slices.Contains(chequierStatuses, st) {
-			return passnum.Errorf(passnum.EInvalid, "Le paramètre « status » vaut issued (pas encore remis), active (remis) ou void (annulé).")
+			return passnum.Invalid("Le paramètre « status » vaut issued (pas encore remis), active (remis) ou void (annulé).")
 		}
 		f.Status = st
 	}
@@ -214,12 +214,12 @@ func (s *server) activateChequier(c echo.Context) error {
 		}
 	}
 	if req.BeneficiaryRef != "" && !beneficiaryRef.MatchString(req.BeneficiaryRef) {
-		return passnum.Errorf(passnum.EInvalid, "« beneficiary_ref » est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
+		return passnum.Invalid("« beneficiary_ref » est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
 	}
 	var number string
 	switch {
 	case (req.Number == "") == (req.Code == ""):
-		return passnum.Errorf(passnum.EInvalid, "Donnez soit « number », le numéro du chéquier, soit « code », le QR code d'activation scanné sur sa couverture, mais pas les deux.")
+		return passnum.Invalid("Donnez soit « number », le numéro du chéquier, soit « code », le QR code d'activation scanné sur sa couverture, mais pas les deux.")
 	case req.Number != "":
 		var err error
 		if number, err = chequierNumber("number", req.Number); err != nil {
@@ -231,7 +231,7 @@ func (s *server) activateChequier(c echo.Context) error {
 		d, err := voucher.Parse(strings.TrimSpace(req.Code))
 		a, ok := d.Payload.(voucher.Activation)
 		if err != nil || !ok {
-			return passnum.Errorf(passnum.EInvalid, "Ce code n'est pas le code d'activation d'un chéquier : scannez le QR code de la couverture, ou saisissez le numéro du chéquier.")
+			return passnum.Invalid("Ce code n'est pas le code d'activation d'un chéquier : scannez le QR code de la couverture, ou saisissez le numéro du chéquier.")
 		}
 		number = voucher.FormatChequierNumber(a.Department, a.Year, a.Seq)
 	}
@@ -326,7 +326,7 @@ func (s *server) voidVoucher(c echo.Context) error {
 	raw := pathParam(c, "number")
 	serial, err := voucher.ParseNumber(raw)
 	if err != nil {
-		return passnum.Errorf(passnum.EInvalid, "%q n'est pas un numéro de chèque : il a 11 chiffres, le dernier de contrôle, comme 0000 0042 178 sous le QR code.", shorten(raw, 32))
+		return passnum.Invalid("%q n'est pas un numéro de chèque : il a 11 chiffres, le dernier de contrôle, comme 0000 0042 178 sous le QR code.", shorten(raw, 32))
 	}
 	number := voucher.FormatNumber(serial)
 	var req voidRequest
@@ -338,7 +338,7 @@ func (s *server) voidVoucher(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	notFound := newProblem(passnum.ENotFound, "Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", number)
+	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", number)
 	v, err := s.Issuing.Voucher(ctx, serial)
 	if passnum.ErrorCode(err) == passnum.ENotFound {
 		return notFound

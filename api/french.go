@@ -40,7 +40,7 @@ func inFrench(err error, say func(code string) string) error {
 		}
 		msg = fmt.Sprintf(msg, pe.Message)
 	}
-	return &problem{code: pe.Code, message: msg, cause: err}
+	return &problem{kind: pe.Kind, code: pe.Code, message: msg, cause: err, retry: pe.RetryAfter}
 }
 
 // frenchDate is the day of an instant in Europe/Paris, "" for nil.

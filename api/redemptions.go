@@ -80,7 +80,7 @@ const (
 func (s *server) redeem(c echo.Context) error {
 	key := c.Request().Header.Get("Idempotency-Key")
 	if key == "" {
-		return passnum.Errorf(passnum.EInvalid, "L'en-tête Idempotency-Key est obligatoire : une valeur unique par panier (un UUID par exemple), la même si vous renvoyez le panier.")
+		return passnum.Invalid("L'en-tête Idempotency-Key est obligatoire : une valeur unique par panier (un UUID par exemple), la même si vous renvoyez le panier.")
 	}
 	var req redeemRequest
 	if err := s.decodeJSON(c, &req); err != nil {
@@ -115,7 +115,7 @@ func (s *server) redeem(c echo.Context) error {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
 	if !res.Accepted {
-		return &problem{code: redemption.EBasketRejected, message: rejectionSummary(out), result: &out}
+		return &problem{kind: passnum.KindRejected, code: redemption.EBasketRejected, message: rejectionSummary(out), result: &out}
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/redemptions/%d", res.RedemptionID))
 	return respond(c, http.StatusCreated, out)
@@ -173,9 +173,9 @@ func (s *server) listRedemptions(c echo.Context) error {
 	}
 	switch {
 	case !from.Before(to):
-		return passnum.Errorf(passnum.EInvalid, "« from » doit être avant « to ».")
+		return passnum.Invalid("« from » doit être avant « to ».")
 	case to.Sub(from) > maxListRange:
-		return passnum.Errorf(passnum.EInvalid, "La période demandée dépasse 366 jours : demandez-la en plusieurs fois.")
+		return passnum.Invalid("La période demandée dépasse 366 jours : demandez-la en plusieurs fois.")
 	}
 	rs, err := s.Redemption.List(c.Request().Context(), principal(c).VenueID, from, to, maxListed)
 	if err != nil {

@@ -127,22 +127,22 @@ func checkSIRET(s string) (string, error) {
 	}
 	digits, ok := programme.SIRETDigits(s)
 	if !ok {
-		return "", passnum.Errorf(passnum.EInvalid, "« siret » : %q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
+		return "", passnum.Invalid("« siret » : %q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
 	}
-	return "", passnum.Errorf(passnum.EInvalid, "Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", digits)
+	return "", passnum.Invalid("Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", digits)
 }
 
 // checkBank checks an IBAN and an optional BIC in French; field names the
 // IBAN's field ("iban", "payer_iban").
 func checkBank(ibanField, iban, bicField, bic string) error {
 	if _, err := sepa.CheckIBAN(iban); err != nil {
-		return passnum.Errorf(passnum.EInvalid, "« %s » : l'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", ibanField, shorten(iban, 40))
+		return passnum.Invalid("« %s » : l'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", ibanField, shorten(iban, 40))
 	}
 	if strings.TrimSpace(bic) == "" {
 		return nil
 	}
 	if _, err := sepa.CheckBIC(bic); err != nil {
-		return passnum.Errorf(passnum.EInvalid, "« %s » : le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", bicField, shorten(bic, 20))
+		return passnum.Invalid("« %s » : le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", bicField, shorten(bic, 20))
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func (s *server) createVenue(c echo.Context) error {
 		return err
 	}
 	if len(req.Departments) == 0 {
-		return passnum.Errorf(passnum.EInvalid, "« departments » : donnez au moins un département pour lequel le lieu est labellisé, comme [\"78\"].")
+		return passnum.Invalid("« departments » : donnez au moins un département pour lequel le lieu est labellisé, comme [\"78\"].")
 	}
 	for i, d := range req.Departments {
 		code, err := departmentCode(fmt.Sprintf("departments[%d]", i), d)
@@ -217,7 +217,7 @@ func (s *server) createVenue(c echo.Context) error {
 func (s *server) futureDay(field, value string) (voucher.Day, error) {
 	d, err := parseDay(field, value)
 	if err == nil && d < s.today() {
-		err = passnum.Errorf(passnum.EInvalid, "« %s » : le %s est déjà passé.", field, d.French())
+		err = passnum.Invalid("« %s » : le %s est déjà passé.", field, d.French())
 	}
 	return d, err
 }
@@ -268,7 +268,7 @@ func (s *server) visibleVenue(c echo.Context) (programme.VenueWithDepartments, e
 	p := principal(c)
 	hidden := err == nil && (!mayReachAny(p, v.Departments) || p.Role == apikeys.RoleVenue && p.VenueID != v.ID)
 	if passnum.ErrorCode(err) == passnum.ENotFound || hidden {
-		return v, newProblem(passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
+		return v, newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
 	}
 	return v, err
 }
@@ -326,10 +326,10 @@ func (s *server) updateVenue(c echo.Context) error {
 		}
 		ch.IBAN, ch.BIC = req.IBAN, req.BIC
 	case req.BIC != nil:
-		return passnum.Errorf(passnum.EInvalid, "Donnez l'IBAN (« iban ») avec le BIC : ils vont ensemble.")
+		return passnum.Invalid("Donnez l'IBAN (« iban ») avec le BIC : ils vont ensemble.")
 	}
 	if ch == (programme.VenueChanges{}) {
-		return passnum.Errorf(passnum.EInvalid, "Rien à changer : donnez au moins un des champs name, address, iban (et bic) ou contact.")
+		return passnum.Invalid("Rien à changer : donnez au moins un des champs name, address, iban (et bic) ou contact.")
 	}
 	v, err := s.visibleVenue(c)
 	if err != nil {
@@ -410,7 +410,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 			return err
 		}
 		if !withUntil && req.Until != "" {
-			return passnum.Errorf(passnum.EInvalid, "« until » ne sert qu'à labelliser (POST /api/v1/venues/{id}/label) : retirez-le.")
+			return passnum.Invalid("« until » ne sert qu'à labelliser (POST /api/v1/venues/{id}/label) : retirez-le.")
 		}
 		var until voucher.Day
 		var err error
@@ -438,7 +438,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 			return err
 		}
 		if _, ok := v.Label(dept); dept != "" && !ok {
-			return newProblem(passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
+			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
 		}
 		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, why)
 		if err != nil {
@@ -533,13 +533,13 @@ func (s *server) updateDepartment(c echo.Context) error {
 			return err
 		}
 	case req.PayerBIC != nil:
-		return passnum.Errorf(passnum.EInvalid, "Donnez l'IBAN du payeur (« payer_iban ») avec son BIC : ils vont ensemble.")
+		return passnum.Invalid("Donnez l'IBAN du payeur (« payer_iban ») avec son BIC : ils vont ensemble.")
 	}
 	if bp := req.CommissionBasisPoints; bp != nil && (*bp < 0 || *bp > 10000) {
-		return passnum.Errorf(passnum.EInvalid, "« commission_basis_points » va de 0 à 10000 points de base (0 à 100 %% ; 150 = 1,50 %%), pas %d.", *bp)
+		return passnum.Invalid("« commission_basis_points » va de 0 à 10000 points de base (0 à 100 %% ; 150 = 1,50 %%), pas %d.", *bp)
 	}
 	if ch == (programme.DepartmentChanges{}) {
-		return passnum.Errorf(passnum.EInvalid, "Rien à changer : donnez au moins un des champs payer_name, payer_iban (et payer_bic) ou commission_basis_points.")
+		return passnum.Invalid("Rien à changer : donnez au moins un des champs payer_name, payer_iban (et payer_bic) ou commission_basis_points.")
 	}
 	d, err := s.Programme.UpdateDepartment(c.Request().Context(), code, ch, principal(c).Actor())
 	if err != nil {

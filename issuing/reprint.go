@@ -25,7 +25,7 @@ const (
 func checkReason(reason, example string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return "", passnum.Errorf(passnum.EInvalid, "say why (1 to 200 characters), for example %q", example)
+		return "", passnum.Invalid("say why (1 to 200 characters), for example %q", example)
 	}
 	return reason, nil
 }
@@ -49,9 +49,9 @@ func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (Pr
 		}
 		switch c.Status {
 		case ledger.ChequierActive:
-			return passnum.Errorf(EChequierHandedOver, "chéquier %s was handed over on %s: reprinting it would put a second copy of its codes in circulation; replace the damaged vouchers one by one instead", c.Number, c.ActivatedAt.Format(time.DateOnly))
+			return passnum.Errorf(passnum.KindConflict, EChequierHandedOver, "chéquier %s was handed over on %s: reprinting it would put a second copy of its codes in circulation; replace the damaged vouchers one by one instead", c.Number, c.ActivatedAt.Format(time.DateOnly))
 		case ledger.ChequierVoid:
-			return passnum.Errorf(EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
+			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
 		}
 		return tx.Append(ledger.Record{Type: ledger.EventChequierReprinted, Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierReprinted{ChequierID: c.ID, Number: c.Number, Reason: reason}})
@@ -97,7 +97,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 	}
 	serial, err := voucher.ParseNumber(number)
 	if err != nil {
-		return Replaced{}, passnum.Errorf(passnum.EInvalid, "%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
+		return Replaced{}, passnum.Invalid("%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
 	}
 	signer, err := s.Keys.Signer(ctx)
 	if err != nil {
@@ -114,7 +114,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		old := &out.Old
 		err := tx.Where("serial = ?", serial).Take(old).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return passnum.Errorf(passnum.ENotFound, "there is no voucher %s", voucher.FormatNumber(serial))
+			return passnum.NotFound("there is no voucher %s", voucher.FormatNumber(serial))
 		}
 		if err != nil {
 			return err
@@ -131,9 +131,9 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		}
 		switch old.Status {
 		case ledger.VoucherRedeemed:
-			return passnum.Errorf(EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))
+			return passnum.Errorf(passnum.KindConflict, EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))
 		case ledger.VoucherVoid:
-			return passnum.Errorf(EVoucherVoided, "voucher %s is void; it cannot be replaced", voucher.FormatNumber(serial))
+			return passnum.Errorf(passnum.KindConflict, EVoucherVoided, "voucher %s is void; it cannot be replaced", voucher.FormatNumber(serial))
 		}
 		if err := tx.Where("id = ?", old.ChequierID).Take(&c).Error; err != nil {
 			return err
@@ -145,14 +145,14 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return err
 		}
 		if revoked != 0 {
-			return passnum.Errorf(passnum.EConflict, "chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked, c.Number)
+			return passnum.Conflict("chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked, c.Number)
 		}
 		newSerial, err := tx.Reserve("voucher_serial", 1)
 		if err != nil {
 			return err
 		}
 		if newSerial > maxSerial {
-			return passnum.Errorf(passnum.EConflict, "the voucher numbering is exhausted")
+			return passnum.Conflict("the voucher numbering is exhausted")
 		}
 		keyID := int16(signer.KeyID())
 		// The old voucher names its replacement first (the foreign key is
@@ -163,7 +163,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return r.Error
 		}
 		if r.RowsAffected != 1 {
-			return passnum.Errorf(passnum.EConflict, "voucher %s changed while it was being replaced: try again", voucher.FormatNumber(serial))
+			return passnum.Conflict("voucher %s changed while it was being replaced: try again", voucher.FormatNumber(serial))
 		}
 		nv := ledger.Voucher{Serial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
 			Position: old.Position, Status: old.Status, KeyID: &keyID}

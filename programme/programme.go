@@ -27,8 +27,7 @@ func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (
 	code = strings.ToUpper(strings.TrimSpace(code))
 	name = strings.TrimSpace(name)
 	if !voucher.ValidDepartment(code) {
-		return ledger.Department{}, passnum.Errorf(passnum.EInvalid,
-			"%q is not a département code: use the official code, such as 78, 2A or 971", code)
+		return ledger.Department{}, passnum.Invalid("%q is not a département code: use the official code, such as 78, 2A or 971", code)
 	}
 	if err := checkName(name, "département"); err != nil {
 		return ledger.Department{}, err
@@ -42,7 +41,7 @@ func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (
 			Department: code, Actor: actor, At: d.CreatedAt, Data: ledger.DepartmentAdded{Code: code, Name: name}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return d, passnum.Errorf(passnum.EConflict, "département %s already exists", code)
+		return d, passnum.Conflict("département %s already exists", code)
 	}
 	return d, err
 }
@@ -56,7 +55,7 @@ func (s *Service) Departments(ctx context.Context) ([]ledger.Department, error) 
 
 func checkName(name, what string) error {
 	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
-		return passnum.Errorf(passnum.EInvalid, "the %s name must be 1 to 200 characters", what)
+		return passnum.Invalid("the %s name must be 1 to 200 characters", what)
 	}
 	return nil
 }
@@ -96,17 +95,17 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		}
 		updates["payer_iban"], updates["payer_bic"], data.PayerIBAN, data.PayerBIC = iban, optional(bic), &iban, &bic
 	} else if ch.PayerBIC != nil {
-		return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "give the paying office's IBAN with its BIC")
+		return ledger.Department{}, passnum.Invalid("give the paying office's IBAN with its BIC")
 	}
 	if ch.CommissionBasisPoints != nil {
 		bp := *ch.CommissionBasisPoints
 		if bp < 0 || bp > 10000 {
-			return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "the commission is 0 to 10000 basis points (0 to 100 %%), not %d", bp)
+			return ledger.Department{}, passnum.Invalid("the commission is 0 to 10000 basis points (0 to 100 %%), not %d", bp)
 		}
 		updates["commission_basis_points"], data.CommissionBasisPoints = bp, &bp
 	}
 	if len(updates) == 0 {
-		return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "nothing to change: give the paying office's name, IBAN, BIC or the commission")
+		return ledger.Department{}, passnum.Invalid("nothing to change: give the paying office's name, IBAN, BIC or the commission")
 	}
 	var d ledger.Department
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -115,7 +114,7 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 			return r.Error
 		}
 		if r.RowsAffected == 0 {
-			return passnum.Errorf(passnum.ENotFound, "there is no département %s", code)
+			return passnum.NotFound("there is no département %s", code)
 		}
 		if err := tx.Where("code = ?", code).Take(&d).Error; err != nil {
 			return err

@@ -91,7 +91,7 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	if in.LabelExpiresOn != 0 && in.LabelExpiresOn < voucher.Today(now) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.EInvalid, "the label would expire on %s, which is already past", in.LabelExpiresOn)
+		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", in.LabelExpiresOn)
 	}
 	v := ledger.Venue{Name: name, CreatedAt: now, SIRET: &siret, Address: address, IBAN: &iban, BIC: optional(bic), Contact: contact}
 	var labels []ledger.VenueDepartment
@@ -114,7 +114,7 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 				SIRET: siret, Address: address, IBAN: iban, BIC: bic, LabelExpiresOn: dayString(in.LabelExpiresOn), Reason: reason}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.EConflict, "a venue with SIRET %s already exists", siret)
+		return VenueWithDepartments{}, passnum.Conflict("a venue with SIRET %s already exists", siret)
 	}
 	slices.SortFunc(labels, func(a, b ledger.VenueDepartment) int { return strings.Compare(a.DepartmentCode, b.DepartmentCode) })
 	return withLabels(v, labels), err
@@ -168,7 +168,7 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		return VenueUpdate{}, err
 	}
 	if contact == nil && !ch.shared() {
-		return VenueUpdate{}, passnum.Errorf(passnum.EInvalid, "nothing to change: give a name, address, IBAN or contact")
+		return VenueUpdate{}, passnum.Invalid("nothing to change: give a name, address, IBAN or contact")
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var request *ledger.VenueChangeRequest
@@ -187,7 +187,7 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 			return err
 		}
 		if department != "" && !slices.Contains(labels, department) {
-			return passnum.Errorf(passnum.ENotFound, "there is no venue %d labelled for département %s", id, department)
+			return passnum.NotFound("there is no venue %d labelled for département %s", id, department)
 		}
 		others := othersThan(labels, department)
 		if ch.shared() && department != "" && len(others) > 0 {
@@ -254,7 +254,7 @@ func checkChanges(ch VenueChanges) (venueDetails, error) {
 	}
 	if ch.IBAN != nil || ch.BIC != nil {
 		if ch.IBAN == nil {
-			return d, passnum.Errorf(passnum.EInvalid, "give the IBAN with its BIC")
+			return d, passnum.Invalid("give the IBAN with its BIC")
 		}
 		bicIn := ""
 		if ch.BIC != nil {
@@ -292,7 +292,7 @@ func (d venueDetails) event(id int64, reason string) (ledger.VenueUpdated, map[s
 // The message is French: the API shows it as it is.
 func CheckPayeeName(name string) error {
 	if err := sepa.CheckName(name); err != nil {
-		return passnum.Errorf(passnum.EInvalid, "Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
+		return passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
 			"les lettres latines (les accents sont retirés), les chiffres et quelques signes : écrivez-le en lettres latines, "+
 			"comme sur le RIB du compte.", shorten(name, 60))
 	}
@@ -318,7 +318,7 @@ type LabelOf struct {
 // Errors: invalid, not_found, forbidden (another département's label), venue_status.
 func (s *Service) Label(ctx context.Context, id int64, of LabelOf, until voucher.Day, reason, actor string) (VenueWithDepartments, error) {
 	if until != 0 && until < voucher.Today(s.Now()) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.EInvalid, "the label would expire on %s, which is already past", until)
+		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", until)
 	}
 	return s.changeStatus(ctx, id, of, ledger.EventVenueLabelled, ledger.VenueLabelled, until, reason, actor,
 		ledger.VenueLabelled, ledger.VenueUnlabelled)
@@ -354,7 +354,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 		return VenueWithDepartments{}, err
 	}
 	if of.By != "" && of.Department != of.By {
-		return VenueWithDepartments{}, passnum.Errorf(EForbidden, "département %s changes its own label only, not département %q's", of.By, of.Department)
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s changes its own label only, not département %q's", of.By, of.Department)
 	}
 	department := of.Department
 	now := s.Now().UTC().Truncate(time.Microsecond)
@@ -371,7 +371,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 			return err
 		}
 		if len(labels) == 0 {
-			return passnum.Errorf(passnum.ENotFound, "venue %d is not labelled for département %s", id, department)
+			return passnum.NotFound("venue %d is not labelled for département %s", id, department)
 		}
 		moved := 0
 		var last ledger.VenueDepartment
@@ -393,7 +393,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 				return r.Error
 			}
 			if r.RowsAffected != 1 {
-				return passnum.Errorf(passnum.EConflict, "venue %d changed meanwhile: look at it again", id)
+				return passnum.Conflict("venue %d changed meanwhile: look at it again", id)
 			}
 			// The event's département is who acted (none for an admin), so
 			// that the others are told (Notices); the label's is in its data.
@@ -404,7 +404,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 			moved++
 		}
 		if moved == 0 {
-			return passnum.Errorf(EVenueStatus, "venue %d is %s for département %s: it cannot be %s", id, last.Status, last.DepartmentCode, strings.TrimPrefix(event, "venue."))
+			return passnum.Errorf(passnum.KindConflict, EVenueStatus, "venue %d is %s for département %s: it cannot be %s", id, last.Status, last.DepartmentCode, strings.TrimPrefix(event, "venue."))
 		}
 		return nil
 	})
@@ -482,7 +482,7 @@ func venue(db *gorm.DB, id int64) (ledger.Venue, error) {
 	var v ledger.Venue
 	err := db.Where("id = ?", id).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, passnum.Errorf(passnum.ENotFound, "there is no venue %d", id)
+		return v, passnum.NotFound("there is no venue %d", id)
 	}
 	return v, err
 }
@@ -490,21 +490,21 @@ func venue(db *gorm.DB, id int64) (ledger.Venue, error) {
 func checkBank(iban, bic string) (string, string, error) {
 	iban, err := sepa.CheckIBAN(iban)
 	if err != nil {
-		return "", "", passnum.Errorf(passnum.EInvalid, "IBAN: %v", err)
+		return "", "", passnum.Invalid("IBAN: %v", err)
 	}
 	if strings.TrimSpace(bic) == "" {
 		return iban, "", nil
 	}
 	bic, err = sepa.CheckBIC(bic)
 	if err != nil {
-		return "", "", passnum.Errorf(passnum.EInvalid, "BIC: %v", err)
+		return "", "", passnum.Invalid("BIC: %v", err)
 	}
 	return iban, bic, nil
 }
 
 func departmentCodes(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return nil, passnum.Errorf(passnum.EInvalid, "a venue must be labelled for at least one département")
+		return nil, passnum.Invalid("a venue must be labelled for at least one département")
 	}
 	codes := make([]string, 0, len(in))
 	seen := map[string]bool{}
@@ -524,7 +524,7 @@ func checkDepartmentsExist(tx *ledger.Tx, codes []string) error {
 		return err
 	}
 	if int(known) != len(codes) {
-		return passnum.Errorf(passnum.EInvalid, "unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
+		return passnum.Invalid("unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
 	}
 	return nil
 }
@@ -532,14 +532,14 @@ func checkDepartmentsExist(tx *ledger.Tx, codes []string) error {
 func requireReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 200 || !utf8.ValidString(reason) {
-		return "", passnum.Errorf(passnum.EInvalid, "say why (1 to 200 characters), for example \"décision du comité de labellisation du 12/10\"")
+		return "", passnum.Invalid("say why (1 to 200 characters), for example \"décision du comité de labellisation du 12/10\"")
 	}
 	return reason, nil
 }
 
 func checkText(s, what string, limit int) error {
 	if utf8.RuneCountInString(s) > limit || !utf8.ValidString(s) {
-		return passnum.Errorf(passnum.EInvalid, "the %s must be at most %d characters", what, limit)
+		return passnum.Invalid("the %s must be at most %d characters", what, limit)
 	}
 	return nil
 }

@@ -291,7 +291,7 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 	}
 	if err := ledger.Translate(tx.Dialect(), err); err != nil {
 		if errors.Is(err, ledger.ErrConstraint) {
-			return venue, nil, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", venueID)
+			return venue, nil, passnum.NotFound("Structure %d inconnue.", venueID)
 		}
 		return venue, nil, err
 	}
@@ -303,11 +303,13 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && k.State != "done"):
 		// Not inserted and not committed: another request holds the key.
-		return venue, nil, passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+		busy := passnum.Errorf(passnum.KindConflict, EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+		busy.RetryAfter = 2 * time.Second // a basket commits in well under that
+		return venue, nil, busy
 	case err != nil:
 		return venue, nil, err
 	case string(k.RequestSHA256) != string(hash):
-		return venue, nil, passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
+		return venue, nil, passnum.Errorf(passnum.KindRejected, EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
 	}
 	replay := &Result{}
 	return venue, replay, json.Unmarshal([]byte(*k.Response), replay)
@@ -343,22 +345,22 @@ func storeAnswer(tx *ledger.Tx, b *Basket, res *Result, now time.Time) error {
 func validBasket(b *Basket, now time.Time) error {
 	switch {
 	case len(b.Items) == 0:
-		return passnum.Errorf(passnum.EInvalid, "Le panier est vide : scannez au moins un chèque.")
+		return passnum.Invalid("Le panier est vide : scannez au moins un chèque.")
 	case len(b.Items) > MaxBasket:
-		return passnum.Errorf(passnum.EInvalid, "Un panier contient au plus %d chèques ; celui-ci en a %d.", MaxBasket, len(b.Items))
+		return passnum.Invalid("Un panier contient au plus %d chèques ; celui-ci en a %d.", MaxBasket, len(b.Items))
 	case b.RevocationCursor != nil && *b.RevocationCursor < 0:
-		return passnum.Errorf(passnum.EInvalid, "revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
+		return passnum.Invalid("revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
 	case !validKey(b.IdempotencyKey):
-		return passnum.Errorf(passnum.EInvalid, "La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
+		return passnum.Invalid("La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
 	case b.ScannedAt.IsZero():
 		b.ScannedAt = now
 	case b.ScannedAt.After(now.Add(maxClockSkew)):
-		return passnum.Errorf(passnum.EInvalid, "L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.")
+		return passnum.Invalid("L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.")
 	case b.ScannedAt.Before(now.Add(-MaxOfflineAge)):
-		return passnum.Errorf(passnum.EInvalid, "Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
+		return passnum.Invalid("Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
 	}
 	if utf8.RuneCountInString(b.Session) > 200 || !printable(b.Session) {
-		return passnum.Errorf(passnum.EInvalid, "Le nom de la séance fait au plus 200 caractères, sans caractère de contrôle.")
+		return passnum.Invalid("Le nom de la séance fait au plus 200 caractères, sans caractère de contrôle.")
 	}
 	b.ScannedAt = b.ScannedAt.UTC().Truncate(time.Microsecond)
 	if b.ScannedAt.After(now) {

@@ -40,7 +40,7 @@ func (o *printOptions) options() []option {
 func (o *printOptions) printing() (printing.Options, error) {
 	layout := printing.Layout(o.layout)
 	if layout != printing.A4Sheets && layout != printing.Booklet {
-		return printing.Options{}, passnum.Errorf(passnum.EInvalid, "unknown layout %q: use a4 or booklet", o.layout)
+		return printing.Options{}, passnum.Invalid("unknown layout %q: use a4 or booklet", o.layout)
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return printing.Options{}, fmt.Errorf("create the output folder: %w", err)
@@ -114,7 +114,7 @@ func (a *app) reprintCmd() *cobra.Command {
 				return err
 			}
 			if (chequier == "") == (voucherNum == "") {
-				return passnum.Errorf(passnum.EInvalid, "give either --chequier or --voucher")
+				return passnum.Invalid("give either --chequier or --voucher")
 			}
 			opt, err := o.printing()
 			if err != nil {
