@@ -186,15 +186,6 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		if err := s.decodeJSON(c, &req); err != nil {
 			return err
 		}
-		why, err := text("reason", req.Reason, 200, false)
-		if err != nil {
-			return err
-		}
-		if decision == "refusal" {
-			if why, err = reason(req.Reason, "le lieu n'a pas confirmé ce RIB par téléphone"); err != nil {
-				return err
-			}
-		}
 		r, err := s.visibleChange(c)
 		if err != nil {
 			return err
@@ -207,9 +198,9 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		case "approval":
 			out, err = s.Programme.ApproveChange(ctx, r.ID, dept, p.Actor())
 		case "refusal":
-			out, err = s.Programme.RefuseChange(ctx, r.ID, why, dept, p.Actor())
+			out, err = s.Programme.RefuseChange(ctx, r.ID, req.Reason, dept, p.Actor())
 		default:
-			out, err = s.Programme.WithdrawChange(ctx, r.ID, why, dept, p.Actor())
+			out, err = s.Programme.WithdrawChange(ctx, r.ID, req.Reason, dept, p.Actor())
 		}
 		if err != nil {
 			return inFrench(err, func(code string) string {

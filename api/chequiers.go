@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -197,10 +196,6 @@ func (s *server) getChequier(c echo.Context) error {
 	return respond(c, http.StatusOK, out)
 }
 
-// beneficiaryRef is issuing's rule for the pseudonymous reference, checked
-// here to say it in French: a file reference, never a name.
-var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
-
 // activateChequier records a hand-over, by the chéquier's number or by its
 // scanned activation code.
 func (s *server) activateChequier(c echo.Context) error {
@@ -208,13 +203,10 @@ func (s *server) activateChequier(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	for _, f := range [...]struct{ name, value string }{{"number", req.Number}, {"code", req.Code}, {"beneficiary_ref", req.BeneficiaryRef}} {
-		if err := checkText(f.name, f.value); err != nil {
+	for _, f := range [...]struct{ name, value string }{{"number", req.Number}, {"code", req.Code}} {
+		if err := checkCode(f.name, f.value); err != nil {
 			return err
 		}
-	}
-	if req.BeneficiaryRef != "" && !beneficiaryRef.MatchString(req.BeneficiaryRef) {
-		return passnum.Invalid("« beneficiary_ref » est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
 	}
 	var number string
 	switch {
@@ -292,16 +284,12 @@ func (s *server) voidChequier(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "perdu")
-	if err != nil {
-		return err
-	}
 	ch, err := s.visibleChequier(c, number)
 	if err != nil {
 		return err
 	}
 	p := principal(c)
-	v, err := s.Issuing.Void(c.Request().Context(), number, why, p.Actor())
+	v, err := s.Issuing.Void(c.Request().Context(), number, req.Reason, p.Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			switch code {
@@ -333,10 +321,6 @@ func (s *server) voidVoucher(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "détaché et perdu")
-	if err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", number)
 	v, err := s.Issuing.Voucher(ctx, serial)
@@ -353,7 +337,7 @@ func (s *server) voidVoucher(c echo.Context) error {
 	if !mayReach(principal(c), b.DepartmentCode) {
 		return notFound
 	}
-	done, err := s.Issuing.VoidVoucher(ctx, number, why, principal(c).Actor())
+	done, err := s.Issuing.VoidVoucher(ctx, number, req.Reason, principal(c).Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			switch code {

@@ -102,9 +102,10 @@ func shorten(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-// checkText refuses control characters in a text field: PostgreSQL refuses
-// NUL in text (that would be a 500), and no label or reason needs the others.
-func checkText(field, value string) error {
+// checkCode refuses control characters in a code typed or scanned (a
+// voucher's, a chéquier's, a pairing code), to name the field that holds
+// them; free text is the services' to check (passnum.Text).
+func checkCode(field, value string) error {
 	for _, r := range value {
 		if unicode.IsControl(r) {
 			return passnum.Invalid("Le champ « %s » contient des caractères de contrôle : retirez-les.", field)
@@ -210,32 +211,6 @@ func queryBool(c echo.Context, name string) (bool, error) {
 		return false, passnum.Invalid("Le paramètre « %s » vaut true ou false.", name)
 	}
 	return b, nil
-}
-
-// text checks a free text field: trimmed, at most max characters, no
-// control character; required ones may not be empty. It returns the
-// trimmed text.
-func text(field, s string, max int, required bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if err := checkText(field, s); err != nil {
-		return "", err
-	}
-	switch n := utf8.RuneCountInString(s); {
-	case required && n == 0:
-		return "", passnum.Invalid("Le champ « %s » est obligatoire (1 à %d caractères).", field, max)
-	case n > max:
-		return "", passnum.Invalid("Le champ « %s » dépasse %d caractères (%d) : raccourcissez-le.", field, max, n)
-	}
-	return s, nil
-}
-
-// reason checks the "why" of a change, recorded in the ledger.
-func reason(s, example string) (string, error) {
-	r, err := text("reason", s, 200, false)
-	if err == nil && r == "" {
-		err = passnum.Invalid("Dites pourquoi dans « reason » (1 à 200 caractères), par exemple « %s ». Le motif est inscrit au journal.", example)
-	}
-	return r, err
 }
 
 // pathParam returns a path parameter unescaped: Echo leaves one escaped

@@ -18,7 +18,7 @@ import (
 // *passnum.Error (internal ones) pass through unchanged.
 func inFrench(err error, say func(code string) string) error {
 	var pe *passnum.Error
-	if err == nil || !errors.As(err, &pe) {
+	if err == nil || !errors.As(err, &pe) || pe.French {
 		return err
 	}
 	msg := ""

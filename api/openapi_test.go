@@ -74,4 +74,3 @@ func TestDocumentServed(t *testing.T) {
 		}
 	}
 }
-

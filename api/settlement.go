@@ -297,10 +297,6 @@ func (s *server) createAdjustment(c echo.Context) error {
 	if err := requireDepartment(p, dept); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "chèque 0000 0001 952 payé deux fois en octobre")
-	if err != nil {
-		return err
-	}
 	switch {
 	case req.VenueID <= 0:
 		return passnum.Invalid("« venue_id » est l'identifiant du lieu, un entier positif.")
@@ -320,7 +316,7 @@ func (s *server) createAdjustment(c echo.Context) error {
 	if !mayReachAny(apikeys.Principal{Role: apikeys.RoleDepartment, Department: dept}, v.Departments) {
 		return passnum.Invalid("Le lieu %d n'est pas labellisé pour le département %s : un ajustement ne porte que sur un lieu du département qui paie.", v.ID, dept)
 	}
-	a, err := s.Settlement.Adjust(ctx, dept, v.ID, req.AmountCents, why, req.RedemptionID, p.Actor())
+	a, err := s.Settlement.Adjust(ctx, dept, v.ID, req.AmountCents, req.Reason, req.RedemptionID, p.Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			switch code {

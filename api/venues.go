@@ -157,28 +157,16 @@ func (s *server) createVenue(c echo.Context) error {
 	p := principal(c)
 	in := programme.VenueInput{BIC: req.BIC}
 	var err error
-	if in.Name, err = text("name", req.Name, 200, true); err != nil {
-		return err
-	}
-	if err := programme.CheckPayeeName(in.Name); err != nil {
-		return err
-	}
+	in.Name = req.Name
 	if in.SIRET, err = checkSIRET(req.SIRET); err != nil {
 		return err
 	}
-	if in.Address, err = text("address", req.Address, 500, false); err != nil {
-		return err
-	}
+	in.Address = req.Address
 	if err := checkBank("iban", req.IBAN, "bic", req.BIC); err != nil {
 		return err
 	}
 	in.IBAN = req.IBAN
-	if in.Contact, err = text("contact", req.Contact, 200, false); err != nil {
-		return err
-	}
-	if in.Reason, err = text("reason", req.Reason, 200, false); err != nil {
-		return err
-	}
+	in.Contact, in.Reason = req.Contact, req.Reason
 	if len(req.Departments) == 0 {
 		return passnum.Invalid("« departments » : donnez au moins un département pour lequel le lieu est labellisé, comme [\"78\"].")
 	}
@@ -290,35 +278,7 @@ func (s *server) updateVenue(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "nouveau RIB reçu le 12/10")
-	if err != nil {
-		return err
-	}
-	var ch programme.VenueChanges
-	if req.Name != nil {
-		name, err := text("name", *req.Name, 200, true)
-		if err != nil {
-			return err
-		}
-		if err := programme.CheckPayeeName(name); err != nil {
-			return err
-		}
-		ch.Name = &name
-	}
-	if req.Address != nil {
-		a, err := text("address", *req.Address, 500, false)
-		if err != nil {
-			return err
-		}
-		ch.Address = &a
-	}
-	if req.Contact != nil {
-		contact, err := text("contact", *req.Contact, 200, false)
-		if err != nil {
-			return err
-		}
-		ch.Contact = &contact
-	}
+	ch := programme.VenueChanges{Name: req.Name, Address: req.Address, Contact: req.Contact}
 	switch {
 	case req.IBAN != nil:
 		if err := checkBank("iban", *req.IBAN, "bic", deref(req.BIC)); err != nil {
@@ -336,7 +296,7 @@ func (s *server) updateVenue(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, why, ownDepartment(p), p.Actor())
+	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, req.Reason, ownDepartment(p), p.Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			if code == passnum.EConflict {
@@ -362,35 +322,30 @@ type labelChange struct {
 
 // venueStatusChange is one of the label's transitions.
 type venueStatusChange struct {
-	example string // a reason, for the error message
 	apply   func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error)
 	refused func(v programme.VenueWithDepartments, status, dept string) string // why the label's status forbids it, in French
 }
 
 var (
-	labelVenue = venueStatusChange{example: "renouvellement décidé par le comité du 12/10",
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	labelVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
 			return fmt.Sprintf("Le lieu %d est suspendu pour le département %s : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, dept, v.ID)
 		}}
-	suspendVenue = venueStatusChange{example: "enquête en cours",
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	suspendVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[status], dept)
 		}}
-	reinstateVenue = venueStatusChange{example: "enquête close sans suite",
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	reinstateVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[status], dept)
 		}}
-	unlabelVenue = venueStatusChange{example: "décision du comité de labellisation du 12/10",
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	unlabelVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
@@ -419,10 +374,6 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 				return err
 			}
 		}
-		why, err := reason(req.Reason, change.example)
-		if err != nil {
-			return err
-		}
 		p := principal(c)
 		dept := ownDepartment(p)
 		if req.Department != "" {
@@ -440,7 +391,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 		if _, ok := v.Label(dept); dept != "" && !ok {
 			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
 		}
-		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, why)
+		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, req.Reason)
 		if err != nil {
 			return inFrench(err, func(code string) string {
 				switch code {
@@ -516,17 +467,7 @@ func (s *server) updateDepartment(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ch := programme.DepartmentChanges{PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints}
-	if req.PayerName != nil {
-		name, err := text("payer_name", *req.PayerName, 200, true)
-		if err != nil {
-			return err
-		}
-		if err := programme.CheckPayeeName(name); err != nil {
-			return err
-		}
-		ch.PayerName = &name
-	}
+	ch := programme.DepartmentChanges{PayerName: req.PayerName, PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints}
 	switch {
 	case req.PayerIBAN != nil:
 		if err := checkBank("payer_iban", *req.PayerIBAN, "payer_bic", deref(req.PayerBIC)); err != nil {

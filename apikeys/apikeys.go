@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -32,6 +31,12 @@ const (
 
 // EUnauthorized: no key, a malformed, unknown or revoked key.
 const EUnauthorized = "unauthorized"
+
+// The names of keys and of paired devices say what or who uses them.
+var (
+	keyName    = passnum.Text{What: "Le nom de la clé", Max: 100, Required: true, Example: "logiciel de suivi du CCAS"}
+	deviceName = passnum.Text{What: "Le nom de l'appareil", Max: 100, Required: true, Example: "tablette accueil"}
+)
 
 // Principal is who a request acts as.
 type Principal struct {
@@ -112,9 +117,9 @@ func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, 
 // create makes a key in tx; pairing names the pairing code it is exchanged
 // for, if any.
 func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, now time.Time, pairing int64) (string, ledger.APIKey, error) {
-	spec.Name = strings.TrimSpace(spec.Name)
-	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > 100 {
-		return "", ledger.APIKey{}, passnum.Invalid("name the key (1 to 100 characters): what or who uses it")
+	var err error
+	if spec.Name, err = keyName.Check(spec.Name); err != nil {
+		return "", ledger.APIKey{}, err
 	}
 	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: now}
 	switch spec.Role {
@@ -143,7 +148,7 @@ func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, now time.Time, 
 		}
 		return "", k, err
 	}
-	err := tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
+	err = tx.Append(ledger.Record{Type: ledger.EventAPIKeyCreated, Entity: "apikey", EntityID: k.Prefix,
 		Department: spec.Department, Actor: actor, At: now, Data: ledger.APIKeyCreated{
 			Prefix: k.Prefix, Role: k.Role, Department: spec.Department, VenueID: spec.VenueID, Name: k.Name, Pairing: pairing}})
 	return secret, k, err

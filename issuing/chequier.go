@@ -28,18 +28,22 @@ const (
 
 // beneficiaryRef allows a pseudonymous file reference ("CCAS-17-0193") and
 // nothing that looks like a name: no spaces, at most 64 characters
-// (design decision 9: no personal data in the ledger).
+// (design decision 9: no personal data in the ledger). It is stricter than
+// passnum.Text (no control character, no invalid UTF-8 gets through), so it
+// is the reference's only check.
 var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 
 // Activate records that a chéquier was handed over, optionally with the
 // département's pseudonymous beneficiary reference. Its vouchers become
 // redeemable if its batch required activation.
-// Errors: invalid (bad number or reference), not_found, chequier_voided,
-// chequier_already_active, chequier_key_revoked, chequier_expired,
-// distribution_stopped.
+// Errors: invalid (bad number or reference), not_found, and the conflicts
+// chequier_voided, chequier_already_active, chequier_key_revoked,
+// chequier_expired and distribution_stopped.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
-		return ledger.Chequier{}, passnum.Invalid("the beneficiary reference must be a file reference of 1 to 64 letters, digits, '.', '_', '/' or '-' (never a name)")
+		err := passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
+		err.French = true
+		return ledger.Chequier{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var c ledger.Chequier
@@ -114,7 +118,7 @@ type Voided struct {
 // Void cancels a lost or stolen chéquier: its unredeemed vouchers become
 // void. Errors: invalid (no reason), not_found, chequier_voided.
 func (s *Service) Void(ctx context.Context, number, reason, actor string) (Voided, error) {
-	reason, err := checkReason(reason, "perdu")
+	reason, err := passnum.Reason("perdu").Check(reason)
 	if err != nil {
 		return Voided{}, err
 	}
@@ -194,9 +198,9 @@ func (s *Service) ActivateCode(ctx context.Context, code, ref, actor string) (le
 // VoidVoucher cancels one voucher (its code leaked, or it was torn out and
 // lost) while the rest of its chéquier stays usable. A redeemed voucher
 // cannot be voided: undo its redemption instead.
-// Errors: invalid, not_found, voucher_not_voidable.
+// Errors: invalid, not_found, and the conflict voucher_not_voidable.
 func (s *Service) VoidVoucher(ctx context.Context, number, reason, actor string) (ledger.Voucher, error) {
-	reason, err := checkReason(reason, "détaché et perdu")
+	reason, err := passnum.Reason("détaché et perdu").Check(reason)
 	if err != nil {
 		return ledger.Voucher{}, err
 	}

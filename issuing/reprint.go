@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -22,22 +20,14 @@ const (
 	EVoucherVoided      = "voucher_voided"
 )
 
-func checkReason(reason, example string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return "", passnum.Invalid("say why (1 to 200 characters), for example %q", example)
-	}
-	return reason, nil
-}
-
 // Reprint returns a chéquier's codes to print it again, identical, because
 // the first copy was damaged. Only a chéquier not yet handed over may be
 // reprinted: once a beneficiary holds it, a second copy would be a second
 // set of valid codes in other hands; replace its vouchers instead.
 // The reprint is recorded in the ledger.
-// Errors: invalid, not_found, chequier_handed_over, chequier_voided.
+// Errors: invalid, not_found, and the conflicts chequier_handed_over and chequier_voided.
 func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (PrintedChequier, error) {
-	reason, err := checkReason(reason, "abîmé à l'impression")
+	reason, err := passnum.Reason("abîmé à l'impression").Check(reason)
 	if err != nil {
 		return PrintedChequier{}, err
 	}
@@ -88,10 +78,10 @@ type Replaced struct {
 // print, if not nil, is given the replacement before it commits, to write
 // its printout: if print fails, nothing is replaced, so that no replacement
 // exists without its paper (the old code void, the new one nowhere).
-// Errors: invalid, not_found, voucher_redeemed, voucher_voided, conflict
-// (also when a key that signed the chéquier is revoked).
+// Errors: invalid, not_found, conflict (also when a key that signed the
+// chéquier is revoked), and the conflicts voucher_redeemed and voucher_voided.
 func (s *Service) Replace(ctx context.Context, number, reason, actor string, print func(Replaced) error) (Replaced, error) {
-	reason, err := checkReason(reason, "code photographié")
+	reason, err := passnum.Reason("code photographié").Check(reason)
 	if err != nil {
 		return Replaced{}, err
 	}

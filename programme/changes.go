@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -147,7 +146,7 @@ func sameOrNull(q *gorm.DB, column string, v *string) *gorm.DB {
 // venue other than the one that asked ("" for an admin).
 // Errors: invalid (no reason), not_found, forbidden (its own request: withdraw it), conflict (decided already).
 func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department, actor string) (ChangeRequest, error) {
-	reason, err := requireReason(reason)
+	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
@@ -172,12 +171,12 @@ func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department
 // asked it ("" for an admin). Errors: not_found, forbidden (another's
 // request: refuse it), conflict (decided already).
 func (s *Service) WithdrawChange(ctx context.Context, id int64, reason, department, actor string) (ChangeRequest, error) {
-	reason = strings.TrimSpace(reason)
-	if err := checkText(reason, "reason", 200); err != nil {
+	reason, err := optionalReason.Check(reason)
+	if err != nil {
 		return ChangeRequest{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
-	err := s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
+	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
 		if department != "" && department != r.DepartmentCode {
 			return passnum.Errorf(passnum.KindForbidden, EForbidden, "change request %d is département %s's: only it withdraws it; refuse it instead", id, r.DepartmentCode)
 		}

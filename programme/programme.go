@@ -8,7 +8,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"passnum"
 	"passnum/ledger"
@@ -25,15 +24,15 @@ type Service struct {
 // "971"). Errors: invalid (bad code or name), conflict (already there).
 func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (ledger.Department, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
-	name = strings.TrimSpace(name)
 	if !voucher.ValidDepartment(code) {
 		return ledger.Department{}, passnum.Invalid("%q is not a département code: use the official code, such as 78, 2A or 971", code)
 	}
-	if err := checkName(name, "département"); err != nil {
+	name, err := departmentName.Check(name)
+	if err != nil {
 		return ledger.Department{}, err
 	}
 	d := ledger.Department{Code: code, Name: name, CreatedAt: s.Now().UTC()}
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
@@ -53,12 +52,18 @@ func (s *Service) Departments(ctx context.Context) ([]ledger.Department, error) 
 	return ds, err
 }
 
-func checkName(name, what string) error {
-	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
-		return passnum.Invalid("the %s name must be 1 to 200 characters", what)
-	}
-	return nil
-}
+// The programme's free-text fields.
+var (
+	departmentName = passnum.Text{What: "Le nom du département", Max: 200, Required: true}
+	payerName      = passnum.Text{What: "Le nom du payeur", Max: 200, Required: true}
+	venueName      = passnum.Text{What: "Le nom du lieu", Max: 200, Required: true}
+	venueAddress   = passnum.Text{What: "L'adresse du lieu", Max: 500}
+	venueContact   = passnum.Text{What: "Le contact du lieu", Max: 200}
+	// A labelling decision needs its reason; a venue's creation or a
+	// withdrawn request may do without.
+	labelReason    = passnum.Reason("décision du comité de labellisation du 12/10")
+	optionalReason = passnum.Text{What: "Le motif", Max: 200}
+)
 
 // DepartmentChanges are a département's settlement details to change; nil
 // leaves a field as it is.
@@ -75,11 +80,11 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 	updates := map[string]any{}
 	data := ledger.DepartmentUpdated{Code: code}
 	if ch.PayerName != nil {
-		name := strings.TrimSpace(*ch.PayerName)
-		if err := checkName(name, "paying office"); err != nil {
+		name, err := payerName.Check(*ch.PayerName)
+		if err != nil {
 			return ledger.Department{}, err
 		}
-		if err := CheckPayeeName(name); err != nil {
+		if err := checkPayeeName(name); err != nil {
 			return ledger.Department{}, err
 		}
 		updates["payer_name"], data.PayerName = name, &name

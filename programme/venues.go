@@ -59,11 +59,11 @@ func (v VenueWithDepartments) Label(department string) (ledger.VenueDepartment, 
 // AddVenue registers a venue labelled for the given départements.
 // Errors: invalid (a field, an unknown département), conflict (SIRET taken).
 func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (VenueWithDepartments, error) {
-	name := strings.TrimSpace(in.Name)
-	if err := checkName(name, "venue"); err != nil {
+	name, err := venueName.Check(in.Name)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	if err := CheckPayeeName(name); err != nil {
+	if err := checkPayeeName(name); err != nil {
 		return VenueWithDepartments{}, err
 	}
 	siret, err := CheckSIRET(in.SIRET)
@@ -74,19 +74,20 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	address, contact := strings.TrimSpace(in.Address), strings.TrimSpace(in.Contact)
-	if err := checkText(address, "address", 500); err != nil {
+	address, err := venueAddress.Check(in.Address)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	if err := checkText(contact, "contact", 200); err != nil {
+	contact, err := venueContact.Check(in.Contact)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
 	codes, err := departmentCodes(in.Departments)
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	reason := strings.TrimSpace(in.Reason)
-	if err := checkText(reason, "reason", 200); err != nil {
+	reason, err := optionalReason.Check(in.Reason)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
@@ -151,14 +152,14 @@ type VenueUpdate struct {
 // (ApproveChange). The contact changes at once either way.
 // Errors: invalid, not_found, conflict (a request is already pending).
 func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, reason, department, actor string) (VenueUpdate, error) {
-	reason, err := requireReason(reason)
+	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return VenueUpdate{}, err
 	}
 	var contact *string
 	if ch.Contact != nil {
-		c := strings.TrimSpace(*ch.Contact)
-		if err := checkText(c, "contact", 200); err != nil {
+		c, err := venueContact.Check(*ch.Contact)
+		if err != nil {
 			return VenueUpdate{}, err
 		}
 		contact = &c
@@ -236,18 +237,18 @@ type venueDetails struct {
 func checkChanges(ch VenueChanges) (venueDetails, error) {
 	var d venueDetails
 	if ch.Name != nil {
-		name := strings.TrimSpace(*ch.Name)
-		if err := checkName(name, "venue"); err != nil {
+		name, err := venueName.Check(*ch.Name)
+		if err != nil {
 			return d, err
 		}
-		if err := CheckPayeeName(name); err != nil {
+		if err := checkPayeeName(name); err != nil {
 			return d, err
 		}
 		d.Name = &name
 	}
 	if ch.Address != nil {
-		a := strings.TrimSpace(*ch.Address)
-		if err := checkText(a, "address", 500); err != nil {
+		a, err := venueAddress.Check(*ch.Address)
+		if err != nil {
 			return d, err
 		}
 		d.Address = &a
@@ -286,15 +287,17 @@ func (d venueDetails) event(id int64, reason string) (ledger.VenueUpdated, map[s
 	return data, updates
 }
 
-// CheckPayeeName refuses a name that a SEPA transfer cannot write (sepa's
+// checkPayeeName refuses a name that a SEPA transfer cannot write (sepa's
 // own rule), when it is entered: discovered at payment time, it would
 // block the whole payment file of every département paying the venue.
-// The message is French: the API shows it as it is.
-func CheckPayeeName(name string) error {
+// The message is French, marked so: the API shows it as it is.
+func checkPayeeName(name string) error {
 	if err := sepa.CheckName(name); err != nil {
-		return passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
+		err := passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
 			"les lettres latines (les accents sont retirés), les chiffres et quelques signes : écrivez-le en lettres latines, "+
 			"comme sur le RIB du compte.", shorten(name, 60))
+		err.French = true
+		return err
 	}
 	return nil
 }
@@ -315,7 +318,8 @@ type LabelOf struct {
 // Label labels a venue (again) for a département until a day (zero: no
 // expiry), for instance when its label is renewed or was revoked by
 // mistake. A suspended label is reinstated, not relabelled.
-// Errors: invalid, not_found, forbidden (another département's label), venue_status.
+// Errors: invalid, not_found, forbidden (another département's label), and
+// the conflict venue_status.
 func (s *Service) Label(ctx context.Context, id int64, of LabelOf, until voucher.Day, reason, actor string) (VenueWithDepartments, error) {
 	if until != 0 && until < voucher.Today(s.Now()) {
 		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", until)
@@ -349,7 +353,7 @@ func (s *Service) Unlabel(ctx context.Context, id int64, of LabelOf, reason, act
 // of the venue that can make the move, and fails only if none can.
 // Labelling sets the expiry; other changes leave it. One event per label.
 func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event, status string, until voucher.Day, reason, actor string, from ...string) (VenueWithDepartments, error) {
-	reason, err := requireReason(reason)
+	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
@@ -525,21 +529,6 @@ func checkDepartmentsExist(tx *ledger.Tx, codes []string) error {
 	}
 	if int(known) != len(codes) {
 		return passnum.Invalid("unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
-	}
-	return nil
-}
-
-func requireReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 || !utf8.ValidString(reason) {
-		return "", passnum.Invalid("say why (1 to 200 characters), for example \"décision du comité de labellisation du 12/10\"")
-	}
-	return reason, nil
-}
-
-func checkText(s, what string, limit int) error {
-	if utf8.RuneCountInString(s) > limit || !utf8.ValidString(s) {
-		return passnum.Invalid("the %s must be at most %d characters", what, limit)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -57,8 +56,9 @@ var errSpentMeanwhile = errors.New("a voucher was spent concurrently")
 // Redeem redeems every voucher of the basket, or none. The same
 // idempotency key from the same venue gets the first final answer back, for
 // at least 24 hours. Errors: invalid, not_found (venue),
-// idempotency_key_reused (same key, other request), request_in_progress
-// (same key, first request still running: retry shortly).
+// idempotency_key_reused (rejected: same key, other request) and the
+// conflict request_in_progress (same key, first request still running:
+// retry shortly).
 func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	hash := requestHash(&b) // of the request as sent, before defaults fill it in
@@ -359,9 +359,11 @@ func validBasket(b *Basket, now time.Time) error {
 	case b.ScannedAt.Before(now.Add(-MaxOfflineAge)):
 		return passnum.Invalid("Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
 	}
-	if utf8.RuneCountInString(b.Session) > 200 || !printable(b.Session) {
-		return passnum.Invalid("Le nom de la séance fait au plus 200 caractères, sans caractère de contrôle.")
+	session, err := sessionLabel.Check(b.Session)
+	if err != nil {
+		return err
 	}
+	b.Session = session
 	b.ScannedAt = b.ScannedAt.UTC().Truncate(time.Microsecond)
 	if b.ScannedAt.After(now) {
 		b.ScannedAt = now // a device clock slightly ahead
@@ -374,16 +376,8 @@ func validBasket(b *Basket, now time.Time) error {
 	return nil
 }
 
-// printable refuses control characters, which have no place in a label and
-// which some databases reject (NUL in PostgreSQL text).
-func printable(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return utf8.ValidString(s)
-}
+// sessionLabel is the rule of a basket's session label.
+var sessionLabel = passnum.Text{What: "Le nom de la séance", Max: 200}
 
 func validKey(k string) bool {
 	if len(k) < 8 || len(k) > 100 {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -16,19 +14,23 @@ import (
 	"passnum/voucher"
 )
 
+// reversalReason is the rule of why a redemption is undone, said on the
+// scanner to volunteers.
+var reversalReason = passnum.Text{What: "Le motif de l'annulation", Max: 200, Required: true, Example: "chèque scanné par erreur"}
+
 // Reverse undoes a mistaken redemption of the venue within the reversal
 // window: its vouchers become redeemable again (or void, if their chéquier
 // was voided meanwhile), and the reversal is its own ledger event.
-// Errors: invalid (no reason), not_found (not this venue's),
-// already_reversed, reversal_window_closed.
+// Errors: invalid (no reason), not_found (not this venue's), and the
+// conflicts already_reversed, reversal_window_closed and period_settled.
 func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor string) (ledger.Redemption, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 || !printable(reason) {
-		return ledger.Redemption{}, passnum.Invalid("Indiquez pourquoi vous annulez cet encaissement (200 caractères au plus).")
+	reason, err := reversalReason.Check(reason)
+	if err != nil {
+		return ledger.Redemption{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var r ledger.Redemption
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		var err error
 		if r, err = find(tx.DB, venueID, id); err != nil {
 			return err

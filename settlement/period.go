@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -266,7 +265,8 @@ func derefOr(p *int64) int64 {
 // reversal touches it. A venue whose month ends negative (an adjustment
 // took back more than it redeemed) is paid nothing and the balance is
 // carried to the next month as an adjustment.
-// Errors: not_found, period_not_over, period_closed, period_order.
+// Errors: not_found, and the conflicts period_not_over, period_closed and
+// period_order.
 func (s *Service) Close(ctx context.Context, department string, m Month, actor string) (Period, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	if now.Before(m.End().Add(CloseDelay)) {
@@ -396,16 +396,16 @@ func checkOrder(db *gorm.DB, dept string, m Month) error {
 // taken back), counted in the current month. A reference to the redemption
 // it corrects is optional. Errors: invalid, not_found.
 func (s *Service) Adjust(ctx context.Context, department string, venueID, amountCents int64, reason string, redemptionID *int64, actor string) (ledger.SettlementAdjustment, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 || !utf8.ValidString(reason) {
-		return ledger.SettlementAdjustment{}, passnum.Invalid("say why (1 to 200 characters), e.g. \"chèque 0000 0001 952 payé deux fois en octobre\"")
+	reason, err := passnum.Reason("chèque 0000 0001 952 payé deux fois en octobre").Check(reason)
+	if err != nil {
+		return ledger.SettlementAdjustment{}, err
 	}
 	if amountCents == 0 || amountCents > 100_000_00 || amountCents < -100_000_00 {
 		return ledger.SettlementAdjustment{}, passnum.Invalid("an adjustment is a non-zero amount of at most 100 000 EUR either way")
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out ledger.SettlementAdjustment
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		dept, err := findDepartment(tx.DB, department)
 		if err != nil {
 			return err
