@@ -327,25 +327,29 @@ type venueStatusChange struct {
 }
 
 var (
-	labelVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	labelVenue = venueStatusChange{
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
 			return fmt.Sprintf("Le lieu %d est suspendu pour le département %s : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, dept, v.ID)
 		}}
-	suspendVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	suspendVenue = venueStatusChange{
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[status], dept)
 		}}
-	reinstateVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	reinstateVenue = venueStatusChange{
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[status], dept)
 		}}
-	unlabelVenue = venueStatusChange{apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+	unlabelVenue = venueStatusChange{
+		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
