@@ -21,6 +21,9 @@ type Text struct {
 	What     string
 	Max      int
 	Required bool
+	// Lines allows line feeds, the only control character a multi-line
+	// text (a postal address, printed on the statements) needs.
+	Lines bool
 	// Example, when set, shows what to write ("perdu").
 	Example string
 }
@@ -36,12 +39,16 @@ func Reason(example string) Text {
 func (t Text) Check(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
-	if n > t.Max || t.Required && n == 0 || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+	if n > t.Max || t.Required && n == 0 || !utf8.ValidString(s) || strings.ContainsFunc(s, t.control) {
 		err := Invalid("%s", t.rule())
 		err.French = true
 		return "", err
 	}
 	return s, nil
+}
+
+func (t Text) control(r rune) bool {
+	return unicode.IsControl(r) && !(t.Lines && r == '\n')
 }
 
 // rule is the French sentence of the rule, the message of every refusal.
@@ -50,7 +57,11 @@ func (t Text) rule() string {
 	if t.Required {
 		length = "de 1 à"
 	}
-	msg := fmt.Sprintf("%s fait %s %d caractères, sans caractère de contrôle.", t.What, length, t.Max)
+	control := "sans caractère de contrôle"
+	if t.Lines {
+		control = "sur une ou plusieurs lignes, sans autre caractère de contrôle"
+	}
+	msg := fmt.Sprintf("%s fait %s %d caractères, %s.", t.What, length, t.Max, control)
 	if t.Example != "" {
 		msg += " Par exemple : « " + t.Example + " »."
 	}

@@ -57,7 +57,7 @@ var (
 	departmentName = passnum.Text{What: "Le nom du département", Max: 200, Required: true}
 	payerName      = passnum.Text{What: "Le nom du payeur", Max: 200, Required: true}
 	venueName      = passnum.Text{What: "Le nom du lieu", Max: 200, Required: true}
-	venueAddress   = passnum.Text{What: "L'adresse du lieu", Max: 500}
+	venueAddress   = passnum.Text{What: "L'adresse du lieu", Max: 500, Lines: true}
 	venueContact   = passnum.Text{What: "Le contact du lieu", Max: 200}
 	// A labelling decision needs its reason; a venue's creation or a
 	// withdrawn request may do without.
