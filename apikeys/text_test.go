@@ -35,7 +35,10 @@ func TestFreeText(t *testing.T) {
 			call func() error
 			msg  string
 		}{
-			{"KeyNameEmpty", func() error { _, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: " "}, "test"); return err }, key},
+			{"KeyNameEmpty", func() error {
+				_, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: " "}, "test")
+				return err
+			}, key},
 			{"KeyNameTooLong", func() error {
 				_, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: strings.Repeat("é", 101)}, "test")
 				return err
