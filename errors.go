@@ -93,20 +93,6 @@ func ErrorCode(err error) string {
 	}
 }
 
-// ErrorKind returns the kind of the first *Error in err's chain,
-// KindInternal for any other error, and "" for nil.
-func ErrorKind(err error) Kind {
-	var e *Error
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &e):
-		return e.Kind
-	default:
-		return KindInternal
-	}
-}
-
 // ErrorMessage returns the safe message of an *Error, and a generic message
 // for any other error so that internals never reach a user.
 func ErrorMessage(err error) string {
