@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"passnum"
-	"passnum/apikeys"
 	"passnum/ledger"
 )
 
@@ -21,6 +20,7 @@ import (
 // services' codes need no mention here: each error carries its kind.
 const (
 	codeInvalidJSON          = "invalid_json"
+	codeUnauthorized         = string(passnum.KindUnauthorized)
 	codeForbidden            = string(passnum.KindForbidden)
 	codeMethodNotAllowed     = "method_not_allowed"
 	codeBodyTooLarge         = "body_too_large"
@@ -143,7 +143,7 @@ func classifyEcho(he *echo.HTTPError) *problem {
 	case http.StatusUnsupportedMediaType:
 		return newProblem(kindUnsupportedMediaType, codeUnsupportedMediaType, "Envoyez le corps en JSON, avec l'en-tête Content-Type: application/json.")
 	case http.StatusUnauthorized:
-		return newProblem(passnum.KindUnauthorized, apikeys.EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
+		return newProblem(passnum.KindUnauthorized, codeUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
 	}
 	if he.Code >= 400 && he.Code < 500 {
 		return newProblem(passnum.KindInvalid, passnum.EInvalid, "Requête invalide.")

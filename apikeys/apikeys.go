@@ -30,7 +30,7 @@ const (
 )
 
 // EUnauthorized: no key, a malformed, unknown or revoked key.
-const EUnauthorized = "unauthorized"
+const EUnauthorized = string(passnum.KindUnauthorized)
 
 // The names of keys and of paired devices say what or who uses them.
 var (

@@ -16,7 +16,7 @@ import (
 // EForbidden is the code of a decision a département may not take on a
 // change request (approving or refusing its own, withdrawing another's);
 // the API answers it 403, like any other "forbidden".
-const EForbidden = "forbidden"
+const EForbidden = string(passnum.KindForbidden)
 
 // A venue's identity (name, SIRET, address) and bank details (IBAN, BIC)
 // are shared by the départements that label it: each pays the venue with
