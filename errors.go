@@ -58,8 +58,12 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 
 // Errorf builds an *Error of a specific code. The code's kind is named where
-// the error is made, beside its message; a test in api checks that each code
-// always has the same kind.
+// the error is made, beside its message, rather than declared with the code:
+// codes stay plain string constants, so every comparison
+// (ErrorCode(err) == issuing.EChequierVoided), test table and published code
+// is untouched, and the few specific codes pay one word each. A test in api
+// reads the source and checks that a code always comes with the same kind.
+// The generic codes, most errors, have their own constructors below.
 func Errorf(kind Kind, code, format string, args ...any) *Error {
 	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
 }

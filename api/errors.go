@@ -63,8 +63,8 @@ func statusOf(kind passnum.Kind) int {
 	return http.StatusInternalServerError
 }
 
-// retryAfter says how many seconds a client should wait before retrying
-// the kinds that are worth a retry, when the error does not know better.
+// retryAfter says how long a client should wait before retrying the kinds
+// that are worth a retry, when the error does not know better.
 var retryAfter = map[passnum.Kind]time.Duration{
 	passnum.KindUnavailable: 5 * time.Second,
 	passnum.KindRateLimited: time.Minute,
