@@ -23,7 +23,7 @@ func FormatEuros(cents int64) string {
 func ParseEuros(s string) (int64, error) {
 	s = strings.TrimSpace(strings.Replace(s, ",", ".", 1))
 	whole, frac, hasFrac := strings.Cut(s, ".")
-	bad := Errorf(EInvalid, "%q is not an amount in euros: write it like 10 or 10.50", s)
+	bad := Invalid("%q is not an amount in euros: write it like 10 or 10.50", s)
 	if whole == "" || len(frac) > 2 || (hasFrac && frac == "") || strings.HasPrefix(whole, "+") || strings.HasPrefix(whole, "-") {
 		return 0, bad
 	}

@@ -33,7 +33,7 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 			} else {
 				secret, ok := bearer(header)
 				if !ok {
-					return newProblem(apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
+					return newProblem(passnum.KindUnauthorized, apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
 				}
 				p, err = s.authenticate(c, secret)
 			}
@@ -42,7 +42,7 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 			}
 			state(c).principal = &p
 			if !slices.Contains(roles, p.Role) || (p.Role == apikeys.RoleVenue && p.VenueID <= 0) {
-				return newProblem(codeForbidden, "Cette clé d'accès (rôle %s) ne permet pas cette opération.", roleFrench[p.Role])
+				return newProblem(passnum.KindForbidden, codeForbidden, "Cette clé d'accès (rôle %s) ne permet pas cette opération.", roleFrench[p.Role])
 			}
 			return next(c)
 		}

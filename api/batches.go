@@ -136,7 +136,7 @@ func (s *server) batchRequest(req batchRequest) (issuing.BatchRequest, error) {
 		FaceValueCents: req.FaceValueCents, RequiresActivation: req.RequiresActivation == nil || *req.RequiresActivation}
 	today := s.today()
 	bad := func(format string, args ...any) (issuing.BatchRequest, error) {
-		return issuing.BatchRequest{}, passnum.Errorf(passnum.EInvalid, format, args...)
+		return issuing.BatchRequest{}, passnum.Invalid(format, args...)
 	}
 	switch {
 	case req.Chequiers < 1 || req.Chequiers > maxAPIChequiers:
@@ -197,7 +197,7 @@ func (s *server) visibleBatch(c echo.Context) (ledger.Batch, ledger.Department, 
 	}
 	b, d, err := s.Issuing.Batch(c.Request().Context(), id)
 	if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReach(principal(c), b.DepartmentCode) {
-		return b, d, newProblem(passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", id)
+		return b, d, newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", id)
 	}
 	return b, d, err
 }
@@ -255,7 +255,7 @@ func queryLayout(c echo.Context) (printing.Layout, error) {
 	case s == string(printing.A4Sheets) || s == string(printing.Booklet):
 		return printing.Layout(s), nil
 	}
-	return "", passnum.Errorf(passnum.EInvalid, "Le paramètre « layout » vaut a4 (dix chèques par feuille A4) ou booklet (un chèque par page A6).")
+	return "", passnum.Invalid("Le paramètre « layout » vaut a4 (dix chèques par feuille A4) ou booklet (un chèque par page A6).")
 }
 
 // listBatchFiles lists the PDF files of a batch without rendering them:
@@ -304,7 +304,7 @@ func (s *server) getBatchFile(c echo.Context) error {
 	per := issuing.DefaultPerFile
 	parts := issuing.Parts(b.ChequierCount, per)
 	if part > int64(parts) {
-		return newProblem(passnum.ENotFound, "Le lot %d tient en %d fichier(s) : il n'a pas de partie %d.", b.ID, parts, part)
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d tient en %d fichier(s) : il n'a pas de partie %d.", b.ID, parts, part)
 	}
 	summary, chequiers, err := s.Issuing.PrintBatchPart(c.Request().Context(), b.ID, int(part), per)
 	if err != nil {

@@ -124,7 +124,7 @@ func (s *server) listChangeRequests(c echo.Context) error {
 		case ledger.ChangePending, ledger.ChangeApplied, ledger.ChangeRefused, ledger.ChangeWithdrawn:
 			f.Status = status
 		default:
-			return passnum.Errorf(passnum.EInvalid, "« status » vaut pending, applied, refused ou withdrawn, pas %q.", shorten(status, 20))
+			return passnum.Invalid("« status » vaut pending, applied, refused ou withdrawn, pas %q.", shorten(status, 20))
 		}
 	}
 	if f.VenueID, err = queryInt(c, "venue", 0, 1, 1<<62); err != nil {
@@ -150,7 +150,7 @@ func (s *server) visibleChange(c echo.Context) (programme.ChangeRequest, error) 
 		return programme.ChangeRequest{}, err
 	}
 	r, err := s.Programme.ChangeRequest(c.Request().Context(), id)
-	notFound := newProblem(passnum.ENotFound, "La demande de changement %d n'existe pas ou n'est pas accessible avec cette clé.", id)
+	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "La demande de changement %d n'existe pas ou n'est pas accessible avec cette clé.", id)
 	if passnum.ErrorCode(err) == passnum.ENotFound {
 		return r, notFound
 	}
@@ -186,15 +186,6 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		if err := s.decodeJSON(c, &req); err != nil {
 			return err
 		}
-		why, err := text("reason", req.Reason, 200, false)
-		if err != nil {
-			return err
-		}
-		if decision == "refusal" {
-			if why, err = reason(req.Reason, "le lieu n'a pas confirmé ce RIB par téléphone"); err != nil {
-				return err
-			}
-		}
 		r, err := s.visibleChange(c)
 		if err != nil {
 			return err
@@ -207,9 +198,9 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		case "approval":
 			out, err = s.Programme.ApproveChange(ctx, r.ID, dept, p.Actor())
 		case "refusal":
-			out, err = s.Programme.RefuseChange(ctx, r.ID, why, dept, p.Actor())
+			out, err = s.Programme.RefuseChange(ctx, r.ID, req.Reason, dept, p.Actor())
 		default:
-			out, err = s.Programme.WithdrawChange(ctx, r.ID, why, dept, p.Actor())
+			out, err = s.Programme.WithdrawChange(ctx, r.ID, req.Reason, dept, p.Actor())
 		}
 		if err != nil {
 			return inFrench(err, func(code string) string {

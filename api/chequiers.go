@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -97,7 +96,7 @@ const (
 func chequierNumber(field, s string) (string, error) {
 	dept, year, seq, err := voucher.ParseChequierNumber(s)
 	if err != nil {
-		return "", passnum.Errorf(passnum.EInvalid, "« %s » : %q n'est pas un numéro de chéquier ; il a la forme 78-2026-000042, comme sur la couverture.", field, shorten(s, 32))
+		return "", passnum.Invalid("« %s » : %q n'est pas un numéro de chéquier ; il a la forme 78-2026-000042, comme sur la couverture.", field, shorten(s, 32))
 	}
 	return voucher.FormatChequierNumber(dept, year, seq), nil
 }
@@ -124,7 +123,7 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 		// Another département's batch is not found, as GET /batches/{id} says.
 		b, _, err := s.Issuing.Batch(c.Request().Context(), f.BatchID)
 		if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReach(principal(c), b.DepartmentCode) {
-			return newProblem(passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", f.BatchID)
+			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", f.BatchID)
 		}
 		if err != nil {
 			return err
@@ -134,7 +133,7 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 		return err
 	} else if ok {
 		if !slices.Contains(chequierStatuses, st) {
-			return passnum.Errorf(passnum.EInvalid, "Le paramètre « status » vaut issued (pas encore remis), active (remis) ou void (annulé).")
+			return passnum.Invalid("Le paramètre « status » vaut issued (pas encore remis), active (remis) ou void (annulé).")
 		}
 		f.Status = st
 	}
@@ -197,10 +196,6 @@ func (s *server) getChequier(c echo.Context) error {
 	return respond(c, http.StatusOK, out)
 }
 
-// beneficiaryRef is issuing's rule for the pseudonymous reference, checked
-// here to say it in French: a file reference, never a name.
-var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
-
 // activateChequier records a hand-over, by the chéquier's number or by its
 // scanned activation code.
 func (s *server) activateChequier(c echo.Context) error {
@@ -208,18 +203,15 @@ func (s *server) activateChequier(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	for _, f := range [...]struct{ name, value string }{{"number", req.Number}, {"code", req.Code}, {"beneficiary_ref", req.BeneficiaryRef}} {
-		if err := checkText(f.name, f.value); err != nil {
+	for _, f := range [...]struct{ name, value string }{{"number", req.Number}, {"code", req.Code}} {
+		if err := checkCode(f.name, f.value); err != nil {
 			return err
 		}
-	}
-	if req.BeneficiaryRef != "" && !beneficiaryRef.MatchString(req.BeneficiaryRef) {
-		return passnum.Errorf(passnum.EInvalid, "« beneficiary_ref » est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
 	}
 	var number string
 	switch {
 	case (req.Number == "") == (req.Code == ""):
-		return passnum.Errorf(passnum.EInvalid, "Donnez soit « number », le numéro du chéquier, soit « code », le QR code d'activation scanné sur sa couverture, mais pas les deux.")
+		return passnum.Invalid("Donnez soit « number », le numéro du chéquier, soit « code », le QR code d'activation scanné sur sa couverture, mais pas les deux.")
 	case req.Number != "":
 		var err error
 		if number, err = chequierNumber("number", req.Number); err != nil {
@@ -231,7 +223,7 @@ func (s *server) activateChequier(c echo.Context) error {
 		d, err := voucher.Parse(strings.TrimSpace(req.Code))
 		a, ok := d.Payload.(voucher.Activation)
 		if err != nil || !ok {
-			return passnum.Errorf(passnum.EInvalid, "Ce code n'est pas le code d'activation d'un chéquier : scannez le QR code de la couverture, ou saisissez le numéro du chéquier.")
+			return passnum.Invalid("Ce code n'est pas le code d'activation d'un chéquier : scannez le QR code de la couverture, ou saisissez le numéro du chéquier.")
 		}
 		number = voucher.FormatChequierNumber(a.Department, a.Year, a.Seq)
 	}
@@ -292,16 +284,12 @@ func (s *server) voidChequier(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "perdu")
-	if err != nil {
-		return err
-	}
 	ch, err := s.visibleChequier(c, number)
 	if err != nil {
 		return err
 	}
 	p := principal(c)
-	v, err := s.Issuing.Void(c.Request().Context(), number, why, p.Actor())
+	v, err := s.Issuing.Void(c.Request().Context(), number, req.Reason, p.Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			switch code {
@@ -326,19 +314,15 @@ func (s *server) voidVoucher(c echo.Context) error {
 	raw := pathParam(c, "number")
 	serial, err := voucher.ParseNumber(raw)
 	if err != nil {
-		return passnum.Errorf(passnum.EInvalid, "%q n'est pas un numéro de chèque : il a 11 chiffres, le dernier de contrôle, comme 0000 0042 178 sous le QR code.", shorten(raw, 32))
+		return passnum.Invalid("%q n'est pas un numéro de chèque : il a 11 chiffres, le dernier de contrôle, comme 0000 0042 178 sous le QR code.", shorten(raw, 32))
 	}
 	number := voucher.FormatNumber(serial)
 	var req voidRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "détaché et perdu")
-	if err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
-	notFound := newProblem(passnum.ENotFound, "Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", number)
+	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", number)
 	v, err := s.Issuing.Voucher(ctx, serial)
 	if passnum.ErrorCode(err) == passnum.ENotFound {
 		return notFound
@@ -353,7 +337,7 @@ func (s *server) voidVoucher(c echo.Context) error {
 	if !mayReach(principal(c), b.DepartmentCode) {
 		return notFound
 	}
-	done, err := s.Issuing.VoidVoucher(ctx, number, why, principal(c).Actor())
+	done, err := s.Issuing.VoidVoucher(ctx, number, req.Reason, principal(c).Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			switch code {

@@ -27,7 +27,7 @@ import (
 func (s *server) decodeJSON(c echo.Context, v any) error {
 	mt, params, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationJSON || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
-		return newProblem(codeUnsupportedMediaType, "Envoyez le corps en JSON, avec l'en-tête « Content-Type: application/json ».")
+		return newProblem(kindUnsupportedMediaType, codeUnsupportedMediaType, "Envoyez le corps en JSON, avec l'en-tête « Content-Type: application/json ».")
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
@@ -39,7 +39,7 @@ func (s *server) decodeJSON(c echo.Context, v any) error {
 		if errors.As(err, &tooBig) {
 			return s.tooLarge(err)
 		}
-		return &problem{code: codeInvalidJSON, cause: err,
+		return &problem{kind: passnum.KindInvalid, code: codeInvalidJSON, cause: err,
 			message: "Le corps contient autre chose après l'objet JSON : envoyez un seul objet."}
 	}
 	return nil
@@ -52,7 +52,7 @@ func (s *server) decodeError(err error) error {
 		wrongType *json.UnmarshalTypeError
 	)
 	bad := func(format string, args ...any) error {
-		return &problem{code: codeInvalidJSON, cause: err, message: fmt.Sprintf(format, args...)}
+		return &problem{kind: passnum.KindInvalid, code: codeInvalidJSON, cause: err, message: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case errors.As(err, &tooBig):
@@ -102,12 +102,13 @@ func shorten(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-// checkText refuses control characters in a text field: PostgreSQL refuses
-// NUL in text (that would be a 500), and no label or reason needs the others.
-func checkText(field, value string) error {
+// checkCode refuses control characters in a code typed or scanned (a
+// voucher's, a chéquier's, a pairing code), to name the field that holds
+// them; free text is the services' to check (passnum.Text).
+func checkCode(field, value string) error {
 	for _, r := range value {
 		if unicode.IsControl(r) {
-			return passnum.Errorf(passnum.EInvalid, "Le champ « %s » contient des caractères de contrôle : retirez-les.", field)
+			return passnum.Invalid("Le champ « %s » contient des caractères de contrôle : retirez-les.", field)
 		}
 	}
 	return nil
@@ -121,7 +122,7 @@ func query(c echo.Context, name string) (string, bool, error) {
 	case !ok:
 		return "", false, nil
 	case len(vs) > 1:
-		return "", false, passnum.Errorf(passnum.EInvalid, "Le paramètre « %s » est donné plusieurs fois.", name)
+		return "", false, passnum.Invalid("Le paramètre « %s » est donné plusieurs fois.", name)
 	}
 	return vs[0], true, nil
 }
@@ -134,7 +135,7 @@ func queryInt(c echo.Context, name string, def, min, max int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < min || n > max {
-		return 0, passnum.Errorf(passnum.EInvalid, "Le paramètre « %s » doit être un entier de %d à %d.", name, min, max)
+		return 0, passnum.Invalid("Le paramètre « %s » doit être un entier de %d à %d.", name, min, max)
 	}
 	return n, nil
 }
@@ -156,8 +157,7 @@ func parseTime(name, s string) (time.Time, error) {
 		if strings.Contains(s, " ") {
 			hint = " Dans une URL, écrivez « + » sous la forme %2B."
 		}
-		return time.Time{}, passnum.Errorf(passnum.EInvalid,
-			"« %s » doit être une date et heure RFC 3339, par exemple 2026-11-26T14:30:00+01:00.%s", name, hint)
+		return time.Time{}, passnum.Invalid("« %s » doit être une date et heure RFC 3339, par exemple 2026-11-26T14:30:00+01:00.%s", name, hint)
 	}
 	return t, nil
 }
@@ -166,7 +166,7 @@ func parseTime(name, s string) (time.Time, error) {
 func pathID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, passnum.Errorf(passnum.EInvalid, "L'identifiant doit être un entier positif.")
+		return 0, passnum.Invalid("L'identifiant doit être un entier positif.")
 	}
 	return id, nil
 }
@@ -185,7 +185,7 @@ func respond(c echo.Context, status int, v any) error {
 func parseDay(field, s string) (voucher.Day, error) {
 	d, err := voucher.ParseDay(strings.TrimSpace(s))
 	if err != nil {
-		return 0, passnum.Errorf(passnum.EInvalid, "« %s » doit être une date AAAA-MM-JJ, par exemple 2027-06-30 (reçu %q).", field, shorten(s, 32))
+		return 0, passnum.Invalid("« %s » doit être une date AAAA-MM-JJ, par exemple 2027-06-30 (reçu %q).", field, shorten(s, 32))
 	}
 	return d, nil
 }
@@ -208,35 +208,9 @@ func queryBool(c echo.Context, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, passnum.Errorf(passnum.EInvalid, "Le paramètre « %s » vaut true ou false.", name)
+		return false, passnum.Invalid("Le paramètre « %s » vaut true ou false.", name)
 	}
 	return b, nil
-}
-
-// text checks a free text field: trimmed, at most max characters, no
-// control character; required ones may not be empty. It returns the
-// trimmed text.
-func text(field, s string, max int, required bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if err := checkText(field, s); err != nil {
-		return "", err
-	}
-	switch n := utf8.RuneCountInString(s); {
-	case required && n == 0:
-		return "", passnum.Errorf(passnum.EInvalid, "Le champ « %s » est obligatoire (1 à %d caractères).", field, max)
-	case n > max:
-		return "", passnum.Errorf(passnum.EInvalid, "Le champ « %s » dépasse %d caractères (%d) : raccourcissez-le.", field, max, n)
-	}
-	return s, nil
-}
-
-// reason checks the "why" of a change, recorded in the ledger.
-func reason(s, example string) (string, error) {
-	r, err := text("reason", s, 200, false)
-	if err == nil && r == "" {
-		err = passnum.Errorf(passnum.EInvalid, "Dites pourquoi dans « reason » (1 à 200 caractères), par exemple « %s ». Le motif est inscrit au journal.", example)
-	}
-	return r, err
 }
 
 // pathParam returns a path parameter unescaped: Echo leaves one escaped
@@ -253,7 +227,7 @@ func pathParam(c echo.Context, name string) string {
 func pathInt(c echo.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, passnum.Errorf(passnum.EInvalid, "« %s » doit être un entier positif.", name)
+		return 0, passnum.Invalid("« %s » doit être un entier positif.", name)
 	}
 	return id, nil
 }

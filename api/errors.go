@@ -1,87 +1,73 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum"
-	"passnum/apikeys"
-	"passnum/issuing"
 	"passnum/ledger"
-	"passnum/programme"
-	"passnum/redemption"
-	"passnum/settlement"
 )
 
-// Error codes of the HTTP layer itself, beside those of the services.
+// Error codes of the HTTP layer itself, beside those of the services. The
+// services' codes need no mention here: each error carries its kind.
 const (
 	codeInvalidJSON          = "invalid_json"
-	codeForbidden            = "forbidden"
+	codeUnauthorized         = string(passnum.KindUnauthorized)
+	codeForbidden            = string(passnum.KindForbidden)
 	codeMethodNotAllowed     = "method_not_allowed"
 	codeBodyTooLarge         = "body_too_large"
 	codeUnsupportedMediaType = "unsupported_media_type"
 	codeNotReady             = "not_ready"
-	codeRateLimited          = redemption.ReasonRateLimited
+	codeRateLimited          = string(passnum.KindRateLimited)
 )
 
-// statuses is the one map from error code to HTTP status. A code missing
+// Kinds of the HTTP layer's own refusals, which no service makes: they are
+// about the request's transport, not about the programme.
+const (
+	kindMethodNotAllowed     passnum.Kind = "method_not_allowed"
+	kindBodyTooLarge         passnum.Kind = "body_too_large"
+	kindUnsupportedMediaType passnum.Kind = "unsupported_media_type"
+)
+
+// statuses is the one map from error kind to HTTP status. A kind missing
 // here is a bug: it is answered as internal (500) and logged at error with
 // its original code, so that it is noticed and added.
-var statuses = map[string]int{
-	passnum.EInvalid:                http.StatusBadRequest,
-	codeInvalidJSON:                 http.StatusBadRequest,
-	apikeys.EUnauthorized:           http.StatusUnauthorized,
-	codeForbidden:                   http.StatusForbidden,
-	apikeys.EPairingRefused:         http.StatusForbidden,
-	passnum.ENotFound:               http.StatusNotFound,
-	codeMethodNotAllowed:            http.StatusMethodNotAllowed,
-	passnum.EConflict:               http.StatusConflict,
-	redemption.EInProgress:          http.StatusConflict,
-	redemption.EAlreadyReversed:     http.StatusConflict,
-	redemption.EReversalWindow:      http.StatusConflict,
-	redemption.EPeriodSettled:       http.StatusConflict,
-	issuing.EDistributionStopped:    http.StatusConflict,
-	programme.EVenueStatus:          http.StatusConflict,
-	settlement.EPeriodOpen:          http.StatusConflict,
-	settlement.EPeriodClosed:        http.StatusConflict,
-	settlement.EPeriodOrder:         http.StatusConflict,
-	settlement.ENoPayer:             http.StatusConflict,
-	codeBodyTooLarge:                http.StatusRequestEntityTooLarge,
-	codeUnsupportedMediaType:        http.StatusUnsupportedMediaType,
-	redemption.EBasketRejected:      http.StatusUnprocessableEntity,
-	redemption.EIdempotencyMismatch: http.StatusUnprocessableEntity,
-	codeRateLimited:                 http.StatusTooManyRequests,
-	codeNotReady:                    http.StatusServiceUnavailable,
-	passnum.EInternal:               http.StatusInternalServerError,
+var statuses = map[passnum.Kind]int{
+	passnum.KindInvalid:      http.StatusBadRequest,
+	passnum.KindUnauthorized: http.StatusUnauthorized,
+	passnum.KindForbidden:    http.StatusForbidden,
+	passnum.KindNotFound:     http.StatusNotFound,
+	kindMethodNotAllowed:     http.StatusMethodNotAllowed,
+	passnum.KindConflict:     http.StatusConflict,
+	kindBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	kindUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	passnum.KindRejected:     http.StatusUnprocessableEntity,
+	passnum.KindRateLimited:  http.StatusTooManyRequests,
+	passnum.KindUnavailable:  http.StatusServiceUnavailable,
+	passnum.KindInternal:     http.StatusInternalServerError,
 }
 
-// statusOf returns the status of an error code. The issuing service's
-// state conflicts (chequier_voided, voucher_redeemed, …) are 409 as a
-// family, so that a new one needs no change here.
-func statusOf(code string) int {
-	if s, ok := statuses[code]; ok {
+// statusOf returns the HTTP status of an error kind.
+func statusOf(kind passnum.Kind) int {
+	if s, ok := statuses[kind]; ok {
 		return s
-	}
-	if strings.HasPrefix(code, "chequier_") || strings.HasPrefix(code, "voucher_") {
-		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }
 
-// retryAfter says how many seconds a client should wait before retrying
-// the codes that are worth a retry.
-var retryAfter = map[string]string{
-	redemption.EInProgress: "2",
-	codeNotReady:           "5",
-	codeRateLimited:        "60",
+// retryAfter says how long a client should wait before retrying the kinds
+// that are worth a retry, when the error does not know better.
+var retryAfter = map[passnum.Kind]time.Duration{
+	passnum.KindUnavailable: 5 * time.Second,
+	passnum.KindRateLimited: time.Minute,
 }
 
 const internalMessage = "Erreur interne du serveur : rien n'a été enregistré. Réessayez dans un moment ; si le problème persiste, contactez l'assistance en donnant l'identifiant de requête %s."
@@ -90,6 +76,7 @@ const internalMessage = "Erreur interne du serveur : rien n'a été enregistré.
 // a code and a message: the internal cause (for the log only) and, for a
 // refused basket, the verdict on each voucher.
 type problem struct {
+	kind    passnum.Kind
 	code    string
 	message string // French, safe to show
 	cause   error
@@ -106,8 +93,8 @@ func (p *problem) Error() string {
 
 func (p *problem) Unwrap() error { return p.cause }
 
-func newProblem(code, format string, args ...any) *problem {
-	return &problem{code: code, message: fmt.Sprintf(format, args...)}
+func newProblem(kind passnum.Kind, code, format string, args ...any) *problem {
+	return &problem{kind: kind, code: code, message: fmt.Sprintf(format, args...)}
 }
 
 type errorBody struct {
@@ -121,7 +108,7 @@ type errorDetail struct {
 }
 
 // classify turns any error into what the client is told.
-func classify(err error) (code, message string, result *redemptionResult) {
+func classify(err error) *problem {
 	var (
 		p  *problem
 		he *echo.HTTPError
@@ -129,39 +116,39 @@ func classify(err error) (code, message string, result *redemptionResult) {
 	)
 	switch {
 	case errors.As(err, &p):
-		return p.code, p.message, p.result
+		return p
 	case errors.As(err, &he):
 		return classifyEcho(he)
 	case errors.As(err, &pe):
-		return pe.Code, pe.Message, nil
+		return &problem{kind: pe.Kind, code: pe.Code, message: pe.Message, retry: pe.RetryAfter}
 	case ledger.Unavailable(err):
 		// Whether a commit whose connection broke went through is unknown:
 		// the client retries the same request (the same idempotency key for
 		// a basket), which the server answers once and for all.
-		return codeNotReady, "Le service est momentanément indisponible. Réessayez dans quelques secondes avec la même demande : un panier n'est jamais encaissé deux fois.", nil
+		return newProblem(passnum.KindUnavailable, codeNotReady, "Le service est momentanément indisponible. Réessayez dans quelques secondes avec la même demande : un panier n'est jamais encaissé deux fois.")
 	}
-	return passnum.EInternal, "", nil
+	return &problem{kind: passnum.KindInternal, code: passnum.EInternal}
 }
 
 // classifyEcho translates Echo's own errors (no route, wrong method, …)
 // into the same envelope as ours.
-func classifyEcho(he *echo.HTTPError) (code, message string, result *redemptionResult) {
+func classifyEcho(he *echo.HTTPError) *problem {
 	switch he.Code {
 	case http.StatusNotFound:
-		return passnum.ENotFound, "Cette adresse n'existe pas dans l'API : voir /api/v1/openapi.yaml.", nil
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Cette adresse n'existe pas dans l'API : voir /api/v1/openapi.yaml.")
 	case http.StatusMethodNotAllowed:
-		return codeMethodNotAllowed, "Cette méthode HTTP n'est pas permise à cette adresse : voir l'en-tête Allow.", nil
+		return newProblem(kindMethodNotAllowed, codeMethodNotAllowed, "Cette méthode HTTP n'est pas permise à cette adresse : voir l'en-tête Allow.")
 	case http.StatusRequestEntityTooLarge:
-		return codeBodyTooLarge, "Le corps de la requête est trop grand.", nil
+		return newProblem(kindBodyTooLarge, codeBodyTooLarge, "Le corps de la requête est trop grand.")
 	case http.StatusUnsupportedMediaType:
-		return codeUnsupportedMediaType, "Envoyez le corps en JSON, avec l'en-tête Content-Type: application/json.", nil
+		return newProblem(kindUnsupportedMediaType, codeUnsupportedMediaType, "Envoyez le corps en JSON, avec l'en-tête Content-Type: application/json.")
 	case http.StatusUnauthorized:
-		return apikeys.EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.", nil
+		return newProblem(passnum.KindUnauthorized, codeUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
 	}
 	if he.Code >= 400 && he.Code < 500 {
-		return passnum.EInvalid, "Requête invalide.", nil
+		return newProblem(passnum.KindInvalid, passnum.EInvalid, "Requête invalide.")
 	}
-	return passnum.EInternal, "", nil
+	return &problem{kind: passnum.KindInternal, code: passnum.EInternal}
 }
 
 // handleError is Echo's HTTPErrorHandler: the one place that writes an
@@ -173,11 +160,12 @@ func (s *server) handleError(err error, c echo.Context) {
 		log.Error("error after the response was sent", "error", err.Error())
 		return
 	}
-	code, message, result := classify(err)
-	status := statusOf(code)
+	p := classify(err)
+	code, message, result := p.code, p.message, p.result
+	status := statusOf(p.kind)
 	if status == http.StatusInternalServerError {
-		if code != passnum.EInternal {
-			log.Error("error code without an HTTP status: add it to api.statuses", "code", code)
+		if p.kind != passnum.KindInternal {
+			log.Error("error kind without an HTTP status: add it to api.statuses", "kind", p.kind, "code", code)
 		}
 		code, message, result = passnum.EInternal, fmt.Sprintf(internalMessage, state(c).id), nil
 	}
@@ -186,11 +174,8 @@ func (s *server) handleError(err error, c echo.Context) {
 	if status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", "Bearer")
 	}
-	if after, ok := retryAfter[code]; ok {
-		h.Set("Retry-After", after)
-	}
-	if p := (*problem)(nil); errors.As(err, &p) && p.retry > 0 {
-		h.Set("Retry-After", strconv.Itoa(retrySeconds(p.retry)))
+	if after := cmp.Or(p.retry, retryAfter[p.kind]); after > 0 && status != http.StatusInternalServerError {
+		h.Set("Retry-After", strconv.Itoa(retrySeconds(after)))
 	}
 	switch {
 	case status >= 500 && c.Request().Context().Err() != nil:

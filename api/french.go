@@ -15,10 +15,12 @@ import (
 // line, in English; the handler knows what was asked and says it in French
 // through say, which returns "" for a code it has no sentence for. The
 // service's error stays the cause, for the log. Errors that are not
-// *passnum.Error (internal ones) pass through unchanged.
+// *passnum.Error (internal ones), and those a service already words in
+// French (Error.French: the shared text check's, for one), pass through
+// unchanged.
 func inFrench(err error, say func(code string) string) error {
 	var pe *passnum.Error
-	if err == nil || !errors.As(err, &pe) {
+	if err == nil || !errors.As(err, &pe) || pe.French {
 		return err
 	}
 	msg := ""
@@ -40,7 +42,7 @@ func inFrench(err error, say func(code string) string) error {
 		}
 		msg = fmt.Sprintf(msg, pe.Message)
 	}
-	return &problem{code: pe.Code, message: msg, cause: err}
+	return &problem{kind: pe.Kind, code: pe.Code, message: msg, cause: err, retry: pe.RetryAfter}
 }
 
 // frenchDate is the day of an instant in Europe/Paris, "" for nil.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"passnum"
 )
 
 type healthStatus struct {
@@ -28,7 +30,7 @@ func (s *server) readyz(c echo.Context) error {
 		err = s.DB.CheckSchema(ctx)
 	}
 	if err != nil {
-		return &problem{code: codeNotReady, cause: err,
+		return &problem{kind: passnum.KindUnavailable, code: codeNotReady, cause: err,
 			message: "Le service n'est pas prêt : base de données injoignable ou schéma à migrer."}
 	}
 	return respond(c, http.StatusOK, healthStatus{Status: "ok"})

@@ -147,6 +147,6 @@ func (s *server) tooLarge(cause error) *problem {
 	if s.bodyLimit%1024 == 0 {
 		size = fmt.Sprintf("%d Kio", s.bodyLimit/1024)
 	}
-	return &problem{code: codeBodyTooLarge, cause: cause,
+	return &problem{kind: kindBodyTooLarge, code: codeBodyTooLarge, cause: cause,
 		message: "Le corps de la requête dépasse " + size + " : envoyez moins de chèques à la fois."}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"passnum"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 )
@@ -72,30 +71,6 @@ func TestDocumentServed(t *testing.T) {
 			if op.Responses.Value("500") == nil && path != "/healthz" && path != "/readyz" && path != "/api/v1/openapi.yaml" {
 				t.Errorf("%s %s: no 500 answer documented", method, path)
 			}
-		}
-	}
-}
-
-// TestErrorCodesDocumented: every error code the document lists has its
-// HTTP status, so that none is answered as an internal error.
-func TestErrorCodesDocumented(t *testing.T) {
-	doc, _ := openAPI(t)
-	e := newEnv(t, ledgertest.Open(t, ledger.SQLite), 0)
-	e.handler.(*echo.Echo).GET("/test/error/:code", func(c echo.Context) error {
-		return passnum.Errorf(c.Param("code"), "Message pour l'utilisateur.")
-	})
-	codes := doc.Components.Schemas["Error"].Value.Properties["error"].Value.Properties["code"].Value.Enum
-	if len(codes) < 30 {
-		t.Fatalf("%d codes", len(codes))
-	}
-	for _, code := range codes {
-		res, err := e.srv.Client().Get(e.srv.URL + "/test/error/" + code.(string))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if (res.StatusCode == http.StatusInternalServerError) != (code == passnum.EInternal) {
-			t.Errorf("%s: status %d", code, res.StatusCode)
 		}
 	}
 }

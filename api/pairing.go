@@ -28,9 +28,6 @@ func (s *server) createPairing(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := checkText("name", req.Name); err != nil {
-		return err
-	}
 	p, err := s.Pairings.Create(c.Request().Context(), req.VenueID, req.Name, principal(c).Actor())
 	if err != nil {
 		return err
@@ -61,7 +58,7 @@ func (s *server) pair(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := checkText("code", req.Code); err != nil {
+	if err := checkCode("code", req.Code); err != nil {
 		return err
 	}
 	// A pairing code is a credential: its failures count as failed

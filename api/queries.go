@@ -22,5 +22,5 @@ func (s *server) findChequier(ctx context.Context, number string) (ledger.Chequi
 }
 
 func notFoundChequier(number string) error {
-	return passnum.Errorf(passnum.ENotFound, "Chéquier %s introuvable : vérifiez son numéro sur la couverture.", number)
+	return passnum.NotFound("Chéquier %s introuvable : vérifiez son numéro sur la couverture.", number)
 }

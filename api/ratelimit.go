@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"passnum"
 )
 
 // Limit lets Burst requests through at once, then one more every Every.
@@ -181,7 +183,7 @@ func authLimited(wait time.Duration) *problem {
 
 // rateLimited is the 429 answer to wait; message has a %s for how long.
 func rateLimited(wait time.Duration, message string) *problem {
-	return &problem{code: codeRateLimited, retry: wait, message: fmt.Sprintf(message, frenchWait(wait))}
+	return &problem{kind: passnum.KindRateLimited, code: codeRateLimited, retry: wait, message: fmt.Sprintf(message, frenchWait(wait))}
 }
 
 // limitChecks bounds voucher checks per venue key and per address. It runs

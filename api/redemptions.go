@@ -84,7 +84,7 @@ const (
 func (s *server) redeem(c echo.Context) error {
 	key := c.Request().Header.Get("Idempotency-Key")
 	if key == "" {
-		return passnum.Errorf(passnum.EInvalid, "L'en-tête Idempotency-Key est obligatoire : une valeur unique par panier (un UUID par exemple), la même si vous renvoyez le panier.")
+		return passnum.Invalid("L'en-tête Idempotency-Key est obligatoire : une valeur unique par panier (un UUID par exemple), la même si vous renvoyez le panier.")
 	}
 	var req redeemRequest
 	if err := s.decodeJSON(c, &req); err != nil {
@@ -93,9 +93,6 @@ func (s *server) redeem(c echo.Context) error {
 	p := principal(c)
 	b := redemption.Basket{VenueID: p.VenueID, IdempotencyKey: key, Session: req.Session, Actor: p.Actor(),
 		Items: make([]redemption.Input, len(req.Items)), DeviceKeyID: p.KeyID, RevocationCursor: req.RevocationCursor}
-	if err := checkText("session", req.Session); err != nil {
-		return err
-	}
 	if req.ScannedAt != "" {
 		t, err := parseTime("scanned_at", req.ScannedAt)
 		if err != nil {
@@ -123,7 +120,7 @@ func (s *server) redeem(c echo.Context) error {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
 	if !res.Accepted {
-		return &problem{code: redemption.EBasketRejected, message: rejectionSummary(out), result: &out}
+		return &problem{kind: passnum.KindRejected, code: redemption.EBasketRejected, message: rejectionSummary(out), result: &out}
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/redemptions/%d", res.RedemptionID))
 	return respond(c, http.StatusCreated, out)
@@ -181,9 +178,9 @@ func (s *server) listRedemptions(c echo.Context) error {
 	}
 	switch {
 	case !from.Before(to):
-		return passnum.Errorf(passnum.EInvalid, "« from » doit être avant « to ».")
+		return passnum.Invalid("« from » doit être avant « to ».")
 	case to.Sub(from) > maxListRange:
-		return passnum.Errorf(passnum.EInvalid, "La période demandée dépasse 366 jours : demandez-la en plusieurs fois.")
+		return passnum.Invalid("La période demandée dépasse 366 jours : demandez-la en plusieurs fois.")
 	}
 	rs, err := s.Redemption.List(c.Request().Context(), principal(c).VenueID, from, to, maxListed)
 	if err != nil {
@@ -234,9 +231,6 @@ func (s *server) reverseRedemption(c echo.Context) error {
 	}
 	var req reversalRequest
 	if err := s.decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := checkText("reason", req.Reason); err != nil {
 		return err
 	}
 	p := principal(c)

@@ -49,7 +49,7 @@ func requireDepartment(p apikeys.Principal, code string) error {
 	if mayReach(p, code) {
 		return nil
 	}
-	return newProblem(codeForbidden, "Cette clé d'accès est celle du département %s : elle ne donne pas accès au département %s.", p.Department, code)
+	return newProblem(passnum.KindForbidden, codeForbidden, "Cette clé d'accès est celle du département %s : elle ne donne pas accès au département %s.", p.Department, code)
 }
 
 // departmentCode reads a département code as people type it ("2a", " 78")
@@ -57,7 +57,7 @@ func requireDepartment(p apikeys.Principal, code string) error {
 func departmentCode(field, s string) (string, error) {
 	code := strings.ToUpper(strings.TrimSpace(s))
 	if !voucher.ValidDepartment(code) {
-		return "", passnum.Errorf(passnum.EInvalid, "« %s » : %q n'est pas un code de département ; donnez le code officiel, comme 78, 2A ou 971.", field, shorten(s, 20))
+		return "", passnum.Invalid("« %s » : %q n'est pas un code de département ; donnez le code officiel, comme 78, 2A ou 971.", field, shorten(s, 20))
 	}
 	return code, nil
 }

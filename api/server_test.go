@@ -11,18 +11,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum"
 	"passnum/api"
 	"passnum/apikeys"
-	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
 	"passnum/redemption"
-	"passnum/settlement"
 	"passnum/voucher"
 )
 
@@ -167,8 +165,9 @@ func TestPanic(t *testing.T) {
 	e.do(t, request{method: "GET", path: "/healthz"}).expect(t, http.StatusOK, "")
 }
 
-// TestStatuses: the one map from code to status, with the headers that go
-// with some codes; anything unexpected is a 500 that tells nothing.
+// TestStatuses: the one map from kind to status, with the headers that go
+// with some; anything unexpected is a 500 that tells nothing. (Each code's
+// status is pinned by TestEveryCodeKeepsItsStatus.)
 func TestStatuses(t *testing.T) {
 	e := newEnv(t, ledgertest.Open(t, ledger.SQLite), 0)
 	e.handler.(*echo.Echo).GET("/test/error/:code", func(c echo.Context) error {
@@ -176,9 +175,16 @@ func TestStatuses(t *testing.T) {
 		case "plain":
 			return errors.New("dial tcp 10.0.0.1:5432: connection refused")
 		case "wrapped":
-			return fmt.Errorf("redeem: %w", passnum.Errorf(redemption.EAlreadyReversed, "Cet encaissement a déjà été annulé."))
+			return fmt.Errorf("redeem: %w", passnum.Errorf(passnum.KindConflict, redemption.EAlreadyReversed, "Cet encaissement a déjà été annulé."))
+		case "some_new_kind":
+			return passnum.Errorf("some_new_kind", code, "Message pour l'utilisateur.")
+		case redemption.EInProgress:
+			err := passnum.Errorf(passnum.KindConflict, code, "Message pour l'utilisateur.")
+			err.RetryAfter = 2 * time.Second
+			return err
 		default:
-			return passnum.Errorf(code, "Message pour l'utilisateur.")
+			kind, code, _ := strings.Cut(code, ".")
+			return passnum.Errorf(passnum.Kind(kind), code, "Message pour l'utilisateur.")
 		}
 	})
 	cases := []struct {
@@ -188,29 +194,18 @@ func TestStatuses(t *testing.T) {
 		header     string
 		headerWant string
 	}{
-		{passnum.EInvalid, 400, passnum.EInvalid, "", ""},
-		{apikeys.EUnauthorized, 401, apikeys.EUnauthorized, "WWW-Authenticate", "Bearer"},
-		{passnum.ENotFound, 404, passnum.ENotFound, "", ""},
-		{passnum.EConflict, 409, passnum.EConflict, "", ""},
+		{"invalid.invalid", 400, passnum.EInvalid, "", ""},
+		{"unauthorized.unauthorized", 401, apikeys.EUnauthorized, "WWW-Authenticate", "Bearer"},
+		{"forbidden.pairing_refused", 403, apikeys.EPairingRefused, "", ""},
+		{"not_found.not_found", 404, passnum.ENotFound, "", ""},
+		{"conflict.conflict", 409, passnum.EConflict, "", ""},
 		{redemption.EInProgress, 409, redemption.EInProgress, "Retry-After", "2"},
-		{redemption.EAlreadyReversed, 409, redemption.EAlreadyReversed, "", ""},
-		{redemption.EReversalWindow, 409, redemption.EReversalWindow, "", ""},
-		{"chequier_voided", 409, "chequier_voided", "", ""},
-		{"chequier_already_active", 409, "chequier_already_active", "", ""},
-		{"voucher_redeemed", 409, "voucher_redeemed", "", ""},
-		{"voucher_not_voidable", 409, "voucher_not_voidable", "", ""},
-		{redemption.EPeriodSettled, 409, redemption.EPeriodSettled, "", ""},
-		{issuing.EDistributionStopped, 409, issuing.EDistributionStopped, "", ""},
-		{programme.EVenueStatus, 409, programme.EVenueStatus, "", ""},
-		{settlement.EPeriodOpen, 409, settlement.EPeriodOpen, "", ""},
-		{settlement.EPeriodClosed, 409, settlement.EPeriodClosed, "", ""},
-		{settlement.EPeriodOrder, 409, settlement.EPeriodOrder, "", ""},
-		{settlement.ENoPayer, 409, settlement.ENoPayer, "", ""},
-		{redemption.EBasketRejected, 422, redemption.EBasketRejected, "", ""},
-		{redemption.EIdempotencyMismatch, 422, redemption.EIdempotencyMismatch, "", ""},
-		{redemption.ReasonRateLimited, 429, redemption.ReasonRateLimited, "Retry-After", "60"},
-		{passnum.EInternal, 500, passnum.EInternal, "", ""},
-		{"some_new_code", 500, passnum.EInternal, "", ""},
+		{"conflict.chequier_voided", 409, "chequier_voided", "", ""},
+		{"rejected.basket_rejected", 422, redemption.EBasketRejected, "", ""},
+		{"rate_limited.rate_limited", 429, redemption.ReasonRateLimited, "Retry-After", "60"},
+		{"unavailable.not_ready", 503, "not_ready", "Retry-After", "5"},
+		{"internal.internal", 500, passnum.EInternal, "", ""},
+		{"some_new_kind", 500, passnum.EInternal, "", ""},
 		{"plain", 500, passnum.EInternal, "", ""},
 		{"wrapped", 409, redemption.EAlreadyReversed, "", ""},
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"passnum"
 	"passnum/apikeys"
 	"passnum/ledger"
 )
@@ -101,7 +102,7 @@ type sessionRow struct {
 	Name           string
 }
 
-var errNoSession = newProblem(apikeys.EUnauthorized, "Session absente, expirée ou fermée : reconnectez-vous avec votre clé d'accès.")
+var errNoSession = newProblem(passnum.KindUnauthorized, apikeys.EUnauthorized, "Session absente, expirée ou fermée : reconnectez-vous avec votre clé d'accès.")
 
 // findSession returns the session of the request's cookie, or
 // errNoSession if there is none, it expired, or its key was revoked.
@@ -170,11 +171,11 @@ func checkCSRF(c echo.Context, ws *webSession) error {
 		return nil
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return newProblem(codeForbidden, "Requête refusée : elle vient d'un autre site que passnum.")
+		return newProblem(passnum.KindForbidden, codeForbidden, "Requête refusée : elle vient d'un autre site que passnum.")
 	}
 	got := r.Header.Get(csrfHeader)
 	if got == "" || !hmac.Equal([]byte(got), []byte(csrfToken(ws.secret))) {
-		return newProblem(codeForbidden, "Jeton anti-falsification (CSRF) absent ou périmé : rechargez la page et recommencez.")
+		return newProblem(passnum.KindForbidden, codeForbidden, "Jeton anti-falsification (CSRF) absent ou périmé : rechargez la page et recommencez.")
 	}
 	return nil
 }
@@ -213,7 +214,7 @@ func homePage(role string) string {
 // from forgery (being logged in as someone else); Sec-Fetch-Site too.
 func (s *server) login(c echo.Context) error {
 	if site := c.Request().Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return newProblem(codeForbidden, "Requête refusée : elle vient d'un autre site que passnum.")
+		return newProblem(passnum.KindForbidden, codeForbidden, "Requête refusée : elle vient d'un autre site que passnum.")
 	}
 	var req loginRequest
 	if err := s.decodeJSON(c, &req); err != nil {
@@ -225,7 +226,7 @@ func (s *server) login(c echo.Context) error {
 	}
 	state(c).principal = &p
 	if p.Role == apikeys.RoleVenue {
-		return newProblem(codeForbidden, "Cette clé est celle d'une structure : elle sert au scanner des chèques, pas à ces pages. Utilisez une clé de département ou d'auditeur.")
+		return newProblem(passnum.KindForbidden, codeForbidden, "Cette clé est celle d'une structure : elle sert au scanner des chèques, pas à ces pages. Utilisez une clé de département ou d'auditeur.")
 	}
 	b := make([]byte, 32)
 	rand.Read(b)

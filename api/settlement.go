@@ -200,10 +200,10 @@ func (s *server) statementPDF(c echo.Context) error {
 	file, ok := strings.CutSuffix(c.Param("file"), ".pdf")
 	venueID, err := strconv.ParseInt(file, 10, 64)
 	if !ok || err != nil || venueID <= 0 {
-		return newProblem(passnum.ENotFound, "Relevé introuvable : l'adresse se termine par statements/<identifiant du lieu>.pdf.")
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Relevé introuvable : l'adresse se termine par statements/<identifiant du lieu>.pdf.")
 	}
 	pr := principal(c)
-	noStatement := newProblem(passnum.ENotFound, "Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID,
+	noStatement := newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID,
 		shorten(c.Param("month"), 16), shorten(c.Param("department"), 8))
 	if pr.Role == apikeys.RoleVenue && pr.VenueID != venueID {
 		return noStatement
@@ -249,7 +249,7 @@ func (s *server) periodSEPA(c echo.Context) error {
 		return err
 	} else if ok {
 		if d < s.today() {
-			return passnum.Errorf(passnum.EInvalid, "« execution » : le %s est déjà passé ; la banque exécute les virements à une date à venir.", d.French())
+			return passnum.Invalid("« execution » : le %s est déjà passé ; la banque exécute les virements à une date à venir.", d.French())
 		}
 		execution = d
 	}
@@ -297,30 +297,26 @@ func (s *server) createAdjustment(c echo.Context) error {
 	if err := requireDepartment(p, dept); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "chèque 0000 0001 952 payé deux fois en octobre")
-	if err != nil {
-		return err
-	}
 	switch {
 	case req.VenueID <= 0:
-		return passnum.Errorf(passnum.EInvalid, "« venue_id » est l'identifiant du lieu, un entier positif.")
+		return passnum.Invalid("« venue_id » est l'identifiant du lieu, un entier positif.")
 	case req.AmountCents == 0 || req.AmountCents > 100_000_00 || req.AmountCents < -100_000_00:
-		return passnum.Errorf(passnum.EInvalid, "« amount_cents » est un montant non nul d'au plus 100 000 € (10000000 centimes), positif pour payer plus, négatif pour reprendre.")
+		return passnum.Invalid("« amount_cents » est un montant non nul d'au plus 100 000 € (10000000 centimes), positif pour payer plus, négatif pour reprendre.")
 	case req.RedemptionID != nil && *req.RedemptionID <= 0:
-		return passnum.Errorf(passnum.EInvalid, "« redemption_id » est l'identifiant d'un encaissement, un entier positif.")
+		return passnum.Invalid("« redemption_id » est l'identifiant d'un encaissement, un entier positif.")
 	}
 	ctx := c.Request().Context()
 	v, err := s.Programme.Venue(ctx, req.VenueID)
 	if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReachAny(p, v.Departments) {
-		return newProblem(passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", req.VenueID)
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", req.VenueID)
 	}
 	if err != nil {
 		return err
 	}
 	if !mayReachAny(apikeys.Principal{Role: apikeys.RoleDepartment, Department: dept}, v.Departments) {
-		return passnum.Errorf(passnum.EInvalid, "Le lieu %d n'est pas labellisé pour le département %s : un ajustement ne porte que sur un lieu du département qui paie.", v.ID, dept)
+		return passnum.Invalid("Le lieu %d n'est pas labellisé pour le département %s : un ajustement ne porte que sur un lieu du département qui paie.", v.ID, dept)
 	}
-	a, err := s.Settlement.Adjust(ctx, dept, v.ID, req.AmountCents, why, req.RedemptionID, p.Actor())
+	a, err := s.Settlement.Adjust(ctx, dept, v.ID, req.AmountCents, req.Reason, req.RedemptionID, p.Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			switch code {

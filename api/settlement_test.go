@@ -239,7 +239,7 @@ func TestSettlement(t *testing.T) {
 		}{
 			"Zero":           {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 0, "reason": "x"}, 400, "invalid", "non nul"},
 			"Huge":           {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100_000_01, "reason": "x"}, 400, "invalid", "100 000"},
-			"NoReason":       {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100}, 400, "invalid", "pourquoi"},
+			"NoReason":       {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100}, 400, "invalid", "Le motif fait de 1 à 200 caractères"},
 			"Euros":          {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 1.5, "reason": "x"}, 400, "invalid_json", "« amount_cents »"},
 			"OtherVenue":     {"department", map[string]any{"department": "78", "venue_id": v92.ID, "amount_cents": 100, "reason": "x"}, 404, "not_found", "accessible"},
 			"NotItsVenue":    {"admin", map[string]any{"department": "78", "venue_id": v92.ID, "amount_cents": 100, "reason": "x"}, 400, "invalid", "pas labellisé"},

@@ -127,22 +127,22 @@ func checkSIRET(s string) (string, error) {
 	}
 	digits, ok := programme.SIRETDigits(s)
 	if !ok {
-		return "", passnum.Errorf(passnum.EInvalid, "« siret » : %q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
+		return "", passnum.Invalid("« siret » : %q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
 	}
-	return "", passnum.Errorf(passnum.EInvalid, "Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", digits)
+	return "", passnum.Invalid("Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", digits)
 }
 
 // checkBank checks an IBAN and an optional BIC in French; field names the
 // IBAN's field ("iban", "payer_iban").
 func checkBank(ibanField, iban, bicField, bic string) error {
 	if _, err := sepa.CheckIBAN(iban); err != nil {
-		return passnum.Errorf(passnum.EInvalid, "« %s » : l'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", ibanField, shorten(iban, 40))
+		return passnum.Invalid("« %s » : l'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", ibanField, shorten(iban, 40))
 	}
 	if strings.TrimSpace(bic) == "" {
 		return nil
 	}
 	if _, err := sepa.CheckBIC(bic); err != nil {
-		return passnum.Errorf(passnum.EInvalid, "« %s » : le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", bicField, shorten(bic, 20))
+		return passnum.Invalid("« %s » : le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", bicField, shorten(bic, 20))
 	}
 	return nil
 }
@@ -157,30 +157,18 @@ func (s *server) createVenue(c echo.Context) error {
 	p := principal(c)
 	in := programme.VenueInput{BIC: req.BIC}
 	var err error
-	if in.Name, err = text("name", req.Name, 200, true); err != nil {
-		return err
-	}
-	if err := programme.CheckPayeeName(in.Name); err != nil {
-		return err
-	}
+	in.Name = req.Name
 	if in.SIRET, err = checkSIRET(req.SIRET); err != nil {
 		return err
 	}
-	if in.Address, err = text("address", req.Address, 500, false); err != nil {
-		return err
-	}
+	in.Address = req.Address
 	if err := checkBank("iban", req.IBAN, "bic", req.BIC); err != nil {
 		return err
 	}
 	in.IBAN = req.IBAN
-	if in.Contact, err = text("contact", req.Contact, 200, false); err != nil {
-		return err
-	}
-	if in.Reason, err = text("reason", req.Reason, 200, false); err != nil {
-		return err
-	}
+	in.Contact, in.Reason = req.Contact, req.Reason
 	if len(req.Departments) == 0 {
-		return passnum.Errorf(passnum.EInvalid, "« departments » : donnez au moins un département pour lequel le lieu est labellisé, comme [\"78\"].")
+		return passnum.Invalid("« departments » : donnez au moins un département pour lequel le lieu est labellisé, comme [\"78\"].")
 	}
 	for i, d := range req.Departments {
 		code, err := departmentCode(fmt.Sprintf("departments[%d]", i), d)
@@ -217,7 +205,7 @@ func (s *server) createVenue(c echo.Context) error {
 func (s *server) futureDay(field, value string) (voucher.Day, error) {
 	d, err := parseDay(field, value)
 	if err == nil && d < s.today() {
-		err = passnum.Errorf(passnum.EInvalid, "« %s » : le %s est déjà passé.", field, d.French())
+		err = passnum.Invalid("« %s » : le %s est déjà passé.", field, d.French())
 	}
 	return d, err
 }
@@ -268,7 +256,7 @@ func (s *server) visibleVenue(c echo.Context) (programme.VenueWithDepartments, e
 	p := principal(c)
 	hidden := err == nil && (!mayReachAny(p, v.Departments) || p.Role == apikeys.RoleVenue && p.VenueID != v.ID)
 	if passnum.ErrorCode(err) == passnum.ENotFound || hidden {
-		return v, newProblem(passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
+		return v, newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
 	}
 	return v, err
 }
@@ -290,35 +278,7 @@ func (s *server) updateVenue(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	why, err := reason(req.Reason, "nouveau RIB reçu le 12/10")
-	if err != nil {
-		return err
-	}
-	var ch programme.VenueChanges
-	if req.Name != nil {
-		name, err := text("name", *req.Name, 200, true)
-		if err != nil {
-			return err
-		}
-		if err := programme.CheckPayeeName(name); err != nil {
-			return err
-		}
-		ch.Name = &name
-	}
-	if req.Address != nil {
-		a, err := text("address", *req.Address, 500, false)
-		if err != nil {
-			return err
-		}
-		ch.Address = &a
-	}
-	if req.Contact != nil {
-		contact, err := text("contact", *req.Contact, 200, false)
-		if err != nil {
-			return err
-		}
-		ch.Contact = &contact
-	}
+	ch := programme.VenueChanges{Name: req.Name, Address: req.Address, Contact: req.Contact}
 	switch {
 	case req.IBAN != nil:
 		if err := checkBank("iban", *req.IBAN, "bic", deref(req.BIC)); err != nil {
@@ -326,17 +286,17 @@ func (s *server) updateVenue(c echo.Context) error {
 		}
 		ch.IBAN, ch.BIC = req.IBAN, req.BIC
 	case req.BIC != nil:
-		return passnum.Errorf(passnum.EInvalid, "Donnez l'IBAN (« iban ») avec le BIC : ils vont ensemble.")
+		return passnum.Invalid("Donnez l'IBAN (« iban ») avec le BIC : ils vont ensemble.")
 	}
 	if ch == (programme.VenueChanges{}) {
-		return passnum.Errorf(passnum.EInvalid, "Rien à changer : donnez au moins un des champs name, address, iban (et bic) ou contact.")
+		return passnum.Invalid("Rien à changer : donnez au moins un des champs name, address, iban (et bic) ou contact.")
 	}
 	v, err := s.visibleVenue(c)
 	if err != nil {
 		return err
 	}
 	p := principal(c)
-	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, why, ownDepartment(p), p.Actor())
+	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, req.Reason, ownDepartment(p), p.Actor())
 	if err != nil {
 		return inFrench(err, func(code string) string {
 			if code == passnum.EConflict {
@@ -362,34 +322,33 @@ type labelChange struct {
 
 // venueStatusChange is one of the label's transitions.
 type venueStatusChange struct {
-	example string // a reason, for the error message
 	apply   func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error)
 	refused func(v programme.VenueWithDepartments, status, dept string) string // why the label's status forbids it, in French
 }
 
 var (
-	labelVenue = venueStatusChange{example: "renouvellement décidé par le comité du 12/10",
+	labelVenue = venueStatusChange{
 		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, _, dept string) string {
 			return fmt.Sprintf("Le lieu %d est suspendu pour le département %s : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, dept, v.ID)
 		}}
-	suspendVenue = venueStatusChange{example: "enquête en cours",
+	suspendVenue = venueStatusChange{
 		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[status], dept)
 		}}
-	reinstateVenue = venueStatusChange{example: "enquête close sans suite",
+	reinstateVenue = venueStatusChange{
 		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
 		refused: func(v programme.VenueWithDepartments, status, dept string) string {
 			return fmt.Sprintf("Le lieu %d est %s pour le département %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[status], dept)
 		}}
-	unlabelVenue = venueStatusChange{example: "décision du comité de labellisation du 12/10",
+	unlabelVenue = venueStatusChange{
 		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
 			return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
 		},
@@ -410,7 +369,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 			return err
 		}
 		if !withUntil && req.Until != "" {
-			return passnum.Errorf(passnum.EInvalid, "« until » ne sert qu'à labelliser (POST /api/v1/venues/{id}/label) : retirez-le.")
+			return passnum.Invalid("« until » ne sert qu'à labelliser (POST /api/v1/venues/{id}/label) : retirez-le.")
 		}
 		var until voucher.Day
 		var err error
@@ -418,10 +377,6 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 			if until, err = s.futureDay("until", req.Until); err != nil {
 				return err
 			}
-		}
-		why, err := reason(req.Reason, change.example)
-		if err != nil {
-			return err
 		}
 		p := principal(c)
 		dept := ownDepartment(p)
@@ -438,9 +393,9 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 			return err
 		}
 		if _, ok := v.Label(dept); dept != "" && !ok {
-			return newProblem(passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
+			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
 		}
-		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, why)
+		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, req.Reason)
 		if err != nil {
 			return inFrench(err, func(code string) string {
 				switch code {
@@ -516,30 +471,20 @@ func (s *server) updateDepartment(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ch := programme.DepartmentChanges{PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints}
-	if req.PayerName != nil {
-		name, err := text("payer_name", *req.PayerName, 200, true)
-		if err != nil {
-			return err
-		}
-		if err := programme.CheckPayeeName(name); err != nil {
-			return err
-		}
-		ch.PayerName = &name
-	}
+	ch := programme.DepartmentChanges{PayerName: req.PayerName, PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints}
 	switch {
 	case req.PayerIBAN != nil:
 		if err := checkBank("payer_iban", *req.PayerIBAN, "payer_bic", deref(req.PayerBIC)); err != nil {
 			return err
 		}
 	case req.PayerBIC != nil:
-		return passnum.Errorf(passnum.EInvalid, "Donnez l'IBAN du payeur (« payer_iban ») avec son BIC : ils vont ensemble.")
+		return passnum.Invalid("Donnez l'IBAN du payeur (« payer_iban ») avec son BIC : ils vont ensemble.")
 	}
 	if bp := req.CommissionBasisPoints; bp != nil && (*bp < 0 || *bp > 10000) {
-		return passnum.Errorf(passnum.EInvalid, "« commission_basis_points » va de 0 à 10000 points de base (0 à 100 %% ; 150 = 1,50 %%), pas %d.", *bp)
+		return passnum.Invalid("« commission_basis_points » va de 0 à 10000 points de base (0 à 100 %% ; 150 = 1,50 %%), pas %d.", *bp)
 	}
 	if ch == (programme.DepartmentChanges{}) {
-		return passnum.Errorf(passnum.EInvalid, "Rien à changer : donnez au moins un des champs payer_name, payer_iban (et payer_bic) ou commission_basis_points.")
+		return passnum.Invalid("Rien à changer : donnez au moins un des champs payer_name, payer_iban (et payer_bic) ou commission_basis_points.")
 	}
 	d, err := s.Programme.UpdateDepartment(c.Request().Context(), code, ch, principal(c).Actor())
 	if err != nil {

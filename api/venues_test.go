@@ -73,7 +73,7 @@ func TestVenues(t *testing.T) {
 			{"IBANOutsideSEPA", with("iban", "US64SVBKUS6S3300958879"), 400, "invalid", "IBAN"},
 			{"NoIBAN", with("iban", nil), 400, "invalid", "IBAN"},
 			{"BadBIC", with("bic", "BNP"), 400, "invalid", "BIC"},
-			{"NoName", with("name", "  "), 400, "invalid", "« name »"},
+			{"NoName", with("name", "  "), 400, "invalid", "Le nom du lieu fait de 1 à 200 caractères, sans caractère de contrôle."},
 			{"LongName", with("name", strings.Repeat("é", 201)), 400, "invalid", "200 caractères"},
 			{"NoDepartment", with("departments", []string{}), 400, "invalid", "au moins un département"},
 			{"BadDepartment", with("departments", []string{"7"}), 400, "invalid", "code de département"},
@@ -81,7 +81,7 @@ func TestVenues(t *testing.T) {
 			{"PastLabel", with("label_until", "2026-01-01"), 400, "invalid", "déjà passé"},
 			{"BadLabelDate", with("label_until", "31/12/2027"), 400, "invalid", "AAAA-MM-JJ"},
 			{"SIRETTaken", with("siret", siret), 409, "conflict", "déjà enregistré"},
-			{"NULInContact", with("contact", "a\u0000b"), 400, "invalid", "« contact »"},
+			{"NULInContact", with("contact", "a\u0000b"), 400, "invalid", "Le contact du lieu fait au plus 200 caractères, sans caractère de contrôle."},
 			{"UnknownField", with("email", "x@example.org"), 400, "invalid_json", "« email »"},
 			{"DepartmentsAsString", with("departments", "78"), 400, "invalid_json", "« departments » doit être une liste"},
 		}
@@ -115,11 +115,11 @@ func TestVenues(t *testing.T) {
 			code   string
 			text   string
 		}{
-			"NoReason":      {map[string]any{"name": "X"}, 400, "invalid", "pourquoi"},
+			"NoReason":      {map[string]any{"name": "X"}, 400, "invalid", "Le motif fait de 1 à 200 caractères"},
 			"Nothing":       {map[string]any{"reason": "rien"}, 400, "invalid", "Rien à changer"},
 			"BICAlone":      {map[string]any{"bic": "BNPAFRPP", "reason": "x"}, 400, "invalid", "IBAN"},
 			"AlteredIBAN":   {map[string]any{"iban": alteredIBAN, "reason": "x"}, 400, "invalid", "IBAN"},
-			"EmptyName":     {map[string]any{"name": "", "reason": "x"}, 400, "invalid", "« name »"},
+			"EmptyName":     {map[string]any{"name": "", "reason": "x"}, 400, "invalid", "Le nom du lieu fait de 1 à 200 caractères"},
 			"NullName":      {map[string]any{"name": nil, "reason": "x"}, 400, "invalid", "Rien à changer"},
 			"StatusByPatch": {map[string]any{"status": "labelled", "reason": "x"}, 400, "invalid_json", "« status »"},
 		} {
@@ -234,7 +234,7 @@ func TestDepartmentSettings(t *testing.T) {
 			"AlteredIBAN":  {"78", map[string]any{"payer_iban": "FR7630006000011234567890198"}, 400, "invalid", "« payer_iban »"},
 			"Commission":   {"78", map[string]any{"commission_basis_points": 10001}, 400, "invalid", "10000"},
 			"Negative":     {"78", map[string]any{"commission_basis_points": -1}, 400, "invalid", "10000"},
-			"EmptyPayer":   {"78", map[string]any{"payer_name": " "}, 400, "invalid", "« payer_name »"},
+			"EmptyPayer":   {"78", map[string]any{"payer_name": " "}, 400, "invalid", "Le nom du payeur fait de 1 à 200 caractères"},
 			"Other":        {"92", map[string]any{"commission_basis_points": 1}, 403, "forbidden", "département 92"},
 			"BadCode":      {"ABC", map[string]any{"commission_basis_points": 1}, 400, "invalid", "code de département"},
 			"UnknownField": {"78", map[string]any{"name": "Yvelines"}, 400, "invalid_json", "« name »"},

@@ -22,7 +22,7 @@ type voucherInput struct {
 
 func (in voucherInput) input(field string) (redemption.Input, error) {
 	for _, f := range [...]struct{ name, value string }{{"code", in.Code}, {"number", in.Number}, {"verification_code", in.VerificationCode}} {
-		if err := checkText(field+f.name, f.value); err != nil {
+		if err := checkCode(field+f.name, f.value); err != nil {
 			return redemption.Input{}, err
 		}
 	}

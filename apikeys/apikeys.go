@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -31,7 +30,13 @@ const (
 )
 
 // EUnauthorized: no key, a malformed, unknown or revoked key.
-const EUnauthorized = "unauthorized"
+const EUnauthorized = string(passnum.KindUnauthorized)
+
+// The names of keys and of paired devices say what or who uses them.
+var (
+	keyName    = passnum.Text{What: "Le nom de la clé", Max: 100, Required: true, Example: "logiciel de suivi du CCAS"}
+	deviceName = passnum.Text{What: "Le nom de l'appareil", Max: 100, Required: true, Example: "tablette accueil"}
+)
 
 // Principal is who a request acts as.
 type Principal struct {
@@ -112,38 +117,38 @@ func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, 
 // create makes a key in tx; pairing names the pairing code it is exchanged
 // for, if any.
 func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, now time.Time, pairing int64) (string, ledger.APIKey, error) {
-	spec.Name = strings.TrimSpace(spec.Name)
-	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > 100 {
-		return "", ledger.APIKey{}, passnum.Errorf(passnum.EInvalid, "name the key (1 to 100 characters): what or who uses it")
+	var err error
+	if spec.Name, err = keyName.Check(spec.Name); err != nil {
+		return "", ledger.APIKey{}, err
 	}
 	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: now}
 	switch spec.Role {
 	case RoleAdmin, RoleAuditor:
 		if spec.Department != "" || spec.VenueID != 0 {
-			return "", k, passnum.Errorf(passnum.EInvalid, "an %s key has no département or venue", spec.Role)
+			return "", k, passnum.Invalid("an %s key has no département or venue", spec.Role)
 		}
 	case RoleDepartment:
 		if !voucher.ValidDepartment(spec.Department) || spec.VenueID != 0 {
-			return "", k, passnum.Errorf(passnum.EInvalid, "a département key needs a département code (such as 78) and no venue")
+			return "", k, passnum.Invalid("a département key needs a département code (such as 78) and no venue")
 		}
 		k.DepartmentCode = &spec.Department
 	case RoleVenue:
 		if spec.VenueID <= 0 || spec.Department != "" {
-			return "", k, passnum.Errorf(passnum.EInvalid, "a venue key needs a venue id and no département")
+			return "", k, passnum.Invalid("a venue key needs a venue id and no département")
 		}
 		k.VenueID = &spec.VenueID
 	default:
-		return "", k, passnum.Errorf(passnum.EInvalid, "unknown role %q: use admin, department, venue or auditor", spec.Role)
+		return "", k, passnum.Invalid("unknown role %q: use admin, department, venue or auditor", spec.Role)
 	}
 	prefix, secret := newSecret()
 	k.Prefix, k.SecretHash = prefix, hash(secret)
 	if err := tx.Create(&k).Error; err != nil {
 		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
-			return "", k, passnum.Errorf(passnum.ENotFound, "no such département or venue for this key")
+			return "", k, passnum.NotFound("no such département or venue for this key")
 		}
 		return "", k, err
 	}
-	err := tx.Append(ledger.Record{Entity: "apikey", EntityID: k.Prefix,
+	err = tx.Append(ledger.Record{Entity: "apikey", EntityID: k.Prefix,
 		Department: spec.Department, Actor: actor, At: now, Data: ledger.APIKeyCreated{
 			Prefix: k.Prefix, Role: k.Role, Department: spec.Department, VenueID: spec.VenueID, Name: k.Name, Pairing: pairing}})
 	return secret, k, err
@@ -180,7 +185,7 @@ func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
 	var k ledger.APIKey
 	err := tx.Where("prefix = ?", prefix).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return passnum.Errorf(passnum.ENotFound, "there is no API key %s: see 'passnum apikey list'", prefix)
+		return passnum.NotFound("there is no API key %s: see 'passnum apikey list'", prefix)
 	}
 	if err != nil {
 		return err
@@ -190,7 +195,7 @@ func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
 		return r.Error
 	}
 	if r.RowsAffected != 1 {
-		return passnum.Errorf(passnum.EConflict, "API key %s is already revoked", prefix)
+		return passnum.Conflict("API key %s is already revoked", prefix)
 	}
 	return tx.Append(ledger.Record{Entity: "apikey", EntityID: prefix,
 		Actor: actor, At: now, Data: ledger.APIKeyRevoked{Prefix: prefix}})
@@ -244,7 +249,7 @@ const lastUsedGranularity = time.Minute
 // same unauthorized error, so that a caller learns nothing of which part
 // was wrong; the comparison takes the same time whatever the secret.
 func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
-	denied := passnum.Errorf(EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
+	denied := passnum.Errorf(passnum.KindUnauthorized, EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
 	prefix, ok := PrefixOf(secret)
 	if !ok {
 		return Principal{}, denied

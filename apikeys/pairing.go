@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -45,9 +44,9 @@ type Pairing struct {
 // Create makes a one-time code for a device of the venue.
 // Errors: invalid (name), not_found (venue), conflict (no active key).
 func (p *Pairings) Create(ctx context.Context, venueID int64, name, actor string) (Pairing, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Pairing{}, passnum.Errorf(passnum.EInvalid, "name the device (1 to 100 characters), such as \"tablette accueil\"")
+	name, err := deviceName.Check(name)
+	if err != nil {
+		return Pairing{}, err
 	}
 	signer, err := p.Sign.Signer(ctx)
 	if err != nil {
@@ -61,7 +60,7 @@ func (p *Pairings) Create(ctx context.Context, venueID int64, name, actor string
 	err = p.Keys.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		var v ledger.Venue
 		if err := tx.Where("id = ?", venueID).Take(&v).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return passnum.Errorf(passnum.ENotFound, "there is no venue %d: see 'passnum venue list'", venueID)
+			return passnum.NotFound("there is no venue %d: see 'passnum venue list'", venueID)
 		} else if err != nil {
 			return err
 		}
@@ -89,9 +88,9 @@ type Paired struct {
 }
 
 // Redeem exchanges a pairing code, once, for a venue API key.
-// Errors: pairing_refused.
+// Errors: pairing_refused (forbidden).
 func (p *Pairings) Redeem(ctx context.Context, code string) (Paired, error) {
-	refused := passnum.Errorf(EPairingRefused, "Ce code d'appairage n'est pas valable, a expiré ou a déjà servi : demandez-en un nouveau.")
+	refused := passnum.Errorf(passnum.KindForbidden, EPairingRefused, "Ce code d'appairage n'est pas valable, a expiré ou a déjà servi : demandez-en un nouveau.")
 	ks, err := p.Keys.DB.KeySet(ctx)
 	if err != nil {
 		return Paired{}, err

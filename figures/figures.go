@@ -182,7 +182,7 @@ type Figures struct {
 // not_found (unknown département).
 func (s *Service) Compute(ctx context.Context, f Filter) (Figures, error) {
 	if f.AsOf == 0 {
-		return Figures{}, passnum.Errorf(passnum.EInvalid, "say which day the figures are for, e.g. 2026-11-26")
+		return Figures{}, passnum.Invalid("say which day the figures are for, e.g. 2026-11-26")
 	}
 	dept := strings.ToUpper(strings.TrimSpace(f.Department))
 	var out Figures
@@ -294,7 +294,7 @@ func departments(tx *gorm.DB, code string) ([]ledger.Department, error) {
 		return nil, fmt.Errorf("read the départements: %w", err)
 	}
 	if code != "" && len(ds) == 0 {
-		return nil, passnum.Errorf(passnum.ENotFound, "there is no département %s: see 'passnum department list'", code)
+		return nil, passnum.NotFound("there is no département %s: see 'passnum department list'", code)
 	}
 	return ds, nil
 }

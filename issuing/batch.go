@@ -76,25 +76,25 @@ func (r *BatchRequest) Validate(today voucher.Day) error {
 	r.settle()
 	switch {
 	case !voucher.ValidDepartment(r.Department):
-		return passnum.Errorf(passnum.EInvalid, "%q is not a département code", r.Department)
+		return passnum.Invalid("%q is not a département code", r.Department)
 	case r.Chequiers < 1 || r.Chequiers > MaxChequiers:
-		return passnum.Errorf(passnum.EInvalid, "a batch holds 1 to %d chéquiers, not %d", MaxChequiers, r.Chequiers)
+		return passnum.Invalid("a batch holds 1 to %d chéquiers, not %d", MaxChequiers, r.Chequiers)
 	case r.VouchersPerChequier < 1 || r.VouchersPerChequier > MaxVouchers:
-		return passnum.Errorf(passnum.EInvalid, "a chéquier holds 1 to %d vouchers, not %d", MaxVouchers, r.VouchersPerChequier)
+		return passnum.Invalid("a chéquier holds 1 to %d vouchers, not %d", MaxVouchers, r.VouchersPerChequier)
 	case r.FaceValueCents < 1 || r.FaceValueCents > MaxFaceValueCents:
-		return passnum.Errorf(passnum.EInvalid, "a voucher is worth 0.01 to %s EUR, not %s EUR", passnum.FormatEuros(MaxFaceValueCents), passnum.FormatEuros(r.FaceValueCents))
+		return passnum.Invalid("a voucher is worth 0.01 to %s EUR, not %s EUR", passnum.FormatEuros(MaxFaceValueCents), passnum.FormatEuros(r.FaceValueCents))
 	case r.ProgrammeEnd == 0:
-		return passnum.Errorf(passnum.EInvalid, "give the programme end date (or the vouchers' last valid day)")
+		return passnum.Invalid("give the programme end date (or the vouchers' last valid day)")
 	case r.ValidUntil < today:
-		return passnum.Errorf(passnum.EInvalid, "the validity ends on %s, which is already past", r.ValidUntil)
+		return passnum.Invalid("the validity ends on %s, which is already past", r.ValidUntil)
 	case r.ValidUntil < r.ProgrammeEnd:
-		return passnum.Errorf(passnum.EInvalid, "the vouchers' validity (%s) ends before the programme (%s): the grace period cannot be negative", r.ValidUntil, r.ProgrammeEnd)
+		return passnum.Invalid("the vouchers' validity (%s) ends before the programme (%s): the grace period cannot be negative", r.ValidUntil, r.ProgrammeEnd)
 	case r.ProgrammeEnd.AddDays(-DistributionStopDays) <= today:
-		return passnum.Errorf(passnum.EInvalid, "the programme ends on %s: distribution would already be stopped (it stops %d days before the end); choose a later end", r.ProgrammeEnd, DistributionStopDays)
+		return passnum.Invalid("the programme ends on %s: distribution would already be stopped (it stops %d days before the end); choose a later end", r.ProgrammeEnd, DistributionStopDays)
 	case r.ValidFrom != 0 && r.ValidFrom > r.ValidUntil:
-		return passnum.Errorf(passnum.EInvalid, "the validity starts on %s, after it ends (%s)", r.ValidFrom, r.ValidUntil)
+		return passnum.Invalid("the validity starts on %s, after it ends (%s)", r.ValidFrom, r.ValidUntil)
 	case int(r.ValidUntil)-int(today) > maxValidityYears*366:
-		return passnum.Errorf(passnum.EInvalid, "the validity ends on %s, more than %d years away", r.ValidUntil, maxValidityYears)
+		return passnum.Invalid("the validity ends on %s, more than %d years away", r.ValidUntil, maxValidityYears)
 	}
 	return nil
 }
@@ -150,7 +150,7 @@ func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(don
 		lastSerial := firstSerial + int64(total) - 1
 		lastSeq := firstSeq + int64(req.Chequiers) - 1
 		if lastSerial > maxSerial || lastSeq > 999_999 {
-			return passnum.Errorf(passnum.EConflict, "the numbering is exhausted: this batch would need voucher serial %d and chéquier %d", lastSerial, lastSeq)
+			return passnum.Conflict("the numbering is exhausted: this batch would need voucher serial %d and chéquier %d", lastSerial, lastSeq)
 		}
 		b := ledger.Batch{
 			DepartmentCode: req.Department, Year: year,
@@ -203,7 +203,7 @@ func checkIssuable(tx *ledger.Tx, dept string, keyID byte) error {
 	var d ledger.Department
 	err := tx.Where("code = ?", dept).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return passnum.Errorf(passnum.ENotFound, "département %s does not exist: add it with 'passnum department add'", dept)
+		return passnum.NotFound("département %s does not exist: add it with 'passnum department add'", dept)
 	}
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func checkIssuable(tx *ledger.Tx, dept string, keyID byte) error {
 		return fmt.Errorf("read signing key %d: %w", keyID, err)
 	}
 	if voucher.KeyStatus(k.Status) != voucher.KeyActive {
-		return passnum.Errorf(passnum.EConflict, "signing key %d is %s, not active: new batches need the active key", keyID, k.Status)
+		return passnum.Conflict("signing key %d is %s, not active: new batches need the active key", keyID, k.Status)
 	}
 	return nil
 }

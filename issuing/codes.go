@@ -76,7 +76,7 @@ func (ss *signers) get(ctx context.Context, id int16) (*voucher.Signer, error) {
 		return sg, nil
 	}
 	if ss.loaded {
-		return nil, passnum.Errorf(passnum.EConflict, "signing key %d was not expected here: the chéquier changed meanwhile, try again", id)
+		return nil, passnum.Conflict("signing key %d was not expected here: the chéquier changed meanwhile, try again", id)
 	}
 	sg, err := ss.svc.Keys.SignerFor(ctx, id)
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Service) Batch(ctx context.Context, id int64) (ledger.Batch, ledger.Dep
 	db := s.DB.Read(ctx)
 	err := db.Where("id = ?", id).Take(&b).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return b, d, passnum.Errorf(passnum.ENotFound, "there is no batch %d", id)
+		return b, d, passnum.NotFound("there is no batch %d", id)
 	}
 	if err != nil {
 		return b, d, err
@@ -224,7 +224,7 @@ func (s *Service) Voucher(ctx context.Context, serial uint64) (ledger.Voucher, e
 	var v ledger.Voucher
 	err := s.DB.Read(ctx).Where("serial = ?", serial).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, passnum.Errorf(passnum.ENotFound, "voucher %s was never issued here", voucher.FormatNumber(serial))
+		return v, passnum.NotFound("voucher %s was never issued here", voucher.FormatNumber(serial))
 	}
 	return v, err
 }

@@ -87,7 +87,7 @@ func (s *Service) PrintBatchPart(ctx context.Context, batchID int64, part, perFi
 		return printing.Batch{}, nil, err
 	}
 	if parts := Parts(b.ChequierCount, perFile); part < 1 || part > parts {
-		return printing.Batch{}, nil, passnum.Errorf(passnum.ENotFound, "batch %d is printed in %d files of %d chéquiers: there is no part %d", batchID, parts, perFile, part)
+		return printing.Batch{}, nil, passnum.NotFound("batch %d is printed in %d files of %d chéquiers: there is no part %d", batchID, parts, perFile, part)
 	}
 	db := s.DB.Read(ctx)
 	var cs []ledger.Chequier

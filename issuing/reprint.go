@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -22,22 +20,14 @@ const (
 	EVoucherVoided      = "voucher_voided"
 )
 
-func checkReason(reason, example string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return "", passnum.Errorf(passnum.EInvalid, "say why (1 to 200 characters), for example %q", example)
-	}
-	return reason, nil
-}
-
 // Reprint returns a chéquier's codes to print it again, identical, because
 // the first copy was damaged. Only a chéquier not yet handed over may be
 // reprinted: once a beneficiary holds it, a second copy would be a second
 // set of valid codes in other hands; replace its vouchers instead.
 // The reprint is recorded in the ledger.
-// Errors: invalid, not_found, chequier_handed_over, chequier_voided.
+// Errors: invalid, not_found, and the conflicts chequier_handed_over and chequier_voided.
 func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (PrintedChequier, error) {
-	reason, err := checkReason(reason, "abîmé à l'impression")
+	reason, err := passnum.Reason("abîmé à l'impression").Check(reason)
 	if err != nil {
 		return PrintedChequier{}, err
 	}
@@ -49,9 +39,9 @@ func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (Pr
 		}
 		switch c.Status {
 		case ledger.ChequierActive:
-			return passnum.Errorf(EChequierHandedOver, "chéquier %s was handed over on %s: reprinting it would put a second copy of its codes in circulation; replace the damaged vouchers one by one instead", c.Number, c.ActivatedAt.Format(time.DateOnly))
+			return passnum.Errorf(passnum.KindConflict, EChequierHandedOver, "chéquier %s was handed over on %s: reprinting it would put a second copy of its codes in circulation; replace the damaged vouchers one by one instead", c.Number, c.ActivatedAt.Format(time.DateOnly))
 		case ledger.ChequierVoid:
-			return passnum.Errorf(EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
+			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
 		}
 		return tx.Append(ledger.Record{Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
 			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierReprinted{ChequierID: c.ID, Number: c.Number, Reason: reason}})
@@ -88,16 +78,16 @@ type Replaced struct {
 // print, if not nil, is given the replacement before it commits, to write
 // its printout: if print fails, nothing is replaced, so that no replacement
 // exists without its paper (the old code void, the new one nowhere).
-// Errors: invalid, not_found, voucher_redeemed, voucher_voided, conflict
-// (also when a key that signed the chéquier is revoked).
+// Errors: invalid, not_found, conflict (also when a key that signed the
+// chéquier is revoked), and the conflicts voucher_redeemed and voucher_voided.
 func (s *Service) Replace(ctx context.Context, number, reason, actor string, print func(Replaced) error) (Replaced, error) {
-	reason, err := checkReason(reason, "code photographié")
+	reason, err := passnum.Reason("code photographié").Check(reason)
 	if err != nil {
 		return Replaced{}, err
 	}
 	serial, err := voucher.ParseNumber(number)
 	if err != nil {
-		return Replaced{}, passnum.Errorf(passnum.EInvalid, "%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
+		return Replaced{}, passnum.Invalid("%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
 	}
 	signer, err := s.Keys.Signer(ctx)
 	if err != nil {
@@ -114,7 +104,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		old := &out.Old
 		err := tx.Where("serial = ?", serial).Take(old).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return passnum.Errorf(passnum.ENotFound, "there is no voucher %s", voucher.FormatNumber(serial))
+			return passnum.NotFound("there is no voucher %s", voucher.FormatNumber(serial))
 		}
 		if err != nil {
 			return err
@@ -131,9 +121,9 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		}
 		switch old.Status {
 		case ledger.VoucherRedeemed:
-			return passnum.Errorf(EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))
+			return passnum.Errorf(passnum.KindConflict, EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))
 		case ledger.VoucherVoid:
-			return passnum.Errorf(EVoucherVoided, "voucher %s is void; it cannot be replaced", voucher.FormatNumber(serial))
+			return passnum.Errorf(passnum.KindConflict, EVoucherVoided, "voucher %s is void; it cannot be replaced", voucher.FormatNumber(serial))
 		}
 		if err := tx.Where("id = ?", old.ChequierID).Take(&c).Error; err != nil {
 			return err
@@ -145,14 +135,14 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return err
 		}
 		if revoked != 0 {
-			return passnum.Errorf(passnum.EConflict, "chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked, c.Number)
+			return passnum.Conflict("chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked, c.Number)
 		}
 		newSerial, err := tx.Reserve("voucher_serial", 1)
 		if err != nil {
 			return err
 		}
 		if newSerial > maxSerial {
-			return passnum.Errorf(passnum.EConflict, "the voucher numbering is exhausted")
+			return passnum.Conflict("the voucher numbering is exhausted")
 		}
 		keyID := int16(signer.KeyID())
 		// The old voucher names its replacement first (the foreign key is
@@ -163,7 +153,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return r.Error
 		}
 		if r.RowsAffected != 1 {
-			return passnum.Errorf(passnum.EConflict, "voucher %s changed while it was being replaced: try again", voucher.FormatNumber(serial))
+			return passnum.Conflict("voucher %s changed while it was being replaced: try again", voucher.FormatNumber(serial))
 		}
 		nv := ledger.Voucher{Serial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
 			Position: old.Position, Status: old.Status, KeyID: &keyID}

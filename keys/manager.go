@@ -45,7 +45,7 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 			return err
 		}
 		if maxID >= 255 {
-			return passnum.Errorf(passnum.EConflict, "all 255 key ids are used")
+			return passnum.Conflict("all 255 key ids are used")
 		}
 		var active []ledger.SigningKey
 		if err := tx.Where("status = ?", voucher.KeyActive).Find(&active).Error; err != nil {
@@ -84,11 +84,11 @@ func (m *Manager) Retire(ctx context.Context, id int, actor string) error {
 		}
 		switch voucher.KeyStatus(k.Status) {
 		case voucher.KeyActive:
-			return passnum.Errorf(passnum.EConflict, "key %d is the active key: run 'passnum keys new', which retires it", id)
+			return passnum.Conflict("key %d is the active key: run 'passnum keys new', which retires it", id)
 		case voucher.KeyRetired:
-			return passnum.Errorf(passnum.EConflict, "key %d is already retired", id)
+			return passnum.Conflict("key %d is already retired", id)
 		case voucher.KeyRevoked:
-			return passnum.Errorf(passnum.EConflict, "key %d is revoked; it cannot be retired", id)
+			return passnum.Conflict("key %d is revoked; it cannot be retired", id)
 		}
 		return setStatus(tx, k.ID, voucher.KeyRetired, m.Now().UTC(), actor)
 	})
@@ -104,7 +104,7 @@ func (m *Manager) Revoke(ctx context.Context, id int, actor string) error {
 			return err
 		}
 		if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
-			return passnum.Errorf(passnum.EConflict, "key %d is already revoked", id)
+			return passnum.Conflict("key %d is already revoked", id)
 		}
 		return setStatus(tx, k.ID, voucher.KeyRevoked, m.Now().UTC(), actor)
 	})
@@ -123,7 +123,7 @@ func (m *Manager) Signer(ctx context.Context) (*voucher.Signer, error) {
 	var k ledger.SigningKey
 	err := m.DB.Read(ctx).Where("status = ?", voucher.KeyActive).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, passnum.Errorf(passnum.EConflict, "there is no active signing key: run 'passnum keys new'")
+		return nil, passnum.Conflict("there is no active signing key: run 'passnum keys new'")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the active signing key: %w", err)
@@ -140,7 +140,7 @@ func (m *Manager) SignerFor(ctx context.Context, id int16) (*voucher.Signer, err
 		return nil, err
 	}
 	if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
-		return nil, passnum.Errorf(passnum.EConflict, "signing key %d is revoked: its codes are no longer valid and must be replaced", id)
+		return nil, passnum.Conflict("signing key %d is revoked: its codes are no longer valid and must be replaced", id)
 	}
 	return m.signer(k)
 }
@@ -207,7 +207,7 @@ func (m *Manager) read(ctx context.Context, id int16) (ledger.SigningKey, error)
 	var k ledger.SigningKey
 	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, passnum.Errorf(passnum.ENotFound, "there is no signing key %d", id)
+		return k, passnum.NotFound("there is no signing key %d", id)
 	}
 	if err != nil {
 		return k, fmt.Errorf("read signing key %d: %w", id, err)
@@ -234,7 +234,7 @@ func find(tx *ledger.Tx, id int) (ledger.SigningKey, error) {
 	var k ledger.SigningKey
 	err := tx.Where("id = ?", id).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, passnum.Errorf(passnum.ENotFound, "there is no signing key %d: see 'passnum keys list'", id)
+		return k, passnum.NotFound("there is no signing key %d: see 'passnum keys list'", id)
 	}
 	return k, err
 }

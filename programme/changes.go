@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -17,7 +16,7 @@ import (
 // EForbidden is the code of a decision a département may not take on a
 // change request (approving or refusing its own, withdrawing another's);
 // the API answers it 403, like any other "forbidden".
-const EForbidden = "forbidden"
+const EForbidden = string(passnum.KindForbidden)
 
 // A venue's identity (name, SIRET, address) and bank details (IBAN, BIC)
 // are shared by the départements that label it: each pays the venue with
@@ -57,7 +56,7 @@ func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, depa
 		Reason: reason, CreatedAt: now, CreatedBy: actor}
 	err := ledger.Translate(tx.Dialect(), tx.Create(&r).Error)
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return nil, passnum.Errorf(passnum.EConflict, "venue %d already has a change request waiting: have it decided (or withdraw it) first", v.ID)
+		return nil, passnum.Conflict("venue %d already has a change request waiting: have it decided (or withdraw it) first", v.ID)
 	}
 	if err != nil {
 		return nil, err
@@ -76,12 +75,12 @@ func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	err := s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, labels []string) error {
 		if department == r.DepartmentCode {
-			return passnum.Errorf(EForbidden, "département %s asked for change request %d: another département of the venue (or an admin) approves it", department, id)
+			return passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s asked for change request %d: another département of the venue (or an admin) approves it", department, id)
 		}
 		if department != "" {
 			err := ledger.Translate(tx.Dialect(), tx.Create(&ledger.VenueChangeApproval{RequestID: id, DepartmentCode: department, ApprovedAt: now, ApprovedBy: actor}).Error)
 			if errors.Is(err, ledger.ErrDuplicate) {
-				return passnum.Errorf(passnum.EConflict, "département %s already approved change request %d", department, id)
+				return passnum.Conflict("département %s already approved change request %d", department, id)
 			}
 			if err != nil {
 				return err
@@ -130,7 +129,7 @@ func apply(tx *ledger.Tx, r ledger.VenueChangeRequest, actor string, now time.Ti
 		return res.Error
 	}
 	if res.RowsAffected != 1 {
-		return passnum.Errorf(passnum.EConflict, "venue %d was changed since change request %d was made: refuse the request and ask again", r.VenueID, r.ID)
+		return passnum.Conflict("venue %d was changed since change request %d was made: refuse the request and ask again", r.VenueID, r.ID)
 	}
 	return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
 		Department: r.DepartmentCode, Actor: actor, At: now, Data: data})
@@ -147,14 +146,14 @@ func sameOrNull(q *gorm.DB, column string, v *string) *gorm.DB {
 // venue other than the one that asked ("" for an admin).
 // Errors: invalid (no reason), not_found, forbidden (its own request: withdraw it), conflict (decided already).
 func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department, actor string) (ChangeRequest, error) {
-	reason, err := requireReason(reason)
+	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
 		if department == r.DepartmentCode {
-			return passnum.Errorf(EForbidden, "département %s asked for change request %d: withdraw it rather than refuse it", department, id)
+			return passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s asked for change request %d: withdraw it rather than refuse it", department, id)
 		}
 		if err := settle(tx, id, ledger.ChangeRefused, actor, reason, now); err != nil {
 			return err
@@ -172,14 +171,14 @@ func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department
 // asked it ("" for an admin). Errors: not_found, forbidden (another's
 // request: refuse it), conflict (decided already).
 func (s *Service) WithdrawChange(ctx context.Context, id int64, reason, department, actor string) (ChangeRequest, error) {
-	reason = strings.TrimSpace(reason)
-	if err := checkText(reason, "reason", 200); err != nil {
+	reason, err := optionalReason.Check(reason)
+	if err != nil {
 		return ChangeRequest{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
-	err := s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
+	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
 		if department != "" && department != r.DepartmentCode {
-			return passnum.Errorf(EForbidden, "change request %d is département %s's: only it withdraws it; refuse it instead", id, r.DepartmentCode)
+			return passnum.Errorf(passnum.KindForbidden, EForbidden, "change request %d is département %s's: only it withdraws it; refuse it instead", id, r.DepartmentCode)
 		}
 		if err := settle(tx, id, ledger.ChangeWithdrawn, actor, reason, now); err != nil {
 			return err
@@ -214,10 +213,10 @@ func (s *Service) decide(ctx context.Context, id int64, department string, fn fu
 			return err
 		}
 		if department != "" && !slices.Contains(labels, department) {
-			return passnum.Errorf(passnum.ENotFound, "there is no change request %d", id)
+			return passnum.NotFound("there is no change request %d", id)
 		}
 		if r.Status != ledger.ChangePending {
-			return passnum.Errorf(passnum.EConflict, "change request %d is already %s", id, r.Status)
+			return passnum.Conflict("change request %d is already %s", id, r.Status)
 		}
 		return fn(tx, r, labels)
 	})
@@ -232,7 +231,7 @@ func settle(tx *ledger.Tx, id int64, status, actor, reason string, now time.Time
 		return res.Error
 	}
 	if res.RowsAffected != 1 {
-		return passnum.Errorf(passnum.EConflict, "change request %d was decided meanwhile: look at it again", id)
+		return passnum.Conflict("change request %d was decided meanwhile: look at it again", id)
 	}
 	return nil
 }
@@ -257,7 +256,7 @@ func changeRequest(db *gorm.DB, id int64) (ledger.VenueChangeRequest, error) {
 	var r ledger.VenueChangeRequest
 	err := db.Where("id = ?", id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return r, passnum.Errorf(passnum.ENotFound, "there is no change request %d", id)
+		return r, passnum.NotFound("there is no change request %d", id)
 	}
 	return r, err
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"passnum"
 	"passnum/ledger"
@@ -25,16 +24,15 @@ type Service struct {
 // "971"). Errors: invalid (bad code or name), conflict (already there).
 func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (ledger.Department, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
-	name = strings.TrimSpace(name)
 	if !voucher.ValidDepartment(code) {
-		return ledger.Department{}, passnum.Errorf(passnum.EInvalid,
-			"%q is not a département code: use the official code, such as 78, 2A or 971", code)
+		return ledger.Department{}, passnum.Invalid("%q is not a département code: use the official code, such as 78, 2A or 971", code)
 	}
-	if err := checkName(name, "département"); err != nil {
+	name, err := departmentName.Check(name)
+	if err != nil {
 		return ledger.Department{}, err
 	}
 	d := ledger.Department{Code: code, Name: name, CreatedAt: s.Now().UTC()}
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
@@ -42,7 +40,7 @@ func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (
 			Department: code, Actor: actor, At: d.CreatedAt, Data: ledger.DepartmentAdded{Code: code, Name: name}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return d, passnum.Errorf(passnum.EConflict, "département %s already exists", code)
+		return d, passnum.Conflict("département %s already exists", code)
 	}
 	return d, err
 }
@@ -54,12 +52,18 @@ func (s *Service) Departments(ctx context.Context) ([]ledger.Department, error) 
 	return ds, err
 }
 
-func checkName(name, what string) error {
-	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
-		return passnum.Errorf(passnum.EInvalid, "the %s name must be 1 to 200 characters", what)
-	}
-	return nil
-}
+// The programme's free-text fields.
+var (
+	departmentName = passnum.Text{What: "Le nom du département", Max: 200, Required: true}
+	payerName      = passnum.Text{What: "Le nom du payeur", Max: 200, Required: true}
+	venueName      = passnum.Text{What: "Le nom du lieu", Max: 200, Required: true}
+	venueAddress   = passnum.Text{What: "L'adresse du lieu", Max: 500, Lines: true}
+	venueContact   = passnum.Text{What: "Le contact du lieu", Max: 200}
+	// A labelling decision needs its reason; a venue's creation or a
+	// withdrawn request may do without.
+	labelReason    = passnum.Reason("décision du comité de labellisation du 12/10")
+	optionalReason = passnum.Text{What: "Le motif", Max: 200}
+)
 
 // DepartmentChanges are a département's settlement details to change; nil
 // leaves a field as it is.
@@ -76,11 +80,11 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 	updates := map[string]any{}
 	data := ledger.DepartmentUpdated{Code: code}
 	if ch.PayerName != nil {
-		name := strings.TrimSpace(*ch.PayerName)
-		if err := checkName(name, "paying office"); err != nil {
+		name, err := payerName.Check(*ch.PayerName)
+		if err != nil {
 			return ledger.Department{}, err
 		}
-		if err := CheckPayeeName(name); err != nil {
+		if err := checkPayeeName(name); err != nil {
 			return ledger.Department{}, err
 		}
 		updates["payer_name"], data.PayerName = name, &name
@@ -96,17 +100,17 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		}
 		updates["payer_iban"], updates["payer_bic"], data.PayerIBAN, data.PayerBIC = iban, optional(bic), &iban, &bic
 	} else if ch.PayerBIC != nil {
-		return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "give the paying office's IBAN with its BIC")
+		return ledger.Department{}, passnum.Invalid("give the paying office's IBAN with its BIC")
 	}
 	if ch.CommissionBasisPoints != nil {
 		bp := *ch.CommissionBasisPoints
 		if bp < 0 || bp > 10000 {
-			return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "the commission is 0 to 10000 basis points (0 to 100 %%), not %d", bp)
+			return ledger.Department{}, passnum.Invalid("the commission is 0 to 10000 basis points (0 to 100 %%), not %d", bp)
 		}
 		updates["commission_basis_points"], data.CommissionBasisPoints = bp, &bp
 	}
 	if len(updates) == 0 {
-		return ledger.Department{}, passnum.Errorf(passnum.EInvalid, "nothing to change: give the paying office's name, IBAN, BIC or the commission")
+		return ledger.Department{}, passnum.Invalid("nothing to change: give the paying office's name, IBAN, BIC or the commission")
 	}
 	var d ledger.Department
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -115,7 +119,7 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 			return r.Error
 		}
 		if r.RowsAffected == 0 {
-			return passnum.Errorf(passnum.ENotFound, "there is no département %s", code)
+			return passnum.NotFound("there is no département %s", code)
 		}
 		if err := tx.Where("code = ?", code).Take(&d).Error; err != nil {
 			return err

@@ -18,7 +18,7 @@ const laPosteSIREN = "356000000"
 func CheckSIRET(s string) (string, error) {
 	digits, ok := SIRETDigits(s)
 	if !ok {
-		return "", passnum.Errorf(passnum.EInvalid, "%q is not a SIRET: it has 14 digits (SIREN and NIC), as on the venue's Kbis or avis de situation INSEE", s)
+		return "", passnum.Invalid("%q is not a SIRET: it has 14 digits (SIREN and NIC), as on the venue's Kbis or avis de situation INSEE", s)
 	}
 	if digits[:9] == laPosteSIREN {
 		sum := 0
@@ -26,12 +26,12 @@ func CheckSIRET(s string) (string, error) {
 			sum += int(c - '0')
 		}
 		if sum%5 != 0 && !luhn(digits) {
-			return "", passnum.Errorf(passnum.EInvalid, "SIRET %s has a wrong key: a digit was mistyped", digits)
+			return "", passnum.Invalid("SIRET %s has a wrong key: a digit was mistyped", digits)
 		}
 		return digits, nil
 	}
 	if !luhn(digits) {
-		return "", passnum.Errorf(passnum.EInvalid, "SIRET %s has a wrong key: a digit was mistyped", digits)
+		return "", passnum.Invalid("SIRET %s has a wrong key: a digit was mistyped", digits)
 	}
 	return digits, nil
 }

@@ -59,11 +59,11 @@ func (v VenueWithDepartments) Label(department string) (ledger.VenueDepartment, 
 // AddVenue registers a venue labelled for the given départements.
 // Errors: invalid (a field, an unknown département), conflict (SIRET taken).
 func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (VenueWithDepartments, error) {
-	name := strings.TrimSpace(in.Name)
-	if err := checkName(name, "venue"); err != nil {
+	name, err := venueName.Check(in.Name)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	if err := CheckPayeeName(name); err != nil {
+	if err := checkPayeeName(name); err != nil {
 		return VenueWithDepartments{}, err
 	}
 	siret, err := CheckSIRET(in.SIRET)
@@ -74,24 +74,25 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	address, contact := strings.TrimSpace(in.Address), strings.TrimSpace(in.Contact)
-	if err := checkText(address, "address", 500); err != nil {
+	address, err := venueAddress.Check(in.Address)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	if err := checkText(contact, "contact", 200); err != nil {
+	contact, err := venueContact.Check(in.Contact)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
 	codes, err := departmentCodes(in.Departments)
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	reason := strings.TrimSpace(in.Reason)
-	if err := checkText(reason, "reason", 200); err != nil {
+	reason, err := optionalReason.Check(in.Reason)
+	if err != nil {
 		return VenueWithDepartments{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	if in.LabelExpiresOn != 0 && in.LabelExpiresOn < voucher.Today(now) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.EInvalid, "the label would expire on %s, which is already past", in.LabelExpiresOn)
+		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", in.LabelExpiresOn)
 	}
 	v := ledger.Venue{Name: name, CreatedAt: now, SIRET: &siret, Address: address, IBAN: &iban, BIC: optional(bic), Contact: contact}
 	var labels []ledger.VenueDepartment
@@ -114,7 +115,7 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 				SIRET: siret, Address: address, IBAN: iban, BIC: bic, LabelExpiresOn: dayString(in.LabelExpiresOn), Reason: reason}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.EConflict, "a venue with SIRET %s already exists", siret)
+		return VenueWithDepartments{}, passnum.Conflict("a venue with SIRET %s already exists", siret)
 	}
 	slices.SortFunc(labels, func(a, b ledger.VenueDepartment) int { return strings.Compare(a.DepartmentCode, b.DepartmentCode) })
 	return withLabels(v, labels), err
@@ -151,14 +152,14 @@ type VenueUpdate struct {
 // (ApproveChange). The contact changes at once either way.
 // Errors: invalid, not_found, conflict (a request is already pending).
 func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, reason, department, actor string) (VenueUpdate, error) {
-	reason, err := requireReason(reason)
+	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return VenueUpdate{}, err
 	}
 	var contact *string
 	if ch.Contact != nil {
-		c := strings.TrimSpace(*ch.Contact)
-		if err := checkText(c, "contact", 200); err != nil {
+		c, err := venueContact.Check(*ch.Contact)
+		if err != nil {
 			return VenueUpdate{}, err
 		}
 		contact = &c
@@ -168,7 +169,7 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		return VenueUpdate{}, err
 	}
 	if contact == nil && !ch.shared() {
-		return VenueUpdate{}, passnum.Errorf(passnum.EInvalid, "nothing to change: give a name, address, IBAN or contact")
+		return VenueUpdate{}, passnum.Invalid("nothing to change: give a name, address, IBAN or contact")
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var request *ledger.VenueChangeRequest
@@ -187,7 +188,7 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 			return err
 		}
 		if department != "" && !slices.Contains(labels, department) {
-			return passnum.Errorf(passnum.ENotFound, "there is no venue %d labelled for département %s", id, department)
+			return passnum.NotFound("there is no venue %d labelled for département %s", id, department)
 		}
 		others := othersThan(labels, department)
 		if ch.shared() && department != "" && len(others) > 0 {
@@ -236,25 +237,25 @@ type venueDetails struct {
 func checkChanges(ch VenueChanges) (venueDetails, error) {
 	var d venueDetails
 	if ch.Name != nil {
-		name := strings.TrimSpace(*ch.Name)
-		if err := checkName(name, "venue"); err != nil {
+		name, err := venueName.Check(*ch.Name)
+		if err != nil {
 			return d, err
 		}
-		if err := CheckPayeeName(name); err != nil {
+		if err := checkPayeeName(name); err != nil {
 			return d, err
 		}
 		d.Name = &name
 	}
 	if ch.Address != nil {
-		a := strings.TrimSpace(*ch.Address)
-		if err := checkText(a, "address", 500); err != nil {
+		a, err := venueAddress.Check(*ch.Address)
+		if err != nil {
 			return d, err
 		}
 		d.Address = &a
 	}
 	if ch.IBAN != nil || ch.BIC != nil {
 		if ch.IBAN == nil {
-			return d, passnum.Errorf(passnum.EInvalid, "give the IBAN with its BIC")
+			return d, passnum.Invalid("give the IBAN with its BIC")
 		}
 		bicIn := ""
 		if ch.BIC != nil {
@@ -286,15 +287,17 @@ func (d venueDetails) event(id int64, reason string) (ledger.VenueUpdated, map[s
 	return data, updates
 }
 
-// CheckPayeeName refuses a name that a SEPA transfer cannot write (sepa's
+// checkPayeeName refuses a name that a SEPA transfer cannot write (sepa's
 // own rule), when it is entered: discovered at payment time, it would
 // block the whole payment file of every département paying the venue.
-// The message is French: the API shows it as it is.
-func CheckPayeeName(name string) error {
+// The message is French, marked so: the API shows it as it is.
+func checkPayeeName(name string) error {
 	if err := sepa.CheckName(name); err != nil {
-		return passnum.Errorf(passnum.EInvalid, "Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
+		err := passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
 			"les lettres latines (les accents sont retirés), les chiffres et quelques signes : écrivez-le en lettres latines, "+
 			"comme sur le RIB du compte.", shorten(name, 60))
+		err.French = true
+		return err
 	}
 	return nil
 }
@@ -315,10 +318,11 @@ type LabelOf struct {
 // Label labels a venue (again) for a département until a day (zero: no
 // expiry), for instance when its label is renewed or was revoked by
 // mistake. A suspended label is reinstated, not relabelled.
-// Errors: invalid, not_found, forbidden (another département's label), venue_status.
+// Errors: invalid, not_found, forbidden (another département's label), and
+// the conflict venue_status.
 func (s *Service) Label(ctx context.Context, id int64, of LabelOf, until voucher.Day, reason, actor string) (VenueWithDepartments, error) {
 	if until != 0 && until < voucher.Today(s.Now()) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.EInvalid, "the label would expire on %s, which is already past", until)
+		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", until)
 	}
 	return s.changeStatus(ctx, id, of, ledger.EventVenueLabelled, ledger.VenueLabelled, until, reason, actor,
 		ledger.VenueLabelled, ledger.VenueUnlabelled)
@@ -349,12 +353,12 @@ func (s *Service) Unlabel(ctx context.Context, id int64, of LabelOf, reason, act
 // of the venue that can make the move, and fails only if none can.
 // Labelling sets the expiry; other changes leave it. One event per label.
 func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event, status string, until voucher.Day, reason, actor string, from ...string) (VenueWithDepartments, error) {
-	reason, err := requireReason(reason)
+	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
 	if of.By != "" && of.Department != of.By {
-		return VenueWithDepartments{}, passnum.Errorf(EForbidden, "département %s changes its own label only, not département %q's", of.By, of.Department)
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s changes its own label only, not département %q's", of.By, of.Department)
 	}
 	department := of.Department
 	now := s.Now().UTC().Truncate(time.Microsecond)
@@ -371,7 +375,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 			return err
 		}
 		if len(labels) == 0 {
-			return passnum.Errorf(passnum.ENotFound, "venue %d is not labelled for département %s", id, department)
+			return passnum.NotFound("venue %d is not labelled for département %s", id, department)
 		}
 		moved := 0
 		var last ledger.VenueDepartment
@@ -393,7 +397,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 				return r.Error
 			}
 			if r.RowsAffected != 1 {
-				return passnum.Errorf(passnum.EConflict, "venue %d changed meanwhile: look at it again", id)
+				return passnum.Conflict("venue %d changed meanwhile: look at it again", id)
 			}
 			// The event's département is who acted (none for an admin), so
 			// that the others are told (Notices); the label's is in its data.
@@ -404,7 +408,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 			moved++
 		}
 		if moved == 0 {
-			return passnum.Errorf(EVenueStatus, "venue %d is %s for département %s: it cannot be %s", id, last.Status, last.DepartmentCode, strings.TrimPrefix(event, "venue."))
+			return passnum.Errorf(passnum.KindConflict, EVenueStatus, "venue %d is %s for département %s: it cannot be %s", id, last.Status, last.DepartmentCode, strings.TrimPrefix(event, "venue."))
 		}
 		return nil
 	})
@@ -482,7 +486,7 @@ func venue(db *gorm.DB, id int64) (ledger.Venue, error) {
 	var v ledger.Venue
 	err := db.Where("id = ?", id).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, passnum.Errorf(passnum.ENotFound, "there is no venue %d", id)
+		return v, passnum.NotFound("there is no venue %d", id)
 	}
 	return v, err
 }
@@ -490,21 +494,21 @@ func venue(db *gorm.DB, id int64) (ledger.Venue, error) {
 func checkBank(iban, bic string) (string, string, error) {
 	iban, err := sepa.CheckIBAN(iban)
 	if err != nil {
-		return "", "", passnum.Errorf(passnum.EInvalid, "IBAN: %v", err)
+		return "", "", passnum.Invalid("IBAN: %v", err)
 	}
 	if strings.TrimSpace(bic) == "" {
 		return iban, "", nil
 	}
 	bic, err = sepa.CheckBIC(bic)
 	if err != nil {
-		return "", "", passnum.Errorf(passnum.EInvalid, "BIC: %v", err)
+		return "", "", passnum.Invalid("BIC: %v", err)
 	}
 	return iban, bic, nil
 }
 
 func departmentCodes(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return nil, passnum.Errorf(passnum.EInvalid, "a venue must be labelled for at least one département")
+		return nil, passnum.Invalid("a venue must be labelled for at least one département")
 	}
 	codes := make([]string, 0, len(in))
 	seen := map[string]bool{}
@@ -524,22 +528,7 @@ func checkDepartmentsExist(tx *ledger.Tx, codes []string) error {
 		return err
 	}
 	if int(known) != len(codes) {
-		return passnum.Errorf(passnum.EInvalid, "unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
-	}
-	return nil
-}
-
-func requireReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 || !utf8.ValidString(reason) {
-		return "", passnum.Errorf(passnum.EInvalid, "say why (1 to 200 characters), for example \"décision du comité de labellisation du 12/10\"")
-	}
-	return reason, nil
-}
-
-func checkText(s, what string, limit int) error {
-	if utf8.RuneCountInString(s) > limit || !utf8.ValidString(s) {
-		return passnum.Errorf(passnum.EInvalid, "the %s must be at most %d characters", what, limit)
+		return passnum.Invalid("unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func loadVenue(db *gorm.DB, id int64) (venueState, error) {
 
 func venueOf(id int64, rows []venueRow) (venueState, error) {
 	if len(rows) == 0 {
-		return venueState{}, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", id)
+		return venueState{}, passnum.NotFound("Structure %d inconnue.", id)
 	}
 	v := venueState{Venue: rows[0].Venue, labels: map[string]ledger.VenueDepartment{}}
 	for _, r := range rows {
@@ -461,11 +461,11 @@ func (s *Service) judgeCounted(tx *ledger.Tx, ks *voucher.KeySet, venue venueSta
 func validInput(in Input) error {
 	switch {
 	case in.Code != "" && (in.Number != "" || in.VerificationCode != ""):
-		return passnum.Errorf(passnum.EInvalid, "Donnez soit le code scanné, soit le numéro et le code de vérification, pas les deux.")
+		return passnum.Invalid("Donnez soit le code scanné, soit le numéro et le code de vérification, pas les deux.")
 	case in.Code == "" && (in.Number == "" || in.VerificationCode == ""):
-		return passnum.Errorf(passnum.EInvalid, "Donnez le code scanné, ou le numéro du chèque et son code de vérification.")
+		return passnum.Invalid("Donnez le code scanné, ou le numéro du chèque et son code de vérification.")
 	case len(in.Code) > 512 || len(in.Number) > 64 || len(in.VerificationCode) > 64:
-		return passnum.Errorf(passnum.EInvalid, "Ce code est trop long pour être un chèque.")
+		return passnum.Invalid("Ce code est trop long pour être un chèque.")
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -57,8 +56,9 @@ var errSpentMeanwhile = errors.New("a voucher was spent concurrently")
 // Redeem redeems every voucher of the basket, or none. The same
 // idempotency key from the same venue gets the first final answer back, for
 // at least 24 hours. Errors: invalid, not_found (venue),
-// idempotency_key_reused (same key, other request), request_in_progress
-// (same key, first request still running: retry shortly).
+// idempotency_key_reused (rejected: same key, other request) and the
+// conflict request_in_progress (same key, first request still running:
+// retry shortly).
 func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	hash := requestHash(&b) // of the request as sent, before defaults fill it in
@@ -291,7 +291,7 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 	}
 	if err := ledger.Translate(tx.Dialect(), err); err != nil {
 		if errors.Is(err, ledger.ErrConstraint) {
-			return venue, nil, passnum.Errorf(passnum.ENotFound, "Structure %d inconnue.", venueID)
+			return venue, nil, passnum.NotFound("Structure %d inconnue.", venueID)
 		}
 		return venue, nil, err
 	}
@@ -303,11 +303,13 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && k.State != "done"):
 		// Not inserted and not committed: another request holds the key.
-		return venue, nil, passnum.Errorf(EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+		busy := passnum.Errorf(passnum.KindConflict, EInProgress, "Ce panier est déjà en cours d'enregistrement : réessayez dans quelques secondes.")
+		busy.RetryAfter = 2 * time.Second // a basket commits in well under that
+		return venue, nil, busy
 	case err != nil:
 		return venue, nil, err
 	case string(k.RequestSHA256) != string(hash):
-		return venue, nil, passnum.Errorf(EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
+		return venue, nil, passnum.Errorf(passnum.KindRejected, EIdempotencyMismatch, "Cette clé d'idempotence a déjà servi pour un autre panier : utilisez une nouvelle clé pour un nouveau panier.")
 	}
 	replay := &Result{}
 	return venue, replay, json.Unmarshal([]byte(*k.Response), replay)
@@ -343,23 +345,25 @@ func storeAnswer(tx *ledger.Tx, b *Basket, res *Result, now time.Time) error {
 func validBasket(b *Basket, now time.Time) error {
 	switch {
 	case len(b.Items) == 0:
-		return passnum.Errorf(passnum.EInvalid, "Le panier est vide : scannez au moins un chèque.")
+		return passnum.Invalid("Le panier est vide : scannez au moins un chèque.")
 	case len(b.Items) > MaxBasket:
-		return passnum.Errorf(passnum.EInvalid, "Un panier contient au plus %d chèques ; celui-ci en a %d.", MaxBasket, len(b.Items))
+		return passnum.Invalid("Un panier contient au plus %d chèques ; celui-ci en a %d.", MaxBasket, len(b.Items))
 	case b.RevocationCursor != nil && *b.RevocationCursor < 0:
-		return passnum.Errorf(passnum.EInvalid, "revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
+		return passnum.Invalid("revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
 	case !validKey(b.IdempotencyKey):
-		return passnum.Errorf(passnum.EInvalid, "La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
+		return passnum.Invalid("La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
 	case b.ScannedAt.IsZero():
 		b.ScannedAt = now
 	case b.ScannedAt.After(now.Add(maxClockSkew)):
-		return passnum.Errorf(passnum.EInvalid, "L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.")
+		return passnum.Invalid("L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.")
 	case b.ScannedAt.Before(now.Add(-MaxOfflineAge)):
-		return passnum.Errorf(passnum.EInvalid, "Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
+		return passnum.Invalid("Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
 	}
-	if utf8.RuneCountInString(b.Session) > 200 || !printable(b.Session) {
-		return passnum.Errorf(passnum.EInvalid, "Le nom de la séance fait au plus 200 caractères, sans caractère de contrôle.")
+	session, err := sessionLabel.Check(b.Session)
+	if err != nil {
+		return err
 	}
+	b.Session = session
 	b.ScannedAt = b.ScannedAt.UTC().Truncate(time.Microsecond)
 	if b.ScannedAt.After(now) {
 		b.ScannedAt = now // a device clock slightly ahead
@@ -372,16 +376,8 @@ func validBasket(b *Basket, now time.Time) error {
 	return nil
 }
 
-// printable refuses control characters, which have no place in a label and
-// which some databases reject (NUL in PostgreSQL text).
-func printable(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return utf8.ValidString(s)
-}
+// sessionLabel is the rule of a basket's session label.
+var sessionLabel = passnum.Text{What: "Le nom de la séance", Max: 200}
 
 func validKey(k string) bool {
 	if len(k) < 8 || len(k) > 100 {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -16,28 +14,32 @@ import (
 	"passnum/voucher"
 )
 
+// reversalReason is the rule of why a redemption is undone, said on the
+// scanner to volunteers.
+var reversalReason = passnum.Text{What: "Le motif de l'annulation", Max: 200, Required: true, Example: "chèque scanné par erreur"}
+
 // Reverse undoes a mistaken redemption of the venue within the reversal
 // window: its vouchers become redeemable again (or void, if their chéquier
 // was voided meanwhile), and the reversal is its own ledger event.
-// Errors: invalid (no reason), not_found (not this venue's),
-// already_reversed, reversal_window_closed.
+// Errors: invalid (no reason), not_found (not this venue's), and the
+// conflicts already_reversed, reversal_window_closed and period_settled.
 func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor string) (ledger.Redemption, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 || !printable(reason) {
-		return ledger.Redemption{}, passnum.Errorf(passnum.EInvalid, "Indiquez pourquoi vous annulez cet encaissement (200 caractères au plus).")
+	reason, err := reversalReason.Check(reason)
+	if err != nil {
+		return ledger.Redemption{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var r ledger.Redemption
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		var err error
 		if r, err = find(tx.DB, venueID, id); err != nil {
 			return err
 		}
 		switch {
 		case r.Status == ledger.RedemptionReversed:
-			return passnum.Errorf(EAlreadyReversed, "Cet encaissement a déjà été annulé %s.", frenchTime(*r.ReversedAt))
+			return passnum.Errorf(passnum.KindConflict, EAlreadyReversed, "Cet encaissement a déjà été annulé %s.", frenchTime(*r.ReversedAt))
 		case now.After(s.ReversibleUntil(r.CreatedAt)):
-			return passnum.Errorf(EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci a été enregistré %s. Contactez le département.",
+			return passnum.Errorf(passnum.KindConflict, EReversalWindow, "Un encaissement ne peut être annulé que dans les %d minutes qui suivent ; celui-ci a été enregistré %s. Contactez le département.",
 				int(s.reversalWindow().Minutes()), frenchTime(r.CreatedAt))
 		}
 		if err := checkUnsettled(tx, r); err != nil {
@@ -62,7 +64,7 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 			return upd.Error
 		}
 		if upd.RowsAffected != 1 {
-			return passnum.Errorf(EAlreadyReversed, "Cet encaissement vient d'être annulé.")
+			return passnum.Errorf(passnum.KindConflict, EAlreadyReversed, "Cet encaissement vient d'être annulé.")
 		}
 		var void, active []int64
 		if err := tx.Raw(`UPDATE vouchers SET status = ?, redemption_id = NULL
@@ -111,7 +113,7 @@ func checkUnsettled(tx *ledger.Tx, r ledger.Redemption) error {
 		return err
 	}
 	if closed > 0 {
-		return passnum.Errorf(EPeriodSettled, "Cet encaissement appartient à une période déjà close pour le remboursement : il ne peut plus être annulé. Contactez le département, qui fera une régularisation.")
+		return passnum.Errorf(passnum.KindConflict, EPeriodSettled, "Cet encaissement appartient à une période déjà close pour le remboursement : il ne peut plus être annulé. Contactez le département, qui fera une régularisation.")
 	}
 	return nil
 }
@@ -121,7 +123,7 @@ func find(db *gorm.DB, venueID, id int64) (ledger.Redemption, error) {
 	err := db.Where("id = ? AND venue_id = ?", id, venueID).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		// Another venue's redemption is "not found" too: venues see only their own.
-		return r, passnum.Errorf(passnum.ENotFound, "Encaissement %d introuvable dans votre structure.", id)
+		return r, passnum.NotFound("Encaissement %d introuvable dans votre structure.", id)
 	}
 	return r, err
 }

@@ -46,11 +46,11 @@ func WriteCSV(w io.Writer, p Period) error {
 // period_not_over (the period is still open: its figures may change).
 func WriteStatementPDF(w io.Writer, p Period, venueID int64, departmentName string) error {
 	if !p.Closed {
-		return passnum.Errorf(EPeriodOpen, "%s is not closed yet: its statements may still change", p.Month)
+		return passnum.Errorf(passnum.KindConflict, EPeriodOpen, "%s is not closed yet: its statements may still change", p.Month)
 	}
 	st, ok := p.VenueStatement(venueID)
 	if !ok {
-		return passnum.Errorf(passnum.ENotFound, "venue %d has no statement for %s in département %s", venueID, p.Month, p.Department)
+		return passnum.NotFound("venue %d has no statement for %s in département %s", venueID, p.Month, p.Department)
 	}
 	doc := printing.Statement{Reference: st.Reference, DepartmentCode: p.Department, DepartmentName: departmentName,
 		VenueID: st.VenueID, VenueName: st.VenueName, VenueSIRET: deref(st.Venue.SIRET), VenueAddress: st.VenueAddress,
@@ -121,11 +121,11 @@ func writeOne(p Period, departmentName string, st Statement, create func(Stateme
 // payer_missing, invalid (a venue without an IBAN).
 func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 	if !p.Closed {
-		return sepa.Payment{}, passnum.Errorf(EPeriodOpen, "%s is not closed yet: close it before paying", p.Month)
+		return sepa.Payment{}, passnum.Errorf(passnum.KindConflict, EPeriodOpen, "%s is not closed yet: close it before paying", p.Month)
 	}
 	d := p.dept
 	if d.PayerIBAN == nil || d.PayerName == nil {
-		return sepa.Payment{}, passnum.Errorf(ENoPayer, "département %s has no paying office: set it with 'passnum department set %s --payer-name … --payer-iban …'", d.Code, d.Code)
+		return sepa.Payment{}, passnum.Errorf(passnum.KindConflict, ENoPayer, "département %s has no paying office: set it with 'passnum department set %s --payer-name … --payer-iban …'", d.Code, d.Code)
 	}
 	id := fmt.Sprintf("PASSNUM-%s-%s", d.Code, p.Month)
 	pay := sepa.Payment{MessageID: id, PaymentInfoID: id, CreatedAt: *p.ClosedAt, InitiatingParty: *d.PayerName,
@@ -135,7 +135,7 @@ func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 			continue
 		}
 		if st.IBAN == "" {
-			return sepa.Payment{}, passnum.Errorf(passnum.EInvalid, "venue %d (%s) has no IBAN: set it with 'passnum venue update %d --iban …', then pay it with an adjustment next month",
+			return sepa.Payment{}, passnum.Invalid("venue %d (%s) has no IBAN: set it with 'passnum venue update %d --iban …', then pay it with an adjustment next month",
 				st.VenueID, st.VenueName, st.VenueID)
 		}
 		pay.Transfers = append(pay.Transfers, sepa.Transfer{EndToEndID: st.Reference,
@@ -144,7 +144,7 @@ func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 			Remittance:  fmt.Sprintf("Pass numerique %s %s releve %s", d.Name, p.Month, st.Reference)})
 	}
 	if len(pay.Transfers) == 0 {
-		return sepa.Payment{}, passnum.Errorf(passnum.ENotFound, "nothing to pay for %s in département %s", p.Month, d.Code)
+		return sepa.Payment{}, passnum.NotFound("nothing to pay for %s in département %s", p.Month, d.Code)
 	}
 	return pay, nil
 }

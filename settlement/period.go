@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -160,7 +159,7 @@ func findDepartment(db *gorm.DB, code string) (ledger.Department, error) {
 	var d ledger.Department
 	err := db.Where("code = ?", strings.ToUpper(code)).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return d, passnum.Errorf(passnum.ENotFound, "there is no département %s", code)
+		return d, passnum.NotFound("there is no département %s", code)
 	}
 	return d, err
 }
@@ -266,11 +265,12 @@ func derefOr(p *int64) int64 {
 // reversal touches it. A venue whose month ends negative (an adjustment
 // took back more than it redeemed) is paid nothing and the balance is
 // carried to the next month as an adjustment.
-// Errors: not_found, period_not_over, period_closed, period_order.
+// Errors: not_found, and the conflicts period_not_over, period_closed and
+// period_order.
 func (s *Service) Close(ctx context.Context, department string, m Month, actor string) (Period, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	if now.Before(m.End().Add(CloseDelay)) {
-		return Period{}, passnum.Errorf(EPeriodOpen, "%s can be closed from %s (Europe/Paris), once every redemption of the month has been recorded",
+		return Period{}, passnum.Errorf(passnum.KindConflict, EPeriodOpen, "%s can be closed from %s (Europe/Paris), once every redemption of the month has been recorded",
 			m, m.Next().FirstDay().Start().Add(CloseDelay).Format("2006-01-02 15:04"))
 	}
 	var out Period
@@ -288,7 +288,7 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 			return err
 		}
 		if done > 0 {
-			return passnum.Errorf(EPeriodClosed, "%s of département %s is already closed", m, dept.Code)
+			return passnum.Errorf(passnum.KindConflict, EPeriodClosed, "%s of département %s is already closed", m, dept.Code)
 		}
 		if err := checkOrder(tx.DB, dept.Code, m); err != nil {
 			return err
@@ -389,23 +389,23 @@ func checkOrder(db *gorm.DB, dept string, m Month) error {
 	default:
 		return nil
 	}
-	return passnum.Errorf(EPeriodOrder, "%s of département %s is still open and has redemptions or adjustments: close it first", open, dept)
+	return passnum.Errorf(passnum.KindConflict, EPeriodOrder, "%s of département %s is still open and has redemptions or adjustments: close it first", open, dept)
 }
 
 // Adjust records a correction for a venue (positive: paid more; negative:
 // taken back), counted in the current month. A reference to the redemption
 // it corrects is optional. Errors: invalid, not_found.
 func (s *Service) Adjust(ctx context.Context, department string, venueID, amountCents int64, reason string, redemptionID *int64, actor string) (ledger.SettlementAdjustment, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 200 || !utf8.ValidString(reason) {
-		return ledger.SettlementAdjustment{}, passnum.Errorf(passnum.EInvalid, "say why (1 to 200 characters), e.g. \"chèque 0000 0001 952 payé deux fois en octobre\"")
+	reason, err := passnum.Reason("chèque 0000 0001 952 payé deux fois en octobre").Check(reason)
+	if err != nil {
+		return ledger.SettlementAdjustment{}, err
 	}
 	if amountCents == 0 || amountCents > 100_000_00 || amountCents < -100_000_00 {
-		return ledger.SettlementAdjustment{}, passnum.Errorf(passnum.EInvalid, "an adjustment is a non-zero amount of at most 100 000 EUR either way")
+		return ledger.SettlementAdjustment{}, passnum.Invalid("an adjustment is a non-zero amount of at most 100 000 EUR either way")
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out ledger.SettlementAdjustment
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		dept, err := findDepartment(tx.DB, department)
 		if err != nil {
 			return err
@@ -418,14 +418,14 @@ func (s *Service) Adjust(ctx context.Context, department string, venueID, amount
 			return err
 		}
 		if n == 0 {
-			return passnum.Errorf(passnum.ENotFound, "there is no venue %d", venueID)
+			return passnum.NotFound("there is no venue %d", venueID)
 		}
 		if redemptionID != nil {
 			if err := tx.Model(&ledger.Redemption{}).Where("id = ? AND venue_id = ?", *redemptionID, venueID).Count(&n).Error; err != nil {
 				return err
 			}
 			if n == 0 {
-				return passnum.Errorf(passnum.ENotFound, "venue %d has no redemption %d", venueID, *redemptionID)
+				return passnum.NotFound("venue %d has no redemption %d", venueID, *redemptionID)
 			}
 		}
 		out, err = adjust(tx, now, dept.Code, venueID, amountCents, reason, redemptionID, MonthAt(now), actor)
@@ -440,7 +440,7 @@ func adjust(tx *ledger.Tx, now time.Time, dept string, venueID, amount int64, re
 		return ledger.SettlementAdjustment{}, err
 	}
 	if closed > 0 {
-		return ledger.SettlementAdjustment{}, passnum.Errorf(EPeriodClosed, "%s of département %s is closed: an adjustment goes to an open month", m, dept)
+		return ledger.SettlementAdjustment{}, passnum.Errorf(passnum.KindConflict, EPeriodClosed, "%s of département %s is closed: an adjustment goes to an open month", m, dept)
 	}
 	a := ledger.SettlementAdjustment{DepartmentCode: dept, VenueID: venueID, AmountCents: amount, Reason: reason,
 		RedemptionID: redemptionID, PeriodFirstDay: ledger.Date(m.FirstDay()), CreatedAt: now, CreatedBy: actor}

@@ -65,7 +65,7 @@ func ParseMonth(s string) (Month, error) {
 		if len(s) > 16 {
 			s = s[:16] + "…"
 		}
-		return Month{}, passnum.Errorf(passnum.EInvalid, "« %s » n'est pas un mois possible : écrivez-le AAAA-MM, entre %s et %s, par exemple 2026-10.",
+		return Month{}, passnum.Invalid("« %s » n'est pas un mois possible : écrivez-le AAAA-MM, entre %s et %s, par exemple 2026-10.",
 			strings.ToValidUTF8(s, "?"), firstMonth, lastMonth)
 	}
 	return m, nil

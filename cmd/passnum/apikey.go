@@ -32,7 +32,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if venue != "" {
 				id, err := strconv.ParseInt(venue, 10, 64)
 				if err != nil || id <= 0 {
-					return passnum.Errorf(passnum.EInvalid, "%q is not a venue id: see 'passnum venue list'", venue)
+					return passnum.Invalid("%q is not a venue id: see 'passnum venue list'", venue)
 				}
 				spec.VenueID = id
 			}

@@ -29,7 +29,7 @@ docs/RELIABILITY.md describes restoring and checking a backup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := os.Stat(out); err == nil {
-				return passnum.Errorf(passnum.EInvalid, "%s already exists: choose a new file, a backup never overwrites one", out)
+				return passnum.Invalid("%s already exists: choose a new file, a backup never overwrites one", out)
 			}
 			if ledger.DialectOf(a.cfg.DatabaseURL) == ledger.Postgres {
 				dump := exec.CommandContext(cmd.Context(), "pg_dump", "--format=custom", "--no-owner", "--file", out, a.cfg.DatabaseURL)

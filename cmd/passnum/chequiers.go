@@ -101,7 +101,7 @@ func printIssued(a *app, res issuing.Issued) {
 func parseDay(flag, s string) (voucher.Day, error) {
 	d, err := voucher.ParseDay(s)
 	if err != nil {
-		return 0, passnum.Errorf(passnum.EInvalid, "%s %q is not a date: write it as YYYY-MM-DD", flag, s)
+		return 0, passnum.Invalid("%s %q is not a date: write it as YYYY-MM-DD", flag, s)
 	}
 	return d, nil
 }

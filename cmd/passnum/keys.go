@@ -98,7 +98,7 @@ func (a *app) keyStatusCmd(verb, short string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.Atoi(args[0])
 			if err != nil {
-				return passnum.Errorf(passnum.EInvalid, "%q is not a key id: see 'passnum keys list'", args[0])
+				return passnum.Invalid("%q is not a key id: see 'passnum keys list'", args[0])
 			}
 			db, err := a.open(cmd.Context())
 			if err != nil {

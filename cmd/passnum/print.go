@@ -36,7 +36,7 @@ func (o *printOptions) bind(cmd *cobra.Command, perFile bool) {
 func (o *printOptions) printing() (printing.Options, error) {
 	layout := printing.Layout(o.layout)
 	if layout != printing.A4Sheets && layout != printing.Booklet {
-		return printing.Options{}, passnum.Errorf(passnum.EInvalid, "unknown layout %q: use a4 or booklet", o.layout)
+		return printing.Options{}, passnum.Invalid("unknown layout %q: use a4 or booklet", o.layout)
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return printing.Options{}, fmt.Errorf("create the output folder: %w", err)
@@ -104,7 +104,7 @@ func (a *app) reprintCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (chequier == "") == (voucherNum == "") {
-				return passnum.Errorf(passnum.EInvalid, "give either --chequier or --voucher")
+				return passnum.Invalid("give either --chequier or --voucher")
 			}
 			opt, err := o.printing()
 			if err != nil {

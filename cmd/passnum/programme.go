@@ -113,7 +113,7 @@ func (a *app) departmentSetCmd() *cobra.Command {
 func parsePercent(s string) (int64, error) {
 	bp, err := passnum.ParseEuros(strings.TrimSuffix(strings.TrimSpace(s), "%"))
 	if err != nil {
-		return 0, passnum.Errorf(passnum.EInvalid, "--commission %q is not a percentage such as 1.5", s)
+		return 0, passnum.Invalid("--commission %q is not a percentage such as 1.5", s)
 	}
 	return bp, nil
 }

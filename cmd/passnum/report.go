@@ -46,7 +46,7 @@ func (a *app) reportCmd() *cobra.Command {
 			write, ok := map[string]func(io.Writer, figures.Figures) error{
 				"table": writeFiguresTable, "csv": writeFiguresCSV, "json": writeFiguresJSON}[format]
 			if !ok {
-				return passnum.Errorf(passnum.EInvalid, "--format %q: choose table, csv or json", format)
+				return passnum.Invalid("--format %q: choose table, csv or json", format)
 			}
 			db, err := a.open(cmd.Context())
 			if err != nil {
