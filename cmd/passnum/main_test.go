@@ -256,6 +256,19 @@ func startServerWith(t testing.TB, bin string, env []string) string {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--seal-every", "50ms")
 	cmd.Env = append(os.Environ(), env...)
+	stdout, stderr := startLong(t, cmd)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("serve said %q (%v)\n%s", line, err, stderr.String())
+	}
+	return url
+}
+
+// startLong starts a command that runs until the test ends, then is
+// stopped with SIGTERM and must exit cleanly.
+func startLong(t testing.TB, cmd *exec.Cmd) (io.Reader, *bytes.Buffer) {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -268,15 +281,10 @@ func startServerWith(t testing.TB, bin string, env []string) string {
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
-			t.Errorf("serve did not stop cleanly: %v\n%s", err, stderr.String())
+			t.Errorf("%s did not stop cleanly: %v\n%s", strings.Join(cmd.Args[1:], " "), err, stderr.String())
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if err != nil || !ok {
-		t.Fatalf("serve said %q (%v)\n%s", line, err, stderr.String())
-	}
-	return url
+	return stdout, &stderr
 }
 
 // TestServeReplicas runs two server processes on one PostgreSQL database and
@@ -582,22 +590,7 @@ func TestConfigMasksSecrets(t *testing.T) {
 // TestDemoServe runs what `make run` runs, `demo --serve`, and does what its
 // last lines tell a newcomer to do: the printed curl line redeems a voucher.
 func TestDemoServe(t *testing.T) {
-	cmd := exec.Command(binary, "demo", "--serve", "--listen", "127.0.0.1:0", "--dir", filepath.Join(t.TempDir(), "demo"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("demo --serve did not stop cleanly: %v\n%s", err, stderr.String())
-		}
-	})
+	stdout, stderr := startLong(t, exec.Command(binary, "demo", "--serve", "--listen", "127.0.0.1:0", "--dir", filepath.Join(t.TempDir(), "demo")))
 	var printed strings.Builder
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() && !strings.HasPrefix(lines.Text(), "  -d '") {
