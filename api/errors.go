@@ -105,6 +105,7 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"` // hints.go
 }
 
 // classify turns any error into what the client is told.
@@ -191,7 +192,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)
 	} else {
-		data, merr := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}, Result: result})
+		data, merr := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message, Hint: hints[code]}, Result: result})
 		if merr != nil {
 			log.Error("encode the error response", "error", merr.Error())
 			data = []byte(`{"error":{"code":"internal","message":"Erreur interne du serveur."}}`)

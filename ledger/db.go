@@ -42,7 +42,17 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	url     string
+	// Clock is the installation's one clock (time.Now by default). Every
+	// "now" a service uses comes from it, through Now outside a transaction
+	// and Tx.Now inside one, so a test or the demo sets it once, here,
+	// before the first query; it is not changed while the DB is in use.
+	Clock func() time.Time
 }
+
+// Now is the current time from the clock, in UTC and to the microsecond:
+// what both databases store, so that a time read back equals the time
+// written.
+func (db *DB) Now() time.Time { return db.Clock().UTC().Truncate(time.Microsecond) }
 
 // Open opens the database named by url without migrating it. A postgres:// or
 // postgresql:// URL uses PostgreSQL; anything else is the path of an SQLite
@@ -51,7 +61,6 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true, // services open the transactions they need
-		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
 	var (
 		g       *gorm.DB
@@ -75,7 +84,9 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, url: dbURL}
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, url: dbURL, Clock: time.Now}
+	// GORM's own timestamps (autoCreateTime) come from the same clock.
+	g.Config.NowFunc = db.Now
 	if dialect == SQLite {
 		// WAL lets readers run beside the one writer; every write transaction
 		// starts with BEGIN IMMEDIATE (see sqliteDSN), so writers queue on the
@@ -148,7 +159,12 @@ type Tx struct {
 	*gorm.DB
 	dialect Dialect
 	conn    *sql.Conn // the connection the transaction holds, for COPY
+	now     time.Time
 }
+
+// Now is the transaction's one instant, fixed when it began: every row and
+// event it writes carries the same time, as if the change happened at once.
+func (tx *Tx) Now() time.Time { return tx.now }
 
 // Tx runs fn in a transaction and commits if fn returns nil. The error fn
 // returns is passed through after translation of driver errors (Translate).
@@ -164,7 +180,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	g := db.gorm.Session(&gorm.Session{NewDB: true, Context: ctx})
 	g.Statement.ConnPool = sqlTx
-	tx := &Tx{DB: g, dialect: db.dialect, conn: conn}
+	tx := &Tx{DB: g, dialect: db.dialect, conn: conn, now: db.Now()}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()

@@ -25,7 +25,8 @@ func main() {
 // already said why (verify prints the rejection reason itself).
 var errSilent = errors.New("silent failure")
 
-// exitCode prints err as one line and returns the process status.
+// exitCode prints err as one line, and the code's hint (hints.go) on a
+// second when it has one, and returns the process status.
 func exitCode(err error) int {
 	switch {
 	case err == nil:
@@ -38,5 +39,8 @@ func exitCode(err error) int {
 		msg = passnum.ErrorMessage(err)
 	}
 	fmt.Fprintln(os.Stderr, "passnum: "+msg)
+	if hint := hints[passnum.ErrorCode(err)]; hint != "" {
+		fmt.Fprintln(os.Stderr, "passnum: hint: "+hint)
+	}
 	return 1
 }
