@@ -26,6 +26,7 @@ var codeStatuses = map[string]int{
 	"forbidden":               403,
 	"pairing_refused":         403,
 	"not_found":               404,
+	"apikey_not_found":        404,
 	"method_not_allowed":      405,
 	"conflict":                409,
 	"request_in_progress":     409,

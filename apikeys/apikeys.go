@@ -1,6 +1,8 @@
 // Package apikeys issues and checks the bearer keys of the HTTP API. A key
 // is random, shown once, stored as a SHA-256 hash beside a visible prefix
 // that names it in lists and logs; its role and scope decide what it may do.
+// A key also opens the sessions of the web pages (sessions.go) and is what
+// a venue's device gets for its pairing code (pairing.go).
 package apikeys
 
 import (
@@ -29,8 +31,16 @@ const (
 	RoleAuditor    = "auditor"    // read everything, change nothing
 )
 
-// EUnauthorized: no key, a malformed, unknown or revoked key.
-const EUnauthorized = string(passnum.KindUnauthorized)
+// Error codes.
+const (
+	// EUnauthorized: no key, a malformed, unknown or revoked key; no web
+	// session, an expired or closed one.
+	EUnauthorized = string(passnum.KindUnauthorized)
+	// EForbidden: a venue key opening a web session.
+	EForbidden = string(passnum.KindForbidden)
+	// EKeyNotFound: no key of that prefix.
+	EKeyNotFound = "apikey_not_found"
+)
 
 // The names of keys and of paired devices say what or who uses them.
 var (
@@ -61,8 +71,7 @@ type Spec struct {
 
 // Service manages API keys. It is safe for concurrent use.
 type Service struct {
-	DB  *ledger.DB
-	Now func() time.Time
+	DB *ledger.DB // and its clock, for creation, expiry and last use
 	// CacheTTL keeps a successful lookup in memory that long instead of
 	// reading the key on every request (zero: always read). A key revoked
 	// through this process stops at once; through another server process,
@@ -105,7 +114,7 @@ func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, 
 	var k ledger.APIKey
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		var err error
-		secret, k, err = s.create(tx, spec, actor, s.Now().UTC(), 0)
+		secret, k, err = s.create(tx, spec, actor, 0)
 		return err
 	})
 	if err != nil {
@@ -116,35 +125,39 @@ func (s *Service) Create(ctx context.Context, spec Spec, actor string) (string, 
 
 // create makes a key in tx; pairing names the pairing code it is exchanged
 // for, if any.
-func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, now time.Time, pairing int64) (string, ledger.APIKey, error) {
+func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, pairing int64) (string, ledger.APIKey, error) {
 	var err error
 	if spec.Name, err = keyName.Check(spec.Name); err != nil {
 		return "", ledger.APIKey{}, err
 	}
+	now := tx.Now()
 	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: now}
 	switch spec.Role {
 	case RoleAdmin, RoleAuditor:
 		if spec.Department != "" || spec.VenueID != 0 {
-			return "", k, passnum.Invalid("an %s key has no département or venue", spec.Role)
+			return "", k, passnum.Invalid("Une clé d'administrateur ou d'auditeur vaut pour tout le programme : elle ne se rattache ni à un département ni à un lieu.")
 		}
 	case RoleDepartment:
 		if !voucher.ValidDepartment(spec.Department) || spec.VenueID != 0 {
-			return "", k, passnum.Invalid("a département key needs a département code (such as 78) and no venue")
+			return "", k, passnum.Invalid("Une clé de département se rattache à un département, par son code (par exemple 78), et à aucun lieu.")
 		}
 		k.DepartmentCode = &spec.Department
 	case RoleVenue:
 		if spec.VenueID <= 0 || spec.Department != "" {
-			return "", k, passnum.Invalid("a venue key needs a venue id and no département")
+			return "", k, passnum.Invalid("Une clé de lieu se rattache à un lieu, par son numéro, et à aucun département.")
 		}
 		k.VenueID = &spec.VenueID
 	default:
-		return "", k, passnum.Invalid("unknown role %q: use admin, department, venue or auditor", spec.Role)
+		return "", k, passnum.Invalid("Le rôle « %s » n'existe pas : une clé est admin (administrateur), department (département), venue (lieu) ou auditor (auditeur).", spec.Role)
 	}
 	prefix, secret := newSecret()
 	k.Prefix, k.SecretHash = prefix, hash(secret)
 	if err := tx.Create(&k).Error; err != nil {
 		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
-			return "", k, passnum.NotFound("no such département or venue for this key")
+			if spec.Role == RoleVenue {
+				return "", k, passnum.NotFound("Le lieu %d n'existe pas.", spec.VenueID)
+			}
+			return "", k, passnum.NotFound("Le département %s n'existe pas dans le programme.", spec.Department)
 		}
 		return "", k, err
 	}
@@ -161,11 +174,12 @@ func (s *Service) List(ctx context.Context) ([]ledger.APIKey, error) {
 	return ks, err
 }
 
-// Revoke disables a key at once. Errors: not_found, conflict (already revoked).
+// Revoke disables a key at once. Errors: apikey_not_found (not_found),
+// conflict (already revoked).
 func (s *Service) Revoke(ctx context.Context, prefix, actor string) error {
 	defer s.forget(prefix)
 	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		return revoke(tx, prefix, actor, s.Now().UTC())
+		return revoke(tx, prefix, actor)
 	})
 }
 
@@ -181,11 +195,12 @@ func (s *Service) forget(prefix string) {
 	})
 }
 
-func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
+func revoke(tx *ledger.Tx, prefix, actor string) error {
+	now := tx.Now()
 	var k ledger.APIKey
 	err := tx.Where("prefix = ?", prefix).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return passnum.NotFound("there is no API key %s: see 'passnum apikey list'", prefix)
+		return passnum.Errorf(passnum.KindNotFound, EKeyNotFound, "Il n'y a pas de clé d'accès %s.", prefix)
 	}
 	if err != nil {
 		return err
@@ -195,7 +210,7 @@ func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
 		return r.Error
 	}
 	if r.RowsAffected != 1 {
-		return passnum.Conflict("API key %s is already revoked", prefix)
+		return passnum.Conflict("La clé d'accès %s est déjà révoquée.", prefix)
 	}
 	return tx.Append(ledger.Record{Entity: "apikey", EntityID: prefix,
 		Actor: actor, At: now, Data: ledger.APIKeyRevoked{Prefix: prefix}})
@@ -206,13 +221,13 @@ func revoke(tx *ledger.Tx, prefix, actor string, now time.Time) error {
 func (s *Service) Roll(ctx context.Context, p Principal, actor string) (string, ledger.APIKey, error) {
 	defer s.forget(p.Prefix)
 	prefix, secret := newSecret()
-	now := s.Now().UTC()
 	var k ledger.APIKey
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		if err := tx.Where("id = ?", p.KeyID).Take(&k).Error; err != nil {
 			return err
 		}
-		if err := revoke(tx, k.Prefix, actor, now); err != nil {
+		if err := revoke(tx, k.Prefix, actor); err != nil {
 			return err
 		}
 		k.ID, k.Prefix, k.SecretHash, k.CreatedAt, k.RevokedAt, k.LastUsedAt = 0, prefix, hash(secret), now, nil, nil
@@ -255,7 +270,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 		return Principal{}, denied
 	}
 	h := hash(secret)
-	now := s.Now().UTC()
+	now := s.DB.Now()
 	if s.CacheTTL > 0 {
 		if c, ok := s.cache.Load(string(h)); ok && now.Sub(c.(cachedKey).at) < s.CacheTTL {
 			return c.(cachedKey).p, nil

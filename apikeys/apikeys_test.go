@@ -13,23 +13,17 @@ import (
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
-	"passnum/programme/programmetest"
 )
 
 func TestKeys(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		f := issuingtest.New(t, db)
-		v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &apikeys.Service{DB: db, Now: f.Clock.Now}
+		f := newFixture(t, db)
+		s := f.keys
 		specs := []apikeys.Spec{
 			{Role: apikeys.RoleAdmin, Name: "exploitation"},
 			{Role: apikeys.RoleDepartment, Department: "78", Name: "CCAS"},
-			{Role: apikeys.RoleVenue, VenueID: v.ID, Name: "tablette"},
+			{Role: apikeys.RoleVenue, VenueID: f.venue, Name: "tablette"},
 			{Role: apikeys.RoleAuditor, Name: "CRC"},
 		}
 		secrets := map[string]string{}
@@ -82,7 +76,7 @@ func TestKeys(t *testing.T) {
 		if _, err := s.Authenticate(ctx, venueSecret); passnum.ErrorCode(err) != apikeys.EUnauthorized {
 			t.Fatal("the rolled-over key still works")
 		}
-		if p2, err := s.Authenticate(ctx, rolled); err != nil || p2.VenueID != v.ID || p2.Prefix != k.Prefix {
+		if p2, err := s.Authenticate(ctx, rolled); err != nil || p2.VenueID != f.venue || p2.Prefix != k.Prefix {
 			t.Fatalf("rolled key: %+v %v", p2, err)
 		}
 		if err := s.Revoke(ctx, k.Prefix, "test"); err != nil {
@@ -117,8 +111,9 @@ func TestAuthenticateCache(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := issuingtest.New(t, db)
-		s := &apikeys.Service{DB: db, Now: f.Clock.Now, CacheTTL: 2 * time.Second}
-		other := &apikeys.Service{DB: db, Now: f.Clock.Now} // another process
+		db.Clock = f.Clock.Now
+		s := &apikeys.Service{DB: db, CacheTTL: 2 * time.Second}
+		other := &apikeys.Service{DB: db} // another process
 		here, k1, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAuditor, Name: "ici"}, "test")
 		if err != nil {
 			t.Fatal(err)

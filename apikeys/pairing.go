@@ -28,9 +28,8 @@ const PairingLifetime = 15 * time.Minute
 
 // Pairings creates and redeems device pairing codes.
 type Pairings struct {
-	Keys  *Service
-	Sign  *keys.Manager // signs the codes with the active key
-	Clock func() time.Time
+	Keys *Service
+	Sign *keys.Manager // signs the codes with the active key
 }
 
 // Pairing is a pairing code just made.
@@ -55,12 +54,14 @@ func (p *Pairings) Create(ctx context.Context, venueID int64, name, actor string
 	var secret [16]byte
 	rand.Read(secret[:])
 	hash := sha256.Sum256(secret[:])
-	now := p.Clock().UTC().Truncate(time.Second)
-	row := ledger.Pairing{VenueID: venueID, Name: name, SecretSHA256: hash[:], CreatedAt: now, ExpiresAt: now.Add(PairingLifetime)}
+	var row ledger.Pairing
 	err = p.Keys.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		// To the second: the code carries its expiry as a Unix time.
+		now := tx.Now().Truncate(time.Second)
+		row = ledger.Pairing{VenueID: venueID, Name: name, SecretSHA256: hash[:], CreatedAt: now, ExpiresAt: now.Add(PairingLifetime)}
 		var v ledger.Venue
 		if err := tx.Where("id = ?", venueID).Take(&v).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return passnum.NotFound("there is no venue %d: see 'passnum venue list'", venueID)
+			return passnum.NotFound("Le lieu %d n'existe pas.", venueID)
 		} else if err != nil {
 			return err
 		}
@@ -103,9 +104,9 @@ func (p *Pairings) Redeem(ctx context.Context, code string) (Paired, error) {
 	if !ok {
 		return Paired{}, refused
 	}
-	now := p.Clock().UTC()
 	var out Paired
 	err = p.Keys.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		var row ledger.Pairing
 		if err := tx.Where("id = ?", pc.ID).Take(&row).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return refused
@@ -116,7 +117,7 @@ func (p *Pairings) Redeem(ctx context.Context, code string) (Paired, error) {
 		if subtle.ConstantTimeCompare(hash[:], row.SecretSHA256) != 1 || row.UsedAt != nil || !now.Before(row.ExpiresAt) {
 			return refused
 		}
-		secret, k, err := p.Keys.create(tx, Spec{Role: RoleVenue, VenueID: row.VenueID, Name: row.Name}, "pairing:"+strconv.FormatInt(row.ID, 10), now, row.ID)
+		secret, k, err := p.Keys.create(tx, Spec{Role: RoleVenue, VenueID: row.VenueID, Name: row.Name}, "pairing:"+strconv.FormatInt(row.ID, 10), row.ID)
 		if err != nil {
 			return err
 		}

@@ -9,26 +9,18 @@ import (
 	"passnum"
 	"passnum/apikeys"
 	"passnum/audit"
-	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
-	"passnum/programme/programmetest"
 	"passnum/voucher"
 )
 
 func TestPairing(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		f := issuingtest.New(t, db)
-		v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &apikeys.Service{DB: db, Now: f.Clock.Now}
-		p := &apikeys.Pairings{Keys: s, Sign: f.Keys, Clock: f.Clock.Now}
+		f := newFixture(t, db)
+		s, p := f.keys, f.pairings
 
-		pc, err := p.Create(ctx, v.ID, "tablette accueil", "admin")
+		pc, err := p.Create(ctx, f.venue, "tablette accueil", "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +33,7 @@ func TestPairing(t *testing.T) {
 			t.Fatal(err)
 		}
 		pr, err := s.Authenticate(ctx, paired.Secret)
-		if err != nil || pr.Role != apikeys.RoleVenue || pr.VenueID != v.ID || pr.Name != "tablette accueil" || paired.Venue.Name != "Lieu" {
+		if err != nil || pr.Role != apikeys.RoleVenue || pr.VenueID != f.venue || pr.Name != "tablette accueil" || paired.Venue.Name != "Lieu" {
 			t.Fatalf("paired key: %+v %+v %v", pr, paired.Venue, err)
 		}
 		if _, err := p.Redeem(ctx, pc.Code); passnum.ErrorCode(err) != apikeys.EPairingRefused {
@@ -50,7 +42,7 @@ func TestPairing(t *testing.T) {
 
 		// A forged code for a real pairing (right id, another secret) is
 		// refused even though its signature is the server's own.
-		fresh, _ := p.Create(ctx, v.ID, "téléphone", "admin")
+		fresh, _ := p.Create(ctx, f.venue, "téléphone", "admin")
 		signer, _ := f.Keys.Signer(ctx)
 		forged, _ := signer.Sign(voucher.Pairing{ID: uint64(fresh.ID), ExpiresUnix: uint32(fresh.ExpiresAt.Unix())})
 		activation, _ := signer.Sign(voucher.Activation{Department: "78", Year: 2026, Seq: 1})
@@ -69,7 +61,7 @@ func TestPairing(t *testing.T) {
 		}
 
 		// Eight devices racing with one code: one key.
-		race, _ := p.Create(ctx, v.ID, "borne", "admin")
+		race, _ := p.Create(ctx, f.venue, "borne", "admin")
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		won := 0

@@ -7,11 +7,8 @@ import (
 
 	"passnum"
 	"passnum/apikeys"
-	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
-	"passnum/programme/programmetest"
 )
 
 // TestFreeText: the names of keys and of paired devices follow the one
@@ -19,13 +16,8 @@ import (
 func TestFreeText(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		f := issuingtest.New(t, db)
-		v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &apikeys.Service{DB: db, Now: f.Clock.Now}
-		p := &apikeys.Pairings{Keys: s, Sign: f.Keys, Clock: f.Clock.Now}
+		f := newFixture(t, db)
+		s, p := f.keys, f.pairings
 		const (
 			key    = "Le nom de la clé fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « logiciel de suivi du CCAS »."
 			device = "Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil »."
@@ -47,8 +39,8 @@ func TestFreeText(t *testing.T) {
 				_, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: "exploitation\x00"}, "test")
 				return err
 			}, key},
-			{"DeviceNameControl", func() error { _, err := p.Create(ctx, v.ID, "tablette\naccueil", "admin"); return err }, device},
-			{"DeviceNameEmpty", func() error { _, err := p.Create(ctx, v.ID, "", "admin"); return err }, device},
+			{"DeviceNameControl", func() error { _, err := p.Create(ctx, f.venue, "tablette\naccueil", "admin"); return err }, device},
+			{"DeviceNameEmpty", func() error { _, err := p.Create(ctx, f.venue, "", "admin"); return err }, device},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				err := c.call()

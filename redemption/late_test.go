@@ -22,7 +22,7 @@ import (
 // device pairs a device of the venue now and returns its API key's id.
 func (e *env) device(t testing.TB, venue int64) int64 {
 	t.Helper()
-	keys := &apikeys.Service{DB: e.DB, Now: e.Clock.Now}
+	keys := &apikeys.Service{DB: e.DB}
 	_, k, err := keys.Create(context.Background(), apikeys.Spec{Role: apikeys.RoleVenue, VenueID: venue, Name: "tablette"}, "test")
 	if err != nil {
 		t.Fatal(err)

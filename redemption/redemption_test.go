@@ -33,6 +33,7 @@ type env struct {
 func newEnv(t testing.TB, db *ledger.DB, handedOver int) *env {
 	t.Helper()
 	f := issuingtest.New(t, db)
+	db.Clock = f.Clock.Now
 	r := f.Redeemable(t, handedOver)
 	e := &env{Fixture: f, batch: r.Batch, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
 	e.svc = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}

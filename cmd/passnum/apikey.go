@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) apikeys(db *ledger.DB) *apikeys.Service {
-	return &apikeys.Service{DB: db, Now: a.now}
+	return &apikeys.Service{DB: db}
 }
 
 func (a *app) apikeyCmd() *cobra.Command {
@@ -30,8 +30,9 @@ func (a *app) apikeyCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if venue != "" {
+				// A number; which numbers name a venue is the service's rule.
 				id, err := strconv.ParseInt(venue, 10, 64)
-				if err != nil || id <= 0 {
+				if err != nil {
 					return passnum.Invalid("%q is not a venue id: see 'passnum venue list'", venue)
 				}
 				spec.VenueID = id
@@ -70,7 +71,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := &apikeys.Pairings{Keys: a.apikeys(db), Sign: a.keyManager(db), Clock: a.now}
+			p := &apikeys.Pairings{Keys: a.apikeys(db), Sign: a.keyManager(db)}
 			pc, err := p.Create(cmd.Context(), pairVenue, pairName, actor())
 			if err != nil {
 				return err

@@ -373,7 +373,7 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		}
 		shown = append(shown, demoKey{k.label, secret})
 	}
-	pairing, err := (&apikeys.Pairings{Keys: keys, Sign: a.keyManager(a.db), Clock: a.now}).Create(ctx, 1, "démo : téléphone", "demo")
+	pairing, err := (&apikeys.Pairings{Keys: keys, Sign: a.keyManager(a.db)}).Create(ctx, 1, "démo : téléphone", "demo")
 	if err != nil {
 		return err
 	}

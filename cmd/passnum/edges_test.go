@@ -45,6 +45,16 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			[]string{"activate", number, "--beneficiary-ref", "Jean Dupont"},
 			"/api/v1/chequiers/activation", map[string]any{"number": number, "beneficiary_ref": "Jean Dupont"}, "invalid",
 			"La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom."},
+		// apikeys: a device's name is the one rule of keys that both edges
+		// reach (keys themselves are made on the command line only).
+		{"DeviceNameWithControlCharacter",
+			[]string{"apikey", "pair", "--venue", "1", "--name", "tablette\x07accueil"},
+			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": "tablette\x07accueil"}, "invalid",
+			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil »."},
+		{"DeviceNameTooLong",
+			[]string{"apikey", "pair", "--venue", "1", "--name", long},
+			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": long}, "invalid",
+			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil »."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, env, c.cli...)

@@ -6,4 +6,7 @@ package main
 // HTTP request in the API: see api/hints.go), so it lives with the edge, one
 // line per code, printed under the message. A code without a hint needs
 // none: its message already says what to do.
-var hints = map[string]string{}
+var hints = map[string]string{
+	// apikeys
+	"apikey_not_found": "see the keys with 'passnum apikey list'",
+}

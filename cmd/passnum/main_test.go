@@ -239,6 +239,15 @@ func TestAPIKeyCommands(t *testing.T) {
 	if list := mustRun(t, env, "apikey", "list"); !strings.Contains(list, "revoked") {
 		t.Fatalf("list after revoke:\n%s", list)
 	}
+	// The service's French message, then the command line's hint.
+	if r := run(t, env, "apikey", "revoke", "pn_nothing"); r.code != 1 ||
+		r.stderr != "passnum: Il n'y a pas de clé d'accès pn_nothing.\npassnum: hint: see the keys with 'passnum apikey list'\n" {
+		t.Fatalf("revoke of an unknown key: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := run(t, env, "apikey", "create", "--role", "department", "--name", "CCAS"); r.code != 1 ||
+		r.stderr != "passnum: Une clé de département se rattache à un département, par son code (par exemple 78), et à aucun lieu.\n" {
+		t.Fatalf("department key without a département: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
 		t.Fatal(out)
 	}

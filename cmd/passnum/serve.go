@@ -111,7 +111,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       keys,
-		Pairings:   &apikeys.Pairings{Keys: keys, Sign: a.keyManager(db), Clock: a.now},
+		Pairings:   &apikeys.Pairings{Keys: keys, Sign: a.keyManager(db)},
 		Redemption: redeemer,
 		Issuing:    issuer,
 		Programme:  a.programme(db),
