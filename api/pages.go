@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"html/template"
 	"io/fs"
 	"mime"
@@ -193,32 +192,32 @@ func redirectTo(to string) echo.HandlerFunc {
 // here; a session of another role goes to its own home page.
 func (s *server) sessionPage(ps *pageSet, p sitePage) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ws, err := s.findSession(c)
-		if errors.Is(err, errNoSession) {
+		ses, err := s.findSession(c)
+		if noSession(err) {
 			return c.Redirect(http.StatusSeeOther, "/connexion?suite="+url.QueryEscape(c.Request().URL.Path))
 		}
 		if err != nil {
 			return err
 		}
-		state(c).principal = &ws.principal
-		role := ws.principal.Role
+		state(c).principal = &ses.Principal
+		role := ses.Principal.Role
 		if !slices.Contains(p.roles, role) {
 			return c.Redirect(http.StatusSeeOther, homePage(role))
 		}
 		return ps.render(c, p.file, pageData{Title: p.title, Script: p.script, Vendor: p.vendor, Nav: navigation(role, p.path),
-			Role: role, RoleLabel: roleFrench[role], Department: ws.principal.Department,
-			KeyName: ws.principal.Name, CSRFToken: csrfToken(ws.secret)})
+			Role: role, RoleLabel: roleFrench[role], Department: ses.Principal.Department,
+			KeyName: ses.Principal.Name, CSRFToken: csrfToken(ses.Secret)})
 	}
 }
 
 // loginPage asks for the key; a browser already logged in goes home.
 func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ws, err := s.findSession(c)
+		ses, err := s.findSession(c)
 		if err == nil {
-			return c.Redirect(http.StatusSeeOther, homePage(ws.principal.Role))
+			return c.Redirect(http.StatusSeeOther, homePage(ses.Principal.Role))
 		}
-		if !errors.Is(err, errNoSession) {
+		if !noSession(err) {
 			return err
 		}
 		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: "login.js"})
