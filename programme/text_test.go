@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"passnum"
 	"passnum/ledger"
@@ -20,7 +19,7 @@ import (
 func TestFreeText(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		s := &programme.Service{DB: db, Now: time.Now}
+		s := &programme.Service{DB: db}
 		if _, err := s.AddDepartment(ctx, "78", "Yvelines", "test"); err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ func (a *app) departmentCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				ds, err := a.programme(db).Departments(cmd.Context())
+				ds, err := a.programme(db).Departments(cmd.Context(), "")
 				if err != nil {
 					return err
 				}
@@ -236,13 +236,13 @@ func (a *app) venueListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			vs, err := a.programme(db).Venues(cmd.Context(), strings.ToUpper(dept))
+			page, err := a.programme(db).Venues(cmd.Context(), programme.VenueFilter{Department: strings.ToUpper(dept)})
 			if err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tLABELS\tSIRET\tNAME")
-			for _, v := range vs {
+			for _, v := range page.Venues {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", v.ID, labels(v), deref(v.SIRET), v.Name)
 			}
 			return w.Flush()

@@ -22,7 +22,7 @@ func TestVenueChangeRequestsCLI(t *testing.T) {
 	if out := mustRun(t, env, "venue", "requests", "--status", "pending"); !strings.Contains(out, "FR1420041010050500013M02606") || !strings.Contains(out, "92") {
 		t.Fatal(out)
 	}
-	if r := run(t, env, "venue", "approve", "1", "--department", "78"); r.code == 0 || !strings.Contains(r.stderr, "another département of the venue") {
+	if r := run(t, env, "venue", "approve", "1", "--department", "78"); r.code == 0 || !strings.Contains(r.stderr, "ce sont les autres départements du lieu qui l'approuvent") {
 		t.Fatalf("78 approved its own request: %+v", r)
 	}
 	if out := mustRun(t, env, "venue", "approve", "1", "--department", "92"); !strings.Contains(out, "is applied") {
