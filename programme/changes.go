@@ -279,11 +279,7 @@ func awaitingOf(db *gorm.DB, r ledger.VenueChangeRequest, labels []string) ([]st
 // labelled for it, and the same answer for another's as for none.
 func changeRequest(db *gorm.DB, id int64, department string) (ledger.VenueChangeRequest, error) {
 	var r ledger.VenueChangeRequest
-	q := db.Where("id = ?", id)
-	if department != "" {
-		q = q.Where("venue_id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", department)
-	}
-	err := q.Take(&r).Error
+	err := labelledFor(db.Where("id = ?", id), "venue_id", department).Take(&r).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) && department != "":
 		return r, passnum.NotFound("La demande de changement %d n'existe pas ou ne porte pas sur un lieu du département %s.", id, shorten(department, 20))
@@ -307,10 +303,7 @@ func (s *Service) ChangeRequests(ctx context.Context, f ChangeFilter) ([]ChangeR
 		return nil, passnum.Invalid("Une demande de changement est pending (en attente), applied (appliquée), refused (refusée) ou withdrawn (retirée), pas %q.", shorten(f.Status, 20))
 	}
 	db := s.DB.Read(ctx)
-	q := db.Order("id DESC")
-	if f.Department != "" {
-		q = q.Where("venue_id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", f.Department)
-	}
+	q := labelledFor(db.Order("id DESC"), "venue_id", f.Department)
 	if f.VenueID != 0 {
 		q = q.Where("venue_id = ?", f.VenueID)
 	}

@@ -44,14 +44,7 @@ func TestMessages(t *testing.T) {
 		}
 		venues, events := count(t, db, &ledger.Venue{}), count(t, db, &ledger.Event{})
 
-		venue := func(mod func(*programme.VenueInput)) func() error {
-			return func() error {
-				in := programmetest.Venue(2, "Autre lieu", "78")
-				mod(&in)
-				_, err := s.AddVenue(ctx, in, "test")
-				return err
-			}
-		}
+		venue := addVenue(s)
 		ptr := func(s string) *string { return &s }
 		ptr64 := func(n int64) *int64 { return &n }
 		department := func(ch programme.DepartmentChanges) func() error {
@@ -202,4 +195,17 @@ func count(t *testing.T, db *ledger.DB, model any) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// addVenue returns, for a change to a valid venue of 78, the call that
+// adds it.
+func addVenue(s *programme.Service) func(mod func(*programme.VenueInput)) func() error {
+	return func(mod func(*programme.VenueInput)) func() error {
+		return func() error {
+			in := programmetest.Venue(2, "Autre lieu", "78")
+			mod(&in)
+			_, err := s.AddVenue(context.Background(), in, "test")
+			return err
+		}
+	}
 }

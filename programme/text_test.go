@@ -27,14 +27,7 @@ func TestFreeText(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		venue := func(mod func(*programme.VenueInput)) func() error {
-			return func() error {
-				in := programmetest.Venue(2, "Autre lieu", "78")
-				mod(&in)
-				_, err := s.AddVenue(ctx, in, "test")
-				return err
-			}
-		}
+		venue := addVenue(s)
 		change := func(ch programme.VenueChanges, reason string) func() error {
 			return func() error {
 				_, err := s.UpdateVenue(ctx, v.ID, ch, reason, "", "test")

@@ -481,10 +481,7 @@ type VenuePage struct {
 // Venues lists a page of venues by id, each with all its labels.
 func (s *Service) Venues(ctx context.Context, f VenueFilter) (VenuePage, error) {
 	db := s.DB.Read(ctx)
-	q := db.Where("id > ?", f.After).Order("id")
-	if f.Department != "" {
-		q = q.Where("id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", f.Department)
-	}
+	q := labelledFor(db.Where("id > ?", f.After).Order("id"), "id", f.Department)
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit + 1) // one more tells whether a next page exists
 	}
@@ -518,15 +515,21 @@ func (s *Service) Venues(ctx context.Context, f VenueFilter) (VenuePage, error) 
 	return page, nil
 }
 
+// labelledFor narrows q to the rows whose venue (its column venue) is
+// labelled for department, whatever the label's status: the scope of a
+// département's staff. "" leaves q as it is.
+func labelledFor(q *gorm.DB, venue, department string) *gorm.DB {
+	if department == "" {
+		return q
+	}
+	return q.Where(venue+" IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", department)
+}
+
 // venue reads a venue; with a département, only one labelled for it, and
 // the same answer for one that is not as for one that does not exist.
 func venue(db *gorm.DB, id int64, department string) (ledger.Venue, error) {
 	var v ledger.Venue
-	q := db.Where("id = ?", id)
-	if department != "" {
-		q = q.Where("id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", department)
-	}
-	err := q.Take(&v).Error
+	err := labelledFor(db.Where("id = ?", id), "id", department).Take(&v).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) && department != "":
 		return v, passnum.NotFound("Le lieu %d n'existe pas ou n'est pas labellisé pour le département %s.", id, shorten(department, 20))
