@@ -3,6 +3,7 @@ package programme_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -235,6 +236,53 @@ func TestVenueLifecycle(t *testing.T) {
 		only92, err := s.Venues(ctx, programme.VenueFilter{Department: "92"})
 		if err != nil || len(only92.Venues) != 1 {
 			t.Fatalf("venues of 92: %v %v", only92, err)
+		}
+	})
+}
+
+// TestVenuePages: a département's venues a page at a time, each with all
+// its labels; the last page says there is no next.
+func TestVenuePages(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		s := &programme.Service{DB: db}
+		for _, d := range []string{"78", "92"} {
+			if _, err := s.AddDepartment(ctx, d, "Département "+d, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ids []int64
+		for i, ds := range [][]string{{"78"}, {"92"}, {"78", "92"}, {"78"}} {
+			v, err := s.AddVenue(ctx, programmetest.Venue(i+1, fmt.Sprintf("Lieu %d", i+1), ds...), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, v.ID)
+		}
+		var got []int64
+		f := programme.VenueFilter{Department: "78", Limit: 2}
+		for pages := 0; ; pages++ {
+			page, err := s.Venues(ctx, f)
+			if err != nil || pages > 2 {
+				t.Fatalf("page %d: %v", pages, err)
+			}
+			for _, v := range page.Venues {
+				got = append(got, v.ID)
+				if v.ID == ids[2] && fmt.Sprint(v.Departments) != "[78 92]" {
+					t.Errorf("venue %d shows the labels %v", v.ID, v.Departments)
+				}
+			}
+			if page.Next == 0 {
+				break
+			}
+			f.After = page.Next
+		}
+		if want := fmt.Sprint([]int64{ids[0], ids[2], ids[3]}); fmt.Sprint(got) != want {
+			t.Fatalf("78's venues %v, want %s", got, want)
+		}
+		all, err := s.Venues(ctx, programme.VenueFilter{})
+		if err != nil || len(all.Venues) != 4 || all.Next != 0 {
+			t.Fatalf("%v %+v", err, all)
 		}
 	})
 }

@@ -31,6 +31,15 @@ func TestVenueChangeRequestsCLI(t *testing.T) {
 	if out := mustRun(t, env, "venue", "list"); !strings.Contains(out, "78 labelled, 92 labelled") {
 		t.Fatal(out)
 	}
+	mustRun(t, env, "venue", "add", "Médiathèque de Trappes", "--department", "78", "--siret", "44306184100047", "--iban", "FR7630006000011234567890189")
+	if out := mustRun(t, env, "venue", "list", "--department", "78", "--limit", "1"); !strings.Contains(out, "France Services") ||
+		strings.Contains(out, "Médiathèque") || !strings.Contains(out, "next page: --after 1") {
+		t.Fatal(out)
+	}
+	if out := mustRun(t, env, "venue", "list", "--department", "78", "--after", "1"); strings.Contains(out, "France Services") ||
+		!strings.Contains(out, "Médiathèque") || strings.Contains(out, "next page") {
+		t.Fatal(out)
+	}
 	mustRun(t, env, "venue", "request", "1", "--department", "92", "--name", "Espace numérique", "--reason", "fusion")
 	if out := mustRun(t, env, "venue", "refuse", "2", "--department", "78", "--reason", "pas de fusion votée"); !strings.Contains(out, "is refused") {
 		t.Fatal(out)
