@@ -1,15 +1,11 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"passnum"
-	"passnum/ledger"
 	"passnum/programme"
 )
 
@@ -39,7 +35,7 @@ type changeRequestJSON struct {
 	DecidedAt      *time.Time     `json:"decided_at,omitempty"`
 	DecidedBy      string         `json:"decided_by,omitempty"`
 	DecisionReason string         `json:"decision_reason,omitempty"`
-	Message        string         `json:"message"` // in French, what is asked and who must answer
+	Message        string         `json:"message"` // in French, what is asked and who must answer (programme's words)
 }
 
 // changeDetails are a venue's shared details before the change.
@@ -80,34 +76,8 @@ func newChangeRequest(r programme.ChangeRequest) changeRequestJSON {
 		at := r.DecidedAt.UTC()
 		out.DecidedAt = &at
 	}
-	out.Message = changeMessage(out)
+	out.Message = r.Message()
 	return out
-}
-
-// changeMessage says in French what a request asks and where it stands.
-func changeMessage(r changeRequestJSON) string {
-	var what []string
-	if r.Name != nil {
-		what = append(what, fmt.Sprintf("le nom « %s » en « %s »", r.Previous.Name, *r.Name))
-	}
-	if r.Address != nil {
-		what = append(what, fmt.Sprintf("l'adresse en « %s »", *r.Address))
-	}
-	if r.IBAN != nil {
-		what = append(what, fmt.Sprintf("l'IBAN %s en %s", r.Previous.IBAN, *r.IBAN))
-	}
-	asked := fmt.Sprintf("Le département %s demande de changer, pour le lieu « %s » (n° %d), %s (motif : %s).",
-		r.Department, r.VenueName, r.VenueID, strings.Join(what, ", "), r.Reason)
-	switch r.Status {
-	case ledger.ChangePending:
-		return asked + fmt.Sprintf(" Le changement attend l'accord du ou des départements %s : d'ici là, chacun continue de payer le lieu "+
-			"sous son nom et sur son compte actuels. Approuvez-le ou refusez-le après l'avoir vérifié auprès du lieu.", strings.Join(r.Awaiting, ", "))
-	case ledger.ChangeApplied:
-		return asked + " Changement approuvé et appliqué."
-	case ledger.ChangeRefused:
-		return asked + fmt.Sprintf(" Changement refusé (motif : %s).", r.DecisionReason)
-	}
-	return asked + " Demande retirée."
 }
 
 // listChangeRequests lists the change requests the caller may see, newest
@@ -115,17 +85,9 @@ func changeMessage(r changeRequestJSON) string {
 func (s *server) listChangeRequests(c echo.Context) error {
 	p := principal(c)
 	f := programme.ChangeFilter{Department: ownDepartment(p)}
-	status, ok, err := query(c, "status")
-	if err != nil {
+	var err error
+	if f.Status, _, err = query(c, "status"); err != nil {
 		return err
-	}
-	if ok {
-		switch status {
-		case ledger.ChangePending, ledger.ChangeApplied, ledger.ChangeRefused, ledger.ChangeWithdrawn:
-			f.Status = status
-		default:
-			return passnum.Invalid("« status » vaut pending, applied, refused ou withdrawn, pas %q.", shorten(status, 20))
-		}
 	}
 	if f.VenueID, err = queryInt(c, "venue", 0, 1, 1<<62); err != nil {
 		return err
@@ -141,36 +103,14 @@ func (s *server) listChangeRequests(c echo.Context) error {
 	return respond(c, http.StatusOK, out)
 }
 
-// visibleChange reads the change request of the path's {id} if the caller
-// may see it: a département key, those of the venues it labels (404
-// otherwise, as for the venue itself).
-func (s *server) visibleChange(c echo.Context) (programme.ChangeRequest, error) {
+// getChangeRequest reads a change request: a département key, those of
+// the venues it labels (404 otherwise, as for the venue itself).
+func (s *server) getChangeRequest(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
-		return programme.ChangeRequest{}, err
+		return err
 	}
-	r, err := s.Programme.ChangeRequest(c.Request().Context(), id)
-	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "La demande de changement %d n'existe pas ou n'est pas accessible avec cette clé.", id)
-	if passnum.ErrorCode(err) == passnum.ENotFound {
-		return r, notFound
-	}
-	if err != nil {
-		return r, err
-	}
-	if own := ownDepartment(principal(c)); own != "" {
-		v, err := s.Programme.Venue(c.Request().Context(), r.VenueID)
-		if err != nil {
-			return r, err
-		}
-		if !mayReachAny(principal(c), v.Departments) {
-			return r, notFound
-		}
-	}
-	return r, nil
-}
-
-func (s *server) getChangeRequest(c echo.Context) error {
-	r, err := s.visibleChange(c)
+	r, err := s.Programme.ChangeRequest(c.Request().Context(), id, ownDepartment(principal(c)))
 	if err != nil {
 		return err
 	}
@@ -186,7 +126,7 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		if err := s.decodeJSON(c, &req); err != nil {
 			return err
 		}
-		r, err := s.visibleChange(c)
+		id, err := pathID(c)
 		if err != nil {
 			return err
 		}
@@ -196,27 +136,14 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		var out programme.ChangeRequest
 		switch decision {
 		case "approval":
-			out, err = s.Programme.ApproveChange(ctx, r.ID, dept, p.Actor())
+			out, err = s.Programme.ApproveChange(ctx, id, dept, p.Actor())
 		case "refusal":
-			out, err = s.Programme.RefuseChange(ctx, r.ID, req.Reason, dept, p.Actor())
+			out, err = s.Programme.RefuseChange(ctx, id, req.Reason, dept, p.Actor())
 		default:
-			out, err = s.Programme.WithdrawChange(ctx, r.ID, req.Reason, dept, p.Actor())
+			out, err = s.Programme.WithdrawChange(ctx, id, req.Reason, dept, p.Actor())
 		}
 		if err != nil {
-			return inFrench(err, func(code string) string {
-				switch {
-				case code == programme.EForbidden && decision == "withdrawal":
-					return fmt.Sprintf("La demande %d est celle du département %s : seul celui-ci peut la retirer ; refusez-la (…/refusal) si vous n'êtes pas d'accord.", r.ID, r.DepartmentCode)
-				case code == programme.EForbidden:
-					return fmt.Sprintf("La demande %d est celle de votre département (%s) : ce sont les autres départements du lieu qui l'approuvent ou la refusent ; vous pouvez la retirer (…/withdrawal).", r.ID, r.DepartmentCode)
-				case code == passnum.EConflict && r.Status != ledger.ChangePending:
-					return fmt.Sprintf("La demande %d est déjà décidée (%s) : relisez-la.", r.ID, r.Status)
-				case code == passnum.EConflict:
-					return fmt.Sprintf("La demande %d ne peut pas être approuvée : soit votre département l'a déjà approuvée, soit le lieu a changé depuis "+
-						"(ses coordonnées ne sont plus celles sur lesquelles elle portait), et il faut alors la refuser puis en refaire une. Relisez-la (GET /api/v1/venue-change-requests/%d).", r.ID, r.ID)
-				}
-				return ""
-			})
+			return err
 		}
 		return respond(c, http.StatusOK, newChangeRequest(out))
 	}

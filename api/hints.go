@@ -7,4 +7,12 @@ package api
 // "error.hint" beside the message. Pages and the scanner show the message
 // alone: their users click, they do not send requests. A code without a hint
 // needs none.
-var hints = map[string]string{}
+var hints = map[string]string{
+	// programme
+	"department_unknown":    "Les départements du programme sont ceux de GET /api/v1/departments ; l'exploitation ajoute les autres (passnum department add).",
+	"venue_siret_taken":     "Retrouvez le lieu avec GET /api/v1/venues plutôt que de le créer une seconde fois.",
+	"venue_label_suspended": "Levez la suspension : POST /api/v1/venues/{id}/reinstatement.",
+	"change_pending":        "Voyez la demande en attente : GET /api/v1/venue-change-requests?venue={id}&status=pending.",
+	"change_decided":        "Relisez la demande : GET /api/v1/venue-change-requests/{id}.",
+	"change_outdated":       "Relisez la demande (GET /api/v1/venue-change-requests/{id}), refusez-la (POST /api/v1/venue-change-requests/{id}/refusal), puis refaites le changement (PATCH /api/v1/venues/{id}).",
+}

@@ -229,7 +229,7 @@ func (s *server) statementPDF(c echo.Context) error {
 }
 
 func (s *server) departmentName(c echo.Context, code string) (string, error) {
-	ds, err := s.Programme.Departments(c.Request().Context())
+	ds, err := s.Programme.Departments(c.Request().Context(), code)
 	if err != nil {
 		return "", err
 	}
@@ -306,7 +306,7 @@ func (s *server) createAdjustment(c echo.Context) error {
 		return passnum.Invalid("« redemption_id » est l'identifiant d'un encaissement, un entier positif.")
 	}
 	ctx := c.Request().Context()
-	v, err := s.Programme.Venue(ctx, req.VenueID)
+	v, err := s.Programme.Venue(ctx, req.VenueID, "")
 	if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReachAny(p, v.Departments) {
 		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", req.VenueID)
 	}
@@ -363,7 +363,7 @@ func (s *server) myStatements(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	venueID := principal(c).VenueID
-	v, err := s.Programme.Venue(ctx, venueID)
+	v, err := s.Programme.Venue(ctx, venueID, "")
 	if err != nil {
 		return err
 	}

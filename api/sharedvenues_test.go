@@ -121,7 +121,7 @@ func TestSharedVenueChangeNeedsApproval(t *testing.T) {
 		if v.IBAN != otherIBAN {
 			t.Fatalf("approved by 92, the IBAN is still %s", v.IBAN)
 		}
-		e.do(t, request{method: "POST", path: approval, as: "department92", json: map[string]string{}}).expect(t, http.StatusConflict, "conflict")
+		e.do(t, request{method: "POST", path: approval, as: "department92", json: map[string]string{}}).expect(t, http.StatusConflict, "change_decided")
 
 		// 78 alone on venue 1: at once.
 		r = e.do(t, request{method: "PATCH", path: "/api/v1/venues/" + itoa(e.venue1), as: "department", json: map[string]string{"name": "Médiathèque Anatole France", "reason": "changement de nom"}})

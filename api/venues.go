@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -12,7 +11,6 @@ import (
 	"passnum/apikeys"
 	"passnum/ledger"
 	"passnum/programme"
-	"passnum/sepa"
 	"passnum/voucher"
 )
 
@@ -119,34 +117,6 @@ type venuePage struct {
 	Next   int64       `json:"next,omitempty"` // the after of the next page; absent on the last page
 }
 
-// checkSIRET says in French what is wrong with a SIRET.
-func checkSIRET(s string) (string, error) {
-	siret, err := programme.CheckSIRET(s)
-	if err == nil {
-		return siret, nil
-	}
-	digits, ok := programme.SIRETDigits(s)
-	if !ok {
-		return "", passnum.Invalid("« siret » : %q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
-	}
-	return "", passnum.Invalid("Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", digits)
-}
-
-// checkBank checks an IBAN and an optional BIC in French; field names the
-// IBAN's field ("iban", "payer_iban").
-func checkBank(ibanField, iban, bicField, bic string) error {
-	if _, err := sepa.CheckIBAN(iban); err != nil {
-		return passnum.Invalid("« %s » : l'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", ibanField, shorten(iban, 40))
-	}
-	if strings.TrimSpace(bic) == "" {
-		return nil
-	}
-	if _, err := sepa.CheckBIC(bic); err != nil {
-		return passnum.Invalid("« %s » : le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", bicField, shorten(bic, 20))
-	}
-	return nil
-}
-
 // createVenue registers a venue labelled for some départements; a
 // département key may label one for itself only.
 func (s *server) createVenue(c echo.Context) error {
@@ -155,21 +125,9 @@ func (s *server) createVenue(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	in := programme.VenueInput{BIC: req.BIC}
+	in := programme.VenueInput{Name: req.Name, SIRET: req.SIRET, Address: req.Address, IBAN: req.IBAN, BIC: req.BIC,
+		Contact: req.Contact, Reason: req.Reason}
 	var err error
-	in.Name = req.Name
-	if in.SIRET, err = checkSIRET(req.SIRET); err != nil {
-		return err
-	}
-	in.Address = req.Address
-	if err := checkBank("iban", req.IBAN, "bic", req.BIC); err != nil {
-		return err
-	}
-	in.IBAN = req.IBAN
-	in.Contact, in.Reason = req.Contact, req.Reason
-	if len(req.Departments) == 0 {
-		return passnum.Invalid("« departments » : donnez au moins un département pour lequel le lieu est labellisé, comme [\"78\"].")
-	}
 	for i, d := range req.Departments {
 		code, err := departmentCode(fmt.Sprintf("departments[%d]", i), d)
 		if err != nil {
@@ -181,33 +139,16 @@ func (s *server) createVenue(c echo.Context) error {
 		in.Departments = append(in.Departments, code)
 	}
 	if req.LabelUntil != "" {
-		if in.LabelExpiresOn, err = s.futureDay("label_until", req.LabelUntil); err != nil {
+		if in.LabelExpiresOn, err = parseDay("label_until", req.LabelUntil); err != nil {
 			return err
 		}
 	}
 	v, err := s.Programme.AddVenue(c.Request().Context(), in, p.Actor())
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case passnum.EInvalid:
-				return fmt.Sprintf("Un des départements %s n'existe pas dans le programme : demandez à l'exploitation de l'ajouter.", strings.Join(in.Departments, ", "))
-			case passnum.EConflict:
-				return fmt.Sprintf("Un lieu de SIRET %s est déjà enregistré : retrouvez-le avec GET /api/v1/venues plutôt que de le créer une seconde fois.", in.SIRET)
-			}
-			return ""
-		})
+		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/venues/%d", v.ID))
 	return respond(c, http.StatusCreated, newVenue(v, p))
-}
-
-// futureDay reads a date that must be today or later.
-func (s *server) futureDay(field, value string) (voucher.Day, error) {
-	d, err := parseDay(field, value)
-	if err == nil && d < s.today() {
-		err = passnum.Invalid("« %s » : le %s est déjà passé.", field, d.French())
-	}
-	return d, err
 }
 
 // listVenues pages through the venues by id; a département key sees those
@@ -225,48 +166,35 @@ func (s *server) listVenues(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vs, err := s.Programme.Venues(c.Request().Context(), dept)
+	page, err := s.Programme.Venues(c.Request().Context(), programme.VenueFilter{Department: dept, After: after, Limit: int(limit)})
 	if err != nil {
 		return err
 	}
 	p := principal(c)
-	out := venuePage{Venues: []venueJSON{}}
-	for _, v := range vs {
-		if v.ID <= after {
-			continue
-		}
-		if len(out.Venues) == int(limit) {
-			out.Next = out.Venues[len(out.Venues)-1].ID
-			break
-		}
+	out := venuePage{Venues: []venueJSON{}, Next: page.Next}
+	for _, v := range page.Venues {
 		out.Venues = append(out.Venues, newVenue(v, p))
 	}
 	return respond(c, http.StatusOK, out)
 }
 
-// visibleVenue reads the venue of the path's {id} if the caller may see
-// it: every venue for admins and auditors, those labelled for its
-// département for a département key, its own for a venue key.
-func (s *server) visibleVenue(c echo.Context) (programme.VenueWithDepartments, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return programme.VenueWithDepartments{}, err
-	}
-	v, err := s.Programme.Venue(c.Request().Context(), id)
-	p := principal(c)
-	hidden := err == nil && (!mayReachAny(p, v.Departments) || p.Role == apikeys.RoleVenue && p.VenueID != v.ID)
-	if passnum.ErrorCode(err) == passnum.ENotFound || hidden {
-		return v, newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
-	}
-	return v, err
-}
-
+// getVenue reads the venue of the path's {id} if the caller may see it:
+// every venue for admins and auditors, those labelled for its département
+// for a département key (the query says so), its own for a venue key.
 func (s *server) getVenue(c echo.Context) error {
-	v, err := s.visibleVenue(c)
+	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	return respond(c, http.StatusOK, newVenue(v, principal(c)))
+	p := principal(c)
+	if p.Role == apikeys.RoleVenue && p.VenueID != id {
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
+	}
+	v, err := s.Programme.Venue(c.Request().Context(), id, ownDepartment(p))
+	if err != nil {
+		return err
+	}
+	return respond(c, http.StatusOK, newVenue(v, p))
 }
 
 // updateVenue changes a venue's details, with the reason in the ledger. A
@@ -278,33 +206,15 @@ func (s *server) updateVenue(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ch := programme.VenueChanges{Name: req.Name, Address: req.Address, Contact: req.Contact}
-	switch {
-	case req.IBAN != nil:
-		if err := checkBank("iban", *req.IBAN, "bic", deref(req.BIC)); err != nil {
-			return err
-		}
-		ch.IBAN, ch.BIC = req.IBAN, req.BIC
-	case req.BIC != nil:
-		return passnum.Invalid("Donnez l'IBAN (« iban ») avec le BIC : ils vont ensemble.")
-	}
-	if ch == (programme.VenueChanges{}) {
-		return passnum.Invalid("Rien à changer : donnez au moins un des champs name, address, iban (et bic) ou contact.")
-	}
-	v, err := s.visibleVenue(c)
+	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
+	ch := programme.VenueChanges{Name: req.Name, Address: req.Address, IBAN: req.IBAN, BIC: req.BIC, Contact: req.Contact}
 	p := principal(c)
-	out, err := s.Programme.UpdateVenue(c.Request().Context(), v.ID, ch, req.Reason, ownDepartment(p), p.Actor())
+	out, err := s.Programme.UpdateVenue(c.Request().Context(), id, ch, req.Reason, ownDepartment(p), p.Actor())
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			if code == passnum.EConflict {
-				return fmt.Sprintf("Une demande de changement du lieu %d attend déjà l'accord des autres départements : "+
-					"faites-la décider (ou retirez-la) avant d'en faire une autre (GET /api/v1/venue-change-requests?venue=%d).", v.ID, v.ID)
-			}
-			return ""
-		})
+		return err
 	}
 	if out.Request != nil {
 		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/venue-change-requests/%d", out.Request.ID))
@@ -321,40 +231,21 @@ type labelChange struct {
 }
 
 // venueStatusChange is one of the label's transitions.
-type venueStatusChange struct {
-	apply   func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error)
-	refused func(v programme.VenueWithDepartments, status, dept string) string // why the label's status forbids it, in French
-}
+type venueStatusChange func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error)
 
 var (
-	labelVenue = venueStatusChange{
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
-		},
-		refused: func(v programme.VenueWithDepartments, _, dept string) string {
-			return fmt.Sprintf("Le lieu %d est suspendu pour le département %s : levez la suspension (POST /api/v1/venues/%d/reinstatement) plutôt que de le labelliser à nouveau.", v.ID, dept, v.ID)
-		}}
-	suspendVenue = venueStatusChange{
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
-		},
-		refused: func(v programme.VenueWithDepartments, status, dept string) string {
-			return fmt.Sprintf("Le lieu %d est %s pour le département %s : seul un lieu labellisé peut être suspendu.", v.ID, frenchStatus[status], dept)
-		}}
-	reinstateVenue = venueStatusChange{
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
-		},
-		refused: func(v programme.VenueWithDepartments, status, dept string) string {
-			return fmt.Sprintf("Le lieu %d est %s pour le département %s, pas suspendu : il n'y a pas de suspension à lever.", v.ID, frenchStatus[status], dept)
-		}}
-	unlabelVenue = venueStatusChange{
-		apply: func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
-			return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
-		},
-		refused: func(v programme.VenueWithDepartments, _, dept string) string {
-			return fmt.Sprintf("Le lieu %d est déjà délabellisé pour le département %s.", v.ID, dept)
-		}}
+	labelVenue venueStatusChange = func(s *server, c echo.Context, id int64, of programme.LabelOf, until voucher.Day, why string) (programme.VenueWithDepartments, error) {
+		return s.Programme.Label(c.Request().Context(), id, of, until, why, principal(c).Actor())
+	}
+	suspendVenue venueStatusChange = func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+		return s.Programme.Suspend(c.Request().Context(), id, of, why, principal(c).Actor())
+	}
+	reinstateVenue venueStatusChange = func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+		return s.Programme.Reinstate(c.Request().Context(), id, of, why, principal(c).Actor())
+	}
+	unlabelVenue venueStatusChange = func(s *server, c echo.Context, id int64, of programme.LabelOf, _ voucher.Day, why string) (programme.VenueWithDepartments, error) {
+		return s.Programme.Unlabel(c.Request().Context(), id, of, why, principal(c).Actor())
+	}
 )
 
 // changeVenueStatus returns the handler of one transition of the label:
@@ -371,10 +262,13 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 		if !withUntil && req.Until != "" {
 			return passnum.Invalid("« until » ne sert qu'à labelliser (POST /api/v1/venues/{id}/label) : retirez-le.")
 		}
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
 		var until voucher.Day
-		var err error
 		if req.Until != "" {
-			if until, err = s.futureDay("until", req.Until); err != nil {
+			if until, err = parseDay("until", req.Until); err != nil {
 				return err
 			}
 		}
@@ -388,28 +282,9 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 				return err
 			}
 		}
-		v, err := s.visibleVenue(c)
+		out, err := change(s, c, id, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, req.Reason)
 		if err != nil {
 			return err
-		}
-		if _, ok := v.Label(dept); dept != "" && !ok {
-			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'est pas labellisé pour le département %s.", v.ID, dept)
-		}
-		out, err := change.apply(s, c, v.ID, programme.LabelOf{Department: dept, By: ownDepartment(p)}, until, req.Reason)
-		if err != nil {
-			return inFrench(err, func(code string) string {
-				switch code {
-				case programme.EVenueStatus:
-					if dept == "" {
-						return fmt.Sprintf("Aucun label du lieu %d ne permet ce changement : voyez l'état de chacun (GET /api/v1/venues/%d, « labels »).", v.ID, v.ID)
-					}
-					l, _ := v.Label(dept)
-					return change.refused(v, l.Status, dept)
-				case passnum.EConflict:
-					return fmt.Sprintf("Le lieu %d a changé pendant l'opération : relisez-le et réessayez.", v.ID)
-				}
-				return ""
-			})
 		}
 		return respond(c, http.StatusOK, newVenue(out, p))
 	}
@@ -446,16 +321,13 @@ func newDepartment(d ledger.Department) departmentJSON {
 // listDepartments lists the départements the caller may see, with their
 // paying office and commission.
 func (s *server) listDepartments(c echo.Context) error {
-	ds, err := s.Programme.Departments(c.Request().Context())
+	ds, err := s.Programme.Departments(c.Request().Context(), ownDepartment(principal(c)))
 	if err != nil {
 		return err
 	}
-	p := principal(c)
 	out := departmentList{Departments: []departmentJSON{}}
 	for _, d := range ds {
-		if mayReach(p, d.Code) {
-			out.Departments = append(out.Departments, newDepartment(d))
-		}
+		out.Departments = append(out.Departments, newDepartment(d))
 	}
 	return respond(c, http.StatusOK, out)
 }
@@ -472,28 +344,9 @@ func (s *server) updateDepartment(c echo.Context) error {
 		return err
 	}
 	ch := programme.DepartmentChanges{PayerName: req.PayerName, PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints}
-	switch {
-	case req.PayerIBAN != nil:
-		if err := checkBank("payer_iban", *req.PayerIBAN, "payer_bic", deref(req.PayerBIC)); err != nil {
-			return err
-		}
-	case req.PayerBIC != nil:
-		return passnum.Invalid("Donnez l'IBAN du payeur (« payer_iban ») avec son BIC : ils vont ensemble.")
-	}
-	if bp := req.CommissionBasisPoints; bp != nil && (*bp < 0 || *bp > 10000) {
-		return passnum.Invalid("« commission_basis_points » va de 0 à 10000 points de base (0 à 100 %% ; 150 = 1,50 %%), pas %d.", *bp)
-	}
-	if ch == (programme.DepartmentChanges{}) {
-		return passnum.Invalid("Rien à changer : donnez au moins un des champs payer_name, payer_iban (et payer_bic) ou commission_basis_points.")
-	}
 	d, err := s.Programme.UpdateDepartment(c.Request().Context(), code, ch, principal(c).Actor())
 	if err != nil {
-		return inFrench(err, func(c string) string {
-			if c == passnum.ENotFound {
-				return fmt.Sprintf("Le département %s n'existe pas dans le programme.", code)
-			}
-			return ""
-		})
+		return err
 	}
 	return respond(c, http.StatusOK, newDepartment(d))
 }

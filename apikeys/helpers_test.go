@@ -24,7 +24,7 @@ func newFixture(t *testing.T, db *ledger.DB) fixture {
 	t.Helper()
 	f := issuingtest.New(t, db)
 	db.Clock = f.Clock.Now
-	v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(context.Background(), programmetest.Venue(9, "Lieu", "78"), "test")
+	v, err := (&programme.Service{DB: db}).AddVenue(context.Background(), programmetest.Venue(9, "Lieu", "78"), "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func scenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 	req := issuingtest.Request("92", 10, 5)
 	req.RequiresActivation = false
 	b := f.Issue(t, req)
-	prog := &programme.Service{DB: db, Now: f.Clock.Now}
+	prog := &programme.Service{DB: db}
 	if _, err := prog.AddVenue(ctx, programmetest.Venue(1, "Médiathèque", "78", "92"), "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func newEnv(t testing.TB, db *ledger.DB) *env {
 
 func (e *env) venue(t testing.TB, n int, name string, depts ...string) int64 {
 	t.Helper()
-	prog := &programme.Service{DB: e.DB, Now: e.Clock.Now}
+	prog := &programme.Service{DB: e.DB}
 	v, err := prog.AddVenue(context.Background(), programmetest.Venue(n, name, depts...), "test")
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ func TestProgrammeTimeline(t *testing.T) {
 		if got := batch.ValidUntil.String(); got != "2027-04-30" {
 			t.Fatalf("valid until %s, want one month of grace: 2027-04-30", got)
 		}
-		venue, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, programmetest.Venue(1, "Lieu", "78"), "test")
+		venue, err := (&programme.Service{DB: db}).AddVenue(ctx, programmetest.Venue(1, "Lieu", "78"), "test")
 		if err != nil {
 			t.Fatal(err)
 		}

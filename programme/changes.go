@@ -3,9 +3,10 @@ package programme
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
-	"time"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -17,6 +18,13 @@ import (
 // change request (approving or refusing its own, withdrawing another's);
 // the API answers it 403, like any other "forbidden".
 const EForbidden = string(passnum.KindForbidden)
+
+// Error codes of change requests, beside the generic ones.
+const (
+	EChangePending  = "change_pending"  // the venue already has a change request waiting
+	EChangeDecided  = "change_decided"  // the request is no longer pending
+	EChangeOutdated = "change_outdated" // the venue changed since the request: refuse it and ask again
+)
 
 // A venue's identity (name, SIRET, address) and bank details (IBAN, BIC)
 // are shared by the départements that label it: each pays the venue with
@@ -49,14 +57,16 @@ type ChangeRequest struct {
 
 // request records a change request of department for the venue's shared
 // details, awaiting the others' approval.
-func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, department string, others []string, reason, actor string, now time.Time) (*ledger.VenueChangeRequest, error) {
+func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, department string, others []string, reason, actor string) (*ledger.VenueChangeRequest, error) {
+	now := tx.Now()
 	r := ledger.VenueChangeRequest{VenueID: v.ID, DepartmentCode: department, Status: ledger.ChangePending,
 		Name: want.Name, Address: want.Address, IBAN: want.IBAN, BIC: want.BIC,
 		PreviousName: v.Name, PreviousAddress: v.Address, PreviousIBAN: v.IBAN, PreviousBIC: v.BIC,
 		Reason: reason, CreatedAt: now, CreatedBy: actor}
 	err := ledger.Translate(tx.Dialect(), tx.Create(&r).Error)
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return nil, passnum.Conflict("venue %d already has a change request waiting: have it decided (or withdraw it) first", v.ID)
+		return nil, passnum.Errorf(passnum.KindConflict, EChangePending, "Une demande de changement du lieu %d attend déjà l'accord des autres départements : "+
+			"faites-la décider (ou retirez-la) avant d'en faire une autre.", v.ID)
 	}
 	if err != nil {
 		return nil, err
@@ -69,18 +79,19 @@ func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, depa
 // ApproveChange approves a change request for a département ("" for an
 // admin, whose approval stands for every département). The approval that
 // leaves none awaited applies the change, in the same transaction.
-// Errors: not_found, forbidden (its own request), conflict (decided
-// already, approved already, or the venue changed since the request).
+// Errors: not_found, forbidden (its own request), conflict (approved
+// already), change_decided, change_outdated (the venue changed since the
+// request).
 func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor string) (ChangeRequest, error) {
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	err := s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, labels []string) error {
+		now := tx.Now()
 		if department == r.DepartmentCode {
-			return passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s asked for change request %d: another département of the venue (or an admin) approves it", department, id)
+			return ownRequest(r)
 		}
 		if department != "" {
 			err := ledger.Translate(tx.Dialect(), tx.Create(&ledger.VenueChangeApproval{RequestID: id, DepartmentCode: department, ApprovedAt: now, ApprovedBy: actor}).Error)
 			if errors.Is(err, ledger.ErrDuplicate) {
-				return passnum.Conflict("département %s already approved change request %d", department, id)
+				return passnum.Conflict("Le département %s a déjà approuvé la demande de changement %d.", department, id)
 			}
 			if err != nil {
 				return err
@@ -96,19 +107,26 @@ func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor
 				return err
 			}
 		}
-		return apply(tx, r, actor, now)
+		return apply(tx, r, actor)
 	})
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	return s.ChangeRequest(ctx, id)
+	return s.ChangeRequest(ctx, id, department)
+}
+
+// ownRequest refuses a département a decision on its own request, which
+// the others decide.
+func ownRequest(r ledger.VenueChangeRequest) error {
+	return passnum.Errorf(passnum.KindForbidden, EForbidden, "La demande de changement %d est celle du département %s : ce sont les autres départements du lieu "+
+		"qui l'approuvent ou la refusent ; lui peut la retirer.", r.ID, r.DepartmentCode)
 }
 
 // apply makes a fully approved request take effect: the request leaves
 // pending (exactly once, whoever races it) and the venue takes the
 // requested details, if it still has those the request was asked against.
-func apply(tx *ledger.Tx, r ledger.VenueChangeRequest, actor string, now time.Time) error {
-	if err := settle(tx, r.ID, ledger.ChangeApplied, actor, "", now); err != nil {
+func apply(tx *ledger.Tx, r ledger.VenueChangeRequest, actor string) error {
+	if err := settle(tx, r.ID, ledger.ChangeApplied, actor, ""); err != nil {
 		return err
 	}
 	want := venueDetails{Name: r.Name, Address: r.Address, IBAN: r.IBAN, BIC: r.BIC}
@@ -129,10 +147,11 @@ func apply(tx *ledger.Tx, r ledger.VenueChangeRequest, actor string, now time.Ti
 		return res.Error
 	}
 	if res.RowsAffected != 1 {
-		return passnum.Conflict("venue %d was changed since change request %d was made: refuse the request and ask again", r.VenueID, r.ID)
+		return passnum.Errorf(passnum.KindConflict, EChangeOutdated, "Le lieu %d a changé depuis la demande de changement %d : ses coordonnées ne sont plus celles "+
+			"sur lesquelles elle portait. Refusez-la, puis refaites-en une.", r.VenueID, r.ID)
 	}
 	return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
-		Department: r.DepartmentCode, Actor: actor, At: now, Data: data})
+		Department: r.DepartmentCode, Actor: actor, At: tx.Now(), Data: data})
 }
 
 func sameOrNull(q *gorm.DB, column string, v *string) *gorm.DB {
@@ -144,59 +163,58 @@ func sameOrNull(q *gorm.DB, column string, v *string) *gorm.DB {
 
 // RefuseChange refuses a change request, for a département labelling the
 // venue other than the one that asked ("" for an admin).
-// Errors: invalid (no reason), not_found, forbidden (its own request: withdraw it), conflict (decided already).
+// Errors: invalid (no reason), not_found, forbidden (its own request: withdraw it), change_decided.
 func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department, actor string) (ChangeRequest, error) {
 	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
 		if department == r.DepartmentCode {
-			return passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s asked for change request %d: withdraw it rather than refuse it", department, id)
+			return ownRequest(r)
 		}
-		if err := settle(tx, id, ledger.ChangeRefused, actor, reason, now); err != nil {
+		if err := settle(tx, id, ledger.ChangeRefused, actor, reason); err != nil {
 			return err
 		}
 		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
-			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{Event: ledger.EventChangeRefused, ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
+			Department: department, Actor: actor, At: tx.Now(), Data: ledger.ChangeDecided{Event: ledger.EventChangeRefused, ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
 	})
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	return s.ChangeRequest(ctx, id)
+	return s.ChangeRequest(ctx, id, department)
 }
 
 // WithdrawChange withdraws a change request, for the département that
 // asked it ("" for an admin). Errors: not_found, forbidden (another's
-// request: refuse it), conflict (decided already).
+// request: refuse it), change_decided.
 func (s *Service) WithdrawChange(ctx context.Context, id int64, reason, department, actor string) (ChangeRequest, error) {
 	reason, err := optionalReason.Check(reason)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
 		if department != "" && department != r.DepartmentCode {
-			return passnum.Errorf(passnum.KindForbidden, EForbidden, "change request %d is département %s's: only it withdraws it; refuse it instead", id, r.DepartmentCode)
+			return passnum.Errorf(passnum.KindForbidden, EForbidden, "La demande de changement %d est celle du département %s : seul celui-ci peut la retirer ; "+
+				"refusez-la si vous n'êtes pas d'accord.", id, r.DepartmentCode)
 		}
-		if err := settle(tx, id, ledger.ChangeWithdrawn, actor, reason, now); err != nil {
+		if err := settle(tx, id, ledger.ChangeWithdrawn, actor, reason); err != nil {
 			return err
 		}
 		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(r.VenueID, 10),
-			Department: department, Actor: actor, At: now, Data: ledger.ChangeDecided{Event: ledger.EventChangeWithdrawn, ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
+			Department: department, Actor: actor, At: tx.Now(), Data: ledger.ChangeDecided{Event: ledger.EventChangeWithdrawn, ID: id, VenueID: r.VenueID, Department: department, Reason: reason}})
 	})
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	return s.ChangeRequest(ctx, id)
+	return s.ChangeRequest(ctx, id, department)
 }
 
 // decide runs a decision on a pending request under its venue's lock. A
 // département not labelling the venue does not see the request (not_found).
 func (s *Service) decide(ctx context.Context, id int64, department string, fn func(tx *ledger.Tx, r ledger.VenueChangeRequest, labels []string) error) error {
 	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		r, err := changeRequest(tx.DB, id)
+		r, err := changeRequest(tx.DB, id, department)
 		if err != nil {
 			return err
 		}
@@ -205,18 +223,15 @@ func (s *Service) decide(ctx context.Context, id int64, department string, fn fu
 		}
 		// Read again under the lock: a decision that waited for it sees
 		// the one before it.
-		if r, err = changeRequest(tx.DB, id); err != nil {
+		if r, err = changeRequest(tx.DB, id, department); err != nil {
 			return err
 		}
 		labels, err := venueLabels(tx.DB, r.VenueID)
 		if err != nil {
 			return err
 		}
-		if department != "" && !slices.Contains(labels, department) {
-			return passnum.NotFound("there is no change request %d", id)
-		}
 		if r.Status != ledger.ChangePending {
-			return passnum.Conflict("change request %d is already %s", id, r.Status)
+			return passnum.Errorf(passnum.KindConflict, EChangeDecided, "La demande de changement %d est déjà %s : relisez-la.", id, changeWords[r.Status])
 		}
 		return fn(tx, r, labels)
 	})
@@ -224,16 +239,24 @@ func (s *Service) decide(ctx context.Context, id int64, department string, fn fu
 
 // settle moves a request out of pending, once: of two racing decisions,
 // the second finds it decided.
-func settle(tx *ledger.Tx, id int64, status, actor, reason string, now time.Time) error {
+func settle(tx *ledger.Tx, id int64, status, actor, reason string) error {
 	res := tx.Model(&ledger.VenueChangeRequest{}).Where("id = ? AND status = ?", id, ledger.ChangePending).
-		Updates(map[string]any{"status": status, "decided_at": now, "decided_by": actor, "decision_reason": optional(reason)})
+		Updates(map[string]any{"status": status, "decided_at": tx.Now(), "decided_by": actor, "decision_reason": optional(reason)})
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected != 1 {
-		return passnum.Conflict("change request %d was decided meanwhile: look at it again", id)
+		return passnum.Errorf(passnum.KindConflict, EChangeDecided, "La demande de changement %d a été décidée entre-temps : relisez-la.", id)
 	}
 	return nil
+}
+
+// changeWords name a request's status in a sentence ("la demande est …").
+var changeWords = map[string]string{
+	ledger.ChangePending:   "en attente",
+	ledger.ChangeApplied:   "approuvée et appliquée",
+	ledger.ChangeRefused:   "refusée",
+	ledger.ChangeWithdrawn: "retirée",
 }
 
 // awaitingOf lists the départements labelling the venue, other than the
@@ -252,11 +275,16 @@ func awaitingOf(db *gorm.DB, r ledger.VenueChangeRequest, labels []string) ([]st
 	return out, nil
 }
 
-func changeRequest(db *gorm.DB, id int64) (ledger.VenueChangeRequest, error) {
+// changeRequest reads a request; with a département, only one on a venue
+// labelled for it, and the same answer for another's as for none.
+func changeRequest(db *gorm.DB, id int64, department string) (ledger.VenueChangeRequest, error) {
 	var r ledger.VenueChangeRequest
-	err := db.Where("id = ?", id).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return r, passnum.NotFound("there is no change request %d", id)
+	err := labelledFor(db.Where("id = ?", id), "venue_id", department).Take(&r).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound) && department != "":
+		return r, passnum.NotFound("La demande de changement %d n'existe pas ou ne porte pas sur un lieu du département %s.", id, shorten(department, 20))
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return r, passnum.NotFound("La demande de changement %d n'existe pas.", id)
 	}
 	return r, err
 }
@@ -268,13 +296,14 @@ type ChangeFilter struct {
 	Status     string
 }
 
-// ChangeRequests lists change requests, newest first.
+// ChangeRequests lists change requests, newest first. Errors: invalid (an
+// unknown status).
 func (s *Service) ChangeRequests(ctx context.Context, f ChangeFilter) ([]ChangeRequest, error) {
-	db := s.DB.Read(ctx)
-	q := db.Order("id DESC")
-	if f.Department != "" {
-		q = q.Where("venue_id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", f.Department)
+	if _, ok := changeWords[f.Status]; f.Status != "" && !ok {
+		return nil, passnum.Invalid("Une demande de changement est pending (en attente), applied (appliquée), refused (refusée) ou withdrawn (retirée), pas %q.", shorten(f.Status, 20))
 	}
+	db := s.DB.Read(ctx)
+	q := labelledFor(db.Order("id DESC"), "venue_id", f.Department)
 	if f.VenueID != 0 {
 		q = q.Where("venue_id = ?", f.VenueID)
 	}
@@ -296,10 +325,11 @@ func (s *Service) ChangeRequests(ctx context.Context, f ChangeFilter) ([]ChangeR
 	return out, nil
 }
 
-// ChangeRequest reads one change request. Errors: not_found.
-func (s *Service) ChangeRequest(ctx context.Context, id int64) (ChangeRequest, error) {
+// ChangeRequest reads one change request; with a département ("" for
+// all), only one on a venue labelled for it. Errors: not_found.
+func (s *Service) ChangeRequest(ctx context.Context, id int64, department string) (ChangeRequest, error) {
 	db := s.DB.Read(ctx)
-	r, err := changeRequest(db, id)
+	r, err := changeRequest(db, id, department)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
@@ -308,7 +338,7 @@ func (s *Service) ChangeRequest(ctx context.Context, id int64) (ChangeRequest, e
 
 func describe(db *gorm.DB, r ledger.VenueChangeRequest) (ChangeRequest, error) {
 	out := ChangeRequest{VenueChangeRequest: r, Awaiting: []string{}}
-	v, err := venue(db, r.VenueID)
+	v, err := venue(db, r.VenueID, "")
 	if err != nil {
 		return out, err
 	}
@@ -326,4 +356,31 @@ func describe(db *gorm.DB, r ledger.VenueChangeRequest) (ChangeRequest, error) {
 		}
 	}
 	return out, nil
+}
+
+// Message says in French what a request asks and where it stands, for the
+// staff of the départements that decide it.
+func (r ChangeRequest) Message() string {
+	var what []string
+	if r.Name != nil {
+		what = append(what, fmt.Sprintf("le nom « %s » en « %s »", r.PreviousName, *r.Name))
+	}
+	if r.Address != nil {
+		what = append(what, fmt.Sprintf("l'adresse en « %s »", *r.Address))
+	}
+	if r.IBAN != nil {
+		what = append(what, fmt.Sprintf("l'IBAN %s en %s", deref(r.PreviousIBAN), *r.IBAN))
+	}
+	asked := fmt.Sprintf("Le département %s demande de changer, pour le lieu « %s » (n° %d), %s (motif : %s).",
+		r.DepartmentCode, r.VenueName, r.VenueID, strings.Join(what, ", "), r.Reason)
+	switch r.Status {
+	case ledger.ChangePending:
+		return asked + fmt.Sprintf(" Le changement attend l'accord du ou des départements %s : d'ici là, chacun continue de payer le lieu "+
+			"sous son nom et sur son compte actuels. Approuvez-le ou refusez-le après l'avoir vérifié auprès du lieu.", strings.Join(r.Awaiting, ", "))
+	case ledger.ChangeApplied:
+		return asked + " Changement approuvé et appliqué."
+	case ledger.ChangeRefused:
+		return asked + fmt.Sprintf(" Changement refusé (motif : %s).", deref(r.DecisionReason))
+	}
+	return asked + " Demande retirée."
 }

@@ -20,7 +20,8 @@ func sharedVenue(t *testing.T, db *ledger.DB, others ...string) (*programme.Serv
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	s := &programme.Service{DB: db, Now: func() time.Time { return now }}
+	db.Clock = func() time.Time { return now }
+	s := &programme.Service{DB: db}
 	for _, d := range append([]string{"78"}, others...) {
 		if _, err := s.AddDepartment(ctx, d, "Département "+d, "test"); err != nil {
 			t.Fatal(err)
@@ -60,7 +61,7 @@ func TestChangeRequestDecisions(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 		_, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Name: &name}, "autre", "92", "dept-92")
-		code(err, passnum.EConflict) // one pending request per venue
+		code(err, programme.EChangePending) // one pending request per venue
 		_, err = s.ApproveChange(ctx, r.ID, "78", "dept-78")
 		code(err, programme.EForbidden)
 		_, err = s.RefuseChange(ctx, r.ID, "non", "78", "dept-78")
@@ -77,7 +78,7 @@ func TestChangeRequestDecisions(t *testing.T) {
 		if r, err = s.RefuseChange(ctx, r.ID, "le lieu n'a pas confirmé", "93", "dept-93"); err != nil || r.Status != ledger.ChangeRefused {
 			t.Fatalf("%v %+v", err, r)
 		}
-		v, _ := s.Venue(ctx, id)
+		v, _ := s.Venue(ctx, id, "")
 		if *v.IBAN != programmetest.IBAN {
 			t.Fatalf("a refused change applied: %s", *v.IBAN)
 		}
@@ -96,8 +97,8 @@ func TestChangeRequestDecisions(t *testing.T) {
 		}
 		s.ApproveChange(ctx, r.ID, "92", "dept-92")
 		_, err = s.ApproveChange(ctx, r.ID, "93", "dept-93")
-		code(err, passnum.EConflict)
-		if v, _ := s.Venue(ctx, id); *v.IBAN != other {
+		code(err, programme.EChangeOutdated)
+		if v, _ := s.Venue(ctx, id, ""); *v.IBAN != other {
 			t.Fatalf("the request overwrote the admin's change: %s", *v.IBAN)
 		}
 		// An admin approves for everyone.
@@ -106,7 +107,7 @@ func TestChangeRequestDecisions(t *testing.T) {
 		if r, err = s.ApproveChange(ctx, r.ID, "", "admin"); err != nil || r.Status != ledger.ChangeApplied {
 			t.Fatalf("%v %+v", err, r)
 		}
-		if v, _ := s.Venue(ctx, id); v.Name != name {
+		if v, _ := s.Venue(ctx, id, ""); v.Name != name {
 			t.Fatalf("%+v", v)
 		}
 	})
@@ -139,7 +140,7 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 				wg.Go(func() {
 					<-start
 					r, err := s.ApproveChange(ctx, req, d, "dept-"+d)
-					if c := passnum.ErrorCode(err); c != "" && c != passnum.EConflict {
+					if c := passnum.ErrorCode(err); c != "" && c != programme.EChangeDecided {
 						t.Errorf("round %d, %q: %v", round, d, err)
 					}
 					if err == nil && r.Status == ledger.ChangeApplied {
@@ -153,7 +154,7 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				u, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Name: &name}, "nouveau nom", "91", "dept-91")
-				if c := passnum.ErrorCode(err); c != "" && c != passnum.EConflict {
+				if c := passnum.ErrorCode(err); c != "" && c != programme.EChangePending {
 					t.Errorf("round %d, racing request: %v", round, err)
 				}
 				if err == nil {
@@ -164,7 +165,7 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 			})
 			close(start)
 			wg.Wait()
-			r, err := s.ChangeRequest(ctx, req)
+			r, err := s.ChangeRequest(ctx, req, "")
 			if err != nil || r.Status != ledger.ChangeApplied || applied < 1 {
 				t.Fatalf("round %d: %v %+v, %d calls saw it applied", round, err, r, applied)
 			}
@@ -173,7 +174,7 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 			if n != 1 {
 				t.Fatalf("round %d: request %d applied %d times", round, req, n)
 			}
-			if v, _ := s.Venue(ctx, id); *v.IBAN != iban {
+			if v, _ := s.Venue(ctx, id, ""); *v.IBAN != iban {
 				t.Fatalf("round %d: IBAN %s, want %s", round, *v.IBAN, iban)
 			}
 			for _, other := range racing {

@@ -38,7 +38,7 @@ const noticeTypes = `'venue.updated', 'venue.labelled', 'venue.suspended', 'venu
 // out: it moves no money.
 func (s *Service) Notices(ctx context.Context, department string) ([]Notice, error) {
 	db := s.DB.Read(ctx)
-	q := db.Where("type IN ("+noticeTypes+") AND created_at > ?", s.Now().UTC().AddDate(0, 0, -NoticeDays)).Order("created_at DESC, id DESC")
+	q := db.Where("type IN ("+noticeTypes+") AND created_at > ?", s.DB.Now().AddDate(0, 0, -NoticeDays)).Order("created_at DESC, id DESC")
 	if department != "" {
 		q = q.Where("(department_code IS NULL OR department_code <> ?)", department).
 			Where("entity_id IN (SELECT CAST(venue_id AS TEXT) FROM venue_departments WHERE department_code = ?)", department)
@@ -83,7 +83,7 @@ func (s *Service) Notices(ctx context.Context, department string) ([]Notice, err
 		}
 		name, ok := names[n.VenueID]
 		if !ok {
-			v, err := venue(db, n.VenueID)
+			v, err := venue(db, n.VenueID, "")
 			if err != nil {
 				return nil, err
 			}

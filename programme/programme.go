@@ -7,32 +7,38 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"passnum"
 	"passnum/ledger"
 	"passnum/voucher"
 )
 
-// Service changes départements and venues.
+// Service changes départements and venues. Its messages are in French, for
+// the command line and the API alike; how to put an error right with each
+// (a command, a request) is in their hint tables, by code.
 type Service struct {
-	DB  *ledger.DB
-	Now func() time.Time
+	DB *ledger.DB
 }
+
+// Error codes of départements, beside the generic ones.
+const (
+	EDepartmentUnknown = "department_unknown" // a venue names a département the programme does not have
+)
 
 // AddDepartment registers a département by its official code ("78", "2A",
 // "971"). Errors: invalid (bad code or name), conflict (already there).
 func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (ledger.Department, error) {
-	code = strings.ToUpper(strings.TrimSpace(code))
-	if !voucher.ValidDepartment(code) {
-		return ledger.Department{}, passnum.Invalid("%q is not a département code: use the official code, such as 78, 2A or 971", code)
-	}
-	name, err := departmentName.Check(name)
+	code, err := departmentCode(code)
 	if err != nil {
 		return ledger.Department{}, err
 	}
-	d := ledger.Department{Code: code, Name: name, CreatedAt: s.Now().UTC()}
+	name, err = departmentName.Check(name)
+	if err != nil {
+		return ledger.Department{}, err
+	}
+	d := ledger.Department{Code: code, Name: name}
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		d.CreatedAt = tx.Now()
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
@@ -40,15 +46,29 @@ func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (
 			Department: code, Actor: actor, At: d.CreatedAt, Data: ledger.DepartmentAdded{Code: code, Name: name}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return d, passnum.Conflict("département %s already exists", code)
+		return d, passnum.Conflict("Le département %s existe déjà.", code)
 	}
 	return d, err
 }
 
-// Departments lists the départements by code.
-func (s *Service) Departments(ctx context.Context) ([]ledger.Department, error) {
+// departmentCode reads a département code as people type it ("2a", " 78").
+func departmentCode(s string) (string, error) {
+	code := strings.ToUpper(strings.TrimSpace(s))
+	if !voucher.ValidDepartment(code) {
+		return "", passnum.Invalid("%q n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971.", shorten(s, 20))
+	}
+	return code, nil
+}
+
+// Departments lists the départements by code: every one, or with a
+// département ("" for all) that one alone, as its staff sees them.
+func (s *Service) Departments(ctx context.Context, department string) ([]ledger.Department, error) {
+	q := s.DB.Read(ctx).Order("code")
+	if department != "" {
+		q = q.Where("code = ?", department)
+	}
 	var ds []ledger.Department
-	err := s.DB.Read(ctx).Order("code").Find(&ds).Error
+	err := q.Find(&ds).Error
 	return ds, err
 }
 
@@ -89,43 +109,38 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		}
 		updates["payer_name"], data.PayerName = name, &name
 	}
-	if ch.PayerIBAN != nil {
-		bic := ""
-		if ch.PayerBIC != nil {
-			bic = *ch.PayerBIC
-		}
-		iban, bic, err := checkBank(*ch.PayerIBAN, bic)
-		if err != nil {
-			return ledger.Department{}, err
-		}
-		updates["payer_iban"], updates["payer_bic"], data.PayerIBAN, data.PayerBIC = iban, optional(bic), &iban, &bic
-	} else if ch.PayerBIC != nil {
-		return ledger.Department{}, passnum.Invalid("give the paying office's IBAN with its BIC")
+	iban, bic, err := checkBankChange(ch.PayerIBAN, ch.PayerBIC)
+	if err != nil {
+		return ledger.Department{}, err
+	}
+	if iban != nil {
+		b := deref(bic)
+		updates["payer_iban"], updates["payer_bic"], data.PayerIBAN, data.PayerBIC = *iban, bic, iban, &b
 	}
 	if ch.CommissionBasisPoints != nil {
 		bp := *ch.CommissionBasisPoints
 		if bp < 0 || bp > 10000 {
-			return ledger.Department{}, passnum.Invalid("the commission is 0 to 10000 basis points (0 to 100 %%), not %d", bp)
+			return ledger.Department{}, passnum.Invalid("La commission du programme va de 0 à 100 %% (de 0 à 10000 points de base ; 150 = 1,50 %%), pas %d points de base.", bp)
 		}
 		updates["commission_basis_points"], data.CommissionBasisPoints = bp, &bp
 	}
 	if len(updates) == 0 {
-		return ledger.Department{}, passnum.Invalid("nothing to change: give the paying office's name, IBAN, BIC or the commission")
+		return ledger.Department{}, passnum.Invalid("Rien à changer : donnez le nom du payeur, son IBAN (et son BIC) ou la commission.")
 	}
 	var d ledger.Department
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		r := tx.Model(&ledger.Department{}).Where("code = ?", code).Updates(updates)
 		if r.Error != nil {
 			return r.Error
 		}
 		if r.RowsAffected == 0 {
-			return passnum.NotFound("there is no département %s", code)
+			return passnum.NotFound("Le département %s n'existe pas dans le programme.", code)
 		}
 		if err := tx.Where("code = ?", code).Take(&d).Error; err != nil {
 			return err
 		}
 		return tx.Append(ledger.Record{Entity: "department", EntityID: code,
-			Department: code, Actor: actor, At: s.Now().UTC().Truncate(time.Microsecond), Data: data})
+			Department: code, Actor: actor, At: tx.Now(), Data: data})
 	})
 	return d, err
 }

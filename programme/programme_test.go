@@ -3,6 +3,7 @@ package programme_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 func TestDepartments(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		s := &programme.Service{DB: db, Now: time.Now}
+		s := &programme.Service{DB: db}
 		if _, err := s.AddDepartment(ctx, " 2a ", "Corse-du-Sud", "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +100,8 @@ func TestVenueLifecycle(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-		s := &programme.Service{DB: db, Now: func() time.Time { return now }}
+		db.Clock = func() time.Time { return now }
+		s := &programme.Service{DB: db}
 		for _, d := range [][2]string{{"78", "Yvelines"}, {"92", "Hauts-de-Seine"}} {
 			if _, err := s.AddDepartment(ctx, d[0], d[1], "test"); err != nil {
 				t.Fatal(err)
@@ -125,12 +127,12 @@ func TestVenueLifecycle(t *testing.T) {
 			in   programme.VenueInput
 			code string
 		}{
-			"siret taken":         {bad(func(i *programme.VenueInput) { i.SIRET = "73282932000074" }), passnum.EConflict},
+			"siret taken":         {bad(func(i *programme.VenueInput) { i.SIRET = "73282932000074" }), programme.EVenueSIRETTaken},
 			"siret altered":       {bad(func(i *programme.VenueInput) { i.SIRET = "73282932000075" }), passnum.EInvalid},
 			"iban altered":        {bad(func(i *programme.VenueInput) { i.IBAN = "FR7630006000011234567890188" }), passnum.EInvalid},
 			"no iban":             {bad(func(i *programme.VenueInput) { i.IBAN = "" }), passnum.EInvalid},
 			"bad bic":             {bad(func(i *programme.VenueInput) { i.BIC = "XX" }), passnum.EInvalid},
-			"unknown département": {bad(func(i *programme.VenueInput) { i.Departments = []string{"75"} }), passnum.EInvalid},
+			"unknown département": {bad(func(i *programme.VenueInput) { i.Departments = []string{"75"} }), programme.EDepartmentUnknown},
 			"no département":      {bad(func(i *programme.VenueInput) { i.Departments = nil }), passnum.EInvalid},
 			"label in the past":   {bad(func(i *programme.VenueInput) { i.LabelExpiresOn = voucher.Today(now).AddDays(-1) }), passnum.EInvalid},
 			"no name":             {bad(func(i *programme.VenueInput) { i.Name = " " }), passnum.EInvalid},
@@ -160,7 +162,7 @@ func TestVenueLifecycle(t *testing.T) {
 			}, "", programme.EVenueStatus},
 			{"label while suspended", func() (programme.VenueWithDepartments, error) {
 				return s.Label(ctx, v.ID, programme.LabelOf{Department: "78"}, 0, "x", "test")
-			}, "", programme.EVenueStatus},
+			}, "", programme.EVenueLabelSuspended},
 			{"reinstate", func() (programme.VenueWithDepartments, error) {
 				return s.Reinstate(ctx, v.ID, programme.LabelOf{Department: "78"}, "enquête close", "test")
 			}, ledger.VenueLabelled, ""},
@@ -188,7 +190,7 @@ func TestVenueLifecycle(t *testing.T) {
 				t.Fatalf("%s: labels %+v, want %s for 78 and 92 untouched", st.name, got.Labels, st.status)
 			}
 		}
-		v, err = s.Venue(ctx, v.ID)
+		v, err = s.Venue(ctx, v.ID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,9 +233,56 @@ func TestVenueLifecycle(t *testing.T) {
 			t.Fatalf("venue.updated %+v by %s", upd, evs[5].Actor)
 		}
 
-		only92, err := s.Venues(ctx, "92")
-		if err != nil || len(only92) != 1 {
+		only92, err := s.Venues(ctx, programme.VenueFilter{Department: "92"})
+		if err != nil || len(only92.Venues) != 1 {
 			t.Fatalf("venues of 92: %v %v", only92, err)
+		}
+	})
+}
+
+// TestVenuePages: a département's venues a page at a time, each with all
+// its labels; the last page says there is no next.
+func TestVenuePages(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		s := &programme.Service{DB: db}
+		for _, d := range []string{"78", "92"} {
+			if _, err := s.AddDepartment(ctx, d, "Département "+d, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ids []int64
+		for i, ds := range [][]string{{"78"}, {"92"}, {"78", "92"}, {"78"}} {
+			v, err := s.AddVenue(ctx, programmetest.Venue(i+1, fmt.Sprintf("Lieu %d", i+1), ds...), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, v.ID)
+		}
+		var got []int64
+		f := programme.VenueFilter{Department: "78", Limit: 2}
+		for pages := 0; ; pages++ {
+			page, err := s.Venues(ctx, f)
+			if err != nil || pages > 2 {
+				t.Fatalf("page %d: %v", pages, err)
+			}
+			for _, v := range page.Venues {
+				got = append(got, v.ID)
+				if v.ID == ids[2] && fmt.Sprint(v.Departments) != "[78 92]" {
+					t.Errorf("venue %d shows the labels %v", v.ID, v.Departments)
+				}
+			}
+			if page.Next == 0 {
+				break
+			}
+			f.After = page.Next
+		}
+		if want := fmt.Sprint([]int64{ids[0], ids[2], ids[3]}); fmt.Sprint(got) != want {
+			t.Fatalf("78's venues %v, want %s", got, want)
+		}
+		all, err := s.Venues(ctx, programme.VenueFilter{})
+		if err != nil || len(all.Venues) != 4 || all.Next != 0 {
+			t.Fatalf("%v %+v", err, all)
 		}
 	})
 }

@@ -16,9 +16,9 @@ const laPosteSIREN = "356000000"
 // and the NIC of the establishment) by its Luhn key, accepting the spaces
 // people type, and returns its 14 digits.
 func CheckSIRET(s string) (string, error) {
-	digits, ok := SIRETDigits(s)
+	digits, ok := siretDigits(s)
 	if !ok {
-		return "", passnum.Invalid("%q is not a SIRET: it has 14 digits (SIREN and NIC), as on the venue's Kbis or avis de situation INSEE", s)
+		return "", passnum.Invalid("%q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
 	}
 	if digits[:9] == laPosteSIREN {
 		sum := 0
@@ -26,14 +26,18 @@ func CheckSIRET(s string) (string, error) {
 			sum += int(c - '0')
 		}
 		if sum%5 != 0 && !luhn(digits) {
-			return "", passnum.Invalid("SIRET %s has a wrong key: a digit was mistyped", digits)
+			return "", wrongKey(digits)
 		}
 		return digits, nil
 	}
 	if !luhn(digits) {
-		return "", passnum.Invalid("SIRET %s has a wrong key: a digit was mistyped", digits)
+		return "", wrongKey(digits)
 	}
 	return digits, nil
+}
+
+func wrongKey(siret string) error {
+	return passnum.Invalid("Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", siret)
 }
 
 // luhn reports whether a digit string passes the Luhn check.
@@ -51,10 +55,10 @@ func luhn(digits string) bool {
 	return sum%10 == 0
 }
 
-// SIRETDigits returns the 14 digits of a SIRET as people type it (spaces
+// siretDigits returns the 14 digits of a SIRET as people type it (spaces
 // and dots allowed), and false when it is not 14 digits at all: the key is
 // not checked.
-func SIRETDigits(s string) (string, bool) {
+func siretDigits(s string) (string, bool) {
 	digits := strings.Map(func(r rune) rune {
 		if r == ' ' || r == '\u00a0' || r == '.' {
 			return -1

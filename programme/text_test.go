@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"passnum"
 	"passnum/ledger"
@@ -20,7 +19,7 @@ import (
 func TestFreeText(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		s := &programme.Service{DB: db, Now: time.Now}
+		s := &programme.Service{DB: db}
 		if _, err := s.AddDepartment(ctx, "78", "Yvelines", "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -28,14 +27,7 @@ func TestFreeText(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		venue := func(mod func(*programme.VenueInput)) func() error {
-			return func() error {
-				in := programmetest.Venue(2, "Autre lieu", "78")
-				mod(&in)
-				_, err := s.AddVenue(ctx, in, "test")
-				return err
-			}
-		}
+		venue := addVenue(s)
 		change := func(ch programme.VenueChanges, reason string) func() error {
 			return func() error {
 				_, err := s.UpdateVenue(ctx, v.ID, ch, reason, "", "test")

@@ -3,6 +3,7 @@ package programme
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +20,9 @@ import (
 
 // Error codes of venue changes, beside the generic ones.
 const (
-	EVenueStatus = "venue_status" // the change does not apply to the venue's current status
+	EVenueStatus         = "venue_status"          // the change does not apply to the venue's current status
+	EVenueLabelSuspended = "venue_label_suspended" // labelling a suspended label, which is reinstated instead
+	EVenueSIRETTaken     = "venue_siret_taken"     // a venue with this SIRET is already registered
 )
 
 // VenueInput is a new venue. SIRET and IBAN are required: a venue is an
@@ -90,13 +93,13 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
-	if in.LabelExpiresOn != 0 && in.LabelExpiresOn < voucher.Today(now) {
-		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", in.LabelExpiresOn)
+	if err := checkLabelEnd(in.LabelExpiresOn, s.DB.Now()); err != nil {
+		return VenueWithDepartments{}, err
 	}
-	v := ledger.Venue{Name: name, CreatedAt: now, SIRET: &siret, Address: address, IBAN: &iban, BIC: optional(bic), Contact: contact}
+	v := ledger.Venue{Name: name, SIRET: &siret, Address: address, IBAN: &iban, BIC: optional(bic), Contact: contact}
 	var labels []ledger.VenueDepartment
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		v.CreatedAt = tx.Now()
 		if err := checkDepartmentsExist(tx, codes); err != nil {
 			return err
 		}
@@ -111,11 +114,11 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 			labels = append(labels, l)
 		}
 		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(v.ID, 10),
-			Actor: actor, At: now, Data: ledger.VenueAdded{ID: v.ID, Name: name, Status: ledger.VenueLabelled, Departments: codes,
+			Actor: actor, At: v.CreatedAt, Data: ledger.VenueAdded{ID: v.ID, Name: name, Status: ledger.VenueLabelled, Departments: codes,
 				SIRET: siret, Address: address, IBAN: iban, BIC: bic, LabelExpiresOn: dayString(in.LabelExpiresOn), Reason: reason}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return VenueWithDepartments{}, passnum.Conflict("a venue with SIRET %s already exists", siret)
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindConflict, EVenueSIRETTaken, "Un lieu de SIRET %s est déjà enregistré : c'est le même établissement.", siret)
 	}
 	slices.SortFunc(labels, func(a, b ledger.VenueDepartment) int { return strings.Compare(a.DepartmentCode, b.DepartmentCode) })
 	return withLabels(v, labels), err
@@ -169,9 +172,8 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		return VenueUpdate{}, err
 	}
 	if contact == nil && !ch.shared() {
-		return VenueUpdate{}, passnum.Invalid("nothing to change: give a name, address, IBAN or contact")
+		return VenueUpdate{}, passnum.Invalid("Rien à changer : donnez un nouveau nom, une adresse, un IBAN (et son BIC) ou un contact.")
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var request *ledger.VenueChangeRequest
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		// Every change of a venue's shared details, and every decision on
@@ -179,7 +181,7 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		if err := tx.LockVenue(id); err != nil {
 			return err
 		}
-		v, err := venue(tx.DB, id)
+		v, err := venue(tx.DB, id, department)
 		if err != nil {
 			return err
 		}
@@ -187,12 +189,9 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		if err != nil {
 			return err
 		}
-		if department != "" && !slices.Contains(labels, department) {
-			return passnum.NotFound("there is no venue %d labelled for département %s", id, department)
-		}
 		others := othersThan(labels, department)
 		if ch.shared() && department != "" && len(others) > 0 {
-			if request, err = s.request(tx, v, want, department, others, reason, actor, now); err != nil {
+			if request, err = s.request(tx, v, want, department, others, reason, actor); err != nil {
 				return err
 			}
 			want = venueDetails{} // the contact alone changes now
@@ -208,17 +207,17 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 			return err
 		}
 		return tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(id, 10),
-			Department: department, Actor: actor, At: now, Data: data})
+			Department: department, Actor: actor, At: tx.Now(), Data: data})
 	})
 	if err != nil {
 		return VenueUpdate{}, err
 	}
 	out := VenueUpdate{}
-	if out.Venue, err = s.Venue(ctx, id); err != nil {
+	if out.Venue, err = s.Venue(ctx, id, department); err != nil {
 		return out, err
 	}
 	if request != nil {
-		cr, err := s.ChangeRequest(ctx, request.ID)
+		cr, err := s.ChangeRequest(ctx, request.ID, department)
 		if err != nil {
 			return out, err
 		}
@@ -253,21 +252,9 @@ func checkChanges(ch VenueChanges) (venueDetails, error) {
 		}
 		d.Address = &a
 	}
-	if ch.IBAN != nil || ch.BIC != nil {
-		if ch.IBAN == nil {
-			return d, passnum.Invalid("give the IBAN with its BIC")
-		}
-		bicIn := ""
-		if ch.BIC != nil {
-			bicIn = *ch.BIC
-		}
-		iban, bic, err := checkBank(*ch.IBAN, bicIn)
-		if err != nil {
-			return d, err
-		}
-		d.IBAN, d.BIC = &iban, optional(bic)
-	}
-	return d, nil
+	var err error
+	d.IBAN, d.BIC, err = checkBankChange(ch.IBAN, ch.BIC)
+	return d, err
 }
 
 // event is the venue.updated data and the column updates of details.
@@ -290,14 +277,11 @@ func (d venueDetails) event(id int64, reason string) (ledger.VenueUpdated, map[s
 // checkPayeeName refuses a name that a SEPA transfer cannot write (sepa's
 // own rule), when it is entered: discovered at payment time, it would
 // block the whole payment file of every département paying the venue.
-// The message is French, marked so: the API shows it as it is.
 func checkPayeeName(name string) error {
 	if err := sepa.CheckName(name); err != nil {
-		err := passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
+		return passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
 			"les lettres latines (les accents sont retirés), les chiffres et quelques signes : écrivez-le en lettres latines, "+
 			"comme sur le RIB du compte.", shorten(name, 60))
-		err.French = true
-		return err
 	}
 	return nil
 }
@@ -319,10 +303,10 @@ type LabelOf struct {
 // expiry), for instance when its label is renewed or was revoked by
 // mistake. A suspended label is reinstated, not relabelled.
 // Errors: invalid, not_found, forbidden (another département's label), and
-// the conflict venue_status.
+// the conflicts venue_label_suspended and venue_status.
 func (s *Service) Label(ctx context.Context, id int64, of LabelOf, until voucher.Day, reason, actor string) (VenueWithDepartments, error) {
-	if until != 0 && until < voucher.Today(s.Now()) {
-		return VenueWithDepartments{}, passnum.Invalid("the label would expire on %s, which is already past", until)
+	if err := checkLabelEnd(until, s.DB.Now()); err != nil {
+		return VenueWithDepartments{}, err
 	}
 	return s.changeStatus(ctx, id, of, ledger.EventVenueLabelled, ledger.VenueLabelled, until, reason, actor,
 		ledger.VenueLabelled, ledger.VenueUnlabelled)
@@ -358,12 +342,11 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 		return VenueWithDepartments{}, err
 	}
 	if of.By != "" && of.Department != of.By {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "département %s changes its own label only, not département %q's", of.By, of.Department)
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "Le département %s ne change que son propre label, pas celui du département %s.", of.By, shorten(of.Department, 20))
 	}
 	department := of.Department
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		if _, err := venue(tx.DB, id); err != nil {
+		if _, err := venue(tx.DB, id, department); err != nil {
 			return err
 		}
 		var labels []ledger.VenueDepartment
@@ -374,13 +357,8 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 		if err := q.Find(&labels).Error; err != nil {
 			return err
 		}
-		if len(labels) == 0 {
-			return passnum.NotFound("venue %d is not labelled for département %s", id, department)
-		}
 		moved := 0
-		var last ledger.VenueDepartment
 		for _, l := range labels {
-			last = l
 			if !slices.Contains(from, l.Status) {
 				continue
 			}
@@ -397,30 +375,60 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 				return r.Error
 			}
 			if r.RowsAffected != 1 {
-				return passnum.Conflict("venue %d changed meanwhile: look at it again", id)
+				return passnum.Conflict("Le lieu %d a changé pendant l'opération : relisez-le et réessayez.", id)
 			}
 			// The event's département is who acted (none for an admin), so
 			// that the others are told (Notices); the label's is in its data.
 			if err := tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(id, 10),
-				Department: of.By, Actor: actor, At: now, Data: data}); err != nil {
+				Department: of.By, Actor: actor, At: tx.Now(), Data: data}); err != nil {
 				return err
 			}
 			moved++
 		}
 		if moved == 0 {
-			return passnum.Errorf(passnum.KindConflict, EVenueStatus, "venue %d is %s for département %s: it cannot be %s", id, last.Status, last.DepartmentCode, strings.TrimPrefix(event, "venue."))
+			return statusRefused(id, event, labels)
 		}
 		return nil
 	})
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
-	return s.Venue(ctx, id)
+	return s.Venue(ctx, id, of.By)
 }
 
-// Venue reads one venue. Errors: not_found.
-func (s *Service) Venue(ctx context.Context, id int64) (VenueWithDepartments, error) {
-	v, err := venue(s.DB.Read(ctx), id)
+// statusWords name a label's status in a sentence ("le lieu est …").
+var statusWords = map[string]string{
+	ledger.VenueLabelled:   "labellisé",
+	ledger.VenueSuspended:  "suspendu",
+	ledger.VenueUnlabelled: "délabellisé",
+}
+
+// statusRefused says why no label could make the move of event.
+func statusRefused(id int64, event string, labels []ledger.VenueDepartment) error {
+	if len(labels) != 1 {
+		states := make([]string, len(labels))
+		for i, l := range labels {
+			states[i] = fmt.Sprintf("%s pour le département %s", statusWords[l.Status], l.DepartmentCode)
+		}
+		return passnum.Errorf(passnum.KindConflict, EVenueStatus, "Aucun label du lieu %d ne permet ce changement : il est %s.", id, strings.Join(states, ", "))
+	}
+	l := labels[0]
+	is := fmt.Sprintf("Le lieu %d est %s pour le département %s", id, statusWords[l.Status], l.DepartmentCode)
+	switch event {
+	case ledger.EventVenueLabelled: // only a suspended label cannot be labelled
+		return passnum.Errorf(passnum.KindConflict, EVenueLabelSuspended, "%s : levez la suspension plutôt que de le labelliser à nouveau.", is)
+	case ledger.EventVenueSuspended:
+		return passnum.Errorf(passnum.KindConflict, EVenueStatus, "%s : seul un lieu labellisé peut être suspendu.", is)
+	case ledger.EventVenueReinstated:
+		return passnum.Errorf(passnum.KindConflict, EVenueStatus, "%s, pas suspendu : il n'y a pas de suspension à lever.", is)
+	}
+	return passnum.Errorf(passnum.KindConflict, EVenueStatus, "Le lieu %d est déjà délabellisé pour le département %s.", id, l.DepartmentCode)
+}
+
+// Venue reads one venue; with a département ("" for all), only if the
+// venue is labelled for it. Errors: not_found.
+func (s *Service) Venue(ctx context.Context, id int64, department string) (VenueWithDepartments, error) {
+	v, err := venue(s.DB.Read(ctx), id, department)
 	if err != nil {
 		return VenueWithDepartments{}, err
 	}
@@ -456,79 +464,152 @@ func othersThan(codes []string, department string) []string {
 	return out
 }
 
-// Venues lists the venues by id; with a département, only those labelled
-// for it.
-func (s *Service) Venues(ctx context.Context, department string) ([]VenueWithDepartments, error) {
-	q := s.DB.Read(ctx).Order("id")
-	if department != "" {
-		q = q.Where("id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", department)
+// VenueFilter selects a page of venues, by id.
+type VenueFilter struct {
+	Department string // only the venues labelled for it; "" for all
+	After      int64  // the venues after this id
+	Limit      int    // at most this many; 0 for all
+}
+
+// VenuePage is a page of venues and the After of the next one (0 on the
+// last page).
+type VenuePage struct {
+	Venues []VenueWithDepartments
+	Next   int64
+}
+
+// Venues lists a page of venues by id, each with all its labels.
+func (s *Service) Venues(ctx context.Context, f VenueFilter) (VenuePage, error) {
+	db := s.DB.Read(ctx)
+	q := labelledFor(db.Where("id > ?", f.After).Order("id"), "id", f.Department)
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit + 1) // one more tells whether a next page exists
 	}
 	var vs []ledger.Venue
 	if err := q.Find(&vs).Error; err != nil {
-		return nil, err
+		return VenuePage{}, err
+	}
+	page := VenuePage{Venues: []VenueWithDepartments{}}
+	if f.Limit > 0 && len(vs) > f.Limit {
+		vs = vs[:f.Limit]
+		page.Next = vs[len(vs)-1].ID
+	}
+	if len(vs) == 0 {
+		return page, nil
+	}
+	ids := make([]int64, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
 	}
 	var links []ledger.VenueDepartment
-	if err := s.DB.Read(ctx).Order("venue_id, department_code").Find(&links).Error; err != nil {
-		return nil, err
+	if err := db.Where("venue_id IN ?", ids).Order("venue_id, department_code").Find(&links).Error; err != nil {
+		return VenuePage{}, err
 	}
 	byVenue := map[int64][]ledger.VenueDepartment{}
 	for _, l := range links {
 		byVenue[l.VenueID] = append(byVenue[l.VenueID], l)
 	}
-	out := make([]VenueWithDepartments, len(vs))
-	for i, v := range vs {
-		out[i] = withLabels(v, byVenue[v.ID])
+	for _, v := range vs {
+		page.Venues = append(page.Venues, withLabels(v, byVenue[v.ID]))
 	}
-	return out, nil
+	return page, nil
 }
 
-func venue(db *gorm.DB, id int64) (ledger.Venue, error) {
+// labelledFor narrows q to the rows whose venue (its column venue) is
+// labelled for department, whatever the label's status: the scope of a
+// département's staff. "" leaves q as it is.
+func labelledFor(q *gorm.DB, venue, department string) *gorm.DB {
+	if department == "" {
+		return q
+	}
+	return q.Where(venue+" IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", department)
+}
+
+// venue reads a venue; with a département, only one labelled for it, and
+// the same answer for one that is not as for one that does not exist.
+func venue(db *gorm.DB, id int64, department string) (ledger.Venue, error) {
 	var v ledger.Venue
-	err := db.Where("id = ?", id).Take(&v).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, passnum.NotFound("there is no venue %d", id)
+	err := labelledFor(db.Where("id = ?", id), "id", department).Take(&v).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound) && department != "":
+		return v, passnum.NotFound("Le lieu %d n'existe pas ou n'est pas labellisé pour le département %s.", id, shorten(department, 20))
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return v, passnum.NotFound("Le lieu %d n'existe pas dans le programme.", id)
 	}
 	return v, err
 }
 
+// checkBank checks an IBAN and an optional BIC ("" for none) and returns
+// them normalised.
 func checkBank(iban, bic string) (string, string, error) {
-	iban, err := sepa.CheckIBAN(iban)
+	if strings.TrimSpace(iban) == "" {
+		return "", "", passnum.Invalid("Donnez l'IBAN du compte, recopié depuis le RIB de son titulaire : les remboursements se font par virement.")
+	}
+	ibanOut, err := sepa.CheckIBAN(iban)
 	if err != nil {
-		return "", "", passnum.Invalid("IBAN: %v", err)
+		return "", "", passnum.Invalid("L'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", shorten(iban, 40))
 	}
 	if strings.TrimSpace(bic) == "" {
-		return iban, "", nil
+		return ibanOut, "", nil
 	}
-	bic, err = sepa.CheckBIC(bic)
+	bicOut, err := sepa.CheckBIC(bic)
 	if err != nil {
-		return "", "", passnum.Invalid("BIC: %v", err)
+		return "", "", passnum.Invalid("Le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", shorten(bic, 20))
 	}
-	return iban, bic, nil
+	return ibanOut, bicOut, nil
+}
+
+// checkBankChange checks a new IBAN and its BIC, either absent (nil, nil:
+// no change); a BIC comes with its IBAN. A nil BIC out is none.
+func checkBankChange(iban, bic *string) (*string, *string, error) {
+	switch {
+	case iban == nil && bic == nil:
+		return nil, nil, nil
+	case iban == nil:
+		return nil, nil, passnum.Invalid("Un BIC se donne avec l'IBAN du compte : ils vont ensemble.")
+	}
+	ib, b, err := checkBank(*iban, deref(bic))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ib, optional(b), nil
+}
+
+// checkLabelEnd refuses a label's last day already past at now (zero: no
+// expiry).
+func checkLabelEnd(until voucher.Day, now time.Time) error {
+	if until != 0 && until < voucher.Today(now) {
+		return passnum.Invalid("Le label finirait le %s, qui est déjà passé : donnez aujourd'hui ou un jour à venir.", until.French())
+	}
+	return nil
 }
 
 func departmentCodes(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return nil, passnum.Invalid("a venue must be labelled for at least one département")
+		return nil, passnum.Invalid("Donnez au moins un département pour lequel le lieu est labellisé, comme 78.")
 	}
 	codes := make([]string, 0, len(in))
-	seen := map[string]bool{}
 	for _, c := range in {
-		c = strings.ToUpper(strings.TrimSpace(c))
-		if !seen[c] {
-			seen[c] = true
-			codes = append(codes, c)
+		code, err := departmentCode(c)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(codes, code) {
+			codes = append(codes, code)
 		}
 	}
 	return codes, nil
 }
 
 func checkDepartmentsExist(tx *ledger.Tx, codes []string) error {
-	var known int64
-	if err := tx.Model(&ledger.Department{}).Where("code IN ?", codes).Count(&known).Error; err != nil {
+	var known []string
+	if err := tx.Model(&ledger.Department{}).Where("code IN ?", codes).Pluck("code", &known).Error; err != nil {
 		return err
 	}
-	if int(known) != len(codes) {
-		return passnum.Invalid("unknown département among %s: add it first with 'passnum department add'", strings.Join(codes, ", "))
+	for _, c := range codes {
+		if !slices.Contains(known, c) {
+			return passnum.Errorf(passnum.KindInvalid, EDepartmentUnknown, "Le département %s n'est pas dans le programme : il faut l'y ajouter avant d'y labelliser un lieu.", c)
+		}
 	}
 	return nil
 }

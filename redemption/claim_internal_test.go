@@ -21,7 +21,7 @@ func TestRepeatWhileRunning(t *testing.T) {
 	db := ledgertest.Open(t, ledger.Postgres)
 	ctx := context.Background()
 	f := issuingtest.New(t, db)
-	v, err := (&programme.Service{DB: db, Now: f.Clock.Now}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
+	v, err := (&programme.Service{DB: db}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
 	if err != nil {
 		t.Fatal(err)
 	}

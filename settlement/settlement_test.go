@@ -37,7 +37,7 @@ func newEnv(t *testing.T, db *ledger.DB) *env {
 	// A long reversal window, so that only the settlement lock refuses.
 	e.redeem = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now, ReversalWindow: 3 * time.Hour}
 	e.settle = &settlement.Service{DB: db, Now: f.Clock.Now}
-	e.prog = &programme.Service{DB: db, Now: f.Clock.Now}
+	e.prog = &programme.Service{DB: db}
 	return e
 }
 

@@ -82,6 +82,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		return none, err
 	}
 	db := a.db
+	db.Clock = a.now // the services' "now" is the story's
 	prog := a.programme(db)
 	svc := a.issuing(db)
 	who := "demo"

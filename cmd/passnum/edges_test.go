@@ -9,7 +9,8 @@ import (
 
 // TestRulesSameOnBothEdges: a rule is written once, in its service, so the
 // command line and the API refuse the same input with the same message
-// (the API also says the code; the command line prints the message alone).
+// (the API also says the code; the command line prints the message alone),
+// each edge adding its own hint for some codes (hints.go).
 func TestRulesSameOnBothEdges(t *testing.T) {
 	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
 	mustRun(t, env, "init")
@@ -17,49 +18,82 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 	out := mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "2", "--valid-until", nextYearEnd())
 	number := firstChequier(t, out)
 	admin := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "admin", "--name", "exploitation"))
+	const taken = "44306184100047" // venue 1's SIRET
+	mustRun(t, env, "venue", "add", "France Services", "--department", "78", "--siret", taken, "--iban", "FR7630006000011234567890189")
+	mustRun(t, env, "venue", "suspend", "1", "--department", "78", "--reason", "enquête")
 	base := startServer(t, env)
 
 	long := strings.Repeat("é", 201)
 	const siret, iban = "73282932000074", "FR7630006000011234567890189"
 	for _, c := range []struct {
-		name string
-		cli  []string
-		path string
-		body map[string]any
-		code string
-		want string // the French message, the service's
+		name   string
+		cli    []string
+		path   string
+		body   map[string]any
+		status int
+		code   string
+		want   string // the French message, the service's
+		// The edges' own hints for the code ("": none).
+		cliHint, apiHint string
 	}{
 		{"ReasonWithControlCharacter",
 			[]string{"void", number, "--reason", "perdu\x1b[2J"},
-			"/api/v1/chequiers/" + number + "/void", map[string]any{"reason": "perdu\x1b[2J"}, "invalid",
-			"Le motif fait de 1 à 200 caractères, sans caractère de contrôle. Par exemple : « perdu »."},
+			"/api/v1/chequiers/" + number + "/void", map[string]any{"reason": "perdu\x1b[2J"}, 400, "invalid",
+			"Le motif fait de 1 à 200 caractères, sans caractère de contrôle. Par exemple : « perdu ».", "", ""},
 		{"VenueNameTooLong",
 			[]string{"venue", "add", long, "--department", "78", "--siret", siret, "--iban", iban},
-			"/api/v1/venues", map[string]any{"name": long, "siret": siret, "iban": iban, "departments": []string{"78"}}, "invalid",
-			"Le nom du lieu fait de 1 à 200 caractères, sans caractère de contrôle."},
+			"/api/v1/venues", map[string]any{"name": long, "siret": siret, "iban": iban, "departments": []string{"78"}}, 400, "invalid",
+			"Le nom du lieu fait de 1 à 200 caractères, sans caractère de contrôle.", "", ""},
 		{"VenueNameWithControlCharacter", // refused by programme since issue #13, as the API did
 			[]string{"venue", "add", "Média\x07thèque", "--department", "78", "--siret", siret, "--iban", iban},
-			"/api/v1/venues", map[string]any{"name": "Média\x07thèque", "siret": siret, "iban": iban, "departments": []string{"78"}}, "invalid",
-			"Le nom du lieu fait de 1 à 200 caractères, sans caractère de contrôle."},
+			"/api/v1/venues", map[string]any{"name": "Média\x07thèque", "siret": siret, "iban": iban, "departments": []string{"78"}}, 400, "invalid",
+			"Le nom du lieu fait de 1 à 200 caractères, sans caractère de contrôle.", "", ""},
 		{"BeneficiaryReferenceLooksLikeAName",
 			[]string{"activate", number, "--beneficiary-ref", "Jean Dupont"},
-			"/api/v1/chequiers/activation", map[string]any{"number": number, "beneficiary_ref": "Jean Dupont"}, "invalid",
-			"La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom."},
+			"/api/v1/chequiers/activation", map[string]any{"number": number, "beneficiary_ref": "Jean Dupont"}, 400, "invalid",
+			"La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.", "", ""},
+
+		// programme: the checks the API made again before issue #13, and a
+		// label's status.
+		{"SIRETWrongKey",
+			[]string{"venue", "add", "Médiathèque de Trappes", "--department", "78", "--siret", "732 829 320 00075", "--iban", iban},
+			"/api/v1/venues", map[string]any{"name": "Médiathèque de Trappes", "siret": "732 829 320 00075", "iban": iban, "departments": []string{"78"}}, 400, "invalid",
+			"Le SIRET 73282932000075 a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", "", ""},
+		{"IBANWrongKey",
+			[]string{"venue", "add", "Médiathèque de Trappes", "--department", "78", "--siret", siret, "--iban", "FR7630006000011234567890198"},
+			"/api/v1/venues", map[string]any{"name": "Médiathèque de Trappes", "siret": siret, "iban": "FR7630006000011234567890198", "departments": []string{"78"}}, 400, "invalid",
+			`L'IBAN "FR7630006000011234567890198" n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.`, "", ""},
+		{"SIRETAlreadyRegistered",
+			[]string{"venue", "add", "Médiathèque de Trappes", "--department", "78", "--siret", taken, "--iban", iban},
+			"/api/v1/venues", map[string]any{"name": "Médiathèque de Trappes", "siret": taken, "iban": iban, "departments": []string{"78"}}, 409, "venue_siret_taken",
+			"Un lieu de SIRET " + taken + " est déjà enregistré : c'est le même établissement.",
+			"find it with: passnum venue list", "Retrouvez le lieu avec GET /api/v1/venues plutôt que de le créer une seconde fois."},
+		{"LabelSuspendedVenue",
+			[]string{"venue", "label", "1", "--department", "78", "--reason", "comité du 12/10"},
+			"/api/v1/venues/1/label", map[string]any{"department": "78", "reason": "comité du 12/10"}, 409, "venue_label_suspended",
+			"Le lieu 1 est suspendu pour le département 78 : levez la suspension plutôt que de le labelliser à nouveau.",
+			"end the suspension instead: passnum venue reinstate ID --department CODE --reason TEXT", "Levez la suspension : POST /api/v1/venues/{id}/reinstatement."},
+
 		// apikeys: a device's name is the one rule of keys that both edges
 		// reach (keys themselves are made on the command line only).
 		{"DeviceNameWithControlCharacter",
 			[]string{"apikey", "pair", "--venue", "1", "--name", "tablette\x07accueil"},
-			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": "tablette\x07accueil"}, "invalid",
-			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil »."},
+			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": "tablette\x07accueil"}, 400, "invalid",
+			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil ».", "", ""},
 		{"DeviceNameTooLong",
 			[]string{"apikey", "pair", "--venue", "1", "--name", long},
-			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": long}, "invalid",
-			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil »."},
+			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": long}, 400, "invalid",
+			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil ».", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, env, c.cli...)
-			cliMessage, ok := strings.CutPrefix(strings.TrimSuffix(r.stderr, "\n"), "passnum: ")
-			if r.code != 1 || !ok || cliMessage != c.want {
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			cliMessage, ok := strings.CutPrefix(lines[0], "passnum: ")
+			hint := ""
+			if len(lines) > 1 {
+				hint, _ = strings.CutPrefix(lines[1], "passnum: hint: ")
+			}
+			if r.code != 1 || !ok || cliMessage != c.want || len(lines) > 2 || hint != c.cliHint {
 				t.Fatalf("command line: exit %d, stderr %q", r.code, r.stderr)
 			}
 			data, _ := json.Marshal(c.body)
@@ -72,18 +106,18 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			var answer struct {
-				Error struct{ Code, Message string } `json:"error"`
+				Error struct{ Code, Message, Hint string } `json:"error"`
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusBadRequest {
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != c.status {
 				t.Fatalf("API: status %d, %v", resp.StatusCode, err)
 			}
-			if answer.Error.Code != c.code || answer.Error.Message != cliMessage {
-				t.Fatalf("API says %s %q, command line %q", answer.Error.Code, answer.Error.Message, cliMessage)
+			if answer.Error.Code != c.code || answer.Error.Message != cliMessage || answer.Error.Hint != c.apiHint {
+				t.Fatalf("API says %s %q (hint %q), command line %q", answer.Error.Code, answer.Error.Message, answer.Error.Hint, cliMessage)
 			}
 		})
 	}
 	// Nothing refused was written.
-	if out := mustRun(t, env, "venue", "list"); strings.Contains(out, "thèque") || strings.Contains(out, "éé") {
-		t.Fatalf("a refused venue was recorded:\n%s", out)
+	if out := mustRun(t, env, "venue", "list"); strings.Contains(out, "thèque") || strings.Contains(out, "éé") || !strings.Contains(out, "78 suspended") {
+		t.Fatalf("a refused change was recorded:\n%s", out)
 	}
 }

@@ -9,4 +9,11 @@ package main
 var hints = map[string]string{
 	// apikeys
 	"apikey_not_found": "see the keys with 'passnum apikey list'",
+	// programme
+	"department_unknown":    "add it first: passnum department add CODE NAME (see passnum department list)",
+	"venue_siret_taken":     "find it with: passnum venue list",
+	"venue_label_suspended": "end the suspension instead: passnum venue reinstate ID --department CODE --reason TEXT",
+	"change_pending":        "see it with: passnum venue requests --venue ID --status pending; then approve, refuse or withdraw it (passnum venue approve|refuse|withdraw REQUEST)",
+	"change_decided":        "see where it stands: passnum venue requests --venue ID",
+	"change_outdated":       "refuse it (passnum venue refuse REQUEST --department CODE --reason TEXT), then ask again (passnum venue request ID …)",
 }

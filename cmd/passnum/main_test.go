@@ -188,7 +188,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 	}
 	mustRun(t, env, "init")
 	r = run(t, env, "department", "add", "7", "Nowhere")
-	if r.code != 1 || !strings.Contains(r.stderr, "not a département code") {
+	if r.code != 1 || !strings.Contains(r.stderr, "n'est pas un code de département") {
 		t.Fatalf("bad département: exit %d, stderr %q", r.code, r.stderr)
 	}
 	mustRun(t, env, "department", "add", "78", "Yvelines")

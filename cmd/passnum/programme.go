@@ -45,7 +45,7 @@ func (a *app) departmentCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				ds, err := a.programme(db).Departments(cmd.Context())
+				ds, err := a.programme(db).Departments(cmd.Context(), "")
 				if err != nil {
 					return err
 				}
@@ -226,29 +226,35 @@ func labels(v programme.VenueWithDepartments) string {
 }
 
 func (a *app) venueListCmd() *cobra.Command {
-	var dept string
+	var f programme.VenueFilter
 	c := &cobra.Command{
-		Use:   "list [--department CODE]",
-		Short: "List the venues",
+		Use:   "list [--department CODE] [--after ID --limit N]",
+		Short: "List the venues by id, all of them or a page at a time",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, err := a.open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			vs, err := a.programme(db).Venues(cmd.Context(), strings.ToUpper(dept))
+			f.Department = strings.ToUpper(f.Department)
+			page, err := a.programme(db).Venues(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tLABELS\tSIRET\tNAME")
-			for _, v := range vs {
+			for _, v := range page.Venues {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", v.ID, labels(v), deref(v.SIRET), v.Name)
+			}
+			if page.Next != 0 {
+				fmt.Fprintf(w, "next page: --after %d\n", page.Next)
 			}
 			return w.Flush()
 		},
 	}
-	c.Flags().StringVar(&dept, "department", "", "only the venues labelled for this département")
+	c.Flags().StringVar(&f.Department, "department", "", "only the venues labelled for this département")
+	c.Flags().Int64Var(&f.After, "after", 0, "only the venues after this id")
+	c.Flags().IntVar(&f.Limit, "limit", 0, "at most this many venues (default: all)")
 	return c
 }
 

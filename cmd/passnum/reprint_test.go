@@ -117,7 +117,7 @@ func TestReprintReplacement(t *testing.T) {
 		}
 
 		// The replacement at position 4 redeems; the code it replaced does not.
-		prog := &programme.Service{DB: db, Now: time.Now}
+		prog := &programme.Service{DB: db}
 		venue, err := prog.AddVenue(ctx, programmetest.Venue(1, "Médiathèque", "78"), "test")
 		if err != nil {
 			t.Fatal(err)

@@ -89,7 +89,7 @@ func (a *app) issuing(db *ledger.DB) *issuing.Service {
 }
 
 func (a *app) programme(db *ledger.DB) *programme.Service {
-	return &programme.Service{DB: db, Now: a.now}
+	return &programme.Service{DB: db}
 }
 
 // seal chains the events a command wrote and signs a checkpoint, so that the

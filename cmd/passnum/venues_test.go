@@ -22,13 +22,22 @@ func TestVenueChangeRequestsCLI(t *testing.T) {
 	if out := mustRun(t, env, "venue", "requests", "--status", "pending"); !strings.Contains(out, "FR1420041010050500013M02606") || !strings.Contains(out, "92") {
 		t.Fatal(out)
 	}
-	if r := run(t, env, "venue", "approve", "1", "--department", "78"); r.code == 0 || !strings.Contains(r.stderr, "another département of the venue") {
+	if r := run(t, env, "venue", "approve", "1", "--department", "78"); r.code == 0 || !strings.Contains(r.stderr, "ce sont les autres départements du lieu qui l'approuvent") {
 		t.Fatalf("78 approved its own request: %+v", r)
 	}
 	if out := mustRun(t, env, "venue", "approve", "1", "--department", "92"); !strings.Contains(out, "is applied") {
 		t.Fatal(out)
 	}
 	if out := mustRun(t, env, "venue", "list"); !strings.Contains(out, "78 labelled, 92 labelled") {
+		t.Fatal(out)
+	}
+	mustRun(t, env, "venue", "add", "Médiathèque de Trappes", "--department", "78", "--siret", "44306184100047", "--iban", "FR7630006000011234567890189")
+	if out := mustRun(t, env, "venue", "list", "--department", "78", "--limit", "1"); !strings.Contains(out, "France Services") ||
+		strings.Contains(out, "Médiathèque") || !strings.Contains(out, "next page: --after 1") {
+		t.Fatal(out)
+	}
+	if out := mustRun(t, env, "venue", "list", "--department", "78", "--after", "1"); strings.Contains(out, "France Services") ||
+		!strings.Contains(out, "Médiathèque") || strings.Contains(out, "next page") {
 		t.Fatal(out)
 	}
 	mustRun(t, env, "venue", "request", "1", "--department", "92", "--name", "Espace numérique", "--reason", "fusion")

@@ -37,11 +37,12 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &Clock{T: Start}
+	db.Clock = clock.Now
 	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}, Now: clock.Now}
 	if _, err := km.New(ctx, "test"); err != nil {
 		tb.Fatal(err)
 	}
-	prog := &programme.Service{DB: db, Now: clock.Now}
+	prog := &programme.Service{DB: db}
 	for _, d := range [][2]string{{"78", "Yvelines"}, {"92", "Hauts-de-Seine"}} {
 		if _, err := prog.AddDepartment(ctx, d[0], d[1], "test"); err != nil {
 			tb.Fatal(err)
@@ -116,7 +117,7 @@ func (f *Fixture) Redeemable(tb testing.TB, handedOver int) Redeemable {
 	ctx := context.Background()
 	var r Redeemable
 	r.Batch = f.Issue(tb, Request("78", 20, 10))
-	prog := &programme.Service{DB: f.DB, Now: f.Clock.Now}
+	prog := &programme.Service{DB: f.DB}
 	v1, err := prog.AddVenue(ctx, programmetest.Venue(1, "Médiathèque de Trappes", "78"), "test")
 	if err != nil {
 		tb.Fatal(err)
