@@ -7,4 +7,9 @@ package api
 // "error.hint" beside the message. Pages and the scanner show the message
 // alone: their users click, they do not send requests. A code without a hint
 // needs none.
-var hints = map[string]string{}
+var hints = map[string]string{
+	// settlement
+	"payer_missing": "PATCH /api/v1/departments/{code} avec payer_name et payer_iban.",
+	"period_order":  "GET /api/v1/settlement/periods liste les mois clos ; POST /api/v1/settlement/{department}/{month}/close clôt le plus ancien.",
+	"iban_missing":  "PATCH /api/v1/venues/{id} avec iban, puis POST /api/v1/settlement/adjustments.",
+}
