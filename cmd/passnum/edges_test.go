@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -17,8 +18,17 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 	out := mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "2", "--valid-until", nextYearEnd())
 	number := firstChequier(t, out)
 	admin := strings.TrimSpace(mustRun(t, env, "apikey", "create", "--role", "admin", "--name", "exploitation"))
+	// settlement: a venue the Essonne labels, not the Yvelines; a month of
+	// the Yvelines closed long ago, empty, that the paying office would pay.
+	mustRun(t, env, "department", "add", "91", "Essonne")
+	out = mustRun(t, env, "venue", "add", "Cybercentre d'Évry", "--department", "91", "--siret", "78210456700014", "--iban", "FR7630006000011234567890189")
+	venue91 := strings.Fields(out)[2] // "added venue 1 (…)"
+	mustRun(t, env, "settlement", "close", "--department", "78", "--month", "2020-01")
 	base := startServer(t, env)
 
+	hinted := map[string]struct{ cli, api string }{
+		"PaymentWithoutPayer": {"passnum department set CODE --payer-name … --payer-iban …", "PATCH /api/v1/departments/{code} avec payer_name et payer_iban."},
+	}
 	long := strings.Repeat("é", 201)
 	const siret, iban = "73282932000074", "FR7630006000011234567890189"
 	for _, c := range []struct {
@@ -45,15 +55,42 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			[]string{"activate", number, "--beneficiary-ref", "Jean Dupont"},
 			"/api/v1/chequiers/activation", map[string]any{"number": number, "beneficiary_ref": "Jean Dupont"}, "invalid",
 			"La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom."},
+
+		// settlement (a case without a body is a GET)
+		{"AdjustmentVenueNotLabelledForThePayer", // the API's rule alone before issue #13
+			[]string{"settlement", "adjust", "--department", "78", "--venue", venue91, "--amount", "5.00", "--reason", "payé deux fois"},
+			"/api/v1/settlement/adjustments", map[string]any{"department": "78", "venue_id": json.Number(venue91), "amount_cents": 500, "reason": "payé deux fois"}, "invalid",
+			"Le lieu " + venue91 + " n'est pas labellisé pour le département 78 : un ajustement ne porte que sur un lieu du département qui paie."},
+		{"MonthClosedBeforeItsEnd",
+			[]string{"settlement", "close", "--department", "78", "--month", "2149-05"},
+			"/api/v1/settlement/78/2149-05/close", map[string]any{}, "period_not_over",
+			"Le mois 2149-05 ne peut être clos qu'à partir du 01/06/2149 à 00:15 (heure de Paris), quand tous ses encaissements sont enregistrés."},
+		{"MonthOutOfRange",
+			[]string{"settlement", "show", "--department", "78", "--month", "2150-01"},
+			"/api/v1/settlement/78/2150-01", nil, "invalid",
+			"« 2150-01 » n'est pas un mois possible : écrivez-le AAAA-MM, entre 1970-01 et 2149-05, par exemple 2026-10."},
+		{"MonthUnparsable",
+			[]string{"settlement", "show", "--department", "78", "--month", "2026-13"},
+			"/api/v1/settlement/78/2026-13", nil, "invalid",
+			"« 2026-13 » n'est pas un mois possible : écrivez-le AAAA-MM, entre 1970-01 et 2149-05, par exemple 2026-10."},
+		{"PaymentWithoutPayer",
+			[]string{"settlement", "export", "--department", "78", "--month", "2020-01", "--out", t.TempDir()},
+			"/api/v1/settlement/78/2020-01/sepa.xml", nil, "payer_missing",
+			"Le département 78 n'a pas de payeur : il faut le nom et l'IBAN de son service payeur pour payer les lieux."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, env, c.cli...)
-			cliMessage, ok := strings.CutPrefix(strings.TrimSuffix(r.stderr, "\n"), "passnum: ")
+			first, cliHint, _ := strings.Cut(strings.TrimSuffix(r.stderr, "\n"), "\n") // the message, then a hint if the code has one
+			cliMessage, ok := strings.CutPrefix(first, "passnum: ")
 			if r.code != 1 || !ok || cliMessage != c.want {
 				t.Fatalf("command line: exit %d, stderr %q", r.code, r.stderr)
 			}
-			data, _ := json.Marshal(c.body)
-			req, _ := http.NewRequest("POST", base+c.path, strings.NewReader(string(data)))
+			method, data := "GET", []byte(nil)
+			if c.body != nil {
+				method = "POST"
+				data, _ = json.Marshal(c.body)
+			}
+			req, _ := http.NewRequest(method, base+c.path, bytes.NewReader(data))
 			req.Header.Set("Authorization", "Bearer "+admin)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
@@ -62,18 +99,28 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			var answer struct {
-				Error struct{ Code, Message string } `json:"error"`
+				Error struct{ Code, Message, Hint string } `json:"error"`
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusBadRequest {
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode/100 != 4 {
 				t.Fatalf("API: status %d, %v", resp.StatusCode, err)
 			}
 			if answer.Error.Code != c.code || answer.Error.Message != cliMessage {
 				t.Fatalf("API says %s %q, command line %q", answer.Error.Code, answer.Error.Message, cliMessage)
+			}
+			// Each edge says how to put it right in its own terms.
+			if h, ok := hinted[c.name]; ok && (cliHint != "passnum: hint: "+h.cli || answer.Error.Hint != h.api) {
+				t.Fatalf("hints: command line %q, API %q; want %q, %q", cliHint, answer.Error.Hint, h.cli, h.api)
 			}
 		})
 	}
 	// Nothing refused was written.
 	if out := mustRun(t, env, "venue", "list"); strings.Contains(out, "thèque") || strings.Contains(out, "éé") {
 		t.Fatalf("a refused venue was recorded:\n%s", out)
+	}
+	if out := mustRun(t, env, "settlement", "show", "--department", "78"); strings.Count(out, "\n") != 3 {
+		t.Fatalf("a refused adjustment was recorded:\n%s", out)
+	}
+	if out := mustRun(t, env, "settlement", "list"); strings.Contains(out, "2149") {
+		t.Fatalf("a month was closed before its end:\n%s", out)
 	}
 }

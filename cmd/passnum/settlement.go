@@ -193,7 +193,7 @@ func printPeriod(a *app, p settlement.Period) {
 	if p.Closed {
 		state = "closed on " + p.ClosedAt.Format("2006-01-02 15:04 MST") + " by " + p.ClosedBy
 	}
-	fmt.Fprintf(a.out, "settlement %s of département %s (%s to %s), %s\n", p.Month, p.Department, p.FirstDay, p.LastDay, state)
+	fmt.Fprintf(a.out, "settlement %s of département %s %s (%s to %s), %s\n", p.Month, p.Department, p.DepartmentName, p.FirstDay, p.LastDay, state)
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "VENUE\tREDEMPTIONS\tREDEEMED\tREVERSED\tADJUSTED\tCOMMISSION\tNET\tREFERENCE\t")
 	for _, st := range p.Statements {
