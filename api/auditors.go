@@ -1,14 +1,12 @@
 package api
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"passnum"
 	"passnum/audit"
 	"passnum/figures"
 	"passnum/printing"
@@ -74,13 +72,7 @@ func (s *server) computeFigures(c echo.Context) (figures.Figures, error) {
 	if !ok {
 		asOf = s.today()
 	}
-	f, err := s.Figures.Compute(c.Request().Context(), figures.Filter{Department: dept, AsOf: asOf})
-	return f, inFrench(err, func(code string) string {
-		if code == passnum.ENotFound {
-			return fmt.Sprintf("Le département %s n'existe pas dans le programme.", dept)
-		}
-		return ""
-	})
+	return s.Figures.Compute(c.Request().Context(), figures.Filter{Department: dept, AsOf: asOf})
 }
 
 // getFigures answers the programme's figures per département, batch, venue
@@ -105,13 +97,5 @@ func (s *server) programmeReport(c echo.Context) error {
 	if f.Department != "" {
 		name = "programme-report-" + f.Department + "-" + f.AsOf + ".pdf"
 	}
-	return printing.RenderProgrammeReport(download(c, "application/pdf", name), f.Report(reportTitle(f), s.now()))
-}
-
-// reportTitle is the PDF's title, the command line's.
-func reportTitle(f figures.Figures) string {
-	if f.Department != "" && len(f.Departments) == 1 {
-		return fmt.Sprintf("Pass numérique — %s (%s)", f.Departments[0].Name, f.Department)
-	}
-	return "Pass numérique — tous départements"
+	return printing.RenderProgrammeReport(download(c, "application/pdf", name), f.Report(s.now()))
 }

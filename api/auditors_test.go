@@ -115,7 +115,7 @@ func TestFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		var pdf bytes.Buffer
-		if err := printing.RenderProgrammeReport(&pdf, f78.Report("Pass numérique — Yvelines (78)", e.Clock.T)); err != nil {
+		if err := printing.RenderProgrammeReport(&pdf, f78.Report(e.Clock.T)); err != nil {
 			t.Fatal(err)
 		}
 		if r.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF-")) || !bytes.Equal(r.body, pdf.Bytes()) ||

@@ -100,7 +100,8 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	v1, v2 := r.Venue1, r.Venue2
 	e.svc = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
 	e.prog = &programme.Service{DB: db}
-	e.settle = &settlement.Service{DB: db, Now: f.Clock.Now}
+	db.Clock = f.Clock.Now
+	e.settle = &settlement.Service{DB: db}
 	e.apikeys = &apikeys.Service{DB: db}
 	e.pairings = &apikeys.Pairings{Keys: e.apikeys, Sign: f.Keys}
 	for name, spec := range map[string]apikeys.Spec{
@@ -438,6 +439,7 @@ type errorJSON struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Hint    string `json:"hint"`
 	} `json:"error"`
 	Result *resultJSON `json:"result"`
 }

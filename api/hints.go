@@ -15,4 +15,8 @@ var hints = map[string]string{
 	"change_pending":        "Voyez la demande en attente : GET /api/v1/venue-change-requests?venue={id}&status=pending.",
 	"change_decided":        "Relisez la demande : GET /api/v1/venue-change-requests/{id}.",
 	"change_outdated":       "Relisez la demande (GET /api/v1/venue-change-requests/{id}), refusez-la (POST /api/v1/venue-change-requests/{id}/refusal), puis refaites le changement (PATCH /api/v1/venues/{id}).",
+	// settlement
+	"payer_missing": "PATCH /api/v1/departments/{code} avec payer_name et payer_iban.",
+	"period_order":  "GET /api/v1/settlement/periods liste les mois clos ; POST /api/v1/settlement/{department}/{month}/close clôt le plus ancien.",
+	"iban_missing":  "PATCH /api/v1/venues/{id} avec iban, puis POST /api/v1/settlement/adjustments.",
 }

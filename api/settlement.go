@@ -16,7 +16,6 @@ import (
 	"passnum/ledger"
 	"passnum/sepa"
 	"passnum/settlement"
-	"passnum/voucher"
 )
 
 type periodSummary struct {
@@ -129,13 +128,7 @@ func (s *server) period(c echo.Context) (settlement.Period, error) {
 	if err != nil {
 		return settlement.Period{}, err
 	}
-	p, err := s.Settlement.Period(c.Request().Context(), dept, m)
-	return p, inFrench(err, func(code string) string {
-		if code == passnum.ENotFound {
-			return fmt.Sprintf("Le département %s n'existe pas dans le programme.", dept)
-		}
-		return ""
-	})
+	return s.Settlement.Period(c.Request().Context(), dept, m)
 }
 
 func (s *server) getPeriod(c echo.Context) error {
@@ -163,21 +156,7 @@ func (s *server) closePeriod(c echo.Context) error {
 	}
 	p, err := s.Settlement.Close(c.Request().Context(), dept, m, principal(c).Actor())
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case passnum.ENotFound:
-				return fmt.Sprintf("Le département %s n'existe pas dans le programme.", dept)
-			case settlement.EPeriodOpen:
-				from := m.Next().FirstDay().Start().Add(settlement.CloseDelay) // in Europe/Paris
-				return fmt.Sprintf("Le mois %s ne peut être clos qu'à partir du %s à %s (heure de Paris), quand tous ses encaissements sont enregistrés.",
-					m, voucher.Today(from).French(), from.Format("15:04"))
-			case settlement.EPeriodClosed:
-				return fmt.Sprintf("Le mois %s du département %s est déjà clos.", m, dept)
-			case settlement.EPeriodOrder:
-				return fmt.Sprintf("Un mois antérieur à %s, avec des encaissements ou des ajustements, est encore ouvert pour le département %s : clôturez les mois dans l'ordre (GET /api/v1/settlement/periods liste ceux qui sont clos).", m, dept)
-			}
-			return ""
-		})
+		return err
 	}
 	return respond(c, http.StatusOK, newPeriod(p, false))
 }
@@ -215,63 +194,23 @@ func (s *server) statementPDF(c echo.Context) error {
 	if _, ok := p.VenueStatement(venueID); !ok {
 		return noStatement
 	}
-	name, err := s.departmentName(c, p.Department)
-	if err != nil {
-		return err
-	}
-	err = settlement.WriteStatementPDF(download(c, "application/pdf", periodFile(p, fmt.Sprintf("venue-%d.pdf", venueID))), p, venueID, name)
-	return inFrench(err, func(code string) string {
-		if code == settlement.EPeriodOpen {
-			return fmt.Sprintf("Le mois %s n'est pas encore clos : le relevé peut encore changer. Il est disponible une fois le mois clos.", p.Month)
-		}
-		return ""
-	})
-}
-
-func (s *server) departmentName(c echo.Context, code string) (string, error) {
-	ds, err := s.Programme.Departments(c.Request().Context(), code)
-	if err != nil {
-		return "", err
-	}
-	for _, d := range ds {
-		if d.Code == code {
-			return d.Name, nil
-		}
-	}
-	return "", fmt.Errorf("département %s vanished", code)
+	return settlement.WriteStatementPDF(download(c, "application/pdf", periodFile(p, fmt.Sprintf("venue-%d.pdf", venueID))), p, venueID)
 }
 
 // periodSEPA writes the SEPA credit transfer file that pays the venues of
 // a closed month, as 'passnum settlement export' does.
 func (s *server) periodSEPA(c echo.Context) error {
-	execution := s.today().AddDays(1)
-	if d, ok, err := queryDay(c, "execution"); err != nil {
+	execution, _, err := queryDay(c, "execution") // 0 if absent: the service's default
+	if err != nil {
 		return err
-	} else if ok {
-		if d < s.today() {
-			return passnum.Invalid("« execution » : le %s est déjà passé ; la banque exécute les virements à une date à venir.", d.French())
-		}
-		execution = d
 	}
 	p, err := s.period(c)
 	if err != nil {
 		return err
 	}
-	pay, err := settlement.Payment(p, execution)
+	pay, err := s.Settlement.Payment(p, execution)
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case settlement.EPeriodOpen:
-				return fmt.Sprintf("Le mois %s n'est pas encore clos : clôturez-le (POST …/close) avant de payer.", p.Month)
-			case settlement.ENoPayer:
-				return fmt.Sprintf("Le département %s n'a pas de payeur : donnez son nom et son IBAN avec PATCH /api/v1/departments/%s.", p.Department, p.Department)
-			case passnum.ENotFound:
-				return fmt.Sprintf("Rien à payer pour %s dans le département %s : aucun lieu n'a de montant positif.", p.Month, p.Department)
-			case passnum.EInvalid:
-				return "Un lieu à payer n'a pas d'IBAN : renseignez-le (PATCH /api/v1/venues/{id}), puis payez-le par un ajustement le mois suivant."
-			}
-			return ""
-		})
+		return err
 	}
 	// sepa.Write checks the whole payment before writing anything.
 	var buf bytes.Buffer
@@ -297,46 +236,20 @@ func (s *server) createAdjustment(c echo.Context) error {
 	if err := requireDepartment(p, dept); err != nil {
 		return err
 	}
-	switch {
-	case req.VenueID <= 0:
-		return passnum.Invalid("« venue_id » est l'identifiant du lieu, un entier positif.")
-	case req.AmountCents == 0 || req.AmountCents > 100_000_00 || req.AmountCents < -100_000_00:
-		return passnum.Invalid("« amount_cents » est un montant non nul d'au plus 100 000 € (10000000 centimes), positif pour payer plus, négatif pour reprendre.")
-	case req.RedemptionID != nil && *req.RedemptionID <= 0:
-		return passnum.Invalid("« redemption_id » est l'identifiant d'un encaissement, un entier positif.")
-	}
 	ctx := c.Request().Context()
-	v, err := s.Programme.Venue(ctx, req.VenueID, "")
-	if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReachAny(p, v.Departments) {
-		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", req.VenueID)
+	// The service refuses a venue the paying département does not label;
+	// a département key does not even learn that another's venue exists.
+	if own := ownDepartment(p); own != "" {
+		if _, err := s.Programme.Venue(ctx, req.VenueID, own); err != nil {
+			return err
+		}
 	}
+	a, err := s.Settlement.Adjust(ctx, dept, req.VenueID, req.AmountCents, req.Reason, req.RedemptionID, p.Actor())
 	if err != nil {
 		return err
 	}
-	if !mayReachAny(apikeys.Principal{Role: apikeys.RoleDepartment, Department: dept}, v.Departments) {
-		return passnum.Invalid("Le lieu %d n'est pas labellisé pour le département %s : un ajustement ne porte que sur un lieu du département qui paie.", v.ID, dept)
-	}
-	a, err := s.Settlement.Adjust(ctx, dept, v.ID, req.AmountCents, req.Reason, req.RedemptionID, p.Actor())
-	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case passnum.ENotFound:
-				return fmt.Sprintf("Le lieu %d n'a pas d'encaissement %d.", v.ID, deref64(req.RedemptionID))
-			case settlement.EPeriodClosed:
-				return fmt.Sprintf("Le mois en cours du département %s est déjà clos : réessayez le mois prochain.", dept)
-			}
-			return ""
-		})
-	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/settlement/"+dept+"/"+settlement.MonthOf(a.PeriodFirstDay.Day()).String())
 	return respond(c, http.StatusCreated, newAdjustment(a))
-}
-
-func deref64(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 func newAdjustment(a ledger.SettlementAdjustment) adjustmentJSON {
@@ -346,12 +259,7 @@ func newAdjustment(a ledger.SettlementAdjustment) adjustmentJSON {
 
 // myStatements is what the caller's venue is due for a month (by default
 // the current one), every département it serves together: what the scanner
-// page shows as "what you will be reimbursed". An open month may still
-// change (reversals, adjustments); closed ones are final.
-//
-// It computes the month of each département the venue is labelled for:
-// the settlement service computes whole départements, so this costs a
-// département's month of redemptions per call, not the venue's.
+// page shows as "what you will be reimbursed" (settlement.VenueStatements).
 func (s *server) myStatements(c echo.Context) error {
 	m := settlement.MonthAt(s.now())
 	if v, ok, err := query(c, "month"); err != nil {
@@ -361,26 +269,17 @@ func (s *server) myStatements(c echo.Context) error {
 			return err
 		}
 	}
-	ctx := c.Request().Context()
 	venueID := principal(c).VenueID
-	v, err := s.Programme.Venue(ctx, venueID, "")
+	sts, err := s.Settlement.VenueStatements(c.Request().Context(), venueID, m)
 	if err != nil {
 		return err
 	}
-	out := venueStatements{Month: m.String(), VenueID: venueID, Statements: []venueStatement{}}
-	for _, dept := range v.Departments {
-		p, err := s.Settlement.Period(ctx, dept, m)
-		if err != nil {
-			return err
-		}
-		st, ok := p.VenueStatement(venueID)
-		if !ok {
-			continue
-		}
-		out.Statements = append(out.Statements, venueStatement{Department: dept, Closed: p.Closed, Reference: st.Reference,
+	out := venueStatements{Month: m.String(), VenueID: venueID, Statements: make([]venueStatement, len(sts))}
+	for i, st := range sts {
+		out.Statements[i] = venueStatement{Department: st.Department, Closed: st.Closed, Reference: st.Reference,
 			Redemptions: st.Redemptions, GrossCents: st.GrossCents, ReversedCents: st.ReversedCents, AdjustmentCents: st.AdjustmentCents,
-			CommissionBasisPoints: p.CommissionBasisPoints, CommissionCents: st.CommissionCents, NetCents: st.NetCents,
-			Lines: append([]settlement.Line{}, st.Lines...)})
+			CommissionBasisPoints: st.CommissionBasisPoints, CommissionCents: st.CommissionCents, NetCents: st.NetCents,
+			Lines: append([]settlement.Line{}, st.Lines...)}
 		out.NetCents += st.NetCents
 	}
 	return respond(c, http.StatusOK, out)

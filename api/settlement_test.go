@@ -96,7 +96,7 @@ func TestSettlement(t *testing.T) {
 		e.Clock.T = time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
 		closeNov := request{method: "POST", path: "/api/v1/settlement/78/2026-11/close", as: "department"}
 		er := e.do(t, closeNov).expect(t, http.StatusConflict, "period_not_over")
-		if !strings.Contains(er.Error.Message, "01/12/2026 à 00:15") {
+		if er.Error.Message != "Le mois 2026-11 ne peut être clos qu'à partir du 01/12/2026 à 00:15 (heure de Paris), quand tous ses encaissements sont enregistrés." {
 			t.Fatal(er.Error.Message)
 		}
 		var p periodJSON
@@ -159,7 +159,7 @@ func TestSettlement(t *testing.T) {
 		r = e.do(t, request{method: "GET", path: "/api/v1/settlement/78/2026-11/statements/" + itoa(e.venue1) + ".pdf", as: "venue1"})
 		r.expect(t, http.StatusOK, "")
 		want.Reset()
-		if err := settlement.WriteStatementPDF(&want, period, e.venue1, "Yvelines"); err != nil {
+		if err := settlement.WriteStatementPDF(&want, period, e.venue1); err != nil {
 			t.Fatal(err)
 		}
 		if r.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF-")) || !bytes.Equal(r.body, want.Bytes()) {
@@ -172,18 +172,18 @@ func TestSettlement(t *testing.T) {
 
 		sepaPath := "/api/v1/settlement/78/2026-11/sepa.xml"
 		er = e.do(t, request{method: "GET", path: sepaPath, as: "department"}).expect(t, http.StatusConflict, "payer_missing")
-		if !strings.Contains(er.Error.Message, "PATCH /api/v1/departments/78") {
-			t.Fatal(er.Error.Message)
+		if !strings.HasPrefix(er.Error.Hint, "PATCH /api/v1/departments/{code}") {
+			t.Fatalf("hint %q", er.Error.Hint)
 		}
 		e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: map[string]string{
 			"payer_name": "Paierie départementale des Yvelines", "payer_iban": programmetest.IBAN}}).expect(t, http.StatusOK, "")
 		if period, err = e.settle.Period(ctx, "78", settlement.Month{Year: 2026, Month: time.November}); err != nil {
 			t.Fatal(err)
 		}
-		for q, day := range map[string]voucher.Day{"": voucher.Today(e.Clock.T).AddDays(1), "?execution=2026-12-10": mustDay(t, "2026-12-10")} {
+		for q, day := range map[string]voucher.Day{"": 0, "?execution=2026-12-10": mustDay(t, "2026-12-10")} {
 			r = e.do(t, request{method: "GET", path: sepaPath + q, as: "department"})
 			r.expect(t, http.StatusOK, "")
-			pay, err := settlement.Payment(period, day)
+			pay, err := e.settle.Payment(period, day)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +248,8 @@ func TestSettlement(t *testing.T) {
 			"OtherDept":      {"department", map[string]any{"department": "92", "venue_id": e.venue2, "amount_cents": 100, "reason": "x"}, 403, "forbidden", "92"},
 			"NoDepartment":   {"admin", map[string]any{"venue_id": e.venue1, "amount_cents": 100, "reason": "x"}, 400, "invalid", "département"},
 			"VenueAsString":  {"admin", map[string]any{"department": "78", "venue_id": "1", "amount_cents": 100, "reason": "x"}, 400, "invalid_json", "« venue_id »"},
-			"NegativeBasket": {"admin", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100, "reason": "x", "redemption_id": -1}, 400, "invalid", "redemption_id"},
+			"NegativeBasket": {"admin", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100, "reason": "x", "redemption_id": -1}, 404, "not_found", "encaissement -1"},
+			"NoVenue":        {"admin", map[string]any{"department": "78", "amount_cents": 100, "reason": "x"}, 404, "not_found", "Le lieu 0"},
 		} {
 			t.Run("Adjust"+name, func(t *testing.T) {
 				er := adjust(c.as, c.body).expect(t, c.status, c.code)

@@ -182,7 +182,7 @@ type Figures struct {
 // not_found (unknown département).
 func (s *Service) Compute(ctx context.Context, f Filter) (Figures, error) {
 	if f.AsOf == 0 {
-		return Figures{}, passnum.Invalid("say which day the figures are for, e.g. 2026-11-26")
+		return Figures{}, passnum.Invalid("Les chiffres sont arrêtés à un jour : dites lequel, par exemple 2026-11-26.")
 	}
 	dept := strings.ToUpper(strings.TrimSpace(f.Department))
 	var out Figures
@@ -294,7 +294,7 @@ func departments(tx *gorm.DB, code string) ([]ledger.Department, error) {
 		return nil, fmt.Errorf("read the départements: %w", err)
 	}
 	if code != "" && len(ds) == 0 {
-		return nil, passnum.NotFound("there is no département %s: see 'passnum department list'", code)
+		return nil, passnum.NotFound("Le département %s n'existe pas dans le programme.", code)
 	}
 	return ds, nil
 }
@@ -701,11 +701,20 @@ func countAndEuros(n, cents int64) string {
 // maxReportMonths is how many months the PDF's chart holds.
 const maxReportMonths = 48
 
-// Report maps the figures to the programme report the PDF prints; the
-// chart keeps the last 48 months.
-func (f Figures) Report(title string, generatedAt time.Time) printing.ProgrammeReport {
+// Title is the report's title, in French like the PDF: the one
+// département's name, or all of them.
+func (f Figures) Title() string {
+	if f.Department != "" && len(f.Departments) == 1 {
+		return fmt.Sprintf("Pass numérique — %s (%s)", f.Departments[0].Name, f.Department)
+	}
+	return "Pass numérique — tous départements"
+}
+
+// Report maps the figures to the programme report the PDF prints, under
+// its Title; the chart keeps the last 48 months.
+func (f Figures) Report(generatedAt time.Time) printing.ProgrammeReport {
 	asOf, _ := voucher.ParseDay(f.AsOf) // zero if absent: the renderer says so
-	r := printing.ProgrammeReport{Title: title, AsOf: asOf, GeneratedAt: generatedAt, Warnings: f.Warnings}
+	r := printing.ProgrammeReport{Title: f.Title(), AsOf: asOf, GeneratedAt: generatedAt, Warnings: f.Warnings}
 	for _, d := range f.Departments {
 		r.Departments = append(r.Departments, figureRow(fmt.Sprintf("%s (%s)", d.Name, d.Code), d.Counts))
 	}

@@ -38,9 +38,10 @@ type env struct {
 func newEnv(t testing.TB, db *ledger.DB) *env {
 	t.Helper()
 	f := issuingtest.New(t, db)
+	db.Clock = f.Clock.Now
 	return &env{Fixture: f,
 		redemption: &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now},
-		settlement: &settlement.Service{DB: db, Now: f.Clock.Now},
+		settlement: &settlement.Service{DB: db},
 		figures:    &figures.Service{DB: db}}
 }
 
@@ -349,17 +350,22 @@ func TestFiguresScenario(t *testing.T) {
 			}
 		})
 		t.Run("Errors", func(t *testing.T) {
-			if _, err := e.figures.Compute(ctx, figures.Filter{Department: "93", AsOf: asOf}); passnum.ErrorCode(err) != passnum.ENotFound {
+			const unknown = "Le département 93 n'existe pas dans le programme."
+			if _, err := e.figures.Compute(ctx, figures.Filter{Department: "93", AsOf: asOf}); passnum.ErrorCode(err) != passnum.ENotFound || passnum.ErrorMessage(err) != unknown {
 				t.Errorf("unknown département: %v", err)
 			}
-			if _, err := e.figures.Compute(ctx, figures.Filter{}); passnum.ErrorCode(err) != passnum.EInvalid {
+			const noDay = "Les chiffres sont arrêtés à un jour : dites lequel, par exemple 2026-11-26."
+			if _, err := e.figures.Compute(ctx, figures.Filter{}); passnum.ErrorCode(err) != passnum.EInvalid || passnum.ErrorMessage(err) != noDay {
 				t.Errorf("no day: %v", err)
+			}
+			if title := e.compute(t, "78", asOf).Title(); title != "Pass numérique — Yvelines (78)" {
+				t.Errorf("title %q", title)
 			}
 		})
 		t.Run("Report", func(t *testing.T) {
 			f := e.compute(t, "", asOf)
-			r := f.Report("Pass numérique — tous départements", e.Clock.T)
-			if r.AsOf != asOf || len(r.Departments) != 2 || r.Departments[0].Label != "Yvelines (78)" || r.Batches[1].Label != "Lot 2 — 78" ||
+			r := f.Report(e.Clock.T)
+			if r.Title != "Pass numérique — tous départements" || r.AsOf != asOf || len(r.Departments) != 2 || r.Departments[0].Label != "Yvelines (78)" || r.Batches[1].Label != "Lot 2 — 78" ||
 				r.Batches[1].ExpiredCents != 8000 || r.Departments[0].UnusedCents != 23000 || len(r.Months) != 2 || r.TopVenues[0].Cents != 6000 ||
 				len(r.Settlements) != 1 || !r.Settlements[0].Closed || r.Settlements[0].NetCents != 6000 || len(r.Warnings) != 1 {
 				t.Fatalf("report %+v", r)
@@ -742,7 +748,7 @@ func TestFiguresInvariantBroken(t *testing.T) {
 					t.Fatalf("warnings:\n%s", all)
 				}
 				// The PDF prints the discrepancy rather than refusing it.
-				if err := printing.RenderProgrammeReport(&bytes.Buffer{}, f.Report("Pass numérique — Yvelines (78)", e.Clock.T)); err != nil {
+				if err := printing.RenderProgrammeReport(&bytes.Buffer{}, f.Report(e.Clock.T)); err != nil {
 					t.Fatal(err)
 				}
 			})

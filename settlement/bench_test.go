@@ -10,7 +10,6 @@ import (
 	"passnum/ledger/ledgertest"
 	"passnum/sepa"
 	"passnum/settlement"
-	"passnum/voucher"
 )
 
 // BenchmarkCloseMonth closes one month of one département of a programme
@@ -35,7 +34,8 @@ func BenchmarkCloseMonth(b *testing.B) {
 	for i := range b.N {
 		m, _ := settlement.ParseMonth(months[i])
 		now := m.Next().FirstDay().Start().Add(2 * time.Hour)
-		svc := &settlement.Service{DB: db, Now: func() time.Time { return now }}
+		db.Clock = func() time.Time { return now } // set between runs, never during one
+		svc := &settlement.Service{DB: db}
 
 		t0 := time.Now()
 		var rows []struct {
@@ -61,12 +61,12 @@ func BenchmarkCloseMonth(b *testing.B) {
 		if err := settlement.WriteCSV(io.Discard, p); err != nil {
 			b.Fatal(err)
 		}
-		if err := settlement.WriteStatementPDFs(p, "Yvelines", func(settlement.Statement) (io.WriteCloser, error) {
+		if err := settlement.WriteStatementPDFs(p, func(settlement.Statement) (io.WriteCloser, error) {
 			return nopCloser{io.Discard}, nil
 		}); err != nil {
 			b.Fatal(err)
 		}
-		pay, err := settlement.Payment(p, voucher.Today(now).AddDays(1))
+		pay, err := svc.Payment(p, 0)
 		if err != nil {
 			b.Fatal(err)
 		}

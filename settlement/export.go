@@ -44,15 +44,15 @@ func WriteCSV(w io.Writer, p Period) error {
 // WriteStatementPDF writes one venue's statement of a closed period as the
 // PDF the venue receives. Errors: not_found (no statement for that venue),
 // period_not_over (the period is still open: its figures may change).
-func WriteStatementPDF(w io.Writer, p Period, venueID int64, departmentName string) error {
+func WriteStatementPDF(w io.Writer, p Period, venueID int64) error {
 	if !p.Closed {
-		return passnum.Errorf(passnum.KindConflict, EPeriodOpen, "%s is not closed yet: its statements may still change", p.Month)
+		return passnum.Errorf(passnum.KindConflict, EPeriodOpen, "Le mois %s n'est pas encore clos : le relevé peut encore changer. Il est disponible une fois le mois clos.", p.Month)
 	}
 	st, ok := p.VenueStatement(venueID)
 	if !ok {
-		return passnum.NotFound("venue %d has no statement for %s in département %s", venueID, p.Month, p.Department)
+		return passnum.NotFound("Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID, p.Month, p.Department)
 	}
-	doc := printing.Statement{Reference: st.Reference, DepartmentCode: p.Department, DepartmentName: departmentName,
+	doc := printing.Statement{Reference: st.Reference, DepartmentCode: p.Department, DepartmentName: p.DepartmentName,
 		VenueID: st.VenueID, VenueName: st.VenueName, VenueSIRET: deref(st.Venue.SIRET), VenueAddress: st.VenueAddress,
 		VenueIBAN: st.IBAN, PeriodStart: p.month.FirstDay(), PeriodEnd: p.month.LastDay(), ClosedAt: *p.ClosedAt,
 		GrossCents: st.GrossCents, ReversedCents: st.ReversedCents, AdjustmentCents: st.AdjustmentCents,
@@ -68,14 +68,14 @@ func WriteStatementPDF(w io.Writer, p Period, venueID int64, departmentName stri
 // period, rendering several at once: a month of a large département is
 // hundreds of documents, each mostly CPU (fonts, compression). create
 // gives where each goes; the first error stops the rest.
-func WriteStatementPDFs(p Period, departmentName string, create func(st Statement) (io.WriteCloser, error)) error {
+func WriteStatementPDFs(p Period, create func(st Statement) (io.WriteCloser, error)) error {
 	jobs := make(chan Statement)
 	errs := make(chan error, len(p.Statements))
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(p.Statements), 1)) {
 		wg.Go(func() {
 			for st := range jobs {
-				errs <- writeOne(p, departmentName, st, create)
+				errs <- writeOne(p, st, create)
 			}
 		})
 	}
@@ -103,12 +103,12 @@ func WriteStatementPDFs(p Period, departmentName string, create func(st Statemen
 	return first
 }
 
-func writeOne(p Period, departmentName string, st Statement, create func(Statement) (io.WriteCloser, error)) error {
+func writeOne(p Period, st Statement, create func(Statement) (io.WriteCloser, error)) error {
 	w, err := create(st)
 	if err != nil {
 		return err
 	}
-	if err := WriteStatementPDF(w, p, st.VenueID, departmentName); err != nil {
+	if err := WriteStatementPDF(w, p, st.VenueID); err != nil {
 		w.Close()
 		return err
 	}
@@ -117,15 +117,23 @@ func writeOne(p Period, departmentName string, st Statement, create func(Stateme
 
 // Payment builds the SEPA credit transfer of a closed period: one transfer
 // per venue with a positive net amount, from the département's paying
-// office, to be executed on the given day. Errors: period_not_over,
-// payer_missing, invalid (a venue without an IBAN).
-func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
+// office, to be executed on the given day (0: tomorrow, Europe/Paris), which
+// must not be past. Errors: invalid (a past day), period_not_over,
+// payer_missing, iban_missing, not_found (nothing to pay).
+func (s *Service) Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
+	today := voucher.Today(s.DB.Now())
+	switch {
+	case execution == 0:
+		execution = today.AddDays(1)
+	case execution < today:
+		return sepa.Payment{}, passnum.Invalid("Le %s est déjà passé : la banque exécute les virements à une date à venir.", execution.French())
+	}
 	if !p.Closed {
-		return sepa.Payment{}, passnum.Errorf(passnum.KindConflict, EPeriodOpen, "%s is not closed yet: close it before paying", p.Month)
+		return sepa.Payment{}, passnum.Errorf(passnum.KindConflict, EPeriodOpen, "Le mois %s n'est pas encore clos : clôturez-le avant de payer.", p.Month)
 	}
 	d := p.dept
 	if d.PayerIBAN == nil || d.PayerName == nil {
-		return sepa.Payment{}, passnum.Errorf(passnum.KindConflict, ENoPayer, "département %s has no paying office: set it with 'passnum department set %s --payer-name … --payer-iban …'", d.Code, d.Code)
+		return sepa.Payment{}, passnum.Errorf(passnum.KindConflict, ENoPayer, "Le département %s n'a pas de payeur : il faut le nom et l'IBAN de son service payeur pour payer les lieux.", d.Code)
 	}
 	id := fmt.Sprintf("PASSNUM-%s-%s", d.Code, p.Month)
 	pay := sepa.Payment{MessageID: id, PaymentInfoID: id, CreatedAt: *p.ClosedAt, InitiatingParty: *d.PayerName,
@@ -135,8 +143,8 @@ func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 			continue
 		}
 		if st.IBAN == "" {
-			return sepa.Payment{}, passnum.Invalid("venue %d (%s) has no IBAN: set it with 'passnum venue update %d --iban …', then pay it with an adjustment next month",
-				st.VenueID, st.VenueName, st.VenueID)
+			return sepa.Payment{}, passnum.Errorf(passnum.KindInvalid, ENoIBAN, "Le lieu %d (%s) n'a pas d'IBAN : renseignez-le, puis payez-le par un ajustement le mois suivant.",
+				st.VenueID, st.VenueName)
 		}
 		pay.Transfers = append(pay.Transfers, sepa.Transfer{EndToEndID: st.Reference,
 			Creditor:    sepa.Party{Name: st.VenueName, IBAN: st.IBAN, BIC: st.BIC},
@@ -144,7 +152,7 @@ func Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 			Remittance:  fmt.Sprintf("Pass numerique %s %s releve %s", d.Name, p.Month, st.Reference)})
 	}
 	if len(pay.Transfers) == 0 {
-		return sepa.Payment{}, passnum.NotFound("nothing to pay for %s in département %s", p.Month, d.Code)
+		return sepa.Payment{}, passnum.NotFound("Rien à payer pour %s dans le département %s : aucun lieu n'a de montant positif.", p.Month, d.Code)
 	}
 	return pay, nil
 }

@@ -73,6 +73,9 @@ type Period struct {
 	CommissionCents       int64       `json:"commission_cents"`
 	NetCents              int64       `json:"net_cents"`
 	Statements            []Statement `json:"statements"`
+	// DepartmentName is the département's name, as the PDF statements
+	// and the pages show it.
+	DepartmentName string `json:"department_name"`
 
 	dept  ledger.Department
 	month Month
@@ -96,19 +99,29 @@ func (s *Service) Period(ctx context.Context, department string, m Month) (Perio
 	err = db.Where("department_code = ? AND first_day = ?", dept.Code, ledger.Date(m.FirstDay())).Take(&closed).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return compute(db, dept, m, dept.CommissionBasisPoints)
+		return compute(db, dept, m, dept.CommissionBasisPoints, 0)
 	case err != nil:
 		return Period{}, err
 	}
-	p, err := compute(db, dept, m, closed.CommissionBasisPoints)
+	return computeClosed(db, dept, m, closed, 0)
+}
+
+// computeClosed recomputes a closed month, of one venue or (venueID 0)
+// of every venue, and checks it against what was frozen.
+func computeClosed(db *gorm.DB, dept ledger.Department, m Month, closed ledger.SettlementPeriod, venueID int64) (Period, error) {
+	p, err := compute(db, dept, m, closed.CommissionBasisPoints, venueID)
 	if err != nil {
 		return Period{}, err
 	}
+	q := db.Where("period_id = ?", closed.ID)
+	if venueID != 0 {
+		q = q.Where("venue_id = ?", venueID)
+	}
 	var frozen []ledger.SettlementStatement
-	if err := db.Where("period_id = ?", closed.ID).Find(&frozen).Error; err != nil {
+	if err := q.Find(&frozen).Error; err != nil {
 		return Period{}, err
 	}
-	if err := p.agrees(closed, frozen); err != nil {
+	if err := p.agrees(closed, frozen, venueID == 0); err != nil {
 		return Period{}, err
 	}
 	closedAt := closed.ClosedAt.UTC()
@@ -118,7 +131,8 @@ func (s *Service) Period(ctx context.Context, department string, m Month) (Perio
 
 // agrees checks a recomputed closed period against its frozen totals:
 // they differ only if the database was changed behind the settlement.
-func (p *Period) agrees(closed ledger.SettlementPeriod, frozen []ledger.SettlementStatement) error {
+// Only a whole period is checked against the period's total.
+func (p *Period) agrees(closed ledger.SettlementPeriod, frozen []ledger.SettlementStatement, whole bool) error {
 	byVenue := map[int64]ledger.SettlementStatement{}
 	for _, f := range frozen {
 		byVenue[f.VenueID] = f
@@ -132,7 +146,7 @@ func (p *Period) agrees(closed ledger.SettlementPeriod, frozen []ledger.Settleme
 		}
 		st.frozen(f)
 	}
-	if len(frozen) != len(p.Statements) || closed.NetCents != p.NetCents {
+	if len(frozen) != len(p.Statements) || whole && closed.NetCents != p.NetCents {
 		return fmt.Errorf("settlement %s of département %s no longer matches what was closed: run 'passnum audit verify'", p.Month, p.Department)
 	}
 	return nil
@@ -159,14 +173,15 @@ func findDepartment(db *gorm.DB, code string) (ledger.Department, error) {
 	var d ledger.Department
 	err := db.Where("code = ?", strings.ToUpper(code)).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return d, passnum.NotFound("there is no département %s", code)
+		return d, passnum.NotFound("Le département %s n'existe pas dans le programme.", strings.ToUpper(code))
 	}
 	return d, err
 }
 
 // compute builds a month's statements from the redemptions accepted in it,
-// their reversals and the adjustments that count in it.
-func compute(db *gorm.DB, dept ledger.Department, m Month, bp int64) (Period, error) {
+// their reversals and the adjustments that count in it: every venue's, or
+// (venueID not 0) that venue's only.
+func compute(db *gorm.DB, dept ledger.Department, m Month, bp, venueID int64) (Period, error) {
 	var items []struct {
 		RedemptionID  int64
 		VenueID       int64
@@ -176,19 +191,26 @@ func compute(db *gorm.DB, dept ledger.Department, m Month, bp int64) (Period, er
 		VoucherSerial int64
 		ValueCents    int64
 	}
+	where, args := "", []any{m.Start(), m.End(), dept.Code}
+	if venueID != 0 {
+		where, args = "AND r.venue_id = ?", append(args, venueID)
+	}
 	err := db.Raw(`SELECT r.id AS redemption_id, r.venue_id, r.status, r.scanned_at, r.reversed_at, i.voucher_serial, i.value_cents
 		FROM redemptions r
 		JOIN redemption_items i ON i.redemption_id = r.id
 		JOIN vouchers v ON v.serial = i.voucher_serial
 		JOIN batches b ON b.id = v.batch_id
-		WHERE r.created_at >= ? AND r.created_at < ? AND b.department_code = ?
-		ORDER BY r.venue_id, r.scanned_at, r.id, i.voucher_serial`, m.Start(), m.End(), dept.Code).Scan(&items).Error
+		WHERE r.created_at >= ? AND r.created_at < ? AND b.department_code = ? `+where+`
+		ORDER BY r.venue_id, r.scanned_at, r.id, i.voucher_serial`, args...).Scan(&items).Error
 	if err != nil {
 		return Period{}, fmt.Errorf("read the redemptions of %s: %w", m, err)
 	}
 	var adjustments []ledger.SettlementAdjustment
-	if err := db.Where("department_code = ? AND period_first_day = ?", dept.Code, ledger.Date(m.FirstDay())).
-		Order("venue_id, id").Find(&adjustments).Error; err != nil {
+	q := db.Where("department_code = ? AND period_first_day = ?", dept.Code, ledger.Date(m.FirstDay()))
+	if venueID != 0 {
+		q = q.Where("venue_id = ?", venueID)
+	}
+	if err := q.Order("venue_id, id").Find(&adjustments).Error; err != nil {
 		return Period{}, err
 	}
 	byVenue := map[int64]*Statement{}
@@ -223,7 +245,7 @@ func compute(db *gorm.DB, dept ledger.Department, m Month, bp int64) (Period, er
 			Label: a.Reason, AmountCents: a.AmountCents})
 		st.AdjustmentCents += a.AmountCents
 	}
-	p := Period{Department: dept.Code, Month: m.String(), FirstDay: m.FirstDay().String(), LastDay: m.LastDay().String(),
+	p := Period{Department: dept.Code, DepartmentName: dept.Name, Month: m.String(), FirstDay: m.FirstDay().String(), LastDay: m.LastDay().String(),
 		CommissionBasisPoints: bp, Statements: make([]Statement, 0, len(byVenue)), dept: dept, month: m}
 	ids := make([]int64, 0, len(byVenue))
 	for id := range byVenue {
@@ -268,13 +290,13 @@ func derefOr(p *int64) int64 {
 // Errors: not_found, and the conflicts period_not_over, period_closed and
 // period_order.
 func (s *Service) Close(ctx context.Context, department string, m Month, actor string) (Period, error) {
-	now := s.Now().UTC().Truncate(time.Microsecond)
-	if now.Before(m.End().Add(CloseDelay)) {
-		return Period{}, passnum.Errorf(passnum.KindConflict, EPeriodOpen, "%s can be closed from %s (Europe/Paris), once every redemption of the month has been recorded",
-			m, m.Next().FirstDay().Start().Add(CloseDelay).Format("2006-01-02 15:04"))
-	}
 	var out Period
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
+		if from := m.Next().FirstDay().Start().Add(CloseDelay); now.Before(from) { // from is in Europe/Paris
+			return passnum.Errorf(passnum.KindConflict, EPeriodOpen, "Le mois %s ne peut être clos qu'à partir du %s à %s (heure de Paris), quand tous ses encaissements sont enregistrés.",
+				m, voucher.Today(from).French(), from.Format("15:04"))
+		}
 		dept, err := findDepartment(tx.DB, department)
 		if err != nil {
 			return err
@@ -288,12 +310,12 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 			return err
 		}
 		if done > 0 {
-			return passnum.Errorf(passnum.KindConflict, EPeriodClosed, "%s of département %s is already closed", m, dept.Code)
+			return passnum.Errorf(passnum.KindConflict, EPeriodClosed, "Le mois %s du département %s est déjà clos.", m, dept.Code)
 		}
 		if err := checkOrder(tx.DB, dept.Code, m); err != nil {
 			return err
 		}
-		p, err := compute(tx.DB, dept, m, dept.CommissionBasisPoints)
+		p, err := compute(tx.DB, dept, m, dept.CommissionBasisPoints, 0)
 		if err != nil {
 			return err
 		}
@@ -313,7 +335,7 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 			carried = true
 		}
 		if carried {
-			if p, err = compute(tx.DB, dept, m, dept.CommissionBasisPoints); err != nil {
+			if p, err = compute(tx.DB, dept, m, dept.CommissionBasisPoints, 0); err != nil {
 				return err
 			}
 		}
@@ -389,23 +411,25 @@ func checkOrder(db *gorm.DB, dept string, m Month) error {
 	default:
 		return nil
 	}
-	return passnum.Errorf(passnum.KindConflict, EPeriodOrder, "%s of département %s is still open and has redemptions or adjustments: close it first", open, dept)
+	return passnum.Errorf(passnum.KindConflict, EPeriodOrder, "Le mois %s du département %s, qui a des encaissements ou des ajustements, est encore ouvert : les mois se clôturent dans l'ordre.", open, dept)
 }
 
 // Adjust records a correction for a venue (positive: paid more; negative:
 // taken back), counted in the current month. A reference to the redemption
-// it corrects is optional. Errors: invalid, not_found.
+// it corrects is optional. The venue must be labelled for the paying
+// département (whatever the label's status now): a département pays only
+// its own venues. Errors: invalid, not_found, period_closed.
 func (s *Service) Adjust(ctx context.Context, department string, venueID, amountCents int64, reason string, redemptionID *int64, actor string) (ledger.SettlementAdjustment, error) {
 	reason, err := passnum.Reason("chèque 0000 0001 952 payé deux fois en octobre").Check(reason)
 	if err != nil {
 		return ledger.SettlementAdjustment{}, err
 	}
 	if amountCents == 0 || amountCents > 100_000_00 || amountCents < -100_000_00 {
-		return ledger.SettlementAdjustment{}, passnum.Invalid("an adjustment is a non-zero amount of at most 100 000 EUR either way")
+		return ledger.SettlementAdjustment{}, passnum.Invalid("Un ajustement est un montant non nul d'au plus 100 000,00 € : positif pour payer plus, négatif pour reprendre.")
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out ledger.SettlementAdjustment
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		dept, err := findDepartment(tx.DB, department)
 		if err != nil {
 			return err
@@ -418,14 +442,20 @@ func (s *Service) Adjust(ctx context.Context, department string, venueID, amount
 			return err
 		}
 		if n == 0 {
-			return passnum.NotFound("there is no venue %d", venueID)
+			return passnum.NotFound("Le lieu %d n'existe pas dans le programme.", venueID)
+		}
+		if err := tx.Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = ?", venueID, dept.Code).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return passnum.Invalid("Le lieu %d n'est pas labellisé pour le département %s : un ajustement ne porte que sur un lieu du département qui paie.", venueID, dept.Code)
 		}
 		if redemptionID != nil {
 			if err := tx.Model(&ledger.Redemption{}).Where("id = ? AND venue_id = ?", *redemptionID, venueID).Count(&n).Error; err != nil {
 				return err
 			}
 			if n == 0 {
-				return passnum.NotFound("venue %d has no redemption %d", venueID, *redemptionID)
+				return passnum.NotFound("Le lieu %d n'a pas d'encaissement %d.", venueID, *redemptionID)
 			}
 		}
 		out, err = adjust(tx, now, dept.Code, venueID, amountCents, reason, redemptionID, MonthAt(now), actor)
@@ -440,7 +470,7 @@ func adjust(tx *ledger.Tx, now time.Time, dept string, venueID, amount int64, re
 		return ledger.SettlementAdjustment{}, err
 	}
 	if closed > 0 {
-		return ledger.SettlementAdjustment{}, passnum.Errorf(passnum.KindConflict, EPeriodClosed, "%s of département %s is closed: an adjustment goes to an open month", m, dept)
+		return ledger.SettlementAdjustment{}, passnum.Errorf(passnum.KindConflict, EPeriodClosed, "Le mois %s du département %s est déjà clos : un ajustement compte dans un mois encore ouvert.", m, dept)
 	}
 	a := ledger.SettlementAdjustment{DepartmentCode: dept, VenueID: venueID, AmountCents: amount, Reason: reason,
 		RedemptionID: redemptionID, PeriodFirstDay: ledger.Date(m.FirstDay()), CreatedAt: now, CreatedBy: actor}
@@ -471,4 +501,55 @@ func (p *Period) VenueStatement(venueID int64) (Statement, bool) {
 		return Statement{}, false
 	}
 	return p.Statements[i], true
+}
+
+// VenueStatement is one département's part of a venue's month.
+type VenueStatement struct {
+	Department            string
+	DepartmentName        string
+	Closed                bool
+	CommissionBasisPoints int64
+	Statement
+}
+
+// VenueStatements is what one venue is due for a month, from each
+// département that labels it (whatever the label's status) and where it
+// had activity, by département code: what the scanner page shows as "what
+// you will be reimbursed". Only that venue's redemptions are read. An open
+// month may still change (reversals, adjustments); a closed one is checked
+// against what was frozen, as Period does. Errors: not_found.
+func (s *Service) VenueStatements(ctx context.Context, venueID int64, m Month) ([]VenueStatement, error) {
+	db := s.DB.Read(ctx)
+	var n int64
+	if err := db.Model(&ledger.Venue{}).Where("id = ?", venueID).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, passnum.NotFound("Le lieu %d n'existe pas dans le programme.", venueID)
+	}
+	var depts []ledger.Department
+	if err := db.Where("code IN (?)", db.Model(&ledger.VenueDepartment{}).Select("department_code").Where("venue_id = ?", venueID)).
+		Order("code").Find(&depts).Error; err != nil {
+		return nil, err
+	}
+	out := []VenueStatement{}
+	for _, dept := range depts {
+		var closed ledger.SettlementPeriod
+		err := db.Where("department_code = ? AND first_day = ?", dept.Code, ledger.Date(m.FirstDay())).Take(&closed).Error
+		var p Period
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			p, err = compute(db, dept, m, dept.CommissionBasisPoints, venueID)
+		case err == nil:
+			p, err = computeClosed(db, dept, m, closed, venueID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if st, ok := p.VenueStatement(venueID); ok {
+			out = append(out, VenueStatement{Department: dept.Code, DepartmentName: dept.Name, Closed: p.Closed,
+				CommissionBasisPoints: p.CommissionBasisPoints, Statement: st})
+		}
+	}
+	return out, nil
 }

@@ -35,12 +35,13 @@ const (
 	EPeriodClosed = "period_closed"
 	EPeriodOrder  = "period_order" // an earlier month with activity is still open
 	ENoPayer      = "payer_missing"
+	ENoIBAN       = "iban_missing" // a venue to pay has no IBAN
 )
 
-// Service computes, closes and exports settlement periods.
+// Service computes, closes and exports settlement periods. Its "now" is the
+// ledger's clock (DB.Now, Tx.Now).
 type Service struct {
-	DB  *ledger.DB
-	Now func() time.Time
+	DB *ledger.DB
 }
 
 // Month is a settlement period: one calendar month in Europe/Paris.

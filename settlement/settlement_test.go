@@ -36,7 +36,8 @@ func newEnv(t *testing.T, db *ledger.DB) *env {
 	e := &env{Fixture: f, r: f.Redeemable(t, 3)}
 	// A long reversal window, so that only the settlement lock refuses.
 	e.redeem = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now, ReversalWindow: 3 * time.Hour}
-	e.settle = &settlement.Service{DB: db, Now: f.Clock.Now}
+	db.Clock = f.Clock.Now
+	e.settle = &settlement.Service{DB: db}
 	e.prog = &programme.Service{DB: db}
 	return e
 }
@@ -160,7 +161,7 @@ func TestSettlementScenario(t *testing.T) {
 			t.Fatalf("CSV sums %v", sums)
 		}
 		exec, _ := voucher.ParseDay("2026-12-05")
-		if _, err := settlement.Payment(again, exec); code(err) != settlement.ENoPayer {
+		if _, err := e.settle.Payment(again, exec); code(err) != settlement.ENoPayer {
 			t.Fatalf("payment without a paying office: %v", err)
 		}
 		name, iban := "Paierie départementale des Yvelines", "FR14 2004 1010 0505 0001 3M02 606"
@@ -168,7 +169,7 @@ func TestSettlementScenario(t *testing.T) {
 			t.Fatal(err)
 		}
 		again, _ = e.settle.Period(ctx, "78", month(t, "2026-11"))
-		pay, err := settlement.Payment(again, exec)
+		pay, err := e.settle.Payment(again, exec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,10 +182,10 @@ func TestSettlementScenario(t *testing.T) {
 			t.Fatalf("SEPA file: %+v %v, want one transfer of 49.25", sum, err)
 		}
 		buf.Reset()
-		if err := settlement.WriteStatementPDF(&buf, again, v1, "Yvelines"); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("%PDF")) {
+		if err := settlement.WriteStatementPDF(&buf, again, v1); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("%PDF")) {
 			t.Fatalf("statement PDF: %v", err)
 		}
-		if err := settlement.WriteStatementPDF(&buf, again, 999, "Yvelines"); code(err) != passnum.ENotFound {
+		if err := settlement.WriteStatementPDF(&buf, again, 999); code(err) != passnum.ENotFound {
 			t.Fatalf("statement of a venue without activity: %v", err)
 		}
 

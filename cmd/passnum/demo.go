@@ -258,7 +258,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 			return none, err
 		}
 		printPeriod(a, p)
-		written, err := a.writeSettlementFiles(ctx, db, settleDir, p, "")
+		written, err := a.writeSettlementFiles(db, settleDir, p, "")
 		if err != nil {
 			return none, err
 		}
@@ -282,7 +282,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	}
 	reportFile := filepath.Join(a.cfg.DataDir, "programme-report.pdf")
 	var pdf bytes.Buffer
-	if err := printing.RenderProgrammeReport(&pdf, fig.Report(reportTitle(fig), a.now())); err != nil {
+	if err := printing.RenderProgrammeReport(&pdf, fig.Report(a.now())); err != nil {
 		return none, err
 	}
 	if err := os.WriteFile(reportFile, pdf.Bytes(), 0o644); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -21,6 +22,12 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 	const taken = "44306184100047" // venue 1's SIRET
 	mustRun(t, env, "venue", "add", "France Services", "--department", "78", "--siret", taken, "--iban", "FR7630006000011234567890189")
 	mustRun(t, env, "venue", "suspend", "1", "--department", "78", "--reason", "enquête")
+	// settlement: a venue the Essonne labels, not the Yvelines; a month of
+	// the Yvelines closed long ago, empty, that the paying office would pay.
+	mustRun(t, env, "department", "add", "91", "Essonne")
+	out = mustRun(t, env, "venue", "add", "Cybercentre d'Évry", "--department", "91", "--siret", "78210456700014", "--iban", "FR7630006000011234567890189")
+	venue91 := strings.Fields(out)[2] // "added venue 2 (…)"
+	mustRun(t, env, "settlement", "close", "--department", "78", "--month", "2020-01")
 	base := startServer(t, env)
 
 	long := strings.Repeat("é", 201)
@@ -84,6 +91,28 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			[]string{"apikey", "pair", "--venue", "1", "--name", long},
 			"/api/v1/pairings", map[string]any{"venue_id": 1, "name": long}, 400, "invalid",
 			"Le nom de l'appareil fait de 1 à 100 caractères, sans caractère de contrôle. Par exemple : « tablette accueil ».", "", ""},
+		// settlement (a case without a body is a GET)
+		{"AdjustmentVenueNotLabelledForThePayer", // the API's rule alone before issue #13
+			[]string{"settlement", "adjust", "--department", "78", "--venue", venue91, "--amount", "5.00", "--reason", "payé deux fois"},
+			"/api/v1/settlement/adjustments", map[string]any{"department": "78", "venue_id": json.Number(venue91), "amount_cents": 500, "reason": "payé deux fois"}, 400, "invalid",
+			"Le lieu " + venue91 + " n'est pas labellisé pour le département 78 : un ajustement ne porte que sur un lieu du département qui paie.", "", ""},
+		{"MonthClosedBeforeItsEnd",
+			[]string{"settlement", "close", "--department", "78", "--month", "2149-05"},
+			"/api/v1/settlement/78/2149-05/close", map[string]any{}, 409, "period_not_over",
+			"Le mois 2149-05 ne peut être clos qu'à partir du 01/06/2149 à 00:15 (heure de Paris), quand tous ses encaissements sont enregistrés.", "", ""},
+		{"MonthOutOfRange",
+			[]string{"settlement", "show", "--department", "78", "--month", "2150-01"},
+			"/api/v1/settlement/78/2150-01", nil, 400, "invalid",
+			"« 2150-01 » n'est pas un mois possible : écrivez-le AAAA-MM, entre 1970-01 et 2149-05, par exemple 2026-10.", "", ""},
+		{"MonthUnparsable",
+			[]string{"settlement", "show", "--department", "78", "--month", "2026-13"},
+			"/api/v1/settlement/78/2026-13", nil, 400, "invalid",
+			"« 2026-13 » n'est pas un mois possible : écrivez-le AAAA-MM, entre 1970-01 et 2149-05, par exemple 2026-10.", "", ""},
+		{"PaymentWithoutPayer",
+			[]string{"settlement", "export", "--department", "78", "--month", "2020-01", "--out", t.TempDir()},
+			"/api/v1/settlement/78/2020-01/sepa.xml", nil, 409, "payer_missing",
+			"Le département 78 n'a pas de payeur : il faut le nom et l'IBAN de son service payeur pour payer les lieux.",
+			"passnum department set CODE --payer-name … --payer-iban …", "PATCH /api/v1/departments/{code} avec payer_name et payer_iban."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, env, c.cli...)
@@ -96,8 +125,12 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			if r.code != 1 || !ok || cliMessage != c.want || len(lines) > 2 || hint != c.cliHint {
 				t.Fatalf("command line: exit %d, stderr %q", r.code, r.stderr)
 			}
-			data, _ := json.Marshal(c.body)
-			req, _ := http.NewRequest("POST", base+c.path, strings.NewReader(string(data)))
+			method, data := "GET", []byte(nil)
+			if c.body != nil {
+				method = "POST"
+				data, _ = json.Marshal(c.body)
+			}
+			req, _ := http.NewRequest(method, base+c.path, bytes.NewReader(data))
 			req.Header.Set("Authorization", "Bearer "+admin)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
@@ -119,5 +152,11 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 	// Nothing refused was written.
 	if out := mustRun(t, env, "venue", "list"); strings.Contains(out, "thèque") || strings.Contains(out, "éé") || !strings.Contains(out, "78 suspended") {
 		t.Fatalf("a refused change was recorded:\n%s", out)
+	}
+	if out := mustRun(t, env, "settlement", "show", "--department", "78"); strings.Count(out, "\n") != 3 {
+		t.Fatalf("a refused adjustment was recorded:\n%s", out)
+	}
+	if out := mustRun(t, env, "settlement", "list"); strings.Contains(out, "2149") {
+		t.Fatalf("a month was closed before its end:\n%s", out)
 	}
 }

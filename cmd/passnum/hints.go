@@ -16,4 +16,8 @@ var hints = map[string]string{
 	"change_pending":        "see it with: passnum venue requests --venue ID --status pending; then approve, refuse or withdraw it (passnum venue approve|refuse|withdraw REQUEST)",
 	"change_decided":        "see where it stands: passnum venue requests --venue ID",
 	"change_outdated":       "refuse it (passnum venue refuse REQUEST --department CODE --reason TEXT), then ask again (passnum venue request ID …)",
+	// settlement
+	"payer_missing": "passnum department set CODE --payer-name … --payer-iban …",
+	"period_order":  "passnum settlement list --department CODE shows the closed months; close the oldest open one first",
+	"iban_missing":  "passnum venue update ID --iban … --reason …, then passnum settlement adjust next month",
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum"
-	"passnum/csvsafe"
 	"passnum/figures"
 	"passnum/printing"
 	"passnum/voucher"
@@ -44,7 +43,7 @@ func (a *app) reportCmd() *cobra.Command {
 				}
 			}
 			write, ok := map[string]func(io.Writer, figures.Figures) error{
-				"table": writeFiguresTable, "csv": writeFiguresCSV, "json": writeFiguresJSON}[format]
+				"table": writeFiguresTable, "csv": figures.WriteCSV, "json": writeFiguresJSON}[format]
 			if !ok {
 				return passnum.Invalid("--format %q: choose table, csv or json", format)
 			}
@@ -58,7 +57,7 @@ func (a *app) reportCmd() *cobra.Command {
 			}
 			if pdf != "" {
 				var buf bytes.Buffer
-				if err := printing.RenderProgrammeReport(&buf, f.Report(reportTitle(f), a.now())); err != nil {
+				if err := printing.RenderProgrammeReport(&buf, f.Report(a.now())); err != nil {
 					return err
 				}
 				if err := os.WriteFile(pdf, buf.Bytes(), 0o644); err != nil {
@@ -75,14 +74,6 @@ func (a *app) reportCmd() *cobra.Command {
 	fl.StringVar(&format, "format", "table", "table, csv or json, on standard output")
 	fl.StringVar(&pdf, "pdf", "", "also write the report as a PDF to this file (in French, for funders)")
 	return cmd
-}
-
-// reportTitle is the PDF's title, in French like the PDF.
-func reportTitle(f figures.Figures) string {
-	if f.Department != "" && len(f.Departments) == 1 {
-		return fmt.Sprintf("Pass numérique — %s (%s)", f.Departments[0].Name, f.Department)
-	}
-	return "Pass numérique — tous départements"
 }
 
 // figureLines are the rows of the départements table: one figure per
@@ -212,44 +203,6 @@ func writeFiguresTable(out io.Writer, f figures.Figures) error {
 		}
 	}
 	return nil
-}
-
-// writeFiguresCSV writes one row per département and per batch. Amounts
-// are in cents and in euros with a decimal point, as in settlement's CSV.
-func writeFiguresCSV(out io.Writer, f figures.Figures) error {
-	cw := csvsafe.NewWriter(out)
-	cw.Write([]string{"level", "as_of", "department", "batch", "name", "stage", "face_value_cents",
-		"chequiers_printed", "chequiers_handed_out", "chequiers_not_handed_out", "chequiers_started",
-		"vouchers_issued", "issued_cents", "issued_eur", "vouchers_redeemed", "redeemed_cents", "redeemed_eur",
-		"vouchers_voided", "voided_cents", "voided_eur", "vouchers_expired", "expired_cents", "expired_eur",
-		"vouchers_outstanding", "outstanding_cents", "outstanding_eur", "unused_cents", "unused_eur",
-		"redemption_rate", "invariant_holds", "late_vouchers", "late_cents", "late_eur"})
-	row := func(level, dept, batch, name, stage, face string, c *figures.Counts) {
-		money := func(n, cents int64) []string {
-			return []string{figureCount(n), figureCount(cents), passnum.FormatEuros(cents)}
-		}
-		r := []string{level, f.AsOf, dept, batch, name, stage, face,
-			figureCount(c.ChequiersPrinted), figureCount(c.ChequiersHandedOut), figureCount(c.ChequiersNotHandedOut), figureCount(c.ChequiersStarted)}
-		r = append(r, money(c.VouchersIssued, c.IssuedCents)...)
-		r = append(r, money(c.VouchersRedeemed, c.RedeemedCents)...)
-		r = append(r, money(c.VouchersVoided, c.VoidedCents)...)
-		r = append(r, money(c.VouchersExpired, c.ExpiredCents)...)
-		r = append(r, money(c.VouchersOutstanding, c.OutstandingCents)...)
-		r = append(r, figureCount(c.UnusedCents), passnum.FormatEuros(c.UnusedCents),
-			strconv.FormatFloat(c.RedemptionRate, 'f', 4, 64), strconv.FormatBool(c.InvariantHolds))
-		r = append(r, money(c.LateVouchers, c.LateCents)...)
-		cw.Write(r)
-	}
-	for i := range f.Departments {
-		d := &f.Departments[i]
-		row("department", d.Code, "", d.Name, "", "", &d.Counts)
-	}
-	for i := range f.Batches {
-		b := &f.Batches[i]
-		row("batch", b.Department, figureCount(b.ID), "", string(b.Stage), figureCount(b.FaceValueCents), &b.Counts)
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 func writeFiguresJSON(out io.Writer, f figures.Figures) error {

@@ -58,7 +58,7 @@ func TestReport(t *testing.T) {
 			want string
 		}{
 			{[]string{"report", "--format", "xml"}, "choose table, csv or json"},
-			{[]string{"report", "--department", "93"}, "there is no département 93"},
+			{[]string{"report", "--department", "93"}, "Le département 93 n'existe pas dans le programme."},
 			{[]string{"report", "--as-of", "31/12/2027"}, "write it as YYYY-MM-DD"},
 		} {
 			r := run(t, env, c.args...)

@@ -68,6 +68,7 @@ func (a *app) open(ctx context.Context) (*ledger.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.Clock = a.now // the one clock every service reads (DB.Now, Tx.Now)
 	if err := db.CheckSchema(ctx); err != nil {
 		db.Close()
 		return nil, err

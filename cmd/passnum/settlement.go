@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -80,7 +79,7 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 				return err
 			}
 			if out := cmd.Flag("out").Value.String(); out != "" {
-				_, err := a.writeSettlementFiles(cmd.Context(), db, out, p, cmd.Flag("execution").Value.String())
+				_, err := a.writeSettlementFiles(db, out, p, cmd.Flag("execution").Value.String())
 				return err
 			}
 			return nil
@@ -104,7 +103,7 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 			if err != nil {
 				return err
 			}
-			_, err = a.writeSettlementFiles(cmd.Context(), db, cmd.Flag("out").Value.String(), p, cmd.Flag("execution").Value.String())
+			_, err = a.writeSettlementFiles(db, cmd.Flag("out").Value.String(), p, cmd.Flag("execution").Value.String())
 			return err
 		},
 	}
@@ -186,7 +185,7 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 }
 
 func (a *app) settlement(db *ledger.DB) *settlement.Service {
-	return &settlement.Service{DB: db, Now: a.now}
+	return &settlement.Service{DB: db}
 }
 
 func printPeriod(a *app, p settlement.Period) {
@@ -194,7 +193,7 @@ func printPeriod(a *app, p settlement.Period) {
 	if p.Closed {
 		state = "closed on " + p.ClosedAt.Format("2006-01-02 15:04 MST") + " by " + p.ClosedBy
 	}
-	fmt.Fprintf(a.out, "settlement %s of département %s (%s to %s), %s\n", p.Month, p.Department, p.FirstDay, p.LastDay, state)
+	fmt.Fprintf(a.out, "settlement %s of département %s %s (%s to %s), %s\n", p.Month, p.Department, p.DepartmentName, p.FirstDay, p.LastDay, state)
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "VENUE\tREDEMPTIONS\tREDEEMED\tREVERSED\tADJUSTED\tCOMMISSION\tNET\tREFERENCE\t")
 	for _, st := range p.Statements {
@@ -209,13 +208,9 @@ func printPeriod(a *app, p settlement.Period) {
 
 // writeSettlementFiles writes a closed period's files into dir, says so,
 // and returns their paths.
-func (a *app) writeSettlementFiles(ctx context.Context, db *ledger.DB, dir string, p settlement.Period, execution string) ([]string, error) {
+func (a *app) writeSettlementFiles(db *ledger.DB, dir string, p settlement.Period, execution string) ([]string, error) {
 	var written []string
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var d ledger.Department
-	if err := db.Read(ctx).Where("code = ?", p.Department).Take(&d).Error; err != nil {
 		return nil, err
 	}
 	prefix := fmt.Sprintf("settlement-%s-%s", p.Department, p.Month)
@@ -247,7 +242,7 @@ func (a *app) writeSettlementFiles(ctx context.Context, db *ledger.DB, dir strin
 	for i, st := range p.Statements {
 		pdfs[i] = pdfPath(st)
 	}
-	err := settlement.WriteStatementPDFs(p, d.Name, func(st settlement.Statement) (io.WriteCloser, error) {
+	err := settlement.WriteStatementPDFs(p, func(st settlement.Statement) (io.WriteCloser, error) {
 		return os.Create(pdfPath(st))
 	})
 	if err != nil {
@@ -260,14 +255,14 @@ func (a *app) writeSettlementFiles(ctx context.Context, db *ledger.DB, dir strin
 		fmt.Fprintf(a.out, "wrote %s\n", path)
 	}
 	written = append(written, pdfs...)
-	day := voucher.Today(a.now()).AddDays(1)
+	var day voucher.Day // 0: the service's default
 	if execution != "" {
 		var err error
 		if day, err = parseDay("--execution", execution); err != nil {
 			return nil, err
 		}
 	}
-	pay, err := settlement.Payment(p, day)
+	pay, err := a.settlement(db).Payment(p, day)
 	if passnum.ErrorCode(err) == passnum.ENotFound {
 		fmt.Fprintf(a.out, "no SEPA file: nothing to pay for %s\n", p.Month)
 		return written, nil

@@ -1,4 +1,4 @@
-package main
+package figures_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func TestFiguresCSVCellsAreNotFormulas(t *testing.T) {
 			Counts: figures.Counts{UnusedCents: -1200}})
 	}
 	var buf bytes.Buffer
-	if err := writeFiguresCSV(&buf, f); err != nil {
+	if err := figures.WriteCSV(&buf, f); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
