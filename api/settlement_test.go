@@ -241,7 +241,7 @@ func TestSettlement(t *testing.T) {
 			"Huge":           {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100_000_01, "reason": "x"}, 400, "invalid", "100 000"},
 			"NoReason":       {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 100}, 400, "invalid", "Le motif fait de 1 à 200 caractères"},
 			"Euros":          {"department", map[string]any{"department": "78", "venue_id": e.venue1, "amount_cents": 1.5, "reason": "x"}, 400, "invalid_json", "« amount_cents »"},
-			"OtherVenue":     {"department", map[string]any{"department": "78", "venue_id": v92.ID, "amount_cents": 100, "reason": "x"}, 404, "not_found", "accessible"},
+			"OtherVenue":     {"department", map[string]any{"department": "78", "venue_id": v92.ID, "amount_cents": 100, "reason": "x"}, 404, "not_found", "n'existe pas ou n'est pas labellisé pour le département 78"},
 			"NotItsVenue":    {"admin", map[string]any{"department": "78", "venue_id": v92.ID, "amount_cents": 100, "reason": "x"}, 400, "invalid", "pas labellisé"},
 			"UnknownVenue":   {"admin", map[string]any{"department": "78", "venue_id": 999, "amount_cents": 100, "reason": "x"}, 404, "not_found", "999"},
 			"OthersBasket":   {"admin", map[string]any{"department": "78", "venue_id": e.venue2, "amount_cents": 100, "reason": "x", "redemption_id": late.RedemptionID}, 404, "not_found", "encaissement"},
