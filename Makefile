@@ -33,7 +33,7 @@ test-tools:
 # figures. Micro-benchmarks repeat; the programme-sized ones run once.
 bench: export PASSNUM_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./voucher/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./voucher/ ./api/static/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./issuing/ ./cmd/passnum/ ./figures/ ./settlement/ ./audit/
 
 lint:

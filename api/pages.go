@@ -2,20 +2,16 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
-	"io/fs"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
-	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
+	"passnum/api/static"
 	"passnum/apikeys"
 )
 
@@ -112,20 +108,39 @@ type pageData struct {
 	CSRFToken  string
 }
 
-// pageSet is the parsed templates and the assets with their ETags.
+// pageSet is the parsed templates and the assets.
 type pageSet struct {
 	templates map[string]*template.Template // by page file
-	assets    map[string]asset              // by file name
+	assets    *static.Tree                  // web/admin/assets at /pages/
+	scanner   *static.Tree                  // for the scanner's files a page uses
 }
 
-type asset struct {
-	body        []byte
-	contentType string
-	etag        string
-}
+// loadAssets, like loadScanner, compresses the pages' assets once per
+// process. A page's module that imports a scanner's module by its URL
+// ("/scanner/camera.js") gets the scanner's hashed URL.
+var loadAssets = sync.OnceValues(func() (*static.Tree, error) {
+	scanner, err := loadScanner()
+	if err != nil {
+		return nil, err
+	}
+	return static.Load(static.Config{
+		Prefix: "/pages/",
+		Dirs:   []static.Dir{{FS: adminFiles, Root: "web/admin/assets"}},
+		Types:  webTypes,
+		Links:  []*static.Tree{scanner},
+	})
+})
 
 func loadPages() (*pageSet, error) {
-	ps := &pageSet{templates: map[string]*template.Template{}, assets: map[string]asset{}}
+	assets, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	scanner, err := loadScanner()
+	if err != nil {
+		return nil, err
+	}
+	ps := &pageSet{templates: map[string]*template.Template{}, assets: assets, scanner: scanner}
 	files := []string{"login.html"}
 	for _, p := range sitePages() {
 		files = append(files, p.file)
@@ -134,29 +149,21 @@ func loadPages() (*pageSet, error) {
 		if _, ok := ps.templates[f]; ok {
 			continue
 		}
-		t, err := template.ParseFS(adminFiles, "web/admin/layout.html", "web/admin/pages/"+f)
-		if err != nil {
-			return nil, err
+		// The templates name the assets by their plain URL ("/pages/admin.css"):
+		// they get the hashed ones.
+		t := template.New("")
+		for _, name := range []string{"web/admin/layout.html", "web/admin/pages/" + f} {
+			text, err := adminFiles.ReadFile(name)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := t.Parse(string(assets.Rewrite(text))); err != nil {
+				return nil, err
+			}
 		}
 		ps.templates[f] = t
 	}
-	err := fs.WalkDir(adminFiles, "web/admin/assets", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := adminFiles.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(body)
-		ct := mime.TypeByExtension(path.Ext(p))
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		ps.assets[path.Base(p)] = asset{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-		return nil
-	})
-	return ps, err
+	return ps, nil
 }
 
 // pageRoutes serves the pages, their assets and the session endpoints.
@@ -180,7 +187,7 @@ func (s *server) pageRoutes(e *echo.Echo) {
 	for _, p := range sitePages() {
 		r.Add(http.MethodGet, p.path, s.sessionPage(ps, p))
 	}
-	r.Add(http.MethodGet, "/pages/:file", ps.serveAsset)
+	r.Add(http.MethodGet, "/pages/*", ps.serveAsset)
 }
 
 func redirectTo(to string) echo.HandlerFunc {
@@ -204,7 +211,11 @@ func (s *server) sessionPage(ps *pageSet, p sitePage) echo.HandlerFunc {
 		if !slices.Contains(p.roles, role) {
 			return c.Redirect(http.StatusSeeOther, homePage(role))
 		}
-		return ps.render(c, p.file, pageData{Title: p.title, Script: p.script, Vendor: p.vendor, Nav: navigation(role, p.path),
+		vendor := make([]string, len(p.vendor))
+		for i, u := range p.vendor {
+			vendor[i] = ps.scanner.URL(u)
+		}
+		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script), Vendor: vendor, Nav: navigation(role, p.path),
 			Role: role, RoleLabel: roleFrench[role], Department: ses.Principal.Department,
 			KeyName: ses.Principal.Name, CSRFToken: csrfToken(ses.Secret)})
 	}
@@ -220,7 +231,7 @@ func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 		if !noSession(err) {
 			return err
 		}
-		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: "login.js"})
+		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: ps.assets.URL("/pages/login.js")})
 	}
 }
 
@@ -244,18 +255,12 @@ func pageHeaders(h http.Header) {
 }
 
 // serveAsset serves a script, style sheet or image of the pages. They hold
-// no data, so a browser may keep them, asking each time whether they
-// changed (a new binary may change them).
+// no data; under their hashed URL a browser keeps them for good.
 func (ps *pageSet) serveAsset(c echo.Context) error {
-	a, ok := ps.assets[c.Param("file")]
+	a, ok := ps.assets.Find(c.Request().URL.Path)
 	if !ok {
 		return echo.ErrNotFound
 	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", a.etag)
-	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	return c.Blob(http.StatusOK, a.contentType, a.body)
+	a.Serve(c.Response(), c.Request())
+	return nil
 }

@@ -1,15 +1,13 @@
 package api
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"io/fs"
 	"net/http"
-	"path"
-	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
+
+	"passnum/api/static"
 )
 
 // The venue scanner (docs/scanner.md) is a static page: HTML, CSS and
@@ -27,9 +25,10 @@ var scannerFiles embed.FS
 const scannerCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// scannerTypes are the content types of the files served; a file of any
-// other kind is not served at all (the vendored READMEs, for instance).
-var scannerTypes = map[string]string{
+// webTypes are the content types of the files served, the scanner's and
+// the pages'; a file of any other kind is not served at all (the vendored
+// READMEs and licences, for instance).
+var webTypes = map[string]string{
 	".html":        "text/html; charset=utf-8",
 	".css":         "text/css; charset=utf-8",
 	".js":          "text/javascript; charset=utf-8",
@@ -37,44 +36,23 @@ var scannerTypes = map[string]string{
 	".webmanifest": "application/manifest+json",
 }
 
-type scannerFile struct {
-	body        []byte
-	contentType string
-	etag        string
-}
-
-// loadScanner indexes the embedded files by the path they are served at:
-// web/scanner/x at /scanner/x, web/vendor/x at /scanner/vendor/x, and
-// index.html at /scanner/ itself.
-func loadScanner() (map[string]scannerFile, error) {
-	files := map[string]scannerFile{}
-	for _, dir := range []struct{ root, prefix string }{{"web/scanner", "/scanner/"}, {"web/vendor", "/scanner/vendor/"}} {
-		err := fs.WalkDir(scannerFiles, dir.root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			ct, ok := scannerTypes[path.Ext(p)]
-			if !ok {
-				return nil
-			}
-			body, err := scannerFiles.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(body)
-			url := dir.prefix + strings.TrimPrefix(p, dir.root+"/")
-			if url == "/scanner/index.html" {
-				url = "/scanner/"
-			}
-			files[url] = scannerFile{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return files, nil
-}
+// loadScanner reads the embedded files once per process, however many
+// servers it starts (the tests start hundreds): compressing them is most
+// of a server's start-up. web/scanner/x is served at /scanner/x, under its
+// hash at /scanner/h/<hash>/x (api/static says why), web/vendor/x at
+// /scanner/vendor/x, and index.html at /scanner/ itself. The service
+// worker and the manifest keep their URL: a worker's URL is its identity,
+// and the manifest's start_url and scope are relative to its own.
+var loadScanner = sync.OnceValues(func() (*static.Tree, error) {
+	return static.Load(static.Config{
+		Prefix: "/scanner/",
+		Dirs: []static.Dir{{FS: scannerFiles, Root: "web/scanner"},
+			{FS: scannerFiles, Root: "web/vendor", At: "vendor/"}},
+		Types:     webTypes,
+		Index:     "index.html",
+		Documents: []string{"sw.js", "manifest.webmanifest"},
+	})
+})
 
 // scannerRoutes serves the page. The routes go straight into the router
 // rather than through e.GET: they are a web page, not part of the API, and
@@ -86,7 +64,7 @@ func (s *server) scannerRoutes(e *echo.Echo) {
 		panic("api: the embedded scanner page cannot be read: " + err.Error())
 	}
 	serve := func(c echo.Context) error {
-		f, ok := files[c.Request().URL.Path]
+		f, ok := files.Find(c.Request().URL.Path)
 		if !ok {
 			return echo.ErrNotFound
 		}
@@ -95,16 +73,13 @@ func (s *server) scannerRoutes(e *echo.Echo) {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		// The files hold no data and change only with the binary: a browser
-		// may keep them but asks each time whether they changed, so a new
-		// release reaches every phone at its next visit. (The page's service
-		// worker keeps its own copy for when there is no network.)
-		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", f.etag)
-		if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {
-			return c.NoContent(http.StatusNotModified)
-		}
-		return c.Blob(http.StatusOK, f.contentType, f.body)
+		// The files hold no data. The page, its service worker and its
+		// manifest are asked for again at each visit, so a new release
+		// reaches every phone at its next one; the files they name carry
+		// the release's hash and are kept for good (api/static). (The
+		// service worker keeps its own copy for when there is no network.)
+		f.Serve(c.Response(), c.Request())
+		return nil
 	}
 	r := e.Router()
 	r.Add(http.MethodGet, "/scanner", func(c echo.Context) error {

@@ -26,6 +26,13 @@ func TestScannerModules(t *testing.T) {
 		return string(r.body)
 	}
 	page, worker := get("/scanner/"), get("/scanner/sw.js")
+	// The page names its files under the release's hash, and its modules
+	// import each other relatively, under the same hash.
+	app := regexp.MustCompile(`<script type="module" src="(h/[0-9a-f]+/)app.js"></script>`).FindStringSubmatch(page)
+	if app == nil {
+		t.Fatal("index.html loads no app.js under a hash")
+	}
+	dir := app[1]
 
 	imports := regexp.MustCompile(`(?m)^import .* from "\./([^"]+)";$`)
 	modules := map[string]bool{}
@@ -34,7 +41,7 @@ func TestScannerModules(t *testing.T) {
 			continue
 		}
 		modules[next[0]] = true
-		for _, m := range imports.FindAllStringSubmatch(get("/scanner/"+next[0]), -1) {
+		for _, m := range imports.FindAllStringSubmatch(get("/scanner/"+dir+next[0]), -1) {
 			next = append(next, m[1])
 		}
 	}
@@ -51,10 +58,10 @@ func TestScannerModules(t *testing.T) {
 		get("/scanner/" + strings.TrimPrefix(m[1], "./"))
 	}
 	for m := range modules {
-		if !kept[m] {
-			t.Errorf("sw.js does not keep %s: the page would not open offline", m)
+		if !kept[dir+m] {
+			t.Errorf("sw.js does not keep %s: the page would not open offline", dir+m)
 		}
-		if m != "app.js" && !strings.Contains(page, `<link rel="modulepreload" href="`+m+`">`) {
+		if m != "app.js" && !strings.Contains(page, `<link rel="modulepreload" href="`+dir+m+`">`) {
 			t.Errorf("index.html does not preload %s", m)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -239,4 +240,34 @@ func floorRedeem(b *testing.B, dbURL string, clients, requests, offset int) load
 		})
 		return err == nil
 	})
+}
+
+// BenchmarkScannerFirstLoad opens the scanner for the first time in a new
+// browser with the CPU slowed down four times, on Chrome's Slow 3G and 3G
+// presets, over HTTP/1.1 (as `passnum serve` answers without TLS) and over
+// HTTP/2 (as a phone meets it behind TLS), and reports the bytes received
+// and the time to the pairing screen (docs/BENCHMARKS.md). Needs no
+// database.
+func BenchmarkScannerFirstLoad(b *testing.B) {
+	env := []string{"PASSNUM_DATA_DIR=" + b.TempDir()}
+	mustRun(b, env, "init")
+	base := startServer(b, env)
+	for range b.N {
+		for _, n := range []struct {
+			name       string
+			conditions network.Conditions
+		}{{"slow3g", slow3G}, {"3g", fast3G}} {
+			for _, h2 := range []bool{false, true} {
+				protocol := "h1"
+				if h2 {
+					protocol = "h2"
+				}
+				f := firstLoad(b, base, n.conditions, h2)
+				b.Logf("%s %s: %d bytes for the page, %d in all, pairing screen after %v",
+					n.name, protocol, f.page, f.all, f.toPairing.Round(time.Millisecond))
+				b.ReportMetric(float64(f.toPairing.Milliseconds()), n.name+"_"+protocol+"_ms_to_pairing")
+				b.ReportMetric(float64(f.all), n.name+"_"+protocol+"_bytes")
+			}
+		}
+	}
 }

@@ -28,7 +28,7 @@ const chromiumPath = "/usr/bin/chromium"
 // missing it fails with "install chromium (apt-get install -y chromium)" —
 // never skips. An uncaught JavaScript exception in the page fails the test:
 // it is a bug a user would meet.
-func newBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Context {
+func newBrowser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("no browser at %s: install chromium (apt-get install -y chromium)", chromiumPath)

@@ -16,8 +16,19 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(forgetOthers().then(() => self.clients.claim()));
 });
+
+// The server names the files of each release with the release's hash
+// (api/static), so the previous release's copies would stay for ever:
+// the worker keeps only what FILES names.
+async function forgetOthers() {
+  const cache = await caches.open(CACHE);
+  const keep = new Set(FILES.map((f) => new URL(f, self.location).href));
+  for (const request of await cache.keys()) {
+    if (!keep.has(request.url)) await cache.delete(request);
+  }
+}
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
