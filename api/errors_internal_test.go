@@ -22,6 +22,7 @@ import (
 var codeStatuses = map[string]int{
 	"invalid":                 400,
 	"invalid_json":            400,
+	"batch_too_large":         400,
 	"unauthorized":            401,
 	"forbidden":               403,
 	"pairing_refused":         403,

@@ -437,6 +437,7 @@ type errorJSON struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Hint    string `json:"hint"`
 	} `json:"error"`
 	Result *resultJSON `json:"result"`
 }
