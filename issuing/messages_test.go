@@ -129,6 +129,13 @@ func TestChequierMessages(t *testing.T) {
 			notAuthentic  = "Ce code d'activation n'est pas authentique ou n'est plus valable : saisissez le numéro du chéquier, imprimé sur sa couverture."
 			notFound      = "Chéquier 78-2026-000999 introuvable : vérifiez son numéro sur la couverture."
 		)
+		// activateOn hands a chéquier over on another day.
+		activateOn := func(when time.Time, number string) error {
+			defer func(t0 time.Time) { f.Clock.T = t0 }(f.Clock.T)
+			f.Clock.T = when
+			_, err := f.Issuing.Activate(ctx, number, "", "test")
+			return err
+		}
 		typo := []byte(redeemed)
 		typo[3] = '9'
 		for _, c := range []struct {
@@ -143,19 +150,9 @@ func TestChequierMessages(t *testing.T) {
 				"Le chéquier 78-2026-000001 a déjà été remis, le 26/11/2026."},
 			{"ActivateVoided", func() error { _, err := f.Issuing.Activate(ctx, number(2), "", "test"); return err }, issuing.EChequierVoided,
 				"Le chéquier 78-2026-000002 a été annulé le 26/11/2026 : il ne peut pas être remis. Remettez-en un autre."},
-			{"ActivateExpired", func() error {
-				defer func(t0 time.Time) { f.Clock.T = t0 }(f.Clock.T)
-				f.Clock.T = time.Date(2028, 1, 1, 12, 0, 0, 0, time.UTC)
-				_, err := f.Issuing.Activate(ctx, number(3), "", "test")
-				return err
-			}, issuing.EChequierExpired,
+			{"ActivateExpired", func() error { return activateOn(time.Date(2028, 1, 1, 12, 0, 0, 0, time.UTC), number(3)) }, issuing.EChequierExpired,
 				"Le chéquier 78-2026-000003 n'est plus valable : ses chèques expiraient le 31/12/2027. Remettez-en un en cours de validité."},
-			{"ActivateDistributionStopped", func() error {
-				defer func(t0 time.Time) { f.Clock.T = t0 }(f.Clock.T)
-				f.Clock.T = time.Date(2027, 12, 20, 12, 0, 0, 0, time.UTC)
-				_, err := f.Issuing.Activate(ctx, number(3), "", "test")
-				return err
-			}, issuing.EDistributionStopped,
+			{"ActivateDistributionStopped", func() error { return activateOn(time.Date(2027, 12, 20, 12, 0, 0, 0, time.UTC), number(3)) }, issuing.EDistributionStopped,
 				"La remise des chéquiers du lot " + fmt.Sprint(res.Batch.ID) + " est arrêtée depuis le 16/12/2027 (le programme finit le 31/12/2027) : le chéquier 78-2026-000003 ne peut plus être remis."},
 			{"ActivateGarbageCode", func() error { _, err := f.Issuing.ActivateCode(ctx, "HELLO", "", "test"); return err }, passnum.EInvalid, notActivation},
 			{"ActivateVoucherCode", func() error { _, err := f.Issuing.ActivateCode(ctx, c3.Vouchers[0].Code, "", "test"); return err }, passnum.EInvalid, notActivation},
