@@ -25,14 +25,22 @@ import (
 // (docs/BENCHMARKS.md, "Issuing over HTTP"). A whole programme (18,000
 // chéquiers) is ordered with 'passnum issue', which has no deadline and
 // shows its progress.
+//
+// The cap is the API's, not a rule of the programme (issuing allows
+// MaxChequiers a batch): it stays here, with its own code so that its hint
+// (hints.go: split the order, or use 'passnum issue') can be told apart
+// from issuing's rules, which are the same on both edges.
 const maxAPIChequiers = 2_000
+
+// codeBatchTooLarge refuses an order beyond maxAPIChequiers.
+const codeBatchTooLarge = "batch_too_large"
 
 type batchRequest struct {
 	Department          string `json:"department"`
 	Chequiers           int    `json:"chequiers"`
 	VouchersPerChequier int    `json:"vouchers_per_chequier"`
 	FaceValueCents      int64  `json:"face_value_cents"`
-	ProgrammeEnd        string `json:"programme_end"`
+	ProgrammeEnd        string `json:"programme_end,omitempty"`
 	ValidUntil          string `json:"valid_until,omitempty"`
 	RequiresActivation  *bool  `json:"requires_activation,omitempty"` // default true
 }
@@ -89,32 +97,40 @@ func newBatch(b ledger.Batch, today voucher.Day) batchJSON {
 func (s *server) today() voucher.Day { return voucher.Today(s.now()) }
 
 // createBatch issues a batch synchronously: every chéquier and voucher
-// exists when it answers, or nothing does.
+// exists when it answers, or nothing does. The order is checked by
+// issuing (BatchRequest.Validate), as 'passnum issue' is.
 func (s *server) createBatch(c echo.Context) error {
 	var req batchRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if req.Chequiers > maxAPIChequiers {
+		return newProblem(passnum.KindInvalid, codeBatchTooLarge, "Une commande passée par l'API compte au plus %d chéquiers, pas %d : au-delà, la création ne tiendrait pas dans le délai d'une requête.", maxAPIChequiers, req.Chequiers)
+	}
 	p := principal(c)
-	br, err := s.batchRequest(req)
+	dept, err := departmentCode("department", req.Department)
 	if err != nil {
 		return err
 	}
-	if err := requireDepartment(p, br.Department); err != nil {
+	if err := requireDepartment(p, dept); err != nil {
 		return err
 	}
-	br.Actor = p.Actor()
+	br := issuing.BatchRequest{Department: dept, Chequiers: req.Chequiers, VouchersPerChequier: req.VouchersPerChequier,
+		FaceValueCents: req.FaceValueCents, RequiresActivation: req.RequiresActivation == nil || *req.RequiresActivation, Actor: p.Actor()}
+	for _, d := range [...]struct {
+		field, value string
+		day          *voucher.Day
+	}{{"programme_end", req.ProgrammeEnd, &br.ProgrammeEnd}, {"valid_until", req.ValidUntil, &br.ValidUntil}} {
+		if d.value == "" {
+			continue
+		}
+		if *d.day, err = parseDay(d.field, d.value); err != nil {
+			return err
+		}
+	}
 	res, err := s.Issuing.Issue(c.Request().Context(), br, nil)
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case passnum.ENotFound:
-				return fmt.Sprintf("Le département %s n'existe pas dans le programme : demandez à l'exploitation de l'ajouter.", br.Department)
-			case passnum.EConflict:
-				return "Le lot n'a pas pu être créé : aucune clé de signature n'est active, ou la numérotation des chèques est épuisée. Prévenez l'exploitation ; rien n'a été créé."
-			}
-			return ""
-		})
+		return err
 	}
 	out, err := s.batchDetail(c, res.Batch)
 	if err != nil {
@@ -122,53 +138,6 @@ func (s *server) createBatch(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/batches/%d", res.Batch.ID))
 	return respond(c, http.StatusCreated, out)
-}
-
-// batchRequest checks an order in French, with the rules of
-// issuing.BatchRequest.Validate (which Issue applies again) and the API's
-// own cap, and fills in the defaults.
-func (s *server) batchRequest(req batchRequest) (issuing.BatchRequest, error) {
-	dept, err := departmentCode("department", req.Department)
-	if err != nil {
-		return issuing.BatchRequest{}, err
-	}
-	br := issuing.BatchRequest{Department: dept, Chequiers: req.Chequiers, VouchersPerChequier: req.VouchersPerChequier,
-		FaceValueCents: req.FaceValueCents, RequiresActivation: req.RequiresActivation == nil || *req.RequiresActivation}
-	today := s.today()
-	bad := func(format string, args ...any) (issuing.BatchRequest, error) {
-		return issuing.BatchRequest{}, passnum.Invalid(format, args...)
-	}
-	switch {
-	case req.Chequiers < 1 || req.Chequiers > maxAPIChequiers:
-		return bad("Une commande passée par l'API compte de 1 à %d chéquiers, pas %d : au-delà, la création ne tiendrait pas dans le délai d'une requête. Découpez la commande en plusieurs lots, ou créez-la avec la commande « passnum issue ».", maxAPIChequiers, req.Chequiers)
-	case req.VouchersPerChequier < 1 || req.VouchersPerChequier > issuing.MaxVouchers:
-		return bad("Un chéquier compte de 1 à %d chèques, pas %d.", issuing.MaxVouchers, req.VouchersPerChequier)
-	case req.FaceValueCents < 1 || req.FaceValueCents > issuing.MaxFaceValueCents:
-		return bad("La valeur d'un chèque (« face_value_cents », en centimes) va de 1 à %d, pas %d.", issuing.MaxFaceValueCents, req.FaceValueCents)
-	case req.ProgrammeEnd == "":
-		return bad("Donnez « programme_end », le dernier jour du programme (AAAA-MM-JJ).")
-	}
-	if br.ProgrammeEnd, err = parseDay("programme_end", req.ProgrammeEnd); err != nil {
-		return issuing.BatchRequest{}, err
-	}
-	br.ValidUntil = issuing.DefaultGrace(br.ProgrammeEnd)
-	if req.ValidUntil != "" {
-		if br.ValidUntil, err = parseDay("valid_until", req.ValidUntil); err != nil {
-			return issuing.BatchRequest{}, err
-		}
-	}
-	stop := br.ProgrammeEnd.AddDays(-issuing.DistributionStopDays)
-	switch {
-	case br.ValidUntil < br.ProgrammeEnd:
-		return bad("Les chèques seraient valables jusqu'au %s, avant la fin du programme (%s) : « valid_until » doit être le %s ou plus tard.",
-			br.ValidUntil.French(), br.ProgrammeEnd.French(), br.ProgrammeEnd.French())
-	case stop <= today:
-		return bad("Le programme finirait le %s : la remise des chéquiers, qui s'arrête %d jours avant la fin, serait déjà close. Choisissez une fin après le %s.",
-			br.ProgrammeEnd.French(), issuing.DistributionStopDays, today.AddDays(issuing.DistributionStopDays).French())
-	case int(br.ValidUntil)-int(today) > 10*366: // issuing's maxValidityYears
-		return bad("Les chèques seraient valables jusqu'au %s, dans plus de 10 ans : vérifiez l'année.", br.ValidUntil.French())
-	}
-	return br, nil
 }
 
 func (s *server) listBatchesHandler(c echo.Context) error {
@@ -190,20 +159,17 @@ func (s *server) listBatchesHandler(c echo.Context) error {
 
 // visibleBatch reads the batch of the path's {id}; another département's
 // is not found.
-func (s *server) visibleBatch(c echo.Context) (ledger.Batch, ledger.Department, error) {
+func (s *server) visibleBatch(c echo.Context) (ledger.Batch, error) {
 	id, err := pathID(c)
 	if err != nil {
-		return ledger.Batch{}, ledger.Department{}, err
+		return ledger.Batch{}, err
 	}
-	b, d, err := s.Issuing.Batch(c.Request().Context(), id)
-	if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReach(principal(c), b.DepartmentCode) {
-		return b, d, newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", id)
-	}
-	return b, d, err
+	b, _, err := s.Issuing.Batch(c.Request().Context(), id, ownDepartment(principal(c)))
+	return b, err
 }
 
 func (s *server) getBatch(c echo.Context) error {
-	b, _, err := s.visibleBatch(c)
+	b, err := s.visibleBatch(c)
 	if err != nil {
 		return err
 	}
@@ -252,34 +218,29 @@ func queryLayout(c echo.Context) (printing.Layout, error) {
 		return "", err
 	case !ok:
 		return printing.A4Sheets, nil
-	case s == string(printing.A4Sheets) || s == string(printing.Booklet):
-		return printing.Layout(s), nil
 	}
-	return "", passnum.Invalid("Le paramètre « layout » vaut a4 (dix chèques par feuille A4) ou booklet (un chèque par page A6).")
+	return issuing.Layout(s)
 }
 
 // listBatchFiles lists the PDF files of a batch without rendering them:
-// their ranges follow from the batch's numbering.
+// their ranges follow from the batch's numbering (issuing.Files).
 func (s *server) listBatchFiles(c echo.Context) error {
 	layout, err := queryLayout(c)
 	if err != nil {
 		return err
 	}
-	b, _, err := s.visibleBatch(c)
+	b, err := s.visibleBatch(c)
 	if err != nil {
 		return err
 	}
 	per := issuing.DefaultPerFile
-	parts := issuing.Parts(b.ChequierCount, per)
-	out := batchFiles{BatchID: b.ID, Layout: string(layout), ChequiersPerFile: per, Files: make([]batchFile, parts)}
-	for i := range parts {
-		first := b.FirstChequierSeq + int64(i*per)
-		n := min(per, b.ChequierCount-i*per)
-		out.Files[i] = batchFile{Part: i + 1, Name: printing.FileName(b.ID, i+1),
-			URL:           fmt.Sprintf("/api/v1/batches/%d/files/%d?layout=%s", b.ID, i+1, layout),
-			FirstChequier: voucher.FormatChequierNumber(b.DepartmentCode, uint16(b.Year), uint32(first)),
-			LastChequier:  voucher.FormatChequierNumber(b.DepartmentCode, uint16(b.Year), uint32(first+int64(n)-1)),
-			Chequiers:     n, Vouchers: n * b.VouchersPerChequier, TotalCents: int64(n*b.VouchersPerChequier) * b.FaceValueCents}
+	files := issuing.Files(b, per)
+	out := batchFiles{BatchID: b.ID, Layout: string(layout), ChequiersPerFile: per, Files: make([]batchFile, len(files))}
+	for i, f := range files {
+		out.Files[i] = batchFile{Part: f.Part, Name: f.Name,
+			URL:           fmt.Sprintf("/api/v1/batches/%d/files/%d?layout=%s", b.ID, f.Part, layout),
+			FirstChequier: f.FirstChequier, LastChequier: f.LastChequier,
+			Chequiers: f.Chequiers, Vouchers: f.Vouchers, TotalCents: f.TotalCents}
 	}
 	return respond(c, http.StatusOK, out)
 }
@@ -293,7 +254,7 @@ func (s *server) getBatchFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b, _, err := s.visibleBatch(c)
+	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
@@ -301,23 +262,13 @@ func (s *server) getBatchFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	per := issuing.DefaultPerFile
-	parts := issuing.Parts(b.ChequierCount, per)
-	if part > int64(parts) {
-		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d tient en %d fichier(s) : il n'a pas de partie %d.", b.ID, parts, part)
-	}
-	summary, chequiers, err := s.Issuing.PrintBatchPart(c.Request().Context(), b.ID, int(part), per)
+	p, err := s.Issuing.PrintBatchPart(c.Request().Context(), id, int(min(part, 1<<30)), issuing.DefaultPerFile, ownDepartment(principal(c)))
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			if code == passnum.EConflict {
-				return fmt.Sprintf("La clé qui a signé le lot %d est révoquée : ses chèques ne sont plus valables et ne doivent pas être imprimés.", b.ID)
-			}
-			return ""
-		})
+		return err
 	}
-	opt := printing.Options{Layout: layout, VenuesInfo: s.venuesInfo, Part: int(part), Parts: parts}
-	w := download(c, "application/pdf", printing.FileName(b.ID, int(part)))
-	return printing.Render(w, summary, chequiers, opt)
+	opt := printing.Options{Layout: layout, VenuesInfo: s.venuesInfo, Part: p.Part, Parts: p.Parts}
+	w := download(c, "application/pdf", printing.FileName(id, p.Part))
+	return printing.Render(w, p.Summary, p.Chequiers, opt)
 }
 
 // download is the body of a file answer: its headers are set on the first

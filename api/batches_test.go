@@ -97,18 +97,20 @@ func TestBatchOrder(t *testing.T) {
 			text   string
 			as     string // default the département 78
 		}{
-			{"TooManyChequiers", with("chequiers", 2001), 400, "invalid", "passnum issue", ""},
-			{"NoChequier", with("chequiers", 0), 400, "invalid", "de 1 à 2000", ""},
+			{"TooManyChequiers", with("chequiers", 2001), 400, "batch_too_large", "au plus 2000 chéquiers", ""},
+			{"NoChequier", with("chequiers", 0), 400, "invalid", "de 1 à 100 000", ""},
 			{"TooManyVouchers", with("vouchers_per_chequier", 51), 400, "invalid", "de 1 à 50", ""},
-			{"FreeVouchers", with("face_value_cents", 0), 400, "invalid", "face_value_cents", ""},
-			{"NoEnd", with("programme_end", nil), 400, "invalid", "programme_end", ""},
+			{"FreeVouchers", with("face_value_cents", 0), 400, "invalid", "0,01 €", ""},
+			{"NoEnd", with("programme_end", nil), 400, "invalid", "dernier jour du programme", ""},
 			{"BadEnd", with("programme_end", "30/11/2027"), 400, "invalid", "AAAA-MM-JJ", ""},
 			{"ImpossibleDate", with("programme_end", "2027-02-30"), 400, "invalid", "AAAA-MM-JJ", ""},
 			{"EndTooSoon", with("programme_end", "2026-12-05"), 400, "invalid", "déjà close", ""},
+			{"ValidityAloneInPast", map[string]any{"department": "78", "chequiers": 3, "vouchers_per_chequier": 5, "face_value_cents": 1000,
+				"valid_until": "2020-01-01"}, 400, "invalid", "01/01/2020, un jour déjà passé", ""},
 			{"ValidityBeforeEnd", with("valid_until", "2027-10-31"), 400, "invalid", "avant la fin du programme", ""},
 			{"FarFuture", with("programme_end", "2040-01-01"), 400, "invalid", "10 ans", ""},
 			{"BadDepartment", with("department", "99"), 400, "invalid", "code de département", ""},
-			{"UnknownDepartment", with("department", "75"), 404, "not_found", "n'existe pas", "admin"},
+			{"UnknownDepartment", with("department", "75"), 404, "not_found", "ne fait pas partie du programme", "admin"},
 			{"OtherDepartment", with("department", "92"), 403, "forbidden", "département 78", ""},
 			{"UnknownField", with("montant", 10), 400, "invalid_json", "« montant »", ""},
 			{"StringCount", with("chequiers", "30"), 400, "invalid_json", "« chequiers » doit être un nombre", ""},
@@ -123,6 +125,9 @@ func TestBatchOrder(t *testing.T) {
 				er := e.do(t, request{method: "POST", path: "/api/v1/batches", as: as, json: c.body, offContract: true}).expect(t, c.status, c.code)
 				if !strings.Contains(er.Error.Message, c.text) {
 					t.Errorf("message %q lacks %q", er.Error.Message, c.text)
+				}
+				if hint := er.Error.Hint; (c.code == "batch_too_large") != strings.Contains(hint, "passnum issue") {
+					t.Errorf("hint %q", hint)
 				}
 			})
 		}
@@ -327,7 +332,7 @@ func TestChequierOperations(t *testing.T) {
 		}
 		er = e.do(t, request{method: "POST", path: "/api/v1/vouchers/" + strings.ReplaceAll(e.vouchers[0].Number, " ", "") + "/void", as: "admin", json: map[string]string{"reason": "erreur"}}).
 			expect(t, http.StatusConflict, "voucher_not_voidable")
-		if !strings.Contains(er.Error.Message, "déjà utilisé") {
+		if !strings.Contains(er.Error.Message, "déjà été utilisé") {
 			t.Fatal(er.Error.Message)
 		}
 		typo := []byte(strings.ReplaceAll(target, " ", ""))
@@ -442,8 +447,9 @@ func TestActivateRevokedKeyChequier(t *testing.T) {
 		number := chequier78(2)
 		er := e.do(t, request{method: "POST", path: "/api/v1/chequiers/activation", as: "department", json: map[string]string{"number": number}}).
 			expect(t, http.StatusConflict, "chequier_key_revoked")
-		if !strings.Contains(er.Error.Message, "clé retirée pour raison de sécurité") || !strings.Contains(er.Error.Message, number) {
-			t.Fatal(er.Error.Message)
+		if !strings.Contains(er.Error.Message, "clé retirée pour raison de sécurité") || !strings.Contains(er.Error.Message, number) ||
+			er.Error.Hint != "Annulez-le par POST /api/v1/chequiers/{number}/void, avec un motif." {
+			t.Fatal(er.Error.Message, er.Error.Hint)
 		}
 	})
 }

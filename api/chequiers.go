@@ -1,10 +1,8 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -91,16 +89,6 @@ const (
 	maxPage     = 1000
 )
 
-// chequierNumber reads a chéquier number as printed and returns its
-// canonical form.
-func chequierNumber(field, s string) (string, error) {
-	dept, year, seq, err := voucher.ParseChequierNumber(s)
-	if err != nil {
-		return "", passnum.Invalid("« %s » : %q n'est pas un numéro de chéquier ; il a la forme 78-2026-000042, comme sur la couverture.", field, shorten(s, 32))
-	}
-	return voucher.FormatChequierNumber(dept, year, seq), nil
-}
-
 var chequierStatuses = []string{ledger.ChequierIssued, ledger.ChequierActive, ledger.ChequierVoid}
 
 // listChequiersHandler pages through chéquiers in number order, filtered
@@ -121,11 +109,7 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 	}
 	if f.BatchID != 0 {
 		// Another département's batch is not found, as GET /batches/{id} says.
-		b, _, err := s.Issuing.Batch(c.Request().Context(), f.BatchID)
-		if passnum.ErrorCode(err) == passnum.ENotFound || err == nil && !mayReach(principal(c), b.DepartmentCode) {
-			return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lot %d n'existe pas ou n'est pas accessible avec cette clé.", f.BatchID)
-		}
-		if err != nil {
+		if _, _, err := s.Issuing.Batch(c.Request().Context(), f.BatchID, ownDepartment(principal(c))); err != nil {
 			return err
 		}
 	}
@@ -137,12 +121,8 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 		}
 		f.Status = st
 	}
-	if after, ok, err := query(c, "after"); err != nil {
+	if f.After, _, err = query(c, "after"); err != nil {
 		return err
-	} else if ok {
-		if f.After, err = chequierNumber("after", after); err != nil {
-			return err
-		}
 	}
 	cs, err := s.Issuing.Chequiers(c.Request().Context(), f)
 	if err != nil {
@@ -158,30 +138,13 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 	return respond(c, http.StatusOK, out)
 }
 
-// visibleChequier reads a chéquier by number; another département's is
-// not found.
-func (s *server) visibleChequier(c echo.Context, number string) (ledger.Chequier, error) {
-	ch, err := s.findChequier(c.Request().Context(), number)
-	if err == nil && !mayReach(principal(c), ch.DepartmentCode) {
-		return ch, notFoundChequier(number)
-	}
-	return ch, err
-}
-
 func (s *server) getChequier(c echo.Context) error {
-	number, err := chequierNumber("number", pathParam(c, "number"))
+	ctx := c.Request().Context()
+	ch, b, err := s.Issuing.FindChequier(ctx, pathParam(c, "number"), ownDepartment(principal(c)))
 	if err != nil {
 		return err
 	}
-	ch, err := s.visibleChequier(c, number)
-	if err != nil {
-		return err
-	}
-	b, _, err := s.Issuing.Batch(c.Request().Context(), ch.BatchID)
-	if err != nil {
-		return err
-	}
-	vs, err := s.Issuing.ChequierVouchers(c.Request().Context(), ch.ID)
+	vs, err := s.Issuing.ChequierVouchers(ctx, ch.ID)
 	if err != nil {
 		return err
 	}
@@ -197,78 +160,37 @@ func (s *server) getChequier(c echo.Context) error {
 }
 
 // activateChequier records a hand-over, by the chéquier's number or by its
-// scanned activation code.
+// scanned activation code. Another département's chéquier is not found:
+// it is looked for in the caller's scope first.
 func (s *server) activateChequier(c echo.Context) error {
 	var req activationRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	for _, f := range [...]struct{ name, value string }{{"number", req.Number}, {"code", req.Code}} {
-		if err := checkCode(f.name, f.value); err != nil {
-			return err
-		}
-	}
-	var number string
+	number := req.Number
 	switch {
 	case (req.Number == "") == (req.Code == ""):
 		return passnum.Invalid("Donnez soit « number », le numéro du chéquier, soit « code », le QR code d'activation scanné sur sa couverture, mais pas les deux.")
-	case req.Number != "":
+	case req.Code != "":
 		var err error
-		if number, err = chequierNumber("number", req.Number); err != nil {
+		if number, err = issuing.ActivationNumber(req.Code); err != nil {
 			return err
 		}
-	default:
-		// Read, not verified, to find the chéquier and check the caller's
-		// scope; ActivateCode verifies the signature before it changes anything.
-		d, err := voucher.Parse(strings.TrimSpace(req.Code))
-		a, ok := d.Payload.(voucher.Activation)
-		if err != nil || !ok {
-			return passnum.Invalid("Ce code n'est pas le code d'activation d'un chéquier : scannez le QR code de la couverture, ou saisissez le numéro du chéquier.")
-		}
-		number = voucher.FormatChequierNumber(a.Department, a.Year, a.Seq)
 	}
 	ctx := c.Request().Context()
-	ch, err := s.visibleChequier(c, number)
-	if err != nil {
+	p := principal(c)
+	if _, _, err := s.Issuing.FindChequier(ctx, number, ownDepartment(p)); err != nil {
 		return err
 	}
-	p := principal(c)
 	var done ledger.Chequier
+	var err error
 	if req.Code != "" {
 		done, err = s.Issuing.ActivateCode(ctx, req.Code, req.BeneficiaryRef, p.Actor())
 	} else {
 		done, err = s.Issuing.Activate(ctx, number, req.BeneficiaryRef, p.Actor())
 	}
 	if err != nil {
-		// The batch's dates, for the message; without them the service's
-		// own words are given.
-		b, _, berr := s.Issuing.Batch(ctx, ch.BatchID)
-		t := issuing.TimelineOf(&b, s.today())
-		return inFrench(err, func(code string) string {
-			if berr != nil {
-				return ""
-			}
-			switch code {
-			case passnum.EInvalid:
-				return "Ce code d'activation n'est pas authentique ou n'est plus valable : saisissez le numéro du chéquier imprimé sur sa couverture."
-			case passnum.ENotFound:
-				return fmt.Sprintf("Chéquier %s introuvable.", number)
-			case issuing.EChequierVoided:
-				return fmt.Sprintf("Le chéquier %s a été annulé : il ne peut pas être remis. Remettez-en un autre.", number)
-			case issuing.EChequierAlreadyActive:
-				return fmt.Sprintf("Le chéquier %s a déjà été remis, le %s.", number, frenchDate(ch.ActivatedAt))
-			case issuing.EChequierKeyRevoked:
-				return fmt.Sprintf("Le chéquier %s a été émis avec une clé retirée pour raison de sécurité : ses chèques seraient refusés. Annulez-le et remettez un chéquier d'une nouvelle commande.", number)
-			case issuing.EChequierExpired:
-				return fmt.Sprintf("Le chéquier %s n'est plus valable : ses chèques expiraient le %s. Remettez-en un en cours de validité.", number, t.ValidUntil.French())
-			case issuing.EDistributionStopped:
-				return fmt.Sprintf("La remise des chéquiers du lot %d est arrêtée depuis le %s (le programme finit le %s) : ce chéquier ne peut plus être remis.",
-					b.ID, t.DistributionStop.French(), t.ProgrammeEnd.French())
-			case passnum.EConflict:
-				return fmt.Sprintf("Le chéquier %s a changé pendant l'opération : relisez-le et réessayez.", number)
-			}
-			return ""
-		})
+		return err
 	}
 	return respond(c, http.StatusOK, newChequier(done))
 }
@@ -276,30 +198,19 @@ func (s *server) activateChequier(c echo.Context) error {
 // voidChequier cancels a lost or stolen chéquier: its unused vouchers
 // become void.
 func (s *server) voidChequier(c echo.Context) error {
-	number, err := chequierNumber("number", pathParam(c, "number"))
-	if err != nil {
-		return err
-	}
 	var req voidRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ch, err := s.visibleChequier(c, number)
+	ctx := c.Request().Context()
+	p := principal(c)
+	ch, _, err := s.Issuing.FindChequier(ctx, pathParam(c, "number"), ownDepartment(p))
 	if err != nil {
 		return err
 	}
-	p := principal(c)
-	v, err := s.Issuing.Void(c.Request().Context(), number, req.Reason, p.Actor())
+	v, err := s.Issuing.Void(ctx, ch.Number, req.Reason, p.Actor())
 	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case issuing.EChequierVoided:
-				return fmt.Sprintf("Le chéquier %s est déjà annulé, depuis le %s.", number, frenchDate(ch.VoidedAt))
-			case passnum.EConflict:
-				return fmt.Sprintf("Le chéquier %s a changé pendant l'opération : relisez-le et réessayez.", number)
-			}
-			return ""
-		})
+		return err
 	}
 	out := voidedChequier{chequierJSON: newChequier(v.Chequier), VoidedVouchers: make([]string, len(v.Serials))}
 	for i, serial := range v.Serials {
@@ -311,49 +222,21 @@ func (s *server) voidChequier(c echo.Context) error {
 // voidVoucher cancels one voucher (its code leaked, or it was torn out and
 // lost); the rest of its chéquier stays usable.
 func (s *server) voidVoucher(c echo.Context) error {
-	raw := pathParam(c, "number")
-	serial, err := voucher.ParseNumber(raw)
-	if err != nil {
-		return passnum.Invalid("%q n'est pas un numéro de chèque : il a 11 chiffres, le dernier de contrôle, comme 0000 0042 178 sous le QR code.", shorten(raw, 32))
-	}
-	number := voucher.FormatNumber(serial)
 	var req voidRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	notFound := newProblem(passnum.KindNotFound, passnum.ENotFound, "Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", number)
-	v, err := s.Issuing.Voucher(ctx, serial)
-	if passnum.ErrorCode(err) == passnum.ENotFound {
-		return notFound
-	}
+	p := principal(c)
+	v, err := s.Issuing.FindVoucher(ctx, pathParam(c, "number"), ownDepartment(p))
 	if err != nil {
 		return err
 	}
-	b, _, err := s.Issuing.Batch(ctx, v.BatchID)
+	number := voucher.FormatNumber(uint64(v.Serial))
+	done, err := s.Issuing.VoidVoucher(ctx, number, req.Reason, p.Actor())
 	if err != nil {
 		return err
 	}
-	if !mayReach(principal(c), b.DepartmentCode) {
-		return notFound
-	}
-	done, err := s.Issuing.VoidVoucher(ctx, number, req.Reason, principal(c).Actor())
-	if err != nil {
-		return inFrench(err, func(code string) string {
-			switch code {
-			case issuing.EVoucherNotVoidable:
-				return fmt.Sprintf("Le chèque %s est %s : seul un chèque qui n'a pas servi peut être annulé. Un encaissement par erreur s'annule depuis la structure, ou par un ajustement du département.",
-					number, frenchStatus[v.Status])
-			case passnum.EConflict:
-				return fmt.Sprintf("Le chèque %s a changé pendant l'opération : relisez-le et réessayez.", number)
-			}
-			return ""
-		})
-	}
-	chequier, err := s.Issuing.ChequierNumber(ctx, done.ChequierID)
-	if err != nil {
-		return err
-	}
-	return respond(c, http.StatusOK, voidedVoucher{Number: number, Serial: done.Serial, Chequier: chequier,
-		Department: b.DepartmentCode, Status: done.Status})
+	return respond(c, http.StatusOK, voidedVoucher{Number: number, Serial: done.Serial, Chequier: done.Chequier,
+		Department: done.Department, Status: done.Status})
 }

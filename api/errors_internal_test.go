@@ -23,6 +23,7 @@ var codeStatuses = map[string]int{
 	"invalid":                 400,
 	"invalid_json":            400,
 	"iban_missing":            400,
+	"batch_too_large":         400,
 	"unauthorized":            401,
 	"forbidden":               403,
 	"pairing_refused":         403,

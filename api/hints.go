@@ -1,5 +1,7 @@
 package api
 
+import "passnum/issuing"
+
 // hints says, for an error code, how to put it right with the API: the
 // request to send. The message, the service's, says what went wrong in terms
 // of the programme and is the same on the command line; the hint is the
@@ -19,4 +21,7 @@ var hints = map[string]string{
 	"payer_missing": "PATCH /api/v1/departments/{code} avec payer_name et payer_iban.",
 	"period_order":  "GET /api/v1/settlement/periods liste les mois clos ; POST /api/v1/settlement/{department}/{month}/close clôt le plus ancien.",
 	"iban_missing":  "PATCH /api/v1/venues/{id} avec iban, puis POST /api/v1/settlement/adjustments.",
+	// issuing
+	codeBatchTooLarge:           "Découpez la commande en plusieurs lots, ou créez-la sur le serveur avec la commande « passnum issue », qui n'a pas de délai et affiche sa progression.",
+	issuing.EChequierKeyRevoked: "Annulez-le par POST /api/v1/chequiers/{number}/void, avec un motif.",
 }

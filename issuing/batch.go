@@ -11,7 +11,6 @@ import (
 	"iter"
 	"runtime"
 	"strconv"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -24,10 +23,12 @@ import (
 // Limits of one batch. A whole département's programme fits in one batch;
 // larger orders are split so that one transaction stays reasonable.
 const (
+	// MaxChequiers and MaxFaceValueCents are written out in Validate's
+	// messages ("100 000", "1 000,00 €"), as French readers expect them:
+	// change the messages with them (TestBatchMessages pins both).
 	MaxChequiers       = 100_000
 	MaxVouchers        = 50
-	MaxFaceValueCents  = 100_000 // 1,000 EUR: far above any real voucher
-	maxValidityYears   = 10
+	MaxFaceValueCents  = 100_000       // 1 000,00 €: far above any real voucher
 	maxSerial          = 9_999_999_999 // the printed number has 10 digits
 	vouchersPerChunk   = 1024          // codes signed per job; bounds memory
 	chunksInFlightPerW = 16            // lets signing run ahead of a slow COPY: ~2 MB per worker
@@ -39,7 +40,6 @@ type Service struct {
 	// Keys signs the codes and gives each key's verification secret, behind
 	// the printed verification codes (design decision 4).
 	Keys *keys.Manager
-	Now  func() time.Time
 	// Workers sign codes in parallel; 0 means one per CPU.
 	Workers int
 }
@@ -71,32 +71,22 @@ func (r *BatchRequest) settle() {
 	}
 }
 
-// Validate checks the request against today's date (Europe/Paris).
+// Validate checks the request against today's date (Europe/Paris): its
+// sizes here, its dates against the programme timeline (checkDates, in
+// timeline.go).
 func (r *BatchRequest) Validate(today voucher.Day) error {
 	r.settle()
 	switch {
 	case !voucher.ValidDepartment(r.Department):
-		return passnum.Invalid("%q is not a département code", r.Department)
+		return passnum.Invalid("« %s » n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971.", r.Department)
 	case r.Chequiers < 1 || r.Chequiers > MaxChequiers:
-		return passnum.Invalid("a batch holds 1 to %d chéquiers, not %d", MaxChequiers, r.Chequiers)
+		return passnum.Invalid("Un lot compte de 1 à 100 000 chéquiers, pas %d.", r.Chequiers)
 	case r.VouchersPerChequier < 1 || r.VouchersPerChequier > MaxVouchers:
-		return passnum.Invalid("a chéquier holds 1 to %d vouchers, not %d", MaxVouchers, r.VouchersPerChequier)
+		return passnum.Invalid("Un chéquier compte de 1 à %d chèques, pas %d.", MaxVouchers, r.VouchersPerChequier)
 	case r.FaceValueCents < 1 || r.FaceValueCents > MaxFaceValueCents:
-		return passnum.Invalid("a voucher is worth 0.01 to %s EUR, not %s EUR", passnum.FormatEuros(MaxFaceValueCents), passnum.FormatEuros(r.FaceValueCents))
-	case r.ProgrammeEnd == 0:
-		return passnum.Invalid("give the programme end date (or the vouchers' last valid day)")
-	case r.ValidUntil < today:
-		return passnum.Invalid("the validity ends on %s, which is already past", r.ValidUntil)
-	case r.ValidUntil < r.ProgrammeEnd:
-		return passnum.Invalid("the vouchers' validity (%s) ends before the programme (%s): the grace period cannot be negative", r.ValidUntil, r.ProgrammeEnd)
-	case r.ProgrammeEnd.AddDays(-DistributionStopDays) <= today:
-		return passnum.Invalid("the programme ends on %s: distribution would already be stopped (it stops %d days before the end); choose a later end", r.ProgrammeEnd, DistributionStopDays)
-	case r.ValidFrom != 0 && r.ValidFrom > r.ValidUntil:
-		return passnum.Invalid("the validity starts on %s, after it ends (%s)", r.ValidFrom, r.ValidUntil)
-	case int(r.ValidUntil)-int(today) > maxValidityYears*366:
-		return passnum.Invalid("the validity ends on %s, more than %d years away", r.ValidUntil, maxValidityYears)
+		return passnum.Invalid("Un chèque vaut de 0,01 € à 1 000,00 €.")
 	}
-	return nil
+	return r.checkDates(today)
 }
 
 // Issued is a batch just created, with its number ranges for people.
@@ -116,8 +106,7 @@ type Issued struct {
 // progress, if not nil, is called with the number of vouchers written so far.
 // Errors: invalid, not_found (unknown département), conflict (no active key).
 func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(done int)) (Issued, error) {
-	now := s.Now().UTC().Truncate(time.Microsecond)
-	today := voucher.Today(now)
+	today := voucher.Today(s.DB.Now())
 	if err := req.Validate(today); err != nil {
 		return Issued{}, err
 	}
@@ -132,6 +121,7 @@ func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(don
 	year := today.Start().Year()
 	var out Issued
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		if err := checkIssuable(tx, req.Department, signer.KeyID()); err != nil {
 			return err
 		}
@@ -150,7 +140,7 @@ func (s *Service) Issue(ctx context.Context, req BatchRequest, progress func(don
 		lastSerial := firstSerial + int64(total) - 1
 		lastSeq := firstSeq + int64(req.Chequiers) - 1
 		if lastSerial > maxSerial || lastSeq > 999_999 {
-			return passnum.Conflict("the numbering is exhausted: this batch would need voucher serial %d and chéquier %d", lastSerial, lastSeq)
+			return passnum.Conflict("La numérotation est épuisée : ce lot irait jusqu'au chèque n° %d et au chéquier n° %d, au-delà des numéros qui s'impriment. Rien n'a été créé.", lastSerial, lastSeq)
 		}
 		b := ledger.Batch{
 			DepartmentCode: req.Department, Year: year,
@@ -203,7 +193,7 @@ func checkIssuable(tx *ledger.Tx, dept string, keyID byte) error {
 	var d ledger.Department
 	err := tx.Where("code = ?", dept).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return passnum.NotFound("département %s does not exist: add it with 'passnum department add'", dept)
+		return passnum.NotFound("Le département %s ne fait pas partie du programme : il doit y être ajouté avant sa première commande.", dept)
 	}
 	if err != nil {
 		return err
@@ -213,7 +203,7 @@ func checkIssuable(tx *ledger.Tx, dept string, keyID byte) error {
 		return fmt.Errorf("read signing key %d: %w", keyID, err)
 	}
 	if voucher.KeyStatus(k.Status) != voucher.KeyActive {
-		return passnum.Conflict("signing key %d is %s, not active: new batches need the active key", keyID, k.Status)
+		return passnum.Conflict("La clé de signature %d vient d'être retirée ou révoquée : un nouveau lot se signe avec la clé active. Rien n'a été créé ; recommencez.", keyID)
 	}
 	return nil
 }

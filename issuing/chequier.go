@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -41,23 +40,21 @@ var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 // chequier_expired and distribution_stopped.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
-		err := passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
-		err.French = true
-		return ledger.Chequier{}, err
+		return ledger.Chequier{}, passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var c ledger.Chequier
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		var b ledger.Batch
 		var err error
-		if c, b, err = findChequier(tx.DB, number); err != nil {
+		if c, b, err = findChequier(tx.DB, number, ""); err != nil {
 			return err
 		}
 		switch c.Status {
 		case ledger.ChequierVoid:
-			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "chéquier %s was voided on %s; it cannot be handed over", c.Number, c.VoidedAt.Format(time.DateOnly))
+			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "Le chéquier %s a été annulé le %s : il ne peut pas être remis. Remettez-en un autre.", c.Number, voucher.Today(*c.VoidedAt).French())
 		case ledger.ChequierActive:
-			return passnum.Errorf(passnum.KindConflict, EChequierAlreadyActive, "chéquier %s was already handed over on %s", c.Number, c.ActivatedAt.Format(time.DateOnly))
+			return passnum.Errorf(passnum.KindConflict, EChequierAlreadyActive, "Le chéquier %s a déjà été remis, le %s.", c.Number, voucher.Today(*c.ActivatedAt).French())
 		}
 		// As its scanned activation code is, signed by the same key: every
 		// voucher of a revoked key's chéquier would be refused.
@@ -66,14 +63,14 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 			return err
 		}
 		if revoked != 0 {
-			return passnum.Errorf(passnum.KindConflict, EChequierKeyRevoked, "chéquier %s was signed by revoked key %d: its vouchers would be refused; void it ('passnum void %s') and hand over a chéquier of a new batch", c.Number, revoked, c.Number)
+			return keyRevoked(c.Number, revoked)
 		}
 		switch t := TimelineOf(&b, voucher.Today(now)); t.Stage {
 		case StageExpired:
-			return passnum.Errorf(passnum.KindConflict, EChequierExpired, "chéquier %s expired on %s; hand over a valid one", c.Number, b.ValidUntil)
+			return passnum.Errorf(passnum.KindConflict, EChequierExpired, "Le chéquier %s n'est plus valable : ses chèques expiraient le %s. Remettez-en un en cours de validité.", c.Number, t.ValidUntil.French())
 		case StageDistributionStopped, StageGrace:
-			return passnum.Errorf(passnum.KindConflict, EDistributionStopped, "the programme of chéquier %s ends on %s: hand-overs stopped on %s",
-				c.Number, t.ProgrammeEnd, t.DistributionStop)
+			return passnum.Errorf(passnum.KindConflict, EDistributionStopped, "La remise des chéquiers du lot %d est arrêtée depuis le %s (le programme finit le %s) : le chéquier %s ne peut plus être remis.",
+				b.ID, t.DistributionStop.French(), t.ProgrammeEnd.French(), c.Number)
 		}
 		updates := map[string]any{"status": ledger.ChequierActive, "activated_at": now}
 		if ref != "" {
@@ -86,7 +83,7 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 			return r.Error
 		}
 		if r.RowsAffected != 1 {
-			return passnum.Conflict("chéquier %s changed while it was being activated: try again", c.Number)
+			return changedMeanwhile(c.Number)
 		}
 		activated := int64(0)
 		if b.RequiresActivation {
@@ -108,6 +105,19 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 	return c, err
 }
 
+// keyRevoked refuses a chéquier signed, in part or whole, by revoked key
+// key: its vouchers would be refused, so it is neither handed over nor
+// mended.
+func keyRevoked(number string, key int16) error {
+	return passnum.Errorf(passnum.KindConflict, EChequierKeyRevoked, "Le chéquier %s a été émis avec une clé retirée pour raison de sécurité (la clé %d) : ses chèques seraient refusés. Annulez-le et remettez un chéquier d'une nouvelle commande.", number, key)
+}
+
+// changedMeanwhile answers a conditional update that touched no row: a
+// concurrent change came first.
+func changedMeanwhile(number string) error {
+	return passnum.Conflict("Le chéquier %s a changé pendant l'opération : relisez-le et réessayez.", number)
+}
+
 // Voided is a chéquier just voided and the serials of the vouchers that
 // became void with it (those already redeemed stay redeemed).
 type Voided struct {
@@ -122,15 +132,15 @@ func (s *Service) Void(ctx context.Context, number, reason, actor string) (Voide
 	if err != nil {
 		return Voided{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out Voided
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		c, _, err := findChequier(tx.DB, number)
+		now := tx.Now()
+		c, _, err := findChequier(tx.DB, number, "")
 		if err != nil {
 			return err
 		}
 		if c.Status == ledger.ChequierVoid {
-			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "chéquier %s was already voided on %s", c.Number, c.VoidedAt.Format(time.DateOnly))
+			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "Le chéquier %s est déjà annulé, depuis le %s.", c.Number, voucher.Today(*c.VoidedAt).French())
 		}
 		r := tx.Model(&ledger.Chequier{}).Where("id = ? AND status = ?", c.ID, c.Status).
 			Updates(map[string]any{"status": ledger.ChequierVoid, "voided_at": now, "void_reason": reason})
@@ -138,7 +148,7 @@ func (s *Service) Void(ctx context.Context, number, reason, actor string) (Voide
 			return r.Error
 		}
 		if r.RowsAffected != 1 {
-			return passnum.Conflict("chéquier %s changed while it was being voided: try again", c.Number)
+			return changedMeanwhile(c.Number)
 		}
 		// RETURNING gives exactly the rows this statement changed, even if a
 		// redemption commits in between on PostgreSQL.
@@ -157,72 +167,163 @@ func (s *Service) Void(ctx context.Context, number, reason, actor string) (Voide
 	return out, err
 }
 
-// findChequier reads a chéquier and its batch by printed number.
-func findChequier(tx *gorm.DB, number string) (ledger.Chequier, ledger.Batch, error) {
+// FindChequier reads a chéquier and its batch by its number as printed or
+// typed ("78-2026-42" too), among the chéquiers of département dept ("" for
+// all): another département's is not found, as if it did not exist, which
+// is the API's scope (api/scope.go). Errors: invalid, not_found.
+func (s *Service) FindChequier(ctx context.Context, number, dept string) (ledger.Chequier, ledger.Batch, error) {
+	return findChequier(s.DB.Read(ctx), number, dept)
+}
+
+// findChequier is FindChequier on db, a transaction included.
+func findChequier(db *gorm.DB, number, dept string) (ledger.Chequier, ledger.Batch, error) {
 	var c ledger.Chequier
 	var b ledger.Batch
-	dept, year, seq, err := voucher.ParseChequierNumber(number)
+	canonical, err := chequierNumber(number)
 	if err != nil {
-		return c, b, passnum.Invalid("%q is not a chéquier number: it looks like 78-2026-000042", number)
+		return c, b, err
 	}
-	canonical := voucher.FormatChequierNumber(dept, year, seq)
-	err = tx.Where("number = ?", canonical).Take(&c).Error
+	q := db.Where("number = ?", canonical)
+	if dept != "" {
+		q = q.Where("department_code = ?", dept)
+	}
+	err = q.Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, b, passnum.NotFound("there is no chéquier %s", canonical)
+		return c, b, passnum.NotFound("Chéquier %s introuvable : vérifiez son numéro sur la couverture.", canonical)
 	}
 	if err != nil {
 		return c, b, err
 	}
-	err = tx.Where("id = ?", c.BatchID).Take(&b).Error
+	err = db.Where("id = ?", c.BatchID).Take(&b).Error
 	return c, b, err
+}
+
+// chequierNumber reads a chéquier number as printed or typed and returns
+// its canonical form, the one stored.
+func chequierNumber(number string) (string, error) {
+	dept, year, seq, err := voucher.ParseChequierNumber(number)
+	if err != nil {
+		return "", passnum.Invalid("Ce n'est pas un numéro de chéquier : il a la forme 78-2026-000042, comme sur la couverture.")
+	}
+	return voucher.FormatChequierNumber(dept, year, seq), nil
+}
+
+// ActivationNumber is the number of the chéquier whose activation code (the
+// QR code on its cover) is code, read without checking the signature: to
+// find the chéquier, for instance to check the caller's scope before
+// ActivateCode, which checks the signature before it changes anything.
+// Errors: invalid.
+func ActivationNumber(code string) (string, error) {
+	number, _, err := parseActivation(code)
+	return number, err
+}
+
+// parseActivation reads an activation code unverified: its chéquier's
+// number and the key it claims to be signed by.
+func parseActivation(code string) (string, byte, error) {
+	d, err := voucher.Parse(strings.TrimSpace(code))
+	a, ok := d.Payload.(voucher.Activation)
+	if err != nil || !ok {
+		return "", 0, passnum.Invalid("Ce code n'est pas le code d'activation d'un chéquier : scannez le QR code de sa couverture, ou saisissez son numéro.")
+	}
+	return voucher.FormatChequierNumber(a.Department, a.Year, a.Seq), d.KeyID, nil
 }
 
 // ActivateCode is Activate for a scanned activation code (the QR code on a
 // chéquier's cover): its signature is checked before its number is used.
+// Errors: those of Activate; chequier_key_revoked also when the code's own
+// key is revoked.
 func (s *Service) ActivateCode(ctx context.Context, code, ref, actor string) (ledger.Chequier, error) {
+	number, keyID, err := parseActivation(code)
+	if err != nil {
+		return ledger.Chequier{}, err
+	}
 	ks, err := s.DB.KeySet(ctx)
 	if err != nil {
 		return ledger.Chequier{}, err
 	}
-	d, err := ks.Verify(strings.TrimSpace(code))
+	if _, err := ks.Verify(strings.TrimSpace(code)); err != nil {
+		// Said as for a typed number of the same chéquier, without reading
+		// it: nothing is changed on the word of an unverified code.
+		if errors.Is(err, voucher.ErrRevokedKey) {
+			return ledger.Chequier{}, keyRevoked(number, int16(keyID))
+		}
+		return ledger.Chequier{}, passnum.Invalid("Ce code d'activation n'est pas authentique ou n'est plus valable : saisissez le numéro du chéquier, imprimé sur sa couverture.")
+	}
+	return s.Activate(ctx, number, ref, actor)
+}
+
+// parseVoucherNumber reads a voucher number as printed or typed, its check
+// digit included.
+func parseVoucherNumber(number string) (uint64, error) {
+	serial, err := voucher.ParseNumber(number)
 	if err != nil {
-		return ledger.Chequier{}, passnum.Invalid("this is not a valid activation code (%s): scan the QR code on the chéquier's cover, or type its number", voucher.Reason(err))
+		return 0, passnum.Invalid("Ce n'est pas un numéro de chèque : il a 11 chiffres, dont le dernier de contrôle, comme 0000 0042 178 sous le QR code ; vérifiez la saisie.")
 	}
-	a, ok := d.Payload.(voucher.Activation)
-	if !ok {
-		return ledger.Chequier{}, passnum.Invalid("this is a %s code, not a chéquier's activation code: scan the QR code on the cover", d.Type)
+	return serial, nil
+}
+
+// FindVoucher reads a voucher by its number as printed or typed, among the
+// vouchers of département dept ("" for all): another département's is not
+// found (api/scope.go). Errors: invalid, not_found.
+func (s *Service) FindVoucher(ctx context.Context, number, dept string) (ledger.Voucher, error) {
+	serial, err := parseVoucherNumber(number)
+	if err != nil {
+		return ledger.Voucher{}, err
 	}
-	return s.Activate(ctx, voucher.FormatChequierNumber(a.Department, a.Year, a.Seq), ref, actor)
+	return findVoucher(s.DB.Read(ctx), serial, dept)
+}
+
+// findVoucher reads a voucher by serial on db, a transaction included,
+// among département dept's ("" for all).
+func findVoucher(db *gorm.DB, serial uint64, dept string) (ledger.Voucher, error) {
+	var v ledger.Voucher
+	q := db.Where("serial = ?", serial)
+	if dept != "" {
+		q = q.Where("batch_id IN (SELECT id FROM batches WHERE department_code = ?)", dept)
+	}
+	err := q.Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, passnum.NotFound("Chèque %s introuvable : vérifiez son numéro, imprimé sous le QR code.", voucher.FormatNumber(serial))
+	}
+	return v, err
+}
+
+// VoidedVoucher is a voucher just voided, with what its chéquier is.
+type VoidedVoucher struct {
+	ledger.Voucher
+	Chequier   string // its number
+	Department string
 }
 
 // VoidVoucher cancels one voucher (its code leaked, or it was torn out and
 // lost) while the rest of its chéquier stays usable. A redeemed voucher
 // cannot be voided: undo its redemption instead.
 // Errors: invalid, not_found, and the conflict voucher_not_voidable.
-func (s *Service) VoidVoucher(ctx context.Context, number, reason, actor string) (ledger.Voucher, error) {
+func (s *Service) VoidVoucher(ctx context.Context, number, reason, actor string) (VoidedVoucher, error) {
 	reason, err := passnum.Reason("détaché et perdu").Check(reason)
 	if err != nil {
-		return ledger.Voucher{}, err
+		return VoidedVoucher{}, err
 	}
-	serial, err := voucher.ParseNumber(number)
+	serial, err := parseVoucherNumber(number)
 	if err != nil {
-		return ledger.Voucher{}, passnum.Invalid("%q is not a voucher number (11 digits, the last one a check digit): %v", number, err)
+		return VoidedVoucher{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
-	var v ledger.Voucher
+	var out VoidedVoucher
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		err := tx.Where("serial = ?", serial).Take(&v).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return passnum.NotFound("there is no voucher %s", voucher.FormatNumber(serial))
-		}
+		v, err := findVoucher(tx.DB, serial, "")
 		if err != nil {
 			return err
 		}
-		if v.Status != ledger.VoucherActive && v.Status != ledger.VoucherInactive {
-			return passnum.Errorf(passnum.KindConflict, EVoucherNotVoidable, "voucher %s is %s: only an unused voucher can be voided", voucher.FormatNumber(serial), v.Status)
+		printed := voucher.FormatNumber(serial)
+		switch v.Status {
+		case ledger.VoucherRedeemed:
+			return passnum.Errorf(passnum.KindConflict, EVoucherNotVoidable, "Le chèque %s a déjà été utilisé : seul un chèque qui n'a pas servi peut être annulé. Un encaissement fait par erreur s'annule par le lieu qui l'a fait, ou par un ajustement du département.", printed)
+		case ledger.VoucherVoid:
+			return passnum.Errorf(passnum.KindConflict, EVoucherNotVoidable, "Le chèque %s est déjà annulé.", printed)
 		}
-		var dept string
-		if err := tx.Raw(`SELECT department_code FROM batches WHERE id = ?`, v.BatchID).Scan(&dept).Error; err != nil {
+		var c ledger.Chequier
+		if err := tx.Select("number", "department_code").Where("id = ?", v.ChequierID).Take(&c).Error; err != nil {
 			return err
 		}
 		// Conditional on the status read above, like every spend: a
@@ -232,13 +333,14 @@ func (s *Service) VoidVoucher(ctx context.Context, number, reason, actor string)
 			return r.Error
 		}
 		if r.RowsAffected != 1 {
-			return passnum.Conflict("voucher %s changed while it was being voided: look at it again", voucher.FormatNumber(serial))
+			return passnum.Conflict("Le chèque %s a changé pendant l'opération : relisez-le et réessayez.", printed)
 		}
 		before := v.Status
 		v.Status = ledger.VoucherVoid
+		out = VoidedVoucher{Voucher: v, Chequier: c.Number, Department: c.DepartmentCode}
 		return tx.Append(ledger.Record{Entity: "voucher", EntityID: strconv.FormatInt(v.Serial, 10),
-			Department: dept, Actor: actor, At: now, Data: ledger.VoucherVoided{
+			Department: c.DepartmentCode, Actor: actor, At: tx.Now(), Data: ledger.VoucherVoided{
 				Serial: v.Serial, ChequierID: v.ChequierID, Status: before, Reason: reason}})
 	})
-	return v, err
+	return out, err
 }

@@ -30,7 +30,8 @@ type PrintedVoucher struct {
 type PrintedChequier struct {
 	Chequier       ledger.Chequier
 	Batch          ledger.Batch
-	ActivationCode string // for the social worker's scan at hand-over
+	Department     ledger.Department // named on every page
+	ActivationCode string            // for the social worker's scan at hand-over
 	Vouchers       []PrintedVoucher
 }
 
@@ -76,9 +77,14 @@ func (ss *signers) get(ctx context.Context, id int16) (*voucher.Signer, error) {
 		return sg, nil
 	}
 	if ss.loaded {
-		return nil, passnum.Conflict("signing key %d was not expected here: the chéquier changed meanwhile, try again", id)
+		return nil, passnum.Conflict("Le chéquier a changé pendant l'opération (il faut maintenant la clé de signature %d) : réessayez.", id)
 	}
 	sg, err := ss.svc.Keys.SignerFor(ctx, id)
+	if passnum.ErrorCode(err) == passnum.EConflict {
+		// keys refuses a revoked key; what it means here is that codes
+		// are not printed again.
+		return nil, passnum.Conflict("La clé de signature %d est révoquée : les chèques qu'elle a signés ne sont plus valables et ne s'impriment plus.", id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +118,12 @@ func (ss *signers) printed(ctx context.Context, b *ledger.Batch, v ledger.Vouche
 // chequier assembles a printed chéquier from its vouchers, leaving out those
 // replaced. If digest is not nil, the codes of the vouchers as issued
 // (including those replaced since, excluding replacements) are added to it.
-func (ss *signers) chequier(ctx context.Context, b *ledger.Batch, c ledger.Chequier, vs []ledger.Voucher, digest hash.Hash) (PrintedChequier, error) {
+func (ss *signers) chequier(ctx context.Context, b *ledger.Batch, d *ledger.Department, c ledger.Chequier, vs []ledger.Voucher, digest hash.Hash) (PrintedChequier, error) {
 	sg, err := ss.get(ctx, b.KeyID)
 	if err != nil {
 		return PrintedChequier{}, err
 	}
-	pc := PrintedChequier{Chequier: c, Batch: *b}
+	pc := PrintedChequier{Chequier: c, Batch: *b, Department: *d}
 	if pc.ActivationCode, err = sg.Sign(voucher.Activation{Department: c.DepartmentCode, Year: uint16(c.Year), Seq: uint32(c.Seq)}); err != nil {
 		return pc, err
 	}
@@ -146,25 +152,35 @@ func (s *Service) Chequier(ctx context.Context, number string) (PrintedChequier,
 // chequierIn is Chequier as db sees it, a transaction included, with the
 // keys of ss.
 func (s *Service) chequierIn(ctx context.Context, db *gorm.DB, ss *signers, number string) (PrintedChequier, error) {
-	c, b, err := findChequier(db, number)
+	c, b, err := findChequier(db, number, "")
 	if err != nil {
+		return PrintedChequier{}, err
+	}
+	var d ledger.Department
+	if err := db.Where("code = ?", c.DepartmentCode).Take(&d).Error; err != nil {
 		return PrintedChequier{}, err
 	}
 	var vs []ledger.Voucher
 	if err := db.Where("chequier_id = ?", c.ID).Order("position, serial").Find(&vs).Error; err != nil {
 		return PrintedChequier{}, err
 	}
-	return ss.chequier(ctx, &b, c, vs, nil)
+	return ss.chequier(ctx, &b, &d, c, vs, nil)
 }
 
-// Batch returns a batch and its département. Errors: not_found.
-func (s *Service) Batch(ctx context.Context, id int64) (ledger.Batch, ledger.Department, error) {
+// Batch returns a batch and its département, among the batches of
+// département dept ("" for all): another département's is not found, as
+// if it did not exist (api/scope.go). Errors: not_found.
+func (s *Service) Batch(ctx context.Context, id int64, dept string) (ledger.Batch, ledger.Department, error) {
 	var b ledger.Batch
 	var d ledger.Department
 	db := s.DB.Read(ctx)
-	err := db.Where("id = ?", id).Take(&b).Error
+	q := db.Where("id = ?", id)
+	if dept != "" {
+		q = q.Where("department_code = ?", dept)
+	}
+	err := q.Take(&b).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return b, d, passnum.NotFound("there is no batch %d", id)
+		return b, d, passnum.NotFound("Le lot %d est introuvable.", id)
 	}
 	if err != nil {
 		return b, d, err
@@ -186,6 +202,11 @@ func (s *Service) BatchChequiers(ctx context.Context, b ledger.Batch) iter.Seq2[
 		ss := s.signers()
 		digest := sha256.New()
 		db := s.DB.Read(ctx)
+		var d ledger.Department
+		if err := db.Where("code = ?", b.DepartmentCode).Take(&d).Error; err != nil {
+			yield(PrintedChequier{}, err)
+			return
+		}
 		var after int64
 		for {
 			var cs []ledger.Chequier
@@ -207,7 +228,7 @@ func (s *Service) BatchChequiers(ctx context.Context, b ledger.Batch) iter.Seq2[
 				for len(vs) > 0 && vs[0].ChequierID == c.ID {
 					mine, vs = append(mine, vs[0]), vs[1:]
 				}
-				pc, err := ss.chequier(ctx, &b, c, mine, digest)
+				pc, err := ss.chequier(ctx, &b, &d, c, mine, digest)
 				if !yield(pc, err) || err != nil {
 					return
 				}
@@ -221,10 +242,5 @@ func (s *Service) BatchChequiers(ctx context.Context, b ledger.Batch) iter.Seq2[
 
 // Voucher returns the ledger's record of a voucher. Errors: not_found.
 func (s *Service) Voucher(ctx context.Context, serial uint64) (ledger.Voucher, error) {
-	var v ledger.Voucher
-	err := s.DB.Read(ctx).Where("serial = ?", serial).Take(&v).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, passnum.NotFound("voucher %s was never issued here", voucher.FormatNumber(serial))
-	}
-	return v, err
+	return findVoucher(s.DB.Read(ctx), serial, "")
 }

@@ -40,12 +40,19 @@ type ChequierFilter struct {
 	Department string // "" for all
 	BatchID    int64  // 0 for all
 	Status     string // "" for all
-	After      string // the last number of the previous page
+	After      string // the last number of the previous page, as printed or typed
 	Limit      int
 }
 
-// Chequiers returns a page of chéquiers.
+// Chequiers returns a page of chéquiers. Errors: invalid (After is not a
+// chéquier number).
 func (s *Service) Chequiers(ctx context.Context, f ChequierFilter) ([]ledger.Chequier, error) {
+	if f.After != "" {
+		var err error
+		if f.After, err = chequierNumber(f.After); err != nil {
+			return nil, err
+		}
+	}
 	q := s.DB.Read(ctx).Order("number").Limit(f.Limit)
 	if f.Department != "" {
 		q = q.Where("department_code = ?", f.Department)
@@ -68,10 +75,4 @@ func (s *Service) Chequiers(ctx context.Context, f ChequierFilter) ([]ledger.Che
 func (s *Service) ChequierVouchers(ctx context.Context, chequierID int64) ([]ledger.Voucher, error) {
 	var vs []ledger.Voucher
 	return vs, s.DB.Read(ctx).Where("chequier_id = ?", chequierID).Order("position, serial").Find(&vs).Error
-}
-
-// ChequierNumber reads the number of a chéquier known by its id.
-func (s *Service) ChequierNumber(ctx context.Context, id int64) (string, error) {
-	var number string
-	return number, s.DB.Read(ctx).Model(&ledger.Chequier{}).Where("id = ?", id).Select("number").Scan(&number).Error
 }

@@ -2,9 +2,7 @@ package issuing
 
 import (
 	"context"
-	"errors"
 	"strconv"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -25,26 +23,35 @@ const (
 // reprinted: once a beneficiary holds it, a second copy would be a second
 // set of valid codes in other hands; replace its vouchers instead.
 // The reprint is recorded in the ledger.
-// Errors: invalid, not_found, and the conflicts chequier_handed_over and chequier_voided.
+// Errors: invalid, not_found, and the conflicts chequier_handed_over,
+// chequier_voided and chequier_key_revoked.
 func (s *Service) Reprint(ctx context.Context, number, reason, actor string) (PrintedChequier, error) {
 	reason, err := passnum.Reason("abîmé à l'impression").Check(reason)
 	if err != nil {
 		return PrintedChequier{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		c, _, err := findChequier(tx.DB, number)
+		c, _, err := findChequier(tx.DB, number, "")
 		if err != nil {
 			return err
 		}
 		switch c.Status {
 		case ledger.ChequierActive:
-			return passnum.Errorf(passnum.KindConflict, EChequierHandedOver, "chéquier %s was handed over on %s: reprinting it would put a second copy of its codes in circulation; replace the damaged vouchers one by one instead", c.Number, c.ActivatedAt.Format(time.DateOnly))
+			return passnum.Errorf(passnum.KindConflict, EChequierHandedOver, "Le chéquier %s a été remis le %s : le réimprimer mettrait en circulation une seconde copie de ses codes. Remplacez plutôt les chèques abîmés, un par un.", c.Number, voucher.Today(*c.ActivatedAt).French())
 		case ledger.ChequierVoid:
-			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "chéquier %s is void; it cannot be reprinted", c.Number)
+			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "Le chéquier %s est annulé : il ne peut pas être réimprimé.", c.Number)
+		}
+		// Its codes are re-created for the printout, which a revoked key no
+		// longer signs: refuse before the reprint is recorded.
+		revoked, err := revokedKeyOf(tx.DB, c)
+		if err != nil {
+			return err
+		}
+		if revoked != 0 {
+			return keyRevoked(c.Number, revoked)
 		}
 		return tx.Append(ledger.Record{Entity: "chequier", EntityID: strconv.FormatInt(c.ID, 10),
-			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.ChequierReprinted{ChequierID: c.ID, Number: c.Number, Reason: reason}})
+			Department: c.DepartmentCode, Actor: actor, At: tx.Now(), Data: ledger.ChequierReprinted{ChequierID: c.ID, Number: c.Number, Reason: reason}})
 	})
 	if err != nil {
 		return PrintedChequier{}, err
@@ -78,16 +85,17 @@ type Replaced struct {
 // print, if not nil, is given the replacement before it commits, to write
 // its printout: if print fails, nothing is replaced, so that no replacement
 // exists without its paper (the old code void, the new one nowhere).
-// Errors: invalid, not_found, conflict (also when a key that signed the
-// chéquier is revoked), and the conflicts voucher_redeemed and voucher_voided.
+// Errors: invalid, not_found, conflict, and the conflicts voucher_redeemed,
+// voucher_voided and chequier_key_revoked (a key that signed the chéquier
+// is revoked: the printout would re-create codes it no longer signs).
 func (s *Service) Replace(ctx context.Context, number, reason, actor string, print func(Replaced) error) (Replaced, error) {
 	reason, err := passnum.Reason("code photographié").Check(reason)
 	if err != nil {
 		return Replaced{}, err
 	}
-	serial, err := voucher.ParseNumber(number)
+	serial, err := parseVoucherNumber(number)
 	if err != nil {
-		return Replaced{}, passnum.Invalid("%q is not a voucher number: it has 11 digits, such as 0000 0042 178 (%v)", number, err)
+		return Replaced{}, err
 	}
 	signer, err := s.Keys.Signer(ctx)
 	if err != nil {
@@ -97,16 +105,12 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 	if err != nil {
 		return Replaced{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out Replaced
 	var c ledger.Chequier
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		old := &out.Old
-		err := tx.Where("serial = ?", serial).Take(old).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return passnum.NotFound("there is no voucher %s", voucher.FormatNumber(serial))
-		}
-		if err != nil {
+		var err error
+		if *old, err = findVoucher(tx.DB, serial, ""); err != nil {
 			return err
 		}
 		// A voiding or a hand-over of the chéquier changes all its vouchers
@@ -116,14 +120,14 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 		if err := tx.LockChequiers(old.ChequierID); err != nil {
 			return err
 		}
-		if err := tx.Where("serial = ?", serial).Take(old).Error; err != nil {
+		if *old, err = findVoucher(tx.DB, serial, ""); err != nil {
 			return err
 		}
 		switch old.Status {
 		case ledger.VoucherRedeemed:
-			return passnum.Errorf(passnum.KindConflict, EVoucherRedeemed, "voucher %s was already used: there is nothing left to replace", voucher.FormatNumber(serial))
+			return passnum.Errorf(passnum.KindConflict, EVoucherRedeemed, "Le chèque %s a déjà été utilisé : il n'y a plus rien à remplacer.", voucher.FormatNumber(serial))
 		case ledger.VoucherVoid:
-			return passnum.Errorf(passnum.KindConflict, EVoucherVoided, "voucher %s is void; it cannot be replaced", voucher.FormatNumber(serial))
+			return passnum.Errorf(passnum.KindConflict, EVoucherVoided, "Le chèque %s est annulé : il ne peut pas être remplacé.", voucher.FormatNumber(serial))
 		}
 		if err := tx.Where("id = ?", old.ChequierID).Take(&c).Error; err != nil {
 			return err
@@ -135,14 +139,14 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return err
 		}
 		if revoked != 0 {
-			return passnum.Conflict("chéquier %s was signed by revoked key %d: its vouchers cannot be replaced one by one; void it ('passnum void %s') and hand over a new chéquier", c.Number, revoked, c.Number)
+			return keyRevoked(c.Number, revoked)
 		}
 		newSerial, err := tx.Reserve("voucher_serial", 1)
 		if err != nil {
 			return err
 		}
 		if newSerial > maxSerial {
-			return passnum.Conflict("the voucher numbering is exhausted")
+			return passnum.Conflict("La numérotation des chèques est épuisée : aucun chèque de remplacement ne peut plus être créé.")
 		}
 		keyID := int16(signer.KeyID())
 		// The old voucher names its replacement first (the foreign key is
@@ -153,7 +157,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return r.Error
 		}
 		if r.RowsAffected != 1 {
-			return passnum.Conflict("voucher %s changed while it was being replaced: try again", voucher.FormatNumber(serial))
+			return passnum.Conflict("Le chèque %s a changé pendant l'opération : relisez-le et réessayez.", voucher.FormatNumber(serial))
 		}
 		nv := ledger.Voucher{Serial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
 			Position: old.Position, Status: old.Status, KeyID: &keyID}
@@ -161,7 +165,7 @@ func (s *Service) Replace(ctx context.Context, number, reason, actor string, pri
 			return err
 		}
 		if err := tx.Append(ledger.Record{Entity: "voucher", EntityID: strconv.FormatInt(old.Serial, 10),
-			Department: c.DepartmentCode, Actor: actor, At: now, Data: ledger.VoucherReplaced{
+			Department: c.DepartmentCode, Actor: actor, At: tx.Now(), Data: ledger.VoucherReplaced{
 				OldSerial: old.Serial, NewSerial: newSerial, ChequierID: old.ChequierID, BatchID: old.BatchID,
 				Position: old.Position, KeyID: keyID, Status: old.Status, Reason: reason}}); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"passnum"
 	"passnum/ledger"
 	"passnum/voucher"
 )
@@ -22,6 +23,33 @@ const (
 // end: one calendar month later, so that a chéquier handed over late can
 // still be used.
 func DefaultGrace(end voucher.Day) voucher.Day { return end.AddMonths(1) }
+
+// maxValidityYears bounds how far away a batch's validity may end: further
+// is a mistyped year.
+const maxValidityYears = 10
+
+// checkDates checks a batch's dates (settled) against its timeline as of
+// today: it must end in the future, leave time to hand its chéquiers over,
+// and keep its vouchers valid at least until the programme ends.
+func (r *BatchRequest) checkDates(today voucher.Day) error {
+	switch {
+	case r.ProgrammeEnd == 0:
+		return passnum.Invalid("Donnez le dernier jour du programme, ou le dernier jour de validité des chèques.")
+	case r.ValidUntil < today:
+		return passnum.Invalid("Les chèques seraient valables jusqu'au %s, un jour déjà passé : choisissez une date à venir.", r.ValidUntil.French())
+	case r.ValidUntil < r.ProgrammeEnd:
+		return passnum.Invalid("Les chèques seraient valables jusqu'au %s, avant la fin du programme (%s) : leur dernier jour de validité est le %s ou plus tard.",
+			r.ValidUntil.French(), r.ProgrammeEnd.French(), r.ProgrammeEnd.French())
+	case r.ProgrammeEnd.AddDays(-DistributionStopDays) <= today:
+		return passnum.Invalid("Le programme finirait le %s : la remise des chéquiers, qui s'arrête %d jours avant la fin, serait déjà close. Choisissez une fin après le %s.",
+			r.ProgrammeEnd.French(), DistributionStopDays, today.AddDays(DistributionStopDays).French())
+	case r.ValidFrom != 0 && r.ValidFrom > r.ValidUntil:
+		return passnum.Invalid("Les chèques seraient valables à partir du %s, après leur dernier jour de validité (%s).", r.ValidFrom.French(), r.ValidUntil.French())
+	case int(r.ValidUntil)-int(today) > maxValidityYears*366:
+		return passnum.Invalid("Les chèques seraient valables jusqu'au %s, dans plus de %d ans : vérifiez l'année.", r.ValidUntil.French(), maxValidityYears)
+	}
+	return nil
+}
 
 // Stage is where a batch stands in its programme timeline.
 type Stage string

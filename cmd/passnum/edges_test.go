@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"passnum/ledger"
+	"passnum/voucher"
 )
 
 // TestRulesSameOnBothEdges: a rule is written once, in its service, so the
@@ -29,6 +34,42 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 	venue91 := strings.Fields(out)[2] // "added venue 2 (…)"
 	mustRun(t, env, "settlement", "close", "--department", "78", "--month", "2020-01")
 	base := startServer(t, env)
+	// issuing: the second chéquier voided, a voucher of the first redeemed.
+	voided := strings.Replace(number, "000001", "000002", 1)
+	mustRun(t, env, "void", voided, "--reason", "perdu")
+	svc, db := issuingOf(t, env)
+	first, err := svc.Chequier(context.Background(), number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redeemed := first.Vouchers[0].Number
+	if err := db.Read(context.Background()).Model(&ledger.Voucher{}).Where("serial = ?", first.Vouchers[0].Serial).Update("status", ledger.VoucherRedeemed).Error; err != nil {
+		t.Fatal(err)
+	}
+	// api sends body to path as the admin (a GET without one) and returns
+	// the answer's status and error.
+	api := func(t *testing.T, path string, body map[string]any) (int, struct{ Code, Message, Hint string }) {
+		method, data := "GET", []byte(nil)
+		if body != nil {
+			method = "POST"
+			data, _ = json.Marshal(body)
+		}
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(data))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var answer struct {
+			Error struct{ Code, Message, Hint string } `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			t.Fatalf("API: status %d, %v", resp.StatusCode, err)
+		}
+		return resp.StatusCode, answer.Error
+	}
 
 	long := strings.Repeat("é", 201)
 	const siret, iban = "73282932000074", "FR7630006000011234567890189"
@@ -113,6 +154,23 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			"/api/v1/settlement/78/2020-01/sepa.xml", nil, 409, "payer_missing",
 			"Le département 78 n'a pas de payeur : il faut le nom et l'IBAN de son service payeur pour payer les lieux.",
 			"passnum department set CODE --payer-name … --payer-iban …", "PATCH /api/v1/departments/{code} avec payer_name et payer_iban."},
+		// issuing
+		{"BatchValidityInPast",
+			[]string{"issue", "--department", "78", "--chequiers", "1", "--valid-until", "2020-01-01"},
+			"/api/v1/batches", map[string]any{"department": "78", "chequiers": 1, "vouchers_per_chequier": 10, "face_value_cents": 1000, "valid_until": "2020-01-01"}, 400, "invalid",
+			"Les chèques seraient valables jusqu'au 01/01/2020, un jour déjà passé : choisissez une date à venir.", "", ""},
+		{"ActivateVoidedChequier",
+			[]string{"activate", voided},
+			"/api/v1/chequiers/activation", map[string]any{"number": voided}, 409, "chequier_voided",
+			"Le chéquier " + voided + " a été annulé le " + frenchToday() + " : il ne peut pas être remis. Remettez-en un autre.", "", ""},
+		{"VoidRedeemedVoucher",
+			[]string{"void", redeemed, "--reason", "erreur"},
+			"/api/v1/vouchers/" + strings.ReplaceAll(redeemed, " ", "") + "/void", map[string]any{"reason": "erreur"}, 409, "voucher_not_voidable",
+			"Le chèque " + redeemed + " a déjà été utilisé : seul un chèque qui n'a pas servi peut être annulé. Un encaissement fait par erreur s'annule par le lieu qui l'a fait, ou par un ajustement du département.", "", ""},
+		{"UnknownChequier",
+			[]string{"activate", "78-2020-000999"},
+			"/api/v1/chequiers/activation", map[string]any{"number": "78-2020-000999"}, 404, "not_found",
+			"Chéquier 78-2020-000999 introuvable : vérifiez son numéro sur la couverture.", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, env, c.cli...)
@@ -125,27 +183,9 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 			if r.code != 1 || !ok || cliMessage != c.want || len(lines) > 2 || hint != c.cliHint {
 				t.Fatalf("command line: exit %d, stderr %q", r.code, r.stderr)
 			}
-			method, data := "GET", []byte(nil)
-			if c.body != nil {
-				method = "POST"
-				data, _ = json.Marshal(c.body)
-			}
-			req, _ := http.NewRequest(method, base+c.path, bytes.NewReader(data))
-			req.Header.Set("Authorization", "Bearer "+admin)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var answer struct {
-				Error struct{ Code, Message, Hint string } `json:"error"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != c.status {
-				t.Fatalf("API: status %d, %v", resp.StatusCode, err)
-			}
-			if answer.Error.Code != c.code || answer.Error.Message != cliMessage || answer.Error.Hint != c.apiHint {
-				t.Fatalf("API says %s %q (hint %q), command line %q", answer.Error.Code, answer.Error.Message, answer.Error.Hint, cliMessage)
+			status, answer := api(t, c.path, c.body)
+			if status != c.status || answer.Code != c.code || answer.Message != cliMessage || answer.Hint != c.apiHint {
+				t.Fatalf("API says %d %s %q (hint %q), command line %q", status, answer.Code, answer.Message, answer.Hint, cliMessage)
 			}
 		})
 	}
@@ -159,4 +199,28 @@ func TestRulesSameOnBothEdges(t *testing.T) {
 	if out := mustRun(t, env, "settlement", "list"); strings.Contains(out, "2149") {
 		t.Fatalf("a month was closed before its end:\n%s", out)
 	}
+	var batches, active int64
+	db.Read(context.Background()).Model(&ledger.Batch{}).Count(&batches)
+	db.Read(context.Background()).Model(&ledger.Chequier{}).Where("status = ?", ledger.ChequierActive).Count(&active)
+	if batches != 1 || active != 0 {
+		t.Fatalf("refused orders or hand-overs were recorded: %d batches, %d chéquiers handed over", batches, active)
+	}
+
+	// One message, one hint per edge: a chéquier of a revoked key (last:
+	// it changes what every chéquier of the batch answers).
+	mustRun(t, env, "keys", "new")
+	mustRun(t, env, "keys", "revoke", "1")
+	t.Run("ActivateRevokedKeyHints", func(t *testing.T) {
+		r := run(t, env, "activate", number)
+		lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+		status, answer := api(t, "/api/v1/chequiers/activation", map[string]any{"number": number})
+		if r.code != 1 || len(lines) != 2 || status != http.StatusConflict || answer.Code != "chequier_key_revoked" || "passnum: "+answer.Message != lines[0] ||
+			lines[1] != `passnum: hint: void it: passnum void CHEQUIER-NUMBER --reason "clé révoquée"` ||
+			answer.Hint != "Annulez-le par POST /api/v1/chequiers/{number}/void, avec un motif." {
+			t.Fatalf("command line: exit %d %q; API: %d %+v", r.code, r.stderr, status, answer)
+		}
+	})
 }
+
+// frenchToday is today's date as messages write it, in Paris.
+func frenchToday() string { return voucher.Today(time.Now()).French() }

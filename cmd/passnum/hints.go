@@ -1,5 +1,7 @@
 package main
 
+import "passnum/issuing"
+
 // hints says, for an error code, what to do next with this command line. A
 // service's message says what went wrong in terms of the programme, the same
 // on every edge; how to put it right depends on the edge (a command here, an
@@ -20,4 +22,7 @@ var hints = map[string]string{
 	"payer_missing": "passnum department set CODE --payer-name … --payer-iban …",
 	"period_order":  "passnum settlement list --department CODE shows the closed months; close the oldest open one first",
 	"iban_missing":  "passnum venue update ID --iban … --reason …, then passnum settlement adjust next month",
+	// issuing
+	issuing.EChequierKeyRevoked: "void it: passnum void CHEQUIER-NUMBER --reason \"clé révoquée\"",
+	issuing.EChequierHandedOver: "replace a damaged voucher: passnum reprint --voucher NUMBER --reason TEXT --out DIR",
 }

@@ -137,13 +137,13 @@ func TestSession(t *testing.T) {
 			}
 			mustRun(t, env, "activate", firstChequier(t, out), "--beneficiary-ref", "CCAS-17-0193")
 			r := run(t, env, "activate", firstChequier(t, out))
-			if r.code != 1 || !strings.Contains(r.stderr, "already handed over") || strings.Count(r.stderr, "\n") != 1 {
+			if r.code != 1 || !strings.Contains(r.stderr, "a déjà été remis") || strings.Count(r.stderr, "\n") != 1 {
 				t.Fatalf("second activation: exit %d, stderr %q", r.code, r.stderr)
 			}
 			second := strings.Replace(firstChequier(t, out), "000001", "000002", 1)
 			mustRun(t, env, "void", second, "--reason", "perdu")
 			r = run(t, env, "activate", second)
-			if r.code != 1 || !strings.Contains(r.stderr, "was voided") {
+			if r.code != 1 || !strings.Contains(r.stderr, "a été annulé") {
 				t.Fatalf("activating a voided chéquier: exit %d, stderr %q", r.code, r.stderr)
 			}
 			r = run(t, env, "issue", "--department", "78", "--chequiers", "5", "--value", "ten", "--valid-until", nextYearEnd())
@@ -435,10 +435,10 @@ func TestPrintAndReprint(t *testing.T) {
 			t.Fatalf("%s differs between two prints (%v %v)", name, errA, errB)
 		}
 	}
-	if r := run(t, env, "print", "--batch", "9", "--out", dirs[0]); r.code != 1 || !strings.Contains(r.stderr, "no batch 9") {
+	if r := run(t, env, "print", "--batch", "9", "--out", dirs[0]); r.code != 1 || !strings.Contains(r.stderr, "Le lot 9 est introuvable") {
 		t.Fatalf("unknown batch: %q", r.stderr)
 	}
-	if r := run(t, env, "print", "--batch", "1", "--out", dirs[0], "--layout", "poster"); r.code != 1 || !strings.Contains(r.stderr, "unknown layout") {
+	if r := run(t, env, "print", "--batch", "1", "--out", dirs[0], "--layout", "poster"); r.code != 1 || !strings.Contains(r.stderr, "s'impriment en a4") {
 		t.Fatalf("bad layout: %q", r.stderr)
 	}
 
@@ -450,7 +450,8 @@ func TestPrintAndReprint(t *testing.T) {
 	ks := keySetOf(t, mustRun(t, env, "keys", "export"))
 	old := firstCode(t, env, ks)
 	mustRun(t, env, "activate", "78-"+year+"-000001")
-	if r := run(t, env, "reprint", "--chequier", "78-"+year+"-000001", "--reason", "abîmé", "--out", dirs[0]); r.code != 1 || !strings.Contains(r.stderr, "handed over") {
+	if r := run(t, env, "reprint", "--chequier", "78-"+year+"-000001", "--reason", "abîmé", "--out", dirs[0]); r.code != 1 ||
+		!strings.Contains(r.stderr, "a été remis le") || !strings.Contains(r.stderr, "hint: replace a damaged voucher: passnum reprint --voucher") {
 		t.Fatalf("reprint of a handed-over chéquier: %q", r.stderr)
 	}
 	if out := mustRun(t, env, "verify", old); !strings.Contains(out, "active: can be redeemed") {

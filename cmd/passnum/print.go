@@ -34,9 +34,9 @@ func (o *printOptions) bind(cmd *cobra.Command, perFile bool) {
 }
 
 func (o *printOptions) printing() (printing.Options, error) {
-	layout := printing.Layout(o.layout)
-	if layout != printing.A4Sheets && layout != printing.Booklet {
-		return printing.Options{}, passnum.Invalid("unknown layout %q: use a4 or booklet", o.layout)
+	layout, err := issuing.Layout(o.layout)
+	if err != nil {
+		return printing.Options{}, err
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return printing.Options{}, fmt.Errorf("create the output folder: %w", err)
@@ -123,7 +123,8 @@ func (a *app) reprintCmd() *cobra.Command {
 					return err
 				}
 				path = filepath.Join(o.out, "reprint-"+pc.Chequier.Number+".pdf")
-				if tmp, err = renderTemp(o.out, pc, 0, opt); err != nil {
+				summary, chequiers := issuing.PrintReprint(pc)
+				if tmp, err = renderTemp(o.out, summary, chequiers, opt); err != nil {
 					return err
 				}
 			} else {
@@ -132,14 +133,10 @@ func (a *app) reprintCmd() *cobra.Command {
 				// again, instead of leaving a void code and a new one nobody
 				// has on paper.
 				r, err := svc.Replace(ctx, voucherNum, reason, actor(), func(r issuing.Replaced) error {
-					// Only the new voucher is printed, at its position and without
-					// the cover: the rest of the chéquier is in the beneficiary's
-					// hands already.
-					pc := r.Chequier
-					pc.Vouchers = []issuing.PrintedVoucher{r.New}
 					path = filepath.Join(o.out, "replacement-"+strings.ReplaceAll(r.New.Number, " ", "")+".pdf")
+					summary, chequiers := issuing.PrintReplacement(r)
 					var err error
-					tmp, err = renderTemp(o.out, pc, len(r.Chequier.Vouchers), opt)
+					tmp, err = renderTemp(o.out, summary, chequiers, opt)
 					return err
 				})
 				if err != nil {
@@ -165,24 +162,16 @@ func (a *app) reprintCmd() *cobra.Command {
 	return cmd
 }
 
-// renderTemp writes one chéquier's PDF, with its batch summary sheet, to a
-// new file in dir (readable by its owner only: it holds valid codes), and
-// returns its name; nothing is left behind if it fails. size is the number
-// of vouchers of the whole chéquier when only some are printed, else 0.
-func renderTemp(dir string, pc issuing.PrintedChequier, size int, opt printing.Options) (string, error) {
-	b := pc.Batch
-	summary := printing.Batch{ID: b.ID, Department: b.DepartmentCode, Chequiers: 1, VouchersPerChequier: len(pc.Vouchers),
-		ValueCents: b.FaceValueCents, TotalCents: b.FaceValueCents * int64(len(pc.Vouchers)),
-		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day(), FirstChequier: pc.Chequier.Number, LastChequier: pc.Chequier.Number,
-		FirstVoucher: pc.Vouchers[0].Number, LastVoucher: pc.Vouchers[len(pc.Vouchers)-1].Number,
-		KeyID: int(b.KeyID), CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256), RequiresActivation: b.RequiresActivation}
-	c := issuing.PrintingChequier(pc)
-	c.Size = size
+// renderTemp writes the PDF of a summary sheet and its chéquiers
+// (issuing.PrintReprint's, issuing.PrintReplacement's) to a new file in
+// dir (readable by its owner only: it holds valid codes), and returns its
+// name; nothing is left behind if it fails.
+func renderTemp(dir string, summary printing.Batch, chequiers []printing.Chequier, opt printing.Options) (string, error) {
 	f, err := os.CreateTemp(dir, ".passnum-*.pdf") // 0600 (printing.PrivateFile): it holds valid codes
 	if err != nil {
 		return "", err
 	}
-	if err := printing.Render(f, summary, []printing.Chequier{c}, opt); err != nil {
+	if err := printing.Render(f, summary, chequiers, opt); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return "", err

@@ -109,8 +109,10 @@ func TestReprintReplacement(t *testing.T) {
 				}
 				text, err := exec.Command("pdftotext", filepath.Join(out, name), "-").CombinedOutput()
 				voucherPage := strings.ToLower(strings.Split(string(text), "\f")[1])
+				// The département is named as in the batch's files: the
+				// summary sheet is theirs (issuing.PrintReplacement).
 				if err != nil || strings.Count(string(text), "\f") != 2 || !strings.Contains(voucherPage, fmt.Sprintf("chèque %d sur 10", position)) ||
-					!strings.Contains(voucherPage, repl.Number) || strings.Contains(voucherPage, old.Number) {
+					!strings.Contains(voucherPage, repl.Number) || strings.Contains(voucherPage, old.Number) || !strings.Contains(voucherPage, "yvelines (78)") {
 					t.Fatalf("%s, position %d: the PDF is not one page of replacement %s « chèque %d sur 10 » (%v):\n%s", layout, position, repl.Number, position, err, text)
 				}
 			}

@@ -86,7 +86,8 @@ func (a *app) keyManager(db *ledger.DB) *keys.Manager {
 }
 
 func (a *app) issuing(db *ledger.DB) *issuing.Service {
-	return &issuing.Service{DB: db, Keys: a.keyManager(db), Now: a.now}
+	db.Clock = a.now // issuing reads the time from the database's clock
+	return &issuing.Service{DB: db, Keys: a.keyManager(db)}
 }
 
 func (a *app) programme(db *ledger.DB) *programme.Service {

@@ -37,7 +37,7 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &Clock{T: Start}
-	db.Clock = clock.Now
+	db.Clock = clock.Now // before the first query (ledger.DB.Clock)
 	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}, Now: clock.Now}
 	if _, err := km.New(ctx, "test"); err != nil {
 		tb.Fatal(err)
@@ -49,7 +49,7 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 		}
 	}
 	return &Fixture{DB: db, Keys: km, Clock: clock,
-		Issuing: &issuing.Service{DB: db, Keys: km, Now: clock.Now}}
+		Issuing: &issuing.Service{DB: db, Keys: km}}
 }
 
 // Request is a valid batch request to adjust.
