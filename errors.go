@@ -49,10 +49,6 @@ type Error struct {
 	// again, when the service knows it (the first of two identical
 	// requests is still running); zero leaves it to the edge.
 	RetryAfter time.Duration
-	// French says the message is already French, so that the API shows
-	// it as it is. It goes once every service speaks French (issue #13);
-	// until then the API rewords the English ones.
-	French bool
 }
 
 func (e *Error) Error() string { return e.Message }

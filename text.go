@@ -40,9 +40,7 @@ func (t Text) Check(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n > t.Max || t.Required && n == 0 || !utf8.ValidString(s) || strings.ContainsFunc(s, t.control) {
-		err := Invalid("%s", t.rule())
-		err.French = true
-		return "", err
+		return "", Invalid("%s", t.rule())
 	}
 	return s, nil
 }
