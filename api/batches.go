@@ -108,7 +108,7 @@ func (s *server) createBatch(c echo.Context) error {
 		return newProblem(passnum.KindInvalid, codeBatchTooLarge, "Une commande passée par l'API compte au plus %d chéquiers, pas %d : au-delà, la création ne tiendrait pas dans le délai d'une requête.", maxAPIChequiers, req.Chequiers)
 	}
 	p := principal(c)
-	dept, err := departmentCode("department", req.Department)
+	dept, err := passnum.DepartmentCode(req.Department)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -74,7 +73,7 @@ func (s *server) decodeError(err error) error {
 		if unq, uerr := strconv.Unquote(name); uerr == nil {
 			name = unq
 		}
-		return bad("Champ inconnu « %s » : retirez-le, ou vérifiez son orthographe.", shorten(name, 64))
+		return bad("Champ inconnu « %s » : retirez-le, ou vérifiez son orthographe.", passnum.Shorten(name, 64))
 	}
 	return bad("Le corps de la requête n'est pas un JSON valide.")
 }
@@ -92,14 +91,6 @@ func kindFrench(t reflect.Type) string {
 	default:
 		return "un nombre"
 	}
-}
-
-// shorten cuts an echoed client string so that an error message stays short.
-func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 // checkCode refuses control characters in a code typed or scanned (a
@@ -185,7 +176,7 @@ func respond(c echo.Context, status int, v any) error {
 func parseDay(field, s string) (voucher.Day, error) {
 	d, err := voucher.ParseDay(strings.TrimSpace(s))
 	if err != nil {
-		return 0, passnum.Invalid("« %s » doit être une date AAAA-MM-JJ, par exemple 2027-06-30 (reçu %q).", field, shorten(s, 32))
+		return 0, passnum.Invalid("« %s » doit être une date AAAA-MM-JJ, par exemple 2027-06-30 (reçu %q).", field, passnum.Shorten(s, 32))
 	}
 	return d, nil
 }

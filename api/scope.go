@@ -2,13 +2,11 @@ package api
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum"
 	"passnum/apikeys"
-	"passnum/voucher"
 )
 
 // What each role may reach beyond what require admits, in one place:
@@ -52,16 +50,6 @@ func requireDepartment(p apikeys.Principal, code string) error {
 	return newProblem(passnum.KindForbidden, codeForbidden, "Cette clé d'accès est celle du département %s : elle ne donne pas accès au département %s.", p.Department, code)
 }
 
-// departmentCode reads a département code as people type it ("2a", " 78")
-// and checks it is one.
-func departmentCode(field, s string) (string, error) {
-	code := strings.ToUpper(strings.TrimSpace(s))
-	if !voucher.ValidDepartment(code) {
-		return "", passnum.Invalid("« %s » : %q n'est pas un code de département ; donnez le code officiel, comme 78, 2A ou 971.", field, shorten(s, 20))
-	}
-	return code, nil
-}
-
 // departmentFilter reads the optional ?department= of a list: a
 // département key gets its own whether it gives it or not, and is refused
 // another's. "" means every département.
@@ -74,7 +62,7 @@ func departmentFilter(c echo.Context) (string, error) {
 	if !ok {
 		return ownDepartment(p), nil
 	}
-	code, err := departmentCode("department", s)
+	code, err := passnum.DepartmentCode(s)
 	if err != nil {
 		return "", err
 	}
@@ -84,7 +72,7 @@ func departmentFilter(c echo.Context) (string, error) {
 // pathDepartment reads the {department} or {code} of a path and refuses a
 // département key naming another.
 func pathDepartment(c echo.Context, name string) (string, error) {
-	code, err := departmentCode(name, c.Param(name))
+	code, err := passnum.DepartmentCode(c.Param(name))
 	if err != nil {
 		return "", err
 	}

@@ -115,7 +115,7 @@ func (s *server) listPeriods(c echo.Context) error {
 // period reads the {department} and {month} of the path, checks the
 // caller's scope, and computes the period.
 func (s *server) period(c echo.Context) (settlement.Period, error) {
-	dept, err := departmentCode("department", c.Param("department"))
+	dept, err := passnum.DepartmentCode(c.Param("department"))
 	if err != nil {
 		return settlement.Period{}, err
 	}
@@ -183,7 +183,7 @@ func (s *server) statementPDF(c echo.Context) error {
 	}
 	pr := principal(c)
 	noStatement := newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID,
-		shorten(c.Param("month"), 16), shorten(c.Param("department"), 8))
+		passnum.Shorten(c.Param("month"), 16), passnum.Shorten(c.Param("department"), 8))
 	if pr.Role == apikeys.RoleVenue && pr.VenueID != venueID {
 		return noStatement
 	}
@@ -228,7 +228,7 @@ func (s *server) createAdjustment(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	dept, err := departmentCode("department", req.Department)
+	dept, err := passnum.DepartmentCode(req.Department)
 	if err != nil {
 		return err
 	}

@@ -128,8 +128,8 @@ func (s *server) createVenue(c echo.Context) error {
 	in := programme.VenueInput{Name: req.Name, SIRET: req.SIRET, Address: req.Address, IBAN: req.IBAN, BIC: req.BIC,
 		Contact: req.Contact, Reason: req.Reason}
 	var err error
-	for i, d := range req.Departments {
-		code, err := departmentCode(fmt.Sprintf("departments[%d]", i), d)
+	for _, d := range req.Departments {
+		code, err := passnum.DepartmentCode(d)
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 		p := principal(c)
 		dept := ownDepartment(p)
 		if req.Department != "" {
-			if dept, err = departmentCode("department", req.Department); err != nil {
+			if dept, err = passnum.DepartmentCode(req.Department); err != nil {
 				return err
 			}
 			if err := requireDepartment(p, dept); err != nil {

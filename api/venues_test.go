@@ -79,7 +79,7 @@ func TestVenues(t *testing.T) {
 			{"NoName", with("name", "  "), 400, "invalid", ""},
 			{"LongName", with("name", strings.Repeat("é", 201)), 400, "invalid", ""},
 			{"NoDepartment", with("departments", []string{}), 400, "invalid", ""},
-			{"BadDepartment", with("departments", []string{"7"}), 400, "invalid", "« departments[0] »"},
+			{"BadDepartment", with("departments", []string{"7"}), 400, "invalid", "« 7 » n'est pas un code de département"},
 			{"OtherDepartment", with("departments", []string{"78", "92"}), 403, "forbidden", "département 92"},
 			{"PastLabel", with("label_until", "2026-01-01"), 400, "invalid", ""},
 			{"BadLabelDate", with("label_until", "31/12/2027"), 400, "invalid", "AAAA-MM-JJ"},

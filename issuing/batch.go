@@ -76,9 +76,10 @@ func (r *BatchRequest) settle() {
 // timeline.go).
 func (r *BatchRequest) Validate(today voucher.Day) error {
 	r.settle()
+	if _, err := passnum.DepartmentCode(r.Department); err != nil {
+		return err
+	}
 	switch {
-	case !voucher.ValidDepartment(r.Department):
-		return passnum.Invalid("« %s » n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971.", r.Department)
 	case r.Chequiers < 1 || r.Chequiers > MaxChequiers:
 		return passnum.Invalid("Un lot compte de 1 à 100 000 chéquiers, pas %d.", r.Chequiers)
 	case r.VouchersPerChequier < 1 || r.VouchersPerChequier > MaxVouchers:

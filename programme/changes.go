@@ -282,7 +282,7 @@ func changeRequest(db *gorm.DB, id int64, department string) (ledger.VenueChange
 	err := labelledFor(db.Where("id = ?", id), "venue_id", department).Take(&r).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) && department != "":
-		return r, passnum.NotFound("La demande de changement %d n'existe pas ou ne porte pas sur un lieu du département %s.", id, shorten(department, 20))
+		return r, passnum.NotFound("La demande de changement %d n'existe pas ou ne porte pas sur un lieu du département %s.", id, passnum.Shorten(department, 20))
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return r, passnum.NotFound("La demande de changement %d n'existe pas.", id)
 	}
@@ -300,7 +300,7 @@ type ChangeFilter struct {
 // unknown status).
 func (s *Service) ChangeRequests(ctx context.Context, f ChangeFilter) ([]ChangeRequest, error) {
 	if _, ok := changeWords[f.Status]; f.Status != "" && !ok {
-		return nil, passnum.Invalid("Une demande de changement est pending (en attente), applied (appliquée), refused (refusée) ou withdrawn (retirée), pas %q.", shorten(f.Status, 20))
+		return nil, passnum.Invalid("Une demande de changement est pending (en attente), applied (appliquée), refused (refusée) ou withdrawn (retirée), pas %q.", passnum.Shorten(f.Status, 20))
 	}
 	db := s.DB.Read(ctx)
 	q := labelledFor(db.Order("id DESC"), "venue_id", f.Department)

@@ -92,7 +92,7 @@ func TestMessages(t *testing.T) {
 			{"NoDepartment", venue(func(in *programme.VenueInput) { in.Departments = nil }), passnum.EInvalid,
 				"Donnez au moins un département pour lequel le lieu est labellisé, comme 78."},
 			{"BadDepartment", venue(func(in *programme.VenueInput) { in.Departments = []string{"7"} }), passnum.EInvalid,
-				`"7" n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971.`},
+				`« 7 » n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971.`},
 			{"UnknownDepartment", venue(func(in *programme.VenueInput) { in.Departments = []string{"78", "75"} }), programme.EDepartmentUnknown,
 				"Le département 75 n'est pas dans le programme : il faut l'y ajouter avant d'y labelliser un lieu."},
 			{"PastLabel", venue(func(in *programme.VenueInput) { in.LabelExpiresOn = voucher.Today(now).AddDays(-1) }), passnum.EInvalid,

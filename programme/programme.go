@@ -6,11 +6,9 @@ package programme
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"passnum"
 	"passnum/ledger"
-	"passnum/voucher"
 )
 
 // Service changes départements and venues. Its messages are in French, for
@@ -28,7 +26,7 @@ const (
 // AddDepartment registers a département by its official code ("78", "2A",
 // "971"). Errors: invalid (bad code or name), conflict (already there).
 func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (ledger.Department, error) {
-	code, err := departmentCode(code)
+	code, err := passnum.DepartmentCode(code)
 	if err != nil {
 		return ledger.Department{}, err
 	}
@@ -49,15 +47,6 @@ func (s *Service) AddDepartment(ctx context.Context, code, name, actor string) (
 		return d, passnum.Conflict("Le département %s existe déjà.", code)
 	}
 	return d, err
-}
-
-// departmentCode reads a département code as people type it ("2a", " 78").
-func departmentCode(s string) (string, error) {
-	code := strings.ToUpper(strings.TrimSpace(s))
-	if !voucher.ValidDepartment(code) {
-		return "", passnum.Invalid("%q n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971.", shorten(s, 20))
-	}
-	return code, nil
 }
 
 // Departments lists the départements by code: every one, or with a

@@ -18,7 +18,7 @@ const laPosteSIREN = "356000000"
 func CheckSIRET(s string) (string, error) {
 	digits, ok := siretDigits(s)
 	if !ok {
-		return "", passnum.Invalid("%q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", shorten(s, 32))
+		return "", passnum.Invalid("%q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", passnum.Shorten(s, 32))
 	}
 	if digits[:9] == laPosteSIREN {
 		sum := 0

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -281,16 +280,9 @@ func checkPayeeName(name string) error {
 	if err := sepa.CheckName(name); err != nil {
 		return passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
 			"les lettres latines (les accents sont retirés), les chiffres et quelques signes : écrivez-le en lettres latines, "+
-			"comme sur le RIB du compte.", shorten(name, 60))
+			"comme sur le RIB du compte.", passnum.Shorten(name, 60))
 	}
 	return nil
-}
-
-func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 // LabelOf names whose label a status change moves, and who moves it.
@@ -342,7 +334,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 		return VenueWithDepartments{}, err
 	}
 	if of.By != "" && of.Department != of.By {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "Le département %s ne change que son propre label, pas celui du département %s.", of.By, shorten(of.Department, 20))
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "Le département %s ne change que son propre label, pas celui du département %s.", of.By, passnum.Shorten(of.Department, 20))
 	}
 	department := of.Department
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -532,7 +524,7 @@ func venue(db *gorm.DB, id int64, department string) (ledger.Venue, error) {
 	err := labelledFor(db.Where("id = ?", id), "id", department).Take(&v).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound) && department != "":
-		return v, passnum.NotFound("Le lieu %d n'existe pas ou n'est pas labellisé pour le département %s.", id, shorten(department, 20))
+		return v, passnum.NotFound("Le lieu %d n'existe pas ou n'est pas labellisé pour le département %s.", id, passnum.Shorten(department, 20))
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return v, passnum.NotFound("Le lieu %d n'existe pas dans le programme.", id)
 	}
@@ -547,14 +539,14 @@ func checkBank(iban, bic string) (string, string, error) {
 	}
 	ibanOut, err := sepa.CheckIBAN(iban)
 	if err != nil {
-		return "", "", passnum.Invalid("L'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", shorten(iban, 40))
+		return "", "", passnum.Invalid("L'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", passnum.Shorten(iban, 40))
 	}
 	if strings.TrimSpace(bic) == "" {
 		return ibanOut, "", nil
 	}
 	bicOut, err := sepa.CheckBIC(bic)
 	if err != nil {
-		return "", "", passnum.Invalid("Le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", shorten(bic, 20))
+		return "", "", passnum.Invalid("Le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", passnum.Shorten(bic, 20))
 	}
 	return ibanOut, bicOut, nil
 }
@@ -590,7 +582,7 @@ func departmentCodes(in []string) ([]string, error) {
 	}
 	codes := make([]string, 0, len(in))
 	for _, c := range in {
-		code, err := departmentCode(c)
+		code, err := passnum.DepartmentCode(c)
 		if err != nil {
 			return nil, err
 		}
