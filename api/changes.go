@@ -61,7 +61,7 @@ type changeRequestList struct {
 }
 
 func newChangeRequest(r programme.ChangeRequest) changeRequestJSON {
-	out := changeRequestJSON{ID: r.ID, VenueID: r.VenueID, VenueName: r.VenueName, Department: r.DepartmentCode, Status: r.Status,
+	out := changeRequestJSON{ID: r.ID, VenueID: r.VenueID, VenueName: r.VenueName, Department: r.DepartmentCode, Status: string(r.Status),
 		Name: r.Name, Address: r.Address, IBAN: r.IBAN, Reason: r.Reason, RequestedBy: r.CreatedBy, RequestedAt: r.CreatedAt.UTC(),
 		Previous: changeDetails{Name: r.PreviousName, Address: r.PreviousAddress, IBAN: deref(r.PreviousIBAN), BIC: deref(r.PreviousBIC)},
 		Awaiting: r.Awaiting, Approvals: []approvalJSON{}, ApprovedBy: []string{}, DecidedBy: deref(r.DecidedBy), DecisionReason: deref(r.DecisionReason)}
@@ -98,7 +98,7 @@ func changeMessage(r changeRequestJSON) string {
 	}
 	asked := fmt.Sprintf("Le département %s demande de changer, pour le lieu « %s » (n° %d), %s (motif : %s).",
 		r.Department, r.VenueName, r.VenueID, strings.Join(what, ", "), r.Reason)
-	switch r.Status {
+	switch ledger.ChangeStatus(r.Status) {
 	case ledger.ChangePending:
 		return asked + fmt.Sprintf(" Le changement attend l'accord du ou des départements %s : d'ici là, chacun continue de payer le lieu "+
 			"sous son nom et sur son compte actuels. Approuvez-le ou refusez-le après l'avoir vérifié auprès du lieu.", strings.Join(r.Awaiting, ", "))
@@ -120,7 +120,7 @@ func (s *server) listChangeRequests(c echo.Context) error {
 		return err
 	}
 	if ok {
-		switch status {
+		switch ledger.ChangeStatus(status) {
 		case ledger.ChangePending, ledger.ChangeApplied, ledger.ChangeRefused, ledger.ChangeWithdrawn:
 			f.Status = status
 		default:

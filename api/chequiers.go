@@ -72,7 +72,7 @@ type voidedVoucher struct {
 }
 
 func newChequier(c ledger.Chequier) chequierJSON {
-	out := chequierJSON{Number: c.Number, BatchID: c.BatchID, Department: c.DepartmentCode, Status: c.Status,
+	out := chequierJSON{Number: c.Number, BatchID: c.BatchID, Department: c.DepartmentCode, Status: string(c.Status),
 		BeneficiaryRef: c.BeneficiaryRef, VoidReason: c.VoidReason}
 	if c.ActivatedAt != nil {
 		t := c.ActivatedAt.UTC()
@@ -101,7 +101,7 @@ func chequierNumber(field, s string) (string, error) {
 	return voucher.FormatChequierNumber(dept, year, seq), nil
 }
 
-var chequierStatuses = []string{ledger.ChequierIssued, ledger.ChequierActive, ledger.ChequierVoid}
+var chequierStatuses = []string{string(ledger.ChequierIssued), string(ledger.ChequierActive), string(ledger.ChequierVoid)}
 
 // listChequiersHandler pages through chéquiers in number order, filtered
 // by batch, status and département.
@@ -188,7 +188,7 @@ func (s *server) getChequier(c echo.Context) error {
 	out := chequierDetail{chequierJSON: newChequier(ch), FaceValueCents: b.FaceValueCents, ValidUntil: b.ValidUntil.Day(),
 		RequiresActivation: b.RequiresActivation, Vouchers: make([]chequierVoucher, len(vs))}
 	for i, v := range vs {
-		out.Vouchers[i] = chequierVoucher{Number: voucher.FormatNumber(uint64(v.Serial)), Serial: v.Serial, Position: int(v.Position), Status: v.Status}
+		out.Vouchers[i] = chequierVoucher{Number: voucher.FormatNumber(uint64(v.Serial)), Serial: v.Serial, Position: int(v.Position), Status: string(v.Status)}
 		if v.ReplacedBy != nil {
 			out.Vouchers[i].ReplacedBy = voucher.FormatNumber(uint64(*v.ReplacedBy))
 		}
@@ -343,7 +343,7 @@ func (s *server) voidVoucher(c echo.Context) error {
 			switch code {
 			case issuing.EVoucherNotVoidable:
 				return fmt.Sprintf("Le chèque %s est %s : seul un chèque qui n'a pas servi peut être annulé. Un encaissement par erreur s'annule depuis la structure, ou par un ajustement du département.",
-					number, frenchStatus[v.Status])
+					number, frenchStatus[string(v.Status)])
 			case passnum.EConflict:
 				return fmt.Sprintf("Le chèque %s a changé pendant l'opération : relisez-le et réessayez.", number)
 			}
@@ -355,5 +355,5 @@ func (s *server) voidVoucher(c echo.Context) error {
 		return err
 	}
 	return respond(c, http.StatusOK, voidedVoucher{Number: number, Serial: done.Serial, Chequier: chequier,
-		Department: b.DepartmentCode, Status: done.Status})
+		Department: b.DepartmentCode, Status: string(done.Status)})
 }

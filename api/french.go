@@ -55,12 +55,12 @@ func frenchDate(t *time.Time) string {
 
 // frenchStatus names a status in a sentence ("le chéquier est …").
 var frenchStatus = map[string]string{
-	ledger.VenueLabelled:   "labellisé",
-	ledger.VenueSuspended:  "suspendu",
-	ledger.VenueUnlabelled: "délabellisé",
-	ledger.ChequierIssued:  "imprimé et pas encore remis",
-	ledger.VoucherInactive: "en attente d'activation",
-	ledger.VoucherActive:   "valable",
-	ledger.VoucherRedeemed: "déjà utilisé",
-	ledger.VoucherVoid:     "annulé",
+	string(ledger.VenueLabelled):   "labellisé",
+	string(ledger.VenueSuspended):  "suspendu",
+	string(ledger.VenueUnlabelled): "délabellisé",
+	string(ledger.ChequierIssued):  "imprimé et pas encore remis",
+	string(ledger.VoucherInactive): "en attente d'activation",
+	string(ledger.VoucherActive):   "valable",
+	string(ledger.VoucherRedeemed): "déjà utilisé",
+	string(ledger.VoucherVoid):     "annulé",
 }

@@ -38,15 +38,15 @@ type redemptionResult struct {
 }
 
 type redemptionSummary struct {
-	ID              int64      `json:"id"`
-	Status          string     `json:"status"` // accepted or reversed
-	TotalCents      int64      `json:"total_cents"`
-	ScannedAt       time.Time  `json:"scanned_at"`
-	ReceivedAt      time.Time  `json:"received_at"`
-	ReversibleUntil time.Time  `json:"reversible_until"`
-	Session         *string    `json:"session,omitempty"`
-	ReversedAt      *time.Time `json:"reversed_at,omitempty"`
-	ReversalReason  *string    `json:"reversal_reason,omitempty"`
+	ID              int64                   `json:"id"`
+	Status          ledger.RedemptionStatus `json:"status"` // accepted or reversed
+	TotalCents      int64                   `json:"total_cents"`
+	ScannedAt       time.Time               `json:"scanned_at"`
+	ReceivedAt      time.Time               `json:"received_at"`
+	ReversibleUntil time.Time               `json:"reversible_until"`
+	Session         *string                 `json:"session,omitempty"`
+	ReversedAt      *time.Time              `json:"reversed_at,omitempty"`
+	ReversalReason  *string                 `json:"reversal_reason,omitempty"`
 }
 
 type redemptionDetail struct {

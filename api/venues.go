@@ -49,10 +49,10 @@ type labelJSON struct {
 }
 
 // labelRank orders statuses from the most favourable.
-var labelRank = map[string]int{ledger.VenueLabelled: 0, ledger.VenueSuspended: 1, ledger.VenueUnlabelled: 2}
+var labelRank = map[string]int{string(ledger.VenueLabelled): 0, string(ledger.VenueSuspended): 1, string(ledger.VenueUnlabelled): 2}
 
 func newVenue(v programme.VenueWithDepartments, p apikeys.Principal) venueJSON {
-	out := venueJSON{ID: v.ID, Name: v.Name, Status: ledger.VenueUnlabelled, SIRET: deref(v.SIRET), Address: v.Address, IBAN: deref(v.IBAN),
+	out := venueJSON{ID: v.ID, Name: v.Name, Status: string(ledger.VenueUnlabelled), SIRET: deref(v.SIRET), Address: v.Address, IBAN: deref(v.IBAN),
 		BIC: deref(v.BIC), Departments: v.Departments, Labels: []labelJSON{}, CreatedAt: v.CreatedAt.UTC()}
 	if out.Departments == nil {
 		out.Departments = []string{}
@@ -63,7 +63,7 @@ func newVenue(v programme.VenueWithDepartments, p apikeys.Principal) venueJSON {
 	}
 	var summary *labelJSON
 	for _, l := range v.Labels {
-		lj := labelJSON{Department: l.DepartmentCode, Status: l.Status}
+		lj := labelJSON{Department: l.DepartmentCode, Status: string(l.Status)}
 		if l.LabelExpiresOn != nil {
 			d := l.LabelExpiresOn.Day()
 			lj.LabelExpiresOn = &d
@@ -404,7 +404,7 @@ func (s *server) changeVenueStatus(change venueStatusChange, withUntil bool) ech
 						return fmt.Sprintf("Aucun label du lieu %d ne permet ce changement : voyez l'état de chacun (GET /api/v1/venues/%d, « labels »).", v.ID, v.ID)
 					}
 					l, _ := v.Label(dept)
-					return change.refused(v, l.Status, dept)
+					return change.refused(v, string(l.Status), dept)
 				case passnum.EConflict:
 					return fmt.Sprintf("Le lieu %d a changé pendant l'opération : relisez-le et réessayez.", v.ID)
 				}

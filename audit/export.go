@@ -181,10 +181,10 @@ type exportHeader struct {
 }
 
 type exportKey struct {
-	Kind      string `json:"kind"`
-	ID        int16  `json:"id"`
-	PublicKey string `json:"public_key"` // standard base64
-	Status    string `json:"status"`
+	Kind      string            `json:"kind"`
+	ID        int16             `json:"id"`
+	PublicKey string            `json:"public_key"` // standard base64
+	Status    voucher.KeyStatus `json:"status"`
 }
 
 // exportEvent is an event line as read back. Export writes it by hand
@@ -459,7 +459,7 @@ func (v *exportVerifier) readKey(line []byte) error {
 	}
 	entry := fmt.Sprintf("key %d", k.ID)
 	pub, err := base64.StdEncoding.DecodeString(k.PublicKey)
-	status := voucher.KeyStatus(k.Status)
+	status := k.Status
 	switch {
 	case err != nil || len(pub) != ed25519.PublicKeySize:
 		return v.fail(entry, "public_key is not %d bytes in base64", ed25519.PublicKeySize)
@@ -639,8 +639,8 @@ func (v *exportVerifier) finish() (ExportReport, error) {
 }
 
 // keyRank orders key statuses: a key only moves forward.
-func keyRank(s string) int {
-	switch voucher.KeyStatus(s) {
+func keyRank(s voucher.KeyStatus) int {
+	switch s {
 	case voucher.KeyActive:
 		return 0
 	case voucher.KeyRetired:
@@ -663,7 +663,7 @@ func (v *exportVerifier) compareKeys() error {
 		fail := func(format string, args ...any) error {
 			return &ExportError{Line: fk.line, Entry: fmt.Sprintf("key %d", id), Problem: fmt.Sprintf(format, args...)}
 		}
-		switch have, ledgerSays := keyRank(string(fk.status)), keyRank(ks.status); {
+		switch have, ledgerSays := keyRank(fk.status), keyRank(ks.status); {
 		case fk.publicKey != ks.publicKey:
 			return fail("its public key differs from the one event %s recorded", ks.event)
 		case have < ledgerSays:

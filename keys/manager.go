@@ -56,7 +56,7 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 				return err
 			}
 		}
-		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: string(voucher.KeyActive), CreatedAt: now,
+		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: voucher.KeyActive, CreatedAt: now,
 			VerificationSecretFrom: ledger.SecretFromKey}
 		if err := tx.Create(&key).Error; err != nil {
 			return err

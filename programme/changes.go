@@ -224,7 +224,7 @@ func (s *Service) decide(ctx context.Context, id int64, department string, fn fu
 
 // settle moves a request out of pending, once: of two racing decisions,
 // the second finds it decided.
-func settle(tx *ledger.Tx, id int64, status, actor, reason string, now time.Time) error {
+func settle(tx *ledger.Tx, id int64, status ledger.ChangeStatus, actor, reason string, now time.Time) error {
 	res := tx.Model(&ledger.VenueChangeRequest{}).Where("id = ? AND status = ?", id, ledger.ChangePending).
 		Updates(map[string]any{"status": status, "decided_at": now, "decided_by": actor, "decision_reason": optional(reason)})
 	if res.Error != nil {

@@ -151,7 +151,7 @@ const venueQuery = `SELECT v.*, d.department_code AS department, d.status AS lab
 type venueRow struct {
 	ledger.Venue
 	Department     *string
-	LabelStatus    *string
+	LabelStatus    *ledger.VenueStatus
 	LabelExpiresOn *ledger.Date
 }
 
@@ -180,7 +180,7 @@ func venueOf(id int64, rows []venueRow) (venueState, error) {
 // voucherRow is a voucher with what judging it needs.
 type voucherRow struct {
 	Serial             int64
-	Status             string
+	Status             ledger.VoucherStatus
 	RedemptionID       *int64
 	DepartmentCode     string
 	FaceValueCents     int64

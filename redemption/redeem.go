@@ -263,7 +263,7 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 		var rows []struct {
 			ledger.Venue
 			Department     *string
-			LabelStatus    *string
+			LabelStatus    *ledger.VenueStatus
 			LabelExpiresOn *ledger.Date
 			Claimed        int64
 		}

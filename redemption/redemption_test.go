@@ -217,7 +217,10 @@ func TestRejectionReasons(t *testing.T) {
 				t.Fatalf("%+v", it)
 			}
 		})
-		for _, c := range []struct{ status, want string }{
+		for _, c := range []struct {
+			status ledger.VenueStatus
+			want   string
+		}{
 			{ledger.VenueSuspended, redemption.ReasonVenueSuspended},
 			{ledger.VenueUnlabelled, redemption.ReasonVenueNotLabelled},
 		} {
@@ -384,11 +387,11 @@ func TestReverseAndRevocations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		final := map[int64]string{}
+		final := map[int64]ledger.VoucherStatus{}
 		for _, r := range revs {
 			final[r.Serial] = r.Status
 		}
-		want := map[int64]string{e.vouchers[0].Serial: "redeemed", e.vouchers[2].Serial: "redeemed", e.vouchers[15].Serial: "void"}
+		want := map[int64]ledger.VoucherStatus{e.vouchers[0].Serial: "redeemed", e.vouchers[2].Serial: "redeemed", e.vouchers[15].Serial: "void"}
 		for serial, status := range want {
 			if final[serial] != status {
 				t.Fatalf("voucher %d ends %q in the feed, want %q", serial, final[serial], status)
