@@ -171,7 +171,7 @@ func (s *server) listRedemptions(c echo.Context) error {
 	if !hasTo {
 		// The end is excluded: the next whole second includes what was
 		// received just now, and reads better than a nanosecond.
-		to = s.Redemption.Now().Truncate(time.Second).Add(time.Second)
+		to = s.now().Truncate(time.Second).Add(time.Second)
 	}
 	if !hasFrom {
 		from = to.Add(-defaultListRange)

@@ -43,8 +43,7 @@ type ExportSummary struct {
 // Exporter writes the auditor's export of the sealed ledger. Only DB is
 // required.
 type Exporter struct {
-	DB  *ledger.DB
-	Now func() time.Time // the header's exported_at; default time.Now
+	DB *ledger.DB // its clock gives the header's exported_at
 	// PageSize is how many events one query reads (keyset pagination by
 	// seq); default 5,000. Memory stays flat whatever the ledger size.
 	PageSize int
@@ -66,10 +65,6 @@ func Export(ctx context.Context, db *ledger.DB, w io.Writer) (ExportSummary, err
 // simply not part of this export.
 func (e *Exporter) Export(ctx context.Context, w io.Writer) (ExportSummary, error) {
 	var sum ExportSummary
-	now := time.Now
-	if e.Now != nil {
-		now = e.Now
-	}
 	pageSize := e.PageSize
 	if pageSize <= 0 {
 		pageSize = 5000
@@ -100,7 +95,7 @@ func (e *Exporter) Export(ctx context.Context, w io.Writer) (ExportSummary, erro
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	line, err := json.Marshal(exportHeader{Kind: "header", Format: exportFormat, Version: exportVersion,
-		ExportedAt: now().UTC().Format(exportTime), LastSeq: sum.LastSeq, Unsealed: sum.Unsealed})
+		ExportedAt: e.DB.Now().Format(exportTime), LastSeq: sum.LastSeq, Unsealed: sum.Unsealed})
 	if err != nil {
 		return sum, err
 	}

@@ -39,7 +39,7 @@ func newEnv(t testing.TB, db *ledger.DB) *env {
 	t.Helper()
 	f := issuingtest.New(t, db)
 	return &env{Fixture: f,
-		redemption: &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now},
+		redemption: &redemption.Service{DB: db, Keys: f.Keys},
 		settlement: &settlement.Service{DB: db, Now: f.Clock.Now},
 		figures:    &figures.Service{DB: db}}
 }

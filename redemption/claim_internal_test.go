@@ -25,7 +25,7 @@ func TestRepeatWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{DB: db, Now: f.Clock.Now}
+	s := &Service{DB: db}
 	b := Basket{VenueID: v.ID, IdempotencyKey: "repeat-test-1", Items: []Input{{Code: "NOT-A-VOUCHER-CODE"}}, Actor: "test"}
 	hash := requestHash(&b)
 
@@ -34,7 +34,7 @@ func TestRepeatWhileRunning(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		done <- db.Tx(ctx, func(tx *ledger.Tx) error {
-			if _, replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, f.Clock.T); err != nil || replay != nil {
+			if _, replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, tx.Now()); err != nil || replay != nil {
 				return errors.Join(err, errors.New("the first claim failed"))
 			}
 			close(claimed)

@@ -35,7 +35,7 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int) *env {
 	f := issuingtest.New(t, db)
 	r := f.Redeemable(t, handedOver)
 	e := &env{Fixture: f, batch: r.Batch, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
-	e.svc = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
+	e.svc = &redemption.Service{DB: db, Keys: f.Keys}
 	return e
 }
 

@@ -72,6 +72,7 @@ func (a *app) open(ctx context.Context) (*ledger.DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.Clock = a.now
 	a.db = db
 	return db, nil
 }
@@ -81,7 +82,7 @@ func (a *app) store() keys.Store {
 }
 
 func (a *app) keyManager(db *ledger.DB) *keys.Manager {
-	return &keys.Manager{DB: db, Store: a.store(), Now: a.now}
+	return &keys.Manager{DB: db, Store: a.store()}
 }
 
 func (a *app) issuing(db *ledger.DB) *issuing.Service {
@@ -101,7 +102,7 @@ func (a *app) seal(ctx context.Context, db *ledger.DB) error {
 		fmt.Fprintln(a.errOut, "note: the ledger was not sealed:", err)
 		return nil
 	}
-	s := ledger.Sealer{DB: db, Signer: signer, Now: a.now}
+	s := ledger.Sealer{DB: db, Signer: signer}
 	_, err = s.Seal(ctx, true)
 	return err
 }

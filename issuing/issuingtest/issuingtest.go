@@ -37,7 +37,8 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &Clock{T: Start}
-	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}, Now: clock.Now}
+	db.Clock = clock.Now
+	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}}
 	if _, err := km.New(ctx, "test"); err != nil {
 		tb.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func (f *Fixture) Seal(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := ledger.Sealer{DB: f.DB, Signer: signer, Now: f.Clock.Now}
+	s := ledger.Sealer{DB: f.DB, Signer: signer}
 	if _, err := s.Seal(context.Background(), true); err != nil {
 		tb.Fatal(err)
 	}
