@@ -55,6 +55,10 @@ type Config struct {
 	// client, for the limits per address. Without them the peer's address
 	// counts and the header is ignored: anyone could forge it.
 	TrustedProxies []netip.Prefix
+	// Now is the time of a request: today's date, default periods and
+	// expiries (nil: the database's clock, Services.DB.Now). The services
+	// keep to the database's clock whatever this is.
+	Now func() time.Time
 }
 
 // DefaultBodyLimit is far above the largest valid request (a basket of
@@ -69,17 +73,21 @@ type server struct {
 	bodyLimit  int64
 	venuesInfo string
 	limits     *limiters
+	clock      func() time.Time // Config.Now
 }
 
 // New returns the API as an *echo.Echo with every route, middleware and the
 // error handler. It panics if a service is missing: that is a wiring bug,
 // better found at start than on the first request.
 func New(s Services, cfg Config) http.Handler {
-	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil || s.Redemption.Now == nil ||
+	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil ||
 		s.Issuing == nil || s.Programme == nil || s.Settlement == nil || s.Figures == nil {
-		panic("api.New: Services.DB, Keys, Pairings, Redemption (with its Now), Issuing, Programme, Settlement and Figures are required")
+		panic("api.New: Services.DB, Keys, Pairings, Redemption, Issuing, Programme, Settlement and Figures are required")
 	}
-	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo}
+	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo, clock: cfg.Now}
+	if srv.clock == nil {
+		srv.clock = s.DB.Now
+	}
 	if srv.log == nil {
 		srv.log = slog.Default()
 	}
@@ -108,5 +116,5 @@ func New(s Services, cfg Config) http.Handler {
 	return e
 }
 
-// now is the time of the request, from the one injectable clock.
-func (s *server) now() time.Time { return s.Redemption.Now() }
+// now is the time of the request (Config.Now).
+func (s *server) now() time.Time { return s.clock() }

@@ -187,8 +187,8 @@ func (s *server) batchDetail(c echo.Context, b ledger.Batch) (batchDetail, error
 	}
 	today := s.today()
 	return batchDetail{batchJSON: newBatch(b, today), Timeline: issuing.TimelineOf(&b, today),
-		ChequiersByStatus: chequierCountsJSON{Issued: counts[ledger.ChequierIssued], Active: counts[ledger.ChequierActive],
-			Void: counts[ledger.ChequierVoid]}}, nil
+		ChequiersByStatus: chequierCountsJSON{Issued: counts[string(ledger.ChequierIssued)], Active: counts[string(ledger.ChequierActive)],
+			Void: counts[string(ledger.ChequierVoid)]}}, nil
 }
 
 // The files of a batch, as 'passnum print' splits them.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"passnum/ledger"
 	"passnum/programme"
 )
 
@@ -16,26 +17,26 @@ import (
 // every département.
 
 type changeRequestJSON struct {
-	ID             int64          `json:"id"`
-	VenueID        int64          `json:"venue_id"`
-	VenueName      string         `json:"venue_name"`
-	Department     string         `json:"department"` // who asked
-	Status         string         `json:"status"`     // pending, applied, refused or withdrawn
-	Name           *string        `json:"name,omitempty"`
-	Address        *string        `json:"address,omitempty"`
-	IBAN           *string        `json:"iban,omitempty"`
-	BIC            *string        `json:"bic,omitempty"`
-	Previous       changeDetails  `json:"previous"`
-	Reason         string         `json:"reason"`
-	RequestedBy    string         `json:"requested_by"`
-	RequestedAt    time.Time      `json:"requested_at"`
-	Awaiting       []string       `json:"awaiting"`
-	Approvals      []approvalJSON `json:"approvals"`
-	ApprovedBy     []string       `json:"approved_by"`
-	DecidedAt      *time.Time     `json:"decided_at,omitempty"`
-	DecidedBy      string         `json:"decided_by,omitempty"`
-	DecisionReason string         `json:"decision_reason,omitempty"`
-	Message        string         `json:"message"` // in French, what is asked and who must answer (programme's words)
+	ID             int64               `json:"id"`
+	VenueID        int64               `json:"venue_id"`
+	VenueName      string              `json:"venue_name"`
+	Department     string              `json:"department"` // who asked
+	Status         ledger.ChangeStatus `json:"status"`     // pending, applied, refused or withdrawn
+	Name           *string             `json:"name,omitempty"`
+	Address        *string             `json:"address,omitempty"`
+	IBAN           *string             `json:"iban,omitempty"`
+	BIC            *string             `json:"bic,omitempty"`
+	Previous       changeDetails       `json:"previous"`
+	Reason         string              `json:"reason"`
+	RequestedBy    string              `json:"requested_by"`
+	RequestedAt    time.Time           `json:"requested_at"`
+	Awaiting       []string            `json:"awaiting"`
+	Approvals      []approvalJSON      `json:"approvals"`
+	ApprovedBy     []string            `json:"approved_by"`
+	DecidedAt      *time.Time          `json:"decided_at,omitempty"`
+	DecidedBy      string              `json:"decided_by,omitempty"`
+	DecisionReason string              `json:"decision_reason,omitempty"`
+	Message        string              `json:"message"` // in French, what is asked and who must answer (programme's words)
 }
 
 // changeDetails are a venue's shared details before the change.

@@ -14,22 +14,22 @@ import (
 )
 
 type chequierJSON struct {
-	Number         string     `json:"number"`
-	BatchID        int64      `json:"batch_id"`
-	Department     string     `json:"department"`
-	Status         string     `json:"status"` // issued, active or void
-	BeneficiaryRef *string    `json:"beneficiary_ref,omitempty"`
-	ActivatedAt    *time.Time `json:"activated_at,omitempty"`
-	VoidedAt       *time.Time `json:"voided_at,omitempty"`
-	VoidReason     *string    `json:"void_reason,omitempty"`
+	Number         string                `json:"number"`
+	BatchID        int64                 `json:"batch_id"`
+	Department     string                `json:"department"`
+	Status         ledger.ChequierStatus `json:"status"` // issued, active or void
+	BeneficiaryRef *string               `json:"beneficiary_ref,omitempty"`
+	ActivatedAt    *time.Time            `json:"activated_at,omitempty"`
+	VoidedAt       *time.Time            `json:"voided_at,omitempty"`
+	VoidReason     *string               `json:"void_reason,omitempty"`
 }
 
 type chequierVoucher struct {
-	Number     string `json:"number"`
-	Serial     int64  `json:"serial"`
-	Position   int    `json:"position"`
-	Status     string `json:"status"`                // inactive, active, redeemed or void
-	ReplacedBy string `json:"replaced_by,omitempty"` // the number of the voucher that took its place
+	Number     string               `json:"number"`
+	Serial     int64                `json:"serial"`
+	Position   int                  `json:"position"`
+	Status     ledger.VoucherStatus `json:"status"`                // inactive, active, redeemed or void
+	ReplacedBy string               `json:"replaced_by,omitempty"` // the number of the voucher that took its place
 }
 
 type chequierDetail struct {
@@ -62,11 +62,11 @@ type voidedChequier struct {
 }
 
 type voidedVoucher struct {
-	Number     string `json:"number"`
-	Serial     int64  `json:"serial"`
-	Chequier   string `json:"chequier"`
-	Department string `json:"department"`
-	Status     string `json:"status"`
+	Number     string               `json:"number"`
+	Serial     int64                `json:"serial"`
+	Chequier   string               `json:"chequier"`
+	Department string               `json:"department"`
+	Status     ledger.VoucherStatus `json:"status"`
 }
 
 func newChequier(c ledger.Chequier) chequierJSON {
@@ -89,7 +89,7 @@ const (
 	maxPage     = 1000
 )
 
-var chequierStatuses = []string{ledger.ChequierIssued, ledger.ChequierActive, ledger.ChequierVoid}
+var chequierStatuses = []ledger.ChequierStatus{ledger.ChequierIssued, ledger.ChequierActive, ledger.ChequierVoid}
 
 // listChequiersHandler pages through chéquiers in number order, filtered
 // by batch, status and département.
@@ -116,7 +116,7 @@ func (s *server) listChequiersHandler(c echo.Context) error {
 	if st, ok, err := query(c, "status"); err != nil {
 		return err
 	} else if ok {
-		if !slices.Contains(chequierStatuses, st) {
+		if !slices.Contains(chequierStatuses, ledger.ChequierStatus(st)) {
 			return passnum.Invalid("Le paramètre « status » vaut issued (pas encore remis), active (remis) ou void (annulé).")
 		}
 		f.Status = st

@@ -98,7 +98,7 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	r := f.Redeemable(t, handedOver)
 	e := &env{Fixture: f, logs: &syncBuffer{}, keys: map[string]string{}, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2, batch: r.Batch}
 	v1, v2 := r.Venue1, r.Venue2
-	e.svc = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
+	e.svc = &redemption.Service{DB: db, Keys: f.Keys}
 	e.prog = &programme.Service{DB: db}
 	db.Clock = f.Clock.Now
 	e.settle = &settlement.Service{DB: db}

@@ -38,15 +38,15 @@ type redemptionResult struct {
 }
 
 type redemptionSummary struct {
-	ID              int64      `json:"id"`
-	Status          string     `json:"status"` // accepted or reversed
-	TotalCents      int64      `json:"total_cents"`
-	ScannedAt       time.Time  `json:"scanned_at"`
-	ReceivedAt      time.Time  `json:"received_at"`
-	ReversibleUntil time.Time  `json:"reversible_until"`
-	Session         *string    `json:"session,omitempty"`
-	ReversedAt      *time.Time `json:"reversed_at,omitempty"`
-	ReversalReason  *string    `json:"reversal_reason,omitempty"`
+	ID              int64                   `json:"id"`
+	Status          ledger.RedemptionStatus `json:"status"` // accepted or reversed
+	TotalCents      int64                   `json:"total_cents"`
+	ScannedAt       time.Time               `json:"scanned_at"`
+	ReceivedAt      time.Time               `json:"received_at"`
+	ReversibleUntil time.Time               `json:"reversible_until"`
+	Session         *string                 `json:"session,omitempty"`
+	ReversedAt      *time.Time              `json:"reversed_at,omitempty"`
+	ReversalReason  *string                 `json:"reversal_reason,omitempty"`
 }
 
 type redemptionDetail struct {
@@ -171,7 +171,7 @@ func (s *server) listRedemptions(c echo.Context) error {
 	if !hasTo {
 		// The end is excluded: the next whole second includes what was
 		// received just now, and reads better than a nanosecond.
-		to = s.Redemption.Now().Truncate(time.Second).Add(time.Second)
+		to = s.now().Truncate(time.Second).Add(time.Second)
 	}
 	if !hasFrom {
 		from = to.Add(-defaultListRange)

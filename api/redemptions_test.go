@@ -313,7 +313,10 @@ func TestRejectionReasons(t *testing.T) {
 				t.Fatalf("%+v", v)
 			}
 		})
-		for _, c := range []struct{ status, reason, text string }{
+		for _, c := range []struct {
+			status       ledger.VenueStatus
+			reason, text string
+		}{
 			{ledger.VenueSuspended, "venue_suspended", "suspendue"},
 			{ledger.VenueUnlabelled, "venue_not_labelled", "pas labellisée"},
 		} {

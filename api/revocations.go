@@ -40,7 +40,7 @@ func (s *server) revocations(c echo.Context) error {
 	}
 	out := revocationPage{Revocations: make([]revocation, len(revs)), Next: next}
 	for i, r := range revs {
-		out.Revocations[i] = revocation{Seq: r.Seq, Serial: r.Serial, Number: r.Number, Status: r.Status}
+		out.Revocations[i] = revocation{Seq: r.Seq, Serial: r.Serial, Number: r.Number, Status: string(r.Status)}
 	}
 	return respond(c, http.StatusOK, out)
 }

@@ -77,7 +77,7 @@ func TestRolesAndScopes(t *testing.T) {
 		e := newProgEnv(t, db)
 		// Fresh things for each role to change, so that each call is the
 		// first of its kind.
-		fresh := func(status string, siret int) []int64 {
+		fresh := func(status ledger.VenueStatus, siret int) []int64 {
 			ids := make([]int64, len(roles))
 			for i := range roles {
 				v, err := e.prog.AddVenue(ctx, programmetest.Venue(siret+i, fmt.Sprintf("Lieu %s %d", status, i), "78"), "test")

@@ -25,29 +25,29 @@ import (
 // favourable one (labelled if any label is), so a list shows a venue that
 // still serves some département as labelled.
 type venueJSON struct {
-	ID             int64        `json:"id"`
-	Name           string       `json:"name"`
-	Status         string       `json:"status"` // labelled, suspended or unlabelled
-	SIRET          string       `json:"siret,omitempty"`
-	Address        string       `json:"address"`
-	IBAN           string       `json:"iban,omitempty"`
-	BIC            string       `json:"bic,omitempty"`
-	Contact        *string      `json:"contact,omitempty"`
-	Departments    []string     `json:"departments"`
-	Labels         []labelJSON  `json:"labels"`
-	LabelExpiresOn *voucher.Day `json:"label_expires_on,omitempty"`
-	CreatedAt      time.Time    `json:"created_at"`
+	ID             int64              `json:"id"`
+	Name           string             `json:"name"`
+	Status         ledger.VenueStatus `json:"status"` // labelled, suspended or unlabelled
+	SIRET          string             `json:"siret,omitempty"`
+	Address        string             `json:"address"`
+	IBAN           string             `json:"iban,omitempty"`
+	BIC            string             `json:"bic,omitempty"`
+	Contact        *string            `json:"contact,omitempty"`
+	Departments    []string           `json:"departments"`
+	Labels         []labelJSON        `json:"labels"`
+	LabelExpiresOn *voucher.Day       `json:"label_expires_on,omitempty"`
+	CreatedAt      time.Time          `json:"created_at"`
 }
 
 // labelJSON is a venue's label for one département.
 type labelJSON struct {
-	Department     string       `json:"department"`
-	Status         string       `json:"status"`
-	LabelExpiresOn *voucher.Day `json:"label_expires_on,omitempty"`
+	Department     string             `json:"department"`
+	Status         ledger.VenueStatus `json:"status"`
+	LabelExpiresOn *voucher.Day       `json:"label_expires_on,omitempty"`
 }
 
 // labelRank orders statuses from the most favourable.
-var labelRank = map[string]int{ledger.VenueLabelled: 0, ledger.VenueSuspended: 1, ledger.VenueUnlabelled: 2}
+var labelRank = map[ledger.VenueStatus]int{ledger.VenueLabelled: 0, ledger.VenueSuspended: 1, ledger.VenueUnlabelled: 2}
 
 func newVenue(v programme.VenueWithDepartments, p apikeys.Principal) venueJSON {
 	out := venueJSON{ID: v.ID, Name: v.Name, Status: ledger.VenueUnlabelled, SIRET: deref(v.SIRET), Address: v.Address, IBAN: deref(v.IBAN),

@@ -43,8 +43,7 @@ type ExportSummary struct {
 // Exporter writes the auditor's export of the sealed ledger. Only DB is
 // required.
 type Exporter struct {
-	DB  *ledger.DB
-	Now func() time.Time // the header's exported_at; default time.Now
+	DB *ledger.DB // its clock gives the header's exported_at
 	// PageSize is how many events one query reads (keyset pagination by
 	// seq); default 5,000. Memory stays flat whatever the ledger size.
 	PageSize int
@@ -66,10 +65,6 @@ func Export(ctx context.Context, db *ledger.DB, w io.Writer) (ExportSummary, err
 // simply not part of this export.
 func (e *Exporter) Export(ctx context.Context, w io.Writer) (ExportSummary, error) {
 	var sum ExportSummary
-	now := time.Now
-	if e.Now != nil {
-		now = e.Now
-	}
 	pageSize := e.PageSize
 	if pageSize <= 0 {
 		pageSize = 5000
@@ -100,7 +95,7 @@ func (e *Exporter) Export(ctx context.Context, w io.Writer) (ExportSummary, erro
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	line, err := json.Marshal(exportHeader{Kind: "header", Format: exportFormat, Version: exportVersion,
-		ExportedAt: now().UTC().Format(exportTime), LastSeq: sum.LastSeq, Unsealed: sum.Unsealed})
+		ExportedAt: e.DB.Now().Format(exportTime), LastSeq: sum.LastSeq, Unsealed: sum.Unsealed})
 	if err != nil {
 		return sum, err
 	}
@@ -181,10 +176,10 @@ type exportHeader struct {
 }
 
 type exportKey struct {
-	Kind      string `json:"kind"`
-	ID        int16  `json:"id"`
-	PublicKey string `json:"public_key"` // standard base64
-	Status    string `json:"status"`
+	Kind      string            `json:"kind"`
+	ID        int16             `json:"id"`
+	PublicKey string            `json:"public_key"` // standard base64
+	Status    voucher.KeyStatus `json:"status"`
 }
 
 // exportEvent is an event line as read back. Export writes it by hand
@@ -459,7 +454,7 @@ func (v *exportVerifier) readKey(line []byte) error {
 	}
 	entry := fmt.Sprintf("key %d", k.ID)
 	pub, err := base64.StdEncoding.DecodeString(k.PublicKey)
-	status := voucher.KeyStatus(k.Status)
+	status := k.Status
 	switch {
 	case err != nil || len(pub) != ed25519.PublicKeySize:
 		return v.fail(entry, "public_key is not %d bytes in base64", ed25519.PublicKeySize)
@@ -639,8 +634,8 @@ func (v *exportVerifier) finish() (ExportReport, error) {
 }
 
 // keyRank orders key statuses: a key only moves forward.
-func keyRank(s string) int {
-	switch voucher.KeyStatus(s) {
+func keyRank(s voucher.KeyStatus) int {
+	switch s {
 	case voucher.KeyActive:
 		return 0
 	case voucher.KeyRetired:
@@ -663,7 +658,7 @@ func (v *exportVerifier) compareKeys() error {
 		fail := func(format string, args ...any) error {
 			return &ExportError{Line: fk.line, Entry: fmt.Sprintf("key %d", id), Problem: fmt.Sprintf(format, args...)}
 		}
-		switch have, ledgerSays := keyRank(string(fk.status)), keyRank(ks.status); {
+		switch have, ledgerSays := keyRank(fk.status), keyRank(ks.status); {
 		case fk.publicKey != ks.publicKey:
 			return fail("its public key differs from the one event %s recorded", ks.event)
 		case have < ledgerSays:

@@ -31,7 +31,7 @@ func exportScenario(t *testing.T, db *ledger.DB) *issuingtest.Fixture {
 	f := issuingtest.New(t, db)
 	r := f.Redeemable(t, 3)
 	f.Seal(t)
-	svc := &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
+	svc := &redemption.Service{DB: db, Keys: f.Keys}
 	key := 0
 	redeem := func(venue int64, vouchers ...issuing.PrintedVoucher) int64 {
 		t.Helper()
@@ -139,13 +139,13 @@ func TestExportVerifies(t *testing.T) {
 func TestExportPages(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		exportScenario(t, db)
-		at := func() time.Time { return issuingtest.Start }
+		db.Clock = func() time.Time { return issuingtest.Start }
 		var big, small bytes.Buffer
-		if _, err := (&audit.Exporter{DB: db, Now: at}).Export(context.Background(), &big); err != nil {
+		if _, err := (&audit.Exporter{DB: db}).Export(context.Background(), &big); err != nil {
 			t.Fatal(err)
 		}
 		pages := 0
-		sum, err := (&audit.Exporter{DB: db, Now: at, PageSize: 3, Progress: func(done, total int64) { pages++ }}).Export(context.Background(), &small)
+		sum, err := (&audit.Exporter{DB: db, PageSize: 3, Progress: func(done, total int64) { pages++ }}).Export(context.Background(), &small)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ type batchState struct {
 }
 
 type chequierState struct {
-	status string
+	status ledger.ChequierStatus
 	ref    string
 	event  string
 }
@@ -72,9 +72,10 @@ type replacementState struct {
 }
 
 type keyState struct {
-	publicKey, status string
-	secretFrom        string // where its verification secret comes from
-	event             string
+	publicKey  string
+	status     voucher.KeyStatus
+	secretFrom ledger.SecretSource // where its verification secret comes from
+	event      string
 }
 
 type venueState struct {
@@ -90,7 +91,8 @@ type venueState struct {
 
 // labelState is a venue's label for one département.
 type labelState struct {
-	status, until string
+	status ledger.VenueStatus
+	until  string
 }
 
 type apiKeyState struct {
@@ -102,14 +104,14 @@ type apiKeyState struct {
 // fate is a voucher's status set by an event other than its chéquier's
 // activation: voided, replaced, redeemed.
 type fate struct {
-	status     string
+	status     ledger.VoucherStatus
 	redemption int64
 	event      string
 }
 
 type redemptionState struct {
 	ledger.Redeemed
-	status string
+	status ledger.RedemptionStatus
 	event  string
 }
 
@@ -121,7 +123,7 @@ type periodState struct {
 // changeState is a change request to a shared venue as events tell it.
 type changeState struct {
 	ledger.ChangeRequested
-	status    string
+	status    ledger.ChangeStatus
 	approvals map[string]bool
 	event     string
 }
@@ -168,9 +170,9 @@ func (s *state) apply(ev *ledger.Event) error {
 		if !ok {
 			return bad(fmt.Sprintf("changes key %d, which no earlier event added", k.ID))
 		}
-		ks.status, ks.event = string(voucher.KeyRetired), ref
+		ks.status, ks.event = voucher.KeyRetired, ref
 		if ev.Type == ledger.EventKeyRevoked {
-			ks.status = string(voucher.KeyRevoked)
+			ks.status = voucher.KeyRevoked
 		}
 	case ledger.EventVenueAdded:
 		var v ledger.VenueAdded

@@ -201,7 +201,7 @@ func (s *Service) Compute(ctx context.Context, f Filter) (Figures, error) {
 // batchRow is a batch with what the queries found about it.
 type batchRow struct {
 	ledger.Batch
-	statuses     map[string]int64 // current vouchers per status
+	statuses     map[ledger.VoucherStatus]int64 // current vouchers per status
 	started      int64
 	printed      int64
 	activated    int64
@@ -230,7 +230,7 @@ func compute(tx *gorm.DB, dialect ledger.Dialect, dept string, asOf voucher.Day)
 	byID := make(map[int64]*batchRow, len(batches))
 	ids := make([]int64, len(batches))
 	for i := range batches {
-		rows[i] = &batchRow{Batch: batches[i], statuses: map[string]int64{}}
+		rows[i] = &batchRow{Batch: batches[i], statuses: map[ledger.VoucherStatus]int64{}}
 		byID[batches[i].ID] = rows[i]
 		ids[i] = batches[i].ID
 	}
@@ -304,7 +304,7 @@ func departments(tx *gorm.DB, code string) ([]ledger.Department, error) {
 func readBatches(tx *gorm.DB, ids []int64, byID map[int64]*batchRow) error {
 	var statuses []struct {
 		BatchID int64
-		Status  string
+		Status  ledger.VoucherStatus
 		N       int64
 	}
 	if err := tx.Raw(`SELECT batch_id, status, COUNT(*) AS n FROM vouchers

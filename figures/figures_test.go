@@ -40,7 +40,7 @@ func newEnv(t testing.TB, db *ledger.DB) *env {
 	f := issuingtest.New(t, db)
 	db.Clock = f.Clock.Now
 	return &env{Fixture: f,
-		redemption: &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now},
+		redemption: &redemption.Service{DB: db, Keys: f.Keys},
 		settlement: &settlement.Service{DB: db},
 		figures:    &figures.Service{DB: db}}
 }

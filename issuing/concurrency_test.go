@@ -108,7 +108,7 @@ func TestReplaceWhileVoiding(t *testing.T) {
 		var bad []string
 		db.Read(ctx).Raw(`SELECT c.number FROM vouchers v JOIN chequiers c ON c.id = v.chequier_id
 			WHERE c.status = ? AND v.status IN ? ORDER BY c.number`, ledger.ChequierVoid,
-			[]string{ledger.VoucherActive, ledger.VoucherInactive}).Scan(&bad)
+			[]ledger.VoucherStatus{ledger.VoucherActive, ledger.VoucherInactive}).Scan(&bad)
 		if len(bad) > 0 {
 			t.Fatalf("%d redeemable vouchers in voided chéquiers (%v)", len(bad), bad)
 		}

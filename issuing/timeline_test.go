@@ -37,7 +37,7 @@ func TestProgrammeTimeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		red := &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
+		red := &redemption.Service{DB: db, Keys: f.Keys}
 		fig := &figures.Service{DB: db}
 		number := func(i int) string {
 			return voucher.FormatChequierNumber("78", uint16(batch.Year), uint32(batch.FirstChequierSeq)+uint32(i))

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"passnum"
 	"passnum/keys"
@@ -83,7 +82,7 @@ func TestVerificationSecret(t *testing.T) {
 		legacy[0] = 1
 		dir := t.TempDir()
 		store := keys.Store{Dir: dir, EnvSecret: base64.StdEncoding.EncodeToString(legacy)}
-		m := &keys.Manager{DB: db, Store: store, Now: time.Now}
+		m := &keys.Manager{DB: db, Store: store}
 		for range 2 {
 			if _, err := m.New(ctx, "test"); err != nil {
 				t.Fatal(err)
@@ -113,7 +112,7 @@ func TestVerificationSecret(t *testing.T) {
 			t.Fatal(err)
 		}
 		envStore := keys.Store{Dir: dir, EnvKey: "2:" + base64.StdEncoding.EncodeToString(priv.Seed())}
-		fromEnv := &keys.Manager{DB: db, Store: envStore, Now: time.Now}
+		fromEnv := &keys.Manager{DB: db, Store: envStore}
 		if s, err := fromEnv.VerificationSecret(ctx, 2); err != nil || !bytes.Equal(s, s2) {
 			t.Fatalf("key 2 from the environment: %x, %v", s, err)
 		}
@@ -121,11 +120,11 @@ func TestVerificationSecret(t *testing.T) {
 		if s, err := m.VerificationSecret(ctx, 2); err != nil || !bytes.Equal(s, s2) {
 			t.Fatalf("key 2 again: %v", err)
 		}
-		if _, err := (&keys.Manager{DB: db, Store: keys.Store{Dir: dir}, Now: time.Now}).VerificationSecret(ctx, 1); err == nil {
+		if _, err := (&keys.Manager{DB: db, Store: keys.Store{Dir: dir}}).VerificationSecret(ctx, 1); err == nil {
 			t.Fatal("key 1 without the installation's secret: no error")
 		}
 		// Safe for concurrent use: a server's requests share one Manager.
-		fresh := &keys.Manager{DB: db, Store: envStore, Now: time.Now}
+		fresh := &keys.Manager{DB: db, Store: envStore}
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
 		for range 20 {
@@ -146,7 +145,7 @@ func TestVerificationSecret(t *testing.T) {
 func TestManagerLifecycle(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
-		m := &keys.Manager{DB: db, Store: keys.Store{Dir: t.TempDir()}, Now: time.Now}
+		m := &keys.Manager{DB: db, Store: keys.Store{Dir: t.TempDir()}}
 		if _, err := m.Signer(ctx); passnum.ErrorCode(err) != passnum.EConflict {
 			t.Fatalf("signer without keys: %v", err)
 		}
@@ -200,7 +199,7 @@ func TestSignerRefusesMismatchedKeyFile(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		dir := t.TempDir()
-		m := &keys.Manager{DB: db, Store: keys.Store{Dir: dir}, Now: time.Now}
+		m := &keys.Manager{DB: db, Store: keys.Store{Dir: dir}}
 		if _, err := m.New(ctx, "test"); err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -18,10 +17,10 @@ import (
 )
 
 // Manager changes the set of signing keys. It is safe for concurrent use.
+// Its times are the database's clock (ledger.Tx.Now).
 type Manager struct {
 	DB    *ledger.DB
 	Store Store
-	Now   func() time.Time
 
 	secrets struct {
 		sync.Mutex
@@ -37,9 +36,9 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 	if err != nil {
 		return ledger.SigningKey{}, err
 	}
-	now := m.Now().UTC()
 	var key ledger.SigningKey
 	err = m.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		var maxID int
 		if err := tx.Model(&ledger.SigningKey{}).Select("COALESCE(MAX(id), 0)").Scan(&maxID).Error; err != nil {
 			return err
@@ -52,11 +51,11 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 			return err
 		}
 		for _, old := range active {
-			if err := setStatus(tx, old.ID, voucher.KeyRetired, now, actor); err != nil {
+			if err := setStatus(tx, old.ID, voucher.KeyRetired, actor); err != nil {
 				return err
 			}
 		}
-		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: string(voucher.KeyActive), CreatedAt: now,
+		key = ledger.SigningKey{ID: int16(maxID + 1), PublicKey: pub, Status: voucher.KeyActive, CreatedAt: now,
 			VerificationSecretFrom: ledger.SecretFromKey}
 		if err := tx.Create(&key).Error; err != nil {
 			return err
@@ -90,7 +89,7 @@ func (m *Manager) Retire(ctx context.Context, id int, actor string) error {
 		case voucher.KeyRevoked:
 			return passnum.Conflict("key %d is revoked; it cannot be retired", id)
 		}
-		return setStatus(tx, k.ID, voucher.KeyRetired, m.Now().UTC(), actor)
+		return setStatus(tx, k.ID, voucher.KeyRetired, actor)
 	})
 }
 
@@ -106,7 +105,7 @@ func (m *Manager) Revoke(ctx context.Context, id int, actor string) error {
 		if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
 			return passnum.Conflict("key %d is already revoked", id)
 		}
-		return setStatus(tx, k.ID, voucher.KeyRevoked, m.Now().UTC(), actor)
+		return setStatus(tx, k.ID, voucher.KeyRevoked, actor)
 	})
 }
 
@@ -239,15 +238,15 @@ func find(tx *ledger.Tx, id int) (ledger.SigningKey, error) {
 	return k, err
 }
 
-func setStatus(tx *ledger.Tx, id int16, status voucher.KeyStatus, now time.Time, actor string) error {
+func setStatus(tx *ledger.Tx, id int16, status voucher.KeyStatus, actor string) error {
 	col, typ := "retired_at", ledger.EventKeyRetired
 	if status == voucher.KeyRevoked {
 		col, typ = "revoked_at", ledger.EventKeyRevoked
 	}
 	if err := tx.Model(&ledger.SigningKey{}).Where("id = ?", id).
-		Updates(map[string]any{"status": string(status), col: now}).Error; err != nil {
+		Updates(map[string]any{"status": status, col: tx.Now()}).Error; err != nil {
 		return err
 	}
 	return tx.Append(ledger.Record{Entity: "key", EntityID: strconv.Itoa(int(id)),
-		Actor: actor, At: now, Data: ledger.KeyChanged{Event: typ, ID: id}})
+		Actor: actor, At: tx.Now(), Data: ledger.KeyChanged{Event: typ, ID: id}})
 }

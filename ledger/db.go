@@ -178,9 +178,11 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return Translate(db.dialect, err)
 	}
-	g := db.gorm.Session(&gorm.Session{NewDB: true, Context: ctx})
+	now := db.Now()
+	// GORM's own timestamps in the transaction are its instant too.
+	g := db.gorm.Session(&gorm.Session{NewDB: true, Context: ctx, NowFunc: func() time.Time { return now }})
 	g.Statement.ConnPool = sqlTx
-	tx := &Tx{DB: g, dialect: db.dialect, conn: conn, now: db.Now()}
+	tx := &Tx{DB: g, dialect: db.dialect, conn: conn, now: now}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()

@@ -1,6 +1,10 @@
 package ledger
 
-import "slices"
+import (
+	"slices"
+
+	"passnum/voucher"
+)
 
 // Event types and the data each carries. These structs are the ledger's
 // format (docs/ledger.md): the services write them and the auditor reads
@@ -89,12 +93,12 @@ func oneOf(typ string, types ...string) string {
 }
 
 type KeyAdded struct {
-	ID        int16  `json:"id"`
-	PublicKey string `json:"public_key"` // base64
-	Status    string `json:"status"`
+	ID        int16             `json:"id"`
+	PublicKey string            `json:"public_key"` // base64
+	Status    voucher.KeyStatus `json:"status"`
 	// VerificationSecretFrom is absent from the events of keys made before
 	// it existed, which are SecretFromInstallation.
-	VerificationSecretFrom string `json:"verification_secret_from,omitempty"`
+	VerificationSecretFrom SecretSource `json:"verification_secret_from,omitempty"`
 }
 
 // KeyChanged is the data of key.retired and key.revoked.
@@ -112,16 +116,16 @@ type DepartmentAdded struct {
 // may name a person); the fields after Departments are absent from venues
 // added before venues had them.
 type VenueAdded struct {
-	ID             int64    `json:"id"`
-	Name           string   `json:"name"`
-	Status         string   `json:"status"`
-	Departments    []string `json:"departments"`
-	SIRET          string   `json:"siret,omitempty"`
-	Address        string   `json:"address,omitempty"`
-	IBAN           string   `json:"iban,omitempty"`
-	BIC            string   `json:"bic,omitempty"`
-	LabelExpiresOn string   `json:"label_expires_on,omitempty"`
-	Reason         string   `json:"reason,omitempty"`
+	ID             int64       `json:"id"`
+	Name           string      `json:"name"`
+	Status         VenueStatus `json:"status"`
+	Departments    []string    `json:"departments"`
+	SIRET          string      `json:"siret,omitempty"`
+	Address        string      `json:"address,omitempty"`
+	IBAN           string      `json:"iban,omitempty"`
+	BIC            string      `json:"bic,omitempty"`
+	LabelExpiresOn string      `json:"label_expires_on,omitempty"`
+	Reason         string      `json:"reason,omitempty"`
 }
 
 // VenueUpdated records changed details of a venue; absent fields did not
@@ -144,12 +148,12 @@ type VenueUpdated struct {
 // (Department), or of every département of the venue when absent (events
 // written before labels were per département).
 type VenueStatusChanged struct {
-	Event          string `json:"-"` // one of the four; stored as the event's type
-	ID             int64  `json:"id"`
-	Department     string `json:"department,omitempty"`
-	Status         string `json:"status"`
-	LabelExpiresOn string `json:"label_expires_on,omitempty"` // venue.labelled only; empty: no expiry
-	Reason         string `json:"reason"`
+	Event          string      `json:"-"` // one of the four; stored as the event's type
+	ID             int64       `json:"id"`
+	Department     string      `json:"department,omitempty"`
+	Status         VenueStatus `json:"status"`
+	LabelExpiresOn string      `json:"label_expires_on,omitempty"` // venue.labelled only; empty: no expiry
+	Reason         string      `json:"reason"`
 }
 
 // ChangeRequested records a change to a shared venue's identity or bank
@@ -244,23 +248,23 @@ type ChequierReprinted struct {
 // VoucherReplaced records that a voucher whose code leaked was voided and a
 // new voucher took its place in the same chéquier.
 type VoucherReplaced struct {
-	OldSerial  int64  `json:"old_serial"`
-	NewSerial  int64  `json:"new_serial"`
-	ChequierID int64  `json:"chequier_id"`
-	BatchID    int64  `json:"batch_id"`
-	Position   int16  `json:"position"`
-	KeyID      int16  `json:"key_id"`
-	Status     string `json:"status"` // the new voucher's status, the old one's before voiding
-	Reason     string `json:"reason"`
+	OldSerial  int64         `json:"old_serial"`
+	NewSerial  int64         `json:"new_serial"`
+	ChequierID int64         `json:"chequier_id"`
+	BatchID    int64         `json:"batch_id"`
+	Position   int16         `json:"position"`
+	KeyID      int16         `json:"key_id"`
+	Status     VoucherStatus `json:"status"` // the new voucher's status, the old one's before voiding
+	Reason     string        `json:"reason"`
 }
 
 // VoucherVoided records one voucher cancelled on its own; Status is what
 // it was before (inactive or active).
 type VoucherVoided struct {
-	Serial     int64  `json:"serial"`
-	ChequierID int64  `json:"chequier_id"`
-	Status     string `json:"status"`
-	Reason     string `json:"reason"`
+	Serial     int64         `json:"serial"`
+	ChequierID int64         `json:"chequier_id"`
+	Status     VoucherStatus `json:"status"`
+	Reason     string        `json:"reason"`
 }
 
 // Redeemed records a basket accepted from a venue: its vouchers are spent.

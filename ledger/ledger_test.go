@@ -240,7 +240,8 @@ func TestSealAndVerifyChain(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		signer, ks := testSigner(t, db)
-		s := &ledger.Sealer{DB: db, Signer: signer, Now: func() time.Time { return epoch }, PassSize: 4}
+		db.Clock = func() time.Time { return epoch }
+		s := &ledger.Sealer{DB: db, Signer: signer, PassSize: 4}
 		appendEvents(t, db, 10)
 		res, err := s.Seal(ctx, true)
 		if err != nil {
@@ -287,7 +288,7 @@ func TestSealersConcurrent(t *testing.T) {
 				}
 			})
 			wg.Go(func() {
-				s := &ledger.Sealer{DB: db, Signer: signer, Now: time.Now, PassSize: 7}
+				s := &ledger.Sealer{DB: db, Signer: signer, PassSize: 7}
 				for range 10 {
 					if _, err := s.Seal(ctx, false); err != nil {
 						t.Error(err)
@@ -297,7 +298,7 @@ func TestSealersConcurrent(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		s := &ledger.Sealer{DB: db, Signer: signer, Now: time.Now}
+		s := &ledger.Sealer{DB: db, Signer: signer}
 		if _, err := s.Seal(ctx, true); err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +333,8 @@ func TestVerifyChainCatchesTampering(t *testing.T) {
 				ctx := context.Background()
 				signer, ks := testSigner(t, db)
 				appendEvents(t, db, 8)
-				s := &ledger.Sealer{DB: db, Signer: signer, Now: func() time.Time { return epoch }}
+				db.Clock = func() time.Time { return epoch }
+				s := &ledger.Sealer{DB: db, Signer: signer}
 				if _, err := s.Seal(ctx, true); err != nil {
 					t.Fatal(err)
 				}
@@ -366,7 +368,8 @@ func TestVerifyChainCatchesRecomputedChain(t *testing.T) {
 		ctx := context.Background()
 		signer, ks := testSigner(t, db)
 		appendEvents(t, db, 6)
-		s := &ledger.Sealer{DB: db, Signer: signer, Now: func() time.Time { return epoch }}
+		db.Clock = func() time.Time { return epoch }
+		s := &ledger.Sealer{DB: db, Signer: signer}
 		if _, err := s.Seal(ctx, true); err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +398,7 @@ func TestSealerRun(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		signer, ks := testSigner(t, db)
-		s := &ledger.Sealer{DB: db, Signer: signer, Now: time.Now}
+		s := &ledger.Sealer{DB: db, Signer: signer}
 		done := make(chan struct{})
 		go func() {
 			s.Run(ctx, 5*time.Millisecond)
@@ -464,4 +467,49 @@ func TestUnavailable(t *testing.T) {
 	if !ledger.Unavailable(err) {
 		t.Fatalf("a connection already lost: %v is not unavailable", err)
 	}
+}
+
+// TestTxNow checks the one clock: a transaction reads the database's clock
+// once, in UTC to the microsecond, and tx.Now, the rows GORM timestamps in
+// it and its events are that one instant, however the clock moves
+// meanwhile; the next transaction reads it again.
+func TestTxNow(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		at := epoch.In(time.FixedZone("CET", 3600)).Add(123456789 * time.Nanosecond)
+		db.Clock = func() time.Time { at = at.Add(time.Millisecond); return at } // moves on every read
+		var now time.Time
+		err := db.Tx(ctx, func(tx *ledger.Tx) error {
+			now = tx.Now()
+			if err := tx.Create(&ledger.Department{Code: "78", Name: "Yvelines"}).Error; err != nil { // CreatedAt left to GORM
+				return err
+			}
+			return tx.Append(ledger.Record{Entity: "department", EntityID: "78", Actor: "test", At: tx.Now(), Data: testEvent{I: 1}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := epoch.Add(124456 * time.Microsecond); !now.Equal(want) || now.Location() != time.UTC {
+			t.Fatalf("tx.Now() = %v, want %v in UTC", now, want)
+		}
+		var d ledger.Department
+		var ev ledger.Event
+		if err := db.Read(ctx).Take(&d, "code = ?", "78").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Read(ctx).Take(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !d.CreatedAt.Equal(now) || !ev.CreatedAt.Equal(now) {
+			t.Fatalf("the row says %v and the event %v, want both %v", d.CreatedAt, ev.CreatedAt, now)
+		}
+		if err := db.Tx(ctx, func(tx *ledger.Tx) error {
+			if !tx.Now().After(now) {
+				t.Errorf("the next transaction's instant %v is not after %v", tx.Now(), now)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -12,23 +12,44 @@ import (
 // it on both dialects). The schema itself comes only from the migrations.
 // Timestamps are UTC; money is integer cents.
 
-// Status values, as stored.
+// Status values, as stored. Each kind of row has its own type, so that a
+// voucher's status cannot be compared with a venue's by mistake: "active"
+// and "void" are both a chéquier's and a voucher's word.
+
+// VenueStatus is a venue's label for one département.
+type VenueStatus string
+
 const (
-	VenueLabelled   = "labelled"
-	VenueSuspended  = "suspended"
-	VenueUnlabelled = "unlabelled"
+	VenueLabelled   VenueStatus = "labelled"
+	VenueSuspended  VenueStatus = "suspended"
+	VenueUnlabelled VenueStatus = "unlabelled"
+)
 
-	ChequierIssued = "issued" // printed, waiting to be handed over
-	ChequierActive = "active"
-	ChequierVoid   = "void"
+// ChequierStatus is where a chéquier is in its life.
+type ChequierStatus string
 
-	VoucherInactive = "inactive" // its chéquier awaits activation
-	VoucherActive   = "active"
-	VoucherRedeemed = "redeemed"
-	VoucherVoid     = "void"
+const (
+	ChequierIssued ChequierStatus = "issued" // printed, waiting to be handed over
+	ChequierActive ChequierStatus = "active"
+	ChequierVoid   ChequierStatus = "void"
+)
 
-	RedemptionAccepted = "accepted"
-	RedemptionReversed = "reversed"
+// VoucherStatus is where a voucher is in its life.
+type VoucherStatus string
+
+const (
+	VoucherInactive VoucherStatus = "inactive" // its chéquier awaits activation
+	VoucherActive   VoucherStatus = "active"
+	VoucherRedeemed VoucherStatus = "redeemed"
+	VoucherVoid     VoucherStatus = "void"
+)
+
+// RedemptionStatus is whether a redemption stands or was undone.
+type RedemptionStatus string
+
+const (
+	RedemptionAccepted RedemptionStatus = "accepted"
+	RedemptionReversed RedemptionStatus = "reversed"
 )
 
 type Department struct {
@@ -66,21 +87,23 @@ func (Venue) TableName() string { return "venues" }
 // département suspends, reinstates, unlabels or lets lapse its own label,
 // and stops only its own vouchers.
 type VenueDepartment struct {
-	VenueID        int64  `gorm:"primaryKey;autoIncrement:false"`
-	DepartmentCode string `gorm:"primaryKey"`
-	Status         string `gorm:"not null"` // labelled, suspended or unlabelled
+	VenueID        int64       `gorm:"primaryKey;autoIncrement:false"`
+	DepartmentCode string      `gorm:"primaryKey"`
+	Status         VenueStatus `gorm:"not null"`
 	// LabelExpiresOn is the last day the label is valid; nil: no expiry.
 	LabelExpiresOn *Date
 }
 
 func (VenueDepartment) TableName() string { return "venue_departments" }
 
-// Statuses of a venue change request.
+// ChangeStatus is where a venue change request is.
+type ChangeStatus string
+
 const (
-	ChangePending   = "pending"
-	ChangeApplied   = "applied"
-	ChangeRefused   = "refused"
-	ChangeWithdrawn = "withdrawn"
+	ChangePending   ChangeStatus = "pending"
+	ChangeApplied   ChangeStatus = "applied"
+	ChangeRefused   ChangeStatus = "refused"
+	ChangeWithdrawn ChangeStatus = "withdrawn"
 )
 
 // VenueChangeRequest is a change to a shared venue's identity or bank
@@ -89,10 +112,10 @@ const (
 // IBAN comes with its BIC (nil: none). The Previous fields are the venue's
 // when it was asked.
 type VenueChangeRequest struct {
-	ID              int64  `gorm:"primaryKey"`
-	VenueID         int64  `gorm:"not null"`
-	DepartmentCode  string `gorm:"not null"` // who asked
-	Status          string `gorm:"not null"`
+	ID              int64        `gorm:"primaryKey"`
+	VenueID         int64        `gorm:"not null"`
+	DepartmentCode  string       `gorm:"not null"` // who asked
+	Status          ChangeStatus `gorm:"not null"`
 	Name            *string
 	Address         *string
 	IBAN            *string   `gorm:"column:iban"`
@@ -124,24 +147,27 @@ func (VenueChangeApproval) TableName() string { return "venue_change_approvals" 
 // SigningKey is the public half of an Ed25519 key; the private half lives in
 // a file or the environment, never here.
 type SigningKey struct {
-	ID        int16     `gorm:"primaryKey;autoIncrement:false"`
-	PublicKey []byte    `gorm:"not null"`
-	Status    string    `gorm:"not null"`
-	CreatedAt time.Time `gorm:"not null"`
+	ID        int16             `gorm:"primaryKey;autoIncrement:false"`
+	PublicKey []byte            `gorm:"not null"`
+	Status    voucher.KeyStatus `gorm:"not null"`
+	CreatedAt time.Time         `gorm:"not null"`
 	RetiredAt *time.Time
 	RevokedAt *time.Time
 	// VerificationSecretFrom says which secret the key's vouchers' printed
 	// verification codes are computed with: SecretFromKey or
 	// SecretFromInstallation.
-	VerificationSecretFrom string `gorm:"not null"`
+	VerificationSecretFrom SecretSource `gorm:"not null"`
 }
 
 func (SigningKey) TableName() string { return "signing_keys" }
 
-// Where a key's verification secret comes from (keys.Manager.VerificationSecret).
+// SecretSource is where a key's verification secret comes from
+// (keys.Manager.VerificationSecret).
+type SecretSource string
+
 const (
-	SecretFromKey          = "key"          // derived from the key's seed: every key made since issue #12
-	SecretFromInstallation = "installation" // the installation's one secret, for keys made before
+	SecretFromKey          SecretSource = "key"          // derived from the key's seed: every key made since issue #12
+	SecretFromInstallation SecretSource = "installation" // the installation's one secret, for keys made before
 )
 
 // Counter hands out ranges of numbers (serials, chéquier sequences).
@@ -181,13 +207,13 @@ type Batch struct {
 func (Batch) TableName() string { return "batches" }
 
 type Chequier struct {
-	ID             int64  `gorm:"primaryKey;autoIncrement:false"`
-	BatchID        int64  `gorm:"not null"`
-	DepartmentCode string `gorm:"not null"`
-	Year           int    `gorm:"not null"`
-	Seq            int64  `gorm:"not null"`
-	Number         string `gorm:"not null"`
-	Status         string `gorm:"not null"`
+	ID             int64          `gorm:"primaryKey;autoIncrement:false"`
+	BatchID        int64          `gorm:"not null"`
+	DepartmentCode string         `gorm:"not null"`
+	Year           int            `gorm:"not null"`
+	Seq            int64          `gorm:"not null"`
+	Number         string         `gorm:"not null"`
+	Status         ChequierStatus `gorm:"not null"`
 	// BeneficiaryRef is a pseudonymous reference chosen by the département,
 	// never a name (design decision 9).
 	BeneficiaryRef *string
@@ -201,11 +227,11 @@ func (Chequier) TableName() string { return "chequiers" }
 // Voucher holds only what changes per voucher; its value, département and
 // validity are its batch's.
 type Voucher struct {
-	Serial       int64  `gorm:"primaryKey;autoIncrement:false"`
-	ChequierID   int64  `gorm:"not null"`
-	BatchID      int64  `gorm:"not null"`
-	Position     int16  `gorm:"not null"`
-	Status       string `gorm:"not null"`
+	Serial       int64         `gorm:"primaryKey;autoIncrement:false"`
+	ChequierID   int64         `gorm:"not null"`
+	BatchID      int64         `gorm:"not null"`
+	Position     int16         `gorm:"not null"`
+	Status       VoucherStatus `gorm:"not null"`
 	RedemptionID *int64
 	ReplacedBy   *int64 // the serial that took this voucher's place
 	KeyID        *int16 // nil: signed by its batch's key
@@ -217,14 +243,14 @@ func (Voucher) TableName() string { return "vouchers" }
 // ScannedAt is when the venue scanned them (earlier for an offline device),
 // CreatedAt when the server accepted them.
 type Redemption struct {
-	ID             int64     `gorm:"primaryKey"`
-	VenueID        int64     `gorm:"not null"`
-	IdempotencyKey string    `gorm:"not null"`
-	Status         string    `gorm:"not null"`
-	TotalCents     int64     `gorm:"not null"`
-	ScannedAt      time.Time `gorm:"not null"`
-	CreatedAt      time.Time `gorm:"not null"`
-	Session        *string   // the venue's label for the session, never a person's name
+	ID             int64            `gorm:"primaryKey"`
+	VenueID        int64            `gorm:"not null"`
+	IdempotencyKey string           `gorm:"not null"`
+	Status         RedemptionStatus `gorm:"not null"`
+	TotalCents     int64            `gorm:"not null"`
+	ScannedAt      time.Time        `gorm:"not null"`
+	CreatedAt      time.Time        `gorm:"not null"`
+	Session        *string          // the venue's label for the session, never a person's name
 	ReversedAt     *time.Time
 	ReversalReason *string
 }

@@ -29,7 +29,6 @@ type Sealer struct {
 	// key made active or revoked by another process instead of signing with
 	// the key it started with. Its error fails the Seal.
 	ActiveSigner func(context.Context) (*voucher.Signer, error)
-	Now          func() time.Time
 	// CheckpointEvery is the least time between two checkpoints; zero writes
 	// one after every pass that sealed something.
 	CheckpointEvery time.Duration
@@ -155,7 +154,7 @@ func (s *Sealer) checkpoint(tx *Tx, signer *voucher.Signer, chain Chain, force b
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, fmt.Errorf("read the last checkpoint: %w", err)
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := tx.Now()
 	switch {
 	case err == nil && last.Seq == chain.Seq:
 		return false, nil // the head is already signed

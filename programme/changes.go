@@ -239,7 +239,7 @@ func (s *Service) decide(ctx context.Context, id int64, department string, fn fu
 
 // settle moves a request out of pending, once: of two racing decisions,
 // the second finds it decided.
-func settle(tx *ledger.Tx, id int64, status, actor, reason string) error {
+func settle(tx *ledger.Tx, id int64, status ledger.ChangeStatus, actor, reason string) error {
 	res := tx.Model(&ledger.VenueChangeRequest{}).Where("id = ? AND status = ?", id, ledger.ChangePending).
 		Updates(map[string]any{"status": status, "decided_at": tx.Now(), "decided_by": actor, "decision_reason": optional(reason)})
 	if res.Error != nil {
@@ -252,7 +252,7 @@ func settle(tx *ledger.Tx, id int64, status, actor, reason string) error {
 }
 
 // changeWords name a request's status in a sentence ("la demande est …").
-var changeWords = map[string]string{
+var changeWords = map[ledger.ChangeStatus]string{
 	ledger.ChangePending:   "en attente",
 	ledger.ChangeApplied:   "approuvée et appliquée",
 	ledger.ChangeRefused:   "refusée",
@@ -299,7 +299,7 @@ type ChangeFilter struct {
 // ChangeRequests lists change requests, newest first. Errors: invalid (an
 // unknown status).
 func (s *Service) ChangeRequests(ctx context.Context, f ChangeFilter) ([]ChangeRequest, error) {
-	if _, ok := changeWords[f.Status]; f.Status != "" && !ok {
+	if _, ok := changeWords[ledger.ChangeStatus(f.Status)]; f.Status != "" && !ok {
 		return nil, passnum.Invalid("Une demande de changement est pending (en attente), applied (appliquée), refused (refusée) ou withdrawn (retirée), pas %q.", passnum.Shorten(f.Status, 20))
 	}
 	db := s.DB.Read(ctx)

@@ -123,7 +123,7 @@ func noticeMessage(n Notice, changed, reason string) string {
 // AwaitingApproval lists the pending change requests that a département
 // has still to approve ("" for every pending request, as an admin sees them).
 func (s *Service) AwaitingApproval(ctx context.Context, department string) ([]ChangeRequest, error) {
-	rs, err := s.ChangeRequests(ctx, ChangeFilter{Department: department, Status: ledger.ChangePending})
+	rs, err := s.ChangeRequests(ctx, ChangeFilter{Department: department, Status: string(ledger.ChangePending)})
 	if err != nil {
 		return nil, err
 	}

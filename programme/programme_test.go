@@ -145,7 +145,7 @@ func TestVenueLifecycle(t *testing.T) {
 		steps := []struct {
 			name   string
 			do     func() (programme.VenueWithDepartments, error)
-			status string
+			status ledger.VenueStatus
 			code   string
 		}{
 			{"reinstate a labelled venue", func() (programme.VenueWithDepartments, error) {

@@ -328,7 +328,7 @@ func (s *Service) Unlabel(ctx context.Context, id int64, of LabelOf, reason, act
 // statuses in from to status; no département (an admin) moves every label
 // of the venue that can make the move, and fails only if none can.
 // Labelling sets the expiry; other changes leave it. One event per label.
-func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event, status string, until voucher.Day, reason, actor string, from ...string) (VenueWithDepartments, error) {
+func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event string, status ledger.VenueStatus, until voucher.Day, reason, actor string, from ...ledger.VenueStatus) (VenueWithDepartments, error) {
 	reason, err := labelReason.Check(reason)
 	if err != nil {
 		return VenueWithDepartments{}, err
@@ -389,7 +389,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event,
 }
 
 // statusWords name a label's status in a sentence ("le lieu est …").
-var statusWords = map[string]string{
+var statusWords = map[ledger.VenueStatus]string{
 	ledger.VenueLabelled:   "labellisé",
 	ledger.VenueSuspended:  "suspendu",
 	ledger.VenueUnlabelled: "délabellisé",

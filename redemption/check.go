@@ -26,12 +26,13 @@ import (
 )
 
 // Service checks, redeems and reverses. It is safe for concurrent use.
+// Its time is the database's clock: a judgement is made at the instant of
+// the transaction that writes it (ledger.Tx.Now).
 type Service struct {
 	DB *ledger.DB
 	// Keys gives each signing key's verification secret, behind the codes
 	// printed for the vouchers it signed.
 	Keys *keys.Manager
-	Now  func() time.Time
 	// ReversalWindow is how long after acceptance a venue may undo a
 	// redemption (default 30 minutes).
 	ReversalWindow time.Duration
@@ -58,7 +59,7 @@ func (s *Service) keySet(ctx context.Context) (*voucher.KeySet, error) {
 	}
 	s.keys.Lock()
 	defer s.keys.Unlock()
-	now := s.Now()
+	now := s.DB.Now()
 	if s.keys.set != nil && now.Sub(s.keys.fetched) < s.KeyCacheTTL {
 		return s.keys.set, nil
 	}
@@ -151,7 +152,7 @@ const venueQuery = `SELECT v.*, d.department_code AS department, d.status AS lab
 type venueRow struct {
 	ledger.Venue
 	Department     *string
-	LabelStatus    *string
+	LabelStatus    *ledger.VenueStatus
 	LabelExpiresOn *ledger.Date
 }
 
@@ -180,7 +181,7 @@ func venueOf(id int64, rows []venueRow) (venueState, error) {
 // voucherRow is a voucher with what judging it needs.
 type voucherRow struct {
 	Serial             int64
-	Status             string
+	Status             ledger.VoucherStatus
 	RedemptionID       *int64
 	DepartmentCode     string
 	FaceValueCents     int64
@@ -404,7 +405,6 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 	if err != nil {
 		return Item{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var items []Item
 	if in.Code != "" { // scans stay read-only
 		db := s.DB.Read(ctx)
@@ -412,6 +412,7 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 		if err != nil {
 			return Item{}, err
 		}
+		now := s.DB.Now()
 		items, err = s.judge(db, ks, venue, []Input{in}, now, now, 0)
 		if err != nil {
 			return Item{}, err
@@ -423,7 +424,7 @@ func (s *Service) Check(ctx context.Context, venueID int64, in Input) (Item, err
 		if err != nil {
 			return err
 		}
-		items, err = s.judgeCounted(tx, ks, venue, []Input{in}, now, now)
+		items, err = s.judgeCounted(tx, ks, venue, []Input{in}, tx.Now(), tx.Now())
 		return err
 	})
 	if err != nil {

@@ -20,12 +20,12 @@ import (
 func TestRepeatWhileRunning(t *testing.T) {
 	db := ledgertest.Open(t, ledger.Postgres)
 	ctx := context.Background()
-	f := issuingtest.New(t, db)
+	issuingtest.New(t, db) // the installation: clock, keys, the département 78
 	v, err := (&programme.Service{DB: db}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{DB: db, Now: f.Clock.Now}
+	s := &Service{DB: db}
 	b := Basket{VenueID: v.ID, IdempotencyKey: "repeat-test-1", Items: []Input{{Code: "NOT-A-VOUCHER-CODE"}}, Actor: "test"}
 	hash := requestHash(&b)
 
@@ -34,7 +34,7 @@ func TestRepeatWhileRunning(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		done <- db.Tx(ctx, func(tx *ledger.Tx) error {
-			if _, replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, f.Clock.T); err != nil || replay != nil {
+			if _, replay, err := claim(tx, v.ID, b.IdempotencyKey, hash, tx.Now()); err != nil || replay != nil {
 				return errors.Join(err, errors.New("the first claim failed"))
 			}
 			close(claimed)

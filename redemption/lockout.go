@@ -88,7 +88,7 @@ type Lockout struct {
 // Lockouts lists the lockouts of the last LockoutNoticeDays, most recent
 // first, of the venues of a département ("" for all).
 func (s *Service) Lockouts(ctx context.Context, department string) ([]Lockout, error) {
-	now := s.Now().UTC()
+	now := s.DB.Now()
 	var events []ledger.Event
 	// The type is written out, not bound, for the partial index on it
 	// (migration 00006) to be used whatever the plan.

@@ -32,7 +32,7 @@ const purgeBatch = 1000
 // transaction ever sees one to purge; should one ever be left behind, it
 // would be purged like a refused answer and free its key.
 func (s *Service) PurgeAnswers(ctx context.Context) (int64, error) {
-	cutoff := s.Now().UTC().Add(-AnswerRetention)
+	cutoff := s.DB.Now().Add(-AnswerRetention)
 	var total int64
 	for {
 		var n int64

@@ -60,9 +60,8 @@ var errSpentMeanwhile = errors.New("a voucher was spent concurrently")
 // conflict request_in_progress (same key, first request still running:
 // retry shortly).
 func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	hash := requestHash(&b) // of the request as sent, before defaults fill it in
-	if err := validBasket(&b, now); err != nil {
+	if err := validBasket(&b); err != nil {
 		return Result{}, err
 	}
 	ks, err := s.keySet(ctx)
@@ -71,7 +70,7 @@ func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 	}
 	var res Result
 	for attempt := 0; ; attempt++ {
-		res, err = s.redeemOnce(ctx, ks, &b, hash, now)
+		res, err = s.redeemOnce(ctx, ks, b, hash)
 		if (errors.Is(err, errSpentMeanwhile) || errors.Is(err, ledger.ErrBusy)) && attempt < 5 {
 			continue // judge again: the voucher spent meanwhile is now refused by name
 		}
@@ -82,16 +81,23 @@ func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 // redeemOnce is one transaction: it claims the idempotency key, judges the
 // basket, spends it or not, and stores the answer under the key. A crash
 // before the commit leaves nothing, not even the claim, so a retry starts
-// afresh; after the commit, a retry gets the stored answer.
-func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b *Basket, hash []byte, now time.Time) (Result, error) {
-	res := Result{ScannedAt: b.ScannedAt, ReceivedAt: now}
+// afresh; after the commit, a retry gets the stored answer. Everything is
+// judged at the transaction's instant, the one its rows and event record
+// as received: b is the basket as sent, a copy that each attempt fills in.
+func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b Basket, hash []byte) (Result, error) {
+	var res Result
 	var replay *Result
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
+		if err := validScanTime(&b, now); err != nil {
+			return err
+		}
+		res = Result{ScannedAt: b.ScannedAt, ReceivedAt: now}
 		venue, r, err := claim(tx, b.VenueID, b.IdempotencyKey, hash, now)
 		if replay = r; err != nil || replay != nil {
 			return err
 		}
-		if b.ScannedAt, err = scanTime(tx.DB, b, now); err != nil {
+		if b.ScannedAt, err = scanTime(tx.DB, &b, now); err != nil {
 			return err
 		}
 		res.ScannedAt = b.ScannedAt
@@ -104,13 +110,13 @@ func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b *Basket,
 			res.Accepted = res.Accepted && it.Accepted
 		}
 		if res.Accepted {
-			if err := s.spend(tx, b, &res); err != nil {
+			if err := s.spend(tx, &b, &res); err != nil {
 				return err
 			}
-		} else if err := s.recordOfflineConflict(tx, b, &res); err != nil {
+		} else if err := s.recordOfflineConflict(tx, &b, &res); err != nil {
 			return err
 		}
-		return storeAnswer(tx, b, &res, now)
+		return storeAnswer(tx, &b, &res, now)
 	})
 	if replay != nil && err == nil {
 		replay.Replayed = true
@@ -263,7 +269,7 @@ func claim(tx *ledger.Tx, venueID int64, key string, hash []byte, now time.Time)
 		var rows []struct {
 			ledger.Venue
 			Department     *string
-			LabelStatus    *string
+			LabelStatus    *ledger.VenueStatus
 			LabelExpiresOn *ledger.Date
 			Claimed        int64
 		}
@@ -342,7 +348,9 @@ func storeAnswer(tx *ledger.Tx, b *Basket, res *Result, now time.Time) error {
 	return nil
 }
 
-func validBasket(b *Basket, now time.Time) error {
+// validBasket checks what does not depend on the time, before any
+// transaction; validScanTime checks the rest inside it.
+func validBasket(b *Basket) error {
 	switch {
 	case len(b.Items) == 0:
 		return passnum.Invalid("Le panier est vide : scannez au moins un chèque.")
@@ -352,6 +360,25 @@ func validBasket(b *Basket, now time.Time) error {
 		return passnum.Invalid("revocation_cursor doit être un entier positif ou nul : le « next » de la dernière page de la liste des chèques révoqués reçue par l'appareil.")
 	case !validKey(b.IdempotencyKey):
 		return passnum.Invalid("La clé d'idempotence doit faire de 8 à 100 caractères imprimables.")
+	}
+	session, err := sessionLabel.Check(b.Session)
+	if err != nil {
+		return err
+	}
+	b.Session = session
+	for _, in := range b.Items {
+		if err := validInput(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validScanTime judges a basket's scan time at now, the instant of the
+// transaction that records it, and fills it in: none is now, and a device
+// clock slightly ahead is taken as now.
+func validScanTime(b *Basket, now time.Time) error {
+	switch {
 	case b.ScannedAt.IsZero():
 		b.ScannedAt = now
 	case b.ScannedAt.After(now.Add(maxClockSkew)):
@@ -359,19 +386,9 @@ func validBasket(b *Basket, now time.Time) error {
 	case b.ScannedAt.Before(now.Add(-MaxOfflineAge)):
 		return passnum.Invalid("Ce scan date de plus de 30 jours : il ne peut plus être enregistré.")
 	}
-	session, err := sessionLabel.Check(b.Session)
-	if err != nil {
-		return err
-	}
-	b.Session = session
 	b.ScannedAt = b.ScannedAt.UTC().Truncate(time.Microsecond)
 	if b.ScannedAt.After(now) {
-		b.ScannedAt = now // a device clock slightly ahead
-	}
-	for _, in := range b.Items {
-		if err := validInput(in); err != nil {
-			return err
-		}
+		b.ScannedAt = now
 	}
 	return nil
 }

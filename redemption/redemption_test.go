@@ -36,7 +36,7 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int) *env {
 	db.Clock = f.Clock.Now
 	r := f.Redeemable(t, handedOver)
 	e := &env{Fixture: f, batch: r.Batch, vouchers: r.Vouchers, venue1: r.Venue1, venue2: r.Venue2}
-	e.svc = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now}
+	e.svc = &redemption.Service{DB: db, Keys: f.Keys}
 	return e
 }
 
@@ -218,7 +218,10 @@ func TestRejectionReasons(t *testing.T) {
 				t.Fatalf("%+v", it)
 			}
 		})
-		for _, c := range []struct{ status, want string }{
+		for _, c := range []struct {
+			status ledger.VenueStatus
+			want   string
+		}{
 			{ledger.VenueSuspended, redemption.ReasonVenueSuspended},
 			{ledger.VenueUnlabelled, redemption.ReasonVenueNotLabelled},
 		} {
@@ -385,11 +388,11 @@ func TestReverseAndRevocations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		final := map[int64]string{}
+		final := map[int64]ledger.VoucherStatus{}
 		for _, r := range revs {
 			final[r.Serial] = r.Status
 		}
-		want := map[int64]string{e.vouchers[0].Serial: "redeemed", e.vouchers[2].Serial: "redeemed", e.vouchers[15].Serial: "void"}
+		want := map[int64]ledger.VoucherStatus{e.vouchers[0].Serial: "redeemed", e.vouchers[2].Serial: "redeemed", e.vouchers[15].Serial: "void"}
 		for serial, status := range want {
 			if final[serial] != status {
 				t.Fatalf("voucher %d ends %q in the feed, want %q", serial, final[serial], status)

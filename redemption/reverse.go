@@ -28,9 +28,9 @@ func (s *Service) Reverse(ctx context.Context, venueID, id int64, reason, actor 
 	if err != nil {
 		return ledger.Redemption{}, err
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
 	var r ledger.Redemption
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
 		var err error
 		if r, err = find(tx.DB, venueID, id); err != nil {
 			return err

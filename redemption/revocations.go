@@ -15,10 +15,10 @@ import (
 // or spendable again after a reversal. Applied in order, they bring a local
 // list up to date.
 type Revocation struct {
-	Seq    int64  `json:"seq"`
-	Serial int64  `json:"serial"`
-	Number string `json:"number"`
-	Status string `json:"status"` // redeemed, void or active
+	Seq    int64                `json:"seq"`
+	Serial int64                `json:"serial"`
+	Number string               `json:"number"`
+	Status ledger.VoucherStatus `json:"status"` // redeemed, void or active
 }
 
 // MaxRevocations bounds one page of revocations.
@@ -26,10 +26,10 @@ const MaxRevocations = 5000
 
 // feedRule reads one event's data and tells add which vouchers it made
 // redeemed, void or active again.
-type feedRule func(data []byte, add func(status string, serials ...int64)) error
+type feedRule func(data []byte, add func(status ledger.VoucherStatus, serials ...int64)) error
 
-func rule[T any](f func(d T, add func(status string, serials ...int64))) feedRule {
-	return func(data []byte, add func(string, ...int64)) error {
+func rule[T any](f func(d T, add func(status ledger.VoucherStatus, serials ...int64))) feedRule {
+	return func(data []byte, add func(ledger.VoucherStatus, ...int64)) error {
 		var d T
 		if err := json.Unmarshal(data, &d); err != nil {
 			return err
@@ -46,23 +46,23 @@ func rule[T any](f func(d T, add func(status string, serials ...int64))) feedRul
 // a scanner could refuse, so that a new way of voiding a voucher cannot
 // bypass offline scanners.
 var feedRules = map[string]feedRule{
-	ledger.EventChequierVoided: rule(func(d ledger.ChequierVoided, add func(string, ...int64)) {
+	ledger.EventChequierVoided: rule(func(d ledger.ChequierVoided, add func(ledger.VoucherStatus, ...int64)) {
 		add(ledger.VoucherVoid, d.VoidedSerials...)
 	}),
-	ledger.EventVoucherVoided: rule(func(d ledger.VoucherVoided, add func(string, ...int64)) {
+	ledger.EventVoucherVoided: rule(func(d ledger.VoucherVoided, add func(ledger.VoucherStatus, ...int64)) {
 		add(ledger.VoucherVoid, d.Serial)
 	}),
 	// The new voucher takes the old one's status, active or waiting for its
 	// hand-over: nothing for a scanner to refuse.
-	ledger.EventVoucherReplaced: rule(func(d ledger.VoucherReplaced, add func(string, ...int64)) {
+	ledger.EventVoucherReplaced: rule(func(d ledger.VoucherReplaced, add func(ledger.VoucherStatus, ...int64)) {
 		add(ledger.VoucherVoid, d.OldSerial)
 	}),
-	ledger.EventRedeemed: rule(func(d ledger.Redeemed, add func(string, ...int64)) {
+	ledger.EventRedeemed: rule(func(d ledger.Redeemed, add func(ledger.VoucherStatus, ...int64)) {
 		for _, it := range d.Items {
 			add(ledger.VoucherRedeemed, it.Serial)
 		}
 	}),
-	ledger.EventReversed: rule(func(d ledger.Reversed, add func(string, ...int64)) {
+	ledger.EventReversed: rule(func(d ledger.Reversed, add func(ledger.VoucherStatus, ...int64)) {
 		add(ledger.VoucherActive, d.Active...)
 		add(ledger.VoucherVoid, d.Void...)
 	}),
@@ -91,7 +91,7 @@ func (s *Service) Revocations(ctx context.Context, since int64, limit int) ([]Re
 	for _, ev := range evs {
 		seq := *ev.Seq
 		next = seq
-		add := func(status string, serials ...int64) {
+		add := func(status ledger.VoucherStatus, serials ...int64) {
 			for _, serial := range serials {
 				out = append(out, Revocation{Seq: seq, Serial: serial, Number: voucher.FormatNumber(uint64(serial)), Status: status})
 			}

@@ -20,7 +20,7 @@ import (
 // device is what an offline scanner keeps of the revocation feed
 // (api/web/scanner/store.js): serial -> redeemed or void, and its cursor.
 type device struct {
-	list   map[int64]string
+	list   map[int64]ledger.VoucherStatus
 	cursor int64
 }
 
@@ -101,7 +101,7 @@ func TestRevocationFeedAgreesWithVouchers(t *testing.T) {
 				done[kind]++
 			}
 		}
-		dev := &device{list: map[int64]string{}}
+		dev := &device{list: map[int64]ledger.VoucherStatus{}}
 		var checks, revoked int
 		check := func(d *device, what string) {
 			t.Helper()
@@ -111,7 +111,7 @@ func TestRevocationFeedAgreesWithVouchers(t *testing.T) {
 			}
 			n := 0
 			for _, v := range vs {
-				want := ""
+				var want ledger.VoucherStatus
 				if v.Status == ledger.VoucherRedeemed || v.Status == ledger.VoucherVoid {
 					want, n = v.Status, n+1
 				}
@@ -184,7 +184,7 @@ func TestRevocationFeedAgreesWithVouchers(t *testing.T) {
 		dev.sync(t, e.svc, 2)
 		check(dev, "at the end")
 		for _, limit := range []int{0, 1, 7} {
-			fresh := &device{list: map[int64]string{}}
+			fresh := &device{list: map[int64]ledger.VoucherStatus{}}
 			fresh.sync(t, e.svc, limit)
 			check(fresh, fmt.Sprintf("a new scanner paging by %d", limit))
 		}

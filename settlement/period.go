@@ -233,7 +233,7 @@ func compute(db *gorm.DB, dept ledger.Department, m Month, bp, venueID int64) (P
 		st.Lines = append(st.Lines, Line{At: it.ScannedAt.UTC(), Kind: KindRedemption, RedemptionID: it.RedemptionID,
 			Serial: it.VoucherSerial, Number: number, AmountCents: it.ValueCents})
 		st.GrossCents += it.ValueCents
-		if it.Status == ledger.RedemptionReversed && it.ReversedAt != nil {
+		if it.Status == string(ledger.RedemptionReversed) && it.ReversedAt != nil {
 			st.Lines = append(st.Lines, Line{At: it.ReversedAt.UTC(), Kind: KindReversal, RedemptionID: it.RedemptionID,
 				Serial: it.VoucherSerial, Number: number, AmountCents: -it.ValueCents})
 			st.ReversedCents += it.ValueCents

@@ -35,7 +35,7 @@ func newEnv(t *testing.T, db *ledger.DB) *env {
 	f := issuingtest.New(t, db)
 	e := &env{Fixture: f, r: f.Redeemable(t, 3)}
 	// A long reversal window, so that only the settlement lock refuses.
-	e.redeem = &redemption.Service{DB: db, Keys: f.Keys, Now: f.Clock.Now, ReversalWindow: 3 * time.Hour}
+	e.redeem = &redemption.Service{DB: db, Keys: f.Keys, ReversalWindow: 3 * time.Hour}
 	db.Clock = f.Clock.Now
 	e.settle = &settlement.Service{DB: db}
 	e.prog = &programme.Service{DB: db}

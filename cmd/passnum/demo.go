@@ -199,7 +199,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	if err != nil {
 		return none, err
 	}
-	red := &redemption.Service{DB: db, Keys: svc.Keys, Now: a.now, ReversalWindow: 30 * time.Minute}
+	red := &redemption.Service{DB: db, Keys: svc.Keys, ReversalWindow: 30 * time.Minute}
 	basket := 0
 	redeem := func(day int, venue int64, vs ...issuing.PrintedVoucher) (redemption.Result, error) {
 		clock.set(closeMonth.FirstDay().AddDays(day).Start().Add(14 * time.Hour))

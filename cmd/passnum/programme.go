@@ -216,7 +216,7 @@ func (a *app) venueCmd() *cobra.Command {
 func labels(v programme.VenueWithDepartments) string {
 	out := make([]string, 0, len(v.Labels))
 	for _, l := range v.Labels {
-		s := l.DepartmentCode + " " + l.Status
+		s := l.DepartmentCode + " " + string(l.Status)
 		if l.Status == ledger.VenueLabelled && l.LabelExpiresOn != nil {
 			s += " until " + l.LabelExpiresOn.String()
 		}

@@ -124,7 +124,7 @@ func TestReprintReplacement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		red := &redemption.Service{DB: db, Keys: svc.Keys, Now: time.Now}
+		red := &redemption.Service{DB: db, Keys: svc.Keys}
 		redeem := func(code string) redemption.Result {
 			res, err := red.Redeem(ctx, redemption.Basket{VenueID: venue.ID, IdempotencyKey: "reprint-" + code[:20], Items: []redemption.Input{{Code: code}}, Actor: "test"})
 			if err != nil {

@@ -82,11 +82,10 @@ func (a *app) store() keys.Store {
 }
 
 func (a *app) keyManager(db *ledger.DB) *keys.Manager {
-	return &keys.Manager{DB: db, Store: a.store(), Now: a.now}
+	return &keys.Manager{DB: db, Store: a.store()}
 }
 
 func (a *app) issuing(db *ledger.DB) *issuing.Service {
-	db.Clock = a.now // issuing reads the time from the database's clock
 	return &issuing.Service{DB: db, Keys: a.keyManager(db)}
 }
 
@@ -103,7 +102,7 @@ func (a *app) seal(ctx context.Context, db *ledger.DB) error {
 		fmt.Fprintln(a.errOut, "note: the ledger was not sealed:", err)
 		return nil
 	}
-	s := ledger.Sealer{DB: db, Signer: signer, Now: a.now}
+	s := ledger.Sealer{DB: db, Signer: signer}
 	_, err = s.Seal(ctx, true)
 	return err
 }

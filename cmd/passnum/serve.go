@@ -107,7 +107,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	log := slog.New(slog.NewJSONHandler(a.errOut, nil))
 	keys := a.apikeys(db)
 	keys.CacheTTL = o.keyCache // one lookup fewer per request; see apikeys.Service
-	redeemer := &redemption.Service{DB: db, Keys: km, Now: a.now, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
+	redeemer := &redemption.Service{DB: db, Keys: km, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       keys,
@@ -142,7 +142,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		// The active key is read again before each pass: 'passnum keys new'
 		// or 'keys revoke' in another process takes effect here without a
 		// restart, and no checkpoint is signed by a key retired or revoked since.
-		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, Now: a.now, CheckpointEvery: o.checkpointEvery, Log: log}).Run(workCtx, o.sealEvery)
+		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, CheckpointEvery: o.checkpointEvery, Log: log}).Run(workCtx, o.sealEvery)
 	})
 	work.Go(func() { redeemer.PurgeAnswersEvery(workCtx, answerPurgeEvery, log) })
 	served := make(chan error, 1)

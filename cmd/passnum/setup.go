@@ -26,6 +26,7 @@ func (a *app) initCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			db.Clock = a.now // the first key's time: the demo's story starts earlier
 			a.db = db
 			if err := db.Migrate(ctx); err != nil {
 				return err

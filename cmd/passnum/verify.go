@@ -220,7 +220,7 @@ func (a *app) auditExportCmd() *cobra.Command {
 			}
 			var bar func(int)
 			finish := func() {}
-			e := audit.Exporter{DB: db, Now: a.now, Progress: func(done, total int64) {
+			e := audit.Exporter{DB: db, Progress: func(done, total int64) {
 				if bar == nil {
 					if bar, finish = a.progress(int(total), "exporting the ledger"); bar == nil {
 						bar = func(int) {}

@@ -38,7 +38,7 @@ func New(tb testing.TB, db *ledger.DB) *Fixture {
 	ctx := context.Background()
 	clock := &Clock{T: Start}
 	db.Clock = clock.Now // before the first query (ledger.DB.Clock)
-	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}, Now: clock.Now}
+	km := &keys.Manager{DB: db, Store: keys.Store{Dir: tb.TempDir()}}
 	if _, err := km.New(ctx, "test"); err != nil {
 		tb.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func (f *Fixture) Seal(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := ledger.Sealer{DB: f.DB, Signer: signer, Now: f.Clock.Now}
+	s := ledger.Sealer{DB: f.DB, Signer: signer}
 	if _, err := s.Seal(context.Background(), true); err != nil {
 		tb.Fatal(err)
 	}
