@@ -1,6 +1,9 @@
 package api
 
-import "passnum/issuing"
+import (
+	"passnum/issuing"
+	"passnum/keys"
+)
 
 // hints says, for an error code, how to put it right with the API: the
 // request to send. The message, the service's, says what went wrong in terms
@@ -24,4 +27,7 @@ var hints = map[string]string{
 	// issuing
 	codeBatchTooLarge:           "Découpez la commande en plusieurs lots, ou créez-la sur le serveur avec la commande « passnum issue », qui n'a pas de délai et affiche sa progression.",
 	issuing.EChequierKeyRevoked: "Annulez-le par POST /api/v1/chequiers/{number}/void, avec un motif.",
+	// keys: the API signs batches with the active key, which only the
+	// operator makes, on the server.
+	keys.ENoActiveKey: "L'exploitation crée une clé de signature sur le serveur (passnum keys new), puis la commande peut être refaite.",
 }

@@ -146,7 +146,7 @@ func TestManagerLifecycle(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		m := &keys.Manager{DB: db, Store: keys.Store{Dir: t.TempDir()}}
-		if _, err := m.Signer(ctx); passnum.ErrorCode(err) != passnum.EConflict {
+		if _, err := m.Signer(ctx); passnum.ErrorCode(err) != keys.ENoActiveKey {
 			t.Fatalf("signer without keys: %v", err)
 		}
 		k1, err := m.New(ctx, "test")
@@ -172,7 +172,7 @@ func TestManagerLifecycle(t *testing.T) {
 		if _, err := m.SignerFor(ctx, k1.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Retire(ctx, int(k2.ID), "test"); passnum.ErrorCode(err) != passnum.EConflict {
+		if err := m.Retire(ctx, int(k2.ID), "test"); passnum.ErrorCode(err) != keys.EKeyActive {
 			t.Fatalf("retiring the active key: %v", err)
 		}
 		if err := m.Retire(ctx, int(k1.ID), "test"); passnum.ErrorCode(err) != passnum.EConflict {
@@ -184,7 +184,7 @@ func TestManagerLifecycle(t *testing.T) {
 		if _, err := m.SignerFor(ctx, k1.ID); passnum.ErrorCode(err) != passnum.EConflict {
 			t.Fatalf("revoked key still signs: %v", err)
 		}
-		if err := m.Revoke(ctx, 99, "test"); passnum.ErrorCode(err) != passnum.ENotFound {
+		if err := m.Revoke(ctx, 99, "test"); passnum.ErrorCode(err) != keys.EKeyNotFound {
 			t.Fatalf("revoking an unknown key: %v", err)
 		}
 		var events int64

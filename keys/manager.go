@@ -16,6 +16,14 @@ import (
 	"passnum/voucher"
 )
 
+// Error codes of the signing keys, beside the generic ones; each edge says
+// in its hint table what to run (cmd/passnum/hints.go).
+const (
+	ENoActiveKey = "signing_key_missing"   // conflict: nothing can be signed until a key is made
+	EKeyActive   = "signing_key_active"    // conflict: the active key retires when a new one replaces it
+	EKeyNotFound = "signing_key_not_found" // not_found
+)
+
 // Manager changes the set of signing keys. It is safe for concurrent use.
 // Its times are the database's clock (ledger.Tx.Now).
 type Manager struct {
@@ -44,7 +52,7 @@ func (m *Manager) New(ctx context.Context, actor string) (ledger.SigningKey, err
 			return err
 		}
 		if maxID >= 255 {
-			return passnum.Conflict("all 255 key ids are used")
+			return passnum.Conflict("Les 255 numéros de clé de signature sont tous pris : aucune autre clé ne peut être créée.")
 		}
 		var active []ledger.SigningKey
 		if err := tx.Where("status = ?", voucher.KeyActive).Find(&active).Error; err != nil {
@@ -83,11 +91,11 @@ func (m *Manager) Retire(ctx context.Context, id int, actor string) error {
 		}
 		switch voucher.KeyStatus(k.Status) {
 		case voucher.KeyActive:
-			return passnum.Conflict("key %d is the active key: run 'passnum keys new', which retires it", id)
+			return passnum.Errorf(passnum.KindConflict, EKeyActive, "La clé de signature %d est la clé active : elle part à la retraite quand une nouvelle clé la remplace.", id)
 		case voucher.KeyRetired:
-			return passnum.Conflict("key %d is already retired", id)
+			return passnum.Conflict("La clé de signature %d est déjà à la retraite.", id)
 		case voucher.KeyRevoked:
-			return passnum.Conflict("key %d is revoked; it cannot be retired", id)
+			return passnum.Conflict("La clé de signature %d est révoquée : une clé révoquée ne part pas à la retraite.", id)
 		}
 		return setStatus(tx, k.ID, voucher.KeyRetired, actor)
 	})
@@ -103,7 +111,7 @@ func (m *Manager) Revoke(ctx context.Context, id int, actor string) error {
 			return err
 		}
 		if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
-			return passnum.Conflict("key %d is already revoked", id)
+			return passnum.Conflict("La clé de signature %d est déjà révoquée.", id)
 		}
 		return setStatus(tx, k.ID, voucher.KeyRevoked, actor)
 	})
@@ -122,7 +130,7 @@ func (m *Manager) Signer(ctx context.Context) (*voucher.Signer, error) {
 	var k ledger.SigningKey
 	err := m.DB.Read(ctx).Where("status = ?", voucher.KeyActive).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, passnum.Conflict("there is no active signing key: run 'passnum keys new'")
+		return nil, passnum.Errorf(passnum.KindConflict, ENoActiveKey, "Il n'y a pas de clé de signature active : rien ne peut être signé tant qu'une nouvelle clé n'est pas créée.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the active signing key: %w", err)
@@ -139,7 +147,7 @@ func (m *Manager) SignerFor(ctx context.Context, id int16) (*voucher.Signer, err
 		return nil, err
 	}
 	if voucher.KeyStatus(k.Status) == voucher.KeyRevoked {
-		return nil, passnum.Conflict("signing key %d is revoked: its codes are no longer valid and must be replaced", id)
+		return nil, passnum.Conflict("La clé de signature %d est révoquée : les codes qu'elle a signés ne valent plus et doivent être remplacés.", id)
 	}
 	return m.signer(k)
 }
@@ -206,7 +214,7 @@ func (m *Manager) read(ctx context.Context, id int16) (ledger.SigningKey, error)
 	var k ledger.SigningKey
 	err := m.DB.Read(ctx).Where("id = ?", id).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, passnum.NotFound("there is no signing key %d", id)
+		return k, passnum.Errorf(passnum.KindNotFound, EKeyNotFound, "Il n'y a pas de clé de signature %d.", id)
 	}
 	if err != nil {
 		return k, fmt.Errorf("read signing key %d: %w", id, err)
@@ -233,7 +241,7 @@ func find(tx *ledger.Tx, id int) (ledger.SigningKey, error) {
 	var k ledger.SigningKey
 	err := tx.Where("id = ?", id).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, passnum.NotFound("there is no signing key %d: see 'passnum keys list'", id)
+		return k, passnum.Errorf(passnum.KindNotFound, EKeyNotFound, "Il n'y a pas de clé de signature %d.", id)
 	}
 	return k, err
 }

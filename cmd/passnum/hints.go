@@ -1,6 +1,9 @@
 package main
 
-import "passnum/issuing"
+import (
+	"passnum/issuing"
+	"passnum/keys"
+)
 
 // hints says, for an error code, what to do next with this command line. A
 // service's message says what went wrong in terms of the programme, the same
@@ -25,4 +28,8 @@ var hints = map[string]string{
 	// issuing
 	issuing.EChequierKeyRevoked: "void it: passnum void CHEQUIER-NUMBER --reason \"clé révoquée\"",
 	issuing.EChequierHandedOver: "replace a damaged voucher: passnum reprint --voucher NUMBER --reason TEXT --out DIR",
+	// keys
+	keys.ENoActiveKey: "make one: passnum keys new",
+	keys.EKeyActive:   "run 'passnum keys new', which retires it",
+	keys.EKeyNotFound: "see the keys with: passnum keys list",
 }

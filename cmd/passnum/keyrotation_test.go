@@ -286,14 +286,14 @@ func TestKeyRotationNoActiveKey(t *testing.T) {
 	mustRun(t, env, "init")
 	mustRun(t, env, "department", "add", "78", "Yvelines")
 	r := run(t, env, "keys", "retire", "1")
-	if r.code != 1 || !strings.Contains(r.stderr, "key 1 is the active key: run 'passnum keys new'") {
+	if r.code != 1 || r.stderr != "passnum: La clé de signature 1 est la clé active : elle part à la retraite quand une nouvelle clé la remplace.\npassnum: hint: run 'passnum keys new', which retires it\n" {
 		t.Fatalf("retiring the active key: exit %d, %q", r.code, r.stderr)
 	}
 	r = run(t, env, "keys", "revoke", "1")
-	if r.code != 0 || !strings.Contains(r.stderr, "there is no active signing key") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Il n'y a pas de clé de signature active") {
 		t.Fatalf("revoking the only key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	const want = "there is no active signing key: run 'passnum keys new'"
+	const want = "Il n'y a pas de clé de signature active : rien ne peut être signé tant qu'une nouvelle clé n'est pas créée.\npassnum: hint: make one: passnum keys new"
 	r = run(t, env, "issue", "--department", "78", "--chequiers", "1", "--valid-until", nextYearEnd())
 	if r.code != 1 || r.stderr != "passnum: "+want+"\n" {
 		t.Fatalf("issue without an active key: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
