@@ -2,6 +2,8 @@ package issuing
 
 import (
 	"context"
+	"passnum"
+	"slices"
 
 	"passnum/ledger"
 )
@@ -37,16 +39,22 @@ func (s *Service) ChequierCounts(ctx context.Context, batchID int64) (map[string
 
 // ChequierFilter selects a page of chéquiers in number order.
 type ChequierFilter struct {
-	Department string // "" for all
-	BatchID    int64  // 0 for all
-	Status     string // "" for all
-	After      string // the last number of the previous page, as printed or typed
+	Department string                // "" for all
+	BatchID    int64                 // 0 for all
+	Status     ledger.ChequierStatus // "" for all
+	After      string                // the last number of the previous page, as printed or typed
 	Limit      int
 }
 
+// chequierStatuses are the statuses a list may ask for.
+var chequierStatuses = []ledger.ChequierStatus{ledger.ChequierIssued, ledger.ChequierActive, ledger.ChequierVoid}
+
 // Chequiers returns a page of chéquiers. Errors: invalid (After is not a
-// chéquier number).
+// chéquier number, or Status not a chéquier's).
 func (s *Service) Chequiers(ctx context.Context, f ChequierFilter) ([]ledger.Chequier, error) {
+	if f.Status != "" && !slices.Contains(chequierStatuses, f.Status) {
+		return nil, passnum.Invalid("Un chéquier est issued (imprimé, pas encore remis), active (remis) ou void (annulé), pas « %s ».", passnum.Shorten(string(f.Status), 20))
+	}
 	if f.After != "" {
 		var err error
 		if f.After, err = chequierNumber(f.After); err != nil {

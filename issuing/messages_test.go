@@ -191,6 +191,10 @@ func TestChequierMessages(t *testing.T) {
 				_, err := f.Issuing.Chequiers(ctx, issuing.ChequierFilter{After: "nonsense", Limit: 10})
 				return err
 			}, passnum.EInvalid, badNumber},
+			{"ListUnknownStatus", func() error {
+				_, err := f.Issuing.Chequiers(ctx, issuing.ChequierFilter{Status: "lost", Limit: 10})
+				return err
+			}, passnum.EInvalid, "Un chéquier est issued (imprimé, pas encore remis), active (remis) ou void (annulé), pas « lost »."},
 			{"Layout", func() error { _, err := issuing.Layout("poster"); return err }, passnum.EInvalid,
 				"Les chèques s'impriment en a4 (dix chèques par feuille A4, avec traits de coupe) ou en booklet (un chèque par page A6)."},
 		} {

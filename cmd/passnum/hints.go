@@ -1,8 +1,11 @@
 package main
 
 import (
+	"passnum/apikeys"
 	"passnum/issuing"
 	"passnum/keys"
+	"passnum/programme"
+	"passnum/settlement"
 )
 
 // hints says, for an error code, what to do next with this command line. A
@@ -10,21 +13,22 @@ import (
 // on every edge; how to put it right depends on the edge (a command here, an
 // HTTP request in the API: see api/hints.go), so it lives with the edge, one
 // line per code, printed under the message. A code without a hint needs
-// none: its message already says what to do.
+// none: its message already says what to do. Keys are the services' code
+// constants, so that a hint cannot outlive its code.
 var hints = map[string]string{
 	// apikeys
-	"apikey_not_found": "see the keys with 'passnum apikey list'",
+	apikeys.EKeyNotFound: "see the keys with 'passnum apikey list'",
 	// programme
-	"department_unknown":    "add it first: passnum department add CODE NAME (see passnum department list)",
-	"venue_siret_taken":     "find it with: passnum venue list",
-	"venue_label_suspended": "end the suspension instead: passnum venue reinstate ID --department CODE --reason TEXT",
-	"change_pending":        "see it with: passnum venue requests --venue ID --status pending; then approve, refuse or withdraw it (passnum venue approve|refuse|withdraw REQUEST)",
-	"change_decided":        "see where it stands: passnum venue requests --venue ID",
-	"change_outdated":       "refuse it (passnum venue refuse REQUEST --department CODE --reason TEXT), then ask again (passnum venue request ID …)",
+	programme.EDepartmentUnknown:   "add it first: passnum department add CODE NAME (see passnum department list)",
+	programme.EVenueSIRETTaken:     "find it with: passnum venue list",
+	programme.EVenueLabelSuspended: "end the suspension instead: passnum venue reinstate ID --department CODE --reason TEXT",
+	programme.EChangePending:       "see it with: passnum venue requests --venue ID --status pending; then approve, refuse or withdraw it (passnum venue approve|refuse|withdraw REQUEST)",
+	programme.EChangeDecided:       "see where it stands: passnum venue requests --venue ID",
+	programme.EChangeOutdated:      "refuse it (passnum venue refuse REQUEST --department CODE --reason TEXT), then ask again (passnum venue request ID …)",
 	// settlement
-	"payer_missing": "passnum department set CODE --payer-name … --payer-iban …",
-	"period_order":  "passnum settlement list --department CODE shows the closed months; close the oldest open one first",
-	"iban_missing":  "passnum venue update ID --iban … --reason …, then passnum settlement adjust next month",
+	settlement.ENoPayer:     "passnum department set CODE --payer-name … --payer-iban …",
+	settlement.EPeriodOrder: "passnum settlement list --department CODE shows the closed months; close the oldest open one first",
+	settlement.ENoIBAN:      "passnum venue update ID --iban … --reason …, then passnum settlement adjust next month",
 	// issuing
 	issuing.EChequierKeyRevoked: "void it: passnum void CHEQUIER-NUMBER --reason \"clé révoquée\"",
 	issuing.EChequierHandedOver: "replace a damaged voucher: passnum reprint --voucher NUMBER --reason TEXT --out DIR",
