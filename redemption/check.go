@@ -128,6 +128,7 @@ type Item struct {
 	Manual            bool       `json:"manual,omitempty"`
 
 	validFromText, validUntilText string
+	departmentName                string // who the volunteer calls, in messages
 }
 
 func (it *Item) reject(reason string) {
@@ -190,15 +191,17 @@ type voucherRow struct {
 	RedeemedVenueID    *int64
 	RedeemedScannedAt  *time.Time
 	RedeemedReceivedAt *time.Time
+	DepartmentName     string
 }
 
 func loadVouchers(db *gorm.DB, serials []int64) (map[int64]voucherRow, error) {
 	var rows []voucherRow
 	err := db.Raw(`SELECT v.serial, v.status, v.redemption_id, b.department_code, b.face_value_cents,
 			b.valid_from, b.valid_until, r.venue_id AS redeemed_venue_id,
-			r.scanned_at AS redeemed_scanned_at, r.created_at AS redeemed_received_at
+			r.scanned_at AS redeemed_scanned_at, r.created_at AS redeemed_received_at, d.name AS department_name
 		FROM vouchers v
 		JOIN batches b ON b.id = v.batch_id
+		JOIN departments d ON d.code = b.department_code
 		LEFT JOIN redemptions r ON r.id = v.redemption_id
 		WHERE v.serial IN ?`, serials).Scan(&rows).Error
 	if err != nil {
@@ -263,7 +266,7 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 			it.reject(ReasonUnknownVoucher)
 			continue
 		}
-		it.Department, it.ValueCents = row.DepartmentCode, row.FaceValueCents
+		it.Department, it.ValueCents, it.departmentName = row.DepartmentCode, row.FaceValueCents, row.DepartmentName
 		it.validFromText = frenchDay(row.ValidFrom.Day().Start())
 		it.validUntilText = frenchDay(row.ValidUntil.Day().Start())
 		day := scanDay
@@ -456,7 +459,10 @@ func (s *Service) judgeCounted(tx *ledger.Tx, ks *voucher.KeySet, venue venueSta
 	if err != nil {
 		return nil, err
 	}
-	return items, s.recordManualFailures(tx, venue, items, failures, now)
+	if err := s.recordManualFailures(tx, venue, items, failures, now); err != nil {
+		return nil, err
+	}
+	return items, s.tellWait(tx, venue.ID, items, now)
 }
 
 func validInput(in Input) error {

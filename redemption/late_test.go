@@ -222,3 +222,30 @@ func TestLateByDelay(t *testing.T) {
 		}
 	})
 }
+
+// A voucher scanned offline and spent elsewhere before the basket reached
+// the server is refused with what follows: the venue is not paid for it,
+// and what to tell the person. One spent before the scan is the plain
+// "already used": the device could have known.
+func TestOfflineConflictMessage(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 2)
+		dev := e.device(t, e.venue1)
+		e.redeem(t, e.venue2, e.code(1)) // spent before the scan
+		cursor := e.sync(t)
+		scanned := e.Clock.T.Add(time.Minute)
+		e.Clock.T = scanned.Add(time.Hour)
+		e.redeem(t, e.venue2, e.code(0)) // spent elsewhere while venue 1 was offline
+		e.Clock.T = e.Clock.T.Add(time.Hour)
+		res := e.redeemAt(t, e.venue1, dev, cursor, scanned, e.code(0), e.code(1))
+		conflict, before := res.Items[0], res.Items[1]
+		for _, want := range []string{"pendant que votre appareil était hors ligne", "ne sera pas remboursée", "Dites à la personne", "Yvelines (78)"} {
+			if conflict.Reason != redemption.ReasonAlreadyRedeemed || !strings.Contains(conflict.Message, want) {
+				t.Fatalf("offline conflict: %q, want %q", conflict.Message, want)
+			}
+		}
+		if before.Reason != redemption.ReasonAlreadyRedeemed || strings.Contains(before.Message, "hors ligne") {
+			t.Fatalf("spent before the scan: %+v", before)
+		}
+	})
+}

@@ -39,7 +39,6 @@ func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []
 		return nil
 	}
 	limit, window := s.manualLimit()
-	since := now.Add(-window)
 	rows := make([]ledger.ManualEntryFailure, wrong)
 	for i := range rows {
 		rows[i] = ledger.ManualEntryFailure{VenueID: venue.ID, At: now}
@@ -51,16 +50,9 @@ func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []
 	if before >= int64(limit) || after < int64(limit) {
 		return nil
 	}
-	// The lock lasts until fewer than limit failures are left in the
-	// window: until the limit-th most recent one is window old.
-	var times []time.Time
-	if err := tx.Model(&ledger.ManualEntryFailure{}).Where("venue_id = ? AND at > ?", venue.ID, since).
-		Order("at DESC").Offset(limit-1).Limit(1).Pluck("at", &times).Error; err != nil {
+	until, err := lockedUntil(tx, venue.ID, limit, window, now)
+	if err != nil {
 		return err
-	}
-	until := now.Add(window)
-	if len(times) == 1 {
-		until = times[0].UTC().Add(window)
 	}
 	departments := make([]string, 0, len(venue.labels))
 	for d := range venue.labels {
@@ -71,6 +63,42 @@ func (s *Service) recordManualFailures(tx *ledger.Tx, venue venueState, items []
 		Actor: "system:manual-entry-limit", At: now,
 		Data: ledger.ManualEntryLocked{VenueID: venue.ID, Departments: departments, Failures: int(after),
 			WindowSeconds: int64(window / time.Second), LockedUntil: until.Format(time.RFC3339Nano)}})
+}
+
+// lockedUntil is when a venue locked out of manual entry may type again:
+// the lock lasts until fewer than limit failures are left in the window,
+// that is until the limit-th most recent one is window old.
+func lockedUntil(tx *ledger.Tx, venueID int64, limit int, window time.Duration, now time.Time) (time.Time, error) {
+	var times []time.Time
+	if err := tx.Model(&ledger.ManualEntryFailure{}).Where("venue_id = ? AND at > ?", venueID, now.Add(-window)).
+		Order("at DESC").Offset(limit-1).Limit(1).Pluck("at", &times).Error; err != nil {
+		return time.Time{}, err
+	}
+	if len(times) == 1 {
+		return times[0].UTC().Add(window), nil
+	}
+	return now.Add(window), nil
+}
+
+// tellWait gives the items refused unread (rate_limited) the real wait,
+// in whole minutes rounded up: "a few minutes" leaves the volunteer
+// guessing whether to wait or to send the person away.
+func (s *Service) tellWait(tx *ledger.Tx, venueID int64, items []Item, now time.Time) error {
+	if !slices.ContainsFunc(items, func(it Item) bool { return it.Reason == ReasonRateLimited }) {
+		return nil
+	}
+	limit, window := s.manualLimit()
+	until, err := lockedUntil(tx, venueID, limit, window, now)
+	if err != nil {
+		return err
+	}
+	text := lockedMessage(until.Sub(now))
+	for i := range items {
+		if items[i].Reason == ReasonRateLimited {
+			items[i].Message = text
+		}
+	}
+	return nil
 }
 
 // Lockout is a venue locked out of manual entry, as its départements see it.

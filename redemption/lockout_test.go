@@ -71,9 +71,23 @@ func TestManualEntryLockout(t *testing.T) {
 		if res.Accepted || res.Items[1].Reason != redemption.ReasonInvalidCode {
 			t.Fatalf("basket with a wrong code: %+v", res)
 		}
-		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(5)); it.Reason != redemption.ReasonRateLimited {
+		// Locked until t0+15min, 5 minutes from now: the message says so,
+		// rounded up to the minute 30 seconds later.
+		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(5)); it.Reason != redemption.ReasonRateLimited ||
+			!strings.Contains(it.Message, "Réessayez dans 5 minutes") {
 			t.Fatalf("right code while locked out: %+v", it)
 		}
+		lockedAt := e.Clock.T
+		for _, c := range []struct {
+			after time.Duration
+			want  string
+		}{{30 * time.Second, "dans 5 minutes"}, {4*time.Minute + time.Second, "dans 1 minute,"}} {
+			e.Clock.T = lockedAt.Add(c.after)
+			if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(5)); !strings.Contains(it.Message, c.want) {
+				t.Fatalf("%v after the lock: %q, want %q", c.after, it.Message, c.want)
+			}
+		}
+		e.Clock.T = lockedAt
 		for range 5 { // refused without being compared, so not counted again
 			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
 		}

@@ -84,15 +84,49 @@ func message(it *Item) string {
 	case ReasonNotYetValid:
 		return fmt.Sprintf("Ce chèque ne sera valable qu'à partir du %s.", it.validFromText)
 	case ReasonVenueNotLabelled:
-		return fmt.Sprintf("Votre structure n'est pas labellisée pour les chèques du département %s : elle ne peut pas les encaisser. Contactez le département.", it.Department)
+		return fmt.Sprintf("Votre structure n'est pas labellisée pour les chèques du département %s : elle ne peut pas les encaisser. "+
+			"Rendez le chèque à la personne, et appelez le département %[1]s pour demander le label.", it.departmentText())
 	case ReasonVenueSuspended:
-		return fmt.Sprintf("Votre structure est suspendue pour les chèques du département %s : elle ne peut pas les encaisser pour le moment. Contactez le département.", it.Department)
+		return fmt.Sprintf("Votre structure est suspendue pour les chèques du département %s : elle ne peut pas les encaisser pour le moment. "+
+			"Rendez le chèque à la personne, et appelez le département %[1]s pour savoir pourquoi et jusqu'à quand.", it.departmentText())
 	case ReasonWrongDepartment:
 		return fmt.Sprintf("Ce chèque est réservé au département %s, pour lequel votre structure n'est pas labellisée.", it.Department)
 	case ReasonDuplicateInBasket:
 		return "Ce chèque est déjà dans le panier."
 	case ReasonRateLimited:
-		return "Trop de saisies incorrectes. Attendez quelques minutes avant de réessayer, ou scannez le QR code."
+		// judgeCounted gives the real wait (lockedMessage); this is what a
+		// refusal says before it knows it.
+		return "Trop de saisies incorrectes : la saisie à la main est bloquée pour le moment. Scannez le QR code du chèque."
 	}
 	return "Ce chèque ne peut pas être accepté."
+}
+
+// departmentText names a département as the volunteer looks it up:
+// "Yvelines (78)".
+func (it *Item) departmentText() string {
+	if it.departmentName == "" {
+		return it.Department
+	}
+	return fmt.Sprintf("%s (%s)", it.departmentName, it.Department)
+}
+
+// lockedMessage is the refusal of a typed entry while the venue's manual
+// entry is locked for wait more, in whole minutes rounded up.
+func lockedMessage(wait time.Duration) string {
+	minutes := max(1, int((wait+time.Minute-1)/time.Minute))
+	unit := "minutes"
+	if minutes == 1 {
+		unit = "minute"
+	}
+	return fmt.Sprintf("Trop de saisies incorrectes : la saisie à la main est bloquée. Réessayez dans %d %s, ou scannez le QR code du chèque.", minutes, unit)
+}
+
+// offlineConflictMessage is the refusal of a voucher scanned offline and
+// spent elsewhere before the basket reached the server: first come, first
+// paid. The volunteer already let the person in, so it says what follows
+// for the venue and what to tell the person.
+func offlineConflictMessage(it *Item, spentAt time.Time) string {
+	return fmt.Sprintf("Ce chèque a été utilisé dans une autre structure %s, pendant que votre appareil était hors ligne : "+
+		"votre structure ne sera pas remboursée pour ce chèque. Dites à la personne que ce chèque avait déjà servi ailleurs, "+
+		"et demandez-lui d'appeler le département %s si ce n'est pas elle qui l'a utilisé.", frenchTime(spentAt), it.departmentText())
 }

@@ -154,10 +154,12 @@ func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
 
 // recordOfflineConflict appends an event when a basket scanned earlier
 // meets vouchers spent elsewhere after its scan: first come, first served,
-// and the auditors see both.
+// and the auditors see both. Those vouchers' messages say so, for the
+// volunteer who accepted them offline.
 func (s *Service) recordOfflineConflict(tx *ledger.Tx, b *Basket, res *Result) error {
 	var conflicts []ledger.ConflictingSpend
-	for _, it := range res.Items {
+	for i := range res.Items {
+		it := &res.Items[i]
 		if it.Reason == ReasonAlreadyRedeemed && !it.ByThisVenue && it.OtherRedemptionID != 0 {
 			var other ledger.Redemption
 			if err := tx.Where("id = ?", it.OtherRedemptionID).Take(&other).Error; err != nil {
@@ -165,6 +167,7 @@ func (s *Service) recordOfflineConflict(tx *ledger.Tx, b *Basket, res *Result) e
 			}
 			if other.CreatedAt.After(b.ScannedAt) {
 				conflicts = append(conflicts, ledger.ConflictingSpend{Serial: it.Serial, RedemptionID: other.ID})
+				it.Message = offlineConflictMessage(it, other.CreatedAt)
 			}
 		}
 	}

@@ -229,7 +229,11 @@ func TestRejectionReasons(t *testing.T) {
 				label := db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = '78'", e.venue2)
 				label.Update("status", c.status)
 				defer db.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ? AND department_code = '78'", e.venue2).Update("status", ledger.VenueLabelled)
-				if it, _ := e.svc.Check(ctx, e.venue2, e.code(8)); it.Reason != c.want {
+				// The volunteer is told whom to call, by name, and what to do
+				// with the voucher.
+				it, _ := e.svc.Check(ctx, e.venue2, e.code(8))
+				if it.Reason != c.want || !strings.Contains(it.Message, "appelez le département Yvelines (78)") ||
+					!strings.Contains(it.Message, "Rendez le chèque à la personne") {
 					t.Fatalf("%+v", it)
 				}
 			})
@@ -239,7 +243,10 @@ func TestRejectionReasons(t *testing.T) {
 			for range 10 {
 				e.svc.Check(ctx, e.venue2, redemption.Input{Number: e.vouchers[9].Number, VerificationCode: "ZZZZ-ZZZZ"})
 			}
-			if it, _ := e.svc.Check(ctx, e.venue2, good); it.Reason != redemption.ReasonRateLimited {
+			// Locked for the whole window, 15 minutes from now: the real
+			// wait, not "a few minutes".
+			if it, _ := e.svc.Check(ctx, e.venue2, good); it.Reason != redemption.ReasonRateLimited ||
+				!strings.Contains(it.Message, "Réessayez dans 15 minutes") {
 				t.Fatalf("after 10 wrong entries: %+v", it)
 			}
 			// Scanning still works, and another venue is not affected.

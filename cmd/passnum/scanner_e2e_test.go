@@ -700,7 +700,7 @@ func TestScannerManualEntry(t *testing.T) {
 	mustRun(t, p.env, "venue", "suspend", "1", "--reason", "enquête en cours")
 	clickID(t, ctx, "encaisser")
 	waitText(t, ctx, "#titre-resultat", "Refusé")
-	waitText(t, ctx, "#ecran-resultat", "Votre structure est suspendue")
+	waitText(t, ctx, "#ecran-resultat", "Votre structure est suspendue", "appelez le département Yvelines (78)")
 	screenshot(t, ctx, "scanner-refuse")
 	checkAccessibility(t, ctx)
 	clickID(t, ctx, "retour-panier")
@@ -873,7 +873,9 @@ func TestScannerOffline(t *testing.T) {
 	// The network returns: the page notices by itself and sends the basket.
 	clickID(t, ctx, "nouveau-panier")
 	proxy.down.Store(false)
-	report := waitText(t, ctx, "#rapport-envoi", "déjà utilisé ailleurs pendant que vous étiez hors ligne", "accepté — 10 €")
+	// The server's words: the venue will not be paid, and what to tell the person.
+	report := waitText(t, ctx, "#rapport-envoi", "pendant que votre appareil était hors ligne", "ne sera pas remboursée",
+		"Dites à la personne", "accepté — 10 €")
 	if !strings.Contains(report, a.Number) {
 		t.Errorf("the conflict does not name voucher %s:\n%s", a.Number, report)
 	}

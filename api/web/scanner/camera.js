@@ -9,12 +9,14 @@ const EVERY_MS = 150;
 export class Camera {
   // video is the <video> that shows the preview; onCode gets each decoded
   // text; onState gets "starting", "running", "stopped" or an error name
-  // ("NotAllowedError", "NotFoundError", "unsupported", …).
+  // ("NotAllowedError", "NotFoundError", "unsupported", …), the camera's
+  // real state: a stop while it starts wins.
   constructor(video, onCode, onState) {
     this.video = video;
     this.onCode = onCode;
     this.onState = onState;
     this.stream = null;
+    this.state = "stopped"; // the last state told onState
     this.timer = 0;
     this.canvas = document.createElement("canvas");
     this.context = this.canvas.getContext("2d", { willReadFrequently: true });
@@ -22,30 +24,38 @@ export class Camera {
 
   get running() { return this.stream !== null; }
 
+  // on: running or about to, what a button to stop it stands for.
+  get on() { return this.state === "running" || this.state === "starting"; }
+
+  say(s) {
+    this.state = s;
+    this.onState(s);
+  }
+
   async start() {
-    if (this.stream) return;
+    if (this.on) return;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      this.onState("unsupported"); // an insecure origin (http:// other than localhost) has no camera
+      this.say("unsupported"); // an insecure origin (http:// other than localhost) has no camera
       return;
     }
-    this.onState("starting");
+    this.say("starting");
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: false,
         video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
       });
-      if (this.stream) { // started twice meanwhile
+      if (this.state !== "starting") { // stopped meanwhile
         stream.getTracks().forEach((t) => t.stop());
         return;
       }
       this.stream = stream;
       this.video.srcObject = stream;
       await this.video.play().catch(() => {});
-      this.onState("running");
+      if (this.stream !== stream) return; // stopped while the preview started
+      this.say("running");
       this.tick();
     } catch (e) {
-      this.stream = null;
-      this.onState(e && e.name ? e.name : "error");
+      if (this.state === "starting") this.say(e && e.name ? e.name : "error");
     }
   }
 
@@ -54,7 +64,7 @@ export class Camera {
     if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
     this.stream = null;
     this.video.srcObject = null;
-    this.onState("stopped");
+    this.say("stopped");
   }
 
   tick() {

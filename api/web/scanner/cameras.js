@@ -19,15 +19,21 @@ const CAMERA_TEXT = {
 };
 
 // cameraState shows what a camera does; aim says what to point it at, and
-// instead what to do when it cannot work.
-function cameraState(box, aim, instead) {
+// instead what to do when it cannot work. Its button, if it has one, says
+// what a tap does to the camera as it is now: stop it while it runs or
+// starts, start it when stopped, try again when it failed; there is none
+// to tap where the browser gives no camera at all.
+function cameraState(box, aim, instead, button) {
   return (s) => {
     const trouble = !["running", "starting", "stopped"].includes(s);
     box.querySelector(".etat-camera").textContent = s === "running" ? aim
       : (CAMERA_TEXT[s] || "La caméra ne démarre pas.") + (trouble ? " " + instead : "");
     box.classList.toggle("active", s === "running");
-    const button = box.querySelector("button");
-    if (button) button.textContent = s === "running" || s === "starting" ? "Arrêter la caméra" : "Démarrer la caméra";
+    if (button) {
+      button.textContent = s === "running" || s === "starting" ? "Arrêter la caméra"
+        : s === "stopped" ? "Démarrer la caméra" : "Réessayer la caméra";
+      button.hidden = s === "unsupported";
+    }
     if (box.id === "camera-scanner" && trouble) $("saisie").open = true;
   };
 }
@@ -50,7 +56,7 @@ export function startCameras(onRead) {
     onRead(text);
   };
   scanCamera = new Camera($("camera-scanner").querySelector("video"), read,
-    cameraState($("camera-scanner"), AIM, "Saisissez le chèque à la main."));
+    cameraState($("camera-scanner"), AIM, "Saisissez le chèque à la main.", $("bouton-camera")));
   pairingCamera = new Camera($("camera-association").querySelector("video"), read,
     cameraState($("camera-association"), "Visez le QR code d'association.", "Collez le code ci-dessous."));
 }
@@ -68,7 +74,7 @@ export function follow(screen) {
 }
 
 export function toggleScanCamera() {
-  wanted = !scanCamera.running;
+  wanted = !scanCamera.on; // a camera that failed is tried again
   if (wanted) scanCamera.start(); else scanCamera.stop();
 }
 

@@ -112,10 +112,9 @@ export async function sendQueue() {
             accepted.push({ ...item, number: v.number || item.number, value_cents: v.value_cents });
             continue;
           }
-          const conflict = v.reason === "already_redeemed" && v.by_this_venue === false;
-          lines.push(`Chèque n° ${v.number || item.number || "?"} : ` + (conflict
-            ? `déjà utilisé ailleurs pendant que vous étiez hors ligne${v.redeemed_at ? " (" + at(v.redeemed_at) + ")" : ""}. Il n'est pas encaissé par votre structure.`
-            : v.message));
+          // The server says what a conflict means (not paid, what to tell
+          // the person): it alone knows the voucher was spent after the scan.
+          lines.push(`Chèque n° ${v.number || item.number || "?"} : ${v.message}`);
         }
         if (accepted.length) {
           rest = { ...q, key: q.key + "-r", items: accepted, total_cents: accepted.reduce((s, i) => s + i.value_cents, 0) };

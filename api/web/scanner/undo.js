@@ -21,7 +21,14 @@ export function startUndo() {
 export async function undo(event) {
   event.preventDefault();
   const l = undoable();
-  const say = (m) => { $("message-annulation").textContent = m; };
+  // The message sits between the reasons and the buttons, in view above
+  // the navigation bar, and takes the focus: it is what to read next.
+  const say = (m) => {
+    const el = $("message-annulation");
+    el.textContent = m;
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: "center" });
+  };
   const reason = new FormData($("form-annulation")).get("motif");
   if (!reason) return say("Choisissez pourquoi vous annulez cet encaissement.");
   if (!l) return say("Le délai pour annuler cet encaissement est passé : contactez le département.");
