@@ -6,10 +6,13 @@ PKGS := ./...
 # Packages whose tests exercise concurrency run under the race detector.
 RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/... ./api/... ./printing/...
 
-.PHONY: run test test-tools bench lint build fuzz clean
+.PHONY: run test test-tools bench lint build fuzz clean bin/passnum
 
-run:
-	$(GO) run ./cmd/passnum demo --serve
+# The demo runs from bin/passnum, built once, so that the commands it
+# prints to try next (bin/passnum …) start at once instead of compiling
+# again as `go run` would.
+run: bin/passnum
+	bin/passnum demo --serve
 
 test: lint test-tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
@@ -41,8 +44,14 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-build:
-	$(GO) build -o bin/passnum ./cmd/passnum
+build: bin/passnum
+
+# Always handed to go build, which knows better than make whether a source
+# or an embedded file changed (it then links nothing); only the first build,
+# modules downloaded and every package compiled, is long enough to announce.
+bin/passnum:
+	@[ -x $@ ] || echo "building bin/passnum (first time: about a minute)…"
+	$(GO) build -o $@ ./cmd/passnum
 
 # Each fuzz target for FUZZTIME; their seed corpora run in `make test`.
 FUZZTIME ?= 60s

@@ -170,7 +170,7 @@ func TestBodyLimit(t *testing.T) {
 // in the same envelope as ours.
 func TestEchoErrors(t *testing.T) {
 	e := newEnv(t, ledgertest.Open(t, ledger.SQLite), 0)
-	for _, path := range []string{"/", "/api/v1/nothing", "/api/v2/keys", "/api/v1/keys/", "/api/v1/redemptions/1/items", "/%3Cscript%3E"} {
+	for _, path := range []string{"/api/v1/nothing", "/api/v2/keys", "/api/v1/keys/", "/api/v1/redemptions/1/items", "/%3Cscript%3E"} {
 		r := e.do(t, request{method: "GET", path: path, as: "venue1", offContract: true, unrouted: true})
 		er := r.expect(t, http.StatusNotFound, "not_found")
 		if !strings.Contains(er.Error.Message, "openapi.yaml") {

@@ -106,6 +106,10 @@ type pageData struct {
 	Department string
 	KeyName    string
 	CSRFToken  string
+	// VenuesInfo is where beneficiaries find labelled venues (Config), on
+	// the home page; VenuesURL is set when it is a web address to link.
+	VenuesInfo string
+	VenuesURL  string
 }
 
 // pageSet is the parsed templates and the assets.
@@ -141,7 +145,7 @@ func loadPages() (*pageSet, error) {
 		return nil, err
 	}
 	ps := &pageSet{templates: map[string]*template.Template{}, assets: assets, scanner: scanner}
-	files := []string{"login.html"}
+	files := []string{"login.html", "accueil-public.html"}
 	for _, p := range sitePages() {
 		files = append(files, p.file)
 	}
@@ -181,6 +185,7 @@ func (s *server) pageRoutes(e *echo.Echo) {
 	r.Add(http.MethodPost, "/session", s.login)
 	r.Add(http.MethodDelete, "/session", s.logout)
 
+	r.Add(http.MethodGet, "/", s.rootPage(ps))
 	r.Add(http.MethodGet, "/connexion", s.loginPage(ps))
 	r.Add(http.MethodGet, "/departement", redirectTo("/departement/"))
 	r.Add(http.MethodGet, "/auditeur", redirectTo("/auditeur/"))
@@ -233,6 +238,18 @@ func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 		}
 		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: ps.assets.URL("/pages/login.js")})
 	}
+}
+
+// rootPage is the root address: whoever opens the server's address in a
+// browser (a venue's volunteer, département staff, someone trying the demo)
+// finds the way to the scanner and the staff pages, not an API error. It
+// needs no session and no script.
+func (s *server) rootPage(ps *pageSet) echo.HandlerFunc {
+	data := pageData{Title: "Accueil", VenuesInfo: s.venuesInfo}
+	if u, err := url.Parse(s.venuesInfo); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		data.VenuesURL = u.String()
+	}
+	return func(c echo.Context) error { return ps.render(c, "accueil-public.html", data) }
 }
 
 func (ps *pageSet) render(c echo.Context, file string, data pageData) error {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"passnum/api"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 )
@@ -438,6 +439,27 @@ func TestPages(t *testing.T) {
 	}
 	if r := anon.send(t, "GET", "/departement", nil, nil); r.status != http.StatusMovedPermanently || r.header.Get("Location") != "/departement/" {
 		t.Errorf("/departement: %d to %q", r.status, r.header.Get("Location"))
+	}
+
+	// The root address is a page for anyone, leading to the scanner and to
+	// the login page; a web address of the venues' list is a link.
+	r = anon.send(t, "GET", "/", nil, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("home page: %d %s", r.status, r.body)
+	}
+	checkPage(t, "/", r)
+	for _, want := range []string{`href="/scanner/"`, `href="/connexion"`, `href="/api/v1/openapi.yaml"`} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("home page lacks %s", want)
+		}
+	}
+	if strings.Contains(string(r.body), "<script") || strings.Contains(string(r.body), "Où utiliser") {
+		t.Errorf("home page without venues info: a script or a venues section:\n%s", r.body)
+	}
+	e = newEnv(t, ledgertest.Open(t, ledger.SQLite), 0, func(c *api.Config) { c.VenuesInfo = "https://www.yvelines.fr/pass-numerique" })
+	r = (&browser{e: e}).send(t, "GET", "/", nil, nil)
+	if !strings.Contains(string(r.body), `<a href="https://www.yvelines.fr/pass-numerique">https://www.yvelines.fr/pass-numerique</a>`) {
+		t.Errorf("home page with the venues' address:\n%s", r.body)
 	}
 }
 

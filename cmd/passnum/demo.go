@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +75,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	a.now = clock.Now
 	closeMonth := settlement.MonthAt(time.Now().Add(-time.Hour)).Previous()
 	clock.set(closeMonth.FirstDay().Start().Add(9 * time.Hour))
-	files := []string{}
+	var files []demoFile
 	step("Setting up a new installation in %s (the story starts on %s)", a.cfg.DataDir, voucher.Today(a.now()))
 	init := a.initCmd()
 	init.SetContext(ctx)
@@ -176,6 +177,11 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		return none, err
 	}
 	say("%d chéquiers, %d vouchers in %d PDF files in %s (%s)", m.Chequiers, m.Vouchers, len(m.Files), printDir, time.Since(start).Round(time.Millisecond))
+	for _, f := range m.Files {
+		files = append(files, demoFile{filepath.Join(printDir, f.Name),
+			fmt.Sprintf("for the print shop: chéquiers %s to %s, part %d of %d", f.FirstChequier, f.LastChequier, f.Part, len(m.Files))})
+	}
+	files = append(files, demoFile{filepath.Join(printDir, printing.ManifestName), "the PDFs' ranges and SHA-256, for the print shop and the auditors"})
 	say("every code re-created from the ledger matches the checksum recorded at issue")
 
 	step("Handing over chéquiers, losing one")
@@ -262,7 +268,9 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		if err != nil {
 			return none, err
 		}
-		files = append(files, written...)
+		for _, f := range written {
+			files = append(files, demoFile{f, settlementFileWhat(f, dept)})
+		}
 	}
 	_, err = red.Reverse(ctx, venueIDs[0], 1, "trop tard", who)
 	say("undoing the Médiathèque's redemption of %s now is refused: « %s »", closeMonth, passnum.ErrorMessage(err))
@@ -288,7 +296,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	if err := os.WriteFile(reportFile, pdf.Bytes(), 0o644); err != nil {
 		return none, err
 	}
-	files = append(files, reportFile)
+	files = append(files, demoFile{reportFile, "the programme report, for the funders"})
 
 	step("Sealing and auditing the ledger")
 	if err := a.seal(ctx, db); err != nil {
@@ -303,29 +311,75 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	if err := a.exportLedger(ctx, db, exportFile); err != nil {
 		return none, err
 	}
-	files = append(files, exportFile)
+	files = append(files, demoFile{exportFile, "the ledger export, for the auditors"})
 	say("the ledger export %s, checked with the public keys alone, as an auditor would:", exportFile)
 	if err := a.verifyExport(ctx, exportFile, keysFile); err != nil {
 		return none, fmt.Errorf("the demo's ledger export does not verify: %w", err)
 	}
 
 	step("Done")
-	say("data folder   %s", a.cfg.DataDir)
-	say("database      %s", a.cfg.DatabaseURL)
-	say("public keys   %s", keysFile)
-	say("PDF to print  %s", filepath.Join(printDir, m.Files[0].Name))
-	for _, f := range files {
-		say("written       %s", f)
+	signing, err := filepath.Glob(filepath.Join(a.store().Dir, "*.pem"))
+	if err != nil {
+		return none, err
 	}
-	say("try           go run ./cmd/passnum --data-dir %s verify --keys %s %s", a.cfg.DataDir, keysFile, good.Code)
-	say("              go run ./cmd/passnum --data-dir %s audit verify", a.cfg.DataDir)
-	say("              go run ./cmd/passnum audit verify --export %s --keys %s", exportFile, keysFile)
-	say("              go run ./cmd/passnum --data-dir %s report", a.cfg.DataDir)
+	head := []demoFile{{a.cfg.DatabaseURL, "the database (SQLite): programme, vouchers, ledger"}}
+	for _, f := range signing {
+		head = append(head, demoFile{f, "a private signing key: never share it, back it up apart"})
+	}
+	head = append(head, demoFile{keysFile, "the public keys, to check codes and the ledger export anywhere"})
+	files = append(head, files...)
+	say("the demo wrote in %s:", a.cfg.DataDir)
+	for _, f := range files {
+		rel, err := filepath.Rel(a.cfg.DataDir, f.path)
+		if err != nil {
+			return none, err
+		}
+		say("  %-48s %s", rel, f.what)
+	}
+	self := demoCommand()
+	say("try")
+	say("  %s --data-dir %s verify --keys %s %s", self, a.cfg.DataDir, keysFile, good.Code)
+	say("  %s --data-dir %s audit verify", self, a.cfg.DataDir)
+	say("  %s audit verify --export %s --keys %s", self, exportFile, keysFile)
+	say("  %s --data-dir %s report", self, a.cfg.DataDir)
 	var counts struct{ Chequiers, Vouchers int64 }
 	db.Read(ctx).Model(&ledger.Chequier{}).Count(&counts.Chequiers)
 	db.Read(ctx).Model(&ledger.Voucher{}).Count(&counts.Vouchers)
-	say("in all        %d chéquiers, %d vouchers, ledger verified", counts.Chequiers, counts.Vouchers)
+	say("in all: %d chéquiers, %d vouchers, ledger verified", counts.Chequiers, counts.Vouchers)
 	return first.Vouchers[8], nil
+}
+
+// demoFile is a file the demo wrote and what it is, for its final list.
+type demoFile struct{ path, what string }
+
+// settlementFileWhat says what a file of writeSettlementFiles is, from the
+// name it gave it.
+func settlementFileWhat(path, dept string) string {
+	name := filepath.Base(path)
+	switch {
+	case strings.HasSuffix(name, "-statements.csv"):
+		return "the month's statement lines of département " + dept
+	case strings.HasSuffix(name, "-sepa.xml"):
+		return "the SEPA transfer file of département " + dept + ", for its paying office"
+	default:
+		venue := strings.TrimSuffix(name[strings.LastIndex(name, "-venue-")+len("-venue-"):], ".pdf")
+		return "the PDF statement of venue " + venue + " for département " + dept
+	}
+}
+
+// demoCommand is how to run passnum again in the commands the demo
+// suggests: the program's name as it was started (bin/passnum under
+// make run, passnum when installed, the tests' binary), so that each runs
+// at once. os.Args[0] rather than a variable set by make, so that it is
+// right however the demo was started. Under go run the binary is in a
+// temporary go-build folder that is gone when the demo ends: then go run
+// it is.
+func demoCommand() string {
+	self := os.Args[0]
+	if strings.Contains(filepath.ToSlash(self), "/go-build") {
+		return "go run ./cmd/passnum"
+	}
+	return self
 }
 
 // demoClock lets the demo's story start in an earlier month and then catch
@@ -367,6 +421,7 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		{"venue (Médiathèque Mitterrand)", apikeys.Spec{Role: apikeys.RoleVenue, VenueID: 1, Name: "démo : lieu"}},
 		{"département 78", apikeys.Spec{Role: apikeys.RoleDepartment, Department: "78", Name: "démo : département"}},
 		{"auditor", apikeys.Spec{Role: apikeys.RoleAuditor, Name: "démo : auditeur"}},
+		{"admin (every département)", apikeys.Spec{Role: apikeys.RoleAdmin, Name: "démo : administration"}},
 	} {
 		secret, _, err := keys.Create(ctx, k.spec, "demo")
 		if err != nil {
@@ -385,8 +440,8 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		}
 		fmt.Fprintf(a.out, "   %-36s %s/scanner/\n", "venue scanner (phone or browser)", url)
 		fmt.Fprintf(a.out, "   %-36s %s\n", "  its pairing code (15 minutes)", pairing.Code)
-		fmt.Fprintf(a.out, "   %-36s go run ./cmd/passnum --data-dir %s apikey pair --venue 1 --name téléphone\n", "  another code", a.cfg.DataDir)
-		fmt.Fprintf(a.out, "   %-36s %s/connexion (with the département or auditor key)\n", "pages for départements, auditors", url)
+		fmt.Fprintf(a.out, "   %-36s %s --data-dir %s apikey pair --venue 1 --name téléphone\n", "  another code", demoCommand(), a.cfg.DataDir)
+		fmt.Fprintf(a.out, "   %-36s %s/connexion (with the admin, département or auditor key)\n", "pages for départements, auditors", url)
 		fmt.Fprintf(a.out, "   %-36s %s/api/v1/openapi.yaml\n", "API description", url)
 		fmt.Fprintf(a.out, "\n   Redeem voucher %s as the venue:\n\n", sample.Number)
 		fmt.Fprintf(a.out, "curl -s -X POST %s/api/v1/redemptions \\\n  -H 'Authorization: Bearer %s' \\\n  -H 'Idempotency-Key: demo-voucher-%d' -H 'Content-Type: application/json' \\\n  -d '{\"items\":[{\"code\":\"%s\"}]}'\n\n",

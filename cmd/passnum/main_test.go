@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,6 +97,49 @@ func TestDemo(t *testing.T) {
 	}
 	keysFile, code := m[1], m[2]
 
+	t.Run("FilesListed", func(t *testing.T) {
+		listed := demoFiles(t, out)
+		var pdfs int
+		for _, f := range listed {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("listed but not written: %v", err)
+			}
+			if strings.HasSuffix(f, ".pdf") {
+				pdfs++
+			}
+		}
+		// Every file the demo wrote is in the list: the five PDFs of the
+		// print shop as much as the others.
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, path)
+			if !slices.Contains(listed, rel) && !strings.HasPrefix(rel, "passnum.db-") { // SQLite's WAL files
+				t.Errorf("written but not listed: %s", rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pdfs != 5+3+1 { // print shop, venue statements, programme report
+			t.Errorf("%d PDF files listed", pdfs)
+		}
+	})
+	t.Run("HintsRun", func(t *testing.T) {
+		// The commands to try name the program as it was started, and run.
+		hints := regexp.MustCompile(`(?m)^     (\S+) (.*)$`).FindAllStringSubmatch(out[strings.Index(out, "\n   try\n"):], -1)
+		if len(hints) != 4 {
+			t.Fatalf("%d commands to try:\n%s", len(hints), out)
+		}
+		for _, h := range hints {
+			if h[1] != binary {
+				t.Errorf("a hint runs %s, not the binary the demo was started as (%s)", h[1], binary)
+			}
+			mustRun(t, nil, strings.Fields(h[2])...)
+		}
+	})
 	t.Run("VerifyOffline", func(t *testing.T) {
 		// No data folder at all: only the exported public keys.
 		elsewhere := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
@@ -119,6 +164,21 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("audit verify:\n%s", out)
 		}
 	})
+}
+
+// demoFiles are the files the demo's summary lists, relative to its folder.
+func demoFiles(t *testing.T, out string) []string {
+	t.Helper()
+	i := strings.Index(out, "the demo wrote in ")
+	j := strings.Index(out, "\n   try\n")
+	if i < 0 || j < i {
+		t.Fatalf("the demo lists no files:\n%s", out)
+	}
+	var files []string
+	for _, line := range strings.Split(out[i:j], "\n")[1:] {
+		files = append(files, strings.Fields(line)[0])
+	}
+	return files
 }
 
 // TestSession runs the CLI session of the README on SQLite and PostgreSQL,
@@ -628,5 +688,24 @@ func TestDemoServe(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusCreated || !strings.Contains(string(body), `"accepted":true`) {
 		t.Fatalf("the demo's curl line: %d %s", res.StatusCode, body)
+	}
+
+	// Each staff key printed opens the staff pages, where it lands.
+	origin := strings.TrimSuffix(curl[1], "/api/v1/redemptions")
+	for label, home := range map[string]string{"admin (every département)": "/departement/", "département 78": "/departement/", "auditor": "/auditeur/"} {
+		key := regexp.MustCompile(`(?m)^   ` + regexp.QuoteMeta(label) + ` key +(\S+)$`).FindStringSubmatch(printed.String())
+		if key == nil {
+			t.Errorf("demo --serve printed no %s key:\n%s", label, printed.String())
+			continue
+		}
+		res, err := http.Post(origin+"/session", "application/json", strings.NewReader(`{"key":"`+key[1]+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"home":"`+home+`"`) {
+			t.Errorf("logging in with the %s key: %d %s", label, res.StatusCode, body)
+		}
 	}
 }

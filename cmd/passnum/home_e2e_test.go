@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestHomePage: whoever opens the server's address on a phone gets a French
+// page, not the API's JSON, whose ways in (the scanner, the staff pages,
+// where to find the venues) are on the first screen and reached with the
+// keyboard, in that order.
+func TestHomePage(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_VENUES_INFO=https://www.yvelines.fr/pass-numerique"}
+	mustRun(t, env, "init")
+	base := startServer(t, env)
+	ctx := newBrowser(t)
+	// adminCheckPage reads the CSP violations this listener records.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.cspViolations = []; document.addEventListener("securitypolicyviolation",
+			(e) => window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || e.sample)));`}); err != nil {
+		t.Fatal(err)
+	}
+	adminDo(t, ctx, phone(), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if lang := adminValue(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "fr" {
+		t.Errorf("lang=%q", lang)
+	}
+	if title := adminValue(t, ctx, chromedp.Title()); title != "Accueil — Pass numérique" {
+		t.Errorf("title %q", title)
+	}
+	screenshot(t, ctx, "home-phone")
+
+	// inView is the link's text when all of it is in the viewport.
+	const inView = `(() => { const a = document.activeElement; const r = a.getBoundingClientRect();
+		return a.tagName === "A" && r.top >= 0 && r.bottom <= window.innerHeight ? a.getAttribute("href") + " " + a.textContent : ""; })()`
+	want := []string{"/scanner/ Scanner les chèques", "/connexion Espace des départements et des auditeurs",
+		"https://www.yvelines.fr/pass-numerique https://www.yvelines.fr/pass-numerique"}
+	for _, w := range want[:2] {
+		href := strings.Fields(w)[0]
+		if !adminValue(t, ctx, chromedp.Evaluate[bool](`(() => { const r = document.querySelector('a[href="`+href+`"]').getBoundingClientRect();
+			return r.top >= 0 && r.bottom <= window.innerHeight; })()`)) {
+			t.Errorf("%s is not on the first screen of a phone", href)
+		}
+	}
+	// From the top: the skip link, the site's name, then the ways in.
+	var reached []string
+	for range 8 {
+		adminDo(t, ctx, chromedp.KeyEvent(kb.Tab))
+		if got := adminValue(t, ctx, chromedp.Evaluate[string](inView)); got != "" {
+			reached = append(reached, got)
+		}
+	}
+	var ways []string
+	for _, r := range reached {
+		for _, w := range want {
+			if r == w {
+				ways = append(ways, r)
+			}
+		}
+	}
+	if strings.Join(ways, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the keyboard reaches, in view:\n%s\nwant, in this order:\n%s", strings.Join(reached, "\n"), strings.Join(want, "\n"))
+	}
+	adminCheckPage(t, ctx, "home")
+
+	// Enter on the staff link opens the login page.
+	adminDo(t, ctx, phone(), chromedp.Focus(chromedp.CSS(`a[href="/connexion"]`)), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("key")))
+}
