@@ -108,6 +108,7 @@ func TestScannerTypedVerdict(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll("#liste-panier li.refused").length`); n != 0 {
 		t.Errorf("%d refused vouchers among those to redeem", n)
 	}
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("refuses").scrollIntoView({block: "start"})`))
 	screenshot(t, ctx, "scanner-saisie-refus")
 	checkAccessibility(t, ctx)
 }
