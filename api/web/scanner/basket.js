@@ -80,6 +80,9 @@ function checked(item) {
   if (!state.basket.items.includes(item)) return; // removed meanwhile
   saveBasket();
   renderBasket();
+  // A typed voucher's verdict, under the form, grows once judged: it is
+  // brought whole into view again, above the sticky button (scroll-padding).
+  if (!item.code && state.basket.items[state.basket.items.length - 1] === item) $("verdict").scrollIntoView({ block: "nearest" });
   if (item.state === "refused") signal(false);
   announce(`Chèque ${item.number || ""} : ${item.message}`);
 }

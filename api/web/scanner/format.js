@@ -24,3 +24,15 @@ export function at(iso) {
 export function plural(n, one, many) {
   return `${n} ${n > 1 ? many : one}`;
 }
+
+// vouchersLine says what a basket holds, from its items' value_cents: "2
+// chèques — 20 €". A voucher typed offline has no known value yet (0): it
+// is counted apart, never as "0 €", since the server judges its amount.
+export function vouchersLine(items) {
+  const known = items.filter((i) => i.value_cents > 0);
+  const unknown = items.length - known.length;
+  const parts = [];
+  if (known.length) parts.push(`${plural(known.length, "chèque", "chèques")} — ${eurosShort(known.reduce((s, i) => s + i.value_cents, 0))}`);
+  if (unknown) parts.push(`${plural(unknown, "chèque", "chèques")} à confirmer (montant vérifié au retour du réseau)`);
+  return parts.join(" + ");
+}

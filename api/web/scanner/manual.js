@@ -1,7 +1,7 @@
 // Manual entry: a voucher typed by its printed number and verification
 // code, for a QR code the camera cannot read. Both are checked for typing
 // mistakes on the device (the number's check digit), then go into the
-// basket like a scanned voucher.
+// basket like a scanned voucher; its verdict is shown under the form.
 
 import * as codec from "./codec.js";
 import { state } from "./state.js";
@@ -30,5 +30,7 @@ export function manualEntry(event) {
   $("numero").value = "";
   $("verification").value = "";
   addItem({ number, input: { number, verification_code: verification } });
-  $("numero").focus();
+  // The verdict now stands under the form: focus (and the view) go to it,
+  // so that a refusal is never missed; the next number is a tap away.
+  $("verdict").focus();
 }

@@ -8,7 +8,7 @@ import { Offline, errorMessage, isOnline, request } from "./network.js";
 import { clearBasket, verdict } from "./basket.js";
 import { renderBasket, renderOnline, renderReport, showResult } from "./views.js";
 import { $, announce } from "./screens.js";
-import { at, eurosShort, plural } from "./format.js";
+import { at, eurosShort, plural, vouchersLine } from "./format.js";
 
 // postBasket sends a basket under its Idempotency-Key; while the server
 // still records the same basket (409 request_in_progress), it waits.
@@ -75,8 +75,11 @@ function queueBasket(items, body, key) {
     items: items.map((i) => ({ input: i.input, number: i.number || null, value_cents: i.value_cents })) });
   clearBasket();
   renderOnline();
-  showResult("attente", `Enregistré hors ligne — ${eurosShort(total)}`,
-    `${plural(items.length, "chèque", "chèques")}. Le panier sera envoyé dès le retour du réseau ; le résultat s'affichera sur l'écran Scanner.`);
+  // A voucher typed offline has no known amount: the title gives a total
+  // only when it is the whole basket's, never "0 €".
+  const unknown = items.some((i) => !i.value_cents);
+  showResult("attente", unknown ? "Enregistré hors ligne" : `Enregistré hors ligne — ${eurosShort(total)}`,
+    `${vouchersLine(items)}. Le panier sera envoyé dès le retour du réseau ; le résultat s'affichera sur l'écran Scanner.`);
 }
 
 let sendingQueue = false;

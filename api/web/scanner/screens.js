@@ -22,6 +22,9 @@ export function whenShown(fn) {
 }
 
 export function show(name, { focus = true } = {}) {
+  // Another screen starts at the top, header in view: the scroll position
+  // of a long basket means nothing on the answer to it.
+  if (name !== screen) window.scrollTo(0, 0);
   screen = name;
   for (const s of SCREENS) $("ecran-" + s).hidden = s !== name;
   $("navigation").hidden = !state.device;
@@ -30,7 +33,7 @@ export function show(name, { focus = true } = {}) {
     else b.removeAttribute("aria-current");
   }
   entered(name);
-  if (focus) $("ecran-" + name).querySelector("h1").focus();
+  if (focus) $("ecran-" + name).querySelector("h1").focus({ preventScroll: true });
 }
 
 let announced = 0;

@@ -6,7 +6,7 @@ import * as codec from "./codec.js";
 import { state } from "./state.js";
 import { Offline, errorMessage, request } from "./network.js";
 import { $ } from "./screens.js";
-import { at, euros, monthFormat, plural, timeFormat } from "./format.js";
+import { at, euros, monthFormat, plural, timeFormat, vouchersLine } from "./format.js";
 
 export async function loadToday() {
   const total = $("total-journee"), list = $("liste-journee"), month = $("total-mois");
@@ -14,7 +14,7 @@ export async function loadToday() {
   waiting.hidden = state.queue.length === 0;
   $("liste-attente").replaceChildren(...state.queue.map((q) => {
     const li = document.createElement("li");
-    li.textContent = `Scanné ${at(q.scanned_at)} : ${plural(q.items.length, "chèque", "chèques")}, ${euros(q.total_cents)}.`;
+    li.textContent = `Scanné ${at(q.scanned_at)} : ${vouchersLine(q.items)}.`;
     return li;
   }));
   if (!state.device) return;

@@ -8,7 +8,7 @@ import * as store from "./store.js";
 import { state, sendable, undoable } from "./state.js";
 import { isOnline } from "./network.js";
 import { $, announce, show } from "./screens.js";
-import { at, euros, eurosShort, plural } from "./format.js";
+import { at, euros, plural, vouchersLine } from "./format.js";
 
 export function renderHeader() {
   $("nom-lieu").textContent = state.device ? state.device.venue.name : "";
@@ -22,59 +22,79 @@ export function renderOnline() {
 
 const STATE_LABEL = { ok: "Valable", refused: "Refusé", checking: "Vérification", "offline-ok": "Vérifié hors ligne", "offline-manual": "À confirmer" };
 
-// renderBasket lists the basket; each "Retirer" button carries its item's
-// id in data-item, which app.js listens for.
-export function renderBasket() {
-  const items = state.basket.items;
-  const list = $("panier");
-  list.replaceChildren(...items.map((item) => {
-    const li = document.createElement("li");
-    li.className = "article " + item.state;
-    const amount = document.createElement("p");
-    amount.className = "montant";
-    amount.textContent = item.value_cents ? euros(item.value_cents) : "…";
-    const label = document.createElement("p");
-    label.className = "etiquette";
-    label.textContent = STATE_LABEL[item.state];
-    const number = document.createElement("p");
-    number.className = "numero";
-    number.textContent = item.number ? `Chèque n° ${item.number}${item.code ? "" : " (saisi)"}` : "Chèque";
-    const message = document.createElement("p");
-    message.className = "raison";
-    message.textContent = item.message;
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "bouton petit";
-    remove.textContent = "Retirer";
-    remove.dataset.item = item.id;
-    remove.setAttribute("aria-label", `Retirer le chèque ${item.number || ""} du panier`);
-    li.append(label, amount, number, message, remove);
-    return li;
-  }));
-  const n = items.length;
-  $("titre-panier").textContent = n ? `Panier : ${plural(n, "chèque", "chèques")}` : "Panier";
-  $("panier-vide").hidden = n > 0;
-  $("vider").hidden = n === 0;
-  $("actions-panier").hidden = sendable().length === 0; // nothing to send: no button in the way
-  renderVerdict();
-  const go = sendable();
-  const total = go.reduce((s, i) => s + i.value_cents, 0);
-  const unknown = go.filter((i) => i.state === "offline-manual").length;
-  const button = $("encaisser");
-  button.disabled = go.length === 0 || items.some((i) => i.state === "checking") || state.sending;
-  button.textContent = go.length === 0 ? "Encaisser" :
-    `Encaisser ${plural(go.length, "chèque", "chèques")} — ${eurosShort(total)}${unknown ? " + " + plural(unknown, "à confirmer", "à confirmer") : ""}`;
+// amountOf is an item's amount as the basket shows it: "…" while it is
+// checked, nothing for a refused voucher of unknown value, never "0 €".
+function amountOf(item) {
+  if (item.value_cents) return euros(item.value_cents);
+  if (item.state === "checking") return "…";
+  if (item.state === "offline-manual") return "Montant à confirmer";
+  return "";
 }
 
-// renderVerdict shows the last voucher of the basket under the camera.
+function itemView(item) {
+  const li = document.createElement("li");
+  li.className = "article " + item.state;
+  const amount = document.createElement("p");
+  amount.className = "montant";
+  amount.textContent = amountOf(item);
+  amount.hidden = !amount.textContent;
+  const label = document.createElement("p");
+  label.className = "etiquette";
+  label.textContent = STATE_LABEL[item.state];
+  const number = document.createElement("p");
+  number.className = "numero";
+  number.textContent = item.number ? `Chèque n° ${item.number}${item.code ? "" : " (saisi)"}` : "Chèque";
+  const message = document.createElement("p");
+  message.className = "raison";
+  message.textContent = item.message;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "bouton petit";
+  remove.textContent = "Retirer";
+  remove.dataset.item = item.id;
+  remove.setAttribute("aria-label", `Retirer le chèque ${item.number || ""} du panier`);
+  li.append(label, amount, number, message, remove);
+  return li;
+}
+
+// renderBasket lists the basket, newest first: what will be redeemed, then
+// the refused vouchers apart, to hand back. Each "Retirer" button carries
+// its item's id in data-item, which app.js listens for.
+export function renderBasket() {
+  const items = state.basket.items;
+  const newest = items.slice().reverse();
+  const go = sendable();
+  const refused = newest.filter((i) => i.state === "refused");
+  $("liste-panier").replaceChildren(...newest.filter((i) => i.state !== "refused").map(itemView));
+  $("liste-refuses").replaceChildren(...refused.map(itemView));
+  $("refuses").hidden = refused.length === 0;
+  $("titre-refuses").textContent = `${refused.length} refusé${refused.length > 1 ? "s" : ""}, à rendre à la personne`;
+  $("titre-panier").textContent = go.length ? `Panier : ${plural(go.length, "chèque", "chèques")}` :
+    items.length ? "Panier : aucun chèque à encaisser" : "Panier";
+  $("panier-vide").hidden = items.length > 0;
+  $("vider").hidden = items.length === 0;
+  $("actions-panier").hidden = go.length === 0; // nothing to send: no button in the way
+  renderVerdict();
+  const button = $("encaisser");
+  button.disabled = go.length === 0 || items.some((i) => i.state === "checking") || state.sending;
+  button.textContent = go.length === 0 ? "Encaisser" : `Encaisser ${vouchersLine(go)}`;
+}
+
+// renderVerdict shows the last voucher read where the person looks: under
+// the camera for a scanned one, under the form for a typed one. The box is
+// moved only when it changes place: moving it would take its focus away.
 function renderVerdict() {
   const box = $("verdict");
   const item = state.basket.items[state.basket.items.length - 1];
   box.hidden = !item;
   if (!item) return;
+  const anchor = item.code ? $("camera-scanner") : $("form-saisie");
+  if (box.previousElementSibling !== anchor) anchor.after(box);
   box.className = "article " + item.state;
   box.querySelector(".etiquette").textContent = `${STATE_LABEL[item.state]} · n° ${item.number || "?"}`;
-  box.querySelector(".montant").textContent = item.value_cents ? euros(item.value_cents) : "…";
+  const amount = box.querySelector(".montant");
+  amount.textContent = amountOf(item);
+  amount.hidden = !amount.textContent;
   box.querySelector(".raison").textContent = item.message;
 }
 
