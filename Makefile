@@ -8,8 +8,10 @@ RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/... ./api/... .
 
 .PHONY: run test test-tools bench lint build fuzz clean
 
+# `make run LISTEN=:8443 TLS=1`: on every interface, over HTTPS with a
+# self-signed certificate, for a phone on the same network.
 run:
-	$(GO) run ./cmd/passnum demo --serve
+	$(GO) run ./cmd/passnum demo --serve $(if $(LISTEN),--listen=$(LISTEN)) $(if $(TLS),--tls)
 
 test: lint test-tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
