@@ -10,9 +10,11 @@ RACE_PKGS := ./ledger/... ./issuing/... ./audit/... ./redemption/... ./api/... .
 
 # The demo runs from bin/passnum, built once, so that the commands it
 # prints to try next (bin/passnum …) start at once instead of compiling
-# again as `go run` would.
+# again as `go run` would. `make run LISTEN=:8443 TLS=1`: on every
+# interface, over HTTPS with a self-signed certificate, for a phone on the
+# same network.
 run: bin/passnum
-	bin/passnum demo --serve
+	bin/passnum demo --serve $(if $(LISTEN),--listen=$(LISTEN)) $(if $(TLS),--tls)
 
 test: lint test-tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)

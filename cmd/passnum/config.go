@@ -52,6 +52,12 @@ var (
 			"only for the keys made before each key derived its own (keys list, column CODES: installation)"}
 	optListen = &option{env: "PASSNUM_LISTEN", flag: "listen", def: "127.0.0.1:8080", check: hostPort,
 		usage: "address to serve on; port 0 picks a free one"}
+	optTLSCert = &option{env: "PASSNUM_TLS_CERT", flag: "tls-cert", def: "",
+		usage: "PEM file of the certificate to serve HTTPS with (its chain after it), read again on SIGHUP; with --tls-key. Without both: plain HTTP, for a reverse proxy that terminates TLS"}
+	optTLSKey = &option{env: "PASSNUM_TLS_KEY", flag: "tls-key", def: "",
+		usage: "PEM file of the certificate's private key, read again on SIGHUP"}
+	optRedirectListen = &option{env: "PASSNUM_REDIRECT_LISTEN", flag: "redirect-listen", def: "", check: maybeHostPort,
+		usage: "with TLS, a second address (such as :80) whose plain HTTP requests get a redirect to HTTPS"}
 	optReversalWindow = &option{env: "PASSNUM_REVERSAL_WINDOW", flag: "reversal-window", def: 30 * time.Minute, check: notNegative,
 		usage: "how long a venue may undo a redemption"}
 	optSealEvery = &option{env: "PASSNUM_SEAL_EVERY", flag: "seal-every", def: time.Second, check: positive,
@@ -75,7 +81,7 @@ var (
 // options is the configuration table, in the order 'passnum config' and
 // README list it.
 var options = []*option{optDataDir, optDatabaseURL, optSigningKey, optVerificationSecret,
-	optListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
+	optListen, optTLSCert, optTLSKey, optRedirectListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
 	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo}
 
 func someFolder(v any) error {
@@ -90,6 +96,13 @@ func hostPort(v any) error {
 		return fmt.Errorf("%q is not an address with a port: write it as 127.0.0.1:8080, or :8080 for every interface", v)
 	}
 	return nil
+}
+
+func maybeHostPort(v any) error {
+	if v.(string) == "" {
+		return nil
+	}
+	return hostPort(v)
 }
 
 func positive(v any) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ import (
 
 func (a *app) demoCmd() *cobra.Command {
 	var dir string
-	var serve bool
+	var serve, selfSigned bool
 	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -45,17 +46,37 @@ func (a *app) demoCmd() *cobra.Command {
 			} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 				return fmt.Errorf("%s is not empty: the demo needs a fresh folder", dir)
 			}
+			if selfSigned && !serve {
+				return errors.New("--tls makes a certificate to serve the demo with: give --serve too")
+			}
 			a.cfg.DataDir = dir
 			a.cfg.DatabaseURL = filepath.Join(dir, "passnum.db")
+			if serve {
+				ln, fellBack, err := demoListener(o.listen)
+				if err != nil {
+					return fmt.Errorf("listen on %s: %w", o.listen, err)
+				}
+				defer ln.Close()
+				if fellBack {
+					fmt.Fprintf(a.out, "%s is busy (another program listens there): the demo will serve on %s instead\n", o.listen, ln.Addr())
+				}
+				o.listener = ln
+			}
 			sample, err := a.runDemo(cmd)
 			if err != nil || !serve {
 				return err
 			}
-			return a.serveDemo(cmd, sample, o)
+			if selfSigned = selfSigned && o.tlsCert == "" && o.tlsKey == ""; selfSigned {
+				if o.tlsCert, o.tlsKey, err = writeSelfSigned(dir); err != nil {
+					return err
+				}
+			}
+			return a.serveDemo(cmd, sample, o, selfSigned)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the demo's files (default: a new temporary folder)")
 	cmd.Flags().BoolVar(&serve, "serve", false, "then serve the demo programme's API until interrupted, with the flags of serve")
+	cmd.Flags().BoolVar(&selfSigned, "tls", false, "with --serve, serve HTTPS with a self-signed certificate made for this machine (tls/ in the demo folder, 7 days), so that a phone's camera works")
 	o.bind(cmd.Flags()) // for --serve
 	return cmd
 }
@@ -409,7 +430,9 @@ func (c *demoClock) advance(d time.Duration) {
 
 // serveDemo gives the demo programme API keys and serves it, printing what
 // a newcomer needs to try it: the URL, keys and a request that works.
-func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o serveOptions) error {
+// selfSigned says that o's certificate is the demo's own, which neither a
+// browser nor curl knows.
+func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o serveOptions, selfSigned bool) error {
 	ctx := cmd.Context()
 	keys := a.apikeys(a.db)
 	type demoKey struct{ label, secret string }
@@ -442,10 +465,18 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		fmt.Fprintf(a.out, "   %-36s %s\n", "  its pairing code (15 minutes)", pairing.Code)
 		fmt.Fprintf(a.out, "   %-36s %s --data-dir %s apikey pair --venue 1 --name téléphone\n", "  another code", demoCommand(), a.cfg.DataDir)
 		fmt.Fprintf(a.out, "   %-36s %s/connexion (with the admin, département or auditor key)\n", "pages for départements, auditors", url)
+		curl := "curl -s"
+		if selfSigned {
+			fmt.Fprintf(a.out, "   %-36s %s (self-signed: the browser warns about it once, accept it)\n", "certificate", o.tlsCert)
+			curl += " --cacert " + o.tlsCert
+		}
+		for _, phone := range phoneURLs(o.listener, url) {
+			fmt.Fprintf(a.out, "   %-36s %s/scanner/\n", "scanner on a phone (same network)", phone)
+		}
 		fmt.Fprintf(a.out, "   %-36s %s/api/v1/openapi.yaml\n", "API description", url)
 		fmt.Fprintf(a.out, "\n   Redeem voucher %s as the venue:\n\n", sample.Number)
-		fmt.Fprintf(a.out, "curl -s -X POST %s/api/v1/redemptions \\\n  -H 'Authorization: Bearer %s' \\\n  -H 'Idempotency-Key: demo-voucher-%d' -H 'Content-Type: application/json' \\\n  -d '{\"items\":[{\"code\":\"%s\"}]}'\n\n",
-			url, shown[0].secret, sample.Serial, sample.Code)
+		fmt.Fprintf(a.out, "%s -X POST %s/api/v1/redemptions \\\n  -H 'Authorization: Bearer %s' \\\n  -H 'Idempotency-Key: demo-voucher-%d' -H 'Content-Type: application/json' \\\n  -d '{\"items\":[{\"code\":\"%s\"}]}'\n\n",
+			curl, url, shown[0].secret, sample.Serial, sample.Code)
 	}
 	return a.serve(ctx, o, ready)
 }

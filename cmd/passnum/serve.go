@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,9 @@ import (
 // serveOptions are the server's settings beyond the shared configuration.
 type serveOptions struct {
 	listen          string
+	tlsCert         string
+	tlsKey          string
+	redirectListen  string
 	reversalWindow  time.Duration
 	sealEvery       time.Duration
 	checkpointEvery time.Duration
@@ -34,11 +38,17 @@ type serveOptions struct {
 	trustedProxies  []string
 	basketBurst     int
 	basketEvery     time.Duration
+	// listener, if not nil, is already open on listen's address (the demo
+	// opens it before its story, to find a busy port at once).
+	listener net.Listener
 }
 
 // bind declares the server's flags, for serve and demo --serve.
 func (o *serveOptions) bind(fs *pflag.FlagSet) {
 	optListen.bind(fs, &o.listen)
+	optTLSCert.bind(fs, &o.tlsCert)
+	optTLSKey.bind(fs, &o.tlsKey)
+	optRedirectListen.bind(fs, &o.redirectListen)
 	optReversalWindow.bind(fs, &o.reversalWindow)
 	optSealEvery.bind(fs, &o.sealEvery)
 	optCheckpointEvery.bind(fs, &o.checkpointEvery)
@@ -58,7 +68,9 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: "serve refuses to start on a schema that is behind its migrations. It seals the ledger in the\n" +
 			"background (one replica at a time does it) and purges the answers to refused baskets once a day\n" +
 			"old, answers /healthz and /readyz, and on SIGINT or SIGTERM stops accepting connections and\n" +
-			"finishes the requests in flight.",
+			"finishes the requests in flight. With --tls-cert and --tls-key it serves HTTPS (HTTP/2 included)\n" +
+			"and HSTS, and reads the two files again on SIGHUP: new connections get the new certificate,\n" +
+			"open ones go on; a file that does not load leaves the previous certificate in place.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.serve(cmd.Context(), o, nil)
@@ -79,6 +91,19 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	proxies, err := parseProxies(o.trustedProxies)
 	if err != nil {
 		return err
+	}
+	// The TLS files are read before the database is opened: a wrong path
+	// or a key that does not match is said at once.
+	var cert *certificate
+	switch {
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together: give both files to serve HTTPS, or neither for plain HTTP")
+	case o.tlsCert != "":
+		if cert, err = loadCertificate(o.tlsCert, o.tlsKey); err != nil {
+			return err
+		}
+	case o.redirectListen != "":
+		return errors.New("--redirect-listen sends plain HTTP to HTTPS: it needs --tls-cert and --tls-key")
 	}
 	limits := api.DefaultRateLimits
 	limits.RedemptionsPerVenue = api.Limit{Burst: o.basketBurst, Every: o.basketEvery}
@@ -118,9 +143,15 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Settlement: a.settlement(db),
 		Figures:    &figures.Service{DB: db},
 	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits})
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	ln := o.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", o.listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", o.listen, err)
+		}
+	}
+	var redirect *http.Server
+	if cert != nil {
+		handler = withHSTS(handler)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -145,11 +176,35 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, CheckpointEvery: o.checkpointEvery, Log: log}).Run(workCtx, o.sealEvery)
 	})
 	work.Go(func() { redeemer.PurgeAnswersEvery(workCtx, answerPurgeEvery, log) })
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	served := make(chan error, 2)
 	url := "http://" + ln.Addr().String()
+	if cert == nil {
+		go func() { served <- srv.Serve(ln) }()
+	} else {
+		// ServeTLS offers HTTP/2 by ALPN: a phone's first load of the
+		// scanner fetches its files over one connection, in parallel.
+		srv.TLSConfig = &tls.Config{GetCertificate: cert.get, MinVersion: tls.VersionTLS12}
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+		work.Go(func() { cert.reloadOnHangup(workCtx, log) })
+		url = "https://" + ln.Addr().String()
+	}
 	log.Info("listening", "url", url, "database", string(db.Dialect()))
 	fmt.Fprintf(a.out, "listening on %s\n", url)
+	if o.redirectListen != "" {
+		rln, err := net.Listen("tcp", o.redirectListen)
+		if err != nil {
+			srv.Close()
+			stopWork()
+			work.Wait()
+			return fmt.Errorf("--redirect-listen %s: %w", o.redirectListen, err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		redirect = &http.Server{Handler: redirectToHTTPS(port), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+			MaxHeaderBytes: 16 << 10, ErrorLog: srv.ErrorLog}
+		go func() { served <- redirect.Serve(rln) }()
+		log.Info("redirecting plain HTTP to HTTPS", "address", rln.Addr().String())
+		fmt.Fprintf(a.out, "redirecting http://%s to %s\n", rln.Addr(), url)
+	}
 	if ready != nil {
 		ready(url)
 	}
@@ -158,8 +213,14 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	case <-ctx.Done():
 		log.Info("shutting down: finishing requests in flight")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+		if redirect != nil {
+			redirect.Shutdown(shutdownCtx)
+		}
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
+	}
+	if redirect != nil {
+		redirect.Close() // when the HTTPS server failed, it goes too
 	}
 	stopWork()
 	work.Wait()
