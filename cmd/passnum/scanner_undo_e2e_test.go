@@ -117,7 +117,7 @@ func TestScannerLockoutWait(t *testing.T) {
 		enter(t, ctx, v)
 		waitText(t, ctx, "#panier", v.Number)
 	}
-	waitText(t, ctx, "#titre-panier", "10 chèques")
+	waitText(t, ctx, "#refuses", "10 refusés, à rendre à la personne") // none to redeem
 	clickID(t, ctx, "vider")
 	waitText(t, ctx, "#vider", "Confirmer")
 	clickID(t, ctx, "vider")
