@@ -31,12 +31,3 @@ func newFixture(t *testing.T, db *ledger.DB) fixture {
 	s := &apikeys.Service{DB: db}
 	return fixture{Fixture: f, venue: v.ID, keys: s, pairings: &apikeys.Pairings{Keys: s, Sign: f.Keys}}
 }
-
-func count(t *testing.T, db *ledger.DB, model any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.Read(context.Background()).Model(model).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}

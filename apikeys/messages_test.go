@@ -32,7 +32,7 @@ func TestMessages(t *testing.T) {
 			department = "Une clé de département se rattache à un département, par son code (par exemple 78), et à aucun lieu."
 			venue      = "Une clé de lieu se rattache à un lieu, par son numéro, et à aucun département."
 		)
-		keys, events := count(t, db, &ledger.APIKey{}), count(t, db, &ledger.Event{})
+		keys, events := ledgertest.Count(t, db, &ledger.APIKey{}), ledgertest.Count(t, db, &ledger.Event{})
 		for _, c := range []struct {
 			name string
 			call func() error
@@ -67,10 +67,10 @@ func TestMessages(t *testing.T) {
 				}
 			})
 		}
-		if n, m := count(t, db, &ledger.APIKey{}), count(t, db, &ledger.Event{}); n != keys || m != events {
+		if n, m := ledgertest.Count(t, db, &ledger.APIKey{}), ledgertest.Count(t, db, &ledger.Event{}); n != keys || m != events {
 			t.Fatalf("refusals wrote %d keys and %d events", n-keys, m-events)
 		}
-		if n := count(t, db, &ledger.Pairing{}); n != 0 {
+		if n := ledgertest.Count(t, db, &ledger.Pairing{}); n != 0 {
 			t.Fatalf("a refused pairing wrote %d rows", n)
 		}
 	})

@@ -71,7 +71,7 @@ func TestSessions(t *testing.T) {
 			if _, err := s.OpenSession(ctx, dept); err != nil {
 				t.Fatal(err)
 			}
-			if n := count(t, db, &ledger.WebSession{}); n != 1 {
+			if n := ledgertest.Count(t, db, &ledger.WebSession{}); n != 1 {
 				t.Fatalf("%d sessions after the sweep, want 1", n)
 			}
 		})
@@ -107,13 +107,13 @@ func TestSessions(t *testing.T) {
 			}
 		})
 		t.Run("VenueKeyRefused", func(t *testing.T) {
-			before := count(t, db, &ledger.WebSession{})
+			before := ledgertest.Count(t, db, &ledger.WebSession{})
 			_, err := s.OpenSession(ctx, principal(apikeys.Spec{Role: apikeys.RoleVenue, VenueID: f.venue, Name: "tablette"}))
 			const msg = "Cette clé est celle d'un lieu : elle sert au scanner des chèques, pas à ces pages. Utilisez une clé de département ou d'auditeur."
 			if passnum.ErrorCode(err) != apikeys.EForbidden || passnum.ErrorMessage(err) != msg {
 				t.Fatalf("%v, want forbidden %q", err, msg)
 			}
-			if n := count(t, db, &ledger.WebSession{}); n != before {
+			if n := ledgertest.Count(t, db, &ledger.WebSession{}); n != before {
 				t.Fatalf("a refused session wrote %d rows", n-before)
 			}
 		})

@@ -17,19 +17,6 @@ import (
 	"passnum/voucher"
 )
 
-func count(t *testing.T, db *ledger.DB, model any, where ...any) int64 {
-	t.Helper()
-	var n int64
-	q := db.Read(context.Background()).Model(model)
-	if len(where) > 0 {
-		q = q.Where(where[0], where[1:]...)
-	}
-	if err := q.Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestIssue(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
@@ -42,13 +29,13 @@ func TestIssue(t *testing.T) {
 		if res.FirstChequier != "78-2026-000001" || res.LastChequier != "78-2026-000120" {
 			t.Fatalf("chéquier range %s … %s", res.FirstChequier, res.LastChequier)
 		}
-		if got := count(t, db, &ledger.Voucher{}, "batch_id = ? AND status = ?", b.ID, ledger.VoucherInactive); got != 1200 {
+		if got := ledgertest.Count(t, db, &ledger.Voucher{}, "batch_id = ? AND status = ?", b.ID, ledger.VoucherInactive); got != 1200 {
 			t.Fatalf("%d inactive vouchers, want 1200", got)
 		}
-		if got := count(t, db, &ledger.Chequier{}, "batch_id = ? AND status = ?", b.ID, ledger.ChequierIssued); got != 120 {
+		if got := ledgertest.Count(t, db, &ledger.Chequier{}, "batch_id = ? AND status = ?", b.ID, ledger.ChequierIssued); got != 120 {
 			t.Fatalf("%d issued chéquiers, want 120", got)
 		}
-		if got := count(t, db, &ledger.Event{}, "type = ? AND entity_id = ?", "batch.issued", fmt.Sprint(b.ID)); got != 1 {
+		if got := ledgertest.Count(t, db, &ledger.Event{}, "type = ? AND entity_id = ?", "batch.issued", fmt.Sprint(b.ID)); got != 1 {
 			t.Fatalf("%d batch.issued events, want 1", got)
 		}
 
@@ -131,7 +118,7 @@ func TestIssueRejectsBadRequests(t *testing.T) {
 				}
 			})
 		}
-		if n := count(t, db, &ledger.Batch{}) + count(t, db, &ledger.Voucher{}) + count(t, db, &ledger.Chequier{}); n != 0 {
+		if n := ledgertest.Count(t, db, &ledger.Batch{}) + ledgertest.Count(t, db, &ledger.Voucher{}) + ledgertest.Count(t, db, &ledger.Chequier{}); n != 0 {
 			t.Fatalf("rejected requests left %d rows", n)
 		}
 	})
@@ -142,7 +129,7 @@ func TestIssueRejectsBadRequests(t *testing.T) {
 func TestIssueIsAtomic(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		f := issuingtest.New(t, db)
-		events := count(t, db, &ledger.Event{})
+		events := ledgertest.Count(t, db, &ledger.Event{})
 		ctx, cancel := context.WithCancel(context.Background())
 		var written int
 		_, err := f.Issuing.Issue(ctx, issuingtest.Request("78", 500, 10), func(done int) {
@@ -158,11 +145,11 @@ func TestIssueIsAtomic(t *testing.T) {
 			t.Fatalf("cancelled after %d vouchers; the test needs a cancellation midway", written)
 		}
 		for name, model := range map[string]any{"batches": &ledger.Batch{}, "chéquiers": &ledger.Chequier{}, "vouchers": &ledger.Voucher{}} {
-			if n := count(t, db, model); n != 0 {
+			if n := ledgertest.Count(t, db, model); n != 0 {
 				t.Errorf("%d %s left by a cancelled batch", n, name)
 			}
 		}
-		if n := count(t, db, &ledger.Event{}); n != events {
+		if n := ledgertest.Count(t, db, &ledger.Event{}); n != events {
 			t.Errorf("%d events after a cancelled batch, want %d", n, events)
 		}
 		res := f.Issue(t, issuingtest.Request("78", 1, 10))
@@ -241,13 +228,13 @@ func TestActivate(t *testing.T) {
 			if c.Status != ledger.ChequierActive || *c.BeneficiaryRef != "CCAS-17-0193" {
 				t.Fatalf("chéquier %+v", c)
 			}
-			if n := count(t, db, &ledger.Voucher{}, "chequier_id = ? AND status = ?", c.ID, ledger.VoucherActive); n != 10 {
+			if n := ledgertest.Count(t, db, &ledger.Voucher{}, "chequier_id = ? AND status = ?", c.ID, ledger.VoucherActive); n != 10 {
 				t.Fatalf("%d active vouchers, want 10", n)
 			}
-			if n := count(t, db, &ledger.Voucher{}, "status = ?", ledger.VoucherActive); n != 10 {
+			if n := ledgertest.Count(t, db, &ledger.Voucher{}, "status = ?", ledger.VoucherActive); n != 10 {
 				t.Fatalf("activation touched other chéquiers: %d active vouchers", n)
 			}
-			if n := count(t, db, &ledger.Event{}, "type = ? AND entity_id = ?", "chequier.activated", fmt.Sprint(c.ID)); n != 1 {
+			if n := ledgertest.Count(t, db, &ledger.Event{}, "type = ? AND entity_id = ?", "chequier.activated", fmt.Sprint(c.ID)); n != 1 {
 				t.Fatalf("%d activation events", n)
 			}
 		})
@@ -288,7 +275,7 @@ func TestActivate(t *testing.T) {
 			req := issuingtest.Request("92", 2, 5)
 			req.RequiresActivation = false
 			r := f.Issue(t, req)
-			if n := count(t, db, &ledger.Voucher{}, "batch_id = ? AND status = ?", r.Batch.ID, ledger.VoucherActive); n != 10 {
+			if n := ledgertest.Count(t, db, &ledger.Voucher{}, "batch_id = ? AND status = ?", r.Batch.ID, ledger.VoucherActive); n != 10 {
 				t.Fatalf("%d active vouchers in a batch without activation, want 10", n)
 			}
 			// Recording the hand-over still works and is counted.
@@ -332,10 +319,10 @@ func TestVoid(t *testing.T) {
 				t.Fatal("a redeemed voucher was voided")
 			}
 		}
-		if n := count(t, db, &ledger.Voucher{}, "chequier_id = ? AND status = ?", c.ID, ledger.VoucherRedeemed); n != 1 {
+		if n := ledgertest.Count(t, db, &ledger.Voucher{}, "chequier_id = ? AND status = ?", c.ID, ledger.VoucherRedeemed); n != 1 {
 			t.Fatalf("%d redeemed vouchers after voiding, want 1", n)
 		}
-		if n := count(t, db, &ledger.Voucher{}, "status = ?", ledger.VoucherVoid); n != 9 {
+		if n := ledgertest.Count(t, db, &ledger.Voucher{}, "status = ?", ledger.VoucherVoid); n != 9 {
 			t.Fatalf("%d void vouchers in the database, want 9", n)
 		}
 		t.Run("ErrVoidTwice", func(t *testing.T) {
@@ -380,7 +367,7 @@ func TestActivateRevokedKey(t *testing.T) {
 		if got := passnum.ErrorCode(err); got != issuing.EChequierKeyRevoked || passnum.ErrorMessage(err) != want {
 			t.Fatalf("activation by scanned code: code %q (%v), want %q", got, err, issuing.EChequierKeyRevoked)
 		}
-		if n := count(t, db, &ledger.Chequier{}, "status = ?", ledger.ChequierActive); n != 0 {
+		if n := ledgertest.Count(t, db, &ledger.Chequier{}, "status = ?", ledger.ChequierActive); n != 0 {
 			t.Fatalf("%d chéquiers handed over", n)
 		}
 	})

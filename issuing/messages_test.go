@@ -44,7 +44,7 @@ func TestBatchMessages(t *testing.T) {
 	}
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		f := issuingtest.New(t, db)
-		events := count(t, db, &ledger.Event{})
+		events := ledgertest.Count(t, db, &ledger.Event{})
 		for _, c := range []struct {
 			name   string
 			change func(r *issuing.BatchRequest)
@@ -83,7 +83,7 @@ func TestBatchMessages(t *testing.T) {
 				wantError(t, err, c.code, c.msg)
 			})
 		}
-		if n := count(t, db, &ledger.Batch{}) + count(t, db, &ledger.Chequier{}) + count(t, db, &ledger.Voucher{}); n != 0 || count(t, db, &ledger.Event{}) != events {
+		if n := ledgertest.Count(t, db, &ledger.Batch{}) + ledgertest.Count(t, db, &ledger.Chequier{}) + ledgertest.Count(t, db, &ledger.Voucher{}); n != 0 || ledgertest.Count(t, db, &ledger.Event{}) != events {
 			t.Fatalf("refused orders wrote %d rows or events", n)
 		}
 	})
@@ -120,7 +120,7 @@ func TestChequierMessages(t *testing.T) {
 		stranger, _ := voucher.NewSigner(9, ed25519.NewKeyFromSeed(make([]byte, 32)))
 		forged, _ := stranger.Sign(voucher.Activation{Department: "78", Year: 2026, Seq: 3})
 		unknown := voucher.FormatNumber(999_999)
-		events := count(t, db, &ledger.Event{})
+		events := ledgertest.Count(t, db, &ledger.Event{})
 
 		const (
 			badNumber     = "Ce n'est pas un numéro de chéquier : il a la forme 78-2026-000042, comme sur la couverture."
@@ -200,10 +200,10 @@ func TestChequierMessages(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) { wantError(t, c.call(), c.code, c.msg) })
 		}
-		if n := count(t, db, &ledger.Event{}); n != events {
+		if n := ledgertest.Count(t, db, &ledger.Event{}); n != events {
 			t.Fatalf("%d events after refusals, want %d", n, events)
 		}
-		if n := count(t, db, &ledger.Chequier{}, "status = ?", ledger.ChequierIssued); n != 3 {
+		if n := ledgertest.Count(t, db, &ledger.Chequier{}, "status = ?", ledger.ChequierIssued); n != 3 {
 			t.Fatalf("%d chéquiers not handed over, want 3: a refusal changed one", n)
 		}
 		// Found in its own département, and by any typed form of its number.

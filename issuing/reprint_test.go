@@ -70,7 +70,7 @@ func TestReprint(t *testing.T) {
 		if again.ActivationCode != before.ActivationCode {
 			t.Fatal("the activation code differs in the reprint")
 		}
-		if n := count(t, db, &ledger.Event{}, "type = ?", ledger.EventChequierReprinted); n != 1 {
+		if n := ledgertest.Count(t, db, &ledger.Event{}, "type = ?", ledger.EventChequierReprinted); n != 1 {
 			t.Fatalf("%d reprint events", n)
 		}
 		if _, err := f.Issuing.Activate(ctx, res.FirstChequier, "", "test"); err != nil {
@@ -183,10 +183,10 @@ func TestReplace(t *testing.T) {
 			}
 			var now ledger.Voucher
 			db.Read(ctx).Where("serial = ?", v.Serial).Take(&now)
-			if n := count(t, db, &ledger.Voucher{}, "serial = ?", seen.New.Serial); now.Status != ledger.VoucherActive || now.ReplacedBy != nil || n != 0 {
+			if n := ledgertest.Count(t, db, &ledger.Voucher{}, "serial = ?", seen.New.Serial); now.Status != ledger.VoucherActive || now.ReplacedBy != nil || n != 0 {
 				t.Fatalf("after a failed printout the voucher is %s, replaced by %v, %d replacements", now.Status, now.ReplacedBy, n)
 			}
-			if n := count(t, db, &ledger.Event{}, "type = ?", ledger.EventVoucherReplaced); n != 1 {
+			if n := ledgertest.Count(t, db, &ledger.Event{}, "type = ?", ledger.EventVoucherReplaced); n != 1 {
 				t.Fatalf("%d replacement events, want the first one only", n)
 			}
 		})

@@ -42,7 +42,7 @@ func TestMessages(t *testing.T) {
 		if _, err := s.Suspend(ctx, shared.ID, programme.LabelOf{Department: "92"}, "enquête", "test"); err != nil {
 			t.Fatal(err)
 		}
-		venues, events := count(t, db, &ledger.Venue{}), count(t, db, &ledger.Event{})
+		venues, events := ledgertest.Count(t, db, &ledger.Venue{}), ledgertest.Count(t, db, &ledger.Event{})
 
 		venue := addVenue(s)
 		ptr := func(s string) *string { return &s }
@@ -151,7 +151,7 @@ func TestMessages(t *testing.T) {
 				}
 			})
 		}
-		if count(t, db, &ledger.Venue{}) != venues || count(t, db, &ledger.Event{}) != events {
+		if ledgertest.Count(t, db, &ledger.Venue{}) != venues || ledgertest.Count(t, db, &ledger.Event{}) != events {
 			t.Fatal("a refusal wrote something")
 		}
 
@@ -186,15 +186,6 @@ func TestMessages(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 	})
-}
-
-func count(t *testing.T, db *ledger.DB, model any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.Read(context.Background()).Model(model).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // addVenue returns, for a change to a valid venue of 78, the call that

@@ -91,3 +91,19 @@ func URL(tb testing.TB, d ledger.Dialect) string {
 	pu.Path = "/" + name
 	return pu.String()
 }
+
+// Count returns how many rows of model's table match where (a condition
+// and its arguments; none for all), so that a test can check that a
+// refusal wrote nothing.
+func Count(t testing.TB, db *ledger.DB, model any, where ...any) int64 {
+	t.Helper()
+	var n int64
+	q := db.Read(context.Background()).Model(model)
+	if len(where) > 0 {
+		q = q.Where(where[0], where[1:]...)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
