@@ -202,7 +202,7 @@ func TestSuspensionIsPerDepartment(t *testing.T) {
 			t.Fatalf("78 sees its own label: %+v", v)
 		}
 		e.Clock.T = e.Clock.T.Add(48 * time.Hour)
-		if got := e.check(t, "venue2", e.code(2)); got.Accepted || got.Reason != "venue_not_labelled" || !strings.Contains(got.Message, "département 78") {
+		if got := e.check(t, "venue2", e.code(2)); got.Accepted || got.Reason != "venue_not_labelled" || !strings.Contains(got.Message, "département Yvelines (78)") {
 			t.Fatalf("78's voucher after 78's label lapsed: %+v", got)
 		}
 		if got := e.check(t, "venue2", codeOf(v92[2])); !got.Accepted {
