@@ -4,8 +4,8 @@
 // must happen once is decided by the services below it, in the database.
 //
 // Handlers return errors and never write an error status themselves: one
-// Echo HTTPErrorHandler (errors.go) maps every error code to its status,
-// writes {"error":{"code","message"}} and logs the internal cause, so that
+// Echo HTTPErrorHandler (errors.go) maps every error's kind to its status,
+// writes {"error":{"code","message","hint"}} and logs the internal cause, so that
 // what a client sees and what an operator reads are decided in one place.
 package api
 

@@ -53,13 +53,7 @@ func TestAdminPages(t *testing.T) {
 		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
 		t.Fatal(err)
 	}
-	// Every page runs under a strict CSP; a violation (an inline style or
-	// script, another origin) is recorded here and fails adminCheckPage.
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.cspViolations = []; document.addEventListener("securitypolicyviolation",
-			(e) => window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || e.sample)));`}); err != nil {
-		t.Fatal(err)
-	}
+	recordCSPViolations(t, ctx)
 	desktop := chromedp.EmulateViewport(1280, 900)
 	adminDo(t, ctx, desktop)
 
@@ -396,6 +390,18 @@ func adminLogin(t *testing.T, ctx context.Context, key string) {
 	adminDo(t, ctx, chromedp.WaitVisible(chromedp.ID("key")),
 		chromedp.SendKeys(chromedp.ID("key"), key), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
 	adminWait(t, ctx, `!location.pathname.startsWith("/connexion") && document.readyState === "complete" && "ok"`)
+}
+
+// recordCSPViolations has every page the browser opens record its CSP
+// violations (an inline style or script, another origin), which
+// adminCheckPage fails on: every page runs under a strict CSP.
+func recordCSPViolations(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.cspViolations = []; document.addEventListener("securitypolicyviolation",
+			(e) => window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || e.sample)));`}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // adminCheckPage runs axe-core on the page, checks that it does not scroll

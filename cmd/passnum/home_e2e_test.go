@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -18,12 +17,7 @@ func TestHomePage(t *testing.T) {
 	mustRun(t, env, "init")
 	base := startServer(t, env)
 	ctx := newBrowser(t)
-	// adminCheckPage reads the CSP violations this listener records.
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.cspViolations = []; document.addEventListener("securitypolicyviolation",
-			(e) => window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || e.sample)));`}); err != nil {
-		t.Fatal(err)
-	}
+	recordCSPViolations(t, ctx)
 	adminDo(t, ctx, phone(), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	if lang := adminValue(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "fr" {
 		t.Errorf("lang=%q", lang)
