@@ -367,20 +367,19 @@ func adminValue[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) 
 func adminWait(t *testing.T, ctx context.Context, expr string) string {
 	t.Helper()
 	js := `(() => { try { const v = (` + expr + `); return v ? String(v) : ""; } catch (e) { return ""; } })()`
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var v string
+	waitUntil(t, expr, func() (bool, string) {
 		ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		v, err := chromedp.Run(ectx, chromedp.Evaluate[string](js))
+		var err error
+		v, err = chromedp.Run(ectx, chromedp.Evaluate[string](js))
 		cancel()
 		if err == nil && v != "" {
-			return v
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " — " + (document.querySelector("#erreurs")?.textContent || "") + (document.querySelector("#messages")?.textContent || "")`))
-			t.Fatalf("waiting for %s: %v (page: %s)", expr, err, shown)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " — " + (document.querySelector("#erreurs")?.textContent || "") + (document.querySelector("#messages")?.textContent || "")`))
+		return false, fmt.Sprintf("%v (page: %s)", err, shown)
+	})
+	return v
 }
 
 // adminLogin types a key on the login page, which must be open.
@@ -433,18 +432,18 @@ func adminCheckPage(t *testing.T, ctx context.Context, name string) {
 // adminDownload waits for a file the browser downloads, and returns it.
 func adminDownload(t *testing.T, path string) []byte {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+	var b []byte
+	waitUntil(t, filepath.Base(path)+" downloaded", func() (bool, string) {
+		var err error
+		if b, err = os.ReadFile(path); err == nil && len(b) > 0 {
 			if _, err := os.Stat(path + ".crdownload"); os.IsNotExist(err) {
-				return b
+				return true, ""
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	t.Fatalf("no %s after 20 s (folder: %v)", filepath.Base(path), entries)
-	return nil
+		entries, _ := os.ReadDir(filepath.Dir(path))
+		return false, fmt.Sprintf("folder: %v", entries)
+	})
+	return b
 }
 
 // adminGet reads an API answer with a bearer key.

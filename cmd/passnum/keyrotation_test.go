@@ -259,13 +259,10 @@ func (dev *rotationDevice) refusesOfflineAfterSync(t *testing.T, code string) {
 	t.Helper()
 	ctx := newBrowser(t, chromedp.UserDataDir(dev.profile))
 	do(t, ctx, phone(), chromedp.Navigate(dev.proxy.url+"/scanner/"))
-	deadline := time.Now().Add(20 * time.Second)
-	for !eval[bool](t, ctx, `(JSON.parse(localStorage.getItem("passnum.scanner.keys")) || {keys: []}).keys.some(k => k.id === 1 && k.status === "revoked")`) {
-		if time.Now().After(deadline) {
-			t.Fatal("the scanner did not sync its keys when opened with the network")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(t, "the scanner's keys synced when opened with the network", func() (bool, string) {
+		return eval[bool](t, ctx, `(JSON.parse(localStorage.getItem("passnum.scanner.keys")) || {keys: []}).keys.some(k => k.id === 1 && k.status === "revoked")`),
+			"key 1 not yet revoked on the device"
+	})
 	chromedp.Cancel(ctx)
 
 	dev.proxy.down.Store(true)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -32,13 +31,10 @@ func onScreen(t *testing.T, ctx context.Context, sel string) bool {
 // waitFocus waits until the focus is on the element with that id.
 func waitFocus(t *testing.T, ctx context.Context, id string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !eval[bool](t, ctx, fmt.Sprintf(`document.activeElement && document.activeElement.id === %q`, id)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the focus is on %q, want #%s", eval[string](t, ctx, `document.activeElement ? document.activeElement.outerHTML.slice(0, 80) : ""`), id)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitUntil(t, "focus on #"+id, func() (bool, string) {
+		return eval[bool](t, ctx, fmt.Sprintf(`document.activeElement && document.activeElement.id === %q`, id)),
+			"the focus is on " + eval[string](t, ctx, `document.activeElement ? document.activeElement.outerHTML.slice(0, 80) : ""`)
+	})
 }
 
 // clearOfStickyBar checks that each voucher's "Retirer", reached with the
@@ -149,7 +145,7 @@ func TestScannerOfflineTypedAmount(t *testing.T) {
 		t.Errorf("the result says 0 €: %q", got)
 	}
 	clickID(t, ctx, "nouveau-panier")
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="journee"]`)))
+	click(t, ctx, `#navigation button[data-ecran="journee"]`)
 	if got := waitText(t, ctx, "#liste-attente", "6 chèques à confirmer (montant vérifié au retour du réseau)"); strings.Contains(got, "0,00 €") {
 		t.Errorf("the waiting basket says 0 €: %q", got)
 	}

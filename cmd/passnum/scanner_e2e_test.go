@@ -304,21 +304,16 @@ func textOf(t *testing.T, ctx context.Context, sel string) string {
 // waitText waits until the element shows every one of want.
 func waitText(t *testing.T, ctx context.Context, sel string, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := textOf(t, ctx, sel)
+	var got string
+	waitUntil(t, fmt.Sprintf("%q in %s", want, sel), func() (bool, string) {
+		got = textOf(t, ctx, sel)
 		ok := got != ""
 		for _, w := range want {
 			ok = ok && strings.Contains(got, w)
 		}
-		if ok {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s shows %q, want %q\n--- the page shows:\n%s", sel, got, want, textOf(t, ctx, "body"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ok, fmt.Sprintf("%s shows %q\n--- the page shows:\n%s", sel, got, textOf(t, ctx, "body"))
+	})
+	return got
 }
 
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
@@ -344,7 +339,8 @@ func pairByHand(t *testing.T, ctx context.Context, base, code string) {
 	waitText(t, ctx, "#ecran-association h1", "Associer cet appareil")
 	cameraSettled(t, ctx, "#camera-association")
 	// Pasted, as from a message: typing 151 characters key by key is slow.
-	do(t, ctx, chromedp.SetValue(chromedp.ID("code-association"), code), chromedp.Click(chromedp.CSS("#form-association button")))
+	do(t, ctx, chromedp.SetValue(chromedp.ID("code-association"), code))
+	click(t, ctx, "#form-association button")
 	waitText(t, ctx, "#ecran-scanner h1", "Encaisser des chèques")
 	waitText(t, ctx, "#nom-lieu", "Médiathèque François Mitterrand")
 }
@@ -353,17 +349,10 @@ func pairByHand(t *testing.T, ctx context.Context, base, code string) {
 // the page no longer moves under a click.
 func cameraSettled(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitUntil(t, "camera started or failed", func() (bool, string) {
 		s := textOf(t, ctx, sel+" .etat-camera")
-		if s != "" && !strings.HasPrefix(s, "Démarrage") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the camera still says %q", s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return s != "" && !strings.HasPrefix(s, "Démarrage"), fmt.Sprintf("the camera says %q", s)
+	})
 }
 
 // enter types a voucher's number and verification code by hand.
@@ -371,13 +360,13 @@ func enter(t *testing.T, ctx context.Context, v issuing.PrintedVoucher) {
 	t.Helper()
 	do(t, ctx,
 		chromedp.SetValue(chromedp.ID("numero"), v.Number),
-		chromedp.SetValue(chromedp.ID("verification"), v.VerificationCode),
-		chromedp.Click(chromedp.CSS("#form-saisie button")))
+		chromedp.SetValue(chromedp.ID("verification"), v.VerificationCode))
+	click(t, ctx, "#form-saisie button")
 }
 
 func clickID(t *testing.T, ctx context.Context, id string) {
 	t.Helper()
-	do(t, ctx, chromedp.Click(chromedp.ID(id), chromedp.NodeVisible))
+	click(t, ctx, "#"+id)
 }
 
 // ---- The tests ----
@@ -623,7 +612,8 @@ func TestScannerManualEntry(t *testing.T) {
 	screenshot(t, ctx, "scanner-association")
 	checkAccessibility(t, ctx)
 
-	do(t, ctx, chromedp.SetValue(chromedp.ID("code-association"), p.vouchers[0].Code), chromedp.Click(chromedp.CSS("#form-association button")))
+	do(t, ctx, chromedp.SetValue(chromedp.ID("code-association"), p.vouchers[0].Code))
+	click(t, ctx, "#form-association button")
 	waitText(t, ctx, "#message-association", "Ce QR code n'est pas un code d'association")
 	pairByHand(t, ctx, base, p.pairingCode(t, 1))
 	waitText(t, ctx, "#camera-scanner", "Aucune caméra", "Saisissez le chèque à la main")
@@ -634,8 +624,8 @@ func TestScannerManualEntry(t *testing.T) {
 	// A mistyped digit is caught on the device, before any request.
 	typo := []byte(p.vouchers[0].Number)
 	typo[3] = '0' + (typo[3]-'0'+1)%10
-	do(t, ctx, chromedp.SendKeys(chromedp.ID("numero"), string(typo)), chromedp.SendKeys(chromedp.ID("verification"), "ABCD-EFGH"),
-		chromedp.Click(chromedp.CSS("#form-saisie button")))
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("numero"), string(typo)), chromedp.SendKeys(chromedp.ID("verification"), "ABCD-EFGH"))
+	click(t, ctx, "#form-saisie button")
 	waitText(t, ctx, "#message-saisie", "erreur de frappe")
 	do(t, ctx, chromedp.Clear(chromedp.ID("numero")), chromedp.Clear(chromedp.ID("verification")))
 
@@ -655,12 +645,12 @@ func TestScannerManualEntry(t *testing.T) {
 	// Undo: a reason from the list, then the redemption is reversed.
 	clickID(t, ctx, "annuler-resultat")
 	waitText(t, ctx, "#texte-annulation", "30,00 €", "3 chèques")
-	do(t, ctx, chromedp.Click(chromedp.CSS("#form-annulation button[type=submit]")))
+	click(t, ctx, "#form-annulation button[type=submit]")
 	waitText(t, ctx, "#message-annulation", "Choisissez pourquoi")
-	do(t, ctx, chromedp.Click(chromedp.CSS(`input[value="Chèque scanné par erreur"]`)))
+	click(t, ctx, `input[value="Chèque scanné par erreur"]`)
 	screenshot(t, ctx, "scanner-annulation")
 	checkAccessibility(t, ctx)
-	do(t, ctx, chromedp.Click(chromedp.CSS("#form-annulation button[type=submit]")))
+	click(t, ctx, "#form-annulation button[type=submit]")
 	waitText(t, ctx, "#titre-resultat", "Encaissement annulé")
 	for _, v := range p.vouchers[1:4] {
 		if s := p.spends(t, v.Serial); !slices.Equal(s, []string{"1/reversed"}) {
@@ -675,7 +665,7 @@ func TestScannerManualEntry(t *testing.T) {
 	clickID(t, ctx, "encaisser")
 	waitText(t, ctx, "#titre-resultat", "Accepté — 10 €")
 
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="journee"]`)))
+	click(t, ctx, `#navigation button[data-ecran="journee"]`)
 	waitText(t, ctx, "#total-journee", "10,00 € encaissés en 1 panier")
 	waitText(t, ctx, "#liste-journee", "30,00 € — annulé", "10,00 € — encaissé")
 	waitText(t, ctx, "#total-mois", "Remboursement prévu pour", "10,00 €")
@@ -685,7 +675,7 @@ func TestScannerManualEntry(t *testing.T) {
 	// At 200% zoom the phone is 180 CSS pixels wide: nothing scrolls sideways.
 	do(t, ctx, chromedp.EmulateViewport(180, 320, chromedp.EmulateScale(4), chromedp.EmulateMobile, chromedp.EmulateTouch))
 	for _, screen := range []string{"journee", "scanner", "appareil"} {
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="`+screen+`"]`)))
+		click(t, ctx, `#navigation button[data-ecran="`+screen+`"]`)
 		if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 180 {
 			t.Errorf("screen %s at 200%% zoom is %d CSS pixels wide", screen, w)
 		}
@@ -694,7 +684,7 @@ func TestScannerManualEntry(t *testing.T) {
 
 	// A voucher checked, then the venue suspended before the basket is sent:
 	// the red screen says why.
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="scanner"]`)))
+	click(t, ctx, `#navigation button[data-ecran="scanner"]`)
 	enter(t, ctx, p.vouchers[4])
 	waitText(t, ctx, "#panier", "Chèque valable : 10,00 €")
 	mustRun(t, p.env, "venue", "suspend", "1", "--reason", "enquête en cours")
@@ -722,7 +712,7 @@ func TestScannerPairingAndUnpairing(t *testing.T) {
 	waitText(t, ctx, "#ecran-scanner h1", "Encaisser des chèques")
 	waitText(t, ctx, "#nom-lieu", "Médiathèque François Mitterrand")
 
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
+	click(t, ctx, `#navigation button[data-ecran="appareil"]`)
 	waitText(t, ctx, "#info-departements", "78")
 	waitText(t, ctx, "#info-synchro", "Signatures vérifiées par le navigateur")
 	screenshot(t, ctx, "scanner-appareil")
@@ -804,7 +794,7 @@ func pairOnline(t *testing.T, url, profile, code string) context.Context {
 	ctx := newBrowser(t, chromedp.UserDataDir(profile))
 	pairByHand(t, ctx, url, code)
 	eval[bool](t, ctx, `navigator.serviceWorker.ready.then(() => true)`)
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
+	click(t, ctx, `#navigation button[data-ecran="appareil"]`)
 	waitText(t, ctx, "#info-synchro", "Clés et liste des chèques utilisés reçues")
 	return ctx
 }
@@ -829,13 +819,10 @@ func TestScannerOffline(t *testing.T) {
 		if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: false, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for textOf(t, ctx, "#bandeau-hors-ligne") != "" {
-			if time.Now().After(deadline) {
-				t.Fatal("the offline banner stays after the network returned")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitUntil(t, "offline banner gone after the network returned", func() (bool, string) {
+			b := textOf(t, ctx, "#bandeau-hors-ligne")
+			return b == "", "the banner says " + b
+		})
 		chromedp.Cancel(ctx)
 	}
 
@@ -982,14 +969,14 @@ func TestScannerBasketLimit(t *testing.T) {
 	}
 	// A page opened sends what waits; too early, the server holds it back
 	// again and it keeps waiting.
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(textOf(t, ctx, "#rapport-envoi"), "accepté — 10 €") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the held-back basket was not sent: the page shows %q", textOf(t, ctx, "body"))
+	waitUntil(t, "the held-back basket sent", func() (bool, string) {
+		if strings.Contains(textOf(t, ctx, "#rapport-envoi"), "accepté — 10 €") {
+			return true, ""
 		}
+		seen := textOf(t, ctx, "body")
 		do(t, ctx, chromedp.Navigate(base+"/scanner/"))
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false, "the page shows " + seen
+	})
 	if s := p.spends(t, second.Serial); len(s) != 1 {
 		t.Fatalf("after the wait: spends %v, want one", s)
 	}
@@ -1026,7 +1013,7 @@ func TestScannerOfflineRevokedKeyTyped(t *testing.T) {
 		ctx := newBrowser(t, chromedp.UserDataDir(profile))
 		pairByHand(t, ctx, proxy.url, p.pairingCode(t, 1))
 		eval[bool](t, ctx, `navigator.serviceWorker.ready.then(() => true)`)
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
+		click(t, ctx, `#navigation button[data-ecran="appareil"]`)
 		waitText(t, ctx, "#info-synchro", "Clés et liste des chèques utilisés reçues")
 		chromedp.Cancel(ctx)
 	}

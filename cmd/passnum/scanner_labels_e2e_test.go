@@ -45,7 +45,7 @@ func TestScannerOfflineLabelPerDepartment(t *testing.T) {
 		ctx := newBrowser(t, chromedp.UserDataDir(profile))
 		pairByHand(t, ctx, proxy.url, p.pairingCode(t, 1))
 		eval[bool](t, ctx, `navigator.serviceWorker.ready.then(() => true)`)
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#navigation button[data-ecran="appareil"]`)))
+		click(t, ctx, `#navigation button[data-ecran="appareil"]`)
 		waitText(t, ctx, "#info-synchro", "Clés et liste des chèques utilisés reçues")
 		chromedp.Cancel(ctx)
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"image"
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 // The undo screen, the camera button and the messages that say what to do
@@ -54,7 +52,7 @@ func TestScannerUndoScreen(t *testing.T) {
 		}
 	}
 
-	do(t, ctx, chromedp.Click(chromedp.CSS("#form-annulation button[type=submit]")))
+	click(t, ctx, "#form-annulation button[type=submit]")
 	waitText(t, ctx, "#message-annulation", "Choisissez pourquoi vous annulez cet encaissement.")
 	if id := eval[string](t, ctx, `document.activeElement.id`); id != "message-annulation" {
 		t.Errorf("the focus is on %q, not on the message", id)
@@ -65,9 +63,9 @@ func TestScannerUndoScreen(t *testing.T) {
 	if !eval[bool](t, ctx, `document.querySelector("#form-annulation").contains(document.getElementById("message-annulation"))`) {
 		t.Error("the message is not by the form")
 	}
-	do(t, ctx, chromedp.Click(chromedp.CSS(`input[value="Chèque scanné par erreur"]`)))
+	click(t, ctx, `input[value="Chèque scanné par erreur"]`)
 	checkAccessibility(t, ctx)
-	do(t, ctx, chromedp.Click(chromedp.CSS("#form-annulation button[type=submit]")))
+	click(t, ctx, "#form-annulation button[type=submit]")
 	waitText(t, ctx, "#titre-resultat", "Encaissement annulé")
 }
 
