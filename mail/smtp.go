@@ -247,7 +247,8 @@ func (s *SMTP) fail(ctx context.Context, did string, err error, check string) er
 	switch {
 	case err == nil:
 	case errors.As(err, &reply):
-		answer = fmt.Sprintf(" (it answered %d %s)", reply.Code, reply.Msg)
+		// A reply of several lines stays one line of the error.
+		answer = fmt.Sprintf(" (it answered %d %s)", reply.Code, strings.ReplaceAll(reply.Msg, "\n", " "))
 	case ctx.Err() != nil || errors.As(err, &netErr) && netErr.Timeout():
 		did = "did not answer within " + s.timeout.String()
 		if cause := context.Cause(ctx); errors.Is(cause, context.Canceled) {

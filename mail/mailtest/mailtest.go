@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
@@ -52,6 +53,9 @@ type Server struct {
 	// RootCAs trusts the server's certificate (valid for 127.0.0.1 and
 	// localhost): give it to the client's TLS configuration.
 	RootCAs *x509.CertPool
+	// CertPEM is the same certificate in PEM, for another process (the
+	// passnum binary) to trust it through SSL_CERT_FILE.
+	CertPEM []byte
 
 	opts     Options
 	received chan Received
@@ -95,6 +99,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		cert, pool := certificate(tb)
 		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.RootCAs = pool
+		s.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
 		if opts.ImplicitTLS {
 			l = tls.NewListener(l, cfg)
 		} else {
