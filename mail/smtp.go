@@ -40,7 +40,10 @@ type Config struct {
 // server, the operator's outbox writing to operator: wiring mail into a
 // command is one call.
 func FromConfig(c Config, operator io.Writer) (Sender, error) {
-	if c.URL == "" {
+	switch {
+	case c.URL == "" && c.Password != "":
+		return nil, errors.New("mail: an SMTP password is given (PASSNUM_SMTP_PASSWORD) but no SMTP URL: give the URL, or remove the password")
+	case c.URL == "":
 		return &Outbox{W: operator}, nil
 	}
 	return NewSMTP(c)

@@ -322,6 +322,7 @@ func TestConfigRefused(t *testing.T) {
 		{mail.Config{URL: "smtp://u@mail.yvelines.fr?starttls=optional", Password: "x", From: from, Timeout: time.Second}, "mail: ?starttls=optional would send the password in clear text"},
 		{mail.Config{URL: "smtp://mail.yvelines.fr", From: from}, "mail: the timeout 0s is too short"},
 		{mail.Config{URL: "smtp:///no-host", From: from, Timeout: time.Second}, `mail: "smtp:///no-host" is not an SMTP URL`},
+		{mail.Config{Password: "x"}, "mail: an SMTP password is given (PASSNUM_SMTP_PASSWORD) but no SMTP URL"},
 	} {
 		_, err := mail.FromConfig(c.cfg, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
