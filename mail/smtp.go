@@ -252,11 +252,10 @@ func (s *SMTP) fail(ctx context.Context, did string, err error, check string) er
 	case errors.As(err, &reply):
 		// A reply of several lines stays one line of the error.
 		answer = fmt.Sprintf(" (it answered %d %s)", reply.Code, strings.ReplaceAll(reply.Msg, "\n", " "))
+	case errors.Is(context.Cause(ctx), context.Canceled):
+		did, check = "was left before the message was accepted", "sending was cancelled (the request or the command ended)"
 	case ctx.Err() != nil || errors.As(err, &netErr) && netErr.Timeout():
 		did = "did not answer within " + s.timeout.String()
-		if cause := context.Cause(ctx); errors.Is(cause, context.Canceled) {
-			did = "was left: sending was cancelled"
-		}
 		check = "check that the host and port of the SMTP URL are an SMTP server's, and that it is up"
 	default:
 		answer = " (" + err.Error() + ")"

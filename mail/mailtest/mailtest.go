@@ -199,6 +199,18 @@ func (r Received) Read(tb testing.TB) Mail {
 	return m
 }
 
+// Links are the body's lines that are a link alone, as a person clicks
+// them: an end-to-end test opens the invitation's or the reset's.
+func (m Mail) Links() []string {
+	var links []string
+	for _, line := range strings.Split(m.Text, "\n") {
+		if strings.HasPrefix(line, "https://") || strings.HasPrefix(line, "http://") {
+			links = append(links, line)
+		}
+	}
+	return links
+}
+
 type session struct {
 	server *Server
 	conn   *smtp.Conn
