@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"passnum/api"
+	"passnum/mail"
 )
 
 // option is one row of the configuration table: an environment variable
@@ -74,6 +75,14 @@ var (
 		usage: "then one more basket per venue this often"}
 	optShutdownTimeout = &option{env: "PASSNUM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: 20 * time.Second, check: notNegative,
 		usage: "how long in-flight requests may take to finish on shutdown"}
+	optSMTPURL = &option{env: "PASSNUM_SMTP_URL", flag: "smtp-url", def: "", check: smtpURL,
+		usage: "the SMTP server emails go through: smtp://USER@HOST:587 (STARTTLS, required), smtps://USER@HOST:465 (TLS), or smtp://HOST:25?starttls=optional for a relay without TLS (then no login); no password here. Empty: each email is printed for the operator to pass on"}
+	optSMTPPassword = &option{env: "PASSNUM_SMTP_PASSWORD", secret: true, def: "",
+		usage: "the password of the SMTP URL's user (AUTH PLAIN, only ever sent over TLS)"}
+	optMailFrom = &option{env: "PASSNUM_MAIL_FROM", flag: "mail-from", def: "", check: mailFrom,
+		usage: "the emails' sender, with a name: \"Pass numérique 78 <ne-pas-repondre@yvelines.fr>\"; needed with an SMTP URL"}
+	optSMTPTimeout = &option{env: "PASSNUM_SMTP_TIMEOUT", flag: "smtp-timeout", def: 30 * time.Second, check: positive,
+		usage: "how long sending one email may take, from connecting to the server's acceptance"}
 	optVenuesInfo = &option{env: "PASSNUM_VENUES_INFO", flag: "venues-info", def: "", check: fitsCover,
 		usage: "where beneficiaries find labelled venues (a URL, an address or a phone number), printed on the chéquiers' covers by print, reprint and the API"}
 )
@@ -82,7 +91,8 @@ var (
 // README list it.
 var options = []*option{optDataDir, optDatabaseURL, optSigningKey, optVerificationSecret,
 	optListen, optTLSCert, optTLSKey, optRedirectListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
-	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo}
+	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo,
+	optSMTPURL, optSMTPPassword, optMailFrom, optSMTPTimeout}
 
 func someFolder(v any) error {
 	if v.(string) == "" {
@@ -129,6 +139,16 @@ func someBaskets(v any) error {
 		return fmt.Errorf("%d baskets at once would refuse every basket: give 1 or more", n)
 	}
 	return nil
+}
+
+func smtpURL(v any) error { return mail.CheckURL(v.(string)) }
+
+func mailFrom(v any) error {
+	if v.(string) == "" {
+		return nil
+	}
+	_, err := mail.CheckFrom(v.(string))
+	return err
 }
 
 // fitsCover is printing's limit, checked at start rather than when the
@@ -206,6 +226,7 @@ type config struct {
 	DatabaseURL        string
 	SigningKey         string
 	VerificationSecret string
+	SMTPPassword       string
 	// from says where the value of each option bound on the command came
 	// from, for 'passnum config'.
 	from map[*option]source
@@ -224,7 +245,7 @@ func (c *config) resolve(fs *pflag.FlagSet) error {
 	for _, s := range []struct {
 		o *option
 		p *string
-	}{{optSigningKey, &c.SigningKey}, {optVerificationSecret, &c.VerificationSecret}} {
+	}{{optSigningKey, &c.SigningKey}, {optVerificationSecret, &c.VerificationSecret}, {optSMTPPassword, &c.SMTPPassword}} {
 		v, ok := os.LookupEnv(s.o.env)
 		*s.p, c.from[s.o] = v, fromDefault
 		if ok {
@@ -355,6 +376,7 @@ func optionUsers(root *cobra.Command) map[*option][]string {
 		}
 	}
 	walk(root)
+	users[optSMTPPassword] = users[optSMTPURL] // the password goes with the URL
 	return users
 }
 

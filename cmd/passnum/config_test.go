@@ -74,6 +74,9 @@ var badValues = []struct{ env, value, want string }{
 	{"PASSNUM_VENUE_BASKET_BURST", "0", "0 baskets at once would refuse every basket: give 1 or more"},
 	{"PASSNUM_VENUE_BASKET_EVERY", "0s", "0s is too short"},
 	{"PASSNUM_SHUTDOWN_TIMEOUT", "-20s", "-20s is negative"},
+	{"PASSNUM_SMTP_URL", "smtp://passnum:hunter2@mail.yvelines.fr", `"smtp://passnum:****@mail.yvelines.fr" has a password: give it in PASSNUM_SMTP_PASSWORD instead`},
+	{"PASSNUM_MAIL_FROM", "ne-pas-repondre", `"ne-pas-repondre" is not an email address: write it as "Pass numérique 78 <ne-pas-repondre@yvelines.fr>"`},
+	{"PASSNUM_SMTP_TIMEOUT", "0s", "0s is too short"},
 	{"PASSNUM_VENUES_INFO", strings.Repeat("www.yvelines.fr ", 11), "176 characters are too many: at most 160 fit on a chéquier's cover"},
 }
 
@@ -150,6 +153,9 @@ func TestConfigListsEveryOption(t *testing.T) {
 		{"PASSNUM_REVERSAL_WINDOW", "--reversal-window", "30m", "default", "demo, serve"},
 		{"PASSNUM_VENUE_BASKET_BURST", "--venue-basket-burst", "120", "default", "demo, serve"},
 		{"PASSNUM_VENUES_INFO", "--venues-info", `""`, "default", "demo, print, reprint, serve"},
+		{"PASSNUM_SMTP_URL", "--smtp-url", `""`, "default", "mail test"},
+		{"PASSNUM_SMTP_PASSWORD", "(secret)", `""`, "default", "mail test"},
+		{"PASSNUM_SMTP_TIMEOUT", "--smtp-timeout", "30s", "default", "mail test"},
 	} {
 		if !hasLine(out, want...) {
 			t.Errorf("config has no line %q:\n%s", strings.Join(want, "  "), out)
