@@ -22,6 +22,7 @@ import (
 	"passnum/figures"
 	"passnum/issuing"
 	"passnum/ledger"
+	"passnum/metrics"
 	"passnum/programme"
 	"passnum/redemption"
 	"passnum/settlement"
@@ -59,6 +60,9 @@ type Config struct {
 	// expiries (nil: the database's clock, Services.DB.Now). The services
 	// keep to the database's clock whatever this is.
 	Now func() time.Time
+	// Metrics counts requests, baskets and limits for the operator (nil:
+	// none); passnum serve serves them on their own address.
+	Metrics *metrics.Metrics
 }
 
 // DefaultBodyLimit is far above the largest valid request (a basket of
@@ -74,6 +78,7 @@ type server struct {
 	venuesInfo string
 	limits     *limiters
 	clock      func() time.Time // Config.Now
+	metrics    *metrics.Metrics
 }
 
 // New returns the API as an *echo.Echo with every route, middleware and the
@@ -84,7 +89,7 @@ func New(s Services, cfg Config) http.Handler {
 		s.Issuing == nil || s.Programme == nil || s.Settlement == nil || s.Figures == nil {
 		panic("api.New: Services.DB, Keys, Pairings, Redemption, Issuing, Programme, Settlement and Figures are required")
 	}
-	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo, clock: cfg.Now}
+	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo, clock: cfg.Now, metrics: cfg.Metrics}
 	if srv.clock == nil {
 		srv.clock = s.DB.Now
 	}

@@ -93,6 +93,7 @@ func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			attrs = append(attrs, slog.String("principal", st.principal.Prefix), slog.String("role", st.principal.Role))
 		}
 		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+		s.metrics.Request(c.Path(), req.Method, res.Status)
 		return nil
 	}
 }

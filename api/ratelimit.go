@@ -172,6 +172,7 @@ func clientAddress(c echo.Context) string {
 // holder of the right secret is never held back, whatever others sent.
 func (s *server) authFailed(c echo.Context, err error) error {
 	if wait := s.limits.authByAddress.take(clientAddress(c), s.limits.now()); wait > 0 {
+		s.metrics.RateLimited("failed_authentications_by_address")
 		return authLimited(wait)
 	}
 	return err
@@ -196,6 +197,7 @@ func (s *server) limitChecks(next echo.HandlerFunc) echo.HandlerFunc {
 			wait = s.limits.checksByAddress.take(clientAddress(c), now)
 		}
 		if wait > 0 {
+			s.metrics.RateLimited("checks")
 			return rateLimited(wait, "Trop de vérifications de chèques en peu de temps. Réessayez dans %s.")
 		}
 		return next(c)
@@ -208,6 +210,7 @@ func (s *server) limitChecks(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *server) limitRedemptions(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if wait := s.limits.redemptionsByVenue.take(strconv.FormatInt(principal(c).VenueID, 10), s.limits.now()); wait > 0 {
+			s.metrics.RateLimited("baskets_by_venue")
 			return rateLimited(wait, "Trop de paniers envoyés en peu de temps par votre structure. Réessayez dans %s : ce panier n'est pas enregistré, renvoyez-le tel quel.")
 		}
 		return next(c)

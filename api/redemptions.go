@@ -107,10 +107,12 @@ func (s *server) redeem(c echo.Context) error {
 		}
 		b.Items[i] = in
 	}
+	start := time.Now()
 	res, err := s.Redemption.Redeem(c.Request().Context(), b)
 	if err != nil {
 		return err
 	}
+	s.metrics.Basket(res, req.ScannedAt != "", time.Since(start))
 	out := newResult(res)
 	if res.Accepted {
 		until := s.Redemption.ReversibleUntil(res.ReceivedAt).UTC()

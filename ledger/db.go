@@ -144,6 +144,10 @@ func sqliteDSN(path string) (string, error) {
 // Dialect tells which database this is.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
+// SQL is the connection pool, for its statistics (the metrics of passnum
+// serve); queries go through Read and Tx.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
 // Close closes the connection pool.
 func (db *DB) Close() error { return db.sql.Close() }
 

@@ -44,6 +44,29 @@ type SealResult struct {
 	Checkpoint bool  // a checkpoint was written at Head
 }
 
+// Lag is how far the sealer is behind: what an operator alerts on.
+type Lag struct {
+	Unsealed       int64     // events not yet numbered and chained
+	LastCheckpoint time.Time // when the last checkpoint was signed; zero before the first
+}
+
+// SealerLag reads the sealer's lag (the events_unsealed partial index
+// keeps the count cheap however long the ledger).
+func (db *DB) SealerLag(ctx context.Context) (Lag, error) {
+	var lag Lag
+	if err := db.Read(ctx).Model(&Event{}).Where("seq IS NULL").Count(&lag.Unsealed).Error; err != nil {
+		return lag, fmt.Errorf("count unsealed events: %w", err)
+	}
+	var last []Checkpoint
+	if err := db.Read(ctx).Order("seq DESC").Limit(1).Find(&last).Error; err != nil {
+		return lag, fmt.Errorf("read the last checkpoint: %w", err)
+	}
+	if len(last) == 1 {
+		lag.LastCheckpoint = last[0].CreatedAt
+	}
+	return lag, nil
+}
+
 // Seal seals every pending event, pass after pass, and returns what it did.
 // force writes a checkpoint at the head even if CheckpointEvery has not
 // passed, unless the head already has one.

@@ -59,6 +59,8 @@ var (
 		usage: "PEM file of the certificate's private key, read again on SIGHUP"}
 	optRedirectListen = &option{env: "PASSNUM_REDIRECT_LISTEN", flag: "redirect-listen", def: "", check: maybeHostPort,
 		usage: "with TLS, a second address (such as :80) whose plain HTTP requests get a redirect to HTTPS"}
+	optMetricsListen = &option{env: "PASSNUM_METRICS_LISTEN", flag: "metrics-listen", def: "", check: maybeHostPort,
+		usage: "address of /metrics (Prometheus text format) for the operator's monitoring, such as 127.0.0.1:9090: never the public address; none by default"}
 	optReversalWindow = &option{env: "PASSNUM_REVERSAL_WINDOW", flag: "reversal-window", def: 30 * time.Minute, check: notNegative,
 		usage: "how long a venue may undo a redemption"}
 	optSealEvery = &option{env: "PASSNUM_SEAL_EVERY", flag: "seal-every", def: time.Second, check: positive,
@@ -90,7 +92,7 @@ var (
 // options is the configuration table, in the order 'passnum config' and
 // README list it.
 var options = []*option{optDataDir, optDatabaseURL, optSigningKey, optVerificationSecret,
-	optListen, optTLSCert, optTLSKey, optRedirectListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
+	optListen, optTLSCert, optTLSKey, optRedirectListen, optMetricsListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
 	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo,
 	optSMTPURL, optSMTPPassword, optMailFrom, optSMTPTimeout}
 

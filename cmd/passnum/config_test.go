@@ -66,6 +66,7 @@ var badValues = []struct{ env, value, want string }{
 	{"PASSNUM_DATA_DIR", "", "the data folder cannot be empty"},
 	{"PASSNUM_LISTEN", "8080", `"8080" is not an address with a port: write it as 127.0.0.1:8080`},
 	{"PASSNUM_REDIRECT_LISTEN", "80", `"80" is not an address with a port`},
+	{"PASSNUM_METRICS_LISTEN", "9090", `"9090" is not an address with a port`},
 	{"PASSNUM_REVERSAL_WINDOW", "-1m", "-1m0s is negative: give 0 or a duration"},
 	{"PASSNUM_SEAL_EVERY", "0s", "0s is too short: give a duration of more than 0"},
 	{"PASSNUM_CHECKPOINT_EVERY", "-1s", "-1s is negative"},

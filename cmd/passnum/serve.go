@@ -20,6 +20,7 @@ import (
 	"passnum/apikeys"
 	"passnum/figures"
 	"passnum/ledger"
+	"passnum/metrics"
 	"passnum/redemption"
 )
 
@@ -29,6 +30,7 @@ type serveOptions struct {
 	tlsCert         string
 	tlsKey          string
 	redirectListen  string
+	metricsListen   string
 	reversalWindow  time.Duration
 	sealEvery       time.Duration
 	checkpointEvery time.Duration
@@ -49,6 +51,7 @@ func (o *serveOptions) bind(fs *pflag.FlagSet) {
 	optTLSCert.bind(fs, &o.tlsCert)
 	optTLSKey.bind(fs, &o.tlsKey)
 	optRedirectListen.bind(fs, &o.redirectListen)
+	optMetricsListen.bind(fs, &o.metricsListen)
 	optReversalWindow.bind(fs, &o.reversalWindow)
 	optSealEvery.bind(fs, &o.sealEvery)
 	optCheckpointEvery.bind(fs, &o.checkpointEvery)
@@ -132,6 +135,10 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	log := slog.New(slog.NewJSONHandler(a.errOut, nil))
 	keys := a.apikeys(db)
 	keys.CacheTTL = o.keyCache // one lookup fewer per request; see apikeys.Service
+	var watch *metrics.Metrics
+	if o.metricsListen != "" {
+		watch = metrics.New(db)
+	}
 	redeemer := &redemption.Service{DB: db, Keys: km, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
 	handler := api.New(api.Services{
 		DB:         db,
@@ -142,14 +149,13 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Programme:  a.programme(db),
 		Settlement: a.settlement(db),
 		Figures:    &figures.Service{DB: db},
-	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits})
+	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits, Metrics: watch})
 	ln := o.listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", o.listen); err != nil {
 			return fmt.Errorf("listen on %s: %w", o.listen, err)
 		}
 	}
-	var redirect *http.Server
 	if cert != nil {
 		handler = withHSTS(handler)
 	}
@@ -176,7 +182,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, CheckpointEvery: o.checkpointEvery, Log: log}).Run(workCtx, o.sealEvery)
 	})
 	work.Go(func() { redeemer.PurgeAnswersEvery(workCtx, answerPurgeEvery, log) })
-	served := make(chan error, 2)
+	served := make(chan error, 3)
 	url := "http://" + ln.Addr().String()
 	if cert == nil {
 		go func() { served <- srv.Serve(ln) }()
@@ -190,20 +196,49 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	}
 	log.Info("listening", "url", url, "database", string(db.Dialect()))
 	fmt.Fprintf(a.out, "listening on %s\n", url)
-	if o.redirectListen != "" {
-		rln, err := net.Listen("tcp", o.redirectListen)
+	// Side listeners: plain HTTP redirected to HTTPS, and the metrics. Each
+	// is its own address, so a firewall keeps /metrics off the internet.
+	var sides []*http.Server
+	side := func(addr string, h http.Handler, say func(net.Addr) string) error {
+		sln, err := net.Listen("tcp", addr)
 		if err != nil {
-			srv.Close()
-			stopWork()
-			work.Wait()
+			return err
+		}
+		s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+			MaxHeaderBytes: 16 << 10, ErrorLog: srv.ErrorLog}
+		sides = append(sides, s)
+		go func() { served <- s.Serve(sln) }()
+		fmt.Fprintln(a.out, say(sln.Addr()))
+		return nil
+	}
+	closeAll := func() {
+		srv.Close()
+		for _, s := range sides {
+			s.Close()
+		}
+		stopWork()
+		work.Wait()
+	}
+	if o.redirectListen != "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		if err := side(o.redirectListen, redirectToHTTPS(port), func(at net.Addr) string {
+			log.Info("redirecting plain HTTP to HTTPS", "address", at.String())
+			return fmt.Sprintf("redirecting http://%s to %s", at, url)
+		}); err != nil {
+			closeAll()
 			return fmt.Errorf("--redirect-listen %s: %w", o.redirectListen, err)
 		}
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		redirect = &http.Server{Handler: redirectToHTTPS(port), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
-			MaxHeaderBytes: 16 << 10, ErrorLog: srv.ErrorLog}
-		go func() { served <- redirect.Serve(rln) }()
-		log.Info("redirecting plain HTTP to HTTPS", "address", rln.Addr().String())
-		fmt.Fprintf(a.out, "redirecting http://%s to %s\n", rln.Addr(), url)
+	}
+	if watch != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", watch.Handler())
+		if err := side(o.metricsListen, mux, func(at net.Addr) string {
+			log.Info("serving metrics", "address", at.String())
+			return fmt.Sprintf("metrics on http://%s/metrics", at)
+		}); err != nil {
+			closeAll()
+			return fmt.Errorf("--metrics-listen %s: %w", o.metricsListen, err)
+		}
 	}
 	if ready != nil {
 		ready(url)
@@ -213,17 +248,13 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	case <-ctx.Done():
 		log.Info("shutting down: finishing requests in flight")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-		if redirect != nil {
-			redirect.Shutdown(shutdownCtx)
+		for _, s := range sides {
+			s.Shutdown(shutdownCtx)
 		}
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
 	}
-	if redirect != nil {
-		redirect.Close() // when the HTTPS server failed, it goes too
-	}
-	stopWork()
-	work.Wait()
+	closeAll() // when one server failed, the others go too
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
