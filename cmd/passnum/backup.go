@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 
@@ -32,7 +34,7 @@ docs/RELIABILITY.md describes restoring and checking a backup.`,
 				return passnum.Invalid("%s already exists: choose a new file, a backup never overwrites one", out)
 			}
 			if ledger.DialectOf(a.cfg.DatabaseURL) == ledger.Postgres {
-				dump := exec.CommandContext(cmd.Context(), "pg_dump", "--format=custom", "--no-owner", "--file", out, a.cfg.DatabaseURL)
+				dump := pgDump(cmd.Context(), a.cfg.DatabaseURL, out)
 				dump.Stderr = a.errOut
 				if err := dump.Run(); err != nil {
 					os.Remove(out)
@@ -56,4 +58,30 @@ docs/RELIABILITY.md describes restoring and checking a backup.`,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "the file to write (required; never overwritten)")
 	cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// pgDump is pg_dump of dbURL into out, with the URL's password, if any, in
+// PGPASSWORD instead of its arguments: every user of the machine reads a
+// process's arguments (ps, /proc/PID/cmdline), only its owner its
+// environment. libpq takes the password from either place of the URL
+// (user:password@ or ?password=).
+func pgDump(ctx context.Context, dbURL, out string) *exec.Cmd {
+	env := os.Environ()
+	if u, err := url.Parse(dbURL); err == nil {
+		q := u.Query()
+		password, inUser := u.User.Password()
+		if !inUser && q.Has("password") {
+			password = q.Get("password")
+		}
+		if inUser || q.Has("password") {
+			u.User = url.User(u.User.Username())
+			q.Del("password")
+			u.RawQuery = q.Encode()
+			dbURL = u.String()
+			env = append(env, "PGPASSWORD="+password)
+		}
+	}
+	dump := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--no-owner", "--file", out, dbURL)
+	dump.Env = env
+	return dump
 }

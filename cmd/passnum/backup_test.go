@@ -85,3 +85,34 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBackupKeepsThePasswordOffTheCommandLine: the database password goes
+// to pg_dump in its environment, never in its arguments, which any user of
+// the machine can read while it runs; written either way in the URL.
+func TestBackupKeepsThePasswordOffTheCommandLine(t *testing.T) {
+	bin := t.TempDir()
+	seen := filepath.Join(t.TempDir(), "seen")
+	// A pg_dump that says what it was given and writes an empty dump.
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + seen + "\necho \"PGPASSWORD=$PGPASSWORD\" >> " + seen + "\n: > \"$4\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "pg_dump"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, dbURL := range []string{
+		"postgres://passnum:s3cr%C3%A8t@db.example:5432/passnum?sslmode=require",
+		"postgres://passnum@db.example:5432/passnum?password=s3cr%C3%A8t&sslmode=require",
+	} {
+		env := []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "PASSNUM_DATA_DIR=" + t.TempDir(), "PASSNUM_DATABASE_URL=" + dbURL}
+		mustRun(t, env, "backup", "--out", filepath.Join(t.TempDir(), "backup.dump"))
+		b, err := os.ReadFile(seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(b)
+		if strings.Contains(got, "s3cr") && !strings.Contains(got, "PGPASSWORD=s3crèt\n") || strings.Count(got, "s3cr") != 1 {
+			t.Errorf("%s: pg_dump was given\n%s\nwant the password in PGPASSWORD only", dbURL, got)
+		}
+		if !strings.Contains(got, "postgres://passnum@db.example:5432/passnum?sslmode=require\n") {
+			t.Errorf("%s: pg_dump did not get the URL without its password:\n%s", dbURL, got)
+		}
+	}
+}
