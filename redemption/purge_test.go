@@ -115,3 +115,33 @@ func TestPurgeInBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeFailures: the wrong typed entries older than FailureRetention
+// go; the recent ones stay and still lock the venue out, so that a purge
+// never lifts a lockout early.
+func TestPurgeFailures(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 2)
+		t0 := e.Clock.T
+		for range 7 { // yesterday's mistakes, long out of the window
+			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
+		}
+		e.Clock.T = t0.Add(redemption.FailureRetention + time.Hour)
+		for range 10 { // today's: the venue is locked out
+			e.svc.Check(ctx, e.venue2, e.typedWrong(3))
+		}
+		n, err := e.svc.PurgeFailures(ctx)
+		if err != nil || n != 7 {
+			t.Fatalf("purged %d wrong entries (%v), want yesterday's 7", n, err)
+		}
+		var left int64
+		db.Read(ctx).Model(&ledger.ManualEntryFailure{}).Count(&left)
+		if left != 10 {
+			t.Fatalf("%d wrong entries left, want today's 10", left)
+		}
+		if it, _ := e.svc.Check(ctx, e.venue2, e.typedRight(5)); it.Reason != redemption.ReasonRateLimited {
+			t.Fatalf("after the purge, the locked-out venue's right code: %+v", it)
+		}
+	})
+}

@@ -83,9 +83,10 @@ func (a *app) serveCmd() *cobra.Command {
 	return cmd
 }
 
-// answerPurgeEvery is how often serve purges refused baskets' answers past
-// their retention: each stays at most that much longer than promised.
-const answerPurgeEvery = time.Minute
+// purgeEvery is how often serve purges refused baskets' answers and wrong
+// typed entries past their retention: each stays at most that much longer
+// than promised.
+const purgeEvery = time.Minute
 
 // serve runs the API until ctx ends, with options that resolve has
 // checked. ready, if not nil, is called with the URL once the server
@@ -181,7 +182,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		// restart, and no checkpoint is signed by a key retired or revoked since.
 		(&ledger.Sealer{DB: db, Signer: signer, ActiveSigner: km.Signer, CheckpointEvery: o.checkpointEvery, Log: log}).Run(workCtx, o.sealEvery)
 	})
-	work.Go(func() { redeemer.PurgeAnswersEvery(workCtx, answerPurgeEvery, log) })
+	work.Go(func() { redeemer.PurgeEvery(workCtx, purgeEvery, log) })
 	served := make(chan error, 3)
 	url := "http://" + ln.Addr().String()
 	if cert == nil {
