@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"passnum"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
+	"passnum/audit"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
@@ -88,6 +90,27 @@ func countAll(t *testing.T, db *ledger.DB) counts {
 }
 
 var accountActor = regexp.MustCompile(`^(account:\d+(@organisation:\d+)?|cli:test|test)$`)
+
+// auditOK seals the ledger and verifies it, as passnum audit verify does:
+// the events of accounts are ones it knows.
+func auditOK(t *testing.T, f *fixture) {
+	t.Helper()
+	f.Seal(t)
+	ks, err := f.DB.KeySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(context.Background(), f.DB, ks); err != nil {
+		t.Fatalf("audit verify: %v", err)
+	}
+	var export bytes.Buffer
+	if _, err := audit.Export(context.Background(), f.DB, &export); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.VerifyExport(&export, ks); err != nil {
+		t.Fatalf("audit verify of the export: %v", err)
+	}
+}
 
 // checkEvents: every event names its actor by account id (and
 // organisation) or is the operator's, and none holds an email address.

@@ -119,6 +119,7 @@ func TestLoginTOTP(t *testing.T) {
 			t.Fatalf("code of the step after: %v", err)
 		}
 		checkEvents(t, db)
+		auditOK(t, f)
 	})
 }
 

@@ -59,6 +59,9 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 		if err != nil {
 			return err
 		}
+		if !st.admin && !st.has(RoleDepartmentManager) && !st.has(RoleVenueManager) {
+			return forbidden
+		}
 		if account == c.Account {
 			return passnum.Errorf(passnum.KindForbidden, EForbidden, "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre responsable.")
 		}
