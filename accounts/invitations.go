@@ -132,9 +132,15 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 	// The slow hashing runs before the transaction, which stays short.
 	var pwHash string
 	if len(existing) == 1 {
-		a := existing[0]
+		// The password of an existing account is guessed here under the
+		// login's lockout, or an invitation would be a way around it.
+		a, key := existing[0], throttleKey(inv.Email)
+		if err := s.lockedOut(ctx, key); err != nil {
+			return Accepted{}, err
+		}
 		if ok, _ := verifyPassword(a.PasswordHash, password); !ok {
-			return Accepted{}, passnum.Invalid("Un compte existe déjà pour l’adresse %s : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »).", inv.Email)
+			return Accepted{}, s.fail(ctx, key, passnum.Invalid(
+				"Un compte existe déjà pour l’adresse %s : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »).", inv.Email))
 		}
 		if a.DisabledAt != nil {
 			return Accepted{}, accountDisabled
@@ -177,6 +183,12 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 			err := tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Department: dept,
 				Actor: actorOf(a.ID, org.ID), At: now, Data: ledger.AccountCreated{ID: a.ID, Invitation: inv.ID}})
 			if err != nil {
+				return err
+			}
+		}
+		if !res.Created {
+			// The right password: its failures are forgotten, as at login.
+			if err := tx.Where("email_sha256 = ?", throttleKey(inv.Email)).Delete(&ledger.LoginThrottle{}).Error; err != nil {
 				return err
 			}
 		}

@@ -90,6 +90,19 @@ func TestAcceptExistingAccount(t *testing.T) {
 		if after := countAll(t, db); after != before {
 			t.Fatalf("a refused acceptance wrote: %+v, before %+v", after, before)
 		}
+		// Guessing the account's password through the invitation is held
+		// back by the login's lockout.
+		for range 3 {
+			f.s.Accept(ctx, inv.Token, wrongPassword)
+		}
+		_, err = f.s.Accept(ctx, inv.Token, wrongPassword)
+		wantError(t, err, accounts.ELoginLocked, "Un compte existe déjà pour l’adresse responsable@yvelines.fr : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »). Trop d’essais : réessayez dans 1 minute.")
+		_, err = f.s.Accept(ctx, inv.Token, accountstest.Password)
+		wantError(t, err, accounts.ELoginLocked, "Trop d’essais pour cette adresse : réessayez dans 1 minute.")
+		if _, err := f.s.Login(ctx, "responsable@yvelines.fr", accountstest.Password, ""); passnum.ErrorCode(err) != accounts.ELoginLocked {
+			t.Fatalf("login during the lock: %v", err)
+		}
+		f.Clock.T = f.Clock.T.Add(time.Minute)
 		a, err := f.s.Accept(ctx, inv.Token, accountstest.Password)
 		if err != nil {
 			t.Fatal(err)

@@ -108,12 +108,8 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	}
 	key := throttleKey(addr)
 	now := s.DB.Now()
-	var th []ledger.LoginThrottle
-	if err := s.DB.Read(ctx).Where("email_sha256 = ?", key).Find(&th).Error; err != nil {
+	if err := s.lockedOut(ctx, key); err != nil {
 		return Login{}, err
-	}
-	if len(th) == 1 && th[0].LockedUntil != nil && now.Before(*th[0].LockedUntil) {
-		return Login{}, locked("Trop d’essais pour cette adresse", th[0].LockedUntil.Sub(now))
 	}
 	var as []ledger.Account
 	if err := s.DB.Read(ctx).Where("email = ?", addr).Limit(1).Find(&as).Error; err != nil {
@@ -184,6 +180,19 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 
 var totpInvalid = passnum.Errorf(passnum.KindUnauthorized, ETOTPInvalid,
 	"Ce code ne convient pas, ou il a déjà servi : attendez que votre application en montre un nouveau et tapez-le.")
+
+// lockedOut returns the lockout error while the address is locked.
+func (s *Service) lockedOut(ctx context.Context, key []byte) error {
+	var th []ledger.LoginThrottle
+	if err := s.DB.Read(ctx).Where("email_sha256 = ?", key).Find(&th).Error; err != nil {
+		return err
+	}
+	now := s.DB.Now()
+	if len(th) == 1 && th[0].LockedUntil != nil && now.Before(*th[0].LockedUntil) {
+		return locked("Trop d’essais pour cette adresse", th[0].LockedUntil.Sub(now))
+	}
+	return nil
+}
 
 // fail counts a failed login for the address and returns refusal, or the
 // lockout it starts.

@@ -27,12 +27,16 @@ func (s *Service) People(ctx context.Context, c Caller, org Org) ([]Holder, erro
 		if err != nil {
 			return err
 		}
-		o, err := resolve(tx, c.Actor(), org)
+		// A listing makes no organisation row: none yet means no one.
+		o, found, err := lookup(tx, org)
 		if err != nil {
 			return err
 		}
 		if !st.manages(o) {
 			return forbidden
+		}
+		if !found {
+			return nil
 		}
 		var rows []struct {
 			ledger.Account

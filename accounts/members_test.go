@@ -86,6 +86,17 @@ func TestPeople(t *testing.T) {
 		if err != nil || len(ps) != 1 || ps[0].ID != agent.Account || ps[0].Email != "agent@ccas.fr" || ps[0].TOTP {
 			t.Fatalf("people of the structure: %+v, %v", ps, err)
 		}
+		// No one yet in 92 nor among the admins, and listing them makes no
+		// organisation.
+		events := ledgertest.Count(t, db, &ledger.Event{})
+		for _, org := range []accounts.Org{{Department: "92"}, {}, {Venue: f.venue}} {
+			if ps, err := f.s.People(ctx, f.op, org); err != nil || len(ps) != 0 {
+				t.Fatalf("people of %+v: %+v, %v", org, ps, err)
+			}
+		}
+		if n := ledgertest.Count(t, db, &ledger.Event{}); n != events {
+			t.Fatalf("listing people wrote %d events", n-events)
+		}
 		_, err = f.s.People(ctx, mgr, accounts.Org{Department: "92"})
 		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 		_, err = f.s.People(ctx, accountstest.Caller(agent), accounts.Org{ID: f.structure.ID})

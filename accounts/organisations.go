@@ -145,59 +145,66 @@ func (s *Service) AddAuditorBody(ctx context.Context, c Caller, name string) (le
 // a venue or the installation if it has none yet (actor names who caused
 // it).
 func resolve(tx *ledger.Tx, actor string, o Org) (ledger.Organisation, error) {
-	var row ledger.Organisation
+	row, found, err := lookup(tx, o)
+	if err != nil || found {
+		return row, err
+	}
+	row.CreatedAt = tx.Now()
+	made, err := insertIfAbsent(tx, &row)
+	if err != nil {
+		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
+			if row.Kind == ledger.OrgVenue {
+				return row, passnum.NotFound("Le lieu %d n’existe pas.", o.Venue)
+			}
+			return row, passnum.NotFound("Le département %s n’existe pas dans le programme.", *row.DepartmentCode)
+		}
+		return row, err
+	}
+	if !made { // made meanwhile by a concurrent transaction
+		row, _, err = lookup(tx, o)
+		return row, err
+	}
+	return row, appendOrganisation(tx, actor, row)
+}
+
+// lookup finds the organisation o names without making it: when a
+// département, a venue or the installation has no row yet, found is false
+// and the organisation is returned unsaved (its ID zero), which is enough
+// to judge who manages it.
+func lookup(tx *ledger.Tx, o Org) (row ledger.Organisation, found bool, err error) {
+	q := tx.Limit(1)
 	switch {
 	case o.ID != 0 && o.Department == "" && o.Venue == 0:
 		err := tx.Where("id = ?", o.ID).Take(&row).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return row, passnum.NotFound("L’organisation %d n’existe pas.", o.ID)
+			return row, false, passnum.NotFound("L’organisation %d n’existe pas.", o.ID)
 		}
-		return row, err
+		return row, err == nil, err
 	case o.Department != "" && o.ID == 0 && o.Venue == 0:
 		code, err := passnum.DepartmentCode(o.Department)
 		if err != nil {
-			return row, err
+			return row, false, err
 		}
-		return departmentOrg(tx, actor, code)
+		row = ledger.Organisation{Kind: ledger.OrgDepartment, DepartmentCode: &code}
+		q = q.Where("kind = ? AND department_code = ?", row.Kind, code)
 	case o.Venue != 0 && o.ID == 0 && o.Department == "":
-		return ensure(tx, actor, ledger.Organisation{Kind: ledger.OrgVenue, VenueID: &o.Venue},
-			passnum.NotFound("Le lieu %d n’existe pas.", o.Venue))
+		row = ledger.Organisation{Kind: ledger.OrgVenue, VenueID: &o.Venue}
+		q = q.Where("kind = ? AND venue_id = ?", row.Kind, o.Venue)
 	case o == Org{}:
-		return ensure(tx, actor, ledger.Organisation{Kind: ledger.OrgInstallation}, nil)
+		row = ledger.Organisation{Kind: ledger.OrgInstallation}
+		q = q.Where("kind = ?", row.Kind)
+	default:
+		return row, false, passnum.Invalid("Désignez une seule organisation : un département, un lieu, ou une structure par son numéro.")
 	}
-	return row, passnum.Invalid("Désignez une seule organisation : un département, un lieu, ou une structure par son numéro.")
+	var rows []ledger.Organisation
+	if err := q.Find(&rows).Error; err != nil || len(rows) == 0 {
+		return row, false, err
+	}
+	return rows[0], true, nil
 }
 
 func departmentOrg(tx *ledger.Tx, actor, code string) (ledger.Organisation, error) {
-	return ensure(tx, actor, ledger.Organisation{Kind: ledger.OrgDepartment, DepartmentCode: &code},
-		passnum.NotFound("Le département %s n’existe pas dans le programme.", code))
-}
-
-// ensure returns the one organisation standing for a département, a venue
-// or the installation, making it (with its event) if absent; missing is
-// the error when what it stands for does not exist. Concurrent calls make
-// one row: the insert does nothing when a unique index already holds it.
-func ensure(tx *ledger.Tx, actor string, want ledger.Organisation, missing error) (ledger.Organisation, error) {
-	want.CreatedAt = tx.Now()
-	made, err := insertIfAbsent(tx, &want)
-	if err != nil {
-		if missing != nil && errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
-			return want, missing
-		}
-		return want, err
-	}
-	if made {
-		return want, appendOrganisation(tx, actor, want)
-	}
-	q := tx.Where("kind = ?", want.Kind)
-	switch want.Kind {
-	case ledger.OrgDepartment:
-		q = q.Where("department_code = ?", *want.DepartmentCode)
-	case ledger.OrgVenue:
-		q = q.Where("venue_id = ?", *want.VenueID)
-	}
-	var row ledger.Organisation
-	return row, q.Take(&row).Error
+	return resolve(tx, actor, Org{Department: code})
 }
 
 func appendOrganisation(tx *ledger.Tx, actor string, o ledger.Organisation) error {
