@@ -80,12 +80,9 @@ func TestAcceptExistingAccount(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		inv, err := f.s.Invite(ctx, f.op, "RESPONSABLE@yvelines.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		if err != nil {
-			t.Fatal(err)
-		}
+		inv := f.inviteAgent(t, "RESPONSABLE@yvelines.fr")
 		before := countAll(t, db)
-		_, err = f.s.Accept(ctx, inv.Token, "une nouvelle phrase de passe")
+		_, err := f.s.Accept(ctx, inv.Token, "une nouvelle phrase de passe")
 		wantError(t, err, passnum.EInvalid, "Un compte existe déjà pour l’adresse responsable@yvelines.fr : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »).")
 		if after := countAll(t, db); after != before {
 			t.Fatalf("a refused acceptance wrote: %+v, before %+v", after, before)
@@ -200,10 +197,7 @@ func TestAcceptRefusals(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		inv, err := f.s.Invite(ctx, f.op, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		if err != nil {
-			t.Fatal(err)
-		}
+		inv := f.inviteAgent(t, "agent@ccas.fr")
 		const invalid = "Ce lien d’invitation n’est pas valable : vérifiez qu’il est complet (copiez-le en entier depuis le message), ou demandez une nouvelle invitation."
 		id, secret, _ := strings.Cut(inv.Token, ".")
 		before := countAll(t, db)
@@ -227,13 +221,13 @@ func TestAcceptRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		before = countAll(t, db)
-		_, err = f.s.Accept(ctx, inv.Token, accountstest.Password)
+		_, err := f.s.Accept(ctx, inv.Token, accountstest.Password)
 		wantError(t, err, accounts.ELinkUsed, "Cette invitation a déjà servi, le 26/11/2026 à 11:00 : connectez-vous avec votre adresse e-mail et votre mot de passe.")
-		// Expired: a week and a second later.
-		late, err := f.s.Invite(ctx, f.op, "tard@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		if err != nil {
-			t.Fatal(err)
+		if after := countAll(t, db); after != before {
+			t.Fatalf("a second acceptance wrote: %+v, before %+v", after, before)
 		}
+		// Expired: a week later.
+		late := f.inviteAgent(t, "tard@ccas.fr")
 		before = countAll(t, db)
 		f.Clock.T = f.Clock.T.Add(accounts.InvitationLifetime)
 		_, err = f.s.Accept(ctx, late.Token, accountstest.Password)
@@ -251,10 +245,7 @@ func TestAcceptConcurrently(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		inv, err := f.s.Invite(ctx, f.op, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		if err != nil {
-			t.Fatal(err)
-		}
+		inv := f.inviteAgent(t, "agent@ccas.fr")
 		before := countAll(t, db)
 		const n = 12
 		errs := make([]error, n)
