@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,6 +226,37 @@ func TestRehashOnLogin(t *testing.T) {
 		}
 		if _, err := f.s.Login(ctx, "responsable@yvelines.fr", accountstest.Password, ""); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestTOTPReplayConcurrently: one code sent by several logins at once (a
+// code read over a shoulder, a replayed request) lets exactly one in.
+func TestTOTPReplayConcurrently(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		secret := f.enrol(t, f.manager.Account)
+		code := accounts.TOTPCode(secret, f.Clock.T)
+		const n = 8
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { _, errs[i] = f.s.Login(ctx, "responsable@yvelines.fr", accountstest.Password, code) })
+		}
+		wg.Wait()
+		in := 0
+		for _, err := range errs {
+			switch passnum.ErrorCode(err) {
+			case "":
+				in++
+			case accounts.ETOTPInvalid:
+			default:
+				t.Errorf("login: %v", err)
+			}
+		}
+		if in != 1 {
+			t.Fatalf("%d logins passed with one code", in)
 		}
 	})
 }

@@ -173,3 +173,35 @@ func TestStructures(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditorBodies: only an admin adds an auditors' body, whose name is
+// unique whatever its case; its people are auditors, and only an admin
+// invites them.
+func TestAuditorBodies(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		crc, err := f.s.AddAuditorBody(ctx, f.op, " Chambre régionale des comptes ")
+		if err != nil || crc.Name != "Chambre régionale des comptes" || crc.Kind != ledger.OrgAuditor {
+			t.Fatalf("body %+v, %v", crc, err)
+		}
+		before := countAll(t, db)
+		_, err = f.s.AddAuditorBody(ctx, f.op, "CHAMBRE régionale des comptes")
+		wantError(t, err, passnum.EConflict, "Un organisme d’audit s’appelle déjà « CHAMBRE régionale des comptes ».")
+		_, err = f.s.AddAuditorBody(ctx, f.op, "")
+		wantError(t, err, passnum.EInvalid, "Le nom de l’organisme d’audit fait de 1 à 200 caractères, sans caractère de contrôle. Par exemple : « Chambre régionale des comptes ».")
+		_, err = f.s.AddAuditorBody(ctx, accountstest.Caller(f.manager), "Inspection")
+		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+		_, err = f.s.Invite(ctx, accountstest.Caller(f.manager), "auditeur@crc.fr", accounts.Org{ID: crc.ID}, accounts.RoleAuditor)
+		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+		if after := countAll(t, db); after != before {
+			t.Fatalf("refusals wrote: %+v, before %+v", after, before)
+		}
+		auditor := accountstest.Person(t, f.s, "auditeur@crc.fr", accounts.Org{ID: crc.ID}, accounts.RoleAuditor)
+		l, err := f.s.Login(ctx, "auditeur@crc.fr", accountstest.Password, "")
+		if err != nil || l.Status != accounts.LoginOK || len(l.Memberships) != 1 || l.Memberships[0].Organisation.ID != crc.ID ||
+			l.Account.ID != auditor.Account {
+			t.Fatalf("auditor's login: %+v, %v", l, err)
+		}
+	})
+}
