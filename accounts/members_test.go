@@ -2,11 +2,13 @@ package accounts_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"passnum"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
+	"passnum/audit"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 )
@@ -202,6 +204,54 @@ func TestAuditorBodies(t *testing.T) {
 		if err != nil || l.Status != accounts.LoginOK || len(l.Memberships) != 1 || l.Memberships[0].Organisation.ID != crc.ID ||
 			l.Account.ID != auditor.Account {
 			t.Fatalf("auditor's login: %+v, %v", l, err)
+		}
+	})
+}
+
+// TestAuditCatchesPeopleBehindTheLedger: a role given, an account
+// re-enabled or an organisation renamed in the tables, without its event,
+// fails the audit and is named.
+func TestAuditCatchesPeopleBehindTheLedger(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
+		if err := f.s.Disable(ctx, f.op, agent.Account); err != nil {
+			t.Fatal(err)
+		}
+		auditOK(t, f)
+		ks, err := db.KeySet(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name, do, undo, want string
+		}{
+			{"Role", "INSERT INTO memberships (account_id, organisation_id, role, created_at, created_by) SELECT " + itoa(agent.Account) + ", " + itoa(f.manager.Organisation) + ", 'department_finance', created_at, 'x' FROM accounts WHERE id = 1",
+				"DELETE FROM memberships WHERE role = 'department_finance'",
+				"membership " + itoa(agent.Account) + "/" + itoa(f.manager.Organisation) + "/department_finance: exists but no event gave it"},
+			{"Enabled", "UPDATE accounts SET disabled_at = NULL WHERE id = " + itoa(agent.Account),
+				"UPDATE accounts SET disabled_at = created_at WHERE id = " + itoa(agent.Account),
+				"account " + itoa(agent.Account) + ": disabled is false but the ledger says true"},
+			{"Renamed", "UPDATE organisations SET name = 'CCAS de Plaisir' WHERE id = " + itoa(f.structure.ID),
+				"UPDATE organisations SET name = 'CCAS de Trappes' WHERE id = " + itoa(f.structure.ID),
+				"organisation " + itoa(f.structure.ID) + ": is structure \"78\" \"CCAS de Plaisir\" 0 but the ledger says structure \"78\" \"CCAS de Trappes\" 0"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if err := db.Read(ctx).Exec(c.do).Error; err != nil {
+					t.Fatal(err)
+				}
+				_, err := audit.Verify(ctx, db, ks)
+				if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+					t.Fatalf("audit: %v\nwant %s", err, c.want)
+				}
+				if err := db.Read(ctx).Exec(c.undo).Error; err != nil {
+					t.Fatal(err)
+				}
+				if _, err := audit.Verify(ctx, db, ks); err != nil {
+					t.Fatalf("audit once undone: %v", err)
+				}
+			})
 		}
 	})
 }

@@ -40,6 +40,7 @@ type state struct {
 	replacement map[int64]*replacementState
 	redemptions map[int64]*redemptionState
 	apiKeys     map[string]*apiKeyState
+	people      *people // accounts.go
 }
 
 func newState() *state {
@@ -50,6 +51,7 @@ func newState() *state {
 		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
 		redemptions: map[int64]*redemptionState{}, apiKeys: map[string]*apiKeyState{},
 		payers: map[string]*ledger.DepartmentUpdated{}, periods: map[int64]*periodState{}, adjustments: map[int64]*adjustmentState{},
+		people: newPeople(),
 	}
 }
 
@@ -262,13 +264,11 @@ func (s *state) apply(ev *ledger.Event) error {
 		ks.revoked, ks.event = true, ref
 	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated, ledger.EventManualEntryLocked:
 		// No state changes; the events are there for auditors.
-	case ledger.EventOrganisationAdded, ledger.EventAccountInvited, ledger.EventAccountCreated, ledger.EventMembershipAdded,
-		ledger.EventAccountDisabled, ledger.EventPasswordResetRequested, ledger.EventPasswordReset, ledger.EventTOTPEnabled:
-		// People and organisations (package accounts): read by auditors
-		// ("account 17 of organisation 4 did …"), not yet compared with
-		// the accounts tables.
 	default:
 		if handled, err := s.applyOperation(ev, ref, bad, decode); handled {
+			return err
+		}
+		if handled, err := s.applyPeople(ev, ref, bad, decode); handled {
 			return err
 		}
 		return bad("has a type this version of passnum does not know")
@@ -703,6 +703,9 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 		return err
 	}
 	if err := s.compareAPIKeys(ctx, db); err != nil {
+		return err
+	}
+	if err := s.comparePeople(ctx, db); err != nil {
 		return err
 	}
 	if err := s.compareBatches(ctx, db); err != nil {
