@@ -149,8 +149,13 @@ func (st standing) has(role string) bool {
 	return false
 }
 
-var forbidden = passnum.Errorf(passnum.KindForbidden, EForbidden,
-	"Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+// forbidden is the refusal of a caller whose roles do not allow the
+// change. Each refusal is a new *Error, so that no caller can change
+// another's.
+func forbidden() *passnum.Error {
+	return passnum.Errorf(passnum.KindForbidden, EForbidden,
+		"Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+}
 
 // standingOf reads the caller's roles in tx. An unknown or disabled account
 // is refused, so that disabling an account stops what it was doing at once.
@@ -183,7 +188,7 @@ func standingOf(tx *ledger.Tx, c Caller) (standing, error) {
 		}
 	}
 	if len(st.roles) == 0 {
-		return standing{}, forbidden
+		return standing{}, forbidden()
 	}
 	if err := tx.Where("id = ?", c.Organisation).Take(&st.org).Error; err != nil {
 		return standing{}, err

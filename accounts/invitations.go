@@ -32,7 +32,7 @@ type Invitation struct {
 // the address. A département manager invites to its département and its
 // structures, a venue manager volunteers of its venue, an admin (and the
 // operator) anyone anywhere. Errors: invalid (email, role, organisation),
-// forbidden, not_found (organisation), conflict (the account has the role).
+// forbidden(), not_found (organisation), conflict (the account has the role).
 func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org, role string) (Invitation, error) {
 	addr, err := email(address)
 	if err != nil {
@@ -56,7 +56,7 @@ func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org,
 			return passnum.Invalid("Le rôle %s (%s) se donne dans %s, pas dans %s.", role, r.name, kindNames[r.kind], kindNames[inv.Organisation.Kind])
 		}
 		if !st.mayGrant(inv.Organisation, role) {
-			return forbidden
+			return forbidden()
 		}
 		var held int64
 		err = tx.Model(&ledger.Membership{}).Joins("JOIN accounts a ON a.id = memberships.account_id").
@@ -111,12 +111,12 @@ type Accepted struct {
 func (s *Service) Accept(ctx context.Context, token, password string) (Accepted, error) {
 	id, hash, ok := parseLink(token)
 	if !ok {
-		return Accepted{}, invitationInvalid
+		return Accepted{}, invitationInvalid()
 	}
 	var inv ledger.Invitation
 	err := s.DB.Read(ctx).Where("id = ?", id).Take(&inv).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !sameSecret(hash, inv.SecretSHA256) {
-		return Accepted{}, invitationInvalid
+		return Accepted{}, invitationInvalid()
 	}
 	if err != nil {
 		return Accepted{}, err
@@ -143,7 +143,7 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 				"Un compte existe déjà pour l’adresse %s : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »).", inv.Email))
 		}
 		if a.DisabledAt != nil {
-			return Accepted{}, accountDisabled
+			return Accepted{}, accountDisabled()
 		}
 		res.Account = a.ID
 	} else {
@@ -212,8 +212,10 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 	return res, nil
 }
 
-var invitationInvalid = passnum.Errorf(passnum.KindNotFound, ELinkInvalid,
-	"Ce lien d’invitation n’est pas valable : vérifiez qu’il est complet (copiez-le en entier depuis le message), ou demandez une nouvelle invitation.")
+func invitationInvalid() *passnum.Error {
+	return passnum.Errorf(passnum.KindNotFound, ELinkInvalid,
+		"Ce lien d’invitation n’est pas valable : vérifiez qu’il est complet (copiez-le en entier depuis le message), ou demandez une nouvelle invitation.")
+}
 
 // invitationState refuses an invitation already used or expired at now.
 func invitationState(inv ledger.Invitation, now time.Time) error {

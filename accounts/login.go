@@ -88,12 +88,14 @@ type Member struct {
 	Role         string
 }
 
-var (
-	loginFailed = passnum.Errorf(passnum.KindUnauthorized, ELoginFailed,
-		"Adresse e-mail ou mot de passe incorrect.")
-	accountDisabled = passnum.Errorf(passnum.KindForbidden, EAccountDisabled,
+func loginFailed() *passnum.Error {
+	return passnum.Errorf(passnum.KindUnauthorized, ELoginFailed, "Adresse e-mail ou mot de passe incorrect.")
+}
+
+func accountDisabled() *passnum.Error {
+	return passnum.Errorf(passnum.KindForbidden, EAccountDisabled,
 		"Ce compte est désactivé : adressez-vous à un responsable de votre organisation.")
-)
+}
 
 // Login checks an email, a password and, for an account with a second
 // factor, its current code (totp; empty when the person has not been asked
@@ -121,11 +123,11 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	}
 	ok, rehash := verifyPassword(phc, password)
 	if !ok || len(as) == 0 {
-		return Login{}, s.fail(ctx, key, loginFailed)
+		return Login{}, s.fail(ctx, key, loginFailed())
 	}
 	a := as[0]
 	if a.DisabledAt != nil {
-		return Login{}, accountDisabled
+		return Login{}, accountDisabled()
 	}
 	members, err := s.members(s.DB.Read(ctx), a.ID)
 	if err != nil {
@@ -139,7 +141,7 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	case a.TOTPConfirmedAt != nil:
 		st, ok := totpMatch(a.TOTPSecret, totp, now, a.TOTPLastStep)
 		if !ok {
-			return Login{}, s.fail(ctx, key, totpInvalid)
+			return Login{}, s.fail(ctx, key, totpInvalid())
 		}
 		step = &st
 	}
@@ -153,7 +155,7 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 				return r.Error
 			}
 			if r.RowsAffected != 1 {
-				return totpInvalid
+				return totpInvalid()
 			}
 		}
 		if rehash {
@@ -178,8 +180,10 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	return l, nil
 }
 
-var totpInvalid = passnum.Errorf(passnum.KindUnauthorized, ETOTPInvalid,
-	"Ce code ne convient pas, ou il a déjà servi : attendez que votre application en montre un nouveau et tapez-le.")
+func totpInvalid() *passnum.Error {
+	return passnum.Errorf(passnum.KindUnauthorized, ETOTPInvalid,
+		"Ce code ne convient pas, ou il a déjà servi : attendez que votre application en montre un nouveau et tapez-le.")
+}
 
 // lockedOut returns the lockout error while the address is locked.
 func (s *Service) lockedOut(ctx context.Context, key []byte) error {
@@ -317,7 +321,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, account int64, code string) e
 		}
 		step, ok := totpMatch(a.TOTPSecret, code, tx.Now(), a.TOTPLastStep)
 		if !ok {
-			return totpInvalid
+			return totpInvalid()
 		}
 		r := tx.Model(&ledger.Account{}).Where("id = ? AND totp_confirmed_at IS NULL", account).
 			Updates(map[string]any{"totp_confirmed_at": tx.Now(), "totp_last_step": step})
@@ -340,7 +344,7 @@ func activeAccount(tx *ledger.Tx, id int64) (ledger.Account, error) {
 		return a, passnum.Errorf(passnum.KindUnauthorized, EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
 	}
 	if err == nil && a.DisabledAt != nil {
-		return a, accountDisabled
+		return a, accountDisabled()
 	}
 	return a, err
 }

@@ -19,7 +19,7 @@ type Holder struct {
 
 // People lists the accounts with a role in an organisation, by account
 // then role, for those who manage its people (Invite says who). Errors:
-// invalid, forbidden, not_found (organisation).
+// invalid, forbidden(), not_found (organisation).
 func (s *Service) People(ctx context.Context, c Caller, org Org) ([]Holder, error) {
 	var out []Holder
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -33,7 +33,7 @@ func (s *Service) People(ctx context.Context, c Caller, org Org) ([]Holder, erro
 			return err
 		}
 		if !st.manages(o) {
-			return forbidden
+			return forbidden()
 		}
 		if !found {
 			return nil
@@ -55,7 +55,7 @@ func (s *Service) People(ctx context.Context, c Caller, org Org) ([]Holder, erro
 // Disable stops an account at once: it can no longer log in, and whatever
 // it asks for afterwards is refused (standingOf). Whoever manages one of
 // the account's organisations may disable it, an admin any, no one its own
-// account, and only an admin another admin. Errors: not_found, forbidden,
+// account, and only an admin another admin. Errors: not_found, forbidden(),
 // conflict (already disabled).
 func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -64,7 +64,7 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 			return err
 		}
 		if !st.admin && !st.has(RoleDepartmentManager) && !st.has(RoleVenueManager) {
-			return forbidden
+			return forbidden()
 		}
 		if account == c.Account {
 			return passnum.Errorf(passnum.KindForbidden, EForbidden, "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre responsable.")
@@ -84,7 +84,7 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 		allowed, dept := st.admin, ""
 		for _, m := range members {
 			if m.Role == RoleAdmin && !st.admin {
-				return forbidden
+				return forbidden()
 			}
 			if st.manages(m.Organisation) {
 				allowed, dept = true, deref(m.Organisation.DepartmentCode)

@@ -46,7 +46,7 @@ type StructureInput struct {
 }
 
 // AddStructure adds a distribution structure to a département. Errors:
-// invalid, forbidden (not a manager of the département, nor an admin),
+// invalid, forbidden() (not a manager of the département, nor an admin),
 // not_found (département), conflict (a structure of that name there).
 func (s *Service) AddStructure(ctx context.Context, c Caller, in StructureInput) (ledger.Organisation, error) {
 	code, err := passnum.DepartmentCode(in.Department)
@@ -76,7 +76,7 @@ func (s *Service) AddStructure(ctx context.Context, c Caller, in StructureInput)
 			return err
 		}
 		if !st.admin && !(st.has(RoleDepartmentManager) && st.org.ID == dept.ID) {
-			return forbidden
+			return forbidden()
 		}
 		o.CreatedAt = tx.Now()
 		if err := tx.Create(&o).Error; err != nil {
@@ -92,7 +92,7 @@ func (s *Service) AddStructure(ctx context.Context, c Caller, in StructureInput)
 
 // Structures lists the structures of a département by name, for anyone
 // with a role in the département or one of its structures, and admins and
-// the operator. Errors: invalid (code), forbidden.
+// the operator. Errors: invalid (code), forbidden().
 func (s *Service) Structures(ctx context.Context, c Caller, department string) ([]ledger.Organisation, error) {
 	code, err := passnum.DepartmentCode(department)
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *Service) Structures(ctx context.Context, c Caller, department string) (
 			return err
 		}
 		if !st.admin && deref(st.org.DepartmentCode) != code {
-			return forbidden
+			return forbidden()
 		}
 		return tx.Where("kind = ? AND department_code = ?", ledger.OrgStructure, code).Order("lower(name), id").Find(&os).Error
 	})
@@ -113,7 +113,7 @@ func (s *Service) Structures(ctx context.Context, c Caller, department string) (
 }
 
 // AddAuditorBody adds an auditors' body (a chamber of accounts, the
-// funder's inspectors). Errors: invalid, forbidden (admins only),
+// funder's inspectors). Errors: invalid, forbidden() (admins only),
 // conflict (one of that name).
 func (s *Service) AddAuditorBody(ctx context.Context, c Caller, name string) (ledger.Organisation, error) {
 	name, err := auditorName.Check(name)
@@ -127,7 +127,7 @@ func (s *Service) AddAuditorBody(ctx context.Context, c Caller, name string) (le
 			return err
 		}
 		if !st.admin {
-			return forbidden
+			return forbidden()
 		}
 		o.CreatedAt = tx.Now()
 		if err := tx.Create(&o).Error; err != nil {

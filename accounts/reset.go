@@ -70,12 +70,12 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 	}
 	id, hash, ok := parseLink(token)
 	if !ok {
-		return resetInvalid
+		return resetInvalid()
 	}
 	var r ledger.PasswordReset
 	err = s.DB.Read(ctx).Where("id = ?", id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !sameSecret(hash, r.SecretSHA256) {
-		return resetInvalid
+		return resetInvalid()
 	}
 	if err != nil {
 		return err
@@ -114,8 +114,10 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 	})
 }
 
-var resetInvalid = passnum.Errorf(passnum.KindNotFound, ELinkInvalid,
-	"Ce lien pour changer de mot de passe n’est pas valable : vérifiez qu’il est complet (copiez-le en entier depuis le message), ou demandez-en un nouveau.")
+func resetInvalid() *passnum.Error {
+	return passnum.Errorf(passnum.KindNotFound, ELinkInvalid,
+		"Ce lien pour changer de mot de passe n’est pas valable : vérifiez qu’il est complet (copiez-le en entier depuis le message), ou demandez-en un nouveau.")
+}
 
 func resetState(r ledger.PasswordReset, now time.Time) error {
 	switch {
