@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,22 +133,15 @@ func actorOf(account, organisation int64) string {
 	return fmt.Sprintf("account:%d@organisation:%d", account, organisation)
 }
 
-// standing is what a caller may do: whether it is an admin, and its roles
-// in the organisation it acts for.
+// standing is what a caller may do: its roles in the organisation it acts
+// for, and whether that makes it an admin.
 type standing struct {
 	admin bool
 	org   ledger.Organisation
 	roles []string
 }
 
-func (st standing) has(role string) bool {
-	for _, r := range st.roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
+func (st standing) has(role string) bool { return slices.Contains(st.roles, role) }
 
 // forbidden is the refusal of a caller whose roles do not allow the
 // change. Each refusal is a new *Error, so that no caller can change
@@ -174,22 +168,18 @@ func standingOf(tx *ledger.Tx, c Caller) (standing, error) {
 	if err != nil {
 		return standing{}, err
 	}
-	var ms []ledger.Membership
-	if err := tx.Where("account_id = ?", c.Account).Find(&ms).Error; err != nil {
-		return standing{}, err
-	}
 	var st standing
-	for _, m := range ms {
-		if m.Role == RoleAdmin {
-			st.admin = true
-		}
-		if m.OrganisationID == c.Organisation {
-			st.roles = append(st.roles, m.Role)
-		}
+	err = tx.Model(&ledger.Membership{}).Where("account_id = ? AND organisation_id = ?", c.Account, c.Organisation).
+		Pluck("role", &st.roles).Error
+	if err != nil {
+		return standing{}, err
 	}
 	if len(st.roles) == 0 {
 		return standing{}, forbidden()
 	}
+	// An admin has an admin's powers only when acting as one, for the
+	// installation: acting for a département, it has that role's.
+	st.admin = st.has(RoleAdmin)
 	if err := tx.Where("id = ?", c.Organisation).Take(&st.org).Error; err != nil {
 		return standing{}, err
 	}

@@ -130,6 +130,9 @@ func TestInviteRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// An admin who also reads 78 has, acting for 78, a reader's rights.
+		accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{}, accounts.RoleAdmin)
+		adminAsReader := accountstest.Caller(accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader))
 		const forbidden = "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation."
 		before := countAll(t, db)
 		for _, c := range []struct {
@@ -164,6 +167,7 @@ func TestInviteRefusals(t *testing.T) {
 			{"ManagerMakesAdmin", mgr, "x@y.fr", accounts.Org{}, accounts.RoleAdmin, accounts.EForbidden, forbidden},
 			{"ManagerVenue", mgr, "x@y.fr", accounts.Org{Venue: f.venue}, accounts.RoleVenueVolunteer, accounts.EForbidden, forbidden},
 			{"Reader", reader, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader, accounts.EForbidden, forbidden},
+			{"AdminActingAsReader", adminAsReader, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader, accounts.EForbidden, forbidden},
 			{"Agent", agent, "x@y.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent, accounts.EForbidden, forbidden},
 			{"VenueManagerMakesManager", venueMgr, "x@y.fr", accounts.Org{Venue: f.venue}, accounts.RoleVenueManager, accounts.EForbidden, forbidden},
 			{"NotMember", accounts.Caller{Account: f.manager.Account, Organisation: f.structure.ID}, "x@y.fr", accounts.Org{ID: f.structure.ID},
