@@ -99,7 +99,7 @@ func countAll(t *testing.T, db *ledger.DB) counts {
 		ledgertest.Count(t, db, &ledger.PasswordReset{}), ledgertest.Count(t, db, &ledger.Event{})}
 }
 
-var accountActor = regexp.MustCompile(`^(account:\d+(@organisation:\d+)?|cli:test|test)$`)
+var accountActor = regexp.MustCompile(`^(account:\d+(@organisation:\d+)?|anonymous|cli:test|test)$`)
 
 // auditOK verifies the ledger, and its export as an auditor would on
 // their own machine: the events of accounts are ones the audit knows.

@@ -49,7 +49,9 @@ func (s *Service) RequestReset(ctx context.Context, address string) (string, err
 			return err
 		}
 		token = linkToken(r.ID, secret)
-		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Actor: actorOf(a.ID, 0), At: now,
+		// Whoever typed the address is not known: not necessarily the
+		// account's holder.
+		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Actor: "anonymous", At: now,
 			Data: ledger.PasswordResetRequested{Account: a.ID, Reset: r.ID, ExpiresAt: formatTime(r.ExpiresAt)}})
 	})
 	return token, err

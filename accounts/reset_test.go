@@ -88,7 +88,7 @@ func TestReset(t *testing.T) {
 		for _, ev := range evs {
 			types = append(types, ev.Type+" "+ev.Actor)
 		}
-		want := "account.password_reset_requested account:1 account.password_reset_requested account:1 account.password_reset account:1 account.password_reset_requested account:1"
+		want := "account.password_reset_requested anonymous account.password_reset_requested anonymous account.password_reset account:1 account.password_reset_requested anonymous"
 		if got := strings.Join(types, " "); got != want {
 			t.Errorf("events %s\nwant   %s", got, want)
 		}
