@@ -103,8 +103,10 @@ func decodeHash(phc string) (p argonParams, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
 		return p, nil, nil, fmt.Errorf("argon2 version %q", parts[2])
 	}
+	// Bounded (256 MiB, 16 passes) so that a corrupted row cannot exhaust
+	// the server's memory or time.
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memoryKiB, &p.time, &p.threads); err != nil ||
-		p.time == 0 || p.threads == 0 || p.memoryKiB < 8*uint32(p.threads) || p.memoryKiB > 1<<21 {
+		p.time == 0 || p.time > 16 || p.threads == 0 || p.memoryKiB < 8*uint32(p.threads) || p.memoryKiB > 1<<18 {
 		return p, nil, nil, fmt.Errorf("argon2 parameters %q", parts[3])
 	}
 	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {

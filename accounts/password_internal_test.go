@@ -31,7 +31,8 @@ func TestPasswordHash(t *testing.T) {
 		}
 	}
 	for _, mangled := range []string{"", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5", h[:len(h)-4],
-		strings.Replace(h, "m=19456", "m=4", 1), strings.Replace(h, "v=19", "v=16", 1)} {
+		strings.Replace(h, "m=19456", "m=4", 1), strings.Replace(h, "m=19456", "m=4000000", 1), strings.Replace(h, "t=2", "t=1000", 1),
+		strings.Replace(h, "v=19", "v=16", 1)} {
 		if ok, _ := verifyPassword(mangled, pw); ok {
 			t.Errorf("mangled hash %q verified", mangled)
 		}
