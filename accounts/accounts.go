@@ -12,6 +12,7 @@
 package accounts
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -238,24 +239,23 @@ func newLinkSecret() (secret string, hash []byte) {
 
 func linkToken(id int64, secret string) string { return itoa(id) + "." + secret }
 
-// parseLink splits a token into its id and its secret's hash; false when it
-// is not shaped like one.
-func parseLink(token string) (int64, []byte, bool) {
+// readLink reads the row (an invitation, a password reset) a link's
+// token names, or invalid when the token is malformed, names no row, or
+// carries another secret than the row's.
+func readLink[T any](ctx context.Context, db *ledger.DB, token string, secretOf func(*T) []byte, invalid func() *passnum.Error) (T, error) {
+	var row T
 	idPart, secret, ok := strings.Cut(strings.TrimSpace(token), ".")
-	if !ok || len(token) > 200 || secret == "" {
-		return 0, nil, false
-	}
 	id, err := strconv.ParseInt(idPart, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, nil, false
+	if !ok || len(token) > 200 || secret == "" || err != nil || id <= 0 {
+		return row, invalid()
 	}
+	err = db.Read(ctx).Where("id = ?", id).Take(&row).Error
 	h := sha256.Sum256([]byte(secret))
-	return id, h[:], true
+	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && subtle.ConstantTimeCompare(h[:], secretOf(&row)) != 1 {
+		return row, invalid()
+	}
+	return row, err
 }
-
-// sameSecret compares a link's secret hash with the stored one in constant
-// time.
-func sameSecret(got, stored []byte) bool { return subtle.ConstantTimeCompare(got, stored) == 1 }
 
 // email reads an email address as typed: trimmed and lower-cased, which is
 // how accounts store it, so that it is unique whatever its case. The check

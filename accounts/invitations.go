@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"gorm.io/gorm"
-
 	"passnum"
 	"passnum/ledger"
 )
@@ -109,15 +107,7 @@ type Accepted struct {
 // it at once. Errors: link_invalid, link_used, link_expired, invalid
 // (password), account_disabled, conflict (the role is already held).
 func (s *Service) Accept(ctx context.Context, token, password string) (Accepted, error) {
-	id, hash, ok := parseLink(token)
-	if !ok {
-		return Accepted{}, invitationInvalid()
-	}
-	var inv ledger.Invitation
-	err := s.DB.Read(ctx).Where("id = ?", id).Take(&inv).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !sameSecret(hash, inv.SecretSHA256) {
-		return Accepted{}, invitationInvalid()
-	}
+	inv, err := readLink(ctx, s.DB, token, func(i *ledger.Invitation) []byte { return i.SecretSHA256 }, invitationInvalid)
 	if err != nil {
 		return Accepted{}, err
 	}

@@ -2,10 +2,7 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"gorm.io/gorm"
 
 	"passnum"
 	"passnum/ledger"
@@ -70,15 +67,7 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 	if err != nil {
 		return err
 	}
-	id, hash, ok := parseLink(token)
-	if !ok {
-		return resetInvalid()
-	}
-	var r ledger.PasswordReset
-	err = s.DB.Read(ctx).Where("id = ?", id).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !sameSecret(hash, r.SecretSHA256) {
-		return resetInvalid()
-	}
+	r, err := readLink(ctx, s.DB, token, func(r *ledger.PasswordReset) []byte { return r.SecretSHA256 }, resetInvalid)
 	if err != nil {
 		return err
 	}
