@@ -40,6 +40,7 @@ type state struct {
 	replacement map[int64]*replacementState
 	redemptions map[int64]*redemptionState
 	apiKeys     map[string]*apiKeyState
+	people      *people // accounts.go
 }
 
 func newState() *state {
@@ -50,6 +51,7 @@ func newState() *state {
 		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
 		redemptions: map[int64]*redemptionState{}, apiKeys: map[string]*apiKeyState{},
 		payers: map[string]*ledger.DepartmentUpdated{}, periods: map[int64]*periodState{}, adjustments: map[int64]*adjustmentState{},
+		people: newPeople(),
 	}
 }
 
@@ -264,6 +266,9 @@ func (s *state) apply(ev *ledger.Event) error {
 		// No state changes; the events are there for auditors.
 	default:
 		if handled, err := s.applyOperation(ev, ref, bad, decode); handled {
+			return err
+		}
+		if handled, err := s.applyPeople(ev, ref, bad, decode); handled {
 			return err
 		}
 		return bad("has a type this version of passnum does not know")
@@ -698,6 +703,9 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 		return err
 	}
 	if err := s.compareAPIKeys(ctx, db); err != nil {
+		return err
+	}
+	if err := s.comparePeople(ctx, db); err != nil {
 		return err
 	}
 	if err := s.compareBatches(ctx, db); err != nil {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"passnum"
-	"passnum/audit"
 	"passnum/issuing"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
@@ -72,18 +71,6 @@ func chequiersOf(t *testing.T, f *issuingtest.Fixture, res issuing.Issued) []iss
 	return out
 }
 
-func auditOK(t *testing.T, f *issuingtest.Fixture) {
-	t.Helper()
-	f.Seal(t)
-	ks, err := f.DB.KeySet(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := audit.Verify(context.Background(), f.DB, ks); err != nil {
-		t.Fatalf("audit verify: %v", err)
-	}
-}
-
 // TestReplaceWhileVoiding: a voucher of each of 600 chéquiers is replaced
 // while the chéquier is voided, 400 goroutines at once, three times (50
 // chéquiers on SQLite). Afterwards no voided
@@ -119,7 +106,7 @@ func TestReplaceWhileVoiding(t *testing.T) {
 			t.Fatalf("%d chéquiers escaped their voiding", notVoid)
 		}
 		t.Logf("%d chéquiers voided, %d replacements made before their voiding", n, replaced)
-		auditOK(t, f)
+		f.AuditOK(t)
 	})
 }
 
@@ -142,6 +129,6 @@ func TestReplaceWhileHandingOver(t *testing.T) {
 		if len(bad) > 0 {
 			t.Fatalf("%d vouchers wait for the hand-over of chéquiers already handed over (%v)", len(bad), bad)
 		}
-		auditOK(t, f)
+		f.AuditOK(t)
 	})
 }

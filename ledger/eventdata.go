@@ -386,3 +386,88 @@ type SettlementAdjusted struct {
 	RedemptionID   int64  `json:"redemption_id,omitempty"`
 	PeriodFirstDay string `json:"period_first_day"`
 }
+
+// The events of people and organisations (docs/accounts.md). An account
+// is named by its id alone: its email stays in the accounts table. The
+// actor of each is "account:ID@organisation:ID", the account acting and
+// the organisation it acted for, or the operator ("cli:…").
+const (
+	EventOrganisationAdded      = "organisation.added"
+	EventAccountInvited         = "account.invited"
+	EventAccountCreated         = "account.created"
+	EventMembershipAdded        = "membership.added"
+	EventAccountDisabled        = "account.disabled"
+	EventPasswordResetRequested = "account.password_reset_requested"
+	EventPasswordReset          = "account.password_reset"
+	EventTOTPEnabled            = "account.totp_enabled"
+)
+
+func (OrganisationAdded) EventType() string      { return EventOrganisationAdded }
+func (AccountInvited) EventType() string         { return EventAccountInvited }
+func (AccountCreated) EventType() string         { return EventAccountCreated }
+func (MembershipAdded) EventType() string        { return EventMembershipAdded }
+func (AccountDisabled) EventType() string        { return EventAccountDisabled }
+func (PasswordResetRequested) EventType() string { return EventPasswordResetRequested }
+func (PasswordWasReset) EventType() string       { return EventPasswordReset }
+func (TOTPEnabled) EventType() string            { return EventTOTPEnabled }
+
+// OrganisationAdded records an organisation: a structure or an auditors'
+// body with its name, or the row that stands for a département, a venue
+// or the installation.
+type OrganisationAdded struct {
+	ID            int64            `json:"id"`
+	Kind          OrganisationKind `json:"kind"`
+	Department    string           `json:"department,omitempty"`
+	VenueID       int64            `json:"venue_id,omitempty"`
+	Name          string           `json:"name,omitempty"`
+	StructureType string           `json:"structure_type,omitempty"`
+	Address       string           `json:"address,omitempty"`
+	Commune       string           `json:"commune,omitempty"`
+}
+
+// AccountInvited records an invitation to a role (never the email it was
+// sent to, nor its secret).
+type AccountInvited struct {
+	ID           int64  `json:"id"`
+	Organisation int64  `json:"organisation"`
+	Role         string `json:"role"`
+	ExpiresAt    string `json:"expires_at"`
+}
+
+// AccountCreated records an account made by accepting an invitation.
+type AccountCreated struct {
+	ID         int64 `json:"id"`
+	Invitation int64 `json:"invitation"`
+}
+
+// MembershipAdded records a role given to an account, by the invitation it
+// accepted.
+type MembershipAdded struct {
+	Account      int64  `json:"account"`
+	Organisation int64  `json:"organisation"`
+	Role         string `json:"role"`
+	Invitation   int64  `json:"invitation"`
+}
+
+type AccountDisabled struct {
+	Account int64 `json:"account"`
+}
+
+// PasswordResetRequested records a reset link made for an account; a
+// request for an address without an account writes nothing.
+type PasswordResetRequested struct {
+	Account   int64  `json:"account"`
+	Reset     int64  `json:"reset"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// PasswordWasReset records a new password set with a reset link.
+type PasswordWasReset struct {
+	Account int64 `json:"account"`
+	Reset   int64 `json:"reset"`
+}
+
+// TOTPEnabled records that an account confirmed its second factor.
+type TOTPEnabled struct {
+	Account int64 `json:"account"`
+}

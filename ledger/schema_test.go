@@ -18,7 +18,8 @@ var models = []any{&ledger.Department{}, &ledger.Venue{}, &ledger.VenueDepartmen
 	&ledger.RedemptionItem{}, &ledger.Event{}, &ledger.Checkpoint{}, &ledger.APIKey{},
 	&ledger.IdempotencyKey{}, &ledger.ManualEntryFailure{}, &ledger.Pairing{},
 	&ledger.SettlementPeriod{}, &ledger.SettlementStatement{}, &ledger.SettlementAdjustment{},
-	&ledger.WebSession{}}
+	&ledger.WebSession{}, &ledger.Organisation{}, &ledger.Account{}, &ledger.LoginThrottle{}, &ledger.Membership{},
+	&ledger.Invitation{}, &ledger.PasswordReset{}}
 
 // TestSchemaMatchesModels checks, on both dialects, that the migrated schema
 // has every table and column of the models with the same nullability and

@@ -22,6 +22,9 @@ var paris = func() *time.Location {
 	return loc
 }()
 
+// Paris is the time zone the programme's users read times in.
+func Paris() *time.Location { return paris }
+
 const secondsPerDay = 24 * 60 * 60
 
 // civilDays counts days from 1970-01-01 to a date, in UTC where every day

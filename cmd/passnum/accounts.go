@@ -1,0 +1,239 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"passnum"
+	"passnum/accounts"
+	"passnum/ledger"
+)
+
+func (a *app) accounts(db *ledger.DB) *accounts.Service {
+	return &accounts.Service{DB: db}
+}
+
+// orgFlags name one organisation on the command line.
+type orgFlags struct {
+	department                string
+	venue, structure, auditor int64
+}
+
+func (o *orgFlags) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&o.department, "department", "", "a département, by its code")
+	fs.Int64Var(&o.venue, "venue", 0, "a venue, by its id (passnum venue list)")
+	fs.Int64Var(&o.structure, "structure", 0, "a distribution structure, by its id (passnum structure list)")
+	fs.Int64Var(&o.auditor, "auditor", 0, "an auditors' body, by its organisation id")
+}
+
+// org is the organisation named; none names the installation (admins).
+func (o *orgFlags) org() (accounts.Org, error) {
+	var org accounts.Org
+	n := 0
+	if o.department != "" {
+		org.Department, n = o.department, n+1
+	}
+	if o.venue != 0 {
+		org.Venue, n = o.venue, n+1
+	}
+	if o.structure != 0 {
+		org.ID, n = o.structure, n+1
+	}
+	if o.auditor != 0 {
+		org.ID, n = o.auditor, n+1
+	}
+	if n > 1 {
+		return org, passnum.Invalid("name one organisation: --department, --venue, --structure or --auditor")
+	}
+	return org, nil
+}
+
+func (a *app) userCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage the people's accounts and their roles (docs/accounts.md)"}
+	var of orgFlags
+	var role, linkBase string
+	invite := &cobra.Command{
+		Use:   "invite EMAIL --role ROLE [--department CODE | --venue ID | --structure ID | --auditor ID]",
+		Short: "Invite a person to a role and print the invitation link, valid 7 days, to send them",
+		Long: "invite makes a single-use invitation link for the address; whoever opens it sets a password\n" +
+			"(or, with an account already, adds the role to it). passnum sends no mail yet: send the link\n" +
+			"printed on standard output to the person yourself. An admin is invited with no organisation.",
+		Example: `  passnum user invite agent@yvelines.fr --role department_manager --department 78
+  passnum user invite accueil@ccas-trappes.fr --role structure_agent --structure 3
+  passnum user invite exploitation@example.org --role admin`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			org, err := of.org()
+			if err != nil {
+				return err
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			inv, err := a.accounts(db).Invite(cmd.Context(), accounts.Operator(actor()), args[0], org, role)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.errOut, "invitation %d: %s as %s in organisation %d, valid until %s; send %s this link:\n",
+				inv.ID, inv.Email, inv.Role, inv.Organisation.ID, inv.ExpiresAt.Format(time.RFC3339), inv.Email)
+			fmt.Fprintln(a.out, invitationLink(linkBase, inv.Token))
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	of.bind(invite.Flags())
+	invite.Flags().StringVar(&role, "role", "", "department_manager, department_finance, department_reader, structure_agent, venue_manager, venue_volunteer, auditor or admin")
+	invite.Flags().StringVar(&linkBase, "link-base", "http://127.0.0.1:8080", "the address people reach passnum serve at, which the link starts with")
+	invite.MarkFlagRequired("role")
+
+	var lf orgFlags
+	list := &cobra.Command{
+		Use:   "list [--department CODE | --venue ID | --structure ID | --auditor ID]",
+		Short: "List the accounts with a role in an organisation (the admins with none)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			org, err := lf.org()
+			if err != nil {
+				return err
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			hs, err := a.accounts(db).People(cmd.Context(), accounts.Operator(actor()), org)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ACCOUNT\tEMAIL\tROLE\tTOTP\tSTATUS\tCREATED")
+			for _, h := range hs {
+				totp, status := "no", "active"
+				if h.TOTP {
+					totp = "yes"
+				}
+				if h.DisabledAt != nil {
+					status = "disabled " + h.DisabledAt.Format(time.DateOnly)
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Email, h.Role, totp, status, h.CreatedAt.Format(time.DateOnly))
+			}
+			return w.Flush()
+		},
+	}
+	lf.bind(list.Flags())
+	disable := &cobra.Command{
+		Use:   "disable ACCOUNT",
+		Short: "Disable an account at once: it can no longer log in",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return passnum.Invalid("%q is not an account number: see 'passnum user list'", args[0])
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := a.accounts(db).Disable(cmd.Context(), accounts.Operator(actor()), id); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "account %d disabled\n", id)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	cmd.AddCommand(invite, list, disable)
+	return cmd
+}
+
+// invitationLink is the link an invited person opens: the token is in the
+// fragment, which browsers never send to a server nor in a Referer, so it
+// stays out of every log on the way.
+func invitationLink(base, token string) string {
+	return strings.TrimRight(base, "/") + "/invitation#" + token
+}
+
+func (a *app) structureCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "structure", Short: "Manage the distribution structures of a département (CCAS, MDS, France Travail, associations)"}
+	var in accounts.StructureInput
+	add := &cobra.Command{
+		Use:     "add --department CODE --name NAME --type TYPE --commune COMMUNE [--address ADDRESS]",
+		Short:   "Add a distribution structure to a département",
+		Example: `  passnum structure add --department 78 --name "CCAS de Trappes" --type ccas --commune Trappes --address "1 place de la Mairie"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			s, err := a.accounts(db).AddStructure(cmd.Context(), accounts.Operator(actor()), in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "added structure %d (%s) to département %s\n", s.ID, s.Name, *s.DepartmentCode)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	f := add.Flags()
+	f.StringVar(&in.Department, "department", "", "the département it belongs to")
+	f.StringVar(&in.Name, "name", "", "its name")
+	f.StringVar(&in.Type, "type", "", "ccas, mds, france_travail, association or other")
+	f.StringVar(&in.Commune, "commune", "", "its commune, the territory its figures count in")
+	f.StringVar(&in.Address, "address", "", "its postal address")
+	for _, name := range []string{"department", "name", "type", "commune"} {
+		add.MarkFlagRequired(name)
+	}
+	var dept string
+	list := &cobra.Command{
+		Use:   "list --department CODE",
+		Short: "List a département's distribution structures",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ss, err := a.accounts(db).Structures(cmd.Context(), accounts.Operator(actor()), dept)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tTYPE\tCOMMUNE\tNAME")
+			for _, s := range ss {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", s.ID, s.StructureType, s.Commune, s.Name)
+			}
+			return w.Flush()
+		},
+	}
+	list.Flags().StringVar(&dept, "department", "", "the département")
+	list.MarkFlagRequired("department")
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+func (a *app) auditorCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "auditor", Short: "Manage the auditors' bodies, whose people get the auditor role"}
+	cmd.AddCommand(&cobra.Command{
+		Use:     "add NAME",
+		Short:   "Add an auditors' body; invite its people with passnum user invite --role auditor --auditor ID",
+		Example: `  passnum auditor add "Chambre régionale des comptes d’Île-de-France"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			o, err := a.accounts(db).AddAuditorBody(cmd.Context(), accounts.Operator(actor()), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "added auditors' body %d (%s)\n", o.ID, o.Name)
+			return a.seal(cmd.Context(), db)
+		},
+	})
+	return cmd
+}
