@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -73,7 +75,28 @@ func hashPassword(pw string) string {
 	pw = norm.NFKC.String(pw)
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
-	return encodeHash(hashParams, salt, argon2.IDKey([]byte(pw), salt, hashParams.time, hashParams.memoryKiB, hashParams.threads, keyLen))
+	return encodeHash(hashParams, salt, argonKey([]byte(pw), salt, hashParams, keyLen))
+}
+
+// argonSlots bounds the Argon2id computations running at once. Each holds
+// its memory (19 MiB) for its ~30 ms: a burst of a thousand logins, a
+// password spray or just a morning rush, would otherwise ask for 19 GiB at
+// once. With one slot per CPU the hashes run as fast as the machine allows
+// anyway and the others wait their turn without holding memory; the
+// per-address lockout (Login) keeps one sprayer's queue short.
+var argonSlots = make(chan struct{}, runtime.NumCPU())
+
+// argonBusy counts the computations in their slot, for the test of the bound.
+var argonBusy atomic.Int32
+
+func argonKey(pw, salt []byte, p argonParams, n uint32) []byte {
+	argonSlots <- struct{}{}
+	argonBusy.Add(1)
+	defer func() {
+		argonBusy.Add(-1)
+		<-argonSlots
+	}()
+	return argon2.IDKey(pw, salt, p.time, p.memoryKiB, p.threads, n)
 }
 
 func encodeHash(p argonParams, salt, key []byte) string {
@@ -89,7 +112,7 @@ func verifyPassword(phc, pw string) (ok, rehash bool) {
 	if err != nil {
 		return false, false
 	}
-	got := argon2.IDKey([]byte(norm.NFKC.String(pw)), salt, p.time, p.memoryKiB, p.threads, uint32(len(key)))
+	got := argonKey([]byte(norm.NFKC.String(pw)), salt, p, uint32(len(key)))
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	return ok, ok && (p != hashParams || len(salt) != saltLen || len(key) != keyLen)
 }

@@ -1,7 +1,10 @@
 package accounts
 
 import (
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -62,6 +65,37 @@ func TestPasswordRule(t *testing.T) {
 	for _, pw := range []string{"tout en minuscules", "123456789012", "ünïcödé et espaces"} {
 		if _, err := checkPassword(pw); err != nil {
 			t.Errorf("%q refused: %v", pw, err)
+		}
+	}
+}
+
+// TestArgonBounded: forty logins at once run at most one Argon2id per CPU
+// at a time, so their memory stays bounded, and every one still verifies.
+func TestArgonBounded(t *testing.T) {
+	h := hashPassword("une phrase de passe assez longue")
+	var peak atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if ok, _ := verifyPassword(h, "une phrase de passe assez longue"); !ok {
+				t.Error("the right password was refused")
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			if p := peak.Load(); p > int32(cap(argonSlots)) || p == 0 {
+				t.Errorf("%d Argon2id at once, want 1 to %d", p, cap(argonSlots))
+			}
+			return
+		default:
+			if n := argonBusy.Load(); n > peak.Load() {
+				peak.Store(n)
+			}
+			runtime.Gosched()
 		}
 	}
 }
