@@ -14,6 +14,7 @@ import (
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
 	"passnum/audit"
+	"passnum/audit/audittest"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
@@ -105,7 +106,7 @@ var accountActor = regexp.MustCompile(`^(account:\d+(@organisation:\d+)?|anonymo
 // their own machine: the events of accounts are ones the audit knows.
 func auditOK(t *testing.T, f *fixture) {
 	t.Helper()
-	f.AuditOK(t)
+	audittest.OK(t, f.Fixture)
 	ks, err := f.DB.KeySet(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"passnum"
+	"passnum/audit/audittest"
 	"passnum/issuing"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
@@ -106,7 +107,7 @@ func TestReplaceWhileVoiding(t *testing.T) {
 			t.Fatalf("%d chéquiers escaped their voiding", notVoid)
 		}
 		t.Logf("%d chéquiers voided, %d replacements made before their voiding", n, replaced)
-		f.AuditOK(t)
+		audittest.OK(t, f)
 	})
 }
 
@@ -129,6 +130,6 @@ func TestReplaceWhileHandingOver(t *testing.T) {
 		if len(bad) > 0 {
 			t.Fatalf("%d vouchers wait for the hand-over of chéquiers already handed over (%v)", len(bad), bad)
 		}
-		f.AuditOK(t)
+		audittest.OK(t, f)
 	})
 }

@@ -136,7 +136,13 @@ func sqliteDSN(path string) (string, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	// FULL, not NORMAL: in WAL mode NORMAL syncs the WAL only at
+	// checkpoints, so a redemption the venue was told is accepted can roll
+	// back after a power cut (https://sqlite.org/pragma.html#pragma_synchronous).
+	// FULL syncs the WAL at every commit: about 0.9 ms per commit on this
+	// machine's disk against 0.07, for a single writer, so a ceiling near a
+	// thousand redemptions a second, far above any département's peak.
+	q.Add("_pragma", "synchronous(FULL)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode(), nil
 }

@@ -513,3 +513,31 @@ func TestTxNow(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLiteSyncsEveryCommit: every connection of the SQLite pool syncs
+// the WAL at each commit (synchronous FULL), so that an acknowledged
+// redemption survives a power cut, not only a crash of the process.
+func TestSQLiteSyncsEveryCommit(t *testing.T) {
+	db, err := ledger.Open(context.Background(), ledgertest.URL(t, ledger.SQLite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Hold several connections at once, so that the pool opens more than one.
+	conns := make([]*sql.Conn, 4)
+	for i := range conns {
+		if conns[i], err = db.SQL().Conn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+	}
+	for i, c := range conns {
+		var mode int
+		if err := c.QueryRowContext(context.Background(), "PRAGMA synchronous").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != 2 { // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+			t.Errorf("connection %d: synchronous = %d, want 2 (FULL)", i, mode)
+		}
+	}
+}

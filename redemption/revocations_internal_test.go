@@ -43,6 +43,15 @@ var unrevoking = map[string]string{
 	ledger.EventAPIKeyCreated:      "no voucher",
 	ledger.EventAPIKeyRevoked:      "no voucher",
 	ledger.EventPairingCreated:     "no voucher",
+	// People and organisations: who may act, never what a voucher is worth.
+	ledger.EventOrganisationAdded:      "no voucher",
+	ledger.EventAccountInvited:         "no voucher",
+	ledger.EventAccountCreated:         "no voucher",
+	ledger.EventMembershipAdded:        "no voucher",
+	ledger.EventAccountDisabled:        "no voucher: a device's key, not a person's account, redeems",
+	ledger.EventPasswordResetRequested: "no voucher",
+	ledger.EventPasswordReset:          "no voucher",
+	ledger.EventTOTPEnabled:            "no voucher",
 }
 
 // eventTypes reads every Event… constant declared in package ledger, so

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"passnum/audit"
 	"passnum/issuing"
 	"passnum/keys"
 	"passnum/ledger"
@@ -99,20 +98,6 @@ func (f *Fixture) Seal(tb testing.TB) {
 	s := ledger.Sealer{DB: f.DB, Signer: signer}
 	if _, err := s.Seal(context.Background(), true); err != nil {
 		tb.Fatal(err)
-	}
-}
-
-// AuditOK seals the ledger and verifies it as passnum audit verify does:
-// chain, checkpoints, and the tables against the events.
-func (f *Fixture) AuditOK(tb testing.TB) {
-	tb.Helper()
-	f.Seal(tb)
-	ks, err := f.DB.KeySet(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := audit.Verify(context.Background(), f.DB, ks); err != nil {
-		tb.Fatalf("audit verify: %v", err)
 	}
 }
 
