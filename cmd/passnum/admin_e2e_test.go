@@ -258,6 +258,18 @@ func TestAdminPages(t *testing.T) {
 		if c.Status != "void" {
 			t.Errorf("chéquier %s is %s after voiding", third, c.Status)
 		}
+		// A single voucher, at the bottom of the page: the outcome is by
+		// its form, in view, and so is the refusal of voiding it again.
+		var ch struct{ Vouchers []struct{ Number string } }
+		adminGet(t, base+"/api/v1/chequiers/"+second, deptKey, &ch)
+		for i, want := range []string{"#void-voucher-messages p.ok", "#void-voucher-messages p.error"} {
+			adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("void-voucher").reset()`),
+				chromedp.SendKeys(chromedp.ID("vv-number"), ch.Vouchers[1].Number), chromedp.SendKeys(chromedp.ID("vv-reason"), "code photographié"),
+				chromedp.Click(chromedp.ID("vv-confirm")), chromedp.Click(chromedp.CSS("#void-voucher button[type=submit]")))
+			if msg := adminSeen(t, ctx, want); i == 0 && !strings.Contains(msg, "annulé : il ne peut plus être encaissé") {
+				t.Errorf("after voiding a voucher: %q", msg)
+			}
+		}
 		adminCheckPage(t, ctx, "admin-annulation")
 	})
 
