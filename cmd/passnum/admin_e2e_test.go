@@ -519,6 +519,10 @@ func adminCheckPage(t *testing.T, ctx context.Context, name string) {
 		t.Errorf("%s breaks its Content-Security-Policy: %q", name, v)
 	}
 	checkAccessibility(t, ctx)
+	// Plain French: a count agrees with its noun.
+	if w := adminValue(t, ctx, chromedp.Evaluate[string](`(document.body.innerText.match(/\S*\((s|x)\)/g) || []).join(", ")`)); w != "" {
+		t.Errorf("%s writes %s", name, w)
+	}
 	for _, vp := range []struct {
 		name  string
 		width int // in CSS pixels
