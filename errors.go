@@ -49,9 +49,19 @@ type Error struct {
 	// again, when the service knows it (the first of two identical
 	// requests is still running); zero leaves it to the edge.
 	RetryAfter time.Duration
+	// Field names the input that is wrong, as the API's request names it
+	// ("siret", "beneficiary_ref"), when one field is: a page marks that
+	// field and shows the message beside it. Empty for any other refusal.
+	Field string
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// On sets the field the error is about, and returns the error.
+func (e *Error) On(field string) *Error {
+	e.Field = field
+	return e
+}
 
 // Errorf builds an *Error of a specific code. The code's kind is named where
 // the error is made, beside its message, rather than declared with the code:

@@ -292,6 +292,9 @@ func TestChequierOperations(t *testing.T) {
 				if !strings.Contains(er.Error.Message, c.text) {
 					t.Errorf("message %q lacks %q", er.Error.Message, c.text)
 				}
+				if want := map[bool]string{true: "beneficiary_ref"}[c.name == "NameAsRef"]; er.Error.Field != want {
+					t.Errorf("field %q, want %q", er.Error.Field, want)
+				}
 			})
 		}
 		if pc4, _ := e.Fixture.Issuing.Chequier(ctx, chequier78(4)); pc4.Chequier.Status != ledger.ChequierIssued {

@@ -82,6 +82,7 @@ type problem struct {
 	cause   error
 	result  *redemptionResult
 	retry   time.Duration // Retry-After, when the wait is known (rate limits)
+	field   string        // the request's member that is wrong (passnum.Error.Field)
 }
 
 func (p *problem) Error() string {
@@ -106,6 +107,7 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"` // hints.go
+	Field   string `json:"field,omitempty"`
 }
 
 // classify turns any error into what the client is told.
@@ -121,7 +123,7 @@ func classify(err error) *problem {
 	case errors.As(err, &he):
 		return classifyEcho(he)
 	case errors.As(err, &pe):
-		return &problem{kind: pe.Kind, code: pe.Code, message: pe.Message, retry: pe.RetryAfter}
+		return &problem{kind: pe.Kind, code: pe.Code, message: pe.Message, retry: pe.RetryAfter, field: pe.Field}
 	case ledger.Unavailable(err):
 		// Whether a commit whose connection broke went through is unknown:
 		// the client retries the same request (the same idempotency key for
@@ -162,13 +164,13 @@ func (s *server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := classify(err)
-	code, message, result := p.code, p.message, p.result
+	code, message, result, field := p.code, p.message, p.result, p.field
 	status := statusOf(p.kind)
 	if status == http.StatusInternalServerError {
 		if p.kind != passnum.KindInternal {
 			log.Error("error kind without an HTTP status: add it to api.statuses", "kind", p.kind, "code", code)
 		}
-		code, message, result = passnum.EInternal, fmt.Sprintf(internalMessage, state(c).id), nil
+		code, message, result, field = passnum.EInternal, fmt.Sprintf(internalMessage, state(c).id), nil, ""
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store") // an error is never worth caching, even on a cacheable route
@@ -192,7 +194,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)
 	} else {
-		data, merr := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message, Hint: hints[code]}, Result: result})
+		data, merr := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message, Hint: hints[code], Field: field}, Result: result})
 		if merr != nil {
 			log.Error("encode the error response", "error", merr.Error())
 			data = []byte(`{"error":{"code":"internal","message":"Erreur interne du serveur."}}`)

@@ -440,6 +440,7 @@ type errorJSON struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Hint    string `json:"hint"`
+		Field   string `json:"field"`
 	} `json:"error"`
 	Result *resultJSON `json:"result"`
 }

@@ -22,9 +22,11 @@ type periodJSON struct {
 	Month      string
 	Closed     bool
 	ClosedBy   string `json:"closed_by"`
-	GrossCents int64  `json:"gross_cents"`
-	NetCents   int64  `json:"net_cents"`
-	Statements []struct {
+	// ClosableFrom: when an open month may be closed.
+	ClosableFrom *time.Time `json:"closable_from"`
+	GrossCents   int64      `json:"gross_cents"`
+	NetCents     int64      `json:"net_cents"`
+	Statements   []struct {
 		VenueID     int64 `json:"venue_id"`
 		Reference   string
 		Redemptions int
@@ -104,6 +106,9 @@ func TestSettlement(t *testing.T) {
 		if p.Closed || p.GrossCents != 5000 || p.NetCents != 4000 || len(p.Statements) != 2 || p.Statements[0].Lines != nil {
 			t.Fatalf("%+v", p)
 		}
+		if want := time.Date(2026, 11, 30, 23, 15, 0, 0, time.UTC); p.ClosableFrom == nil || !p.ClosableFrom.Equal(want) {
+			t.Errorf("the open month may be closed from %v, want %v (as its refusal says)", p.ClosableFrom, want)
+		}
 		for _, path := range []string{"/api/v1/settlement/78/2026-11/sepa.xml", "/api/v1/settlement/78/2026-11/statements/" + itoa(e.venue1) + ".pdf"} {
 			e.do(t, request{method: "GET", path: path, as: "admin"}).expect(t, http.StatusConflict, "period_not_over")
 		}
@@ -111,8 +116,9 @@ func TestSettlement(t *testing.T) {
 		e.Clock.T = time.Date(2026, 11, 30, 23, 16, 0, 0, time.UTC)
 		r = e.do(t, closeNov)
 		r.expect(t, http.StatusOK, "")
+		p = periodJSON{}
 		r.decode(t, &p)
-		if !p.Closed || p.ClosedBy != e.actor("department") || p.NetCents != 4000 || p.Statements[0].IBAN != programmetest.IBAN {
+		if !p.Closed || p.ClosedBy != e.actor("department") || p.NetCents != 4000 || p.Statements[0].IBAN != programmetest.IBAN || p.ClosableFrom != nil {
 			t.Fatalf("%+v", p)
 		}
 		e.do(t, closeNov).expect(t, http.StatusConflict, "period_closed")

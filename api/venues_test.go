@@ -88,11 +88,17 @@ func TestVenues(t *testing.T) {
 			{"UnknownField", with("email", "x@example.org"), 400, "invalid_json", "« email »"},
 			{"DepartmentsAsString", with("departments", "78"), 400, "invalid_json", "« departments » doit être une liste"},
 		}
+		// The field a page marks; none for the others.
+		fields := map[string]string{"AlteredSIRET": "siret", "ShortSIRET": "siret", "LettersInSIRET": "siret", "SIRETTaken": "siret",
+			"AlteredIBAN": "iban", "IBANOutsideSEPA": "iban", "NoIBAN": "iban", "BadBIC": "bic"}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				er := e.do(t, request{method: "POST", path: "/api/v1/venues", as: "department", json: c.body, offContract: true}).expect(t, c.status, c.code)
 				if !strings.Contains(er.Error.Message, c.text) {
 					t.Errorf("message %q lacks %q", er.Error.Message, c.text)
+				}
+				if er.Error.Field != fields[c.name] {
+					t.Errorf("field %q, want %q", er.Error.Field, fields[c.name])
 				}
 			})
 		}

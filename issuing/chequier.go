@@ -40,7 +40,7 @@ var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 // chequier_expired and distribution_stopped.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
-		return ledger.Chequier{}, passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.")
+		return ledger.Chequier{}, passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.").On("beneficiary_ref")
 	}
 	var c ledger.Chequier
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {

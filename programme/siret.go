@@ -18,7 +18,7 @@ const laPosteSIREN = "356000000"
 func CheckSIRET(s string) (string, error) {
 	digits, ok := siretDigits(s)
 	if !ok {
-		return "", passnum.Invalid("%q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", passnum.Shorten(s, 32))
+		return "", passnum.Invalid("%q n'est pas un SIRET, qui compte 14 chiffres (SIREN et NIC), comme sur l'avis de situation INSEE de la structure.", passnum.Shorten(s, 32)).On("siret")
 	}
 	if digits[:9] == laPosteSIREN {
 		sum := 0
@@ -37,7 +37,7 @@ func CheckSIRET(s string) (string, error) {
 }
 
 func wrongKey(siret string) error {
-	return passnum.Invalid("Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", siret)
+	return passnum.Invalid("Le SIRET %s a une clé de contrôle fausse : un chiffre a été mal saisi. Recopiez-le depuis l'avis de situation INSEE.", siret).On("siret")
 }
 
 // luhn reports whether a digit string passes the Luhn check.

@@ -117,7 +117,7 @@ func (s *Service) AddVenue(ctx context.Context, in VenueInput, actor string) (Ve
 				SIRET: siret, Address: address, IBAN: iban, BIC: bic, LabelExpiresOn: dayString(in.LabelExpiresOn), Reason: reason}})
 	})
 	if errors.Is(err, ledger.ErrDuplicate) {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.KindConflict, EVenueSIRETTaken, "Un lieu de SIRET %s est déjà enregistré : c'est le même établissement.", siret)
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindConflict, EVenueSIRETTaken, "Un lieu de SIRET %s est déjà enregistré : c'est le même établissement.", siret).On("siret")
 	}
 	slices.SortFunc(labels, func(a, b ledger.VenueDepartment) int { return strings.Compare(a.DepartmentCode, b.DepartmentCode) })
 	return withLabels(v, labels), err
@@ -280,7 +280,7 @@ func checkPayeeName(name string) error {
 	if err := sepa.CheckName(name); err != nil {
 		return passnum.Invalid("Le nom « %s » ne peut pas s'écrire dans un virement SEPA, qui n'admet que "+
 			"les lettres latines (les accents sont retirés), les chiffres et quelques signes : écrivez-le en lettres latines, "+
-			"comme sur le RIB du compte.", passnum.Shorten(name, 60))
+			"comme sur le RIB du compte.", passnum.Shorten(name, 60)).On("name")
 	}
 	return nil
 }
@@ -535,18 +535,18 @@ func venue(db *gorm.DB, id int64, department string) (ledger.Venue, error) {
 // them normalised.
 func checkBank(iban, bic string) (string, string, error) {
 	if strings.TrimSpace(iban) == "" {
-		return "", "", passnum.Invalid("Donnez l'IBAN du compte, recopié depuis le RIB de son titulaire : les remboursements se font par virement.")
+		return "", "", passnum.Invalid("Donnez l'IBAN du compte, recopié depuis le RIB de son titulaire : les remboursements se font par virement.").On("iban")
 	}
 	ibanOut, err := sepa.CheckIBAN(iban)
 	if err != nil {
-		return "", "", passnum.Invalid("L'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", passnum.Shorten(iban, 40))
+		return "", "", passnum.Invalid("L'IBAN %q n'est pas valable (pays, longueur ou clé de contrôle) : recopiez-le depuis le RIB du titulaire du compte.", passnum.Shorten(iban, 40)).On("iban")
 	}
 	if strings.TrimSpace(bic) == "" {
 		return ibanOut, "", nil
 	}
 	bicOut, err := sepa.CheckBIC(bic)
 	if err != nil {
-		return "", "", passnum.Invalid("Le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", passnum.Shorten(bic, 20))
+		return "", "", passnum.Invalid("Le BIC %q n'est pas valable (8 ou 11 lettres et chiffres) : recopiez-le depuis le RIB, ou laissez-le vide.", passnum.Shorten(bic, 20)).On("bic")
 	}
 	return ibanOut, bicOut, nil
 }

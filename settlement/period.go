@@ -66,6 +66,7 @@ type Period struct {
 	Closed                bool        `json:"closed"`
 	ClosedAt              *time.Time  `json:"closed_at,omitempty"`
 	ClosedBy              string      `json:"closed_by,omitempty"`
+	ClosableFrom          *time.Time  `json:"closable_from,omitempty"` // an open month: when it may be closed, the months' order aside
 	CommissionBasisPoints int64       `json:"commission_basis_points"`
 	GrossCents            int64       `json:"gross_cents"`
 	ReversedCents         int64       `json:"reversed_cents"`
@@ -99,7 +100,10 @@ func (s *Service) Period(ctx context.Context, department string, m Month) (Perio
 	err = db.Where("department_code = ? AND first_day = ?", dept.Code, ledger.Date(m.FirstDay())).Take(&closed).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return compute(db, dept, m, dept.CommissionBasisPoints, 0)
+		p, err := compute(db, dept, m, dept.CommissionBasisPoints, 0)
+		from := m.ClosableFrom().UTC()
+		p.ClosableFrom = &from
+		return p, err
 	case err != nil:
 		return Period{}, err
 	}
@@ -293,7 +297,7 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 	var out Period
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		now := tx.Now()
-		if from := m.Next().FirstDay().Start().Add(CloseDelay); now.Before(from) { // from is in Europe/Paris
+		if from := m.ClosableFrom(); now.Before(from) {
 			return passnum.Errorf(passnum.KindConflict, EPeriodOpen, "Le mois %s ne peut être clos qu'à partir du %s à %s (heure de Paris), quand tous ses encaissements sont enregistrés.",
 				m, voucher.Today(from).French(), from.Format("15:04"))
 		}

@@ -106,6 +106,10 @@ func (m Month) Next() Month { return MonthOf(m.FirstDay().AddMonths(1)) }
 func (m Month) Start() time.Time { return m.FirstDay().Start().UTC() }
 func (m Month) End() time.Time   { return m.Next().FirstDay().Start().UTC() }
 
+// ClosableFrom is when the month may be closed: CloseDelay after it ends,
+// in Europe/Paris.
+func (m Month) ClosableFrom() time.Time { return m.Next().FirstDay().Start().Add(CloseDelay) }
+
 // Commission is the programme's share of a venue's base amount, rounded to
 // the nearest cent (halves away from zero), in integer arithmetic.
 func Commission(baseCents, basisPoints int64) int64 {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"passnum/settlement"
 	"passnum/voucher"
 )
 
@@ -67,7 +69,7 @@ func TestAdminPages(t *testing.T) {
 		adminCheckPage(t, ctx, "admin-connexion")
 		// A venue key is refused, in French: venues use the scanner.
 		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("key"), venueKey), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "scanner") {
+		if msg := adminFieldError(t, ctx, "key"); !strings.Contains(msg, "scanner") {
 			t.Errorf("venue key: %q", msg)
 		}
 		adminLogin(t, ctx, deptKey)
@@ -86,8 +88,24 @@ func TestAdminPages(t *testing.T) {
 			chromedp.SetValue(chromedp.ID("b-vouchers"), "2"),
 			chromedp.SetValue(chromedp.ID("b-value"), "10,00"),
 			chromedp.SetValue(chromedp.ID("b-end"), fmt.Sprintf("%d-11-30", year+1)),
-			chromedp.Click(chromedp.CSS("#new-batch button[type=submit]")))
-		msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`)
+			chromedp.Click(chromedp.ID("b-review")))
+		// Nothing is ordered before the recap is confirmed.
+		recap := adminSeen(t, ctx, "#b-recap-text")
+		if want := "Vous allez créer 3 chéquiers × 2 chèques × 10\u202f€ = 60\u202f€ pour le département Yvelines (78)."; recap != want {
+			t.Errorf("recap %q, want %q", recap, want)
+		}
+		if cover := adminValue(t, ctx, chromedp.Evaluate[string](`document.getElementById("b-cover").innerText`)); !strings.Contains(cover, "2 chèques de 10\u202f€") ||
+			!strings.Contains(cover, "Yvelines (78)") || !strings.Contains(cover, "soit 20\u202f€") {
+			t.Errorf("cover preview %q", cover)
+		}
+		var batches struct{ Batches []any }
+		adminGet(t, base+"/api/v1/batches", deptKey, &batches)
+		if len(batches.Batches) != 0 {
+			t.Fatalf("%d batches ordered before the recap was confirmed", len(batches.Batches))
+		}
+		screenshot(t, ctx, "admin-commandes-recap-desktop")
+		adminDo(t, ctx, chromedp.Click(chromedp.ID("b-confirm")))
+		msg := adminSeen(t, ctx, "#new-batch-messages p.ok")
 		if !strings.Contains(msg, "Commande n° 1 enregistrée : 3 chéquiers") || !strings.Contains(msg, "60,00") {
 			t.Errorf("after ordering: %q", msg)
 		}
@@ -96,7 +114,11 @@ func TestAdminPages(t *testing.T) {
 		if !strings.Contains(stage, "Commande") {
 			t.Errorf("current stage %q", stage)
 		}
-		adminWait(t, ctx, `document.querySelector('#suivi-1 a[download="batch-1-0001.pdf"]') && "ok"`)
+		link := adminWait(t, ctx, `document.querySelector('#suivi-1 a[download="batch-1-0001.pdf"]')?.textContent`)
+		if page := adminValue(t, ctx, chromedp.Evaluate[string](`document.body.innerText`)); link != "Télécharger le fichier PDF" ||
+			strings.Contains(page, "batch-1") || strings.Contains(page, "passnum print") || strings.Contains(page, "(s)") {
+			t.Errorf("developer words on the page: the link reads %q; the page %q", link, page)
+		}
 		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("commande-1").scrollIntoView()`))
 		screenshot(t, ctx, "admin-commandes-desktop")
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(`#suivi-1 a[download="batch-1-0001.pdf"]`)))
@@ -113,7 +135,7 @@ func TestAdminPages(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("a-number"), first),
 			chromedp.SendKeys(chromedp.ID("a-ref"), "CCAS-17-0193"),
 			chromedp.Click(chromedp.CSS("#activate button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, first+" remis") {
+		if msg := adminSeen(t, ctx, "#activate-messages p.ok"); !strings.Contains(msg, first+" remis") {
 			t.Errorf("after the hand-over: %q", msg)
 		}
 		var c struct {
@@ -126,9 +148,16 @@ func TestAdminPages(t *testing.T) {
 		}
 		// Again: refused with the API's French message.
 		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("a-number"), first), chromedp.Click(chromedp.CSS("#activate button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "remis") {
+		if msg := adminSeen(t, ctx, "#activate-messages p.error"); !strings.Contains(msg, "remis") {
 			t.Errorf("second hand-over: %q", msg)
 		}
+		// A reference with a space: the service's own words, by the field.
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("activate").reset()`),
+			chromedp.SendKeys(chromedp.ID("a-number"), second), chromedp.SendKeys(chromedp.ID("a-ref"), "CCAS 17"), chromedp.Click(chromedp.CSS("#activate button[type=submit]")))
+		if msg := adminFieldError(t, ctx, "a-ref"); !strings.HasPrefix(msg, "La référence du bénéficiaire est une référence de dossier") {
+			t.Errorf("a reference with a space: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("activate").reset()`))
 	})
 
 	t.Run("HandOverByCamera", func(t *testing.T) {
@@ -138,7 +167,7 @@ func TestAdminPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		adminDo(t, ctx, chromedp.Click(chromedp.ID("scan")))
-		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, second+" remis") {
+		if msg := adminSeen(t, ctx, "#activate-messages p.ok"); !strings.Contains(msg, second+" remis") {
 			t.Errorf("after the scan: %q", msg)
 		}
 		if hidden := adminValue(t, ctx, chromedp.Evaluate[bool](`document.getElementById("camera").hidden`)); !hidden {
@@ -166,6 +195,19 @@ func TestAdminPages(t *testing.T) {
 		}
 		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("venues-title").scrollIntoView()`))
 		screenshot(t, ctx, "admin-lieux-desktop")
+		// On a phone each venue's status is in sight, not in a column
+		// scrolled away.
+		adminDo(t, ctx, phone())
+		adminWait(t, ctx, `innerWidth === 360 && "ok"`)
+		if out := adminValue(t, ctx, chromedp.Evaluate[string](`(() => {
+			const r = document.querySelector('[data-venue-status="1"]').getBoundingClientRect();
+			return r.width > 0 && r.left >= 0 && r.right <= innerWidth ? "" : JSON.stringify(r);
+		})()`)); out != "" {
+			t.Errorf("venue 1's status on a phone is out of sight: %s", out)
+		}
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("venues-title").scrollIntoView()`))
+		screenshot(t, ctx, "admin-lieux-phone")
+		adminDo(t, ctx, desktop)
 		var v struct{ Status string }
 		adminGet(t, base+"/api/v1/venues/1", deptKey, &v)
 		if v.Status != "suspended" {
@@ -179,13 +221,17 @@ func TestAdminPages(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("v-siret"), "732 829 320 00074"), // already taken by venue 1
 			chromedp.SendKeys(chromedp.ID("v-iban"), "FR76 3000 6000 0112 3456 7890 189"),
 			chromedp.Click(chromedp.CSS("#new-venue button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "SIRET") {
+		if msg := adminFieldError(t, ctx, "v-siret"); !strings.Contains(msg, "Un lieu de SIRET 73282932000074 est déjà enregistré") {
 			t.Errorf("a SIRET already taken: %q", msg)
 		}
+		screenshot(t, ctx, "admin-lieux-erreur-desktop")
 		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("v-siret").value = "12345678900015"`),
 			chromedp.Click(chromedp.CSS("#new-venue button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, "France Services de Mantes est labellisé") {
+		if msg := adminSeen(t, ctx, "#new-venue-messages p.ok"); !strings.Contains(msg, "France Services de Mantes est labellisé") {
 			t.Errorf("after labelling a venue: %q", msg)
+		}
+		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#new-venue [aria-invalid], #new-venue .field-error").length`)); n != 0 {
+			t.Errorf("%d fields still marked wrong after the venue was labelled", n)
 		}
 		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#venue-table tbody tr").length`)); n != 3 {
 			t.Errorf("%d venues listed, want 3", n)
@@ -204,13 +250,25 @@ func TestAdminPages(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("vc-reason"), "perdu"),
 			chromedp.Click(chromedp.ID("vc-confirm")),
 			chromedp.Click(chromedp.CSS("#void-chequier button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#messages p.ok")?.textContent`); !strings.Contains(msg, third+" annulé : 2 chèque") {
+		if msg := adminSeen(t, ctx, "#void-chequier-messages p.ok"); msg != "Chéquier "+third+" annulé : 2 chèques ne peuvent plus être encaissés." {
 			t.Errorf("after voiding: %q", msg)
 		}
 		var c struct{ Status string }
 		adminGet(t, base+"/api/v1/chequiers/"+third, deptKey, &c)
 		if c.Status != "void" {
 			t.Errorf("chéquier %s is %s after voiding", third, c.Status)
+		}
+		// A single voucher, at the bottom of the page: the outcome is by
+		// its form, in view, and so is the refusal of voiding it again.
+		var ch struct{ Vouchers []struct{ Number string } }
+		adminGet(t, base+"/api/v1/chequiers/"+second, deptKey, &ch)
+		for i, want := range []string{"#void-voucher-messages p.ok", "#void-voucher-messages p.error"} {
+			adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("void-voucher").reset()`),
+				chromedp.SendKeys(chromedp.ID("vv-number"), ch.Vouchers[1].Number), chromedp.SendKeys(chromedp.ID("vv-reason"), "code photographié"),
+				chromedp.Click(chromedp.ID("vv-confirm")), chromedp.Click(chromedp.CSS("#void-voucher button[type=submit]")))
+			if msg := adminSeen(t, ctx, want); i == 0 && !strings.Contains(msg, "annulé : il ne peut plus être encaissé") {
+				t.Errorf("after voiding a voucher: %q", msg)
+			}
 		}
 		adminCheckPage(t, ctx, "admin-annulation")
 	})
@@ -223,10 +281,17 @@ func TestAdminPages(t *testing.T) {
 		if title := adminWait(t, ctx, `document.getElementById("period-title").textContent`); !strings.Contains(title, "ouvert") {
 			t.Errorf("month title %q", title)
 		}
-		adminDo(t, ctx, chromedp.Click(chromedp.ID("c-confirm")), chromedp.Click(chromedp.CSS("#close-form button[type=submit]")))
-		if msg := adminWait(t, ctx, `document.querySelector("#erreurs p")?.textContent`); !strings.Contains(msg, "ne peut être clos qu") {
-			t.Errorf("closing this month: %q", msg)
+		// The page says when, from the server's rule, instead of offering
+		// to close it.
+		from := settlement.MonthAt(time.Now()).ClosableFrom()
+		want := "Clôture possible à partir du " + voucher.Today(from).French() + " à " + from.Format("15:04") + " (heure de Paris)."
+		if got := adminWait(t, ctx, `document.getElementById("closable-from")?.textContent`); got != want {
+			t.Errorf("open month: %q, want %q", got, want)
 		}
+		if shown := adminValue(t, ctx, chromedp.Evaluate[bool](`!document.getElementById("close-form").hidden`)); shown {
+			t.Error("this month, still open, offers to close it")
+		}
+		screenshot(t, ctx, "admin-remboursements-desktop")
 		adminCheckPage(t, ctx, "admin-remboursements")
 	})
 
@@ -263,8 +328,11 @@ func TestAdminPages(t *testing.T) {
 		}
 	})
 
-	// A redemption, so that the auditor sees a month and a venue.
+	// A redemption, so that the auditor sees a month and a venue; last
+	// month, without activity, closed, so that they see a closed period
+	// and its files.
 	redeemFirstVoucher(t, env, base, venueKey)
+	mustRun(t, env, "settlement", "close", "--department", "78", "--month", settlement.MonthAt(time.Now()).Previous().String())
 
 	t.Run("Auditor", func(t *testing.T) {
 		adminDo(t, ctx, desktop, chromedp.Navigate(base+"/departement/"), chromedp.WaitVisible(chromedp.ID("logout")),
@@ -315,6 +383,11 @@ func TestAdminPages(t *testing.T) {
 		screenshot(t, ctx, "admin-auditeur-desktop")
 		adminDo(t, ctx, phone(), chromedp.Navigate(base+"/auditeur/"))
 		adminWait(t, ctx, `document.querySelector("[data-figure]") && "ok"`)
+		// Chart labels are as legible on a phone as the text around them.
+		if px := adminValue(t, ctx, chromedp.Evaluate[float64](`Math.min(...[...document.querySelectorAll("figure.chart svg")].map(s =>
+			12 * s.getBoundingClientRect().width / s.viewBox.baseVal.width))`)); px < 11.5 {
+			t.Errorf("chart labels are %.1f px on a phone", px)
+		}
 		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("#dashboard h2").scrollIntoView()`))
 		screenshot(t, ctx, "admin-auditeur-phone")
 		// The ledger export is offered, and it downloads with the session.
@@ -376,10 +449,43 @@ func adminWait(t *testing.T, ctx context.Context, expr string) string {
 		if err == nil && v != "" {
 			return true, ""
 		}
-		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " — " + (document.querySelector("#erreurs")?.textContent || "") + (document.querySelector("#messages")?.textContent || "")`))
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " — " + [...document.querySelectorAll(".messages, .field-error")].map(e => e.textContent).join(" | ")`))
 		return false, fmt.Sprintf("%v (page: %s)", err, shown)
 	})
 	return v
+}
+
+// adminSeen waits for the element sel to show text, and checks that the
+// person sees it where they are: in the viewport, and focused (a message
+// takes the focus, so that it is read out and in view).
+func adminSeen(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return adminInView(t, ctx, sel, `document.querySelector(`+strconv.Quote(sel)+`).contains(document.activeElement)`)
+}
+
+// adminFieldError waits for the field of that id to be marked wrong, and
+// returns the message beside it: the field has the focus, the message is
+// in view and tied to the field.
+func adminFieldError(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	adminWait(t, ctx, `document.getElementById("`+id+`").getAttribute("aria-invalid") === "true" && "ok"`)
+	return adminInView(t, ctx, "#"+id+"-error", `document.activeElement.id === "`+id+`" &&
+		document.getElementById("`+id+`").getAttribute("aria-describedby").split(" ").includes("`+id+`-error")`)
+}
+
+// adminInView waits for sel to show text, checks that it is in the
+// viewport and that cond holds, and returns the text.
+func adminInView(t *testing.T, ctx context.Context, sel, cond string) string {
+	t.Helper()
+	text := adminWait(t, ctx, `document.querySelector(`+strconv.Quote(sel)+`)?.textContent`)
+	if where := adminValue(t, ctx, chromedp.Evaluate[string](`(() => {
+		const r = document.querySelector(`+strconv.Quote(sel)+`).getBoundingClientRect();
+		if (r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth) return "out of view at " + JSON.stringify(r);
+		return (`+cond+`) ? "" : "not focused or not tied to its field; the focus is on " + document.activeElement.tagName + "#" + document.activeElement.id;
+	})()`)); where != "" {
+		t.Errorf("%s (%q): %s", sel, text, where)
+	}
+	return text
 }
 
 // adminLogin types a key on the login page, which must be open.
@@ -412,15 +518,23 @@ func adminCheckPage(t *testing.T, ctx context.Context, name string) {
 		t.Errorf("%s breaks its Content-Security-Policy: %q", name, v)
 	}
 	checkAccessibility(t, ctx)
+	// Plain French: a count agrees with its noun.
+	if w := adminValue(t, ctx, chromedp.Evaluate[string](`(document.body.innerText.match(/\S*\((s|x)\)/g) || []).join(", ")`)); w != "" {
+		t.Errorf("%s writes %s", name, w)
+	}
 	for _, vp := range []struct {
-		name string
-		act  chromedp.Action[chromedp.Void]
-	}{{"phone", phone()}, {"200% zoom", chromedp.EmulateViewport(640, 450, chromedp.EmulateScale(2))}} {
+		name  string
+		width int // in CSS pixels
+		act   chromedp.Action[chromedp.Void]
+	}{{"phone", 360, phone()}, {"200% zoom", 640, chromedp.EmulateViewport(640, 450, chromedp.EmulateScale(2))}} {
 		adminDo(t, ctx, vp.act)
+		// The page and the viewport must fit the width the person has, in
+		// CSS pixels, whatever the layout makes of clientWidth.
 		wide := adminValue(t, ctx, chromedp.Evaluate[string](`(() => {
-			const w = document.documentElement.clientWidth;
+			const w = `+strconv.Itoa(vp.width)+`;
 			const over = [...document.querySelectorAll("body *")].filter(e => !e.closest(".table-wrap") && e.getBoundingClientRect().right > w + 1);
-			return document.documentElement.scrollWidth > w ? over.slice(0, 3).map(e => e.tagName + "#" + e.id + "." + e.className).join(", ") || "the page" : "";
+			const width = Math.max(document.documentElement.scrollWidth, innerWidth);
+			return width > w ? width + " px wide: " + (over.slice(0, 3).map(e => e.tagName + "#" + e.id + "." + e.className).join(", ") || "the page") : "";
 		})()`))
 		if wide != "" {
 			t.Errorf("%s scrolls sideways at %s: %s", name, vp.name, wide)

@@ -42,10 +42,11 @@ function shared(w) {
         const decide = (action, body) => async () => {
           try {
             const out = await api("POST", `/api/v1/venue-change-requests/${r.id}/${action}`, body());
-            say(out.message);
             await warnings();
+            // The list was drawn again: the message goes by the section.
+            say(out.message, box);
           } catch (e) {
-            fail(e);
+            fail(e, li);
           }
         };
         li.append(" ", el("button", { type: "button", onclick: decide("approval", () => ({})) }, "Approuver"),

@@ -1,12 +1,12 @@
 // Voiding: look a chéquier up, void it, or void a single voucher, each with
 // the reason the ledger records.
-import { api, el, euros, day, dateTime, chequierStatuses, voucherStatuses, badge, say, submit, table } from "./common.js";
+import { api, el, euros, plural, day, dateTime, chequierStatuses, voucherStatuses, badge, say, submit, table } from "./common.js";
 
 function chequierView(c) {
   const facts = [
     `Chéquier ${c.number}, commande n° ${c.batch_id}, département ${c.department}. État : `,
     badge(c.status, chequierStatuses), ". ",
-    `${c.vouchers.length} chèques de ${euros(c.face_value_cents)}, valables jusqu'au ${day(c.valid_until)}.`,
+    `${c.vouchers.length} ${plural(c.vouchers.length, "chèque", "chèques")} de ${euros(c.face_value_cents)}, valables jusqu'au ${day(c.valid_until)}.`,
   ];
   if (c.activated_at) facts.push(` Remis le ${dateTime(c.activated_at)}.`);
   if (c.beneficiary_ref) facts.push(` Référence du bénéficiaire : ${c.beneficiary_ref}.`);
@@ -34,7 +34,9 @@ submit(voidChequier, async (data) => {
   const number = String(data.get("number")).trim();
   const c = await api("POST", `/api/v1/chequiers/${encodeURIComponent(number)}/void`, { reason: String(data.get("reason")).trim() });
   voidChequier.reset();
-  say(`Chéquier ${c.number} annulé : ${c.voided_vouchers.length} chèque(s) ne peuvent plus être encaissés.`);
+  const n = c.voided_vouchers.length;
+  say(n === 0 ? `Chéquier ${c.number} annulé : il n’avait plus de chèque à encaisser.`
+    : `Chéquier ${c.number} annulé : ${n} ${plural(n, "chèque ne peut", "chèques ne peuvent")} plus être ${plural(n, "encaissé", "encaissés")}.`, voidChequier);
 });
 
 const voidVoucher = document.getElementById("void-voucher");
@@ -42,5 +44,5 @@ submit(voidVoucher, async (data) => {
   const number = String(data.get("number")).replace(/\s+/g, "");
   const v = await api("POST", `/api/v1/vouchers/${encodeURIComponent(number)}/void`, { reason: String(data.get("reason")).trim() });
   voidVoucher.reset();
-  say(`Chèque ${v.number} du chéquier ${v.chequier} annulé : il ne peut plus être encaissé.`);
+  say(`Chèque ${v.number} du chéquier ${v.chequier} annulé : il ne peut plus être encaissé.`, voidVoucher);
 });

@@ -79,12 +79,20 @@ function shortEuros(cents) {
   return group(e) + "\u202f€";
 }
 
+// A chart is drawn as wide as its box (at most 640 units), one unit per
+// CSS pixel: its 12 px labels stay 12 px on a phone instead of shrinking
+// with the drawing.
+function chartWidth() {
+  return Math.round(Math.max(280, Math.min(640, board.clientWidth)));
+}
+
 function monthChart(months) {
-  const W = 640, H = 240, left = 8, top = 24, bottom = 40;
+  const W = chartWidth(), H = 240, left = 8, top = 24, bottom = 40;
   const max = Math.max(1, ...months.map((m) => m.cents));
   // A few months get narrow bars on the left, not a few wide slabs.
   const slot = Math.min(80, (W - 2 * left) / Math.max(1, months.length));
-  const every = Math.ceil(months.length / 12);
+  // A label every so many months, as many as fit (about 45 units each).
+  const every = Math.max(Math.ceil(months.length / 12), Math.ceil(45 / slot));
   const bars = months.map((m, i) => {
     const h = Math.round((H - top - bottom) * m.cents / max);
     const x = left + i * slot + slot * 0.15;
@@ -92,7 +100,7 @@ function monthChart(months) {
     return el("g", null,
       el("rect", { class: "bar", x: x.toFixed(1), y, width: (slot * 0.7).toFixed(1), height: Math.max(h, 1) },
         el("title", null, `${month(m.month)} : ${euros(m.cents)}`)),
-      months.length <= 12 ? el("text", { x: (x + slot * 0.35).toFixed(1), y: y - 6, "text-anchor": "middle" }, shortEuros(m.cents)) : null,
+      slot >= 45 ? el("text", { x: (x + slot * 0.35).toFixed(1), y: y - 6, "text-anchor": "middle" }, shortEuros(m.cents)) : null,
       i % every === 0 ? el("text", { x: (x + slot * 0.35).toFixed(1), y: H - bottom + 18, "text-anchor": "middle" },
         m.month.slice(5) + "/" + m.month.slice(2, 4)) : null);
   });
@@ -101,13 +109,14 @@ function monthChart(months) {
 }
 
 function hbars(rows, label) {
-  const W = 640, row = 28, labelW = 240, valueW = 90;
+  const W = chartWidth(), row = 28, labelW = Math.round(W * 0.375), valueW = 90;
+  const chars = Math.floor(labelW / 7.5); // what fits of a name at 12 px
   const H = rows.length * row + 8;
   const max = Math.max(1, ...rows.map((r) => r.value));
   const g = rows.map((r, i) => {
     const w = Math.round((W - labelW - valueW) * r.value / max);
     const y = 4 + i * row;
-    const name = r.label.length > 32 ? r.label.slice(0, 31) + "…" : r.label;
+    const name = r.label.length > chars ? r.label.slice(0, chars - 1) + "…" : r.label;
     return el("g", null,
       el("text", { x: labelW - 8, y: y + 18, "text-anchor": "end" }, name),
       el("rect", { class: "bar", x: labelW, y: y + 4, width: Math.max(w, 1), height: row - 10 },
@@ -125,7 +134,7 @@ const segments = [
 ];
 
 function batchChart(batches) {
-  const W = 640, row = 30, labelW = 130;
+  const W = chartWidth(), row = 30, labelW = 130;
   const H = batches.length * row + 8;
   const g = batches.map((b, i) => {
     const y = 4 + i * row;
@@ -229,14 +238,27 @@ function render(f) {
 
 // The raw figures stay on the element, for whoever checks the page
 // against the API.
+let shownFigures = null;
+let drawnWidth = 0;
+
 async function load() {
   const f = await api("GET", "/api/v1/figures" + query());
+  shownFigures = f;
+  drawnWidth = chartWidth();
   render(f);
   board.dataset.asOf = f.as_of;
   downloads();
 }
 
 submit(document.getElementById("filters"), load);
+
+// A phone turned, a window resized: the charts are drawn again to fit.
+addEventListener("resize", () => {
+  if (shownFigures && chartWidth() !== drawnWidth) {
+    drawnWidth = chartWidth();
+    render(shownFigures);
+  }
+});
 
 try {
   await departmentSelect(deptSelect, session.role !== "department");

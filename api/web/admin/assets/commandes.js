@@ -1,6 +1,6 @@
 // Batches: order one, follow each (timeline stage, chéquiers by status) and
 // download its PDF files for the print shop, part by part.
-import { api, el, group, euros, parseEuros, day, stages, badge, say, fail, submit, departments, departmentSelect, download } from "./common.js";
+import { api, el, group, euros, price, plural, parseEuros, day, stages, badge, say, fail, invalid, submit, departments, departmentSelect, download } from "./common.js";
 const list = document.getElementById("batches");
 const form = document.getElementById("new-batch");
 
@@ -21,9 +21,10 @@ function timeline(b) {
 
 async function files(b, box, layout) {
   const f = await api("GET", `/api/v1/batches/${b.id}/files?layout=${layout}`);
-  box.replaceChildren(el("ul", { class: "plain" }, f.files.map((x) => el("li", null,
-    download(x.url, `Télécharger ${x.name}`, x.name),
-    ` — chéquiers ${x.first_chequier} à ${x.last_chequier} (${group(x.vouchers)} chèques, ${euros(x.total_cents)})`))));
+  const n = f.files.length;
+  box.replaceChildren(el("ul", { class: "plain" }, f.files.map((x, i) => el("li", null,
+    download(x.url, n === 1 ? "Télécharger le fichier PDF" : `Télécharger la partie ${i + 1} sur ${n} (PDF)`, x.name),
+    ` — chéquiers ${x.first_chequier} à ${x.last_chequier} (${group(x.vouchers)} ${plural(x.vouchers, "chèque", "chèques")}, ${euros(x.total_cents)})`))));
 }
 
 async function details(b, box) {
@@ -45,7 +46,7 @@ async function details(b, box) {
       el("div", null, el("dt", null, "Annulés"), el("dd", { "data-count": "void" }, group(counts.void)))),
     el("h4", null, "Fichiers pour l'imprimeur"),
     el("p", { class: "hint" }, "Les fichiers contiennent des chèques valables : gardez-les comme des billets. " +
-      "Chaque fichier compte au plus 500 chéquiers ; les mêmes octets que « passnum print »."),
+      "Une grosse commande est découpée en plusieurs fichiers de 500 chéquiers au plus, à envoyer ensemble."),
     el("div", { class: "field narrow" }, el("label", { for: layoutId }, "Mise en page"), layout),
     filesBox);
   await files(b, filesBox, "a4");
@@ -67,7 +68,7 @@ function card(b, name) {
         box.dataset.loaded = "1";
       } catch (err) {
         box.replaceChildren();
-        fail(err);
+        fail(err, toggle.parentElement);
       }
     }
   });
@@ -100,15 +101,31 @@ async function load(open) {
   }
 }
 
-submit(form, async (data) => {
+// Ordering is two steps, as voiding is: the order is read back in words,
+// with the cover its chéquiers will have, then confirmed. Changing any
+// field takes the recap away, so that what is confirmed is what was read;
+// Enter in a field presses the first button, which only reads it back.
+const recap = document.getElementById("b-recap");
+const order = document.getElementById("b-order");
+const confirm = document.getElementById("b-confirm");
+
+function hideRecap() {
+  recap.hidden = true;
+  order.hidden = false;
+}
+form.addEventListener("input", hideRecap);
+form.addEventListener("change", hideRecap);
+document.getElementById("b-edit").addEventListener("click", () => {
+  hideRecap();
+  document.getElementById("b-chequiers").focus();
+});
+
+// request reads the form into the API's order, or refuses a field.
+function request(data) {
   const cents = parseEuros(String(data.get("value")));
-  const valueInput = document.getElementById("b-value");
   if (!Number.isFinite(cents) || cents <= 0) {
-    valueInput.setAttribute("aria-invalid", "true");
-    valueInput.focus();
-    throw new Error("La valeur d'un chèque doit être un montant en euros, par exemple 10,00.");
+    throw invalid("value", "La valeur d’un chèque doit être un montant en euros, par exemple 10,00.");
   }
-  valueInput.removeAttribute("aria-invalid");
   const body = {
     department: document.getElementById("b-department").value,
     chequiers: Number(data.get("chequiers")),
@@ -117,19 +134,52 @@ submit(form, async (data) => {
     programme_end: String(data.get("programme_end") || ""),
     requires_activation: document.getElementById("b-activation").checked,
   };
-  if (!body.programme_end) {
-    document.getElementById("b-end").focus();
-    throw new Error("Indiquez la date de fin du programme.");
-  }
+  if (!body.programme_end) throw invalid("programme_end", "Indiquez la date de fin du programme.");
   const until = String(data.get("valid_until") || "");
   if (until) body.valid_until = until;
+  return body;
+}
+
+// cover is what the printed cover of each chéquier will say.
+function cover(body, name) {
+  const n = body.vouchers_per_chequier;
+  return [
+    el("p", { class: "cover-band" }, el("strong", null, "Pass numérique"), el("br"), name),
+    el("p", { class: "cover-title" }, "Votre chéquier"),
+    el("p", { class: "cover-count" }, `${n} ${plural(n, "chèque", "chèques")} de ${price(body.face_value_cents)}`),
+    el("p", null, `soit ${price(n * body.face_value_cents)} pour vous former au numérique.`),
+    el("p", null, el("strong", null, body.valid_until ? `Valable jusqu’au ${day(body.valid_until)}`
+      : `Valable jusqu’à un mois après le ${day(body.programme_end)}`)),
+    body.requires_activation ? el("p", null, "Non valable sans activation.") : null,
+  ];
+}
+
+submit(form, async (data, submitter) => {
+  const body = request(data);
+  const ds = await departments();
+  const d = ds.find((x) => x.code === body.department);
+  const name = d ? `${d.name} (${d.code})` : body.department;
+  if (submitter !== confirm || recap.hidden) {
+    const n = body.chequiers, v = body.vouchers_per_chequier;
+    document.getElementById("b-recap-text").textContent =
+      `Vous allez créer ${group(n)} ${plural(n, "chéquier", "chéquiers")} × ${v} ${plural(v, "chèque", "chèques")} × ` +
+      `${price(body.face_value_cents)} = ${price(n * v * body.face_value_cents)} pour le département ${name}.`;
+    document.getElementById("b-cover").replaceChildren(...cover(body, name));
+    recap.hidden = false;
+    order.hidden = true;
+    const text = document.getElementById("b-recap-text");
+    text.focus({ preventScroll: true });
+    recap.scrollIntoView({ block: "nearest" });
+    return;
+  }
   const b = await api("POST", "/api/v1/batches", body);
   // Emptied, so that a second click cannot order the same batch again.
   form.reset();
+  hideRecap();
   await departmentSelect(document.getElementById("b-department"));
   await load(b.id);
-  say(`Commande n° ${b.id} enregistrée : ${group(b.chequiers)} chéquiers, ${b.first_chequier} à ${b.last_chequier}, ` +
-    `pour ${euros(b.total_cents)}. Ses fichiers sont prêts à télécharger.`);
+  say(`Commande n° ${b.id} enregistrée : ${group(b.chequiers)} ${plural(b.chequiers, "chéquier", "chéquiers")}, ` +
+    `${b.first_chequier} à ${b.last_chequier}, pour ${euros(b.total_cents)}. Ses fichiers sont prêts à télécharger.`, form);
 });
 
 try {

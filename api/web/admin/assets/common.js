@@ -9,10 +9,11 @@ const meta = (name) => {
 export const session = { role: meta("role"), department: meta("department"), csrf: meta("csrf-token") };
 
 class APIError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field || ""; // the request's member it is about (error.field)
   }
 }
 
@@ -48,7 +49,7 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const err = data && data.error ? data.error : {};
     throw new APIError(res.status, err.code || "internal",
-      err.message || `Le serveur a répondu ${res.status} : réessayez dans un moment.`);
+      err.message || `Le serveur a répondu ${res.status} : réessayez dans un moment.`, err.field);
   }
   return data;
 }
@@ -89,6 +90,17 @@ export function euros(cents) {
   const units = Math.trunc(abs / 100);
   const rest = String(abs % 100).padStart(2, "0");
   return (cents < 0 ? "−" : "") + group(units) + "," + rest + NNBSP + "€";
+}
+
+// price writes integer cents as a price is printed on a chéquier: "10 €",
+// "2 000 €", with the cents only when there are some ("12,50 €").
+export function price(cents) {
+  return cents % 100 === 0 ? (cents < 0 ? "−" : "") + group(Math.abs(cents) / 100) + NNBSP + "€" : euros(cents);
+}
+
+// plural picks the French word for a count: plural(2, "chèque", "chèques").
+export function plural(n, one, many) {
+  return Math.abs(n) < 2 ? one : many;
 }
 
 // parseEuros reads "10", "10,5" or "10.50" as cents; NaN otherwise.
@@ -144,34 +156,101 @@ export function badge(kind, labels) {
   return el("span", { class: "status " + kind }, labels[kind] || kind);
 }
 
-// Messages: successes in the polite status region, errors in the alert
-// region, so that a screen reader announces both without moving focus.
-export function clear() {
-  document.getElementById("messages").replaceChildren();
-  document.getElementById("erreurs").replaceChildren();
+// Messages. The outcome of an action is shown by what was acted on (a
+// form, a list item), not at the top of a long page: in a paragraph with
+// role="status" (a success) or role="alert" (a refusal), focusable and
+// focused, so that it is in view and read out. A refusal that names a
+// field (the API's error.field, or a check of the page: invalid below)
+// marks that field instead: aria-invalid, the message beside it, tied
+// with aria-describedby, and the focus on the field. Without a place
+// (a page that failed to load), the regions under the title take it.
+const boxes = new WeakMap();
+
+function messageBox(near) {
+  let box = boxes.get(near);
+  if (!box) {
+    box = el("div", { class: "messages by", id: near.id ? `${near.id}-messages` : null });
+    // Inside a list item or a cell, after anything else (valid HTML).
+    if (near.tagName === "LI" || near.tagName === "TD") near.append(box);
+    else near.after(box);
+    boxes.set(near, box);
+  }
+  return box;
 }
-export function say(text) {
-  clear();
-  document.getElementById("messages").append(el("p", { class: "ok" }, text));
+
+function unmark(form) {
+  if (!form || !form.querySelectorAll) return;
+  form.querySelectorAll("[aria-invalid=true]").forEach((f) => {
+    f.removeAttribute("aria-invalid");
+    const id = `${f.id}-error`;
+    const by = (f.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== id);
+    if (by.length) f.setAttribute("aria-describedby", by.join(" "));
+    else f.removeAttribute("aria-describedby");
+    document.getElementById(id)?.remove();
+  });
 }
-export function fail(err) {
-  clear();
+
+// clear empties every message of the page and unmarks form's fields.
+export function clear(form) {
+  document.querySelectorAll(".messages").forEach((b) => b.replaceChildren());
+  unmark(form);
+}
+
+function show(near, kind, text) {
+  const box = near ? messageBox(near) : document.getElementById(kind === "ok" ? "messages" : "erreurs");
+  const p = el("p", { class: kind, role: near ? (kind === "ok" ? "status" : "alert") : null, tabindex: "-1" }, text);
+  box.replaceChildren(p);
+  p.focus({ preventScroll: true });
+  p.scrollIntoView({ block: "nearest" });
+  return p;
+}
+
+// say shows a success by near (a form, a list item).
+export function say(text, near) {
+  clear(near);
+  show(near, "ok", text);
+}
+
+// invalid is a refusal by the page itself of one field of its form,
+// shown as the API's refusals of a field are.
+export function invalid(field, message) {
+  const err = new Error(message);
+  err.field = field;
+  return err;
+}
+
+// fail shows a refusal by near; if near is a form and the error names one
+// of its fields, by that field.
+export function fail(err, near) {
+  clear(near);
   const text = err instanceof Error ? err.message : String(err);
-  document.getElementById("erreurs").append(el("p", { class: "error" }, text));
+  const input = err && err.field && near && near.elements ? near.elements.namedItem(err.field) : null;
+  if (!input || !input.id || input.hidden) {
+    show(near, "error", text);
+    return;
+  }
+  const id = `${input.id}-error`;
+  const note = el("p", { class: "field-error", id }, text);
+  const hint = input.parentElement.querySelector(".hint");
+  (hint || input).after(note);
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
+  input.focus({ preventScroll: true });
+  input.scrollIntoView({ block: "center" });
 }
 
 // submit wires a form: its button is disabled while work runs, the
-// messages are cleared, and an error is shown in French.
+// messages are cleared, and a refusal is shown by the form (or its field).
 export function submit(form, work) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const buttons = form.querySelectorAll("button[type=submit]");
     buttons.forEach((b) => { b.disabled = true; });
-    clear();
+    clear(form);
     try {
       await work(new FormData(form), ev.submitter);
     } catch (err) {
-      fail(err);
+      fail(err, form);
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
     }
@@ -179,17 +258,23 @@ export function submit(form, work) {
 }
 
 // table builds a captioned table in a scrolling box; columns are
-// {label, num}, rows are arrays of cells (text or nodes).
-export function table(caption, columns, rows, attrs) {
-  const head = el("tr", null, columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null }, c.label)));
-  const body = rows.map((r) => el("tr", null, r.map((cell, i) => {
+// {label, num}, rows are arrays of cells (text or nodes). A stacked table
+// (stack true) shows each row as a card on a phone, each cell under its
+// column's name, so that no column is out of sight; its explicit roles
+// keep it a table for screen readers once the CSS changes its display.
+export function table(caption, columns, rows, attrs, stack) {
+  const role = (r) => (stack ? r : null);
+  const head = el("tr", { role: role("row") }, columns.map((c) =>
+    el("th", { scope: "col", class: c.num ? "num" : null, role: role("columnheader") }, c.label)));
+  const body = rows.map((r) => el("tr", { role: role("row") }, r.map((cell, i) => {
     const num = columns[i] && columns[i].num;
-    if (i === 0 && columns[0].rowHeader) return el("th", { scope: "row" }, cell);
-    return el("td", { class: num ? "num" : null }, cell);
+    if (i === 0 && columns[0].rowHeader) return el("th", { scope: "row", role: role("rowheader") }, cell);
+    return el("td", { class: num ? "num" : null, role: role("cell"), "data-label": stack ? columns[i].label : null }, cell);
   })));
   const id = "t" + Math.random().toString(36).slice(2, 9);
-  return el("div", { class: "table-wrap", role: "region", "aria-labelledby": id, tabindex: "0" },
-    el("table", attrs || null, el("caption", { id }, caption), el("thead", null, head), el("tbody", null, body)));
+  return el("div", { class: stack ? "table-wrap stack" : "table-wrap", role: "region", "aria-labelledby": id, tabindex: "0" },
+    el("table", { ...(attrs || {}), role: role("table") }, el("caption", { id }, caption),
+      el("thead", { role: role("rowgroup") }, head), el("tbody", { role: role("rowgroup") }, body)));
 }
 
 let departmentCache = null;
@@ -223,6 +308,7 @@ export function fetchDownload(href, text) {
   a.addEventListener("click", async (ev) => {
     ev.preventDefault();
     clear();
+    const near = a.closest("li, td") || a;
     try {
       let res;
       try {
@@ -247,7 +333,7 @@ export function fetchDownload(href, text) {
       tmp.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60000);
     } catch (err) {
-      fail(err);
+      fail(err, near);
     }
   });
   return a;

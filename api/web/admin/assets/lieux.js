@@ -42,7 +42,7 @@ function render() {
         v.label_expires_on ? day(v.label_expires_on) : "sans fin",
         el("button", { type: "button", class: "secondary", "data-venue": v.id, "aria-label": `Changer le statut de ${v.name}` },
           "Changer le statut"),
-      ]), { id: "venue-table" }));
+      ]), { id: "venue-table" }, true));
     box.querySelectorAll("button[data-venue]").forEach((b) => b.addEventListener("click", () => {
       venueSelect.value = b.dataset.venue;
       fillActions();
@@ -77,7 +77,7 @@ submit(statusForm, async (data) => {
   statusForm.reset();
   venueSelect.value = String(v.id);
   render();
-  say(`${v.name} : ${venueStatuses[v.status] || v.status}.`);
+  say(`${v.name} : ${venueStatuses[v.status] || v.status}.`, statusForm);
 });
 
 const newForm = document.getElementById("new-venue");
@@ -94,7 +94,7 @@ submit(newForm, async (data) => {
   await departmentBoxes();
   venues.push(v);
   render();
-  say(`${v.name} est labellisé (lieu n° ${v.id}). Il pourra encaisser des chèques dès que son appareil de scan sera appairé.`);
+  say(`${v.name} est labellisé (lieu n° ${v.id}). Il pourra encaisser des chèques dès que son appareil de scan sera appairé.`, newForm);
 });
 
 async function departmentBoxes() {

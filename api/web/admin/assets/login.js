@@ -14,14 +14,12 @@ function suite(home) {
 submit(form, async (data) => {
   const secret = String(data.get("key") || "").trim();
   form.reset();
-  key.removeAttribute("aria-invalid");
   try {
     const s = await api("POST", "/session", { key: secret });
-    say("Connexion réussie : ouverture de la page…");
+    say("Connexion réussie : ouverture de la page…", form);
     location.assign(suite(s.home));
   } catch (err) {
-    key.setAttribute("aria-invalid", "true");
-    key.focus();
+    err.field = "key"; // a refused login is always about the key
     throw err;
   }
 });

@@ -1,6 +1,6 @@
 // Settlement: a département's month (open or closed), closing it, and its
 // files: statement lines (CSV), a PDF statement per venue, SEPA transfers.
-import { api, el, group, euros, month, dateTime, parisMonth, clear, say, fail, submit, table, departmentSelect, fetchDownload } from "./common.js";
+import { api, el, group, euros, plural, month, dateTime, parisMonth, clear, say, fail, submit, table, departmentSelect, fetchDownload } from "./common.js";
 const deptSelect = document.getElementById("p-department");
 const monthInput = document.getElementById("p-month");
 const section = document.getElementById("period");
@@ -28,6 +28,10 @@ async function show(d, m) {
   const state = p.closed
     ? el("p", { class: "notice ok" }, `Clôturé le ${dateTime(p.closed_at)} par ${p.closed_by}. Les montants sont définitifs.`)
     : el("p", { class: "notice warn" }, "Mois ouvert : les montants peuvent encore changer.");
+  // The server says when the month may be closed; before then, the page
+  // says so instead of offering to close it.
+  const from = p.closed ? null : new Date(p.closable_from);
+  const early = from !== null && from.getTime() > Date.now();
   const columns = [{ label: "Lieu", rowHeader: true }, { label: "Référence" }, { label: "Encaissements", num: true },
     { label: "Encaissé", num: true }, { label: "Annulé", num: true }, { label: "Ajustements", num: true },
     { label: "Commission", num: true }, { label: "Net", num: true }];
@@ -45,14 +49,21 @@ async function show(d, m) {
   if (p.closed) files.push(fetchDownload(`${base(d, m)}/sepa.xml`, "Fichier de virements SEPA (pain.001)"));
   document.getElementById("period-body").replaceChildren(
     state,
+    early ? el("p", { class: "notice", id: "closable-from" }, `Clôture possible à partir du ${parisTime(from)} (heure de Paris).`) : null,
     totals(p),
     p.statements.length
       ? table(`Relevés des lieux, ${month(m)}`, columns, rows)
       : el("p", null, "Aucun encaissement ce mois-ci."),
     el("h3", null, "Fichiers"),
     el("ul", { class: "plain" }, files.map((f) => el("li", null, f))));
-  closeForm.hidden = p.closed;
+  closeForm.hidden = p.closed || early;
   title.focus();
+}
+
+// parisTime writes an instant as "01/01/2027 à 00:15", in Paris.
+function parisTime(d) {
+  const f = (o) => d.toLocaleString("fr-FR", { timeZone: "Europe/Paris", ...o });
+  return `${f({ day: "2-digit", month: "2-digit", year: "numeric" })} à ${f({ hour: "2-digit", minute: "2-digit" })}`;
 }
 
 async function closed() {
@@ -91,7 +102,9 @@ submit(closeForm, async () => {
   closeForm.reset();
   await show(shown.department, shown.month);
   await closed();
-  say(`${month(p.month)} clôturé pour le département ${p.department} : ${euros(p.net_cents)} à payer à ${p.statements.length} lieu(x).`);
+  const n = p.statements.length;
+  say(`${month(p.month)} clôturé pour le département ${p.department} : ${euros(p.net_cents)} à payer à ${n} ${plural(n, "lieu", "lieux")}.`,
+    document.getElementById("period-body"));
 });
 
 try {

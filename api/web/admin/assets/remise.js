@@ -3,7 +3,7 @@
 // signature). The camera and its QR decoder (jsQR) are the venue
 // scanner's own, imported from /scanner/: one camera code for both pages.
 import { Camera } from "/scanner/camera.js";
-import { api, dateTime, clear, say, fail, submit, table } from "./common.js";
+import { api, dateTime, clear, say, fail, invalid, submit, table } from "./common.js";
 
 const form = document.getElementById("activate");
 const number = document.getElementById("a-number");
@@ -15,7 +15,7 @@ function record(c) {
   document.getElementById("done").replaceChildren(table("Chéquiers remis depuis l'ouverture de la page",
     [{ label: "Chéquier", rowHeader: true }, { label: "Remis le" }, { label: "Référence" }],
     done.map((x) => [x.number, dateTime(x.activated_at), x.beneficiary_ref || "—"]), { id: "remis" }));
-  say(`Chéquier ${c.number} remis : ses chèques sont utilisables.`);
+  say(`Chéquier ${c.number} remis : ses chèques sont utilisables.`, form);
 }
 
 async function activate(body) {
@@ -24,15 +24,11 @@ async function activate(body) {
   const c = await api("POST", "/api/v1/chequiers/activation", body);
   form.reset();
   record(c);
-  number.focus();
 }
 
 submit(form, async (data) => {
   const n = String(data.get("number") || "").trim();
-  if (!n) {
-    number.focus();
-    throw new Error("Tapez le numéro du chéquier, ou scannez son code d'activation.");
-  }
+  if (!n) throw invalid("number", "Tapez le numéro du chéquier, ou scannez son code d’activation.");
   await activate({ number: n });
 });
 
@@ -57,7 +53,7 @@ const camera = new Camera(document.getElementById("video"), async (text) => {
   try {
     await activate({ code: text.trim() });
   } catch (err) {
-    fail(err);
+    fail(err, form);
   } finally {
     busy = false;
   }
@@ -75,7 +71,7 @@ const camera = new Camera(document.getElementById("video"), async (text) => {
       break;
     default:
       cam.hidden = true;
-      fail(cameraErrors[state] || "La caméra n'a pas pu être ouverte : tapez le numéro du chéquier.");
+      fail(cameraErrors[state] || "La caméra n’a pas pu être ouverte : tapez le numéro du chéquier.", form);
   }
 });
 
