@@ -104,10 +104,11 @@ func TestTextAndAccents(t *testing.T) {
 			t.Errorf("%s: U+202F is not embedded as a narrow glyph", layout)
 		}
 		for _, want := range []string{
-			"Valable jusqu'au 31/12/2027", "é", "è", "à", "ç", "€", "« Pass numérique »",
+			"Valable jusqu’au 31/12/2027", "é", "è", "à", "ç", "€", "«" + nbsp + "Pass",
 			"12,50" + nbsp + "€", "50" + nnbsp + "000" + nbsp + "€", "1" + nnbsp + "000",
-			"Ne peut être ni échangé ni remboursé", "Non valable sans activation",
-			"À remplir par le travailleur social", "Activez ce chéquier au moment de la",
+			"ni échangé ni remboursé", "Non valable sans",
+			"Pour la structure qui remet le chéquier", "Scannez ce code au moment",
+			"Chaque chèque sert une seule fois", "Chéquier perdu ?", "Retournez voir la structure",
 			"Chéquier n°" + nbsp + "78-2026-000001", "N° du chèque", "Code de vérification",
 			"Votre chéquier", "4 chèques de 12,50" + nbsp + "€", "Comment faire ?", "Où aller ?",
 			"www.yvelines.fr/pass-numerique", "Yvelines (78)",
@@ -121,6 +122,11 @@ func TestTextAndAccents(t *testing.T) {
 		}
 		if strings.ContainsRune(text, '\ufffd') {
 			t.Errorf("%s: replacement character in the text", layout)
+		}
+		// French typography: the apostrophe ’, even where the caller's
+		// text had the typewriter's.
+		if strings.ContainsRune(text, '\'') {
+			t.Errorf("%s: a straight apostrophe is printed:\n%s", layout, lineWith(text, "'"))
 		}
 		switch layout {
 		case A4Sheets:

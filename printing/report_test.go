@@ -92,9 +92,9 @@ func TestReportContent(t *testing.T) {
 	text := pdfText(t, writeTemp(t, reportBytes(t, r)), 0)
 	for _, w := range []string{
 		"Pass numérique — tous départements", "chiffres au 31/10/2026", "01/11/2026 08:30",
-		"Points d'attention", "3 000 chèques sont encore en circulation", "n'a encore aucun chéquier remis",
+		"Points d’attention", "3 000 chèques sont encore en circulation", "n’a encore aucun chéquier remis",
 		"Par département", "Par lot", "Chéquiers", "imprimés", "non remis", "entamés", "émis", "utilisés",
-		"annulés", "expirés", "en circulation", "Taux", "d'utilisation", "Valeur non utilisée", "à restituer", "Contrôle",
+		"annulés", "expirés", "en circulation", "Taux", "d’utilisation", "Valeur non utilisée", "à restituer", "Contrôle",
 		"Encaissements par mois", "Structures qui ont le plus encaissé", "Remboursements aux structures",
 		"sept. 2026", "12 345,50 €", "clôturée", "en cours",
 	} {
@@ -208,7 +208,7 @@ func TestReportEmpty(t *testing.T) {
 			t.Errorf("%q not in an empty report", w)
 		}
 	}
-	if strings.Contains(text, "Points d'attention") {
+	if strings.Contains(text, "Points d’attention") {
 		t.Error("an empty warnings box is printed")
 	}
 }

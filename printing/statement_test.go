@@ -94,7 +94,7 @@ func TestStatementContent(t *testing.T) {
 		"FR76 **** **** **** **** ***0 189",
 		"du 1er octobre 2026 au 31 octobre 2026", "01/11/2026 03:00",
 		"Date et heure", "Encaissement", "Chèque", "Libellé", "Montant",
-		"01/10/2026 14:05", "Annulation de l'encaissement", "Régularisation : chèque refusé à tort le 3 octobre",
+		"01/10/2026 14:05", "Annulation de l’encaissement", "Régularisation : chèque refusé à tort le 3 octobre",
 		"−10 €", "12,50 €", "Chèques encaissés (3)", "30 €", "Annulations (1)", "Régularisations (1)",
 		"Commission (1,50 %)", "−0,45 €", "Net à payer", "32,05 €", "Page 1 / 1",
 	}
@@ -151,7 +151,7 @@ func TestStatementOrderAndNoIBAN(t *testing.T) {
 	if s.Lines[1] != rev {
 		t.Error("RenderStatement reordered the caller's lines")
 	}
-	for _, w := range []string{"IBAN non renseigné", "Aucun IBAN n'est enregistré", "Communiquez votre IBAN"} {
+	for _, w := range []string{"IBAN non renseigné", "Aucun IBAN n’est enregistré", "Communiquez votre IBAN"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("%q not in a statement without IBAN", w)
 		}
