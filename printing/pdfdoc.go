@@ -113,11 +113,11 @@ func (d *pdfDoc) width(s string) float64 { return d.GetStringWidth(typographic.R
 func (d *pdfDoc) left(x, y float64, s string) { d.Text(x, y, typographic.Replace(s)) }
 
 func (d *pdfDoc) centre(cx, y float64, s string) {
-	d.Text(cx-d.width(s)/2, y, s)
+	d.left(cx-d.width(s)/2, y, s)
 }
 
 func (d *pdfDoc) right(rx, y float64, s string) {
-	d.Text(rx-d.width(s), y, s)
+	d.left(rx-d.width(s), y, s)
 }
 
 // fit sets the largest font size up to size (and down to a third of it)
