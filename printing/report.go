@@ -39,18 +39,18 @@ type FigureRow struct {
 	// ChequiersUntracked are chéquiers of batches without activation,
 	// whose hand-over is not recorded: printed "remise non suivie", never
 	// counted handed out.
-	ChequiersUntracked int64
-	VouchersIssued     int64
-	IssuedCents           int64
-	VouchersRedeemed      int64
-	RedeemedCents         int64
-	VouchersVoided        int64
-	VoidedCents           int64
-	VouchersExpired       int64
-	ExpiredCents          int64
-	VouchersOutstanding   int64
-	OutstandingCents      int64
-	UnusedCents           int64 // value due back to the funder at the programme's end
+	ChequiersUntracked  int64
+	VouchersIssued      int64
+	IssuedCents         int64
+	VouchersRedeemed    int64
+	RedeemedCents       int64
+	VouchersVoided      int64
+	VoidedCents         int64
+	VouchersExpired     int64
+	ExpiredCents        int64
+	VouchersOutstanding int64
+	OutstandingCents    int64
+	UnusedCents         int64 // value due back to the funder at the programme's end
 	// InvariantHolds says that issued = outstanding + redeemed + voided +
 	// expired, in count and in value. A row where it does not hold is
 	// printed, marked: it is what an auditor must see.
