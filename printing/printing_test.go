@@ -46,7 +46,7 @@ func TestFormatEuros(t *testing.T) {
 	}
 }
 
-// The Go fonts lack U+202F; the patched copies map it to a narrow blank
+// The patched fonts map U+202F to a narrow blank
 // glyph, keep every other character, and stay valid TrueType.
 func TestFontNarrowNoBreakSpace(t *testing.T) {
 	regular, bold, err := fontBytes()
@@ -78,6 +78,11 @@ func TestFontNarrowNoBreakSpace(t *testing.T) {
 		}
 		for _, r := range "éèàçÉ€«»’Aa0" {
 			adv(r)
+		}
+		// Digits of the letters' design, not the Go fonts' typewriter
+		// digits (docs/printing.md, Typography).
+		if name, err := f.Name(&buf, sfnt.NameIDFamily); err != nil || name != "Liberation Sans" {
+			t.Errorf("the text font is %q (%v), want Liberation Sans", name, err)
 		}
 		if f.NumGlyphs() < 600 {
 			t.Errorf("only %d glyphs", f.NumGlyphs())
