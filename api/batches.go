@@ -217,7 +217,7 @@ func queryLayout(c echo.Context) (printing.Layout, error) {
 	case err != nil:
 		return "", err
 	case !ok:
-		return printing.A4Sheets, nil
+		return printing.DefaultLayout, nil
 	}
 	return issuing.Layout(s)
 }

@@ -321,3 +321,38 @@ func TestBadMonths(t *testing.T) {
 		}
 	})
 }
+
+// PATCH /api/v1/departments/{code} sets the contact phone printed on the
+// covers and statements; a wrong number is refused in French and changes
+// nothing.
+func TestDepartmentContactPhone(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 0)
+		var d struct {
+			ContactPhone string `json:"contact_phone"`
+		}
+		r := e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: map[string]string{"contact_phone": "+33 1 39 07 78 78"}})
+		r.expect(t, http.StatusOK, "")
+		r.decode(t, &d)
+		if d.ContactPhone != "01 39 07 78 78" {
+			t.Fatalf("contact phone %q", d.ContactPhone)
+		}
+		er := e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: map[string]string{"contact_phone": "01 39"}}).
+			expect(t, http.StatusBadRequest, "invalid")
+		if !strings.Contains(er.Error.Message, "n’est pas un numéro de téléphone") {
+			t.Errorf("message %q", er.Error.Message)
+		}
+		var list struct {
+			Departments []struct {
+				Code         string `json:"code"`
+				ContactPhone string `json:"contact_phone"`
+			} `json:"departments"`
+		}
+		r = e.do(t, request{method: "GET", path: "/api/v1/departments", as: "department"})
+		r.expect(t, http.StatusOK, "")
+		r.decode(t, &list)
+		if len(list.Departments) != 1 || list.Departments[0].ContactPhone != "01 39 07 78 78" {
+			t.Errorf("after a refused number: %+v", list.Departments)
+		}
+	})
+}

@@ -299,6 +299,7 @@ type departmentJSON struct {
 	PayerIBAN             string    `json:"payer_iban,omitempty"`
 	PayerBIC              string    `json:"payer_bic,omitempty"`
 	CommissionBasisPoints int64     `json:"commission_basis_points"`
+	ContactPhone          string    `json:"contact_phone,omitempty"`
 	CreatedAt             time.Time `json:"created_at"`
 }
 
@@ -311,11 +312,12 @@ type departmentChanges struct {
 	PayerIBAN             *string `json:"payer_iban,omitempty"`
 	PayerBIC              *string `json:"payer_bic,omitempty"`
 	CommissionBasisPoints *int64  `json:"commission_basis_points,omitempty"`
+	ContactPhone          *string `json:"contact_phone,omitempty"`
 }
 
 func newDepartment(d ledger.Department) departmentJSON {
 	return departmentJSON{Code: d.Code, Name: d.Name, PayerName: deref(d.PayerName), PayerIBAN: deref(d.PayerIBAN),
-		PayerBIC: deref(d.PayerBIC), CommissionBasisPoints: d.CommissionBasisPoints, CreatedAt: d.CreatedAt.UTC()}
+		PayerBIC: deref(d.PayerBIC), CommissionBasisPoints: d.CommissionBasisPoints, ContactPhone: deref(d.ContactPhone), CreatedAt: d.CreatedAt.UTC()}
 }
 
 // listDepartments lists the départements the caller may see, with their
@@ -333,7 +335,7 @@ func (s *server) listDepartments(c echo.Context) error {
 }
 
 // updateDepartment sets a département's paying office (whose account the
-// venues' transfers come from) or its commission.
+// venues' transfers come from), its commission or its contact phone.
 func (s *server) updateDepartment(c echo.Context) error {
 	code, err := pathDepartment(c, "code")
 	if err != nil {
@@ -343,7 +345,8 @@ func (s *server) updateDepartment(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ch := programme.DepartmentChanges{PayerName: req.PayerName, PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints}
+	ch := programme.DepartmentChanges{PayerName: req.PayerName, PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints,
+		ContactPhone: req.ContactPhone}
 	d, err := s.Programme.UpdateDepartment(c.Request().Context(), code, ch, principal(c).Actor())
 	if err != nil {
 		return err

@@ -410,6 +410,9 @@ func (s *state) applyOperation(ev *ledger.Event, ref string, bad func(string) er
 		if d.CommissionBasisPoints != nil {
 			p.CommissionBasisPoints = d.CommissionBasisPoints
 		}
+		if d.ContactPhone != nil {
+			p.ContactPhone = d.ContactPhone
+		}
 		s.deptEvents[d.Code] = ref
 	case ledger.EventVoucherVoided:
 		var v ledger.VoucherVoided
@@ -1105,6 +1108,10 @@ func (s *state) comparePayer(d ledger.Department) error {
 		deref(d.PayerBIC) != deref(want.PayerBIC) || d.CommissionBasisPoints != bp {
 		return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("pays from %q (IBAN %q) with a commission of %d bp, but the ledger says %q (IBAN %q), %d bp",
 			deref(d.PayerName), deref(d.PayerIBAN), d.CommissionBasisPoints, deref(want.PayerName), deref(want.PayerIBAN), bp), Event: s.deptEvents[d.Code]}
+	}
+	if deref(d.ContactPhone) != deref(want.ContactPhone) {
+		return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("has the contact phone %q, but the ledger says %q",
+			deref(d.ContactPhone), deref(want.ContactPhone)), Event: s.deptEvents[d.Code]}
 	}
 	return nil
 }

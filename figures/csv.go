@@ -18,7 +18,7 @@ func WriteCSV(out io.Writer, f Figures) error {
 		"vouchers_issued", "issued_cents", "issued_eur", "vouchers_redeemed", "redeemed_cents", "redeemed_eur",
 		"vouchers_voided", "voided_cents", "voided_eur", "vouchers_expired", "expired_cents", "expired_eur",
 		"vouchers_outstanding", "outstanding_cents", "outstanding_eur", "unused_cents", "unused_eur",
-		"redemption_rate", "invariant_holds", "late_vouchers", "late_cents", "late_eur"})
+		"redemption_rate", "invariant_holds", "late_vouchers", "late_cents", "late_eur", "chequiers_untracked"})
 	count := func(n int64) string { return strconv.FormatInt(n, 10) }
 	row := func(level, dept, batch, name, stage, face string, c *Counts) {
 		money := func(n, cents int64) []string {
@@ -34,6 +34,7 @@ func WriteCSV(out io.Writer, f Figures) error {
 		r = append(r, count(c.UnusedCents), passnum.FormatEuros(c.UnusedCents),
 			strconv.FormatFloat(c.RedemptionRate, 'f', 4, 64), strconv.FormatBool(c.InvariantHolds))
 		r = append(r, money(c.LateVouchers, c.LateCents)...)
+		r = append(r, count(c.ChequiersUntracked))
 		cw.Write(r)
 	}
 	for i := range f.Departments {

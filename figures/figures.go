@@ -80,6 +80,10 @@ type Counts struct {
 	ChequiersHandedOut    int64 `json:"chequiers_handed_out"`
 	ChequiersNotHandedOut int64 `json:"chequiers_not_handed_out"`
 	ChequiersStarted      int64 `json:"chequiers_started"`
+	// ChequiersUntracked are the chéquiers of batches without activation:
+	// their hand-over is not recorded ("remise non suivie"), so they are
+	// neither handed out nor not handed out.
+	ChequiersUntracked int64 `json:"chequiers_untracked"`
 
 	VouchersIssued      int64 `json:"vouchers_issued"`
 	IssuedCents         int64 `json:"issued_cents"`
@@ -345,9 +349,12 @@ func (b *batchRow) batchFigures(asOf voucher.Day) BatchFigures {
 	c.ChequiersPrinted = b.printed
 	c.ChequiersHandedOut = b.activated
 	if !b.RequiresActivation {
-		c.ChequiersHandedOut = b.printed // usable from the start: handed out with the batch
+		// Usable from the start: nothing records when, or whether, they
+		// were handed over; counting them handed out would report
+		// hand-overs that may never have happened.
+		c.ChequiersHandedOut, c.ChequiersUntracked = 0, b.printed
 	}
-	c.ChequiersNotHandedOut = c.ChequiersPrinted - c.ChequiersHandedOut
+	c.ChequiersNotHandedOut = c.ChequiersPrinted - c.ChequiersHandedOut - c.ChequiersUntracked
 	c.ChequiersStarted = b.started
 	for _, n := range b.statuses {
 		c.VouchersIssued += n
@@ -396,6 +403,7 @@ func (c *Counts) add(o Counts) {
 	c.ChequiersHandedOut += o.ChequiersHandedOut
 	c.ChequiersNotHandedOut += o.ChequiersNotHandedOut
 	c.ChequiersStarted += o.ChequiersStarted
+	c.ChequiersUntracked += o.ChequiersUntracked
 	c.VouchersIssued += o.VouchersIssued
 	c.IssuedCents += o.IssuedCents
 	c.VouchersRedeemed += o.VouchersRedeemed
@@ -715,11 +723,20 @@ func (f Figures) Title() string {
 func (f Figures) Report(generatedAt time.Time) printing.ProgrammeReport {
 	asOf, _ := voucher.ParseDay(f.AsOf) // zero if absent: the renderer says so
 	r := printing.ProgrammeReport{Title: f.Title(), AsOf: asOf, GeneratedAt: generatedAt, Warnings: f.Warnings}
+	// Funders read names, not codes: "Lot 3 — Yvelines", "Yvelines (78)".
+	names := map[string]string{}
 	for _, d := range f.Departments {
+		names[d.Code] = d.Name
 		r.Departments = append(r.Departments, figureRow(fmt.Sprintf("%s (%s)", d.Name, d.Code), d.Counts))
 	}
+	nameOf := func(code string) string {
+		if n := names[code]; n != "" {
+			return n
+		}
+		return code
+	}
 	for _, b := range f.Batches {
-		r.Batches = append(r.Batches, figureRow(fmt.Sprintf("Lot %d — %s", b.ID, b.Department), b.Counts))
+		r.Batches = append(r.Batches, figureRow(fmt.Sprintf("Lot %d — %s", b.ID, nameOf(b.Department)), b.Counts))
 	}
 	months := f.Months[max(len(f.Months)-maxReportMonths, 0):]
 	for _, m := range months {
@@ -733,7 +750,11 @@ func (f Figures) Report(generatedAt time.Time) printing.ProgrammeReport {
 		r.TopVenues = append(r.TopVenues, printing.VenueRow{Name: name, Vouchers: v.Vouchers, Cents: v.Cents})
 	}
 	for _, s := range f.Settlements {
-		r.Settlements = append(r.Settlements, printing.SettlementRow{Period: s.Month, Department: s.Department,
+		department := s.Department
+		if n := names[s.Department]; n != "" {
+			department = fmt.Sprintf("%s (%s)", n, s.Department)
+		}
+		r.Settlements = append(r.Settlements, printing.SettlementRow{Period: s.Month, Department: department,
 			Venues: s.Venues, NetCents: s.NetCents, Closed: true})
 	}
 	return r
@@ -742,7 +763,7 @@ func (f Figures) Report(generatedAt time.Time) printing.ProgrammeReport {
 func figureRow(label string, c Counts) printing.FigureRow {
 	return printing.FigureRow{Label: label,
 		ChequiersPrinted: c.ChequiersPrinted, ChequiersActivated: c.ChequiersHandedOut,
-		ChequiersNotHandedOut: c.ChequiersNotHandedOut, ChequiersStarted: c.ChequiersStarted,
+		ChequiersNotHandedOut: c.ChequiersNotHandedOut, ChequiersStarted: c.ChequiersStarted, ChequiersUntracked: c.ChequiersUntracked,
 		VouchersIssued: c.VouchersIssued, IssuedCents: c.IssuedCents,
 		VouchersRedeemed: c.VouchersRedeemed, RedeemedCents: c.RedeemedCents,
 		VouchersVoided: c.VouchersVoided, VoidedCents: c.VoidedCents,

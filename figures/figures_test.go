@@ -228,10 +228,11 @@ func TestFiguresScenario(t *testing.T) {
 			RedemptionRate: 4000.0 / 12000,
 			InvariantHolds: true,
 		}
-		// Batch 3 (15 €, no activation: all 3 chéquiers handed out): ch1 v1
-		// redeemed (R5), the 5 others outstanding.
+		// Batch 3 (15 €, no activation: its hand-overs are not recorded,
+		// so none is counted handed out): ch1 v1 redeemed (R5), the 5
+		// others outstanding.
 		batch3 := counts{
-			ChequiersPrinted: 3, ChequiersHandedOut: 3, ChequiersStarted: 1,
+			ChequiersPrinted: 3, ChequiersUntracked: 3, ChequiersStarted: 1,
 			VouchersIssued: 6, IssuedCents: 9000,
 			VouchersRedeemed: 1, RedeemedCents: 1500,
 			VouchersOutstanding: 5, OutstandingCents: 7500,
@@ -251,7 +252,7 @@ func TestFiguresScenario(t *testing.T) {
 			InvariantHolds: true, // 26 = 10 + 7 + 5 + 4; 32000 = 10000 + 9000 + 5000 + 8000
 		}
 		total := counts{ // 78 + 92
-			ChequiersPrinted: 9, ChequiersHandedOut: 7, ChequiersNotHandedOut: 2, ChequiersStarted: 5,
+			ChequiersPrinted: 9, ChequiersHandedOut: 4, ChequiersNotHandedOut: 2, ChequiersStarted: 5, ChequiersUntracked: 3,
 			VouchersIssued: 32, IssuedCents: 41000,
 			VouchersRedeemed: 8, RedeemedCents: 10500,
 			VouchersVoided: 5, VoidedCents: 5000,
@@ -365,7 +366,8 @@ func TestFiguresScenario(t *testing.T) {
 		t.Run("Report", func(t *testing.T) {
 			f := e.compute(t, "", asOf)
 			r := f.Report(e.Clock.T)
-			if r.Title != "Pass numérique — tous départements" || r.AsOf != asOf || len(r.Departments) != 2 || r.Departments[0].Label != "Yvelines (78)" || r.Batches[1].Label != "Lot 2 — 78" ||
+			if r.Title != "Pass numérique — tous départements" || r.AsOf != asOf || len(r.Departments) != 2 || r.Departments[0].Label != "Yvelines (78)" || r.Batches[1].Label != "Lot 2 — Yvelines" ||
+				r.Settlements[0].Department != "Yvelines (78)" || r.Batches[2].ChequiersUntracked != 3 || r.Batches[2].ChequiersActivated != 0 ||
 				r.Batches[1].ExpiredCents != 8000 || r.Departments[0].UnusedCents != 23000 || len(r.Months) != 2 || r.TopVenues[0].Cents != 6000 ||
 				len(r.Settlements) != 1 || !r.Settlements[0].Closed || r.Settlements[0].NetCents != 6000 || len(r.Warnings) != 1 {
 				t.Fatalf("report %+v", r)
@@ -638,7 +640,7 @@ func (p *property) check(t *testing.T, step int) {
 		if got := (recount{c.VouchersIssued, c.VouchersRedeemed, c.VouchersVoided, c.VouchersExpired, c.VouchersOutstanding}); got != *w {
 			fail("batch %d: figures %+v, recount %+v", b.ID, got, *w)
 		}
-		if c.RedeemedCents != c.VouchersRedeemed*b.FaceValueCents || c.ChequiersNotHandedOut != c.ChequiersPrinted-c.ChequiersHandedOut {
+		if c.RedeemedCents != c.VouchersRedeemed*b.FaceValueCents || c.ChequiersNotHandedOut != c.ChequiersPrinted-c.ChequiersHandedOut-c.ChequiersUntracked {
 			fail("batch %d: %+v", b.ID, c)
 		}
 		addCounts(&sum, c)
@@ -689,6 +691,7 @@ func addCounts(c *figures.Counts, o figures.Counts) {
 	c.ChequiersPrinted += o.ChequiersPrinted
 	c.ChequiersHandedOut += o.ChequiersHandedOut
 	c.ChequiersNotHandedOut += o.ChequiersNotHandedOut
+	c.ChequiersUntracked += o.ChequiersUntracked
 	c.ChequiersStarted += o.ChequiersStarted
 	c.VouchersIssued += o.VouchersIssued
 	c.IssuedCents += o.IssuedCents

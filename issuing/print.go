@@ -14,7 +14,7 @@ import (
 // PrintingBatch is what the summary sheet of every file of batch b, of
 // département d, says.
 func PrintingBatch(b ledger.Batch, d ledger.Department) printing.Batch {
-	return printing.Batch{ID: b.ID, Department: b.DepartmentCode, DepartmentName: d.Name,
+	pb := printing.Batch{ID: b.ID, Department: b.DepartmentCode, DepartmentName: d.Name,
 		Chequiers: b.ChequierCount, VouchersPerChequier: b.VouchersPerChequier,
 		ValueCents: b.FaceValueCents, TotalCents: b.TotalCents,
 		ValidFrom: b.ValidFrom.Day(), ValidUntil: b.ValidUntil.Day(),
@@ -22,6 +22,10 @@ func PrintingBatch(b ledger.Batch, d ledger.Department) printing.Batch {
 		LastChequier:  voucher.FormatChequierNumber(b.DepartmentCode, uint16(b.Year), uint32(b.LastChequierSeq)),
 		FirstVoucher:  voucher.FormatNumber(uint64(b.FirstSerial)), LastVoucher: voucher.FormatNumber(uint64(b.LastSerial)),
 		KeyID: int(b.KeyID), CodesSHA256: fmt.Sprintf("%x", b.CodesSHA256), RequiresActivation: b.RequiresActivation}
+	if d.ContactPhone != nil {
+		pb.ContactPhone = *d.ContactPhone
+	}
+	return pb
 }
 
 // PrintingChequier turns a chéquier with its codes into what the printer

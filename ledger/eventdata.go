@@ -185,7 +185,7 @@ type ChangeDecided struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-// DepartmentUpdated records the paying office or commission of a
+// DepartmentUpdated records the paying office, commission or contact phone of a
 // département; absent fields did not change.
 type DepartmentUpdated struct {
 	Code                  string  `json:"code"`
@@ -193,6 +193,8 @@ type DepartmentUpdated struct {
 	PayerIBAN             *string `json:"payer_iban,omitempty"`
 	PayerBIC              *string `json:"payer_bic,omitempty"`
 	CommissionBasisPoints *int64  `json:"commission_basis_points,omitempty"`
+	// ContactPhone is "" when the number was removed.
+	ContactPhone *string `json:"contact_phone,omitempty"`
 }
 
 // BatchIssued holds enough to rebuild every chéquier and voucher of a

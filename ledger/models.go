@@ -62,6 +62,10 @@ type Department struct {
 	PayerBIC  *string `gorm:"column:payer_bic"`
 	// The programme's commission on reimbursements: 150 = 1.50 %.
 	CommissionBasisPoints int64 `gorm:"not null"`
+	// ContactPhone is the number printed on covers (a lost chéquier) and
+	// statements (a question about a payment), as programme.CheckPhone
+	// writes it.
+	ContactPhone *string
 }
 
 func (Department) TableName() string { return "departments" }

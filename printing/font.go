@@ -7,23 +7,30 @@ import (
 	"sort"
 	"sync"
 
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
+	"github.com/go-fonts/liberation/liberationsansbold"
+	"github.com/go-fonts/liberation/liberationsansregular"
 	"golang.org/x/image/font/sfnt"
 )
 
 // Fonts are embedded (as subsets, by fpdf) so that print shops accept the
-// PDF and it prints the same everywhere. The Go fonts ship inside a Go
-// module, so no binary font file is committed here. They cover é è à ç
-// € « » and U+00A0, but not the narrow no-break space U+202F that French
-// typography puts between groups of thousands ("50 000 €"): without a
-// glyph fpdf would draw .notdef, a box. So fontBytes patches a copy of
-// each font once: U+202F gets the glyph that U+00A0 had, narrowed to a
-// fifth of an em, and U+00A0 takes the ordinary space glyph. fpdf writes a
-// ToUnicode map from the runes, so text extraction still yields U+202F.
+// PDF and it prints the same everywhere. They ship inside a Go module
+// (github.com/go-fonts/liberation), so no binary font file is committed
+// here. Liberation Sans (SIL Open Font License) is drawn on the metrics of
+// Arial, the face plain-language ("facile à lire") guides name: its digits
+// are of the same design as its letters, where the Go fonts' digits, with
+// their slab-footed 1 and their zero, read as a typewriter's inside
+// proportional text and on the statements. It covers é è à ç € « » ’.
+//
+// fontBytes patches a copy of each font once, as it did for the Go fonts,
+// which lacked U+202F: U+202F, the narrow no-break space that French
+// typography puts between groups of thousands ("50 000 €"), gets the
+// glyph that U+00A0 had, narrowed to a fifth of an em, and U+00A0 takes
+// the ordinary space glyph; the character map becomes one format 4
+// subtable, the one fpdf reads. fpdf writes a ToUnicode map from the
+// runes, so text extraction still yields U+202F.
 
 const (
-	fontFamily = "go"
+	fontFamily = "sans"
 	// narrowSpaceEm is the advance of U+202F, in em: a thin space.
 	narrowSpaceEm = 0.2
 )
@@ -38,7 +45,7 @@ var (
 // and only read afterwards, so documents rendered concurrently share them.
 func fontBytes() (regular, bold []byte, err error) {
 	fontOnce.Do(func() {
-		for i, src := range [][]byte{goregular.TTF, gobold.TTF} {
+		for i, src := range [][]byte{liberationsansregular.TTF, liberationsansbold.TTF} {
 			if fontFiles[i], fontErr = withNarrowNoBreakSpace(src); fontErr != nil {
 				return
 			}

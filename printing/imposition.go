@@ -6,7 +6,8 @@ package printing
 // cannot disagree.
 //
 // Booklet imposition (cut and stack). A file's A6 pages are, in reading
-// order, chéquier after chéquier: its cover, then its vouchers 1..M; the
+// order, chéquier after chéquier: its cover, its second cover page (what
+// to know, whom to call, the activation block), then its vouchers 1..M; the
 // sequence is padded with blank pages to a multiple of 4. With T pages and
 // S = T/4 sheets, sheet s (0-based) holds page s in slot A (top left),
 // S+s in slot B (top right), 2S+s in C (bottom left) and 3S+s in D (bottom
@@ -23,7 +24,8 @@ type itemKind uint8
 
 const (
 	itemNone    itemKind = iota
-	itemCover            // a chéquier's cover
+	itemCover            // a chéquier's cover: what it is and how to use it
+	itemInside           // its second cover page: the rules, a lost chéquier, the activation block
 	itemVoucher          // a voucher
 	itemBlank            // padding at the end of a booklet file
 )
@@ -39,7 +41,7 @@ type pageKind uint8
 
 const (
 	pageSummary  pageKind = iota
-	pageCover             // A4Sheets: a full A4 cover
+	pageCover             // A4Sheets: a full A4 cover page (itemCover or itemInside)
 	pageVouchers          // A4Sheets: up to gridCells vouchers
 	pageSheet             // Booklet: four A6 pages
 )
@@ -55,7 +57,7 @@ type filePlan struct {
 	chequiers []Chequier
 	pages     []pagePlan
 	vouchers  int
-	covers    int // chéquiers printed whole, with their cover
+	covers    int // chéquiers printed whole, with their two cover pages
 	sheets    int // Booklet: sheets in the imposed part
 	a6Pages   int // Booklet: A6 pages including blanks
 	err       error
@@ -74,7 +76,8 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 	case A4Sheets:
 		for ci, c := range chequiers {
 			if !c.partial() {
-				fp.pages = append(fp.pages, pagePlan{kind: pageCover, items: []item{{kind: itemCover, ch: ci}}})
+				fp.pages = append(fp.pages, pagePlan{kind: pageCover, items: []item{{kind: itemCover, ch: ci}}},
+					pagePlan{kind: pageCover, items: []item{{kind: itemInside, ch: ci}}})
 			}
 			for start := 0; start < len(c.Vouchers); start += gridCells {
 				p := pagePlan{kind: pageVouchers}
@@ -85,10 +88,10 @@ func buildPlan(opt Options, chequiers []Chequier) *filePlan {
 			}
 		}
 	case Booklet:
-		seq := make([]item, 0, fp.covers+fp.vouchers+3)
+		seq := make([]item, 0, 2*fp.covers+fp.vouchers+3)
 		for ci, c := range chequiers {
 			if !c.partial() {
-				seq = append(seq, item{kind: itemCover, ch: ci})
+				seq = append(seq, item{kind: itemCover, ch: ci}, item{kind: itemInside, ch: ci})
 			}
 			for v := range c.Vouchers {
 				seq = append(seq, item{kind: itemVoucher, ch: ci, v: v})
@@ -116,7 +119,7 @@ func (fp *filePlan) qrCode(it item) (string, int) {
 	switch it.kind {
 	case itemVoucher:
 		return fp.chequiers[it.ch].Vouchers[it.v].Code, voucherQRVersion
-	case itemCover:
+	case itemInside:
 		if c := &fp.chequiers[it.ch]; c.RequiresActivation {
 			return c.ActivationCode, activationQRVersion
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/go-pdf/fpdf"
 )
 
 // Geometry of the A4Sheets voucher grid: 2 × 5 cells of 95 × 55 mm, abutting
@@ -45,8 +47,9 @@ func slotOrigin(q int) (x, y float64) {
 
 func a4VoucherQR(x, y float64) (qx, qy float64) { return x + 2, y + 2 }
 
+// a6VoucherQR is on the left, the venue's stamp box beside it.
 func a6VoucherQR(x, y float64) (qx, qy float64) {
-	return x + stubW + (a6W-stubW)/2 - qrBlock(voucherQRVersion, a6VoucherModule)/2, y + 42
+	return x + stubW + 3, y + 42
 }
 
 // coverContent returns the left edge of a cover's content column, in A6
@@ -63,10 +66,11 @@ const coverW = 80.0
 // coverQR is where the activation block sits in A6 design units.
 func coverQR(stub bool) (x, y float64) { return coverContent(stub) + 1.5, coverBoxTop + 6.5 }
 
-// The social worker's block at the bottom of a cover, in A6 design units.
+// The activation block at the bottom of the second cover page, in A6
+// design units.
 const (
-	coverBoxTop = 98.0
-	coverBoxH   = 43.0
+	coverBoxTop = 103.0
+	coverBoxH   = 41.0
 )
 
 type pageContext struct {
@@ -104,11 +108,11 @@ func (pc *pageContext) drawPage(d *pdfDoc, pg pagePlan, index int) error {
 		pc.drawSummary(d)
 	case pageCover:
 		it := pg.items[0]
-		// An A4 cover is the A6 cover design at twice the size: the same
+		// An A4 cover page is the A6 design at twice the size: the same
 		// texts, larger for readers with poor sight.
 		d.TransformBegin()
 		d.TransformScale(200, 200, 0, 0)
-		err := pc.drawCover(d, it, 0, 0, false)
+		err := pc.drawCoverPage(d, it, 0, 0, false)
 		d.TransformEnd()
 		if err != nil {
 			return err
@@ -134,8 +138,8 @@ func (pc *pageContext) drawPage(d *pdfDoc, pg pagePlan, index int) error {
 		for q, it := range pg.items {
 			x, y := slotOrigin(q)
 			switch it.kind {
-			case itemCover:
-				if err := pc.drawCover(d, it, x, y, true); err != nil {
+			case itemCover, itemInside:
+				if err := pc.drawCoverPage(d, it, x, y, true); err != nil {
 					return err
 				}
 				pc.stub(d, x, y, it, pg.sheet, q, false)
@@ -211,22 +215,29 @@ func (pc *pageContext) drawVoucherA4(d *pdfDoc, it item, m qrMatrix, x, y float6
 	d.fit("B", 30, tw, value)
 	d.left(tx, y+17.5, value)
 	d.font("", 8.5)
-	d.left(tx, y+23, "Valable jusqu'au "+c.ValidUntil.French())
+	d.left(tx, y+23, "Valable jusqu’au "+c.ValidUntil.French())
 	d.ink(grey)
 	d.font("", 7)
 	d.left(tx, y+28, "N° du chèque")
 	d.left(tx, y+38, "Code de vérification")
 	d.ink(black)
-	d.fit("B", 14, tw, v.Number)
+	d.fit("B", 13, tw, v.Number)
 	d.left(tx, y+33.5, v.Number)
-	d.fit("B", 14, tw, v.VerificationCode)
+	d.fit("B", 13, tw, v.VerificationCode)
 	d.left(tx, y+43.5, v.VerificationCode)
+	stampBox(d, tx, y+45.5, tw, 8)
+}
+
+// stampBox is where the venue stamps and dates a voucher it took: the
+// beneficiary keeps a trace, the venue a proof in its own hand.
+func stampBox(d *pdfDoc, x, y, w, h float64) {
+	d.hairline(grey, 0.25)
+	d.SetDashPattern([]float64{1, 0.8}, 0)
+	d.Rect(x, y, w, h, "D")
+	d.SetDashPattern(nil, 0)
+	d.ink(grey)
 	d.font("", 6.5)
-	d.left(tx, y+48, "Ne peut être ni échangé ni remboursé.")
-	if c.RequiresActivation {
-		d.font("B", 6.5)
-		d.left(tx, y+51.5, "Non valable sans activation.")
-	}
+	d.left(x+1.2, y+2.8, "Cachet du lieu et date")
 }
 
 func (pc *pageContext) drawVoucherA6(d *pdfDoc, it item, m qrMatrix, x, y float64) {
@@ -245,29 +256,30 @@ func (pc *pageContext) drawVoucherA6(d *pdfDoc, it item, m qrMatrix, x, y float6
 	value := formatEuros(c.ValueCents)
 	d.fit("B", 42, w, value)
 	d.centre(cx, y+32, value)
-	d.font("", 10)
-	d.centre(cx, y+38.5, "Valable jusqu'au "+c.ValidUntil.French())
+	d.font("", 11)
+	d.centre(cx, y+38.5, "Valable jusqu’au "+c.ValidUntil.French())
 	qx, qy := a6VoucherQR(x, y)
 	d.qr(m, qx, qy, a6VoucherModule)
-	by := qy + qrBlock(voucherQRVersion, a6VoucherModule)
+	block := qrBlock(voucherQRVersion, a6VoucherModule)
+	// The venue's stamp goes beside the QR code, where it hides nothing
+	// that is scanned or typed.
+	sx := qx + block + 2
+	stampBox(d, sx, qy+1, l+w-sx, block-2)
+	by := qy + block
 	d.ink(grey)
 	d.font("", 8)
 	d.centre(cx, by+4.5, "N° du chèque")
 	d.centre(cx, by+18.5, "Code de vérification")
 	d.ink(black)
-	d.fit("B", 20, w, v.Number)
+	d.fit("B", 18, w, v.Number)
 	d.centre(cx, by+12, v.Number)
-	d.fit("B", 20, w, v.VerificationCode)
+	d.fit("B", 18, w, v.VerificationCode)
 	d.centre(cx, by+26, v.VerificationCode)
 	line := fmt.Sprintf("Chéquier n°%s%s · chèque %d sur %d", nbsp, c.Number, v.Position, c.size())
-	d.fit("", 8.5, w, line)
+	d.fit("", 9, w, line)
 	d.centre(cx, by+34, line)
-	d.font("", 8.5)
+	d.font("", 9)
 	d.centre(cx, by+40, "Ne peut être ni échangé ni remboursé.")
-	if c.RequiresActivation {
-		d.font("B", 8.5)
-		d.centre(cx, by+44.5, "Non valable sans activation.")
-	}
 }
 
 // stub draws a booklet page's staple margin: the tear line on vouchers,
@@ -282,7 +294,10 @@ func (pc *pageContext) stub(d *pdfDoc, x, y float64, it item, sheet, slot int, t
 		d.SetDashPattern(nil, 0)
 	}
 	label := "Couverture · chéquier n°" + nbsp + c.Number
-	if it.kind == itemVoucher {
+	switch it.kind {
+	case itemInside:
+		label = "Couverture (suite) · chéquier n°" + nbsp + c.Number
+	case itemVoucher:
 		label = fmt.Sprintf("Chèque %d/%d · chéquier n°%s%s", c.Vouchers[it.v].Position, c.size(), nbsp, c.Number)
 	}
 	pos := fmt.Sprintf("%c · feuille %d · page %d", 'A'+slot, sheet, it.page)
@@ -296,99 +311,126 @@ func (pc *pageContext) stub(d *pdfDoc, x, y float64, it item, sheet, slot int, t
 	d.TransformEnd()
 }
 
-// drawCover draws a chéquier's cover on an A6 page at (x, y); the A4 cover
-// is the same drawing scaled by two.
-func (pc *pageContext) drawCover(d *pdfDoc, it item, x, y float64, stub bool) error {
-	c := &pc.fp.chequiers[it.ch]
+// Cover text sizes, in points on the A6 design (twice that on A4): body
+// text of 12 pt at least, as plain-language guides ask.
+const (
+	coverBody    = 12.0
+	coverHeading = 13.0
+	coverLeading = 5.0 // mm between lines of body text
+)
+
+// drawCoverPage draws one of a chéquier's two cover pages on an A6 page
+// at (x, y); the A4 cover pages are the same drawings scaled by two.
+func (pc *pageContext) drawCoverPage(d *pdfDoc, it item, x, y float64, stub bool) error {
 	l := x + coverContent(stub)
 	w := coverW
 	cx := l + w/2
+	c := &pc.fp.chequiers[it.ch]
 
 	d.SetFillColor(blue.r, blue.g, blue.b)
-	d.Rect(l, y+7, w, 13, "F")
+	d.Rect(l, y+7, w, 14, "F")
 	d.ink(white)
-	d.fit("B", 13, w-4, pc.opt.ProgrammeName)
-	d.centre(cx, y+13, pc.opt.ProgrammeName)
+	d.fit("B", 14, w-4, pc.opt.ProgrammeName)
+	d.centre(cx, y+13.2, pc.opt.ProgrammeName)
 	dep := pc.departmentLabel()
-	d.fit("", 8.5, w-4, dep)
-	d.centre(cx, y+17.5, dep)
-
+	d.fit("", coverBody, w-4, dep)
+	d.centre(cx, y+18.8, dep)
 	d.ink(black)
-	d.font("B", 15)
-	d.left(l, y+27, "Votre chéquier")
+	if it.kind == itemCover {
+		pc.drawFront(d, c, l, y, w)
+		return nil
+	}
+	return pc.drawInside(d, it, c, l, x, y, w, stub)
+}
+
+// drawFront is the first cover page: what the chéquier is worth, until
+// when, and how to use it.
+func (pc *pageContext) drawFront(d *pdfDoc, c *Chequier, l, y, w float64) {
+	d.font("B", 16)
+	d.left(l, y+29, "Votre chéquier")
 	n := len(c.Vouchers)
 	count := fmt.Sprintf("%s %s de %s", formatCount(n), plural(n, "chèque", "chèques"), formatEuros(c.ValueCents))
-	d.fit("B", 13, w, count)
-	d.left(l, y+33.5, count)
-	d.font("", 9)
-	d.left(l, y+38.5, "soit "+formatEuros(c.ValueCents*int64(n))+" pour vous former au numérique.")
-	d.font("B", 9.5)
-	d.left(l, y+43.5, "Valable jusqu'au "+c.ValidUntil.French())
-	d.font("", 8.5)
-	d.left(l, y+48, "Chéquier n°"+nbsp+c.Number)
+	d.fit("B", 14, w, count)
+	d.left(l, y+35.5, count)
+	d.font("", coverBody)
+	ty := d.paragraph(l, y+41, w, coverLeading, "soit "+formatEuros(c.ValueCents*int64(n))+" pour apprendre le numérique.")
+	d.font("B", coverBody)
+	d.left(l, ty, "Valable jusqu’au "+c.ValidUntil.French())
 
+	ty += 9
 	d.ink(blue)
-	d.font("B", 10)
-	d.left(l, y+55, "Comment faire ?")
+	d.font("B", coverHeading)
+	d.left(l, ty, "Comment faire ?")
 	d.ink(black)
-	steps := []string{
-		"Trouvez un lieu labellisé « " + pc.opt.ProgrammeName + " » près de chez vous.",
-		"Inscrivez-vous à un atelier pour apprendre le numérique.",
-		"Donnez vos chèques sur place. Le lieu les scanne.",
+	steps := []struct {
+		picto func(d *pdfDoc, x, y float64)
+		text  string
+	}{
+		{pictoPlace, "Trouvez un lieu «" + nbsp + pc.opt.ProgrammeName + nbsp + "» près de chez vous."},
+		{pictoScreen, "Inscrivez-vous à un atelier sur le numérique."},
+		{pictoVoucher, "Donnez un chèque par atelier. Le lieu le scanne."},
 	}
-	ty := y + 59.5
-	for i, s := range steps {
-		d.font("B", 9)
-		d.left(l, ty, strconv.Itoa(i+1)+".")
-		d.font("", 9)
-		ty = d.paragraph(l+4.5, ty, w-4.5, 3.8, s) + 0.7
+	ty += 4
+	for _, s := range steps {
+		s.picto(d, l, ty)
+		d.font("", coverBody)
+		end := d.paragraph(l+pictoSize+3, ty+4.6, w-pictoSize-3, coverLeading, s.text)
+		ty = max(end-coverLeading+3, ty+pictoSize) + 3
 	}
-	ty += 2.5
-	d.ink(blue)
-	d.font("B", 10)
-	d.left(l, ty, "Où aller ?")
-	d.ink(black)
+	d.ink(grey)
+	d.font("", coverBody)
+	d.left(l, y+141, "Chéquier n°"+nbsp+c.Number)
+}
+
+// drawInside is the second cover page: where to go, what to know, whom to
+// call when the chéquier is lost and, for a chéquier activated when it is
+// handed over, the block of the person who hands it over.
+func (pc *pageContext) drawInside(d *pdfDoc, it item, c *Chequier, l, x, y, w float64, stub bool) error {
+	heading := func(ty float64, s string) float64 {
+		d.ink(blue)
+		d.font("B", coverHeading)
+		d.left(l, ty, s)
+		d.ink(black)
+		d.font("", coverBody)
+		return ty + 5.5
+	}
+	ty := heading(y+29, "Où aller ?")
 	venues := pc.opt.VenuesInfo
 	if venues == "" {
-		venues = "Demandez la liste des lieux labellisés à la personne qui vous a remis ce chéquier."
+		venues = "Demandez la liste des lieux à la personne qui vous a remis ce chéquier."
 	} else {
-		venues = "Liste des lieux labellisés : " + venues
+		venues = "Liste des lieux : " + venues
 	}
-	// The venues text is configurable: it shrinks, if it must, to end above
-	// the social worker's block (or the footer).
-	limit := y + coverBoxTop - 2
+	// The venues text is configurable: at most 160 characters, four lines.
+	ty = d.paragraph(l, ty, w, coverLeading, venues) + 2
+	ty = heading(ty, "À savoir")
+	d.font("B", coverBody)
+	ty = d.paragraph(l, ty, w, coverLeading, "Chaque chèque sert une seule fois.")
+	d.font("", coverBody)
+	ty = d.paragraph(l, ty, w, coverLeading, "Il ne peut être ni échangé ni remboursé.") + 2
+	ty = heading(ty, "Chéquier perdu ?")
+	if phone := pc.b.ContactPhone; phone != "" {
+		ty = d.paragraph(l, ty, w, coverLeading, "Appelez le "+strings.ReplaceAll(phone, " ", nbsp)+".")
+	} else {
+		ty = d.paragraph(l, ty, w, coverLeading, "Retournez voir la structure qui vous l’a remis.")
+	}
 	if !c.RequiresActivation {
-		limit = y + 128
-	}
-	ty += 4.5
-	size := 9.0
-	for ; size > 6.5; size -= 0.5 {
-		d.font("", size)
-		if ty+float64(len(d.wrap(venues, w))-1)*size*0.42 <= limit {
-			break
-		}
-	}
-	d.paragraph(l, ty, w, size*0.42, venues)
-
-	if !c.RequiresActivation {
-		d.font("", 8)
-		d.ink(grey)
-		d.paragraph(l, y+133, w, 3.6, "Chaque chèque sert une seule fois. Il ne peut être ni échangé ni remboursé. Gardez ce chéquier avec vous jusqu'à l'atelier.")
 		return nil
 	}
 	m, err := pc.qrFor(it)
 	if err != nil {
 		return err
 	}
-	// The social worker's block: the booklet is activated when it is
-	// handed over, by scanning this code; until then its vouchers are
-	// refused.
+	// The block of the person who hands the chéquier over: it is
+	// activated then, by scanning this code; until then its vouchers are
+	// refused. The rule is said here, to that person, rather than on each
+	// voucher, where the beneficiary would read "not valid".
 	by := y + coverBoxTop
 	d.hairline(blue, 0.35)
 	d.Rect(l, by, w, coverBoxH, "D")
 	d.ink(blue)
-	d.font("B", 8.5)
-	d.left(l+2, by+4.5, "À remplir par le travailleur social")
+	d.font("B", 10)
+	d.left(l+2, by+4.5, "Pour la structure qui remet le chéquier")
 	qx, qy := coverQR(stub)
 	qx += x
 	qy += y
@@ -396,16 +438,55 @@ func (pc *pageContext) drawCover(d *pdfDoc, it item, x, y float64, stub bool) er
 	rx := qx + qrBlock(activationQRVersion, activationModule) + 0.5
 	rw := l + w - 2 - rx
 	d.ink(black)
-	d.font("", 7)
-	ry := d.paragraph(rx, by+10, rw, 3.2, "Activez ce chéquier au moment de la remise : scannez ce code. Sans activation, les chèques sont refusés.")
-	d.fit("B", 7.5, rw, "N°"+nbsp+c.Number)
-	d.left(rx, ry+1.5, "N°"+nbsp+c.Number)
-	d.font("", 7)
-	d.left(rx, ry+8, "Remis le : ___ / ___ / ______")
-	d.left(rx, ry+14, "Par (structure) :")
+	d.fit("B", 9, rw, "N°"+nbsp+c.Number)
+	d.left(rx, by+10.5, "N°"+nbsp+c.Number)
+	d.font("B", 9)
+	ry := d.paragraph(rx, by+15, rw, 3.8, "Non valable sans activation.")
+	d.font("", 9)
+	ry = d.paragraph(rx, ry, rw, 3.8, "Scannez ce code au moment de la remise.")
+	d.left(rx, ry+1.5, "Remis le : __ / __ / ____")
+	d.left(rx, ry+7, "Par :")
 	d.hairline(grey, 0.2)
-	d.Line(rx, ry+19.5, l+w-2, ry+19.5)
+	d.Line(rx, ry+12, l+w-2, ry+12)
 	return nil
+}
+
+// Pictograms beside the steps of a cover: simple shapes in the programme's
+// blue, square, pictoSize mm wide, drawn from their top left.
+const pictoSize = 10.0
+
+// pictoPlace is a map pin: "a place near you".
+func pictoPlace(d *pdfDoc, x, y float64) {
+	d.SetFillColor(blue.r, blue.g, blue.b)
+	cx := x + pictoSize/2
+	d.Circle(cx, y+3.8, 3.3, "F")
+	d.Polygon([]fpdf.PointType{{X: cx - 2.9, Y: y + 5.4}, {X: cx + 2.9, Y: y + 5.4}, {X: cx, Y: y + pictoSize}}, "F")
+	d.SetFillColor(white.r, white.g, white.b)
+	d.Circle(cx, y+3.8, 1.3, "F")
+}
+
+// pictoScreen is a computer screen: "a workshop on digital skills".
+func pictoScreen(d *pdfDoc, x, y float64) {
+	d.SetFillColor(blue.r, blue.g, blue.b)
+	d.Rect(x+0.5, y+1, pictoSize-1, 6.2, "F")
+	d.SetFillColor(white.r, white.g, white.b)
+	d.Rect(x+1.4, y+1.9, pictoSize-2.8, 4.4, "F")
+	d.SetFillColor(blue.r, blue.g, blue.b)
+	d.Rect(x+pictoSize/2-0.8, y+7.2, 1.6, 1.6, "F")
+	d.Rect(x+2.2, y+8.8, pictoSize-4.4, 1, "F")
+}
+
+// pictoVoucher is a voucher with its QR code: "hand over a voucher".
+func pictoVoucher(d *pdfDoc, x, y float64) {
+	d.hairline(blue, 0.6)
+	d.Rect(x+0.5, y+1.5, pictoSize-1, 7, "D")
+	d.SetFillColor(blue.r, blue.g, blue.b)
+	for _, o := range [][2]float64{{1.6, 2.6}, {4.4, 2.6}, {1.6, 5.4}} {
+		d.Rect(x+o[0], y+o[1], 2, 2, "F")
+	}
+	d.Rect(x+6.8, y+3, 1.8, 0.6, "F")
+	d.Rect(x+6.8, y+4.6, 1.8, 0.6, "F")
+	d.Rect(x+6.8, y+6.2, 1.8, 0.6, "F")
 }
 
 func (pc *pageContext) drawSummary(d *pdfDoc) {
@@ -472,15 +553,15 @@ func (pc *pageContext) drawSummary(d *pdfDoc) {
 	switch opt.Layout {
 	case A4Sheets:
 		text = "Feuilles A4 (mise en page « a4 »). Imprimer en recto seul, à 100" + nbsp + "% (sans ajuster à la page).\n" +
-			"Chaque chéquier : une page de couverture A4, puis ses chèques, 10 par page (2 colonnes × 5 lignes de 95 × 55" + nbsp + "mm), bord à bord.\n" +
+			"Chaque chéquier : deux pages de couverture A4, puis ses chèques, 10 par page (2 colonnes × 5 lignes de 95 × 55" + nbsp + "mm), bord à bord.\n" +
 			"Couper le long des repères de coupe des marges : un seul trait de coupe entre deux chèques. Garder les chèques d'un chéquier ensemble, avec sa couverture."
 	case Booklet:
-		blanks := fp.a6Pages - fp.covers - fp.vouchers
+		blanks := fp.a6Pages - 2*fp.covers - fp.vouchers
 		text = fmt.Sprintf("Carnets A6 (mise en page « booklet ») : une page A6 (105 × 148,5"+nbsp+"mm) par couverture ou par chèque, "+
 			"imposées par 4 sur A4 pour la découpe en pile (« cut and stack »). Imprimer en recto seul, à 100"+nbsp+"%%, sans changer l'ordre des %s feuilles qui suivent cette fiche.\n"+
 			"1. Couper la pile en quatre le long des repères : A en haut à gauche, B en haut à droite, C en bas à gauche, D en bas à droite.\n"+
 			"2. Poser la pile A sur la pile B, puis le tout sur la pile C, puis sur la pile D. Les pages sont alors dans l'ordre, de haut en bas.\n"+
-			"3. Chaque carnet commence par sa couverture : le séparer et l'agrafer dans la marge de gauche (2 agrafes). Les chèques se détachent le long des pointillés.\n"+
+			"3. Chaque carnet commence par ses deux pages de couverture : le séparer et l'agrafer dans la marge de gauche (2 agrafes). Les chèques se détachent le long des pointillés.\n"+
 			"La feuille n contient les pages n (A), %d + n (B), %d + n (C) et %d + n (D). %s",
 			formatCount(fp.sheets), fp.sheets, 2*fp.sheets, 3*fp.sheets,
 			map[bool]string{true: fmt.Sprintf("Les %d dernières pages de la pile D sont blanches.", blanks), false: ""}[blanks > 0])

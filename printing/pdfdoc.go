@@ -102,17 +102,22 @@ func (d *pdfDoc) ink(c rgb) {
 	}
 }
 
-func (d *pdfDoc) width(s string) float64 { return d.GetStringWidth(s) }
+// typographic sets French text as it is printed: the apostrophe ’, never
+// the typewriter's ', whoever wrote the text (a warning, a venue's name).
+// Every text drawn or measured goes through it, so widths stay true.
+var typographic = strings.NewReplacer("'", "’")
+
+func (d *pdfDoc) width(s string) float64 { return d.GetStringWidth(typographic.Replace(s)) }
 
 // left, centre and right draw one line with its baseline at y.
-func (d *pdfDoc) left(x, y float64, s string) { d.Text(x, y, s) }
+func (d *pdfDoc) left(x, y float64, s string) { d.Text(x, y, typographic.Replace(s)) }
 
 func (d *pdfDoc) centre(cx, y float64, s string) {
-	d.Text(cx-d.width(s)/2, y, s)
+	d.left(cx-d.width(s)/2, y, s)
 }
 
 func (d *pdfDoc) right(rx, y float64, s string) {
-	d.Text(rx-d.width(s), y, s)
+	d.left(rx-d.width(s), y, s)
 }
 
 // fit sets the largest font size up to size (and down to a third of it)

@@ -19,6 +19,7 @@ func TestPreviews(t *testing.T) {
 	needTool(t, "pdftoppm")
 	spec := batchSpec{id: 12, chequiers: 2, perChequier: 10, valueCents: 1000, activation: true, firstSeq: 42, firstSerial: 421}
 	b := testBatch(t, spec)
+	b.ContactPhone = "01 39 07 78 78"
 	cs := chequiersOf(t, b, spec)
 	for _, p := range []struct {
 		layout Layout
@@ -26,8 +27,10 @@ func TestPreviews(t *testing.T) {
 		name   string
 	}{
 		{A4Sheets, 2, "printing-cover.png"},
-		{A4Sheets, 3, "printing-a4.png"},
+		{A4Sheets, 3, "printing-cover-inside.png"},
+		{A4Sheets, 4, "printing-a4.png"},
 		{Booklet, 2, "printing-booklet.png"},
+		{Booklet, 3, "printing-booklet-inside.png"},
 	} {
 		pdf := writeTemp(t, renderBytes(t, defaultEngine, b, cs, testOptions(p.layout)))
 		out := filepath.Join(t.TempDir(), "p")

@@ -11,12 +11,21 @@
 //
 // Two layouts:
 //
-//   - A4Sheets: an A4 cover page per chéquier, then its vouchers, ten to an
-//     A4 page (two columns, five rows of 95 × 55 mm, abutting, with crop
-//     marks in the margins; one guillotine cut per line).
-//   - Booklet: one A6 page (105 × 148.5 mm) per cover or voucher, imposed
-//     four to an A4 sheet for cut-and-stack (see imposition.go), printed
-//     on one side only and stapled on the left.
+//   - Booklet, the default: one A6 page (105 × 148.5 mm) per cover page or
+//     voucher, imposed four to an A4 sheet for cut-and-stack (see
+//     imposition.go), printed on one side only and stapled on the left: a
+//     carnet a person carries in a pocket and tears vouchers from.
+//   - A4Sheets: two A4 cover pages per chéquier, then its vouchers, ten to
+//     an A4 page (two columns, five rows of 95 × 55 mm, abutting, with crop
+//     marks in the margins; one guillotine cut per line), for a
+//     département that cuts and binds the vouchers itself.
+//
+// Each chéquier has two cover pages, in plain French ("facile à lire",
+// body text of 12 pt at least): the first says what it is worth, until
+// when, and the three steps to use it, each beside a pictogram; the second
+// says where to go, that each voucher serves once, whom to call when the
+// chéquier is lost, and holds the activation block for the person who
+// hands it over.
 //
 // It also renders the programme's other paper: a venue's settlement
 // statement (statement.go) and the funders' programme report (report.go),
@@ -43,7 +52,7 @@ type Layout string
 
 const (
 	// A4Sheets prints ten vouchers per A4 page with crop marks for cutting,
-	// after an A4 cover page per chéquier.
+	// after two A4 cover pages per chéquier.
 	A4Sheets Layout = "a4"
 	// Booklet prints one voucher per A6 page, imposed four to an A4 sheet
 	// for cut-and-stack: cut the stack of sheets in four, put pile A (top
@@ -52,6 +61,10 @@ const (
 	// each starting with its cover. No fold: every leaf is a single-sided
 	// voucher that is torn off on its own.
 	Booklet Layout = "booklet"
+	// DefaultLayout is the layout of a print that names none (the command
+	// line, the API): a booklet, since ten loose slips cut from an A4
+	// sheet are not a chéquier a person keeps together (docs/printing.md).
+	DefaultLayout = Booklet
 )
 
 func (l Layout) valid() bool { return l == A4Sheets || l == Booklet }
@@ -110,6 +123,10 @@ type Batch struct {
 	KeyID                      int
 	CodesSHA256                string // hex checksum of all the batch's codes
 	RequiresActivation         bool
+	// ContactPhone is the département's number, printed on every cover
+	// for a lost chéquier; empty, the cover sends the beneficiary back to
+	// the structure that handed the chéquier over.
+	ContactPhone string
 }
 
 // Options are the choices that are not data.
@@ -167,6 +184,9 @@ func checkOptions(o Options, b Batch) error {
 	}
 	if utf8.RuneCountInString(b.DepartmentName) > 40 {
 		return fmt.Errorf("printing: batch %d: département name %q is too long to print", b.ID, b.DepartmentName)
+	}
+	if utf8.RuneCountInString(b.ContactPhone) > 20 {
+		return fmt.Errorf("printing: batch %d: contact phone %q is too long to print", b.ID, b.ContactPhone)
 	}
 	if b.ValueCents < 0 || b.VouchersPerChequier < 0 || b.Chequiers < 0 {
 		return fmt.Errorf("printing: batch %d: negative value or count", b.ID)

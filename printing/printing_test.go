@@ -46,7 +46,7 @@ func TestFormatEuros(t *testing.T) {
 	}
 }
 
-// The Go fonts lack U+202F; the patched copies map it to a narrow blank
+// The patched fonts map U+202F to a narrow blank
 // glyph, keep every other character, and stay valid TrueType.
 func TestFontNarrowNoBreakSpace(t *testing.T) {
 	regular, bold, err := fontBytes()
@@ -79,6 +79,11 @@ func TestFontNarrowNoBreakSpace(t *testing.T) {
 		for _, r := range "éèàçÉ€«»’Aa0" {
 			adv(r)
 		}
+		// Digits of the letters' design, not the Go fonts' typewriter
+		// digits (docs/printing.md, Typography).
+		if name, err := f.Name(&buf, sfnt.NameIDFamily); err != nil || name != "Liberation Sans" {
+			t.Errorf("the text font is %q (%v), want Liberation Sans", name, err)
+		}
 		if f.NumGlyphs() < 600 {
 			t.Errorf("only %d glyphs", f.NumGlyphs())
 		}
@@ -104,10 +109,11 @@ func TestTextAndAccents(t *testing.T) {
 			t.Errorf("%s: U+202F is not embedded as a narrow glyph", layout)
 		}
 		for _, want := range []string{
-			"Valable jusqu'au 31/12/2027", "é", "è", "à", "ç", "€", "« Pass numérique »",
+			"Valable jusqu’au 31/12/2027", "é", "è", "à", "ç", "€", "«" + nbsp + "Pass",
 			"12,50" + nbsp + "€", "50" + nnbsp + "000" + nbsp + "€", "1" + nnbsp + "000",
-			"Ne peut être ni échangé ni remboursé", "Non valable sans activation",
-			"À remplir par le travailleur social", "Activez ce chéquier au moment de la",
+			"ni échangé ni remboursé", "Non valable sans",
+			"Pour la structure qui remet le chéquier", "Scannez ce code au moment",
+			"Chaque chèque sert une seule fois", "Chéquier perdu ?", "Retournez voir la structure",
 			"Chéquier n°" + nbsp + "78-2026-000001", "N° du chèque", "Code de vérification",
 			"Votre chéquier", "4 chèques de 12,50" + nbsp + "€", "Comment faire ?", "Où aller ?",
 			"www.yvelines.fr/pass-numerique", "Yvelines (78)",
@@ -121,6 +127,11 @@ func TestTextAndAccents(t *testing.T) {
 		}
 		if strings.ContainsRune(text, '\ufffd') {
 			t.Errorf("%s: replacement character in the text", layout)
+		}
+		// French typography: the apostrophe ’, even where the caller's
+		// text had the typewriter's.
+		if strings.ContainsRune(text, '\'') {
+			t.Errorf("%s: a straight apostrophe is printed:\n%s", layout, lineWith(text, "'"))
 		}
 		switch layout {
 		case A4Sheets:

@@ -36,17 +36,21 @@ type FigureRow struct {
 	ChequiersActivated    int64
 	ChequiersNotHandedOut int64
 	ChequiersStarted      int64
-	VouchersIssued        int64
-	IssuedCents           int64
-	VouchersRedeemed      int64
-	RedeemedCents         int64
-	VouchersVoided        int64
-	VoidedCents           int64
-	VouchersExpired       int64
-	ExpiredCents          int64
-	VouchersOutstanding   int64
-	OutstandingCents      int64
-	UnusedCents           int64 // value due back to the funder at the programme's end
+	// ChequiersUntracked are chéquiers of batches without activation,
+	// whose hand-over is not recorded: printed "remise non suivie", never
+	// counted handed out.
+	ChequiersUntracked  int64
+	VouchersIssued      int64
+	IssuedCents         int64
+	VouchersRedeemed    int64
+	RedeemedCents       int64
+	VouchersVoided      int64
+	VoidedCents         int64
+	VouchersExpired     int64
+	ExpiredCents        int64
+	VouchersOutstanding int64
+	OutstandingCents    int64
+	UnusedCents         int64 // value due back to the funder at the programme's end
 	// InvariantHolds says that issued = outstanding + redeemed + voided +
 	// expired, in count and in value. A row where it does not hold is
 	// printed, marked: it is what an auditor must see.
@@ -70,7 +74,7 @@ type VenueRow struct {
 // SettlementRow is one settlement period of one département.
 type SettlementRow struct {
 	Period     string // "2026-10", printed "oct. 2026"; another text is printed as is
-	Department string
+	Department string // as people name it, "Yvelines (78)"
 	Venues     int
 	NetCents   int64
 	Closed     bool
@@ -138,7 +142,7 @@ func checkReport(r *ProgrammeReport) ([]string, error) {
 			if strings.TrimSpace(f.Label) == "" {
 				return nil, fail("%s row %d has no label", t.what, i+1)
 			}
-			for _, v := range []int64{f.ChequiersPrinted, f.ChequiersActivated, f.ChequiersNotHandedOut, f.ChequiersStarted,
+			for _, v := range []int64{f.ChequiersPrinted, f.ChequiersActivated, f.ChequiersNotHandedOut, f.ChequiersStarted, f.ChequiersUntracked,
 				f.VouchersIssued, f.IssuedCents, f.VouchersRedeemed, f.RedeemedCents, f.VouchersVoided, f.VoidedCents,
 				f.VouchersExpired, f.ExpiredCents, f.VouchersOutstanding, f.OutstandingCents, f.UnusedCents} {
 				if v < 0 || v > maxCents {
@@ -246,8 +250,12 @@ func (rd *reportDrawer) section(title string, need float64) {
 // note writes a small paragraph under a table.
 func (rd *reportDrawer) note(c rgb, text string) {
 	d := rd.d
-	d.ink(c)
 	d.font("", 7.5)
+	if rd.y+4+float64(len(d.wrap(text, rpW)))*3.4 > rpBottom {
+		rd.y = rd.newPage()
+		d.font("", 7.5)
+	}
+	d.ink(c)
 	rd.y = d.paragraph(rpL, rd.y+4, rpW, 3.4, text) - 1
 }
 
@@ -261,12 +269,51 @@ func (rd *reportDrawer) draw() {
 	d.font("", 10)
 	d.left(rpL, rd.y+15, "Rapport du programme · chiffres au "+r.AsOf.French()+" au soir · produit le "+formatDateTime(r.GeneratedAt))
 	rd.y += 21
+	rd.headline()
 	rd.warnings()
 	rd.figures("Par département", "Département", r.Departments, "Aucun département.")
 	rd.figures("Par lot", "Lot", r.Batches, "Aucun lot.")
 	rd.chart()
 	rd.venues()
 	rd.settlements()
+}
+
+// headline draws, before any table, the four figures a funder asks first:
+// how many people used their chéquier, how many vouchers were used, what
+// the venues were paid, and what value is due back.
+func (rd *reportDrawer) headline() {
+	var started, redeemed, unused, paid int64
+	for _, f := range rd.r.Departments {
+		started += f.ChequiersStarted
+		redeemed += f.VouchersRedeemed
+		unused += f.UnusedCents
+	}
+	for _, s := range rd.r.Settlements {
+		if s.Closed {
+			paid += s.NetCents
+		}
+	}
+	d := rd.d
+	figures := []struct{ value, label string }{
+		{formatCount(started), plural(int(min(started, 2)), "personne a utilisé son chéquier", "personnes ont utilisé leur chéquier")},
+		{formatCount(redeemed), plural(int(min(redeemed, 2)), "chèque utilisé", "chèques utilisés")},
+		{formatEuros(paid), "payés aux lieux (mois clos)"},
+		{formatEuros(unused), "de valeur non utilisée, à restituer"},
+	}
+	const h = 22.0
+	w := rpW / float64(len(figures))
+	for i, f := range figures {
+		x := rpL + float64(i)*w
+		d.SetFillColor(shade.r, shade.g, shade.b)
+		d.Rect(x+1, rd.y, w-2, h, "F")
+		d.ink(blue)
+		d.fit("B", 20, w-6, f.value)
+		d.left(x+4, rd.y+10, f.value)
+		d.ink(black)
+		d.fit("", 10, w-6, f.label)
+		d.left(x+4, rd.y+17, f.label)
+	}
+	rd.y += h + 6
 }
 
 // warnings draws the timeline warnings in a box, continued on the next
@@ -317,20 +364,21 @@ func (rd *reportDrawer) warnings() {
 
 // The figures tables: one column per figure, a voucher figure as its count
 // over its value.
-var figureGroups = []group{{"", 1}, {"Chéquiers", 4}, {"Chèques : nombre et valeur", 5}, {"", 3}}
+var figureGroups = []group{{"", 1}, {"Chéquiers", 5}, {"Chèques : nombre et valeur", 5}, {"", 3}}
 
 func figureColumns(label string) []column {
 	return []column{
-		{title: label, w: 42},
+		{title: label, w: 36},
 		{title: "imprimés", w: 16, right: true},
 		{title: "remis", w: 16, right: true},
 		{title: "non remis", w: 16, right: true},
+		{title: "remise non suivie", w: 16, right: true},
 		{title: "entamés", w: 16, right: true},
-		{title: "émis", w: 21, right: true},
-		{title: "utilisés", w: 21, right: true},
-		{title: "annulés", w: 21, right: true},
-		{title: "expirés", w: 21, right: true},
-		{title: "en circulation", w: 21, right: true},
+		{title: "émis", w: 19, right: true},
+		{title: "utilisés", w: 19, right: true},
+		{title: "annulés", w: 19, right: true},
+		{title: "expirés", w: 19, right: true},
+		{title: "en circulation", w: 19, right: true},
 		{title: "Taux d'utilisation", w: 18, right: true},
 		{title: "Valeur non utilisée\nà restituer", w: 27, right: true},
 		{title: "Contrôle", w: 17, right: true},
@@ -351,9 +399,15 @@ func figureCells(f *FigureRow) []cell {
 		label.ink = red
 		control = cell{text: "ÉCART", bold: true, ink: red}
 	}
+	// A batch without activation records no hand-over: its chéquiers are
+	// neither handed out nor waiting, and the row says so.
+	handed, waiting := count(f.ChequiersActivated), count(f.ChequiersNotHandedOut)
+	if f.ChequiersUntracked > 0 && f.ChequiersUntracked == f.ChequiersPrinted {
+		handed, waiting = cell{text: "remise\nnon suivie", ink: grey}, cell{text: "—", ink: grey}
+	}
 	return []cell{
 		label,
-		count(f.ChequiersPrinted), count(f.ChequiersActivated), count(f.ChequiersNotHandedOut), count(f.ChequiersStarted),
+		count(f.ChequiersPrinted), handed, waiting, count(f.ChequiersUntracked), count(f.ChequiersStarted),
 		both(f.VouchersIssued, f.IssuedCents), both(f.VouchersRedeemed, f.RedeemedCents), both(f.VouchersVoided, f.VoidedCents),
 		both(f.VouchersExpired, f.ExpiredCents), both(f.VouchersOutstanding, f.OutstandingCents),
 		rate, {text: formatEuros(f.UnusedCents), bold: true}, control,
@@ -375,7 +429,8 @@ func (rd *reportDrawer) figures(title, label string, rows []FigureRow, none stri
 	}
 	t := table{x: rpL, cols: figureColumns(label), groups: figureGroups, size: 7.5, leading: 3.3, bottom: rpBottom, newPage: rd.newPage}
 	rd.y = t.draw(rd.d, rd.y, cells)
-	rd.note(grey, "Taux d'utilisation : valeur des chèques utilisés rapportée à celle des chèques émis. "+
+	rd.note(grey, "Remise non suivie : chéquiers des lots sans activation, utilisables dès l'impression ; leur remise n'est pas enregistrée. "+
+		"Taux d'utilisation : valeur des chèques utilisés rapportée à celle des chèques émis. "+
 		"Contrôle : les chèques émis sont ceux en circulation, utilisés, annulés ou expirés, en nombre et en valeur.")
 	if gap {
 		rd.note(red, "ÉCART : sur les lignes marquées, les chèques émis ne sont pas la somme des chèques en circulation, "+

@@ -39,18 +39,23 @@ func testReport(tb testing.TB, months int) ProgrammeReport {
 			figure("Hauts-de-Seine (92)", 8000, 1000, 0, 40),
 		},
 		Batches: []FigureRow{
-			figure("Lot 1 — 78", 6000, 3000, 100, 0),
-			figure("Lot 2 — 78", 6000, 1830, 20, 0),
-			figure("Lot 3 — 92", 8000, 1000, 0, 40),
+			figure("Lot 1 — Yvelines", 6000, 3000, 100, 0),
+			figure("Lot 2 — Yvelines", 6000, 1830, 20, 0),
+			figure("Lot 3 — Hauts-de-Seine", 8000, 1000, 0, 40),
 		},
 		Warnings: []string{
-			"Le lot 1 — 78 arrive au terme du programme le 31/12/2026 : 3 000 chèques sont encore en circulation.",
-			"Le lot 3 — 92 n'a encore aucun chéquier remis.",
+			"Le lot 1 — Yvelines arrive au terme du programme le 31/12/2026 : 3 000 chèques sont encore en circulation.",
+			"Le lot 3 — Hauts-de-Seine n'a encore aucun chéquier remis.",
 		},
 		Settlements: []SettlementRow{
 			{Period: "2026-09", Department: "Yvelines (78)", Venues: 14, NetCents: 1_234_550, Closed: true},
 			{Period: "2026-10", Department: "Yvelines (78)", Venues: 17, NetCents: 1_502_000},
 		},
+	}
+	// The Hauts-de-Seine's batch needs no activation: nothing records its
+	// hand-overs.
+	for _, f := range []*FigureRow{&r.Departments[1], &r.Batches[2]} {
+		f.ChequiersActivated, f.ChequiersNotHandedOut, f.ChequiersUntracked = 0, 0, f.ChequiersPrinted
 	}
 	// A difference of 10 € that the ledger's figures show: it must be
 	// printed as such.
@@ -92,9 +97,9 @@ func TestReportContent(t *testing.T) {
 	text := pdfText(t, writeTemp(t, reportBytes(t, r)), 0)
 	for _, w := range []string{
 		"Pass numérique — tous départements", "chiffres au 31/10/2026", "01/11/2026 08:30",
-		"Points d'attention", "3 000 chèques sont encore en circulation", "n'a encore aucun chéquier remis",
+		"Points d’attention", "3 000 chèques sont encore en circulation", "n’a encore aucun chéquier remis",
 		"Par département", "Par lot", "Chéquiers", "imprimés", "non remis", "entamés", "émis", "utilisés",
-		"annulés", "expirés", "en circulation", "Taux", "d'utilisation", "Valeur non utilisée", "à restituer", "Contrôle",
+		"annulés", "expirés", "en circulation", "Taux", "d’utilisation", "Valeur non utilisée", "à restituer", "Contrôle",
 		"Encaissements par mois", "Structures qui ont le plus encaissé", "Remboursements aux structures",
 		"sept. 2026", "12 345,50 €", "clôturée", "en cours",
 	} {
@@ -121,13 +126,36 @@ func TestReportContent(t *testing.T) {
 	if line := lineWith(text, "120 000 €"); !strings.Contains(line, "48 300 €") {
 		t.Errorf("the Yvelines' values are not under their counts: %q", line)
 	}
-	if line := lineWith(text, "Lot 2 — 78"); !strings.Contains(line, "ÉCART") {
+	if line := lineWith(text, "Lot 2 — Yvelines"); !strings.Contains(line, "ÉCART") {
 		t.Errorf("the failing batch is not marked: %q", line)
 	}
-	for _, ok := range []string{"Lot 1 — 78", "Lot 3 — 92"} {
+	for _, ok := range []string{"Lot 1 — Yvelines", "Lot 3 — Hauts-de-Seine"} {
 		if line := lineWith(text, ok); strings.Contains(line, "ÉCART") || !strings.Contains(line, "OK") {
 			t.Errorf("%s is not marked OK: %q", ok, line)
 		}
+	}
+	// What a funder asks first, before any table: people who used their
+	// chéquier (966 + 200), vouchers used (4 830 + 1 000), what the venues
+	// were paid for the closed months (September), the value due back
+	// (70 500 € + 70 000 €).
+	first := strings.Split(text, "\f")[0]
+	for _, w := range []string{"1 166", "personnes ont utilisé leur chéquier", "5 830", "chèques utilisés",
+		"12 345,50 €", "payés aux lieux", "140 500 €", "à restituer"} {
+		if i := strings.Index(first, plainSpaces.Replace(w)); i < 0 || i > strings.Index(first, "Par département") {
+			t.Errorf("%q is not among the headline figures, before the tables", w)
+		}
+	}
+	// A batch without activation: its hand-overs are not known, not
+	// counted as done.
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Lot 3 — Hauts-de-Seine") && (!strings.Contains(l, "remise") || !strings.Contains(l, "—") ||
+			i+1 == len(lines) || !strings.Contains(lines[i+1], "non suivie")) {
+			t.Errorf("the batch without activation is not marked 'remise non suivie':\n%s", strings.Join(lines[i:min(i+2, len(lines))], "\n"))
+		}
+	}
+	if !strings.Contains(text, "Remise non suivie : chéquiers des lots sans activation") {
+		t.Error("the report does not explain 'remise non suivie'")
 	}
 	if !strings.Contains(text, "ne sont pas la somme des chèques en circulation") {
 		t.Error("the report does not explain the écart")
@@ -170,14 +198,14 @@ func TestReportLong(t *testing.T) {
 		t.Fatalf("%d pages in the PDF, %d in the text", n, len(pages))
 	}
 	batches := 0
-	batchRow := regexp.MustCompile(`(?m)^ *Lot \d+ — 92`)
+	batchRow := regexp.MustCompile(`(?m)^ *Lot \d+ — (92|Hauts-de-Seine)`)
 	for i, p := range pages {
 		if !strings.Contains(p, fmt.Sprintf("Page %d / %d", i+1, len(pages))) {
 			t.Errorf("page %d does not say which of %d it is", i+1, len(pages))
 		}
 		if n := len(batchRow.FindAllString(p, -1)); n > 0 {
 			batches += n
-			if !strings.Contains(p, "en circulation") {
+			if !strings.Contains(p, "imprimés") {
 				t.Errorf("page %d lists batches without the table header", i+1)
 			}
 		}
@@ -208,7 +236,7 @@ func TestReportEmpty(t *testing.T) {
 			t.Errorf("%q not in an empty report", w)
 		}
 	}
-	if strings.Contains(text, "Points d'attention") {
+	if strings.Contains(text, "Points d’attention") {
 		t.Error("an empty warnings box is printed")
 	}
 }
@@ -222,8 +250,8 @@ func TestReportRefused(t *testing.T) {
 		{"invariant claimed but broken", func(r *ProgrammeReport) { r.Departments[0].VouchersRedeemed++ },
 			[]string{"Yvelines (78)", "InvariantHolds is true"}},
 		{"écart claimed but none", func(r *ProgrammeReport) { r.Batches[1].OutstandingCents += 1000 },
-			[]string{"Lot 2 — 78", "InvariantHolds is false"}},
-		{"negative figure", func(r *ProgrammeReport) { r.Batches[0].ChequiersStarted = -1 }, []string{"Lot 1 — 78"}},
+			[]string{"Lot 2 — Yvelines", "InvariantHolds is false"}},
+		{"negative figure", func(r *ProgrammeReport) { r.Batches[0].ChequiersStarted = -1 }, []string{"Lot 1 — Yvelines"}},
 		{"no title", func(r *ProgrammeReport) { r.Title = "" }, []string{"title"}},
 		{"no date", func(r *ProgrammeReport) { r.GeneratedAt = time.Time{} }, []string{"GeneratedAt"}},
 		{"months out of order", func(r *ProgrammeReport) { r.Months[3], r.Months[4] = r.Months[4], r.Months[3] },

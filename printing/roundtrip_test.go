@@ -44,7 +44,7 @@ func expectedQRs(fp *filePlan) []qrAt {
 				q.what = "activation of " + c.Number
 				q.tx, q.ty, q.tw, q.th = 0, 2*coverBoxTop, a4W, 2*coverBoxH
 				q.number = c.Number
-			case pg.kind == pageSheet && it.kind == itemCover:
+			case pg.kind == pageSheet && it.kind == itemInside:
 				ox, oy := slotOrigin(pos)
 				x, y := coverQR(true)
 				q.x, q.y, q.size = ox+x, oy+y, qrBlock(activationQRVersion, activationModule)
@@ -115,7 +115,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// 12 vouchers: an A4 chéquier overflows onto a second page; 3
-			// booklets make 39 A6 pages, so the imposition pads a blank.
+			// booklets make 42 A6 pages, so the imposition pads two blanks.
 			spec := batchSpec{id: 7, chequiers: 3, perChequier: 12, valueCents: 1250, activation: true, firstSeq: 41, firstSerial: 99}
 			b := testBatch(t, spec)
 			cs := chequiersOf(t, b, spec)

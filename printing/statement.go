@@ -16,9 +16,12 @@ import (
 // Statement is what a venue is paid for one settlement period by one
 // département.
 type Statement struct {
-	Reference             string // "REL-78-2026-10-0042": printed, and the SEPA remittance text
-	DepartmentCode        string // "78"
-	DepartmentName        string // "Yvelines"
+	Reference             string      // "REL-78-2026-10-0042": printed, and the SEPA remittance text
+	DepartmentCode        string      // "78"
+	DepartmentName        string      // "Yvelines"
+	PayerName             string      // the paying office, "Paierie départementale des Yvelines"; empty if not given yet
+	ContactPhone          string      // the département's number for the programme; empty if not given
+	TransferDay           voucher.Day // the day the transfer is planned for (settlement.TransferDay)
 	VenueID               int64
 	VenueName             string
 	VenueSIRET            string // 14 digits; empty for a venue that has not given it yet
@@ -105,6 +108,10 @@ func checkStatement(s *Statement) error {
 		return fail("%q is not a département code", s.DepartmentCode)
 	case utf8.RuneCountInString(s.DepartmentName) > 40:
 		return fail("the département name is too long to print (at most 40 characters)")
+	case utf8.RuneCountInString(s.PayerName) > 200 || utf8.RuneCountInString(s.ContactPhone) > 20:
+		return fail("the payer's name or the contact phone is too long to print")
+	case s.TransferDay != 0 && s.TransferDay < voucher.Today(s.ClosedAt):
+		return fail("the transfer is planned on %s, before the period was closed", s.TransferDay)
 	case strings.TrimSpace(s.VenueName) == "":
 		return fail("venue %d has no name", s.VenueID)
 	case utf8.RuneCountInString(s.VenueName) > 200:
@@ -353,9 +360,16 @@ func statementHeader(d *pdfDoc, s *Statement) float64 {
 	d.left(rx+3, top+5, "Structure remboursée")
 	d.ink(black)
 	d.font("B", 11)
-	ly := d.paragraph(stL+3, top+10.5, lw-6, 4.6, departmentLabel(s.DepartmentCode, s.DepartmentName))
+	payer := s.PayerName
+	if payer == "" {
+		payer = departmentLabel(s.DepartmentCode, s.DepartmentName)
+	}
+	ly := d.paragraph(stL+3, top+10.5, lw-6, 4.6, payer)
 	d.font("", 9)
-	ly = d.paragraph(stL+3, ly, lw-6, 4, "Département, financeur du "+defaultProgramme)
+	ly = d.paragraph(stL+3, ly, lw-6, 4, "pour le département "+departmentLabel(s.DepartmentCode, s.DepartmentName)+", financeur du "+defaultProgramme)
+	if s.ContactPhone != "" {
+		ly = d.paragraph(stL+3, ly, lw-6, 4, "Contact : "+strings.ReplaceAll(s.ContactPhone, " ", nbsp))
+	}
 
 	d.font("B", 11)
 	vy := d.paragraph(rx+3, top+10.5, rw-6, 4.6, s.VenueName)
@@ -397,6 +411,9 @@ func statementHeader(d *pdfDoc, s *Statement) float64 {
 	row("Période", "du "+formatLongDay(s.PeriodStart)+" au "+formatLongDay(s.PeriodEnd), true)
 	row("Période clôturée le", formatDateTime(s.ClosedAt), false)
 	row("Net à payer", formatSignedEuros(s.NetCents), true)
+	if s.TransferDay != 0 && s.NetCents > 0 && s.VenueIBAN != "" {
+		row("Virement prévu le", formatLongDay(s.TransferDay), true)
+	}
 	return y + 2
 }
 

@@ -23,6 +23,7 @@ func testStatement(tb testing.TB, n int) Statement {
 	tb.Helper()
 	s := Statement{
 		Reference: "REL-78-2026-10-0042", DepartmentCode: "78", DepartmentName: "Yvelines",
+		PayerName: "Paierie départementale des Yvelines", ContactPhone: "01 39 07 78 78", TransferDay: mustDay(tb, "2026-11-02"),
 		VenueID: 42, VenueName: "Médiathèque Jean-Jaurès", VenueSIRET: "12345678900012",
 		VenueAddress: "12 rue de la Paix\n78000 Versailles", VenueIBAN: testIBAN,
 		PeriodStart: mustDay(tb, "2026-10-01"), PeriodEnd: mustDay(tb, "2026-10-31"),
@@ -94,9 +95,11 @@ func TestStatementContent(t *testing.T) {
 		"FR76 **** **** **** **** ***0 189",
 		"du 1er octobre 2026 au 31 octobre 2026", "01/11/2026 03:00",
 		"Date et heure", "Encaissement", "Chèque", "Libellé", "Montant",
-		"01/10/2026 14:05", "Annulation de l'encaissement", "Régularisation : chèque refusé à tort le 3 octobre",
+		"01/10/2026 14:05", "Annulation de l’encaissement", "Régularisation : chèque refusé à tort le 3 octobre",
 		"−10 €", "12,50 €", "Chèques encaissés (3)", "30 €", "Annulations (1)", "Régularisations (1)",
 		"Commission (1,50 %)", "−0,45 €", "Net à payer", "32,05 €", "Page 1 / 1",
+		"Payeur", "Paierie départementale", "pour le département Yvelines (78)", "Contact : 01 39 07 78 78",
+		"Virement prévu le", "2 novembre 2026",
 	}
 	for _, l := range s.Lines {
 		if l.VoucherNumber != "" {
@@ -151,7 +154,7 @@ func TestStatementOrderAndNoIBAN(t *testing.T) {
 	if s.Lines[1] != rev {
 		t.Error("RenderStatement reordered the caller's lines")
 	}
-	for _, w := range []string{"IBAN non renseigné", "Aucun IBAN n'est enregistré", "Communiquez votre IBAN"} {
+	for _, w := range []string{"IBAN non renseigné", "Aucun IBAN n’est enregistré", "Communiquez votre IBAN"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("%q not in a statement without IBAN", w)
 		}

@@ -6,6 +6,7 @@ package programme
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"passnum"
 	"passnum/ledger"
@@ -81,10 +82,15 @@ type DepartmentChanges struct {
 	// CommissionBasisPoints is the programme's commission on venues'
 	// reimbursements, 0 to 10000 (150 = 1.50 %).
 	CommissionBasisPoints *int64
+	// ContactPhone is the number the département answers on for the
+	// programme: to call when a chéquier is lost (on every cover) and
+	// about a payment (on the statements). "" removes it.
+	ContactPhone *string
 }
 
 // UpdateDepartment sets the paying office (whose account the SEPA transfers
-// come from) or the commission of a département. Errors: invalid, not_found.
+// come from), the commission or the contact phone of a département.
+// Errors: invalid, not_found.
 func (s *Service) UpdateDepartment(ctx context.Context, code string, ch DepartmentChanges, actor string) (ledger.Department, error) {
 	updates := map[string]any{}
 	data := ledger.DepartmentUpdated{Code: code}
@@ -113,8 +119,19 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		}
 		updates["commission_basis_points"], data.CommissionBasisPoints = bp, &bp
 	}
+	if ch.ContactPhone != nil {
+		phone := strings.TrimSpace(*ch.ContactPhone)
+		if phone != "" {
+			var err error
+			if phone, err = CheckPhone(phone); err != nil {
+				return ledger.Department{}, err
+			}
+		}
+		// The event says "" for a number removed, the column NULL.
+		updates["contact_phone"], data.ContactPhone = optional(phone), &phone
+	}
 	if len(updates) == 0 {
-		return ledger.Department{}, passnum.Invalid("Rien à changer : donnez le nom du payeur, son IBAN (et son BIC) ou la commission.")
+		return ledger.Department{}, passnum.Invalid("Rien à changer : donnez le nom du payeur, son IBAN (et son BIC), la commission ou le numéro de téléphone.")
 	}
 	var d ledger.Department
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {

@@ -286,3 +286,58 @@ func TestVenuePages(t *testing.T) {
 		}
 	})
 }
+
+// The contact phone printed on covers and statements: stored in pairs,
+// recorded in the ledger, removable; a wrong number is refused in French
+// and changes nothing.
+func TestDepartmentContactPhone(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		s := &programme.Service{DB: db}
+		if _, err := s.AddDepartment(ctx, "78", "Yvelines", "test"); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range [][2]string{{"0139077878", "01 39 07 78 78"}, {"+33 1.39.07.78.78", "01 39 07 78 78"},
+			{"+33 (0)1 39 07 78 78", ""}, {"01-39-07-78-78", "01 39 07 78 78"}, {" 3939 ", "3939"}} {
+			typed, stored := c[0], c[1]
+			_, err := programme.CheckPhone(typed)
+			if stored == "" {
+				if err == nil {
+					t.Errorf("%q accepted", typed)
+				}
+				continue
+			}
+			d, err := s.UpdateDepartment(ctx, "78", programme.DepartmentChanges{ContactPhone: &typed}, "test")
+			if err != nil || d.ContactPhone == nil || *d.ContactPhone != stored {
+				t.Fatalf("%q: %+v, %v; want %q", typed, d.ContactPhone, err, stored)
+			}
+		}
+		events := ledgertest.Count(t, db, &ledger.Event{}, "type = ?", ledger.EventDepartmentUpdated)
+		for _, bad := range []string{"01 39 07 78", "00 39 07 78 78 78", "0139O77878", "appelez-nous", "1234", "+44 20 7946 0958"} {
+			_, err := s.UpdateDepartment(ctx, "78", programme.DepartmentChanges{ContactPhone: &bad}, "test")
+			if passnum.ErrorCode(err) != passnum.EInvalid || !strings.Contains(err.Error(), "n’est pas un numéro de téléphone") ||
+				!strings.Contains(err.Error(), "01 39 07 78 78") {
+				t.Errorf("%q: %v, want a French invalid error that shows a number", bad, err)
+			}
+		}
+		ds, err := s.Departments(ctx, "78")
+		if err != nil || *ds[0].ContactPhone != "3939" {
+			t.Fatalf("a refused number changed the département: %+v, %v", ds, err)
+		}
+		if n := ledgertest.Count(t, db, &ledger.Event{}, "type = ?", ledger.EventDepartmentUpdated); n != events {
+			t.Errorf("%d events after the refusals, %d before", n, events)
+		}
+		var last ledger.Event
+		if err := db.Read(ctx).Where("type = ?", ledger.EventDepartmentUpdated).Order("id DESC").Take(&last).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(last.Data, `"contact_phone":"3939"`) {
+			t.Errorf("the ledger event says %s", last.Data)
+		}
+		none := ""
+		d, err := s.UpdateDepartment(ctx, "78", programme.DepartmentChanges{ContactPhone: &none}, "test")
+		if err != nil || d.ContactPhone != nil {
+			t.Fatalf("removing the number: %+v, %v", d.ContactPhone, err)
+		}
+	})
+}

@@ -53,6 +53,7 @@ func WriteStatementPDF(w io.Writer, p Period, venueID int64) error {
 		return passnum.NotFound("Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID, p.Month, p.Department)
 	}
 	doc := printing.Statement{Reference: st.Reference, DepartmentCode: p.Department, DepartmentName: p.DepartmentName,
+		PayerName: deref(p.dept.PayerName), ContactPhone: deref(p.dept.ContactPhone), TransferDay: TransferDay(*p.ClosedAt),
 		VenueID: st.VenueID, VenueName: st.VenueName, VenueSIRET: deref(st.Venue.SIRET), VenueAddress: st.VenueAddress,
 		VenueIBAN: st.IBAN, PeriodStart: p.month.FirstDay(), PeriodEnd: p.month.LastDay(), ClosedAt: *p.ClosedAt,
 		GrossCents: st.GrossCents, ReversedCents: st.ReversedCents, AdjustmentCents: st.AdjustmentCents,
@@ -115,14 +116,34 @@ func writeOne(p Period, st Statement, create func(Statement) (io.WriteCloser, er
 	return w.Close()
 }
 
+// TransferDay is the day a closed period's transfers are planned for, as
+// the statements announce it ("Virement prévu le …"): the first working
+// day (Monday to Friday, Europe/Paris) after the day the period was
+// closed, which gives the paying office a day to send the SEPA file. It is
+// the one payment-date rule: Payment executes on it unless told another
+// day.
+func TransferDay(closedAt time.Time) voucher.Day {
+	d := voucher.Today(closedAt).AddDays(1)
+	for {
+		y, m, dd := d.Date()
+		if wd := time.Date(y, m, dd, 12, 0, 0, 0, time.UTC).Weekday(); wd != time.Saturday && wd != time.Sunday {
+			return d
+		}
+		d = d.AddDays(1)
+	}
+}
+
 // Payment builds the SEPA credit transfer of a closed period: one transfer
 // per venue with a positive net amount, from the département's paying
-// office, to be executed on the given day (0: tomorrow, Europe/Paris), which
-// must not be past. Errors: invalid (a past day), period_not_over,
-// payer_missing, iban_missing, not_found (nothing to pay).
+// office, to be executed on the given day, which must not be past. Day 0
+// is the period's TransferDay, or tomorrow (Europe/Paris) once that day is
+// past. Errors: invalid (a past day), period_not_over, payer_missing,
+// iban_missing, not_found (nothing to pay).
 func (s *Service) Payment(p Period, execution voucher.Day) (sepa.Payment, error) {
 	today := voucher.Today(s.DB.Now())
 	switch {
+	case execution == 0 && p.ClosedAt != nil:
+		execution = max(TransferDay(*p.ClosedAt), today.AddDays(1))
 	case execution == 0:
 		execution = today.AddDays(1)
 	case execution < today:

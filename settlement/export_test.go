@@ -48,3 +48,22 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 		}
 	}
 }
+
+// A period's transfers are planned for the first working day after it was
+// closed (Paris days): the statements announce it, Payment executes on it.
+func TestTransferDay(t *testing.T) {
+	for closed, want := range map[string]string{
+		"2026-11-02T08:00:00Z": "2026-11-03", // a Monday: Tuesday
+		"2026-11-06T10:00:00Z": "2026-11-09", // a Friday: Monday
+		"2026-11-07T10:00:00Z": "2026-11-09", // a Saturday: Monday
+		"2026-10-31T23:30:00Z": "2026-11-02", // Sunday 1 November 00:30 in Paris: Monday
+	} {
+		at, err := time.Parse(time.RFC3339, closed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := settlement.TransferDay(at).String(); got != want {
+			t.Errorf("closed at %s: transfer planned on %s, want %s", closed, got, want)
+		}
+	}
+}

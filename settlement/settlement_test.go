@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,8 +166,8 @@ func TestSettlementScenario(t *testing.T) {
 		if _, err := e.settle.Payment(again, exec); code(err) != settlement.ENoPayer {
 			t.Fatalf("payment without a paying office: %v", err)
 		}
-		name, iban := "Paierie départementale des Yvelines", "FR14 2004 1010 0505 0001 3M02 606"
-		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}, "test"); err != nil {
+		name, iban, phone := "Paierie des Yvelines", "FR14 2004 1010 0505 0001 3M02 606", "0139077878"
+		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban, ContactPhone: &phone}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		again, _ = e.settle.Period(ctx, "78", month(t, "2026-11"))
@@ -184,6 +186,19 @@ func TestSettlementScenario(t *testing.T) {
 		buf.Reset()
 		if err := settlement.WriteStatementPDF(&buf, again, v1); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("%PDF")) {
 			t.Fatalf("statement PDF: %v", err)
+		}
+		// The statement names who pays, whom to call, and when the
+		// transfer is planned: the working day after the closing.
+		text := pdfText(t, buf.Bytes())
+		for _, want := range []string{"Paierie des Yvelines", "Contact : 01 39 07 78 78", "Virement prévu le"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the statement lacks %q:\n%s", want, text)
+			}
+		}
+		y, _, dd := settlement.TransferDay(*again.ClosedAt).Date()
+		if line := text[strings.Index(text, "Virement prévu le"):]; !strings.HasPrefix(strings.Fields(line[len("Virement prévu le"):])[0], strconv.Itoa(dd)) ||
+			!strings.Contains(strings.SplitN(line, "\n", 2)[0], strconv.Itoa(y)) {
+			t.Errorf("the planned transfer day is not %d … %d: %q", dd, y, strings.SplitN(line, "\n", 2)[0])
 		}
 		if err := settlement.WriteStatementPDF(&buf, again, 999); code(err) != passnum.ENotFound {
 			t.Fatalf("statement of a venue without activity: %v", err)
@@ -290,4 +305,16 @@ func TestReversalsRaceClosing(t *testing.T) {
 			t.Fatalf("audit: %v", err)
 		}
 	})
+}
+
+// pdfText is the text of a PDF, as pdftotext reads it, with plain spaces.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	cmd := exec.Command("pdftotext", "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext (apt-get install -y poppler-utils): %v", err)
+	}
+	return strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(string(out))
 }

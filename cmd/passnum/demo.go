@@ -193,7 +193,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	}
 	start := time.Now()
 	m, err := a.printBatch(ctx, svc, batches[0].Batch.ID, printDir, 100,
-		printing.Options{Layout: printing.A4Sheets, VenuesInfo: "www.yvelines.fr/pass-numerique ou au 01 39 07 78 78"})
+		printing.Options{Layout: printing.DefaultLayout, VenuesInfo: "www.yvelines.fr/pass-numerique ou au 01 39 07 78 78"})
 	if err != nil {
 		return none, err
 	}

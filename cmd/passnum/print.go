@@ -25,7 +25,7 @@ type printOptions struct {
 func (o *printOptions) bind(cmd *cobra.Command, perFile bool) {
 	f := cmd.Flags()
 	f.StringVar(&o.out, "out", "", "folder to write the PDF files into (created if absent)")
-	f.StringVar(&o.layout, "layout", "a4", "a4 (ten vouchers per A4 sheet, crop marks) or booklet (one voucher per A6 page, four per A4 sheet)")
+	f.StringVar(&o.layout, "layout", string(printing.DefaultLayout), "booklet (A6 carnets: one cover page or voucher per A6 page, four per A4 sheet, to cut and staple) or a4 (ten vouchers per A4 sheet, crop marks)")
 	optVenuesInfo.bind(f, &o.venuesInfo)
 	if perFile {
 		f.IntVar(&o.perFile, "per-file", issuing.DefaultPerFile, "chéquiers per PDF file: memory stays flat whatever the batch size")
@@ -48,7 +48,7 @@ func (a *app) printCmd() *cobra.Command {
 	var o printOptions
 	var batchID int64
 	cmd := &cobra.Command{
-		Use:   "print --batch ID --out DIR [--layout a4|booklet] [--per-file N]",
+		Use:   "print --batch ID --out DIR [--layout booklet|a4] [--per-file N]",
 		Short: "Render a batch's chéquiers to PDF files for the print shop, with a manifest",
 		Long: "print re-creates every code of the batch (signing is deterministic, codes are never stored),\n" +
 			"checks them against the checksum recorded when the batch was issued, and writes PDF files of\n" +

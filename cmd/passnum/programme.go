@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -50,9 +51,9 @@ func (a *app) departmentCmd() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "CODE\tNAME")
+				fmt.Fprintln(w, "CODE\tNAME\tCONTACT PHONE")
 				for _, d := range ds {
-					fmt.Fprintf(w, "%s\t%s\n", d.Code, d.Name)
+					fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, deref(d.ContactPhone))
 				}
 				return w.Flush()
 			},
@@ -63,12 +64,13 @@ func (a *app) departmentCmd() *cobra.Command {
 }
 
 func (a *app) departmentSetCmd() *cobra.Command {
-	var name, iban, bic, commission string
+	var name, iban, bic, commission, phone string
 	c := &cobra.Command{
-		Use:   "set CODE [--payer-name N --payer-iban I [--payer-bic B]] [--commission PERCENT]",
-		Short: "Set a département's paying office (for SEPA transfers) and its programme's commission",
+		Use:   "set CODE [--payer-name N --payer-iban I [--payer-bic B]] [--commission PERCENT] [--contact-phone NUMBER]",
+		Short: "Set a département's paying office (for SEPA transfers), its programme's commission and its contact phone",
 		Example: `  passnum department set 78 --payer-name "Paierie départementale des Yvelines" \
-      --payer-iban "FR14 2004 1010 0505 0001 3M02 606" --commission 0`,
+      --payer-iban "FR14 2004 1010 0505 0001 3M02 606" --commission 0
+  passnum department set 78 --contact-phone "01 39 07 78 78"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ch programme.DepartmentChanges
@@ -88,6 +90,9 @@ func (a *app) departmentSetCmd() *cobra.Command {
 				}
 				ch.CommissionBasisPoints = &bp
 			}
+			if cmd.Flags().Changed("contact-phone") {
+				ch.ContactPhone = &phone
+			}
 			db, err := a.open(cmd.Context())
 			if err != nil {
 				return err
@@ -96,8 +101,8 @@ func (a *app) departmentSetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN),
-				strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"))
+			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%, contact phone %s\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN),
+				strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"), cmp.Or(deref(d.ContactPhone), "none"))
 			return a.seal(cmd.Context(), db)
 		},
 	}
@@ -106,6 +111,7 @@ func (a *app) departmentSetCmd() *cobra.Command {
 	f.StringVar(&iban, "payer-iban", "", "the account transfers are paid from")
 	f.StringVar(&bic, "payer-bic", "", "its BIC (optional)")
 	f.StringVar(&commission, "commission", "", "the programme's commission on reimbursements, in percent (e.g. 1.5)")
+	f.StringVar(&phone, "contact-phone", "", "the number printed on every chéquier's cover (to call when it is lost) and on the statements; \"\" removes it")
 	return c
 }
 

@@ -85,6 +85,7 @@ var figureLines = []struct {
 	{"chéquiers printed", func(c *figures.Counts) string { return figureCount(c.ChequiersPrinted) }},
 	{"chéquiers handed out", func(c *figures.Counts) string { return figureCount(c.ChequiersHandedOut) }},
 	{"chéquiers not handed out", func(c *figures.Counts) string { return figureCount(c.ChequiersNotHandedOut) }},
+	{"chéquiers untracked (no activation)", func(c *figures.Counts) string { return figureCount(c.ChequiersUntracked) }},
 	{"chéquiers started", func(c *figures.Counts) string { return figureCount(c.ChequiersStarted) }},
 	{"vouchers issued", func(c *figures.Counts) string { return figureCount(c.VouchersIssued) }},
 	{"vouchers redeemed", func(c *figures.Counts) string { return figureCount(c.VouchersRedeemed) }},
