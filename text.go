@@ -65,3 +65,13 @@ func (t Text) rule() string {
 	}
 	return msg
 }
+
+// Plural is singular or plural by count, the French way: 0 and 1 take the
+// singular. Every count a person reads is written with it, never
+// "chéquier(s)".
+func Plural[N ~int | ~int64](n N, singular, plural string) string {
+	if n > 1 {
+		return plural
+	}
+	return singular
+}

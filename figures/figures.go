@@ -692,7 +692,7 @@ func timelineWarnings(rows []*batchRow, asOf voucher.Day) []string {
 	})
 	out := make([]string, len(warned))
 	for i, b := range warned {
-		out[i] = issuing.TimelineOf(&b.Batch, asOf).Message(b.ID, b.waiting)
+		out[i] = issuing.TimelineOf(&b.Batch, asOf).Message(b.ID, b.RequiresActivation, b.waiting)
 	}
 	return out
 }

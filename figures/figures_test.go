@@ -298,7 +298,7 @@ func TestFiguresScenario(t *testing.T) {
 			f.Settlements[0].ClosedAt = time.Time{}
 			check(t, "settlements", f.Settlements, []figures.SettlementFigures{closed})
 			check(t, "warnings", f.Warnings, []string{
-				"Le programme du lot 3 se termine le 20/02/2027. La remise des chéquiers s'arrêtera le 05/02/2027 : 2 chéquier(s) restent à remettre.",
+				"Le programme du lot 3 se termine le 20/02/2027. La remise des chéquiers s'arrêtera le 05/02/2027.", // batch 3 has no activation: no count of hand-overs
 			})
 		})
 		t.Run("Department78", func(t *testing.T) {

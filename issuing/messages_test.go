@@ -186,7 +186,7 @@ func TestChequierMessages(t *testing.T) {
 			{"PrintBatchPartOtherDepartment", func() error { _, err := f.Issuing.PrintBatchPart(ctx, res.Batch.ID, 1, 500, "92"); return err }, passnum.ENotFound,
 				"Le lot " + fmt.Sprint(res.Batch.ID) + " est introuvable."},
 			{"PrintBatchNoPart", func() error { _, err := f.Issuing.PrintBatchPart(ctx, res.Batch.ID, 2, 500, "78"); return err }, passnum.ENotFound,
-				"Le lot " + fmt.Sprint(res.Batch.ID) + " s'imprime en 1 fichier(s) de 500 chéquiers au plus : il n'a pas de partie 2."},
+				"Le lot " + fmt.Sprint(res.Batch.ID) + " s'imprime en 1 fichier de 500 chéquiers au plus : il n'a pas de partie 2."},
 			{"ListAfterNonsense", func() error {
 				_, err := f.Issuing.Chequiers(ctx, issuing.ChequierFilter{After: "nonsense", Limit: 10})
 				return err

@@ -129,7 +129,8 @@ func (s *Service) PrintBatchPart(ctx context.Context, batchID int64, part, perFi
 	}
 	out := BatchPart{Summary: PrintingBatch(b, d), Part: part, Parts: parts(b.ChequierCount, perFile)}
 	if part < 1 || part > out.Parts {
-		return BatchPart{}, passnum.NotFound("Le lot %d s'imprime en %d fichier(s) de %d chéquiers au plus : il n'a pas de partie %d.", batchID, out.Parts, perFile, part)
+		return BatchPart{}, passnum.NotFound("Le lot %d s'imprime en %d %s de %d chéquiers au plus : il n'a pas de partie %d.",
+			batchID, out.Parts, passnum.Plural(out.Parts, "fichier", "fichiers"), perFile, part)
 	}
 	db := s.DB.Read(ctx)
 	var cs []ledger.Chequier

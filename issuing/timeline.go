@@ -124,7 +124,7 @@ func (s *Service) Warnings(ctx context.Context, department string, today voucher
 			return nil, err
 		}
 		out = append(out, Warning{BatchID: b.ID, Department: b.DepartmentCode, Stage: t.Stage, Timeline: t,
-			NotHandedOut: waiting, Message: t.Message(b.ID, waiting)})
+			NotHandedOut: waiting, Message: t.Message(b.ID, b.RequiresActivation, waiting)})
 	}
 	return out, nil
 }
@@ -136,12 +136,18 @@ func (t Timeline) Warned() bool {
 }
 
 // Message is the warning for a batch at this stage, in French for the
-// département's staff; waiting counts its chéquiers still to hand over.
-func (t Timeline) Message(batch, waiting int64) string {
+// département's staff; waiting counts its chéquiers still to hand over,
+// which only a batch with activation (tracked) knows: without it, no
+// hand-over is recorded and a count would call every chéquier waiting.
+func (t Timeline) Message(batch int64, tracked bool, waiting int64) string {
 	switch t.Stage {
 	case StageEnding:
-		return fmt.Sprintf("Le programme du lot %d se termine le %s. La remise des chéquiers s'arrêtera le %s : %d chéquier(s) restent à remettre.",
-			batch, t.ProgrammeEnd.French(), t.DistributionStop.French(), waiting)
+		left := "."
+		if tracked {
+			left = fmt.Sprintf(" : %d %s à remettre.", waiting, passnum.Plural(waiting, "chéquier reste", "chéquiers restent"))
+		}
+		return fmt.Sprintf("Le programme du lot %d se termine le %s. La remise des chéquiers s'arrêtera le %s%s",
+			batch, t.ProgrammeEnd.French(), t.DistributionStop.French(), left)
 	case StageDistributionStopped:
 		return fmt.Sprintf("La remise des chéquiers du lot %d est arrêtée depuis le %s ; le programme se termine le %s.",
 			batch, t.DistributionStop.French(), t.ProgrammeEnd.French())

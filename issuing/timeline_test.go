@@ -162,3 +162,26 @@ func TestProgrammeEndIsChecked(t *testing.T) {
 		}
 	})
 }
+
+// TestEndingWarningCounts: the warning counts the chéquiers still to hand
+// over in words ("1 chéquier reste", "3 chéquiers restent"), and names no
+// count for a batch without activation, whose hand-overs are not recorded.
+func TestEndingWarningCounts(t *testing.T) {
+	end, _ := voucher.ParseDay("2027-03-31")
+	stop, _ := voucher.ParseDay("2027-03-16")
+	tl := issuing.Timeline{Stage: issuing.StageEnding, ProgrammeEnd: end, DistributionStop: stop}
+	lead := "Le programme du lot 7 se termine le 31/03/2027. La remise des chéquiers s'arrêtera le 16/03/2027"
+	for _, c := range []struct {
+		tracked bool
+		waiting int64
+		want    string
+	}{
+		{true, 1, lead + " : 1 chéquier reste à remettre."},
+		{true, 3, lead + " : 3 chéquiers restent à remettre."},
+		{false, 20, lead + "."},
+	} {
+		if got := tl.Message(7, c.tracked, c.waiting); got != c.want {
+			t.Errorf("tracked %v, %d waiting:\n got %s\nwant %s", c.tracked, c.waiting, got, c.want)
+		}
+	}
+}

@@ -137,11 +137,3 @@ func departmentLabel(code, name string) string {
 	}
 	return name + " (" + code + ")"
 }
-
-// plural returns singular or plural by count (French: 0 and 1 are singular).
-func plural(n int, singular, pluralForm string) string {
-	if n > 1 {
-		return pluralForm
-	}
-	return singular
-}

@@ -2,6 +2,7 @@ package printing
 
 import (
 	"fmt"
+	"passnum"
 	"strconv"
 	"strings"
 
@@ -349,7 +350,7 @@ func (pc *pageContext) drawFront(d *pdfDoc, c *Chequier, l, y, w float64) {
 	d.font("B", 16)
 	d.left(l, y+29, "Votre chéquier")
 	n := len(c.Vouchers)
-	count := fmt.Sprintf("%s %s de %s", formatCount(n), plural(n, "chèque", "chèques"), formatEuros(c.ValueCents))
+	count := fmt.Sprintf("%s %s de %s", formatCount(n), passnum.Plural(n, "chèque", "chèques"), formatEuros(c.ValueCents))
 	d.fit("B", 14, w, count)
 	d.left(l, y+35.5, count)
 	d.font("", coverBody)
@@ -544,7 +545,7 @@ func (pc *pageContext) drawSummary(d *pdfDoc) {
 	row("Mise en page", map[Layout]string{A4Sheets: "« a4 » : feuilles A4, 10 chèques par page", Booklet: "« booklet » : carnets A6, imposés par 4 sur A4"}[opt.Layout])
 	row("Chéquiers", fmt.Sprintf("%s, du n°%s%s au n°%s%s", formatCount(len(fp.chequiers)), nbsp, first.Number, nbsp, last.Number))
 	row("Chèques", fmt.Sprintf("%s, du n°%s%s au n°%s%s", formatCount(fp.vouchers), nbsp, first.Vouchers[0].Number, nbsp, last.Vouchers[len(last.Vouchers)-1].Number))
-	row("Pages", fmt.Sprintf("%s : cette fiche, puis %s", formatCount(len(fp.pages)), formatCount(len(fp.pages)-1)+" "+plural(len(fp.pages)-1, "page", "pages")+" à façonner"))
+	row("Pages", fmt.Sprintf("%s : cette fiche, puis %s", formatCount(len(fp.pages)), formatCount(len(fp.pages)-1)+" "+passnum.Plural(len(fp.pages)-1, "page", "pages")+" à façonner"))
 
 	section("Mise en page et façonnage")
 	d.font("", 9.5)

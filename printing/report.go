@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"passnum"
 	"strconv"
 	"strings"
 	"time"
@@ -295,8 +296,8 @@ func (rd *reportDrawer) headline() {
 	}
 	d := rd.d
 	figures := []struct{ value, label string }{
-		{formatCount(started), plural(int(min(started, 2)), "personne a utilisé son chéquier", "personnes ont utilisé leur chéquier")},
-		{formatCount(redeemed), plural(int(min(redeemed, 2)), "chèque utilisé", "chèques utilisés")},
+		{formatCount(started), passnum.Plural(int(min(started, 2)), "personne a utilisé son chéquier", "personnes ont utilisé leur chéquier")},
+		{formatCount(redeemed), passnum.Plural(int(min(redeemed, 2)), "chèque utilisé", "chèques utilisés")},
 		{formatEuros(paid), "payés aux lieux (mois clos)"},
 		{formatEuros(unused), "de valeur non utilisée, à restituer"},
 	}

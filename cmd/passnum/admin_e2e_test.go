@@ -363,6 +363,9 @@ func TestAdminPages(t *testing.T) {
 		if shown.AsOf != api.AsOf || len(shown.Figures) < 14 {
 			t.Fatalf("dashboard as of %q with %d figures; API as of %q", shown.AsOf, len(shown.Figures), api.AsOf)
 		}
+		if _, ok := shown.Figures["chequiers_untracked"]; !ok {
+			t.Error("the dashboard does not say how many chéquiers have a hand-over not tracked (batches without activation)")
+		}
 		for k, v := range shown.Figures {
 			if want := fmt.Sprint(api.Total[k]); v != want {
 				t.Errorf("%s: the dashboard shows %s, the API says %s", k, v, want)

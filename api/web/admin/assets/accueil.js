@@ -68,6 +68,7 @@ async function summary() {
   document.getElementById("summary").replaceChildren(el("dl", { class: "figures" },
     item("Chéquiers imprimés", group(t.chequiers_printed)),
     item("Chéquiers remis", group(t.chequiers_handed_out)),
+    ...(t.chequiers_untracked > 0 ? [item("Chéquiers à remise non suivie", group(t.chequiers_untracked))] : []),
     item("Chèques encaissés", group(t.vouchers_redeemed)),
     item("Montant encaissé", euros(t.redeemed_cents)),
     item("Chèques encore utilisables", group(t.vouchers_outstanding))));

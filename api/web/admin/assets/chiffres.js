@@ -33,6 +33,7 @@ function downloads() {
 const keyFigures = [
   ["chequiers_printed", "Chéquiers imprimés", "count"],
   ["chequiers_handed_out", "Chéquiers remis", "count"],
+  ["chequiers_untracked", "Chéquiers à remise non suivie (lots sans activation)", "count"],
   ["chequiers_started", "Chéquiers entamés", "count"],
   ["vouchers_issued", "Chèques émis", "count"],
   ["issued_cents", "Valeur émise", "cents"],
