@@ -95,7 +95,8 @@ func TestAdminPages(t *testing.T) {
 			t.Errorf("recap %q, want %q", recap, want)
 		}
 		if cover := adminValue(t, ctx, chromedp.Evaluate[string](`document.getElementById("b-cover").innerText`)); !strings.Contains(cover, "2 chèques de 10\u202f€") ||
-			!strings.Contains(cover, "Yvelines (78)") || !strings.Contains(cover, "soit 20\u202f€") {
+			!strings.Contains(cover, "Yvelines (78)") || !strings.Contains(cover, "soit 20\u202f€ pour apprendre le numérique.") ||
+			!strings.Contains(cover, "Pour la structure qui le remet : non valable sans activation") {
 			t.Errorf("cover preview %q", cover)
 		}
 		var batches struct{ Batches []any }

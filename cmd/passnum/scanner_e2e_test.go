@@ -135,7 +135,9 @@ func printedBatch(t *testing.T, env []string, batch int, vouchers []issuing.Prin
 		t.Fatal("pdftoppm is missing: install poppler-utils (make test-tools)")
 	}
 	out := t.TempDir()
-	mustRun(t, env, "print", "--batch", fmt.Sprint(batch), "--out", out, "--per-file", "1")
+	// The A4 layout, ten vouchers to a sheet, is cut into cells below; the
+	// booklet's QR codes are decoded by printing's TestRoundTrip.
+	mustRun(t, env, "print", "--batch", fmt.Sprint(batch), "--out", out, "--per-file", "1", "--layout", "a4")
 	cmd := exec.Command("pdftoppm", "-r", "200", "-png", filepath.Join(out, fmt.Sprintf("batch-%d-0001.pdf", batch)), filepath.Join(out, "page"))
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v\n%s", err, msg)

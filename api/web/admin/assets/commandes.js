@@ -140,17 +140,20 @@ function request(data) {
   return body;
 }
 
-// cover is what the printed cover of each chéquier will say.
+// cover is what the first page of each chéquier's printed cover will say,
+// in the words of printing/pages.go; the activation rule is not for the
+// beneficiary: it goes to the person who hands the chéquier over.
 function cover(body, name) {
   const n = body.vouchers_per_chequier;
   return [
     el("p", { class: "cover-band" }, el("strong", null, "Pass numérique"), el("br"), name),
     el("p", { class: "cover-title" }, "Votre chéquier"),
     el("p", { class: "cover-count" }, `${n} ${plural(n, "chèque", "chèques")} de ${price(body.face_value_cents)}`),
-    el("p", null, `soit ${price(n * body.face_value_cents)} pour vous former au numérique.`),
+    el("p", null, `soit ${price(n * body.face_value_cents)} pour apprendre le numérique.`),
     el("p", null, el("strong", null, body.valid_until ? `Valable jusqu’au ${day(body.valid_until)}`
       : `Valable jusqu’à un mois après le ${day(body.programme_end)}`)),
-    body.requires_activation ? el("p", null, "Non valable sans activation.") : null,
+    body.requires_activation ? el("p", { class: "cover-note" },
+      "Pour la structure qui le remet : non valable sans activation, scannez son code d’activation au moment de la remise.") : null,
   ];
 }
 
