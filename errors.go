@@ -32,10 +32,12 @@ const (
 // specific codes (for example "chequier_voided", a conflict) that clients
 // rely on: a code never changes once published.
 const (
-	EInvalid  = string(KindInvalid)
-	ENotFound = string(KindNotFound)
-	EConflict = string(KindConflict)
-	EInternal = string(KindInternal)
+	EInvalid      = string(KindInvalid)
+	EUnauthorized = string(KindUnauthorized)
+	EForbidden    = string(KindForbidden)
+	ENotFound     = string(KindNotFound)
+	EConflict     = string(KindConflict)
+	EInternal     = string(KindInternal)
 )
 
 // Error is an error a user can act on: its kind, a stable machine code and a

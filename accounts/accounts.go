@@ -70,10 +70,6 @@ func MovesMoney(role string) bool {
 
 // Error codes, beside the generic ones.
 const (
-	// EUnauthorized: a caller whose account is unknown or disabled.
-	EUnauthorized = string(passnum.KindUnauthorized)
-	// EForbidden: a caller whose roles do not allow the change.
-	EForbidden = string(passnum.KindForbidden)
 	// ELoginFailed: wrong email or password, the same for both.
 	ELoginFailed = "login_failed"
 	// ELoginLocked: too many failures for this address; the message says
@@ -148,7 +144,7 @@ func (st standing) has(role string) bool { return slices.Contains(st.roles, role
 // change. Each refusal is a new *Error, so that no caller can change
 // another's.
 func forbidden() *passnum.Error {
-	return passnum.Errorf(passnum.KindForbidden, EForbidden,
+	return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden,
 		"Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 }
 
@@ -164,7 +160,7 @@ func standingOf(tx *ledger.Tx, c Caller) (standing, error) {
 	var a ledger.Account
 	err := tx.Where("id = ?", c.Account).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && a.DisabledAt != nil {
-		return standing{}, passnum.Errorf(passnum.KindUnauthorized, EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
+		return standing{}, passnum.Errorf(passnum.KindUnauthorized, passnum.EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
 	}
 	if err != nil {
 		return standing{}, err

@@ -341,7 +341,7 @@ func activeAccount(tx *ledger.Tx, id int64) (ledger.Account, error) {
 	var a ledger.Account
 	err := tx.Where("id = ?", id).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return a, passnum.Errorf(passnum.KindUnauthorized, EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
+		return a, passnum.Errorf(passnum.KindUnauthorized, passnum.EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
 	}
 	if err == nil && a.DisabledAt != nil {
 		return a, accountDisabled()

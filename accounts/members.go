@@ -67,7 +67,7 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 			return forbidden()
 		}
 		if account == c.Account {
-			return passnum.Errorf(passnum.KindForbidden, EForbidden, "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre responsable.")
+			return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre responsable.")
 		}
 		var a ledger.Account
 		err = tx.Where("id = ?", account).Take(&a).Error

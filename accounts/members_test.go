@@ -28,11 +28,11 @@ func TestDisable(t *testing.T) {
 		before := countAll(t, db)
 		wantError(t, f.s.Disable(ctx, other, agent.Account), passnum.ENotFound, "Il n’y a pas de compte "+itoa(agent.Account)+".")
 		wantError(t, f.s.Disable(ctx, mgr, 99), passnum.ENotFound, "Il n’y a pas de compte 99.")
-		wantError(t, f.s.Disable(ctx, mgr, f.manager.Account), accounts.EForbidden,
+		wantError(t, f.s.Disable(ctx, mgr, f.manager.Account), passnum.EForbidden,
 			"Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre responsable.")
-		wantError(t, f.s.Disable(ctx, accountstest.Caller(agent), f.manager.Account), accounts.EForbidden,
+		wantError(t, f.s.Disable(ctx, accountstest.Caller(agent), f.manager.Account), passnum.EForbidden,
 			"Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
-		wantError(t, f.s.Disable(ctx, mgr, admin.Account), accounts.EForbidden,
+		wantError(t, f.s.Disable(ctx, mgr, admin.Account), passnum.EForbidden,
 			"Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 		if after := countAll(t, db); after != before {
 			t.Fatalf("refused disablings wrote: %+v, before %+v", after, before)
@@ -47,7 +47,7 @@ func TestDisable(t *testing.T) {
 		_, err = f.s.Login(ctx, "agent@ccas.fr", wrongPassword, "")
 		wantError(t, err, accounts.ELoginFailed, "Adresse e-mail ou mot de passe incorrect.")
 		_, err = f.s.Structures(ctx, accountstest.Caller(agent), "78")
-		wantError(t, err, accounts.EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
+		wantError(t, err, passnum.EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous.")
 		var ev ledger.Event
 		if err := db.Read(ctx).Where("type = ?", ledger.EventAccountDisabled).Take(&ev).Error; err != nil {
 			t.Fatal(err)
@@ -100,9 +100,9 @@ func TestPeople(t *testing.T) {
 			t.Fatalf("listing people wrote %d events", n-events)
 		}
 		_, err = f.s.People(ctx, mgr, accounts.Org{Department: "92"})
-		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+		wantError(t, err, passnum.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 		_, err = f.s.People(ctx, accountstest.Caller(agent), accounts.Org{ID: f.structure.ID})
-		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+		wantError(t, err, passnum.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 	})
 }
 
@@ -144,9 +144,9 @@ func TestStructures(t *testing.T) {
 				"Le département 75 n’existe pas dans le programme."},
 			"Taken": {mgr, accounts.StructureInput{Department: "78", Name: "ccas DE trappes", Type: "ccas", Commune: "Trappes"}, passnum.EConflict,
 				"Le département 78 a déjà une structure nommée « ccas DE trappes »."},
-			"OtherDepartment": {mgr, accounts.StructureInput{Department: "92", Name: "X", Type: "ccas", Commune: "Nanterre"}, accounts.EForbidden, forbidden},
-			"Reader":          {reader, accounts.StructureInput{Department: "78", Name: "X", Type: "ccas", Commune: "Trappes"}, accounts.EForbidden, forbidden},
-			"Agent":           {agent, accounts.StructureInput{Department: "78", Name: "X", Type: "ccas", Commune: "Trappes"}, accounts.EForbidden, forbidden},
+			"OtherDepartment": {mgr, accounts.StructureInput{Department: "92", Name: "X", Type: "ccas", Commune: "Nanterre"}, passnum.EForbidden, forbidden},
+			"Reader":          {reader, accounts.StructureInput{Department: "78", Name: "X", Type: "ccas", Commune: "Trappes"}, passnum.EForbidden, forbidden},
+			"Agent":           {agent, accounts.StructureInput{Department: "78", Name: "X", Type: "ccas", Commune: "Trappes"}, passnum.EForbidden, forbidden},
 		} {
 			t.Run(name, func(t *testing.T) {
 				_, err := f.s.AddStructure(ctx, c.by, c.in)
@@ -164,7 +164,7 @@ func TestStructures(t *testing.T) {
 			}
 		}
 		_, err = f.s.Structures(ctx, mgr, "92")
-		wantError(t, err, accounts.EForbidden, forbidden)
+		wantError(t, err, passnum.EForbidden, forbidden)
 		var ev ledger.Event
 		if err := db.Read(ctx).Where("type = ? AND entity_id = ?", ledger.EventOrganisationAdded, itoa(mds.ID)).Take(&ev).Error; err != nil {
 			t.Fatal(err)
@@ -193,9 +193,9 @@ func TestAuditorBodies(t *testing.T) {
 		_, err = f.s.AddAuditorBody(ctx, f.op, "")
 		wantError(t, err, passnum.EInvalid, "Le nom de l’organisme d’audit fait de 1 à 200 caractères, sans caractère de contrôle. Par exemple : « Chambre régionale des comptes ».")
 		_, err = f.s.AddAuditorBody(ctx, accountstest.Caller(f.manager), "Inspection")
-		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+		wantError(t, err, passnum.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 		_, err = f.s.Invite(ctx, accountstest.Caller(f.manager), "auditeur@crc.fr", accounts.Org{ID: crc.ID}, accounts.RoleAuditor)
-		wantError(t, err, accounts.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
+		wantError(t, err, passnum.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 		if after := countAll(t, db); after != before {
 			t.Fatalf("refusals wrote: %+v, before %+v", after, before)
 		}

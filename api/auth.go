@@ -33,7 +33,7 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 			} else {
 				secret, ok := bearer(header)
 				if !ok {
-					return newProblem(passnum.KindUnauthorized, apikeys.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
+					return newProblem(passnum.KindUnauthorized, passnum.EUnauthorized, "Clé d'accès absente : envoyez l'en-tête « Authorization: Bearer <clé> ».")
 				}
 				p, err = s.authenticate(c, secret)
 			}
@@ -57,7 +57,7 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 // request made with a right key.
 func (s *server) authenticate(c echo.Context, secret string) (apikeys.Principal, error) {
 	p, err := s.Keys.Authenticate(c.Request().Context(), secret)
-	if passnum.ErrorCode(err) == apikeys.EUnauthorized {
+	if passnum.ErrorCode(err) == passnum.EUnauthorized {
 		return p, s.authFailed(c, err)
 	}
 	return p, err

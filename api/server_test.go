@@ -195,7 +195,7 @@ func TestStatuses(t *testing.T) {
 		headerWant string
 	}{
 		{"invalid.invalid", 400, passnum.EInvalid, "", ""},
-		{"unauthorized.unauthorized", 401, apikeys.EUnauthorized, "WWW-Authenticate", "Bearer"},
+		{"unauthorized.unauthorized", 401, passnum.EUnauthorized, "WWW-Authenticate", "Bearer"},
 		{"forbidden.pairing_refused", 403, apikeys.EPairingRefused, "", ""},
 		{"not_found.not_found", 404, passnum.ENotFound, "", ""},
 		{"conflict.conflict", 409, passnum.EConflict, "", ""},

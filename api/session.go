@@ -73,7 +73,7 @@ func (s *server) findSession(c echo.Context) (apikeys.Session, error) {
 }
 
 // noSession: the error findSession gives when there is no live session.
-func noSession(err error) bool { return passnum.ErrorCode(err) == apikeys.EUnauthorized }
+func noSession(err error) bool { return passnum.ErrorCode(err) == passnum.EUnauthorized }
 
 // sessionPrincipal authenticates a request by its session cookie, for
 // require: a state-changing request must also carry the CSRF token, checked

@@ -33,11 +33,6 @@ const (
 
 // Error codes.
 const (
-	// EUnauthorized: no key, a malformed, unknown or revoked key; no web
-	// session, an expired or closed one.
-	EUnauthorized = string(passnum.KindUnauthorized)
-	// EForbidden: a venue key opening a web session.
-	EForbidden = string(passnum.KindForbidden)
 	// EKeyNotFound: no key of that prefix.
 	EKeyNotFound = "apikey_not_found"
 )
@@ -264,7 +259,7 @@ const lastUsedGranularity = time.Minute
 // same unauthorized error, so that a caller learns nothing of which part
 // was wrong; the comparison takes the same time whatever the secret.
 func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
-	denied := passnum.Errorf(passnum.KindUnauthorized, EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
+	denied := passnum.Errorf(passnum.KindUnauthorized, passnum.EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
 	prefix, ok := PrefixOf(secret)
 	if !ok {
 		return Principal{}, denied

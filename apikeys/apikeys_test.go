@@ -64,7 +64,7 @@ func TestKeys(t *testing.T) {
 		last := map[bool]string{true: "b", false: "a"}[strings.HasSuffix(venueSecret, "a")]
 		for _, wrong := range []string{"", "Bearer x", "pn_", "pn_abc_def", venueSecret + "x", venueSecret[:len(venueSecret)-1] + last,
 			strings.Replace(venueSecret, "pn_", "pn_z", 1)} {
-			if _, err := s.Authenticate(ctx, wrong); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+			if _, err := s.Authenticate(ctx, wrong); passnum.ErrorCode(err) != passnum.EUnauthorized {
 				t.Fatalf("%q authenticated: %v", wrong, err)
 			}
 		}
@@ -73,7 +73,7 @@ func TestKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Authenticate(ctx, venueSecret); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+		if _, err := s.Authenticate(ctx, venueSecret); passnum.ErrorCode(err) != passnum.EUnauthorized {
 			t.Fatal("the rolled-over key still works")
 		}
 		if p2, err := s.Authenticate(ctx, rolled); err != nil || p2.VenueID != f.venue || p2.Prefix != k.Prefix {
@@ -85,7 +85,7 @@ func TestKeys(t *testing.T) {
 		if err := s.Revoke(ctx, k.Prefix, "test"); passnum.ErrorCode(err) != passnum.EConflict {
 			t.Fatalf("revoking twice: %v", err)
 		}
-		if _, err := s.Authenticate(ctx, rolled); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+		if _, err := s.Authenticate(ctx, rolled); passnum.ErrorCode(err) != passnum.EUnauthorized {
 			t.Fatal("a revoked key still works")
 		}
 
@@ -130,7 +130,7 @@ func TestAuthenticateCache(t *testing.T) {
 		if err := s.Revoke(ctx, k1.Prefix, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Authenticate(ctx, here); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+		if _, err := s.Authenticate(ctx, here); passnum.ErrorCode(err) != passnum.EUnauthorized {
 			t.Fatalf("key revoked through this service still works: %v", err)
 		}
 		if err := other.Revoke(ctx, k2.Prefix, "test"); err != nil {
@@ -140,7 +140,7 @@ func TestAuthenticateCache(t *testing.T) {
 			t.Fatalf("within the TTL the cached key answers: %v", err)
 		}
 		f.Clock.T = f.Clock.T.Add(2 * time.Second)
-		if _, err := s.Authenticate(ctx, there); passnum.ErrorCode(err) != apikeys.EUnauthorized {
+		if _, err := s.Authenticate(ctx, there); passnum.ErrorCode(err) != passnum.EUnauthorized {
 			t.Fatalf("key revoked elsewhere still works after the TTL: %v", err)
 		}
 	})

@@ -44,7 +44,7 @@ type Session struct {
 // scanner, not the pages).
 func (s *Service) OpenSession(ctx context.Context, p Principal) (Session, error) {
 	if p.Role == RoleVenue {
-		return Session{}, passnum.Errorf(passnum.KindForbidden, EForbidden,
+		return Session{}, passnum.Errorf(passnum.KindForbidden, passnum.EForbidden,
 			"Cette clé est celle d'un lieu : elle sert au scanner des chèques, pas à ces pages. Utilisez une clé de département ou d'auditeur.")
 	}
 	b := make([]byte, 32)
@@ -72,7 +72,7 @@ func (s *Service) OpenSession(ctx context.Context, p Principal) (Session, error)
 // such session, or it expired, was ended or its key revoked); a venue key's
 // session, which OpenSession never opens, counts as none.
 func (s *Service) Session(ctx context.Context, secret string) (Session, error) {
-	none := passnum.Errorf(passnum.KindUnauthorized, EUnauthorized, "Session absente, expirée ou fermée : reconnectez-vous avec votre clé d'accès.")
+	none := passnum.Errorf(passnum.KindUnauthorized, passnum.EUnauthorized, "Session absente, expirée ou fermée : reconnectez-vous avec votre clé d'accès.")
 	if secret == "" {
 		return Session{}, none
 	}

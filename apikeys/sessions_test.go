@@ -35,7 +35,7 @@ func TestSessions(t *testing.T) {
 		refused := func(t *testing.T, secret string) {
 			t.Helper()
 			_, err := s.Session(ctx, secret)
-			if passnum.ErrorCode(err) != apikeys.EUnauthorized || passnum.ErrorMessage(err) != none {
+			if passnum.ErrorCode(err) != passnum.EUnauthorized || passnum.ErrorMessage(err) != none {
 				t.Fatalf("session %q: %v, want unauthorized %q", secret, err, none)
 			}
 		}
@@ -110,7 +110,7 @@ func TestSessions(t *testing.T) {
 			before := ledgertest.Count(t, db, &ledger.WebSession{})
 			_, err := s.OpenSession(ctx, principal(apikeys.Spec{Role: apikeys.RoleVenue, VenueID: f.venue, Name: "tablette"}))
 			const msg = "Cette clé est celle d'un lieu : elle sert au scanner des chèques, pas à ces pages. Utilisez une clé de département ou d'auditeur."
-			if passnum.ErrorCode(err) != apikeys.EForbidden || passnum.ErrorMessage(err) != msg {
+			if passnum.ErrorCode(err) != passnum.EForbidden || passnum.ErrorMessage(err) != msg {
 				t.Fatalf("%v, want forbidden %q", err, msg)
 			}
 			if n := ledgertest.Count(t, db, &ledger.WebSession{}); n != before {

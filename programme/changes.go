@@ -14,11 +14,6 @@ import (
 	"passnum/ledger"
 )
 
-// EForbidden is the code of a decision a département may not take on a
-// change request (approving or refusing its own, withdrawing another's);
-// the API answers it 403, like any other "forbidden".
-const EForbidden = string(passnum.KindForbidden)
-
 // Error codes of change requests, beside the generic ones.
 const (
 	EChangePending  = "change_pending"  // the venue already has a change request waiting
@@ -118,7 +113,7 @@ func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor
 // ownRequest refuses a département a decision on its own request, which
 // the others decide.
 func ownRequest(r ledger.VenueChangeRequest) error {
-	return passnum.Errorf(passnum.KindForbidden, EForbidden, "La demande de changement %d est celle du département %s : ce sont les autres départements du lieu "+
+	return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "La demande de changement %d est celle du département %s : ce sont les autres départements du lieu "+
 		"qui l'approuvent ou la refusent ; lui peut la retirer.", r.ID, r.DepartmentCode)
 }
 
@@ -195,7 +190,7 @@ func (s *Service) WithdrawChange(ctx context.Context, id int64, reason, departme
 	}
 	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
 		if department != "" && department != r.DepartmentCode {
-			return passnum.Errorf(passnum.KindForbidden, EForbidden, "La demande de changement %d est celle du département %s : seul celui-ci peut la retirer ; "+
+			return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "La demande de changement %d est celle du département %s : seul celui-ci peut la retirer ; "+
 				"refusez-la si vous n'êtes pas d'accord.", id, r.DepartmentCode)
 		}
 		if err := settle(tx, id, ledger.ChangeWithdrawn, actor, reason); err != nil {

@@ -63,11 +63,11 @@ func TestChangeRequestDecisions(t *testing.T) {
 		_, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Name: &name}, "autre", "92", "dept-92")
 		code(err, programme.EChangePending) // one pending request per venue
 		_, err = s.ApproveChange(ctx, r.ID, "78", "dept-78")
-		code(err, programme.EForbidden)
+		code(err, passnum.EForbidden)
 		_, err = s.RefuseChange(ctx, r.ID, "non", "78", "dept-78")
-		code(err, programme.EForbidden)
+		code(err, passnum.EForbidden)
 		_, err = s.WithdrawChange(ctx, r.ID, "", "92", "dept-92")
-		code(err, programme.EForbidden)
+		code(err, passnum.EForbidden)
 		_, err = s.ApproveChange(ctx, r.ID, "75", "dept-75")
 		code(err, passnum.ENotFound)
 		if r, err = s.ApproveChange(ctx, r.ID, "92", "dept-92"); err != nil || r.Status != ledger.ChangePending || fmt.Sprint(r.Awaiting) != "[93]" {
@@ -241,7 +241,7 @@ func TestNotices(t *testing.T) {
 				t.Errorf("%s is told %q, want %q", dept, got, want)
 			}
 		}
-		if _, err := s.Suspend(ctx, id, programme.LabelOf{Department: "78", By: "92"}, "x", "dept-92"); passnum.ErrorCode(err) != programme.EForbidden {
+		if _, err := s.Suspend(ctx, id, programme.LabelOf{Department: "78", By: "92"}, "x", "dept-92"); passnum.ErrorCode(err) != passnum.EForbidden {
 			t.Fatalf("92 suspended 78's label: %v", err)
 		}
 	})

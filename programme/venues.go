@@ -334,7 +334,7 @@ func (s *Service) changeStatus(ctx context.Context, id int64, of LabelOf, event 
 		return VenueWithDepartments{}, err
 	}
 	if of.By != "" && of.Department != of.By {
-		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, EForbidden, "Le département %s ne change que son propre label, pas celui du département %s.", of.By, passnum.Shorten(of.Department, 20))
+		return VenueWithDepartments{}, passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "Le département %s ne change que son propre label, pas celui du département %s.", of.By, passnum.Shorten(of.Department, 20))
 	}
 	department := of.Department
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
