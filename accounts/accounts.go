@@ -29,43 +29,22 @@ import (
 	"gorm.io/gorm/clause"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 	"passnum/voucher"
 )
 
-// Roles, each held in one kind of organisation.
-const (
-	RoleDepartmentManager = "department_manager" // batches, venues, stock of its département
-	RoleDepartmentFinance = "department_finance" // bank-details approvals, month closing, adjustments
-	RoleDepartmentReader  = "department_reader"  // reads its département
-	RoleStructureAgent    = "structure_agent"    // receives stock, hands chéquiers over
-	RoleVenueManager      = "venue_manager"      // its venue, devices, statements
-	RoleVenueVolunteer    = "venue_volunteer"    // the scanner
-	RoleAuditor           = "auditor"            // reads its programme
-	RoleAdmin             = "admin"              // the installation
-)
-
-// roles lists each role with the organisation kind it belongs to and its
-// French name, for messages.
-var roles = map[string]struct {
-	kind ledger.OrganisationKind
-	name string
-}{
-	RoleDepartmentManager: {ledger.OrgDepartment, "responsable du département"},
-	RoleDepartmentFinance: {ledger.OrgDepartment, "finances du département"},
-	RoleDepartmentReader:  {ledger.OrgDepartment, "lecture du département"},
-	RoleStructureAgent:    {ledger.OrgStructure, "agent de la structure"},
-	RoleVenueManager:      {ledger.OrgVenue, "responsable du lieu"},
-	RoleVenueVolunteer:    {ledger.OrgVenue, "bénévole du lieu"},
-	RoleAuditor:           {ledger.OrgAuditor, "auditeur"},
-	RoleAdmin:             {ledger.OrgInstallation, "administrateur"},
-}
-
-// MovesMoney tells whether a role decides over money (ordering batches,
-// approving bank details, closing a month, anything an admin does): an
-// account holding one logs in with its second factor only.
-func MovesMoney(role string) bool {
-	return role == RoleDepartmentManager || role == RoleDepartmentFinance || role == RoleAdmin
+// orgKinds is the kind of organisation each role of a person is held in
+// (what each may do is access's table).
+var orgKinds = map[string]ledger.OrganisationKind{
+	access.RoleDepartmentManager: ledger.OrgDepartment,
+	access.RoleDepartmentFinance: ledger.OrgDepartment,
+	access.RoleDepartmentReader:  ledger.OrgDepartment,
+	access.RoleStructureAgent:    ledger.OrgStructure,
+	access.RoleVenueManager:      ledger.OrgVenue,
+	access.RoleVenueVolunteer:    ledger.OrgVenue,
+	access.RoleAuditor:           ledger.OrgAuditor,
+	access.RoleAdmin:             ledger.OrgInstallation,
 }
 
 // Error codes, beside the generic ones.
@@ -118,16 +97,7 @@ func (c Caller) Actor() string {
 	if c.Account == 0 {
 		return c.Operator
 	}
-	return actorOf(c.Account, c.Organisation)
-}
-
-// actorOf names an account acting for an organisation, or for itself
-// (organisation zero: enrolling its second factor, resetting its password).
-func actorOf(account, organisation int64) string {
-	if organisation == 0 {
-		return fmt.Sprintf("account:%d", account)
-	}
-	return fmt.Sprintf("account:%d@organisation:%d", account, organisation)
+	return access.AccountActor(c.Account, c.Organisation)
 }
 
 // standing is what a caller may do: its roles in the organisation it acts
@@ -176,7 +146,7 @@ func standingOf(tx *ledger.Tx, c Caller) (standing, error) {
 	}
 	// An admin has an admin's powers only when acting as one, for the
 	// installation: acting for a département, it has that role's.
-	st.admin = st.has(RoleAdmin)
+	st.admin = st.has(access.RoleAdmin)
 	if err := tx.Where("id = ?", c.Organisation).Take(&st.org).Error; err != nil {
 		return standing{}, err
 	}
@@ -190,10 +160,10 @@ func (st standing) manages(org ledger.Organisation) bool {
 	switch {
 	case st.admin:
 		return true
-	case st.has(RoleDepartmentManager):
+	case st.has(access.RoleDepartmentManager):
 		return (org.Kind == ledger.OrgDepartment || org.Kind == ledger.OrgStructure) &&
 			deref(org.DepartmentCode) == deref(st.org.DepartmentCode)
-	case st.has(RoleVenueManager):
+	case st.has(access.RoleVenueManager):
 		return org.ID == st.org.ID
 	}
 	return false
@@ -206,9 +176,9 @@ func (st standing) mayGrant(org ledger.Organisation, role string) bool {
 	switch {
 	case st.admin:
 		return true
-	case role == RoleAdmin || role == RoleAuditor:
+	case role == access.RoleAdmin || role == access.RoleAuditor:
 		return false
-	case !st.has(RoleDepartmentManager) && role != RoleVenueVolunteer:
+	case !st.has(access.RoleDepartmentManager) && role != access.RoleVenueVolunteer:
 		return false
 	}
 	return st.manages(org)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
 	"passnum/audit"
@@ -43,7 +44,7 @@ func newFixture(t *testing.T, db *ledger.DB) *fixture {
 		t.Fatal(err)
 	}
 	f.venue = v.ID
-	f.manager = accountstest.Person(t, f.s, "Responsable@Yvelines.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentManager)
+	f.manager = accountstest.Person(t, f.s, "Responsable@Yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentManager)
 	f.structure, err = f.s.AddStructure(ctx, f.op, accounts.StructureInput{Department: "78", Name: "CCAS de Trappes", Type: "ccas",
 		Address: "1 place de la Mairie", Commune: "Trappes"})
 	if err != nil {
@@ -55,7 +56,7 @@ func newFixture(t *testing.T, db *ledger.DB) *fixture {
 // inviteAgent invites an agent of the structure, as the operator.
 func (f *fixture) inviteAgent(t *testing.T, address string) accounts.Invitation {
 	t.Helper()
-	inv, err := f.s.Invite(context.Background(), f.op, address, accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
+	inv, err := f.s.Invite(context.Background(), f.op, address, accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
 	if err != nil {
 		t.Fatal(err)
 	}

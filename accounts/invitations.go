@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -36,7 +37,7 @@ func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org,
 	if err != nil {
 		return Invitation{}, err
 	}
-	r, ok := roles[role]
+	kind, ok := orgKinds[role]
 	if !ok {
 		return Invitation{}, passnum.Invalid("Le rôle « %s » n’existe pas : department_manager, department_finance, department_reader, structure_agent, venue_manager, venue_volunteer, auditor ou admin.", passnum.Shorten(role, 30))
 	}
@@ -50,8 +51,8 @@ func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org,
 		if inv.Organisation, err = resolve(tx, c.Actor(), org); err != nil {
 			return err
 		}
-		if inv.Organisation.Kind != r.kind {
-			return passnum.Invalid("Le rôle %s (%s) se donne dans %s, pas dans %s.", role, r.name, kindNames[r.kind], kindNames[inv.Organisation.Kind])
+		if inv.Organisation.Kind != kind {
+			return passnum.Invalid("Le rôle %s (%s) se donne dans %s, pas dans %s.", role, access.RoleName(role), kindNames[kind], kindNames[inv.Organisation.Kind])
 		}
 		if !st.mayGrant(inv.Organisation, role) {
 			return forbidden()
@@ -64,7 +65,7 @@ func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org,
 			return err
 		}
 		if held > 0 {
-			return passnum.Conflict("Le compte de %s a déjà le rôle %s dans cette organisation.", addr, r.name)
+			return passnum.Conflict("Le compte de %s a déjà le rôle %s dans cette organisation.", addr, access.RoleName(role))
 		}
 		now := tx.Now()
 		row := ledger.Invitation{SecretSHA256: hash, Email: addr, OrganisationID: inv.Organisation.ID, Role: role,
@@ -171,7 +172,7 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 			}
 			res.Account = a.ID
 			err := tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Department: dept,
-				Actor: actorOf(a.ID, org.ID), At: now, Data: ledger.AccountCreated{ID: a.ID, Invitation: inv.ID}})
+				Actor: access.AccountActor(a.ID, org.ID), At: now, Data: ledger.AccountCreated{ID: a.ID, Invitation: inv.ID}})
 			if err != nil {
 				return err
 			}
@@ -182,14 +183,14 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 				return err
 			}
 		}
-		actor := actorOf(res.Account, org.ID)
+		actor := access.AccountActor(res.Account, org.ID)
 		if err := tx.Model(&ledger.Invitation{}).Where("id = ?", inv.ID).Update("account_id", res.Account).Error; err != nil {
 			return err
 		}
 		m := ledger.Membership{AccountID: res.Account, OrganisationID: org.ID, Role: inv.Role, CreatedAt: now, CreatedBy: inv.CreatedBy}
 		if err := tx.Create(&m).Error; err != nil {
 			if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrDuplicate) {
-				return passnum.Conflict("Votre compte a déjà le rôle %s dans cette organisation : connectez-vous.", roles[inv.Role].name)
+				return passnum.Conflict("Votre compte a déjà le rôle %s dans cette organisation : connectez-vous.", access.RoleName(inv.Role))
 			}
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
 	"passnum/ledger"
@@ -30,11 +31,11 @@ func TestInviteAndAccept(t *testing.T) {
 		if a.Email != "responsable@yvelines.fr" || !strings.HasPrefix(a.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") || a.TOTPSecret != nil {
 			t.Fatalf("account %+v", a)
 		}
-		if !f.manager.Created || f.manager.Role != accounts.RoleDepartmentManager {
+		if !f.manager.Created || f.manager.Role != access.RoleDepartmentManager {
 			t.Fatalf("accepted %+v", f.manager)
 		}
 		// The manager invites an agent of its structure, who accepts.
-		inv, err := f.s.Invite(ctx, accountstest.Caller(f.manager), "agent@ccas-trappes.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
+		inv, err := f.s.Invite(ctx, accountstest.Caller(f.manager), "agent@ccas-trappes.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +112,7 @@ func TestAcceptExistingAccount(t *testing.T) {
 			t.Fatalf("%d accounts", n)
 		}
 		// Inviting it again to a role it holds is refused.
-		_, err = f.s.Invite(ctx, f.op, "responsable@yvelines.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
+		_, err = f.s.Invite(ctx, f.op, "responsable@yvelines.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
 		wantError(t, err, passnum.EConflict, "Le compte de responsable@yvelines.fr a déjà le rôle agent de la structure dans cette organisation.")
 	})
 }
@@ -123,16 +124,16 @@ func TestInviteRefusals(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		mgr := accountstest.Caller(f.manager)
-		reader := accountstest.Caller(accountstest.Person(t, f.s, "lecteur@yvelines.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader))
-		agent := accountstest.Caller(accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent))
-		venueMgr := accountstest.Caller(accountstest.Person(t, f.s, "lieu@mediatheque.fr", accounts.Org{Venue: f.venue}, accounts.RoleVenueManager))
+		reader := accountstest.Caller(accountstest.Person(t, f.s, "lecteur@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader))
+		agent := accountstest.Caller(accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent))
+		venueMgr := accountstest.Caller(accountstest.Person(t, f.s, "lieu@mediatheque.fr", accounts.Org{Venue: f.venue}, access.RoleVenueManager))
 		other, err := f.s.AddStructure(ctx, f.op, accounts.StructureInput{Department: "92", Name: "MDS de Nanterre", Type: "mds", Commune: "Nanterre"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// An admin who also reads 78 has, acting for 78, a reader's rights.
-		accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{}, accounts.RoleAdmin)
-		adminAsReader := accountstest.Caller(accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader))
+		accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{}, access.RoleAdmin)
+		adminAsReader := accountstest.Caller(accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader))
 		const forbidden = "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation."
 		before := countAll(t, db)
 		for _, c := range []struct {
@@ -144,35 +145,35 @@ func TestInviteRefusals(t *testing.T) {
 			code  string
 			msg   string
 		}{
-			{"BadEmail", f.op, "pas une adresse", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader, passnum.EInvalid,
+			{"BadEmail", f.op, "pas une adresse", accounts.Org{Department: "78"}, access.RoleDepartmentReader, passnum.EInvalid,
 				"« pas une adresse » n’est pas une adresse e-mail : écrivez-la comme prenom.nom@exemple.fr."},
-			{"NoDomainDot", f.op, "agent@localhost", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader, passnum.EInvalid,
+			{"NoDomainDot", f.op, "agent@localhost", accounts.Org{Department: "78"}, access.RoleDepartmentReader, passnum.EInvalid,
 				"« agent@localhost » n’est pas une adresse e-mail : écrivez-la comme prenom.nom@exemple.fr."},
 			{"UnknownRole", f.op, "x@y.fr", accounts.Org{Department: "78"}, "boss", passnum.EInvalid,
 				"Le rôle « boss » n’existe pas : department_manager, department_finance, department_reader, structure_agent, venue_manager, venue_volunteer, auditor ou admin."},
-			{"RoleElsewhere", f.op, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleStructureAgent, passnum.EInvalid,
+			{"RoleElsewhere", f.op, "x@y.fr", accounts.Org{Department: "78"}, access.RoleStructureAgent, passnum.EInvalid,
 				"Le rôle structure_agent (agent de la structure) se donne dans une structure de distribution, pas dans un département."},
-			{"AdminInDepartment", f.op, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleAdmin, passnum.EInvalid,
+			{"AdminInDepartment", f.op, "x@y.fr", accounts.Org{Department: "78"}, access.RoleAdmin, passnum.EInvalid,
 				"Le rôle admin (administrateur) se donne dans l’installation, pas dans un département."},
-			{"UnknownDepartment", f.op, "x@y.fr", accounts.Org{Department: "75"}, accounts.RoleDepartmentReader, passnum.ENotFound,
+			{"UnknownDepartment", f.op, "x@y.fr", accounts.Org{Department: "75"}, access.RoleDepartmentReader, passnum.ENotFound,
 				"Le département 75 n’existe pas dans le programme."},
-			{"BadDepartment", f.op, "x@y.fr", accounts.Org{Department: "Yvelines"}, accounts.RoleDepartmentReader, passnum.EInvalid,
+			{"BadDepartment", f.op, "x@y.fr", accounts.Org{Department: "Yvelines"}, access.RoleDepartmentReader, passnum.EInvalid,
 				"« Yvelines » n'est pas un code de département : donnez le code officiel, comme 78, 2A ou 971."},
-			{"UnknownVenue", f.op, "x@y.fr", accounts.Org{Venue: 99}, accounts.RoleVenueManager, passnum.ENotFound, "Le lieu 99 n’existe pas."},
-			{"UnknownOrganisation", f.op, "x@y.fr", accounts.Org{ID: 999}, accounts.RoleStructureAgent, passnum.ENotFound, "L’organisation 999 n’existe pas."},
-			{"TwoOrganisations", f.op, "x@y.fr", accounts.Org{Department: "78", Venue: f.venue}, accounts.RoleVenueManager, passnum.EInvalid,
+			{"UnknownVenue", f.op, "x@y.fr", accounts.Org{Venue: 99}, access.RoleVenueManager, passnum.ENotFound, "Le lieu 99 n’existe pas."},
+			{"UnknownOrganisation", f.op, "x@y.fr", accounts.Org{ID: 999}, access.RoleStructureAgent, passnum.ENotFound, "L’organisation 999 n’existe pas."},
+			{"TwoOrganisations", f.op, "x@y.fr", accounts.Org{Department: "78", Venue: f.venue}, access.RoleVenueManager, passnum.EInvalid,
 				"Désignez une seule organisation : un département, un lieu, ou une structure par son numéro."},
-			{"ManagerOtherDepartment", mgr, "x@y.fr", accounts.Org{Department: "92"}, accounts.RoleDepartmentReader, passnum.EForbidden, forbidden},
-			{"ManagerOtherStructure", mgr, "x@y.fr", accounts.Org{ID: other.ID}, accounts.RoleStructureAgent, passnum.EForbidden, forbidden},
-			{"ManagerMakesAdmin", mgr, "x@y.fr", accounts.Org{}, accounts.RoleAdmin, passnum.EForbidden, forbidden},
-			{"ManagerVenue", mgr, "x@y.fr", accounts.Org{Venue: f.venue}, accounts.RoleVenueVolunteer, passnum.EForbidden, forbidden},
-			{"Reader", reader, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader, passnum.EForbidden, forbidden},
-			{"AdminActingAsReader", adminAsReader, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader, passnum.EForbidden, forbidden},
-			{"Agent", agent, "x@y.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent, passnum.EForbidden, forbidden},
-			{"VenueManagerMakesManager", venueMgr, "x@y.fr", accounts.Org{Venue: f.venue}, accounts.RoleVenueManager, passnum.EForbidden, forbidden},
+			{"ManagerOtherDepartment", mgr, "x@y.fr", accounts.Org{Department: "92"}, access.RoleDepartmentReader, passnum.EForbidden, forbidden},
+			{"ManagerOtherStructure", mgr, "x@y.fr", accounts.Org{ID: other.ID}, access.RoleStructureAgent, passnum.EForbidden, forbidden},
+			{"ManagerMakesAdmin", mgr, "x@y.fr", accounts.Org{}, access.RoleAdmin, passnum.EForbidden, forbidden},
+			{"ManagerVenue", mgr, "x@y.fr", accounts.Org{Venue: f.venue}, access.RoleVenueVolunteer, passnum.EForbidden, forbidden},
+			{"Reader", reader, "x@y.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader, passnum.EForbidden, forbidden},
+			{"AdminActingAsReader", adminAsReader, "x@y.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader, passnum.EForbidden, forbidden},
+			{"Agent", agent, "x@y.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent, passnum.EForbidden, forbidden},
+			{"VenueManagerMakesManager", venueMgr, "x@y.fr", accounts.Org{Venue: f.venue}, access.RoleVenueManager, passnum.EForbidden, forbidden},
 			{"NotMember", accounts.Caller{Account: f.manager.Account, Organisation: f.structure.ID}, "x@y.fr", accounts.Org{ID: f.structure.ID},
-				accounts.RoleStructureAgent, passnum.EForbidden, forbidden},
-			{"UnknownCaller", accounts.Caller{Account: 99, Organisation: 1}, "x@y.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader,
+				access.RoleStructureAgent, passnum.EForbidden, forbidden},
+			{"UnknownCaller", accounts.Caller{Account: 99, Organisation: 1}, "x@y.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader,
 				passnum.EUnauthorized, "Compte inconnu ou désactivé : reconnectez-vous."},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -185,10 +186,10 @@ func TestInviteRefusals(t *testing.T) {
 		}
 		// What they may do: a venue manager invites a volunteer, a
 		// manager a finance agent of its département.
-		if _, err := f.s.Invite(ctx, venueMgr, "benevole@mediatheque.fr", accounts.Org{Venue: f.venue}, accounts.RoleVenueVolunteer); err != nil {
+		if _, err := f.s.Invite(ctx, venueMgr, "benevole@mediatheque.fr", accounts.Org{Venue: f.venue}, access.RoleVenueVolunteer); err != nil {
 			t.Error(err)
 		}
-		if _, err := f.s.Invite(ctx, mgr, "finances@yvelines.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentFinance); err != nil {
+		if _, err := f.s.Invite(ctx, mgr, "finances@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentFinance); err != nil {
 			t.Error(err)
 		}
 	})

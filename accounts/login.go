@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -171,7 +172,7 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	l := Login{Account: personOf(a), Memberships: members}
 	if a.TOTPConfirmedAt == nil {
 		for _, m := range members {
-			if MovesMoney(m.Role) {
+			if access.MovesMoney(m.Role) {
 				l.Status, l.Memberships = LoginEnrolTOTP, nil
 				break
 			}
@@ -331,7 +332,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, account int64, code string) e
 		if r.RowsAffected != 1 {
 			return passnum.Conflict("Le second facteur de ce compte vient d’être confirmé.")
 		}
-		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(account), Actor: actorOf(account, 0),
+		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(account), Actor: access.AccountActor(account, 0),
 			At: tx.Now(), Data: ledger.TOTPEnabled{Account: account}})
 	})
 }

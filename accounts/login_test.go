@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
 	"passnum/ledger"
@@ -24,15 +25,15 @@ func TestLoginRoles(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		accountstest.Person(t, f.s, "Agent@CCAS.fr", accounts.Org{Department: "92"}, accounts.RoleDepartmentReader)
+		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
+		accountstest.Person(t, f.s, "Agent@CCAS.fr", accounts.Org{Department: "92"}, access.RoleDepartmentReader)
 		l, err := f.s.Login(ctx, " AGENT@ccas.fr ", accountstest.Password, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if l.Status != accounts.LoginOK || l.Account.ID != agent.Account || l.Account.Email != "agent@ccas.fr" || len(l.Memberships) != 2 ||
-			l.Memberships[0].Role != accounts.RoleStructureAgent || l.Memberships[0].Organisation.Name != "CCAS de Trappes" ||
-			l.Memberships[1].Role != accounts.RoleDepartmentReader || *l.Memberships[1].Organisation.DepartmentCode != "92" {
+			l.Memberships[0].Role != access.RoleStructureAgent || l.Memberships[0].Organisation.Name != "CCAS de Trappes" ||
+			l.Memberships[1].Role != access.RoleDepartmentReader || *l.Memberships[1].Organisation.DepartmentCode != "92" {
 			t.Fatalf("login %+v", l)
 		}
 		for _, role := range []struct {
@@ -40,8 +41,8 @@ func TestLoginRoles(t *testing.T) {
 			org   accounts.Org
 			role  string
 		}{
-			{"finances@yvelines.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentFinance},
-			{"admin@passnum.fr", accounts.Org{}, accounts.RoleAdmin},
+			{"finances@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentFinance},
+			{"admin@passnum.fr", accounts.Org{}, access.RoleAdmin},
 		} {
 			accountstest.Person(t, f.s, role.email, role.org, role.role)
 		}

@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -63,7 +64,7 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 		if err != nil {
 			return err
 		}
-		if !st.admin && !st.has(RoleDepartmentManager) && !st.has(RoleVenueManager) {
+		if !st.admin && !st.has(access.RoleDepartmentManager) && !st.has(access.RoleVenueManager) {
 			return forbidden()
 		}
 		if account == c.Account {
@@ -83,7 +84,7 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 		}
 		allowed, dept := st.admin, ""
 		for _, m := range members {
-			if m.Role == RoleAdmin && !st.admin {
+			if m.Role == access.RoleAdmin && !st.admin {
 				return forbidden()
 			}
 			if st.manages(m.Organisation) {

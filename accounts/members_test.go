@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"passnum"
+	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
 	"passnum/audit"
@@ -22,9 +23,9 @@ func TestDisable(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		mgr := accountstest.Caller(f.manager)
-		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		other := accountstest.Caller(accountstest.Person(t, f.s, "responsable@hauts-de-seine.fr", accounts.Org{Department: "92"}, accounts.RoleDepartmentManager))
-		admin := accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{}, accounts.RoleAdmin)
+		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
+		other := accountstest.Caller(accountstest.Person(t, f.s, "responsable@hauts-de-seine.fr", accounts.Org{Department: "92"}, access.RoleDepartmentManager))
+		admin := accountstest.Person(t, f.s, "admin@passnum.fr", accounts.Org{}, access.RoleAdmin)
 		before := countAll(t, db)
 		wantError(t, f.s.Disable(ctx, other, agent.Account), passnum.ENotFound, "Il n’y a pas de compte "+itoa(agent.Account)+".")
 		wantError(t, f.s.Disable(ctx, mgr, 99), passnum.ENotFound, "Il n’y a pas de compte 99.")
@@ -73,15 +74,15 @@ func TestPeople(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		mgr := accountstest.Caller(f.manager)
-		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
-		accountstest.Person(t, f.s, "responsable@yvelines.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentFinance)
+		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
+		accountstest.Person(t, f.s, "responsable@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentFinance)
 		f.enrol(t, f.manager.Account)
 		ps, err := f.s.People(ctx, mgr, accounts.Org{Department: "78"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ps) != 2 || ps[0].Email != "responsable@yvelines.fr" || ps[0].Role != accounts.RoleDepartmentFinance || !ps[0].TOTP ||
-			ps[1].Role != accounts.RoleDepartmentManager || ps[0].ID != f.manager.Account {
+		if len(ps) != 2 || ps[0].Email != "responsable@yvelines.fr" || ps[0].Role != access.RoleDepartmentFinance || !ps[0].TOTP ||
+			ps[1].Role != access.RoleDepartmentManager || ps[0].ID != f.manager.Account {
 			t.Fatalf("people of 78: %+v", ps)
 		}
 		ps, err = f.s.People(ctx, mgr, accounts.Org{ID: f.structure.ID})
@@ -115,8 +116,8 @@ func TestStructures(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		mgr := accountstest.Caller(f.manager)
-		agent := accountstest.Caller(accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent))
-		reader := accountstest.Caller(accountstest.Person(t, f.s, "lecteur@yvelines.fr", accounts.Org{Department: "78"}, accounts.RoleDepartmentReader))
+		agent := accountstest.Caller(accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent))
+		reader := accountstest.Caller(accountstest.Person(t, f.s, "lecteur@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader))
 		mds, err := f.s.AddStructure(ctx, mgr, accounts.StructureInput{Department: "78", Name: " Maison des solidarités de Plaisir ", Type: "mds",
 			Address: "2 rue de la Gare\n78370 Plaisir", Commune: "Plaisir"})
 		if err != nil {
@@ -194,12 +195,12 @@ func TestAuditorBodies(t *testing.T) {
 		wantError(t, err, passnum.EInvalid, "Le nom de l’organisme d’audit fait de 1 à 200 caractères, sans caractère de contrôle. Par exemple : « Chambre régionale des comptes ».")
 		_, err = f.s.AddAuditorBody(ctx, accountstest.Caller(f.manager), "Inspection")
 		wantError(t, err, passnum.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
-		_, err = f.s.Invite(ctx, accountstest.Caller(f.manager), "auditeur@crc.fr", accounts.Org{ID: crc.ID}, accounts.RoleAuditor)
+		_, err = f.s.Invite(ctx, accountstest.Caller(f.manager), "auditeur@crc.fr", accounts.Org{ID: crc.ID}, access.RoleAuditor)
 		wantError(t, err, passnum.EForbidden, "Vos rôles ne vous permettent pas de faire cela : demandez-le à un responsable de votre organisation.")
 		if after := countAll(t, db); after != before {
 			t.Fatalf("refusals wrote: %+v, before %+v", after, before)
 		}
-		auditor := accountstest.Person(t, f.s, "auditeur@crc.fr", accounts.Org{ID: crc.ID}, accounts.RoleAuditor)
+		auditor := accountstest.Person(t, f.s, "auditeur@crc.fr", accounts.Org{ID: crc.ID}, access.RoleAuditor)
 		l, err := f.s.Login(ctx, "auditeur@crc.fr", accountstest.Password, "")
 		if err != nil || l.Status != accounts.LoginOK || len(l.Memberships) != 1 || l.Memberships[0].Organisation.ID != crc.ID ||
 			l.Account.ID != auditor.Account {
@@ -215,7 +216,7 @@ func TestAuditCatchesPeopleBehindTheLedger(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
+		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
 		if err := f.s.Disable(ctx, f.op, agent.Account); err != nil {
 			t.Fatal(err)
 		}

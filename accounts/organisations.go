@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) AddStructure(ctx context.Context, c Caller, in StructureInput)
 		if err != nil {
 			return err
 		}
-		if !st.admin && !(st.has(RoleDepartmentManager) && st.org.ID == dept.ID) {
+		if !st.admin && !(st.has(access.RoleDepartmentManager) && st.org.ID == dept.ID) {
 			return forbidden()
 		}
 		o.CreatedAt = tx.Now()

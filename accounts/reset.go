@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -100,7 +101,7 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 		if err := tx.Where("email_sha256 = ?", throttleKey(a.Email)).Delete(&ledger.LoginThrottle{}).Error; err != nil {
 			return err
 		}
-		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Actor: actorOf(a.ID, 0), At: now,
+		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Actor: access.AccountActor(a.ID, 0), At: now,
 			Data: ledger.PasswordWasReset{Account: a.ID, Reset: r.ID}})
 	})
 }

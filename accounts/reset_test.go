@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
 	"passnum/ledger"
@@ -103,7 +104,7 @@ func TestResetDisabled(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, accounts.RoleStructureAgent)
+		agent := accountstest.Person(t, f.s, "agent@ccas.fr", accounts.Org{ID: f.structure.ID}, access.RoleStructureAgent)
 		token, err := f.s.RequestReset(ctx, "agent@ccas.fr")
 		if err != nil || token == "" {
 			t.Fatal(token, err)

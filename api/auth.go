@@ -1,30 +1,30 @@
 package api
 
 import (
-	"slices"
+	"passnum/access"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum"
-	"passnum/apikeys"
 )
 
-// require authenticates the bearer key and admits only the given roles. The
-// principal it finds is the only source of who the caller is: a venue acts
-// as the venue of its key, whatever the request says.
+// require authenticates the bearer key and admits only the principals
+// whose roles grant one of perms (access's table). The principal it finds is the
+// only source of who the caller is: a venue acts as the venue of its key,
+// whatever the request says.
 //
 // A request without an Authorization header may instead carry the session
 // cookie of the département and auditor pages (session.go), which stands for
 // the key it was opened with; a state-changing one must then carry the
 // session's CSRF token too. With an Authorization header the cookie is
 // ignored, so a bearer client behaves exactly as if sessions did not exist.
-func (s *server) require(roles ...string) echo.MiddlewareFunc {
+func (s *server) require(perms ...access.Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			header := c.Request().Header.Get(echo.HeaderAuthorization)
 			var (
-				p   apikeys.Principal
+				p   access.Principal
 				err error
 			)
 			if header == "" && sessionSecret(c.Request()) != "" {
@@ -41,8 +41,8 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 				return err
 			}
 			state(c).principal = &p
-			if !slices.Contains(roles, p.Role) || (p.Role == apikeys.RoleVenue && p.VenueID <= 0) {
-				return newProblem(passnum.KindForbidden, codeForbidden, "Cette clé d'accès (rôle %s) ne permet pas cette opération.", roleFrench[p.Role])
+			if !admits(p, perms) {
+				return refused(p)
 			}
 			return next(c)
 		}
@@ -55,7 +55,7 @@ func (s *server) require(roles ...string) echo.MiddlewareFunc {
 // tries are allowed, and the check (a SHA-256 and one indexed lookup, in
 // constant time, apikeys.Service.Authenticate) costs no more than any
 // request made with a right key.
-func (s *server) authenticate(c echo.Context, secret string) (apikeys.Principal, error) {
+func (s *server) authenticate(c echo.Context, secret string) (access.Principal, error) {
 	p, err := s.Keys.Authenticate(c.Request().Context(), secret)
 	if passnum.ErrorCode(err) == passnum.EUnauthorized {
 		return p, s.authFailed(c, err)
@@ -63,11 +63,25 @@ func (s *server) authenticate(c echo.Context, secret string) (apikeys.Principal,
 	return p, err
 }
 
-var roleFrench = map[string]string{
-	apikeys.RoleAdmin:      "administrateur",
-	apikeys.RoleDepartment: "département",
-	apikeys.RoleVenue:      "structure",
-	apikeys.RoleAuditor:    "auditeur",
+// admits tells whether p holds one of perms; a venue's permission needs
+// the venue it is for.
+func admits(p access.Principal, perms []access.Permission) bool {
+	for _, perm := range perms {
+		venueWork := perm == access.Redeem || perm == access.VenueStatements || perm == access.SeeVenue
+		if p.May(perm) && (!venueWork || p.VenueID > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// refused is the answer to a principal whose roles do not grant what it
+// asked for.
+func refused(p access.Principal) error {
+	if p.Account != 0 {
+		return newProblem(passnum.KindForbidden, codeForbidden, "Votre rôle (%s) ne permet pas cette opération : demandez-la à un responsable de votre organisation.", p.RoleNames())
+	}
+	return newProblem(passnum.KindForbidden, codeForbidden, "Cette clé d'accès (rôle %s) ne permet pas cette opération.", p.RoleNames())
 }
 
 // bearer reads "Bearer <secret>"; the scheme is case-insensitive (RFC 9110).
@@ -78,9 +92,9 @@ func bearer(header string) (string, bool) {
 }
 
 // principal is the caller, for handlers behind require.
-func principal(c echo.Context) apikeys.Principal {
+func principal(c echo.Context) access.Principal {
 	if p := state(c).principal; p != nil {
 		return *p
 	}
-	return apikeys.Principal{}
+	return access.Principal{}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"passnum/access"
 	"passnum/api"
 	"passnum/apikeys"
 	"passnum/figures"
@@ -105,12 +106,12 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	e.apikeys = &apikeys.Service{DB: db}
 	e.pairings = &apikeys.Pairings{Keys: e.apikeys, Sign: f.Keys}
 	for name, spec := range map[string]apikeys.Spec{
-		"venue1":       {Role: apikeys.RoleVenue, VenueID: v1, Name: "tablette accueil"},
-		"venue2":       {Role: apikeys.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
-		"department":   {Role: apikeys.RoleDepartment, Department: "78", Name: "CCAS de Trappes"},
-		"department92": {Role: apikeys.RoleDepartment, Department: "92", Name: "Direction de l'action sociale 92"},
-		"auditor":      {Role: apikeys.RoleAuditor, Name: "Chambre régionale des comptes"},
-		"admin":        {Role: apikeys.RoleAdmin, Name: "exploitation"},
+		"venue1":       {Role: access.RoleVenue, VenueID: v1, Name: "tablette accueil"},
+		"venue2":       {Role: access.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
+		"department":   {Role: access.RoleDepartment, Department: "78", Name: "CCAS de Trappes"},
+		"department92": {Role: access.RoleDepartment, Department: "92", Name: "Direction de l'action sociale 92"},
+		"auditor":      {Role: access.RoleAuditor, Name: "Chambre régionale des comptes"},
+		"admin":        {Role: access.RoleAdmin, Name: "exploitation"},
 	} {
 		secret, _, err := e.apikeys.Create(ctx, spec, "test")
 		if err != nil {
@@ -201,7 +202,7 @@ var keyCounter atomic.Int64
 func newKey() string { return fmt.Sprintf("api-test-%08d", keyCounter.Add(1)) }
 
 func specVenue(id int64) apikeys.Spec {
-	return apikeys.Spec{Role: apikeys.RoleVenue, VenueID: id, Name: "ancienne tablette"}
+	return apikeys.Spec{Role: access.RoleVenue, VenueID: id, Name: "ancienne tablette"}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

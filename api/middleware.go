@@ -7,19 +7,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"passnum/access"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"passnum/apikeys"
 )
 
 // requestState is what the middleware learns about a request and the error
 // handler and access log need: it lives in the request's context.
 type requestState struct {
 	id        string
-	principal *apikeys.Principal
+	principal *access.Principal
 }
 
 type stateKey struct{}
@@ -89,8 +89,9 @@ func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int64("bytes", res.Size),
 		}
 		if st.principal != nil {
-			// The prefix names the key; the secret is never logged.
-			attrs = append(attrs, slog.String("principal", st.principal.Prefix), slog.String("role", st.principal.Role))
+			// The key's prefix or the account's number; never a secret, a
+			// name or an email.
+			attrs = append(attrs, slog.String("principal", st.principal.Actor()), slog.String("role", strings.Join(st.principal.Roles, ",")))
 		}
 		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 		s.metrics.Request(c.Path(), req.Method, res.Status)

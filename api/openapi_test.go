@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"passnum/access"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 )
@@ -72,5 +74,47 @@ func TestDocumentServed(t *testing.T) {
 				t.Errorf("%s %s: no 500 answer documented", method, path)
 			}
 		}
+	}
+}
+
+// TestRolesMatchDocument: each operation's x-roles are exactly the roles
+// that access's table grants the route's permissions, so that the document
+// tells every client (and every person's role) what it may call.
+func TestRolesMatchDocument(t *testing.T) {
+	doc, _ := openAPI(t)
+	e := newEnv(t, ledgertest.Open(t, ledger.SQLite), 0)
+	param := regexp.MustCompile(`:([a-zA-Z_]+)`)
+	guarded := 0
+	for _, r := range e.handler.(*echo.Echo).Routes() {
+		perms, ok := strings.CutPrefix(r.Name, "needs:")
+		if !ok {
+			continue
+		}
+		guarded++
+		var want []string
+		for _, p := range strings.Split(perms, ",") {
+			want = append(want, access.RolesWith(access.Permission(p))...)
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		path := param.ReplaceAllString(r.Path, "{$1}")
+		op := doc.Paths.Find(path).GetOperation(r.Method)
+		if op == nil {
+			t.Errorf("%s %s: not in openapi.yaml", r.Method, path)
+			continue
+		}
+		var got []string
+		if raw, ok := op.Extensions["x-roles"].([]any); ok {
+			for _, x := range raw {
+				got = append(got, fmt.Sprint(x))
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s %s: x-roles %v, want [%s] (permission %s)", r.Method, path, got, strings.Join(want, ", "), perms)
+		}
+	}
+	if guarded < 40 {
+		t.Fatalf("only %d routes behind a permission", guarded)
 	}
 }

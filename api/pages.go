@@ -6,13 +6,12 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 
+	"passnum/access"
 	"passnum/api/static"
-	"passnum/apikeys"
 )
 
 // The pages of département staff and auditors (docs/pages.md): a page is a
@@ -30,38 +29,44 @@ var adminFiles embed.FS
 const pageCSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // sitePage is one page: where it is served, its template and script, and
-// the roles that may open it.
+// the permission it is for (opens says who may open it).
 type sitePage struct {
 	path   string
 	file   string // under web/admin/pages/
 	title  string
 	script string // an ES module under web/admin/assets/
-	roles  []string
+	perm   access.Permission
+	// auditor: an auditor's page rather than a département's.
+	auditor bool
 	// vendor: classic scripts the page's module needs first, from the
 	// scanner's vendored files (they define globals, such as jsQR).
 	vendor []string
 }
 
-var (
-	departmentRoles = []string{apikeys.RoleAdmin, apikeys.RoleDepartment}
-	auditorRoles    = []string{apikeys.RoleAdmin, apikeys.RoleAuditor}
-)
+// opens tells whether p may open the page: the permission it is for, and
+// the audience. An auditor reads with the auditor's pages, which show every
+// département; the département's pages are for those who run one, an admin
+// both.
+func (pg sitePage) opens(p access.Principal) bool {
+	auditor := p.May(access.ExportLedger)
+	return p.May(pg.perm) && (pg.auditor == auditor || p.Has(access.RoleAdmin))
+}
 
 // sitePages are the pages behind a session. The dashboard of figures is
 // served twice: to auditors, and to département staff for their own
 // département (the API scopes the figures).
 func sitePages() []sitePage {
 	return []sitePage{
-		{path: "/departement/", file: "accueil.html", title: "Tableau de bord", script: "accueil.js", roles: departmentRoles},
-		{path: "/departement/commandes", file: "commandes.html", title: "Commandes de chéquiers", script: "commandes.js", roles: departmentRoles},
+		{path: "/departement/", file: "accueil.html", title: "Tableau de bord", script: "accueil.js", perm: access.Read},
+		{path: "/departement/commandes", file: "commandes.html", title: "Commandes de chéquiers", script: "commandes.js", perm: access.Order},
 		// The camera and the QR decoder are the venue scanner's (scanner.go).
-		{path: "/departement/remise", file: "remise.html", title: "Remise d'un chéquier", script: "remise.js", roles: departmentRoles,
+		{path: "/departement/remise", file: "remise.html", title: "Remise d'un chéquier", script: "remise.js", perm: access.HandOver,
 			vendor: []string{"/scanner/vendor/jsqr/jsQR.js"}},
-		{path: "/departement/annulation", file: "annulation.html", title: "Annuler un chéquier ou un chèque", script: "annulation.js", roles: departmentRoles},
-		{path: "/departement/lieux", file: "lieux.html", title: "Lieux labellisés", script: "lieux.js", roles: departmentRoles},
-		{path: "/departement/remboursements", file: "remboursements.html", title: "Remboursements des lieux", script: "remboursements.js", roles: departmentRoles},
-		{path: "/departement/chiffres", file: "chiffres.html", title: "Chiffres du programme", script: "chiffres.js", roles: departmentRoles},
-		{path: "/auditeur/", file: "chiffres.html", title: "Chiffres du programme", script: "chiffres.js", roles: auditorRoles},
+		{path: "/departement/annulation", file: "annulation.html", title: "Annuler un chéquier ou un chèque", script: "annulation.js", perm: access.Void},
+		{path: "/departement/lieux", file: "lieux.html", title: "Lieux labellisés", script: "lieux.js", perm: access.ManageVenues},
+		{path: "/departement/remboursements", file: "remboursements.html", title: "Remboursements des lieux", script: "remboursements.js", perm: access.Read},
+		{path: "/departement/chiffres", file: "chiffres.html", title: "Chiffres du programme", script: "chiffres.js", perm: access.Read},
+		{path: "/auditeur/", file: "chiffres.html", title: "Chiffres du programme", script: "chiffres.js", perm: access.ExportLedger, auditor: true},
 	}
 }
 
@@ -71,28 +76,48 @@ type navLink struct {
 	Current     bool
 }
 
-// navigation lists the pages a role may open, in the order of the work.
-func navigation(role, current string) []navLink {
+// navigation lists the pages p may open, in the order of the work.
+func navigation(p access.Principal, current string) []navLink {
+	labels := map[string]string{"/departement/": "Tableau de bord", "/departement/commandes": "Commandes", "/departement/remise": "Remise",
+		"/departement/annulation": "Annulation", "/departement/lieux": "Lieux", "/departement/remboursements": "Remboursements",
+		"/departement/chiffres": "Chiffres", "/auditeur/": "Audit"}
 	var links []navLink
-	add := func(p, label string) {
-		links = append(links, navLink{Path: p, Label: label, Current: p == current})
-	}
-	if slices.Contains(departmentRoles, role) {
-		add("/departement/", "Tableau de bord")
-		add("/departement/commandes", "Commandes")
-		add("/departement/remise", "Remise")
-		add("/departement/annulation", "Annulation")
-		add("/departement/lieux", "Lieux")
-		add("/departement/remboursements", "Remboursements")
-		add("/departement/chiffres", "Chiffres")
-	}
-	if slices.Contains(auditorRoles, role) {
-		add("/auditeur/", "Audit")
+	for _, pg := range sitePages() {
+		if pg.opens(p) {
+			links = append(links, navLink{Path: pg.path, Label: labels[pg.path], Current: pg.path == current})
+		}
 	}
 	if len(links) < 2 {
 		return nil // an auditor has one page: no menu
 	}
 	return links
+}
+
+// homePage is where p lands after logging in: the first page it may open,
+// or the public home page if none.
+func homePage(p access.Principal) string {
+	for _, pg := range sitePages() {
+		if pg.opens(p) {
+			return pg.path
+		}
+	}
+	return "/"
+}
+
+// audience is how the pages' scripts tell their readers apart: "admin",
+// "auditor", "department" (a département's key or people) or the role.
+func audience(p access.Principal) string {
+	switch {
+	case p.Has(access.RoleAdmin):
+		return access.RoleAdmin
+	case p.Has(access.RoleAuditor):
+		return access.RoleAuditor
+	case p.Department != "":
+		return access.RoleDepartment
+	case len(p.Roles) > 0:
+		return p.Roles[0]
+	}
+	return ""
 }
 
 // pageData is what the layout and the pages' templates are given.
@@ -101,7 +126,8 @@ type pageData struct {
 	Script     string
 	Vendor     []string
 	Nav        []navLink
-	Role       string // "" on the login page
+	Role       string // audience; "" on the login page
+	Home       string // the first page of the one logged in
 	RoleLabel  string
 	Department string
 	KeyName    string
@@ -212,17 +238,17 @@ func (s *server) sessionPage(ps *pageSet, p sitePage) echo.HandlerFunc {
 			return err
 		}
 		state(c).principal = &ses.Principal
-		role := ses.Principal.Role
-		if !slices.Contains(p.roles, role) {
-			return c.Redirect(http.StatusSeeOther, homePage(role))
+		who := ses.Principal
+		if !p.opens(who) {
+			return c.Redirect(http.StatusSeeOther, homePage(who))
 		}
 		vendor := make([]string, len(p.vendor))
 		for i, u := range p.vendor {
 			vendor[i] = ps.scanner.URL(u)
 		}
-		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script), Vendor: vendor, Nav: navigation(role, p.path),
-			Role: role, RoleLabel: roleFrench[role], Department: ses.Principal.Department,
-			KeyName: ses.Principal.Name, CSRFToken: csrfToken(ses.Secret)})
+		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script), Vendor: vendor, Nav: navigation(who, p.path),
+			Role: audience(who), Home: homePage(who), RoleLabel: who.RoleNames(), Department: who.Department,
+			KeyName: who.Name, CSRFToken: csrfToken(ses.Secret)})
 	}
 }
 
@@ -231,7 +257,7 @@ func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ses, err := s.findSession(c)
 		if err == nil {
-			return c.Redirect(http.StatusSeeOther, homePage(ses.Principal.Role))
+			return c.Redirect(http.StatusSeeOther, homePage(ses.Principal))
 		}
 		if !noSession(err) {
 			return err

@@ -1,25 +1,19 @@
 package api
 
 import (
-	"github.com/labstack/echo/v4"
+	"net/http"
+	"passnum/access"
+	"strings"
 
-	"passnum/apikeys"
+	"github.com/labstack/echo/v4"
 )
 
-// routes lists every route of the API, with who may call it. openapi.yaml
-// documents the same list (x-roles); TestRoutesMatchDocument keeps them
-// equal. Which département or venue a key may reach within its role is
-// decided in scope.go.
+// routes lists every route of the API, with the permission it needs
+// (package access grants them to roles). openapi.yaml documents the same
+// list, and its x-roles are the roles granting that permission;
+// TestRoutesMatchDocument keeps them equal. Which département or venue a
+// caller may reach within its permission is decided in scope.go.
 func (s *server) routes(e *echo.Echo) {
-	venue := s.require(apikeys.RoleVenue)
-	readers := s.require(apikeys.RoleVenue, apikeys.RoleAuditor, apikeys.RoleAdmin)
-	admin := s.require(apikeys.RoleAdmin)
-	anyone := s.require(apikeys.RoleAdmin, apikeys.RoleDepartment, apikeys.RoleVenue, apikeys.RoleAuditor)
-	// managers change a département's programme; overseers read it.
-	managers := s.require(apikeys.RoleAdmin, apikeys.RoleDepartment)
-	overseers := s.require(apikeys.RoleAdmin, apikeys.RoleDepartment, apikeys.RoleAuditor)
-	auditors := s.require(apikeys.RoleAdmin, apikeys.RoleAuditor)
-
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
@@ -27,64 +21,78 @@ func (s *server) routes(e *echo.Echo) {
 	v1.GET("/openapi.yaml", s.openAPI)
 	v1.GET("/keys", s.publicKeys) // public: offline verifiers need it
 
-	v1.POST("/vouchers/check", s.checkVoucher, venue, s.limitChecks)
+	s.guard(v1, http.MethodPost, "/vouchers/check", s.checkVoucher, need(access.Redeem), s.limitChecks)
 
-	v1.POST("/redemptions", s.redeem, venue, s.limitRedemptions)
-	v1.GET("/redemptions", s.listRedemptions, venue)
-	v1.GET("/redemptions/:id", s.getRedemption, venue)
-	v1.POST("/redemptions/:id/reversal", s.reverseRedemption, venue)
+	s.guard(v1, http.MethodPost, "/redemptions", s.redeem, need(access.Redeem), s.limitRedemptions)
+	s.guard(v1, http.MethodGet, "/redemptions", s.listRedemptions, need(access.Redeem))
+	s.guard(v1, http.MethodGet, "/redemptions/:id", s.getRedemption, need(access.Redeem))
+	s.guard(v1, http.MethodPost, "/redemptions/:id/reversal", s.reverseRedemption, need(access.Redeem))
 
-	v1.GET("/revocations", s.revocations, readers)
+	s.guard(v1, http.MethodGet, "/revocations", s.revocations, need(access.Revocations))
 
-	v1.POST("/pairings", s.createPairing, admin)
+	s.guard(v1, http.MethodPost, "/pairings", s.createPairing, need(access.Pair))
 	v1.POST("/pairing", s.pair) // public: the one-time code is the credential
-	v1.POST("/apikey/roll", s.rollKey, anyone)
-	v1.DELETE("/apikey", s.revokeKey, anyone)
+	s.guard(v1, http.MethodPost, "/apikey/roll", s.rollKey, need(access.OwnKey))
+	s.guard(v1, http.MethodDelete, "/apikey", s.revokeKey, need(access.OwnKey))
 
-	v1.POST("/batches", s.createBatch, managers)
-	v1.GET("/batches", s.listBatchesHandler, overseers)
-	v1.GET("/batches/:id", s.getBatch, overseers)
+	s.guard(v1, http.MethodPost, "/batches", s.createBatch, need(access.Order))
+	s.guard(v1, http.MethodGet, "/batches", s.listBatchesHandler, need(access.Read))
+	s.guard(v1, http.MethodGet, "/batches/:id", s.getBatch, need(access.Read))
 	// The files hold valid voucher codes, bearer instruments: only those
 	// who print and hand out chéquiers get them, never an auditor.
-	v1.GET("/batches/:id/files", s.listBatchFiles, managers)
-	v1.GET("/batches/:id/files/:part", s.getBatchFile, managers)
-	v1.GET("/warnings", s.listWarnings, overseers)
+	s.guard(v1, http.MethodGet, "/batches/:id/files", s.listBatchFiles, need(access.Order))
+	s.guard(v1, http.MethodGet, "/batches/:id/files/:part", s.getBatchFile, need(access.Order))
+	s.guard(v1, http.MethodGet, "/warnings", s.listWarnings, need(access.Read))
 
-	v1.GET("/chequiers", s.listChequiersHandler, overseers)
-	v1.GET("/chequiers/:number", s.getChequier, overseers)
-	v1.POST("/chequiers/activation", s.activateChequier, managers)
-	v1.POST("/chequiers/:number/void", s.voidChequier, managers)
-	v1.POST("/vouchers/:number/void", s.voidVoucher, managers)
+	s.guard(v1, http.MethodGet, "/chequiers", s.listChequiersHandler, need(access.Read))
+	s.guard(v1, http.MethodGet, "/chequiers/:number", s.getChequier, need(access.Read))
+	s.guard(v1, http.MethodPost, "/chequiers/activation", s.activateChequier, need(access.HandOver))
+	s.guard(v1, http.MethodPost, "/chequiers/:number/void", s.voidChequier, need(access.Void))
+	s.guard(v1, http.MethodPost, "/vouchers/:number/void", s.voidVoucher, need(access.Void))
 
-	v1.POST("/venues", s.createVenue, managers)
-	v1.GET("/venues", s.listVenues, overseers)
-	v1.GET("/venues/:id", s.getVenue, anyone)
-	v1.PATCH("/venues/:id", s.updateVenue, managers)
-	v1.POST("/venues/:id/label", s.changeVenueStatus(labelVenue, true), managers)
-	v1.POST("/venues/:id/suspension", s.changeVenueStatus(suspendVenue, false), managers)
-	v1.POST("/venues/:id/reinstatement", s.changeVenueStatus(reinstateVenue, false), managers)
-	v1.POST("/venues/:id/unlabelling", s.changeVenueStatus(unlabelVenue, false), managers)
-	v1.GET("/venue-change-requests", s.listChangeRequests, overseers)
-	v1.GET("/venue-change-requests/:id", s.getChangeRequest, overseers)
-	v1.POST("/venue-change-requests/:id/approval", s.decideChange("approval"), managers)
-	v1.POST("/venue-change-requests/:id/refusal", s.decideChange("refusal"), managers)
-	v1.POST("/venue-change-requests/:id/withdrawal", s.decideChange("withdrawal"), managers)
+	s.guard(v1, http.MethodPost, "/venues", s.createVenue, need(access.ManageVenues))
+	s.guard(v1, http.MethodGet, "/venues", s.listVenues, need(access.Read))
+	s.guard(v1, http.MethodGet, "/venues/:id", s.getVenue, need(access.Read, access.SeeVenue))
+	s.guard(v1, http.MethodPatch, "/venues/:id", s.updateVenue, need(access.ManageVenues))
+	s.guard(v1, http.MethodPost, "/venues/:id/label", s.changeVenueStatus(labelVenue, true), need(access.ManageVenues))
+	s.guard(v1, http.MethodPost, "/venues/:id/suspension", s.changeVenueStatus(suspendVenue, false), need(access.ManageVenues))
+	s.guard(v1, http.MethodPost, "/venues/:id/reinstatement", s.changeVenueStatus(reinstateVenue, false), need(access.ManageVenues))
+	s.guard(v1, http.MethodPost, "/venues/:id/unlabelling", s.changeVenueStatus(unlabelVenue, false), need(access.ManageVenues))
+	s.guard(v1, http.MethodGet, "/venue-change-requests", s.listChangeRequests, need(access.Read))
+	s.guard(v1, http.MethodGet, "/venue-change-requests/:id", s.getChangeRequest, need(access.Read))
+	s.guard(v1, http.MethodPost, "/venue-change-requests/:id/approval", s.decideChange("approval"), need(access.DecideChanges))
+	s.guard(v1, http.MethodPost, "/venue-change-requests/:id/refusal", s.decideChange("refusal"), need(access.DecideChanges))
+	s.guard(v1, http.MethodPost, "/venue-change-requests/:id/withdrawal", s.decideChange("withdrawal"), need(access.ManageVenues))
 
-	v1.GET("/departments", s.listDepartments, overseers)
-	v1.PATCH("/departments/:code", s.updateDepartment, managers)
+	s.guard(v1, http.MethodGet, "/departments", s.listDepartments, need(access.Read))
+	s.guard(v1, http.MethodPatch, "/departments/:code", s.updateDepartment, need(access.ManageDepartment))
 
-	v1.GET("/settlement/periods", s.listPeriods, overseers)
-	v1.POST("/settlement/adjustments", s.createAdjustment, managers)
-	v1.GET("/settlement/:department/:month", s.getPeriod, overseers)
-	v1.POST("/settlement/:department/:month/close", s.closePeriod, managers)
-	v1.GET("/settlement/:department/:month/statements.csv", s.periodCSV, overseers)
-	v1.GET("/settlement/:department/:month/statements/:file", s.statementPDF, anyone)
-	v1.GET("/settlement/:department/:month/sepa.xml", s.periodSEPA, overseers)
-	v1.GET("/statements", s.myStatements, venue)
+	s.guard(v1, http.MethodGet, "/settlement/periods", s.listPeriods, need(access.Read))
+	s.guard(v1, http.MethodPost, "/settlement/adjustments", s.createAdjustment, need(access.Settle))
+	s.guard(v1, http.MethodGet, "/settlement/:department/:month", s.getPeriod, need(access.Read))
+	s.guard(v1, http.MethodPost, "/settlement/:department/:month/close", s.closePeriod, need(access.Settle))
+	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements.csv", s.periodCSV, need(access.Read))
+	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements/:file", s.statementPDF, need(access.Read, access.VenueStatements))
+	s.guard(v1, http.MethodGet, "/settlement/:department/:month/sepa.xml", s.periodSEPA, need(access.Read))
+	s.guard(v1, http.MethodGet, "/statements", s.myStatements, need(access.VenueStatements))
 
-	v1.GET("/figures", s.getFigures, overseers)
-	v1.GET("/reports/programme.pdf", s.programmeReport, overseers)
-	v1.GET("/ledger/export", s.exportLedger, auditors)
+	s.guard(v1, http.MethodGet, "/figures", s.getFigures, need(access.Read))
+	s.guard(v1, http.MethodGet, "/reports/programme.pdf", s.programmeReport, need(access.Read))
+	s.guard(v1, http.MethodGet, "/ledger/export", s.exportLedger, need(access.ExportLedger))
 	s.pageRoutes(e) // the département and auditor pages and their sessions (pages.go)
 	s.scannerRoutes(e)
+}
+
+// need is the permissions of a route: any one of them admits.
+func need(perms ...access.Permission) []access.Permission { return perms }
+
+// guard adds a route behind require(perms), named after its permissions so
+// that the document's x-roles can be checked against access's table
+// (TestRolesMatchDocument).
+func (s *server) guard(g *echo.Group, method, path string, h echo.HandlerFunc, perms []access.Permission, mw ...echo.MiddlewareFunc) {
+	names := make([]string, len(perms))
+	for i, p := range perms {
+		names[i] = string(p)
+	}
+	g.Add(method, path, h, append([]echo.MiddlewareFunc{s.require(perms...)}, mw...)...).Name = "needs:" + strings.Join(names, ",")
 }

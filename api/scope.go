@@ -1,49 +1,51 @@
 package api
 
 import (
+	"passnum/access"
 	"slices"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum"
-	"passnum/apikeys"
 )
 
 // What each role may reach beyond what require admits, in one place:
 //
 //   - admin and auditor see every département; an auditor changes nothing
 //     (its routes are GET only).
-//   - A département key sees and changes its own département only. Asking
+//   - A département key, and the people of a département or of its
+//     distribution structures, see and change their own département only. Asking
 //     for another by name (a path segment, a query or body field) is 403
 //     forbidden: the caller knows what it asked for. A thing found by its
 //     own id or number (a batch, chéquier, voucher or venue) that belongs
 //     to another département is 404 not_found, as if it did not exist, like
 //     another venue's redemption: its existence is not revealed.
-//   - A venue key sees its own venue and statements only (404 otherwise).
+//   - A venue key, and a venue's people, see their own venue and its
+//     statements only (404 otherwise).
 
-// ownDepartment is the only département the caller may see, or "" for all.
-func ownDepartment(p apikeys.Principal) string {
-	if p.Role == apikeys.RoleDepartment {
-		return p.Department
-	}
-	return ""
-}
+// ownDepartment is the only département the caller may see, or "" for all
+// (a venue's principal reaches its own venue in any département, below).
+func ownDepartment(p access.Principal) string { return p.Department }
+
+// mayReachVenue reports whether the caller may see venue id: a venue's
+// principal its own only.
+func mayReachVenue(p access.Principal, id int64) bool { return p.VenueID == 0 || p.VenueID == id }
 
 // mayReach reports whether the caller may see data of département code.
-func mayReach(p apikeys.Principal, code string) bool {
+func mayReach(p access.Principal, code string) bool {
 	own := ownDepartment(p)
 	return own == "" || own == code
 }
 
 // mayReachAny reports whether the caller may see a venue labelled for these
 // départements.
-func mayReachAny(p apikeys.Principal, codes []string) bool {
+func mayReachAny(p access.Principal, codes []string) bool {
 	own := ownDepartment(p)
 	return own == "" || slices.Contains(codes, own)
 }
 
 // requireDepartment refuses a département key naming another département.
-func requireDepartment(p apikeys.Principal, code string) error {
+func requireDepartment(p access.Principal, code string) error {
 	if mayReach(p, code) {
 		return nil
 	}

@@ -139,7 +139,7 @@ func TestLogs(t *testing.T) {
 		}
 	}
 	if access == nil || access["method"] != "GET" || access["path"] != "/api/v1/redemptions" || access["status"] != 200.0 ||
-		access["principal"] != "pn_"+prefix || access["role"] != "venue" || access["duration"] == nil || access["level"] != "INFO" {
+		access["principal"] != "apikey:pn_"+prefix || access["role"] != "venue" || access["duration"] == nil || access["level"] != "INFO" {
 		t.Fatalf("access line: %v", access)
 	}
 	if warn == nil || warn["code"] != "not_found" || warn["status"] != 404.0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"passnum"
+	"passnum/access"
 	"passnum/apikeys"
 )
 
@@ -78,14 +79,14 @@ func noSession(err error) bool { return passnum.ErrorCode(err) == passnum.EUnaut
 // sessionPrincipal authenticates a request by its session cookie, for
 // require: a state-changing request must also carry the CSRF token, checked
 // before anything runs.
-func (s *server) sessionPrincipal(c echo.Context) (apikeys.Principal, error) {
+func (s *server) sessionPrincipal(c echo.Context) (access.Principal, error) {
 	ses, err := s.findSession(c)
 	if err != nil {
-		return apikeys.Principal{}, err
+		return access.Principal{}, err
 	}
 	state(c).principal = &ses.Principal
 	if err := checkCSRF(c, ses); err != nil {
-		return apikeys.Principal{}, err
+		return access.Principal{}, err
 	}
 	return ses.Principal, nil
 }
@@ -140,16 +141,8 @@ type sessionInfo struct {
 
 func newSessionInfo(ses apikeys.Session) sessionInfo {
 	p := ses.Principal
-	return sessionInfo{Role: p.Role, Department: p.Department, Name: p.Name, Prefix: p.Prefix,
-		Home: homePage(p.Role), ExpiresAt: ses.ExpiresAt.UTC(), CSRFToken: csrfToken(ses.Secret)}
-}
-
-// homePage is where a role lands after logging in.
-func homePage(role string) string {
-	if role == apikeys.RoleAuditor {
-		return "/auditeur/"
-	}
-	return "/departement/"
+	return sessionInfo{Role: audience(p), Department: p.Department, Name: p.Name, Prefix: p.Prefix,
+		Home: homePage(p), ExpiresAt: ses.ExpiresAt.UTC(), CSRFToken: csrfToken(ses.Secret)}
 }
 
 // login exchanges an API key for a session (POST /session). JSON only:

@@ -12,7 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"passnum"
-	"passnum/apikeys"
 	"passnum/ledger"
 	"passnum/sepa"
 	"passnum/settlement"
@@ -119,10 +118,8 @@ func (s *server) period(c echo.Context) (settlement.Period, error) {
 	if err != nil {
 		return settlement.Period{}, err
 	}
-	if p := principal(c); p.Role != apikeys.RoleVenue { // a venue reaches its own statement in any département
-		if err := requireDepartment(p, dept); err != nil {
-			return settlement.Period{}, err
-		}
+	if err := requireDepartment(principal(c), dept); err != nil {
+		return settlement.Period{}, err
 	}
 	m, err := settlement.ParseMonth(c.Param("month"))
 	if err != nil {
@@ -184,7 +181,7 @@ func (s *server) statementPDF(c echo.Context) error {
 	pr := principal(c)
 	noStatement := newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID,
 		passnum.Shorten(c.Param("month"), 16), passnum.Shorten(c.Param("department"), 8))
-	if pr.Role == apikeys.RoleVenue && pr.VenueID != venueID {
+	if !mayReachVenue(pr, venueID) {
 		return noStatement
 	}
 	p, err := s.period(c)

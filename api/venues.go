@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"passnum"
-	"passnum/apikeys"
+	"passnum/access"
 	"passnum/ledger"
 	"passnum/programme"
 	"passnum/voucher"
@@ -49,13 +49,13 @@ type labelJSON struct {
 // labelRank orders statuses from the most favourable.
 var labelRank = map[ledger.VenueStatus]int{ledger.VenueLabelled: 0, ledger.VenueSuspended: 1, ledger.VenueUnlabelled: 2}
 
-func newVenue(v programme.VenueWithDepartments, p apikeys.Principal) venueJSON {
+func newVenue(v programme.VenueWithDepartments, p access.Principal) venueJSON {
 	out := venueJSON{ID: v.ID, Name: v.Name, Status: ledger.VenueUnlabelled, SIRET: deref(v.SIRET), Address: v.Address, IBAN: deref(v.IBAN),
 		BIC: deref(v.BIC), Departments: v.Departments, Labels: []labelJSON{}, CreatedAt: v.CreatedAt.UTC()}
 	if out.Departments == nil {
 		out.Departments = []string{}
 	}
-	if p.Role != apikeys.RoleAuditor {
+	if !p.Has(access.RoleAuditor) {
 		contact := v.Contact
 		out.Contact = &contact
 	}
@@ -187,7 +187,7 @@ func (s *server) getVenue(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	if p.Role == apikeys.RoleVenue && p.VenueID != id {
+	if !mayReachVenue(p, id) {
 		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas ou n'est pas accessible avec cette clé.", id)
 	}
 	v, err := s.Programme.Venue(c.Request().Context(), id, ownDepartment(p))

@@ -19,16 +19,9 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 	"passnum/voucher"
-)
-
-// Roles.
-const (
-	RoleAdmin      = "admin"      // everything
-	RoleDepartment = "department" // one département's batches, chéquiers and venues
-	RoleVenue      = "venue"      // one venue's redemptions
-	RoleAuditor    = "auditor"    // read everything, change nothing
 )
 
 // Error codes.
@@ -42,19 +35,6 @@ var (
 	keyName    = passnum.Text{What: "Le nom de la clé", Max: 100, Required: true, Example: "logiciel de suivi du CCAS"}
 	deviceName = passnum.Text{What: "Le nom de l'appareil", Max: 100, Required: true, Example: "tablette accueil"}
 )
-
-// Principal is who a request acts as.
-type Principal struct {
-	KeyID      int64
-	Prefix     string
-	Role       string
-	Department string // for RoleDepartment
-	VenueID    int64  // for RoleVenue
-	Name       string
-}
-
-// Actor names the principal in the ledger.
-func (p Principal) Actor() string { return "apikey:" + p.Prefix }
 
 // Spec says what a new key may do.
 type Spec struct {
@@ -77,7 +57,7 @@ type Service struct {
 }
 
 type cachedKey struct {
-	p  Principal
+	p  access.Principal
 	at time.Time
 }
 
@@ -128,16 +108,16 @@ func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, pairing int64) 
 	now := tx.Now()
 	k := ledger.APIKey{Role: spec.Role, Name: spec.Name, CreatedAt: now}
 	switch spec.Role {
-	case RoleAdmin, RoleAuditor:
+	case access.RoleAdmin, access.RoleAuditor:
 		if spec.Department != "" || spec.VenueID != 0 {
 			return "", k, passnum.Invalid("Une clé d'administrateur ou d'auditeur vaut pour tout le programme : elle ne se rattache ni à un département ni à un lieu.")
 		}
-	case RoleDepartment:
+	case access.RoleDepartment:
 		if !voucher.ValidDepartment(spec.Department) || spec.VenueID != 0 {
 			return "", k, passnum.Invalid("Une clé de département se rattache à un département, par son code (par exemple 78), et à aucun lieu.")
 		}
 		k.DepartmentCode = &spec.Department
-	case RoleVenue:
+	case access.RoleVenue:
 		if spec.VenueID <= 0 || spec.Department != "" {
 			return "", k, passnum.Invalid("Une clé de lieu se rattache à un lieu, par son numéro, et à aucun département.")
 		}
@@ -149,7 +129,7 @@ func (s *Service) create(tx *ledger.Tx, spec Spec, actor string, pairing int64) 
 	k.Prefix, k.SecretHash = prefix, hash(secret)
 	if err := tx.Create(&k).Error; err != nil {
 		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrConstraint) {
-			if spec.Role == RoleVenue {
+			if spec.Role == access.RoleVenue {
 				return "", k, passnum.NotFound("Le lieu %d n'existe pas.", spec.VenueID)
 			}
 			return "", k, passnum.NotFound("Le département %s n'existe pas dans le programme.", spec.Department)
@@ -213,7 +193,7 @@ func revoke(tx *ledger.Tx, prefix, actor string) error {
 
 // Roll replaces the principal's key by a new one with the same role and
 // scope, in one transaction: the old key stops working as the new one starts.
-func (s *Service) Roll(ctx context.Context, p Principal, actor string) (string, ledger.APIKey, error) {
+func (s *Service) Roll(ctx context.Context, p access.Principal, actor string) (string, ledger.APIKey, error) {
 	defer s.forget(p.Prefix)
 	prefix, secret := newSecret()
 	var k ledger.APIKey
@@ -258,11 +238,11 @@ const lastUsedGranularity = time.Minute
 // Authenticate returns the principal of a secret key. Every failure is the
 // same unauthorized error, so that a caller learns nothing of which part
 // was wrong; the comparison takes the same time whatever the secret.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, secret string) (access.Principal, error) {
 	denied := passnum.Errorf(passnum.KindUnauthorized, passnum.EUnauthorized, "Clé d'accès absente, inconnue ou révoquée.")
 	prefix, ok := PrefixOf(secret)
 	if !ok {
-		return Principal{}, denied
+		return access.Principal{}, denied
 	}
 	h := hash(secret)
 	now := s.DB.Now()
@@ -276,20 +256,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	err := s.DB.Read(ctx).Raw(`SELECT id, prefix, secret_hash, role, department_code, venue_id, name, revoked_at, last_used_at
 		FROM api_keys WHERE prefix = ?`, prefix).Scan(&rows).Error
 	if err != nil {
-		return Principal{}, err
+		return access.Principal{}, err
 	}
 	if len(rows) == 0 {
 		subtle.ConstantTimeCompare(h, make([]byte, sha256.Size)) // same work as a known prefix
-		return Principal{}, denied
+		return access.Principal{}, denied
 	}
 	k := rows[0]
 	if subtle.ConstantTimeCompare(h, k.SecretHash) != 1 || k.RevokedAt != nil {
-		return Principal{}, denied
+		return access.Principal{}, denied
 	}
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > lastUsedGranularity {
 		s.DB.Read(ctx).Model(&ledger.APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now)
 	}
-	p := Principal{KeyID: k.ID, Prefix: k.Prefix, Role: k.Role, Name: k.Name}
+	p := access.Principal{KeyID: k.ID, Prefix: k.Prefix, Roles: []string{k.Role}, Name: k.Name}
 	if k.DepartmentCode != nil {
 		p.Department = *k.DepartmentCode
 	}

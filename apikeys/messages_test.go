@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"passnum"
+	"passnum/access"
 	"passnum/apikeys"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
@@ -17,7 +18,7 @@ func TestMessages(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		s, p := f.keys, f.pairings
-		_, k, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAuditor, Name: "CRC"}, "test")
+		_, k, err := s.Create(ctx, apikeys.Spec{Role: access.RoleAuditor, Name: "CRC"}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,16 +42,16 @@ func TestMessages(t *testing.T) {
 		}{
 			{"UnknownRole", create(apikeys.Spec{Role: "root", Name: "x"}), passnum.EInvalid,
 				"Le rôle « root » n'existe pas : une clé est admin (administrateur), department (département), venue (lieu) ou auditor (auditeur)."},
-			{"AdminWithDepartment", create(apikeys.Spec{Role: apikeys.RoleAdmin, Department: "78", Name: "x"}), passnum.EInvalid, everywhere},
-			{"AuditorWithVenue", create(apikeys.Spec{Role: apikeys.RoleAuditor, VenueID: f.venue, Name: "x"}), passnum.EInvalid, everywhere},
-			{"DepartmentMissing", create(apikeys.Spec{Role: apikeys.RoleDepartment, Name: "x"}), passnum.EInvalid, department},
-			{"DepartmentMalformed", create(apikeys.Spec{Role: apikeys.RoleDepartment, Department: "Yvelines", Name: "x"}), passnum.EInvalid, department},
-			{"DepartmentWithVenue", create(apikeys.Spec{Role: apikeys.RoleDepartment, Department: "78", VenueID: f.venue, Name: "x"}), passnum.EInvalid, department},
-			{"VenueMissing", create(apikeys.Spec{Role: apikeys.RoleVenue, Name: "x"}), passnum.EInvalid, venue},
-			{"VenueWithDepartment", create(apikeys.Spec{Role: apikeys.RoleVenue, VenueID: f.venue, Department: "78", Name: "x"}), passnum.EInvalid, venue},
-			{"DepartmentUnknown", create(apikeys.Spec{Role: apikeys.RoleDepartment, Department: "75", Name: "x"}), passnum.ENotFound,
+			{"AdminWithDepartment", create(apikeys.Spec{Role: access.RoleAdmin, Department: "78", Name: "x"}), passnum.EInvalid, everywhere},
+			{"AuditorWithVenue", create(apikeys.Spec{Role: access.RoleAuditor, VenueID: f.venue, Name: "x"}), passnum.EInvalid, everywhere},
+			{"DepartmentMissing", create(apikeys.Spec{Role: access.RoleDepartment, Name: "x"}), passnum.EInvalid, department},
+			{"DepartmentMalformed", create(apikeys.Spec{Role: access.RoleDepartment, Department: "Yvelines", Name: "x"}), passnum.EInvalid, department},
+			{"DepartmentWithVenue", create(apikeys.Spec{Role: access.RoleDepartment, Department: "78", VenueID: f.venue, Name: "x"}), passnum.EInvalid, department},
+			{"VenueMissing", create(apikeys.Spec{Role: access.RoleVenue, Name: "x"}), passnum.EInvalid, venue},
+			{"VenueWithDepartment", create(apikeys.Spec{Role: access.RoleVenue, VenueID: f.venue, Department: "78", Name: "x"}), passnum.EInvalid, venue},
+			{"DepartmentUnknown", create(apikeys.Spec{Role: access.RoleDepartment, Department: "75", Name: "x"}), passnum.ENotFound,
 				"Le département 75 n'existe pas dans le programme."},
-			{"VenueUnknown", create(apikeys.Spec{Role: apikeys.RoleVenue, VenueID: 99, Name: "x"}), passnum.ENotFound, "Le lieu 99 n'existe pas."},
+			{"VenueUnknown", create(apikeys.Spec{Role: access.RoleVenue, VenueID: 99, Name: "x"}), passnum.ENotFound, "Le lieu 99 n'existe pas."},
 			{"RevokeUnknown", func() error { return s.Revoke(ctx, "pn_nothing", "test") }, apikeys.EKeyNotFound,
 				"Il n'y a pas de clé d'accès pn_nothing."},
 			{"RevokeTwice", func() error { return s.Revoke(ctx, k.Prefix, "test") }, passnum.EConflict,

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/access"
 	"passnum/keys"
 	"passnum/ledger"
 	"passnum/voucher"
@@ -117,7 +118,7 @@ func (p *Pairings) Redeem(ctx context.Context, code string) (Paired, error) {
 		if subtle.ConstantTimeCompare(hash[:], row.SecretSHA256) != 1 || row.UsedAt != nil || !now.Before(row.ExpiresAt) {
 			return refused
 		}
-		secret, k, err := p.Keys.create(tx, Spec{Role: RoleVenue, VenueID: row.VenueID, Name: row.Name}, "pairing:"+strconv.FormatInt(row.ID, 10), row.ID)
+		secret, k, err := p.Keys.create(tx, Spec{Role: access.RoleVenue, VenueID: row.VenueID, Name: row.Name}, "pairing:"+strconv.FormatInt(row.ID, 10), row.ID)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/apikeys"
 	"passnum/audit"
 	"passnum/ledger"
@@ -33,7 +34,7 @@ func TestPairing(t *testing.T) {
 			t.Fatal(err)
 		}
 		pr, err := s.Authenticate(ctx, paired.Secret)
-		if err != nil || pr.Role != apikeys.RoleVenue || pr.VenueID != f.venue || pr.Name != "tablette accueil" || paired.Venue.Name != "Lieu" {
+		if err != nil || !pr.Has(access.RoleVenue) || pr.VenueID != f.venue || pr.Name != "tablette accueil" || paired.Venue.Name != "Lieu" {
 			t.Fatalf("paired key: %+v %+v %v", pr, paired.Venue, err)
 		}
 		if _, err := p.Redeem(ctx, pc.Code); passnum.ErrorCode(err) != apikeys.EPairingRefused {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -35,15 +36,15 @@ type Session struct {
 	ID        int64
 	Secret    string // what the browser sends back; only its SHA-256 is stored
 	ExpiresAt time.Time
-	Principal Principal // the key's, as when it was opened
+	Principal access.Principal // the key's, as when it was opened
 }
 
 // OpenSession opens a session for p, the principal Authenticate found for
 // the key the person typed. Expired sessions are swept here, the one place
 // that adds rows. Errors: forbidden (a venue key: its devices use the
 // scanner, not the pages).
-func (s *Service) OpenSession(ctx context.Context, p Principal) (Session, error) {
-	if p.Role == RoleVenue {
+func (s *Service) OpenSession(ctx context.Context, p access.Principal) (Session, error) {
+	if p.Has(access.RoleVenue) {
 		return Session{}, passnum.Errorf(passnum.KindForbidden, passnum.EForbidden,
 			"Cette clé est celle d'un lieu : elle sert au scanner des chèques, pas à ces pages. Utilisez une clé de département ou d'auditeur.")
 	}
@@ -92,11 +93,11 @@ func (s *Service) Session(ctx context.Context, secret string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if len(rows) == 0 || !s.DB.Now().Before(rows[0].ExpiresAt) || rows[0].Role == RoleVenue {
+	if len(rows) == 0 || !s.DB.Now().Before(rows[0].ExpiresAt) || rows[0].Role == access.RoleVenue {
 		return Session{}, none
 	}
 	r := rows[0]
-	p := Principal{KeyID: r.KeyID, Prefix: r.Prefix, Role: r.Role, Name: r.Name}
+	p := access.Principal{KeyID: r.KeyID, Prefix: r.Prefix, Roles: []string{r.Role}, Name: r.Name}
 	if r.DepartmentCode != nil {
 		p.Department = *r.DepartmentCode
 	}

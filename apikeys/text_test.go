@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"passnum"
+	"passnum/access"
 	"passnum/apikeys"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
@@ -28,15 +29,15 @@ func TestFreeText(t *testing.T) {
 			msg  string
 		}{
 			{"KeyNameEmpty", func() error {
-				_, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: " "}, "test")
+				_, _, err := s.Create(ctx, apikeys.Spec{Role: access.RoleAdmin, Name: " "}, "test")
 				return err
 			}, key},
 			{"KeyNameTooLong", func() error {
-				_, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: strings.Repeat("é", 101)}, "test")
+				_, _, err := s.Create(ctx, apikeys.Spec{Role: access.RoleAdmin, Name: strings.Repeat("é", 101)}, "test")
 				return err
 			}, key},
 			{"KeyNameControl", func() error {
-				_, _, err := s.Create(ctx, apikeys.Spec{Role: apikeys.RoleAdmin, Name: "exploitation\x00"}, "test")
+				_, _, err := s.Create(ctx, apikeys.Spec{Role: access.RoleAdmin, Name: "exploitation\x00"}, "test")
 				return err
 			}, key},
 			{"DeviceNameControl", func() error { _, err := p.Create(ctx, f.venue, "tablette\naccueil", "admin"); return err }, device},

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"passnum/access"
 	"passnum/apikeys"
 	"passnum/audit"
 	"passnum/figures"
@@ -23,7 +24,7 @@ import (
 func (e *env) device(t testing.TB, venue int64) int64 {
 	t.Helper()
 	keys := &apikeys.Service{DB: e.DB}
-	_, k, err := keys.Create(context.Background(), apikeys.Spec{Role: apikeys.RoleVenue, VenueID: venue, Name: "tablette"}, "test")
+	_, k, err := keys.Create(context.Background(), apikeys.Spec{Role: access.RoleVenue, VenueID: venue, Name: "tablette"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

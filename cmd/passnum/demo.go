@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum"
+	"passnum/access"
 	"passnum/apikeys"
 	"passnum/audit"
 	"passnum/figures"
@@ -441,10 +442,10 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		label string
 		spec  apikeys.Spec
 	}{
-		{"venue (Médiathèque Mitterrand)", apikeys.Spec{Role: apikeys.RoleVenue, VenueID: 1, Name: "démo : lieu"}},
-		{"département 78", apikeys.Spec{Role: apikeys.RoleDepartment, Department: "78", Name: "démo : département"}},
-		{"auditor", apikeys.Spec{Role: apikeys.RoleAuditor, Name: "démo : auditeur"}},
-		{"admin (every département)", apikeys.Spec{Role: apikeys.RoleAdmin, Name: "démo : administration"}},
+		{"venue (Médiathèque Mitterrand)", apikeys.Spec{Role: access.RoleVenue, VenueID: 1, Name: "démo : lieu"}},
+		{"département 78", apikeys.Spec{Role: access.RoleDepartment, Department: "78", Name: "démo : département"}},
+		{"auditor", apikeys.Spec{Role: access.RoleAuditor, Name: "démo : auditeur"}},
+		{"admin (every département)", apikeys.Spec{Role: access.RoleAdmin, Name: "démo : administration"}},
 	} {
 		secret, _, err := keys.Create(ctx, k.spec, "demo")
 		if err != nil {
