@@ -105,9 +105,6 @@ var roles = map[string]role{
 	RoleVenueVolunteer: {"bénévole du lieu", []Permission{Redeem, SeeVenue}},
 }
 
-// Known tells whether role exists.
-func Known(role string) bool { _, ok := roles[role]; return ok }
-
 // RoleName is a role's French name, for messages and pages.
 func RoleName(role string) string { return roles[role].name }
 
