@@ -23,3 +23,6 @@ func HashWith(pw string, memoryKiB, passes uint32) string {
 	return encodeHash(argonParams{memoryKiB: memoryKiB, time: passes, threads: 1}, salt,
 		argon2.IDKey([]byte(pw), salt, passes, memoryKiB, 1, keyLen))
 }
+
+// ArgonRuns is how many Argon2id computations ran so far.
+func ArgonRuns() int64 { return argonRuns.Load() }

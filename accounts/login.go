@@ -170,13 +170,8 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 		return Login{}, err
 	}
 	l := Login{Account: personOf(a), Memberships: members}
-	if a.TOTPConfirmedAt == nil {
-		for _, m := range members {
-			if access.MovesMoney(m.Role) {
-				l.Status, l.Memberships = LoginEnrolTOTP, nil
-				break
-			}
-		}
+	if mustEnrol(a.TOTPConfirmedAt != nil, members) {
+		l.Status, l.Memberships = LoginEnrolTOTP, nil
 	}
 	return l, nil
 }
@@ -253,27 +248,6 @@ func locked(why string, wait time.Duration) error {
 func (s *Service) dummyHash() string {
 	s.dummyOnce.Do(func() { s.dummy = hashPassword(rand.Text()) })
 	return s.dummy
-}
-
-// members lists an account's roles, by organisation then role.
-func (s *Service) members(q *gorm.DB, account int64) ([]Member, error) {
-	var ms []ledger.Membership
-	if err := q.Where("account_id = ?", account).Order("organisation_id, role").Find(&ms).Error; err != nil {
-		return nil, err
-	}
-	out := make([]Member, 0, len(ms))
-	orgs := map[int64]ledger.Organisation{}
-	for _, m := range ms {
-		o, ok := orgs[m.OrganisationID]
-		if !ok {
-			if err := q.Where("id = ?", m.OrganisationID).Take(&o).Error; err != nil {
-				return nil, err
-			}
-			orgs[o.ID] = o
-		}
-		out = append(out, Member{Organisation: o, Role: m.Role})
-	}
-	return out, nil
 }
 
 // TOTPEnrolment is a second factor to add to an authenticator application.

@@ -53,10 +53,10 @@ func (s *Service) People(ctx context.Context, c Caller, org Org) ([]Holder, erro
 	return out, err
 }
 
-// Disable stops an account at once: it can no longer log in, and whatever
-// it asks for afterwards is refused (standingOf). Whoever manages one of
-// the account's organisations may disable it, an admin any, no one its own
-// account, and only an admin another admin. Errors: not_found, forbidden(),
+// Disable stops an account at once: it can no longer log in, its sessions
+// end, and whatever it asks for afterwards is refused (standingOf).
+// Whoever manages one of the account's organisations may disable it, an
+// admin any, no one its own account, and only an admin another admin. Errors: not_found, forbidden(),
 // conflict (already disabled).
 func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -101,6 +101,9 @@ func (s *Service) Disable(ctx context.Context, c Caller, account int64) error {
 		}
 		if r.RowsAffected != 1 {
 			return passnum.Conflict("Le compte %d est déjà désactivé.", account)
+		}
+		if err := endSessions(tx, account); err != nil {
+			return err
 		}
 		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(account), Department: dept,
 			Actor: c.Actor(), At: tx.Now(), Data: ledger.AccountDisabled{Account: account}})

@@ -86,12 +86,18 @@ func hashPassword(pw string) string {
 // per-address lockout (Login) keeps one sprayer's queue short.
 var argonSlots = make(chan struct{}, runtime.NumCPU())
 
-// argonBusy counts the computations in their slot, for the test of the bound.
-var argonBusy atomic.Int32
+// argonBusy counts the computations in their slot, for the test of the
+// bound; argonRuns counts them all, for the test that an unknown address
+// costs the same work as a wrong password.
+var (
+	argonBusy atomic.Int32
+	argonRuns atomic.Int64
+)
 
 func argonKey(pw, salt []byte, p argonParams, n uint32) []byte {
 	argonSlots <- struct{}{}
 	argonBusy.Add(1)
+	argonRuns.Add(1)
 	defer func() {
 		argonBusy.Add(-1)
 		<-argonSlots

@@ -59,10 +59,8 @@ func (s *Service) RequestReset(ctx context.Context, address string) (string, err
 // other one of the account stop working, and the failed logins of its
 // address are forgotten. Errors: invalid (password), link_invalid,
 // link_used, link_expired, account_disabled.
-//
-// Sessions: accounts have none yet (the pages' sessions, apikeys
-// sessions.go, are opened with API keys). When they do, Reset must end the
-// account's sessions in this transaction.
+// The account's sessions end with the old password: whoever stole one
+// is logged out.
 func (s *Service) Reset(ctx context.Context, token, password string) error {
 	pw, err := checkPassword(password)
 	if err != nil {
@@ -99,6 +97,9 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 			return err
 		}
 		if err := tx.Where("email_sha256 = ?", throttleKey(a.Email)).Delete(&ledger.LoginThrottle{}).Error; err != nil {
+			return err
+		}
+		if err := endSessions(tx, a.ID); err != nil {
 			return err
 		}
 		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Actor: access.AccountActor(a.ID, 0), At: now,

@@ -18,3 +18,21 @@ type WebSession struct {
 }
 
 func (WebSession) TableName() string { return "web_sessions" }
+
+// AccountSession is a browser's login with a person's account
+// (accounts/sessions.go): the same cookie and stored hash as a WebSession,
+// for one of the account's organisations (none until the account has the
+// second factor its roles need). It ends at its expiry, at logout, when
+// its owner ends it from another browser, when the account is disabled and
+// when its password is reset.
+type AccountSession struct {
+	ID             int64     `gorm:"primaryKey"`
+	TokenHash      []byte    `gorm:"not null"`
+	AccountID      int64     `gorm:"not null"`
+	OrganisationID *int64    // nil: none chosen yet
+	UserAgent      string    `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+	ExpiresAt      time.Time `gorm:"not null"`
+}
+
+func (AccountSession) TableName() string { return "account_sessions" }
