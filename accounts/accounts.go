@@ -232,7 +232,7 @@ func email(s string) (string, error) {
 	local, domain, ok := strings.Cut(e, "@")
 	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
 		strings.Contains(domain, "@") || len(e) > 254 || strings.ContainsFunc(e, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return "", passnum.Invalid("« %s » n’est pas une adresse e-mail : écrivez-la comme prenom.nom@exemple.fr.", passnum.Shorten(strings.TrimSpace(s), 60))
+		return "", passnum.Invalid("« %s » n’est pas une adresse e-mail : écrivez-la comme prenom.nom@exemple.fr.", passnum.Shorten(strings.TrimSpace(s), 60)).On("email")
 	}
 	return e, nil
 }

@@ -1,20 +1,8 @@
 package accounts
 
 import (
-	"time"
-
 	"golang.org/x/crypto/argon2"
 )
-
-// TOTPCode is the 6-digit code of a base32 secret at t, as the person's
-// application shows it.
-func TOTPCode(secret string, t time.Time) string {
-	b, err := totpBase32.DecodeString(secret)
-	if err != nil {
-		panic(err)
-	}
-	return totpCode(b, totpStepAt(t), totpDigits)
-}
 
 // HashWith hashes a password with other Argon2id parameters than today's,
 // as an older release might have.

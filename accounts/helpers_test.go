@@ -71,7 +71,7 @@ func (f *fixture) enrol(t *testing.T, account int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.ConfirmTOTP(ctx, account, accounts.TOTPCode(e.Secret, f.Clock.T)); err != nil {
+	if err := f.s.ConfirmTOTP(ctx, account, accountstest.TOTP(e.Secret, f.Clock.T)); err != nil {
 		t.Fatal(err)
 	}
 	f.Clock.T = f.Clock.T.Add(30 * time.Second) // the confirming code is spent

@@ -22,6 +22,7 @@ type Invitation struct {
 	Token        string
 	Email        string
 	Organisation ledger.Organisation
+	Label        string // the organisation's name, for the mail
 	Role         string
 	ExpiresAt    time.Time
 }
@@ -74,6 +75,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org,
 			return err
 		}
 		inv.ID, inv.ExpiresAt, inv.Token = row.ID, row.ExpiresAt, linkToken(row.ID, secret)
+		if inv.Label, err = label(tx.DB, inv.Organisation); err != nil {
+			return err
+		}
 		return tx.Append(ledger.Record{Entity: "invitation", EntityID: itoa(row.ID), Department: deref(inv.Organisation.DepartmentCode),
 			Actor: c.Actor(), At: now, Data: ledger.AccountInvited{ID: row.ID, Organisation: inv.Organisation.ID, Role: role,
 				ExpiresAt: formatTime(row.ExpiresAt)}})
@@ -95,7 +99,8 @@ var kindNames = map[ledger.OrganisationKind]string{
 // Accepted is the result of an accepted invitation.
 type Accepted struct {
 	Account      int64
-	Created      bool // a new account; false: the role was added to an existing one
+	Email        string // the address invited, which logs in
+	Created      bool   // a new account; false: the role was added to an existing one
 	Organisation int64
 	Role         string
 }
@@ -115,7 +120,7 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 	if err := invitationState(inv, s.DB.Now()); err != nil {
 		return Accepted{}, err
 	}
-	res := Accepted{Organisation: inv.OrganisationID, Role: inv.Role}
+	res := Accepted{Email: inv.Email, Organisation: inv.OrganisationID, Role: inv.Role}
 	var existing []ledger.Account
 	if err := s.DB.Read(ctx).Where("email = ?", inv.Email).Limit(1).Find(&existing).Error; err != nil {
 		return Accepted{}, err
@@ -131,7 +136,7 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 		}
 		if ok, _ := verifyPassword(a.PasswordHash, password); !ok {
 			return Accepted{}, s.fail(ctx, key, passnum.Invalid(
-				"Un compte existe déjà pour l’adresse %s : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »).", inv.Email))
+				"Un compte existe déjà pour l’adresse %s : tapez son mot de passe pour accepter l’invitation (ou changez-le d’abord avec « mot de passe oublié »).", inv.Email).On("password"))
 		}
 		if a.DisabledAt != nil {
 			return Accepted{}, accountDisabled()

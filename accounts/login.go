@@ -87,10 +87,13 @@ func personOf(a ledger.Account) Person {
 type Member struct {
 	Organisation ledger.Organisation
 	Role         string
+	// Label names the organisation as its people know it: the
+	// département's or the venue's name, the structure's or the body's.
+	Label string
 }
 
 func loginFailed() *passnum.Error {
-	return passnum.Errorf(passnum.KindUnauthorized, ELoginFailed, "Adresse e-mail ou mot de passe incorrect.")
+	return passnum.Errorf(passnum.KindUnauthorized, ELoginFailed, "Adresse e-mail ou mot de passe incorrect.").On("password")
 }
 
 func accountDisabled() *passnum.Error {
@@ -138,7 +141,7 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	switch {
 	case a.TOTPConfirmedAt != nil && totp == "":
 		return Login{}, passnum.Errorf(passnum.KindUnauthorized, ETOTPRequired,
-			"Tapez le code à 6 chiffres que montre votre application d’authentification.")
+			"Tapez le code à 6 chiffres que montre votre application d’authentification.").On("totp")
 	case a.TOTPConfirmedAt != nil:
 		st, ok := totpMatch(a.TOTPSecret, totp, now, a.TOTPLastStep)
 		if !ok {
@@ -178,7 +181,7 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 
 func totpInvalid() *passnum.Error {
 	return passnum.Errorf(passnum.KindUnauthorized, ETOTPInvalid,
-		"Ce code ne convient pas, ou il a déjà servi : attendez que votre application en montre un nouveau et tapez-le.")
+		"Ce code ne convient pas, ou il a déjà servi : attendez que votre application en montre un nouveau et tapez-le.").On("totp")
 }
 
 // lockedOut returns the lockout error while the address is locked.

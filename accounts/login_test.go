@@ -79,7 +79,7 @@ func TestLoginTOTP(t *testing.T) {
 		}
 		events := ledgertest.Count(t, db, &ledger.Event{})
 		wrong := "000000"
-		if accounts.TOTPCode(e.Secret, f.Clock.T) == wrong {
+		if accountstest.TOTP(e.Secret, f.Clock.T) == wrong {
 			wrong = "111111"
 		}
 		wantError(t, f.s.ConfirmTOTP(ctx, f.manager.Account, wrong), accounts.ETOTPInvalid,
@@ -88,7 +88,7 @@ func TestLoginTOTP(t *testing.T) {
 			t.Fatal("a refused confirmation wrote an event")
 		}
 		now := f.Clock.T
-		if err := f.s.ConfirmTOTP(ctx, f.manager.Account, accounts.TOTPCode(e.Secret, now)); err != nil {
+		if err := f.s.ConfirmTOTP(ctx, f.manager.Account, accountstest.TOTP(e.Secret, now)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.s.EnrolTOTP(ctx, f.manager.Account); err == nil {
@@ -97,11 +97,11 @@ func TestLoginTOTP(t *testing.T) {
 		_, err = f.s.Login(ctx, addr, accountstest.Password, "")
 		wantError(t, err, accounts.ETOTPRequired, "Tapez le code à 6 chiffres que montre votre application d’authentification.")
 		// The confirming code is spent.
-		_, err = f.s.Login(ctx, addr, accountstest.Password, accounts.TOTPCode(e.Secret, now))
+		_, err = f.s.Login(ctx, addr, accountstest.Password, accountstest.TOTP(e.Secret, now))
 		wantError(t, err, accounts.ETOTPInvalid, "Ce code ne convient pas, ou il a déjà servi : attendez que votre application en montre un nouveau et tapez-le.")
 		// 30 s later, the phone a step behind: its code passes once.
 		f.Clock.T = now.Add(60 * time.Second)
-		behind := accounts.TOTPCode(e.Secret, now.Add(30*time.Second))
+		behind := accountstest.TOTP(e.Secret, now.Add(30*time.Second))
 		l, err := f.s.Login(ctx, addr, accountstest.Password, behind)
 		if err != nil || l.Status != accounts.LoginOK || len(l.Memberships) != 1 {
 			t.Fatalf("login with the code of the step before: %+v, %v", l, err)
@@ -111,11 +111,11 @@ func TestLoginTOTP(t *testing.T) {
 		}
 		// Two steps away, either way.
 		for _, d := range []time.Duration{-60 * time.Second, 60 * time.Second} {
-			if _, err := f.s.Login(ctx, addr, accountstest.Password, accounts.TOTPCode(e.Secret, f.Clock.T.Add(d))); accountsCode(err) != accounts.ETOTPInvalid {
+			if _, err := f.s.Login(ctx, addr, accountstest.Password, accountstest.TOTP(e.Secret, f.Clock.T.Add(d))); accountsCode(err) != accounts.ETOTPInvalid {
 				t.Fatalf("code %v away: %v", d, err)
 			}
 		}
-		ahead := accounts.TOTPCode(e.Secret, f.Clock.T.Add(30*time.Second))
+		ahead := accountstest.TOTP(e.Secret, f.Clock.T.Add(30*time.Second))
 		if _, err := f.s.Login(ctx, addr, accountstest.Password, ahead); err != nil {
 			t.Fatalf("code of the step after: %v", err)
 		}
@@ -236,7 +236,7 @@ func TestTOTPReplayConcurrently(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		secret := f.enrol(t, f.manager.Account)
-		code := accounts.TOTPCode(secret, f.Clock.T)
+		code := accountstest.TOTP(secret, f.Clock.T)
 		const n = 8
 		errs := make([]error, n)
 		var wg sync.WaitGroup

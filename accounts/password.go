@@ -51,18 +51,18 @@ const (
 // states the rule.
 func checkPassword(pw string) (string, error) {
 	if !utf8.ValidString(pw) {
-		return "", passnum.Invalid("Le mot de passe contient des caractères illisibles : tapez-le à nouveau.")
+		return "", passnum.Invalid("Le mot de passe contient des caractères illisibles : tapez-le à nouveau.").On("password")
 	}
 	pw = norm.NFKC.String(pw)
 	n := utf8.RuneCountInString(pw)
 	if n < MinPasswordLength {
-		return "", passnum.Invalid("Le mot de passe doit faire au moins %d caractères (il en fait %d). Une phrase de plusieurs mots que vous retenez facilement convient très bien.", MinPasswordLength, n)
+		return "", passnum.Invalid("Le mot de passe doit faire au moins %d caractères (il en fait %d). Une phrase de plusieurs mots que vous retenez facilement convient très bien.", MinPasswordLength, n).On("password")
 	}
 	if n > maxPasswordLength {
-		return "", passnum.Invalid("Le mot de passe fait au plus %d caractères (il en fait %d).", maxPasswordLength, n)
+		return "", passnum.Invalid("Le mot de passe fait au plus %d caractères (il en fait %d).", maxPasswordLength, n).On("password")
 	}
 	if strings.TrimSpace(pw) == "" {
-		return "", passnum.Invalid("Le mot de passe ne peut pas être fait que d’espaces.")
+		return "", passnum.Invalid("Le mot de passe ne peut pas être fait que d’espaces.").On("password")
 	}
 	return pw, nil
 }

@@ -284,14 +284,38 @@ func endSessions(tx *ledger.Tx, account int64) error {
 // query: a session reads them on every request.
 func (s *Service) members(q *gorm.DB, account int64) ([]Member, error) {
 	var rows []struct {
-		Role string
+		Role, Label string
 		ledger.Organisation
 	}
-	err := q.Raw(`SELECT m.role, o.* FROM memberships m JOIN organisations o ON o.id = m.organisation_id
+	err := q.Raw(`SELECT m.role, o.*, `+labelColumn+` AS label
+		FROM memberships m JOIN organisations o ON o.id = m.organisation_id `+labelJoins+`
 		WHERE m.account_id = ? ORDER BY m.organisation_id, m.role`, account).Scan(&rows).Error
 	out := make([]Member, len(rows))
 	for i, r := range rows {
-		out[i] = Member{Organisation: r.Organisation, Role: r.Role}
+		out[i] = Member{Organisation: r.Organisation, Role: r.Role, Label: labelOf(r.Organisation, r.Label)}
 	}
 	return out, err
+}
+
+// An organisation's label is the name its people know it by: a
+// département's name and code, a venue's name, a structure's or an
+// auditors' body's own; labelColumn reads it for o, with labelJoins.
+const (
+	labelColumn = `COALESCE(d.name || ' (' || d.code || ')', v.name, o.name)`
+	labelJoins  = `LEFT JOIN departments d ON o.kind = 'department' AND d.code = o.department_code
+		LEFT JOIN venues v ON v.id = o.venue_id`
+)
+
+func labelOf(o ledger.Organisation, read string) string {
+	if o.Kind == ledger.OrgInstallation {
+		return "Administration de passnum"
+	}
+	return read
+}
+
+// label reads one organisation's label.
+func label(q *gorm.DB, o ledger.Organisation) (string, error) {
+	var read string
+	err := q.Raw(`SELECT `+labelColumn+` FROM organisations o `+labelJoins+` WHERE o.id = ?`, o.ID).Scan(&read).Error
+	return labelOf(o, read), err
 }

@@ -46,7 +46,8 @@ func TestSessionOrganisations(t *testing.T) {
 		}
 		p := ses.Principal()
 		if p.Account != agent.Account || p.Organisation != f.structure.ID || p.Structure != f.structure.ID || p.Department != "78" ||
-			!p.Has(access.RoleStructureAgent) || len(p.Roles) != 1 || p.Name != "agent@ccas.fr" {
+			!p.Has(access.RoleStructureAgent) || len(p.Roles) != 1 || p.Name != "agent@ccas.fr" ||
+			ses.Memberships[0].Label != "CCAS de Trappes" || ses.Memberships[1].Label != "Hauts-de-Seine (92)" {
 			t.Fatalf("first organisation: %+v", p)
 		}
 		if got := p.Actor(); got != access.AccountActor(agent.Account, f.structure.ID) {

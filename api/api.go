@@ -18,10 +18,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"passnum/accounts"
 	"passnum/apikeys"
 	"passnum/figures"
 	"passnum/issuing"
 	"passnum/ledger"
+	"passnum/mail"
 	"passnum/metrics"
 	"passnum/programme"
 	"passnum/redemption"
@@ -39,6 +41,10 @@ type Services struct {
 	Programme  *programme.Service  // départements and venues
 	Settlement *settlement.Service // periods, statements, payments
 	Figures    *figures.Service    // the programme's figures and report
+	Accounts   *accounts.Service   // people, their logins and sessions
+	// Mail sends what people are sent (password resets): an SMTP server,
+	// or the operator's outbox (mail.FromConfig).
+	Mail mail.Sender
 }
 
 // Config tunes the HTTP layer.
@@ -63,6 +69,11 @@ type Config struct {
 	// Metrics counts requests, baskets and limits for the operator (nil:
 	// none); passnum serve serves them on their own address.
 	Metrics *metrics.Metrics
+	// PublicURL is the address people reach passnum at, which the links
+	// sent by email start with ("https://passnum.yvelines.fr"). Never the
+	// request's Host header: anyone may send one, and a reset link to
+	// another site would hand it the person's token.
+	PublicURL string
 }
 
 // DefaultBodyLimit is far above the largest valid request (a basket of
@@ -79,17 +90,22 @@ type server struct {
 	limits     *limiters
 	clock      func() time.Time // Config.Now
 	metrics    *metrics.Metrics
+	publicURL  string
 }
 
 // New returns the API as an *echo.Echo with every route, middleware and the
 // error handler. It panics if a service is missing: that is a wiring bug,
 // better found at start than on the first request.
 func New(s Services, cfg Config) http.Handler {
-	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil ||
-		s.Issuing == nil || s.Programme == nil || s.Settlement == nil || s.Figures == nil {
-		panic("api.New: Services.DB, Keys, Pairings, Redemption, Issuing, Programme, Settlement and Figures are required")
+	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil || s.Issuing == nil ||
+		s.Programme == nil || s.Settlement == nil || s.Figures == nil || s.Accounts == nil || s.Mail == nil {
+		panic("api.New: Services.DB, Keys, Pairings, Redemption, Issuing, Programme, Settlement, Figures, Accounts and Mail are required")
 	}
-	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo, clock: cfg.Now, metrics: cfg.Metrics}
+	if cfg.PublicURL == "" {
+		panic("api.New: Config.PublicURL is required (the links sent by email start with it)")
+	}
+	srv := &server{Services: s, log: cfg.Logger, bodyLimit: cfg.BodyLimit, venuesInfo: cfg.VenuesInfo, clock: cfg.Now, metrics: cfg.Metrics,
+		publicURL: cfg.PublicURL}
 	if srv.clock == nil {
 		srv.clock = s.DB.Now
 	}

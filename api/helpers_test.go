@@ -24,12 +24,14 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"passnum/access"
+	"passnum/accounts"
 	"passnum/api"
 	"passnum/apikeys"
 	"passnum/figures"
 	"passnum/issuing"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
+	"passnum/mail"
 	"passnum/programme"
 	"passnum/redemption"
 	"passnum/settlement"
@@ -81,6 +83,8 @@ type env struct {
 	settle   *settlement.Service
 	apikeys  *apikeys.Service
 	pairings *apikeys.Pairings
+	accounts *accounts.Service
+	mails    *syncBuffer // the operator's outbox: the emails sent
 	handler  http.Handler
 	srv      *httptest.Server
 	logs     *syncBuffer
@@ -105,6 +109,8 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	e.settle = &settlement.Service{DB: db}
 	e.apikeys = &apikeys.Service{DB: db}
 	e.pairings = &apikeys.Pairings{Keys: e.apikeys, Sign: f.Keys}
+	e.accounts = &accounts.Service{DB: db}
+	e.mails = &syncBuffer{}
 	for name, spec := range map[string]apikeys.Spec{
 		"venue1":       {Role: access.RoleVenue, VenueID: v1, Name: "tablette accueil"},
 		"venue2":       {Role: access.RoleVenue, VenueID: v2, Name: "téléphone animateur"},
@@ -122,7 +128,7 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 	// Tests of what the API answers send more wrong keys and checks than a
 	// venue ever would: the limits are tested on their own (ratelimit_test.go).
 	cfg := api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		RateLimits: &unlimited}
+		RateLimits: &unlimited, PublicURL: "https://passnum.example.fr"}
 	for _, fn := range tune {
 		fn(&cfg)
 	}
@@ -136,7 +142,8 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 // services are the env's services on db.
 func (e *env) services(db *ledger.DB) api.Services {
 	return api.Services{DB: db, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc,
-		Issuing: e.Issuing, Programme: e.prog, Settlement: e.settle, Figures: &figures.Service{DB: db}}
+		Issuing: e.Issuing, Programme: e.prog, Settlement: e.settle, Figures: &figures.Service{DB: db},
+		Accounts: e.accounts, Mail: &mail.Outbox{W: e.mails}}
 }
 
 // checkLogs: every line names its request, and no secret key is ever logged.

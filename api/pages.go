@@ -93,13 +93,17 @@ func navigation(p access.Principal, current string) []navLink {
 	return links
 }
 
-// homePage is where p lands after logging in: the first page it may open,
-// or the public home page if none.
+// homePage is where p lands after logging in: the first page it may open;
+// if none, a person's account page (where a second factor still to enrol
+// comes first) or the public home page.
 func homePage(p access.Principal) string {
 	for _, pg := range sitePages() {
 		if pg.opens(p) {
 			return pg.path
 		}
+	}
+	if p.Account != 0 {
+		return accountPath
 	}
 	return "/"
 }
@@ -130,8 +134,12 @@ type pageData struct {
 	Home       string // the first page of the one logged in
 	RoleLabel  string
 	Department string
-	KeyName    string
+	KeyName    string // the key's name, or the account's email
 	CSRFToken  string
+	// A person's session: the organisation it acts for, and a link to
+	// their account's page.
+	Account      bool
+	Organisation string
 	// VenuesInfo is where beneficiaries find labelled venues (Config), on
 	// the home page; VenuesURL is set when it is a web address to link.
 	VenuesInfo string
@@ -171,7 +179,10 @@ func loadPages() (*pageSet, error) {
 		return nil, err
 	}
 	ps := &pageSet{templates: map[string]*template.Template{}, assets: assets, scanner: scanner}
-	files := []string{"login.html", "accueil-public.html"}
+	files := []string{"login.html", "accueil-public.html", "compte.html"}
+	for _, p := range publicPages() {
+		files = append(files, p.file)
+	}
 	for _, p := range sitePages() {
 		files = append(files, p.file)
 	}
@@ -210,9 +221,21 @@ func (s *server) pageRoutes(e *echo.Echo) {
 	r.Add(http.MethodGet, "/session", s.currentSession)
 	r.Add(http.MethodPost, "/session", s.login)
 	r.Add(http.MethodDelete, "/session", s.logout)
+	r.Add(http.MethodPut, "/session/organisation", s.chooseOrganisation)
+	r.Add(http.MethodPost, "/session/totp", s.enrolTOTP)
+	r.Add(http.MethodPost, "/session/totp/confirm", s.confirmTOTP)
+	r.Add(http.MethodGet, "/sessions", s.mySessions)
+	r.Add(http.MethodDelete, "/sessions/:id", s.endMySession)
+	r.Add(http.MethodPost, "/invitation", s.acceptInvitation)
+	r.Add(http.MethodPost, "/password-reset", s.requestReset)
+	r.Add(http.MethodPost, "/password-reset/new", s.resetPassword)
 
 	r.Add(http.MethodGet, "/", s.rootPage(ps))
 	r.Add(http.MethodGet, "/connexion", s.loginPage(ps))
+	r.Add(http.MethodGet, accountPath, s.accountPage(ps))
+	for _, p := range publicPages() {
+		r.Add(http.MethodGet, p.path, ps.publicPage(p))
+	}
 	r.Add(http.MethodGet, "/departement", redirectTo("/departement/"))
 	r.Add(http.MethodGet, "/auditeur", redirectTo("/auditeur/"))
 	for _, p := range sitePages() {
@@ -237,19 +260,74 @@ func (s *server) sessionPage(ps *pageSet, p sitePage) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		state(c).principal = &ses.Principal
-		who := ses.Principal
+		state(c).principal = &ses.principal
+		who := ses.principal
 		if !p.opens(who) {
 			return c.Redirect(http.StatusSeeOther, homePage(who))
 		}
-		vendor := make([]string, len(p.vendor))
-		for i, u := range p.vendor {
-			vendor[i] = ps.scanner.URL(u)
+		d := s.sessionData(ps, ses, p.title, p.script, p.path)
+		for _, u := range p.vendor {
+			d.Vendor = append(d.Vendor, ps.scanner.URL(u))
 		}
-		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script), Vendor: vendor, Nav: navigation(who, p.path),
-			Role: audience(who), Home: homePage(who), RoleLabel: who.RoleNames(), Department: who.Department,
-			KeyName: who.Name, CSRFToken: csrfToken(ses.Secret)})
+		return ps.render(c, p.file, d)
 	}
+}
+
+// publicPages need no session: accepting an invitation, asking for a
+// reset link and using it. A browser already logged in may open them too
+// (a manager accepting a second role).
+func publicPages() []sitePage {
+	return []sitePage{
+		{path: invitationPath, file: "invitation.html", title: "Ouvrir votre compte", script: "invitation.js"},
+		{path: forgotPath, file: "mot-de-passe-oublie.html", title: "Mot de passe oublié", script: "mot-de-passe-oublie.js"},
+		{path: resetPath, file: "mot-de-passe.html", title: "Nouveau mot de passe", script: "mot-de-passe.js"},
+	}
+}
+
+func (ps *pageSet) publicPage(p sitePage) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script)})
+	}
+}
+
+// accountPage is a person's own page: second factor, organisations,
+// sessions. A key's session has none of it and goes home.
+func (s *server) accountPage(ps *pageSet) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ses, err := s.findSession(c)
+		if noSession(err) {
+			return c.Redirect(http.StatusSeeOther, "/connexion?suite="+url.QueryEscape(accountPath))
+		}
+		if err != nil {
+			return err
+		}
+		state(c).principal = &ses.principal
+		if ses.account == nil {
+			return c.Redirect(http.StatusSeeOther, homePage(ses.principal))
+		}
+		return ps.render(c, "compte.html", s.sessionData(ps, ses, "Mon compte", "compte.js", accountPath))
+	}
+}
+
+// sessionData is what the layout shows of a session: who, for whom, the
+// navigation.
+func (s *server) sessionData(ps *pageSet, ses pageSession, title, script, path string) pageData {
+	who := ses.principal
+	d := pageData{Title: title, Script: ps.assets.URL("/pages/" + script), Nav: navigation(who, path),
+		Role: audience(who), Home: homePage(who), RoleLabel: who.RoleNames(), Department: who.Department,
+		KeyName: who.Name, CSRFToken: csrfToken(ses.secret)}
+	if as := ses.account; as != nil {
+		d.Account = true
+		for _, m := range as.Memberships {
+			if m.Organisation.ID == who.Organisation {
+				d.Organisation = m.Label
+			}
+		}
+		if d.Role == "" {
+			d.Role = "account" // logged in, with no role yet
+		}
+	}
+	return d
 }
 
 // loginPage asks for the key; a browser already logged in goes home.
@@ -257,7 +335,7 @@ func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ses, err := s.findSession(c)
 		if err == nil {
-			return c.Redirect(http.StatusSeeOther, homePage(ses.Principal))
+			return c.Redirect(http.StatusSeeOther, homePage(ses.principal))
 		}
 		if !noSession(err) {
 			return err

@@ -42,7 +42,7 @@ func TestHealth(t *testing.T) {
 	}
 	t.Cleanup(func() { behind.Close() })
 	e = e.serving(t, api.New(e.services(behind),
-		api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}))
+		api.Config{Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), PublicURL: "https://passnum.example.fr"}))
 	e.do(t, request{method: "GET", path: "/healthz"}).expect(t, http.StatusOK, "")
 	e.do(t, request{method: "GET", path: "/readyz", allow5xx: true}).expect(t, http.StatusServiceUnavailable, "not_ready")
 

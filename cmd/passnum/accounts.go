@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,8 +10,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"passnum"
+	"passnum/access"
 	"passnum/accounts"
+	"passnum/api"
 	"passnum/ledger"
+	"passnum/mail"
 )
 
 func (a *app) accounts(db *ledger.DB) *accounts.Service {
@@ -57,13 +59,17 @@ func (o *orgFlags) org() (accounts.Org, error) {
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage the people's accounts and their roles (docs/accounts.md)"}
 	var of orgFlags
-	var role, linkBase string
+	var (
+		role, publicURL string
+		mo              mailOptions
+	)
 	invite := &cobra.Command{
 		Use:   "invite EMAIL --role ROLE [--department CODE | --venue ID | --structure ID | --auditor ID]",
-		Short: "Invite a person to a role and print the invitation link, valid 7 days, to send them",
+		Short: "Invite a person to a role: a link valid 7 days, sent by email (or printed to pass on)",
 		Long: "invite makes a single-use invitation link for the address; whoever opens it sets a password\n" +
-			"(or, with an account already, adds the role to it). passnum sends no mail yet: send the link\n" +
-			"printed on standard output to the person yourself. An admin is invited with no organisation.",
+			"(or, with an account already, adds the role to it). With --smtp-url the invitation is emailed,\n" +
+			"in French; without, the link is printed on standard output for you to send the person.\n" +
+			"An admin is invited with no organisation.",
 		Example: `  passnum user invite agent@yvelines.fr --role department_manager --department 78
   passnum user invite accueil@ccas-trappes.fr --role structure_agent --structure 3
   passnum user invite exploitation@example.org --role admin`,
@@ -81,15 +87,43 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.errOut, "invitation %d: %s as %s in organisation %d, valid until %s; send %s this link:\n",
-				inv.ID, inv.Email, inv.Role, inv.Organisation.ID, inv.ExpiresAt.Format(time.RFC3339), inv.Email)
-			fmt.Fprintln(a.out, invitationLink(linkBase, inv.Token))
-			return a.seal(cmd.Context(), db)
+			base := publicURL
+			if base == "" {
+				base = "http://" + optListen.def.(string)
+			}
+			link := api.InvitationLink(base, inv.Token)
+			if mo.url == "" {
+				fmt.Fprintf(a.errOut, "invitation %d: %s as %s in organisation %d, valid until %s; send %s this link:\n",
+					inv.ID, inv.Email, inv.Role, inv.Organisation.ID, inv.ExpiresAt.Format(time.RFC3339), inv.Email)
+				fmt.Fprintln(a.out, link)
+				return a.seal(cmd.Context(), db)
+			}
+			// The invitation is made (and sealed) even if the mail fails:
+			// the error says so, and a new invitation can be sent.
+			if err := a.seal(cmd.Context(), db); err != nil {
+				return err
+			}
+			sender, err := a.mailer(mo)
+			if err != nil {
+				return err
+			}
+			m, err := mail.Invitation{To: inv.Email, InvitedBy: "L’équipe du Pass numérique", Organisation: inv.Label,
+				Role: access.RoleName(inv.Role), Link: link, Expires: inv.ExpiresAt, Date: a.now()}.Message()
+			if err == nil {
+				err = sender.Send(cmd.Context(), m)
+			}
+			if err != nil {
+				return fmt.Errorf("invitation %d is made but its email was not sent: %w; invite again once it is fixed", inv.ID, err)
+			}
+			fmt.Fprintf(a.out, "invitation %d emailed to %s (%s in %s), valid until %s\n",
+				inv.ID, inv.Email, inv.Role, inv.Label, inv.ExpiresAt.Format(time.RFC3339))
+			return nil
 		},
 	}
 	of.bind(invite.Flags())
 	invite.Flags().StringVar(&role, "role", "", "department_manager, department_finance, department_reader, structure_agent, venue_manager, venue_volunteer, auditor or admin")
-	invite.Flags().StringVar(&linkBase, "link-base", "http://127.0.0.1:8080", "the address people reach passnum serve at, which the link starts with")
+	optPublicURL.bind(invite.Flags(), &publicURL)
+	mo.bind(invite.Flags())
 	invite.MarkFlagRequired("role")
 
 	var lf orgFlags
@@ -148,13 +182,6 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	cmd.AddCommand(invite, list, disable)
 	return cmd
-}
-
-// invitationLink is the link an invited person opens: the token is in the
-// fragment, which browsers never send to a server nor in a Referer, so it
-// stays out of every log on the way.
-func invitationLink(base, token string) string {
-	return strings.TrimRight(base, "/") + "/invitation#" + token
 }
 
 func (a *app) structureCmd() *cobra.Command {

@@ -23,7 +23,7 @@ func TestUserCommands(t *testing.T) {
 		if out := mustRun(t, env, "structure", "list", "--department", "78"); !strings.Contains(out, "2   ccas  Trappes  CCAS de Trappes") {
 			t.Fatal(out)
 		}
-		r := run(t, env, "user", "invite", "agent@ccas-trappes.fr", "--role", "structure_agent", "--structure", "2", "--link-base", "https://passnum.example.fr/")
+		r := run(t, env, "user", "invite", "agent@ccas-trappes.fr", "--role", "structure_agent", "--structure", "2", "--public-url", "https://passnum.example.fr/")
 		link := strings.TrimSpace(r.stdout)
 		token, ok := strings.CutPrefix(link, "https://passnum.example.fr/invitation#")
 		if r.code != 0 || !ok || !strings.Contains(r.stderr, "send agent@ccas-trappes.fr this link") {

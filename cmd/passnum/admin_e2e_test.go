@@ -68,7 +68,7 @@ func TestAdminPages(t *testing.T) {
 		}
 		adminCheckPage(t, ctx, "admin-connexion")
 		// A venue key is refused, in French: venues use the scanner.
-		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("key"), venueKey), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("key"), venueKey), chromedp.Click(chromedp.CSS("#key-login button[type=submit]")))
 		if msg := adminFieldError(t, ctx, "key"); !strings.Contains(msg, "scanner") {
 			t.Errorf("venue key: %q", msg)
 		}
@@ -497,7 +497,7 @@ func adminLogin(t *testing.T, ctx context.Context, key string) {
 	t.Helper()
 	// The page empties the field after each try (SetValue cannot set "").
 	adminDo(t, ctx, chromedp.WaitVisible(chromedp.ID("key")),
-		chromedp.SendKeys(chromedp.ID("key"), key), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+		chromedp.SendKeys(chromedp.ID("key"), key), chromedp.Click(chromedp.CSS("#key-login button[type=submit]")))
 	adminWait(t, ctx, `!location.pathname.startsWith("/connexion") && document.readyState === "complete" && "ok"`)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -85,6 +86,8 @@ var (
 		usage: "the emails' sender, with a name: \"Pass numérique 78 <ne-pas-repondre@yvelines.fr>\"; needed with an SMTP URL"}
 	optSMTPTimeout = &option{env: "PASSNUM_SMTP_TIMEOUT", flag: "smtp-timeout", def: 30 * time.Second, check: positive,
 		usage: "how long sending one email may take, from connecting to the server's acceptance"}
+	optPublicURL = &option{env: "PASSNUM_PUBLIC_URL", flag: "public-url", def: "", check: publicURL,
+		usage: "the address people reach passnum at (https://passnum.yvelines.fr), which the links sent by email start with; empty: the address serve listens on"}
 	optVenuesInfo = &option{env: "PASSNUM_VENUES_INFO", flag: "venues-info", def: "", check: fitsCover,
 		usage: "where beneficiaries find labelled venues (a URL, an address or a phone number), printed on the chéquiers' covers by print, reprint and the API"}
 )
@@ -94,7 +97,7 @@ var (
 var options = []*option{optDataDir, optDatabaseURL, optSigningKey, optVerificationSecret,
 	optListen, optTLSCert, optTLSKey, optRedirectListen, optMetricsListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
 	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo,
-	optSMTPURL, optSMTPPassword, optMailFrom, optSMTPTimeout}
+	optSMTPURL, optSMTPPassword, optMailFrom, optSMTPTimeout, optPublicURL}
 
 func someFolder(v any) error {
 	if v.(string) == "" {
@@ -151,6 +154,20 @@ func mailFrom(v any) error {
 	}
 	_, err := mail.CheckFrom(v.(string))
 	return err
+}
+
+// publicURL is an http(s) address with a host and nothing after it but a
+// path: the links of the emails are made by adding theirs.
+func publicURL(v any) error {
+	s := v.(string)
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not the address of a web server: give it as https://passnum.example.fr", s)
+	}
+	return nil
 }
 
 // fitsCover is printing's limit, checked at start rather than when the

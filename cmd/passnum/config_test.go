@@ -79,6 +79,7 @@ var badValues = []struct{ env, value, want string }{
 	{"PASSNUM_MAIL_FROM", "ne-pas-repondre", `"ne-pas-repondre" is not an email address: write it as "Pass numérique 78 <ne-pas-repondre@yvelines.fr>"`},
 	{"PASSNUM_SMTP_TIMEOUT", "0s", "0s is too short"},
 	{"PASSNUM_VENUES_INFO", strings.Repeat("www.yvelines.fr ", 11), "176 characters are too many: at most 160 fit on a chéquier's cover"},
+	{"PASSNUM_PUBLIC_URL", "passnum.yvelines.fr", `"passnum.yvelines.fr" is not the address of a web server: give it as https://passnum.example.fr`},
 }
 
 // TestOptionsRefuseBadValues runs every command that takes an option with
@@ -108,6 +109,9 @@ func TestOptionsRefuseBadValues(t *testing.T) {
 		}
 		for _, command := range commands {
 			args := strings.Fields(command)
+			if command == "user invite" {
+				args = append(args, "agent@yvelines.fr") // its one argument, so that the options are what is refused
+			}
 			for _, by := range []struct {
 				name string
 				env  []string
@@ -154,9 +158,10 @@ func TestConfigListsEveryOption(t *testing.T) {
 		{"PASSNUM_REVERSAL_WINDOW", "--reversal-window", "30m", "default", "demo, serve"},
 		{"PASSNUM_VENUE_BASKET_BURST", "--venue-basket-burst", "120", "default", "demo, serve"},
 		{"PASSNUM_VENUES_INFO", "--venues-info", `""`, "default", "demo, print, reprint, serve"},
-		{"PASSNUM_SMTP_URL", "--smtp-url", `""`, "default", "mail test"},
-		{"PASSNUM_SMTP_PASSWORD", "(secret)", `""`, "default", "mail test"},
-		{"PASSNUM_SMTP_TIMEOUT", "--smtp-timeout", "30s", "default", "mail test"},
+		{"PASSNUM_SMTP_URL", "--smtp-url", `""`, "default", "demo, mail test, serve, user invite"},
+		{"PASSNUM_SMTP_PASSWORD", "(secret)", `""`, "default", "demo, mail test, serve, user invite"},
+		{"PASSNUM_SMTP_TIMEOUT", "--smtp-timeout", "30s", "default", "demo, mail test, serve, user invite"},
+		{"PASSNUM_PUBLIC_URL", "--public-url", `""`, "default", "demo, serve, user invite"},
 	} {
 		if !hasLine(out, want...) {
 			t.Errorf("config has no line %q:\n%s", strings.Join(want, "  "), out)

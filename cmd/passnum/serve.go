@@ -37,6 +37,8 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 	keyCache        time.Duration
 	venuesInfo      string
+	publicURL       string
+	mail            mailOptions
 	trustedProxies  []string
 	basketBurst     int
 	basketEvery     time.Duration
@@ -57,6 +59,8 @@ func (o *serveOptions) bind(fs *pflag.FlagSet) {
 	optCheckpointEvery.bind(fs, &o.checkpointEvery)
 	optKeyCache.bind(fs, &o.keyCache)
 	optVenuesInfo.bind(fs, &o.venuesInfo)
+	optPublicURL.bind(fs, &o.publicURL)
+	o.mail.bind(fs)
 	optTrustedProxies.bind(fs, &o.trustedProxies)
 	optVenueBasketBurst.bind(fs, &o.basketBurst)
 	optVenueBasketEvery.bind(fs, &o.basketEvery)
@@ -141,6 +145,24 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		watch = metrics.New(db)
 	}
 	redeemer := &redemption.Service{DB: db, Keys: km, ReversalWindow: o.reversalWindow, KeyCacheTTL: o.keyCache}
+	sender, err := a.mailer(o.mail)
+	if err != nil {
+		return err
+	}
+	ln := o.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", o.listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", o.listen, err)
+		}
+	}
+	url := "http://" + ln.Addr().String()
+	if cert != nil {
+		url = "https://" + ln.Addr().String()
+	}
+	public := o.publicURL
+	if public == "" {
+		public = url
+	}
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       keys,
@@ -150,13 +172,9 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Programme:  a.programme(db),
 		Settlement: a.settlement(db),
 		Figures:    &figures.Service{DB: db},
-	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits, Metrics: watch})
-	ln := o.listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", o.listen); err != nil {
-			return fmt.Errorf("listen on %s: %w", o.listen, err)
-		}
-	}
+		Accounts:   a.accounts(db),
+		Mail:       sender,
+	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits, Metrics: watch, PublicURL: public})
 	if cert != nil {
 		handler = withHSTS(handler)
 	}
@@ -184,7 +202,6 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	})
 	work.Go(func() { redeemer.PurgeEvery(workCtx, purgeEvery, log) })
 	served := make(chan error, 3)
-	url := "http://" + ln.Addr().String()
 	if cert == nil {
 		go func() { served <- srv.Serve(ln) }()
 	} else {
@@ -193,7 +210,6 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		srv.TLSConfig = &tls.Config{GetCertificate: cert.get, MinVersion: tls.VersionTLS12}
 		go func() { served <- srv.ServeTLS(ln, "", "") }()
 		work.Go(func() { cert.reloadOnHangup(workCtx, log) })
-		url = "https://" + ln.Addr().String()
 	}
 	log.Info("listening", "url", url, "database", string(db.Dialect()))
 	fmt.Fprintf(a.out, "listening on %s\n", url)

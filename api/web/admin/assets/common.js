@@ -18,9 +18,10 @@ class APIError extends Error {
 }
 
 // api calls the JSON API. Every error comes back as an APIError whose
-// message is the API's own French message, ready to show. A 401 means the
-// session ended (expired, logged out elsewhere, key revoked): back to the
-// login page, which returns here.
+// message is the API's own French message, ready to show. A 401
+// "unauthorized" means the session ended (expired, logged out elsewhere,
+// key revoked, account disabled): back to the login page, which returns
+// here. Other 401s (a wrong second-factor code) are refusals to show.
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   const opts = { method, headers, credentials: "same-origin" };
@@ -35,16 +36,16 @@ export async function api(method, path, body) {
   } catch (e) {
     throw new APIError(0, "network", "Le serveur ne répond pas : vérifiez la connexion, puis réessayez.");
   }
-  if (res.status === 401 && session.role) {
-    location.assign("/connexion?suite=" + encodeURIComponent(location.pathname));
-    throw new APIError(401, "unauthorized", "Votre session a pris fin : reconnectez-vous.");
-  }
   if (res.status === 204) return null;
   let data = null;
   try {
     data = await res.json();
   } catch (e) {
     data = null;
+  }
+  if (res.status === 401 && session.role && (!data || !data.error || data.error.code === "unauthorized")) {
+    location.assign("/connexion?suite=" + encodeURIComponent(location.pathname));
+    throw new APIError(401, "unauthorized", "Votre session a pris fin : reconnectez-vous.");
   }
   if (!res.ok) {
     const err = data && data.error ? data.error : {};

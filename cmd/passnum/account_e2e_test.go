@@ -1,0 +1,152 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"passnum/accounts/accountstest"
+	"passnum/mail/mailtest"
+)
+
+// TestAccountPages drives a person's way in, in headless Chromium against
+// the real `passnum serve` sending its emails to a real SMTP server on
+// loopback: a département manager invited by `passnum user invite`
+// (emailed) opens the link, chooses a password (a short one is marked on
+// its field), is asked for a second factor before anything else, adds it
+// from the page's secret, lands on the département's pages; logs out and
+// back in with the code; forgets the password, gets the link by email,
+// sets a new one, which ends the old session. Each page passes axe-core.
+func TestAccountPages(t *testing.T) {
+	smtp := mailtest.Start(t, mailtest.Options{})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, smtp.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "SSL_CERT_FILE=" + ca, "PASSNUM_SMTP_URL=smtp://" + smtp.Addr(),
+		"PASSNUM_MAIL_FROM=Pass numérique 78 <ne-pas-repondre@yvelines.fr>"}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	base := startServer(t, env)
+	const email = "responsable@yvelines.fr"
+	if out := mustRun(t, env, "user", "invite", email, "--role", "department_manager", "--department", "78", "--public-url", base); !strings.Contains(out, "emailed to "+email) {
+		t.Fatalf("invite: %q", out)
+	}
+	invitation := smtp.Next(t, patience).Read(t)
+	if invitation.Subject != "Invitation : votre compte Pass numérique pour Yvelines (78)" || len(invitation.Links()) != 1 ||
+		!strings.HasPrefix(invitation.Links()[0], base+"/invitation#") || !strings.Contains(invitation.Text, "Votre rôle : responsable du département.") {
+		t.Fatalf("invitation email %q:\n%s", invitation.Subject, invitation.Text)
+	}
+
+	ctx := newBrowser(t)
+	recordCSPViolations(t, ctx)
+	adminDo(t, ctx, chromedp.EmulateViewport(1280, 900))
+	var secret string
+
+	t.Run("Invitation", func(t *testing.T) {
+		adminDo(t, ctx, chromedp.Navigate(invitation.Links()[0]), chromedp.WaitVisible(chromedp.ID("password")))
+		// The token leaves the address bar at once.
+		if loc := adminValue(t, ctx, chromedp.Location()); loc != base+"/invitation" {
+			t.Errorf("at %s", loc)
+		}
+		adminCheckPage(t, ctx, "invitation")
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("password"), "trop court"))
+		click(t, ctx, "#accept button[type=submit]")
+		if msg := adminFieldError(t, ctx, "password"); !strings.Contains(msg, "au moins 12 caractères") {
+			t.Errorf("short password: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.SetValue(chromedp.ID("password"), accountstest.Password))
+		click(t, ctx, "#accept button[type=submit]")
+		// The roles move money: the second factor comes first, said where
+		// the focus is.
+		need := adminInView(t, ctx, "#sf-needed", `document.activeElement.id === "sf-needed"`)
+		if !strings.Contains(need, "ajoutez un second facteur") {
+			t.Errorf("enrolment message %q", need)
+		}
+		adminWait(t, ctx, `document.querySelector("#sf-qr svg path")?.getAttribute("d").length > 100 && "ok"`)
+		adminCheckPage(t, ctx, "compte-second-facteur")
+		secret = strings.ReplaceAll(adminWait(t, ctx, `document.getElementById("sf-secret").textContent`), " ", "")
+		if len(secret) != 32 {
+			t.Fatalf("secret %q", secret)
+		}
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("totp"), "000000"))
+		click(t, ctx, "#sf-confirm button[type=submit]")
+		if msg := adminFieldError(t, ctx, "totp"); !strings.Contains(msg, "Ce code ne convient pas") {
+			t.Errorf("wrong code: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.SetValue(chromedp.ID("totp"), accountstest.TOTP(secret, time.Now())))
+		click(t, ctx, "#sf-confirm button[type=submit]")
+		adminWait(t, ctx, `location.pathname === "/departement/" && document.readyState === "complete" && "ok"`)
+		if who := adminWait(t, ctx, `document.querySelector("header .who p")?.innerText`); who != "Connecté : "+email+", pour Yvelines (78) (responsable du département)" {
+			t.Errorf("header %q", who)
+		}
+	})
+
+	t.Run("Account", func(t *testing.T) {
+		click(t, ctx, `header a[href="/compte"]`)
+		list := adminWait(t, ctx, `document.querySelector("#sessions li")?.innerText`)
+		if !strings.Contains(list, "Chrome sur Linux") || !strings.Contains(list, "cette session") {
+			t.Errorf("sessions %q", list)
+		}
+		if orgs := adminWait(t, ctx, `document.querySelector("#organisations li")?.innerText`); !strings.Contains(orgs, "Yvelines (78)") ||
+			!strings.Contains(orgs, "vous agissez pour elle") {
+			t.Errorf("organisations %q", orgs)
+		}
+		adminCheckPage(t, ctx, "compte")
+	})
+
+	t.Run("LoginWithCode", func(t *testing.T) {
+		click(t, ctx, "#logout")
+		adminDo(t, ctx, chromedp.WaitVisible(chromedp.ID("email")))
+		adminCheckPage(t, ctx, "connexion")
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), accountstest.Password))
+		click(t, ctx, "#login button[type=submit]")
+		// The password is right: the code is asked for, on its field.
+		if msg := adminFieldError(t, ctx, "totp"); !strings.Contains(msg, "code à 6 chiffres") {
+			t.Errorf("code asked: %q", msg)
+		}
+		// The confirming code is spent; the next step's passes.
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("totp"), accountstest.TOTP(secret, time.Now().Add(30*time.Second))))
+		click(t, ctx, "#login button[type=submit]")
+		adminWait(t, ctx, `location.pathname === "/departement/" && document.readyState === "complete" && "ok"`)
+	})
+
+	t.Run("Reset", func(t *testing.T) {
+		// Another tab of the same browser keeps the session open; the reset
+		// must end it.
+		adminDo(t, ctx, chromedp.Navigate(base+"/connexion"))
+		adminWait(t, ctx, `location.pathname === "/departement/" && "ok"`)
+		adminDo(t, ctx, chromedp.Navigate(base+"/mot-de-passe-oublie"), chromedp.WaitVisible(chromedp.ID("email")))
+		adminCheckPage(t, ctx, "mot-de-passe-oublie")
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("email"), email))
+		click(t, ctx, "#forgot button[type=submit]")
+		if msg := adminSeen(t, ctx, "#forgot-messages p.ok"); !strings.HasPrefix(msg, "Si un compte a cette adresse") {
+			t.Errorf("after the request: %q", msg)
+		}
+		reset := smtp.Next(t, patience).Read(t)
+		if reset.Subject != "Choisir un nouveau mot de passe Pass numérique" || len(reset.Links()) != 1 || !strings.HasPrefix(reset.Links()[0], base+"/mot-de-passe#") {
+			t.Fatalf("reset email %q:\n%s", reset.Subject, reset.Text)
+		}
+		adminDo(t, ctx, chromedp.Navigate(reset.Links()[0]), chromedp.WaitVisible(chromedp.ID("password")))
+		adminCheckPage(t, ctx, "mot-de-passe")
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("password"), "une toute nouvelle phrase"))
+		click(t, ctx, "#reset button[type=submit]")
+		if msg := adminSeen(t, ctx, "#reset-messages p.ok"); !strings.Contains(msg, "Votre mot de passe est changé") {
+			t.Errorf("after the reset: %q", msg)
+		}
+		// The session the browser had is over.
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/"))
+		adminWait(t, ctx, `location.pathname === "/connexion" && "ok"`)
+		adminDo(t, ctx, chromedp.WaitVisible(chromedp.ID("email")),
+			chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), accountstest.Password))
+		click(t, ctx, "#login button[type=submit]")
+		if msg := adminFieldError(t, ctx, "password"); msg != "Adresse e-mail ou mot de passe incorrect." {
+			t.Errorf("the old password: %q", msg)
+		}
+	})
+	smtp.None(t)
+}
