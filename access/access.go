@@ -9,6 +9,7 @@ package access
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Permission is one kind of work a route or a page is for.
@@ -205,4 +206,14 @@ func joinFrench(s []string) string {
 		out += ", " + x
 	}
 	return out + " et " + s[len(s)-1]
+}
+
+// SamePerson tells whether two ledger actors are one person: the same key,
+// or the same account whatever organisation it acted for (an account is
+// one person in all of them). Four eyes on money asks for two people, not
+// two organisations of one.
+func SamePerson(a, b string) bool {
+	a, _, _ = strings.Cut(a, "@")
+	b, _, _ = strings.Cut(b, "@")
+	return a == b
 }

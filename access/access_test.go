@@ -92,3 +92,24 @@ func TestRolesWith(t *testing.T) {
 		t.Errorf("RolesWith(settle) = %v, want %v", got, want)
 	}
 }
+
+// TestSamePerson: one account acting for two organisations is one person;
+// two accounts, or two keys, are two.
+func TestSamePerson(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{access.AccountActor(17, 4), access.AccountActor(17, 9), true},
+		{access.AccountActor(17, 4), access.AccountActor(17, 0), true},
+		{access.AccountActor(17, 4), access.AccountActor(18, 4), false},
+		{access.AccountActor(1, 4), access.AccountActor(17, 4), false},
+		{"apikey:pn_abc", "apikey:pn_abc", true},
+		{"apikey:pn_abc", "apikey:pn_abd", false},
+		{"cli:alice", access.AccountActor(17, 4), false},
+	} {
+		if got := access.SamePerson(c.a, c.b); got != c.same {
+			t.Errorf("SamePerson(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}

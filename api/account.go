@@ -305,24 +305,28 @@ func (s *server) requestReset(c echo.Context) error {
 	if token != "" {
 		m := mail.PasswordReset{To: strings.TrimSpace(req.Email), Link: ResetLink(s.publicURL, token),
 			Expires: s.now().Add(accounts.ResetLifetime), Date: s.now()}
-		s.sendLater(c, m.Message)
+		s.later(c, "a password reset email was not sent", func(ctx context.Context) error {
+			msg, err := m.Message()
+			if err != nil {
+				return err
+			}
+			return s.Mail.Send(ctx, msg)
+		})
 	}
 	return respond(c, http.StatusAccepted, map[string]string{"message": "Si un compte a cette adresse, un lien pour choisir un nouveau mot de passe vient de lui être envoyé. Il marche pendant une heure. Pensez à regarder dans les indésirables."})
 }
 
-// sendLater sends a message once the request is answered; a failure is
-// the operator's to read in the log, with the request's id.
-func (s *server) sendLater(c echo.Context, write func() (mail.Message, error)) {
+// later runs work once the request is answered, such as sending an email
+// (a slow mail server must not hold the answer, nor tell by its time
+// what happened); a failure is the operator's to read in the log, with
+// the request's id.
+func (s *server) later(c echo.Context, what string, work func(ctx context.Context) error) {
 	id := c.Response().Header().Get(echo.HeaderXRequestID)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		m, err := write()
-		if err == nil {
-			err = s.Mail.Send(ctx, m)
-		}
-		if err != nil {
-			s.log.Error("an email was not sent", "request_id", id, "error", err.Error())
+		if err := work(ctx); err != nil {
+			s.log.Error(what, "request_id", id, "error", err.Error())
 		}
 	}()
 }

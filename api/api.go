@@ -25,6 +25,7 @@ import (
 	"passnum/ledger"
 	"passnum/mail"
 	"passnum/metrics"
+	"passnum/notices"
 	"passnum/programme"
 	"passnum/redemption"
 	"passnum/settlement"
@@ -45,6 +46,8 @@ type Services struct {
 	// Mail sends what people are sent (password resets): an SMTP server,
 	// or the operator's outbox (mail.FromConfig).
 	Mail mail.Sender
+	// Notices tell people of a venue's new IBAN, once applied.
+	Notices *notices.Service
 }
 
 // Config tunes the HTTP layer.
@@ -98,8 +101,8 @@ type server struct {
 // better found at start than on the first request.
 func New(s Services, cfg Config) http.Handler {
 	if s.DB == nil || s.Keys == nil || s.Pairings == nil || s.Redemption == nil || s.Issuing == nil ||
-		s.Programme == nil || s.Settlement == nil || s.Figures == nil || s.Accounts == nil || s.Mail == nil {
-		panic("api.New: Services.DB, Keys, Pairings, Redemption, Issuing, Programme, Settlement, Figures, Accounts and Mail are required")
+		s.Programme == nil || s.Settlement == nil || s.Figures == nil || s.Accounts == nil || s.Mail == nil || s.Notices == nil {
+		panic("api.New: Services.DB, Keys, Pairings, Redemption, Issuing, Programme, Settlement, Figures, Accounts, Mail and Notices are required")
 	}
 	if cfg.PublicURL == "" {
 		panic("api.New: Config.PublicURL is required (the links sent by email start with it)")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -146,6 +147,16 @@ func (s *server) decideChange(decision string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		s.noticeLater(c, out)
 		return respond(c, http.StatusOK, newChangeRequest(out))
 	}
+}
+
+// noticeLater tells of a new IBAN, if the decision applied one, once the
+// answer is sent.
+func (s *server) noticeLater(c echo.Context, r programme.ChangeRequest) {
+	s.later(c, "a notice of a new IBAN was not sent", func(ctx context.Context) error {
+		_, err := s.Notices.BankDetailsChanged(ctx, r)
+		return err
+	})
 }

@@ -32,6 +32,7 @@ import (
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/mail"
+	"passnum/notices"
 	"passnum/programme"
 	"passnum/redemption"
 	"passnum/settlement"
@@ -143,7 +144,8 @@ func newEnv(t testing.TB, db *ledger.DB, handedOver int, tune ...func(*api.Confi
 func (e *env) services(db *ledger.DB) api.Services {
 	return api.Services{DB: db, Keys: e.apikeys, Pairings: e.pairings, Redemption: e.svc,
 		Issuing: e.Issuing, Programme: e.prog, Settlement: e.settle, Figures: &figures.Service{DB: db},
-		Accounts: e.accounts, Mail: &mail.Outbox{W: e.mails}}
+		Accounts: e.accounts, Mail: &mail.Outbox{W: e.mails},
+		Notices: &notices.Service{DB: db, Accounts: e.accounts, Mail: &mail.Outbox{W: e.mails}}}
 }
 
 // checkLogs: every line names its request, and no secret key is ever logged.

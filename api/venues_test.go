@@ -2,10 +2,14 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"passnum/access"
+	"passnum/accounts"
+	"passnum/accounts/accountstest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme/programmetest"
@@ -115,8 +119,28 @@ func TestVenues(t *testing.T) {
 		patch := func(as string, b any) response {
 			return e.do(t, request{method: "PATCH", path: path, as: as, json: b, offContract: true})
 		}
+		// A new IBAN waits for a second person (four eyes): the one who
+		// asked cannot approve it; an admin can.
 		r = patch("department", map[string]any{"iban": "FR14 2004 1010 0505 0001 3M02 606", "name": "Clic Solidaire", "reason": "nouveau RIB"})
-		r.expect(t, http.StatusOK, "")
+		var cr struct {
+			ID       int64    `json:"id"`
+			Awaiting []string `json:"awaiting"`
+			Message  string   `json:"message"`
+		}
+		r.decode(t, &cr)
+		if r.status != http.StatusAccepted || fmt.Sprint(cr.Awaiting) != "[78]" || !strings.Contains(cr.Message, "deuxième personne") {
+			t.Fatalf("IBAN change: %d %s", r.status, r.body)
+		}
+		patch("admin", map[string]any{"iban": "FR7630001007941234567890185", "reason": "RIB"}).expect(t, http.StatusForbidden, "forbidden")
+		decision := "/api/v1/venue-change-requests/" + itoa(cr.ID) + "/approval"
+		e.do(t, request{method: "POST", path: decision, as: "department", json: map[string]string{}}).expect(t, http.StatusForbidden, "forbidden")
+		accountstest.Person(t, e.accounts, "finances@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentFinance)
+		e.do(t, request{method: "POST", path: decision, as: "admin", json: map[string]string{}}).expect(t, http.StatusOK, "")
+		// 78's finance people are told, after the answer.
+		waitFor(t, "the notice of the new IBAN", func() bool {
+			return strings.Contains(e.mails.String(), "To: finances@yvelines.fr\nSubject: Coordonnées bancaires changées : Clic Solidaire")
+		})
+		r = e.do(t, request{method: "GET", path: path, as: "department"})
 		v = venueJSON{}
 		r.decode(t, &v)
 		if v.IBAN != "FR1420041010050500013M02606" || v.BIC != "" || v.Name != "Clic Solidaire" || v.Address != "3 rue des Lilas, 78190 Trappes" {
@@ -183,11 +207,16 @@ func TestVenues(t *testing.T) {
 		if err := db.Read(context.Background()).Where("entity = ? AND entity_id = ?", "venue", itoa(v.ID)).Order("id").Find(&ev).Error; err != nil {
 			t.Fatal(err)
 		}
-		if len(ev) != 7 {
+		if len(ev) != 9 {
 			t.Fatalf("%d venue events", len(ev))
 		}
 		for _, x := range ev {
-			if x.Actor != e.actor("department") || strings.Contains(x.Data, "Martin") {
+			// The admin approved the IBAN, which applied it.
+			want := e.actor("department")
+			if x.Type == ledger.EventChangeApproved || x.Type == ledger.EventVenueUpdated && strings.Contains(x.Data, `"iban"`) {
+				want = e.actor("admin")
+			}
+			if x.Actor != want || strings.Contains(x.Data, "Martin") {
 				t.Fatalf("event %s: actor %q, data %s", x.Type, x.Actor, x.Data)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 )
 
@@ -80,8 +81,8 @@ func (s *Service) request(tx *ledger.Tx, v ledger.Venue, want venueDetails, depa
 func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor string) (ChangeRequest, error) {
 	err := s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, labels []string) error {
 		now := tx.Now()
-		if department == r.DepartmentCode {
-			return ownRequest(r)
+		if err := mayDecide(r, labels, department, actor, true); err != nil {
+			return err
 		}
 		if department != "" {
 			err := ledger.Translate(tx.Dialect(), tx.Create(&ledger.VenueChangeApproval{RequestID: id, DepartmentCode: department, ApprovedAt: now, ApprovedBy: actor}).Error)
@@ -110,11 +111,21 @@ func (s *Service) ApproveChange(ctx context.Context, id int64, department, actor
 	return s.ChangeRequest(ctx, id, department)
 }
 
-// ownRequest refuses a département a decision on its own request, which
-// the others decide.
-func ownRequest(r ledger.VenueChangeRequest) error {
-	return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "La demande de changement %d est celle du département %s : ce sont les autres départements du lieu "+
-		"qui l'approuvent ou la refusent ; lui peut la retirer.", r.ID, r.DepartmentCode)
+// mayDecide refuses a decision to whoever may not take it: the
+// département that asked, unless the request awaits a second person of
+// its own (bank details of a venue it alone labels: awaited); and, for an
+// approval, the person who asked, whatever organisation they act for now
+// (four eyes). Refusing one's own request is withdrawing it: allowed.
+func mayDecide(r ledger.VenueChangeRequest, labels []string, department, actor string, approval bool) error {
+	if department == r.DepartmentCode && !slices.Contains(awaited(othersThan(labels, department), department, r.IBAN != nil), department) {
+		return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "La demande de changement %d est celle du département %s : ce sont les autres départements du lieu "+
+			"qui l'approuvent ou la refusent ; lui peut la retirer.", r.ID, r.DepartmentCode)
+	}
+	if approval && access.SamePerson(actor, r.CreatedBy) {
+		return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "Vous avez fait la demande de changement %d : une autre personne doit l'approuver "+
+			"(au département, le rôle finances) ; vous pouvez la retirer.", r.ID)
+	}
+	return nil
 }
 
 // apply makes a fully approved request take effect: the request leaves
@@ -164,9 +175,9 @@ func (s *Service) RefuseChange(ctx context.Context, id int64, reason, department
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, _ []string) error {
-		if department == r.DepartmentCode {
-			return ownRequest(r)
+	err = s.decide(ctx, id, department, func(tx *ledger.Tx, r ledger.VenueChangeRequest, labels []string) error {
+		if err := mayDecide(r, labels, department, actor, false); err != nil {
+			return err
 		}
 		if err := settle(tx, id, ledger.ChangeRefused, actor, reason); err != nil {
 			return err
@@ -254,15 +265,16 @@ var changeWords = map[ledger.ChangeStatus]string{
 	ledger.ChangeWithdrawn: "retirée",
 }
 
-// awaitingOf lists the départements labelling the venue, other than the
-// one that asked, that have not approved a request yet.
+// awaitingOf lists the départements whose approval a request still needs:
+// those labelling the venue, other than the one that asked (or that one,
+// for a second person: awaited), that have not approved it yet.
 func awaitingOf(db *gorm.DB, r ledger.VenueChangeRequest, labels []string) ([]string, error) {
 	var approved []string
 	if err := db.Model(&ledger.VenueChangeApproval{}).Where("request_id = ?", r.ID).Pluck("department_code", &approved).Error; err != nil {
 		return nil, err
 	}
 	out := []string{}
-	for _, c := range othersThan(labels, r.DepartmentCode) {
+	for _, c := range awaited(othersThan(labels, r.DepartmentCode), r.DepartmentCode, r.IBAN != nil) {
 		if !slices.Contains(approved, c) {
 			out = append(out, c)
 		}
@@ -368,13 +380,17 @@ func (r ChangeRequest) Message() string {
 	}
 	asked := fmt.Sprintf("Le département %s demande de changer, pour le lieu « %s » (n° %d), %s (motif : %s).",
 		r.DepartmentCode, r.VenueName, r.VenueID, strings.Join(what, ", "), r.Reason)
-	switch r.Status {
-	case ledger.ChangePending:
+	switch {
+	case r.Status == ledger.ChangePending && slices.Equal(r.Awaiting, []string{r.DepartmentCode}):
+		return asked + fmt.Sprintf(" Le changement attend l'accord d'une deuxième personne du département %s (rôle finances), "+
+			"qui n'est pas celle qui l'a demandé : d'ici là, le lieu est payé sur son compte actuel. "+
+			"Approuvez-le ou refusez-le après l'avoir vérifié auprès du lieu.", r.DepartmentCode)
+	case r.Status == ledger.ChangePending:
 		return asked + fmt.Sprintf(" Le changement attend l'accord du ou des départements %s : d'ici là, chacun continue de payer le lieu "+
 			"sous son nom et sur son compte actuels. Approuvez-le ou refusez-le après l'avoir vérifié auprès du lieu.", strings.Join(r.Awaiting, ", "))
-	case ledger.ChangeApplied:
+	case r.Status == ledger.ChangeApplied:
 		return asked + " Changement approuvé et appliqué."
-	case ledger.ChangeRefused:
+	case r.Status == ledger.ChangeRefused:
 		return asked + fmt.Sprintf(" Changement refusé (motif : %s).", deref(r.DecisionReason))
 	}
 	return asked + " Demande retirée."

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme"
@@ -90,17 +92,20 @@ func TestChangeRequestDecisions(t *testing.T) {
 		}
 
 		// An admin's change meanwhile: the request no longer fits and is not applied.
-		r = ask(programme.VenueChanges{IBAN: &iban})
-		other := "FR7630001007941234567890185"
-		if _, err := s.UpdateVenue(ctx, id, programme.VenueChanges{IBAN: &other}, "RIB confirmé par le lieu", "", "admin"); err != nil {
+		r = ask(programme.VenueChanges{Name: &name})
+		other := "Espace numérique de Trappes"
+		if _, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Name: &other}, "statuts reçus du lieu", "", "admin"); err != nil {
 			t.Fatal(err)
 		}
 		s.ApproveChange(ctx, r.ID, "92", "dept-92")
 		_, err = s.ApproveChange(ctx, r.ID, "93", "dept-93")
 		code(err, programme.EChangeOutdated)
-		if v, _ := s.Venue(ctx, id, ""); *v.IBAN != other {
-			t.Fatalf("the request overwrote the admin's change: %s", *v.IBAN)
+		if v, _ := s.Venue(ctx, id, ""); v.Name != other {
+			t.Fatalf("the request overwrote the admin's change: %s", v.Name)
 		}
+		// An admin changes no IBAN alone: there would be no second person.
+		_, err = s.UpdateVenue(ctx, id, programme.VenueChanges{IBAN: &iban}, "RIB reçu", "", "admin")
+		code(err, passnum.EForbidden)
 		// An admin approves for everyone.
 		s.RefuseChange(ctx, r.ID, "dépassée", "", "admin")
 		r = ask(programme.VenueChanges{Name: &name})
@@ -243,6 +248,71 @@ func TestNotices(t *testing.T) {
 		}
 		if _, err := s.Suspend(ctx, id, programme.LabelOf{Department: "78", By: "92"}, "x", "dept-92"); passnum.ErrorCode(err) != passnum.EForbidden {
 			t.Fatalf("92 suspended 78's label: %v", err)
+		}
+	})
+}
+
+// TestBankDetailsFourEyes: a venue 78 alone labels gets a new IBAN only
+// once a second person of 78 approved it: the person who asked cannot,
+// whatever organisation they act for; a name changes at once; the second
+// person may refuse too. Many second persons approving at once apply it
+// once.
+func TestBankDetailsFourEyes(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		s, id := sharedVenue(t, db)
+		iban := "FR1420041010050500013M02606"
+		asker := access.AccountActor(3, 1)
+		u, err := s.UpdateVenue(ctx, id, programme.VenueChanges{IBAN: &iban}, "RIB reçu le 02/11", "78", asker)
+		if err != nil || u.Request == nil || fmt.Sprint(u.Request.Awaiting) != "[78]" || *u.Venue.IBAN != programmetest.IBAN {
+			t.Fatalf("%v %+v", err, u)
+		}
+		for _, who := range []string{asker, access.AccountActor(3, 7)} {
+			if _, err := s.ApproveChange(ctx, u.Request.ID, "78", who); passnum.ErrorCode(err) != passnum.EForbidden || !strings.Contains(passnum.ErrorMessage(err), "une autre personne") {
+				t.Fatalf("%s approved their own request: %v", who, err)
+			}
+		}
+		if r, err := s.RefuseChange(ctx, u.Request.ID, "le lieu n'a pas envoyé de RIB", "78", access.AccountActor(4, 1)); err != nil || r.Status != ledger.ChangeRefused {
+			t.Fatalf("refused by a second person: %v %+v", err, r)
+		}
+
+		u, err = s.UpdateVenue(ctx, id, programme.VenueChanges{IBAN: &iban}, "RIB reçu le 03/11", "78", asker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		results := make([]error, 8)
+		for i := range results {
+			wg.Go(func() {
+				_, results[i] = s.ApproveChange(ctx, u.Request.ID, "78", access.AccountActor(int64(10+i), 1))
+			})
+		}
+		wg.Wait()
+		applied := 0
+		for _, err := range results {
+			switch passnum.ErrorCode(err) {
+			case "":
+				applied++
+			case programme.EChangeDecided, passnum.EConflict:
+			default:
+				t.Errorf("approval: %v", err)
+			}
+		}
+		if applied != 1 {
+			t.Fatalf("%d approvals applied the change, want 1", applied)
+		}
+		if v, _ := s.Venue(ctx, id, ""); *v.IBAN != iban {
+			t.Fatalf("IBAN %s after the approval", *v.IBAN)
+		}
+		var updates int64
+		db.Read(ctx).Model(&ledger.Event{}).Where("type = ?", ledger.EventVenueUpdated).Count(&updates)
+		if updates != 1 {
+			t.Fatalf("%d venue.updated events, want 1", updates)
+		}
+
+		name := "Espace numérique"
+		if u, err := s.UpdateVenue(ctx, id, programme.VenueChanges{Name: &name}, "statuts", "78", asker); err != nil || u.Request != nil || u.Venue.Name != name {
+			t.Fatalf("a name of a venue 78 alone labels: %v %+v", err, u)
 		}
 	})
 }

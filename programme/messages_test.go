@@ -175,11 +175,12 @@ func TestMessages(t *testing.T) {
 		if passnum.ErrorCode(err) != programme.EChangeDecided || passnum.ErrorMessage(err) != "La demande de changement 1 est déjà retirée : relisez-la." {
 			t.Fatalf("%v", err)
 		}
-		u, err = s.UpdateVenue(ctx, shared.ID, programme.VenueChanges{IBAN: &iban}, "RIB du 03/11", "78", "dept-78")
+		asked, changed := "Espace numérique", "Espace numérique de Trappes"
+		u, err = s.UpdateVenue(ctx, shared.ID, programme.VenueChanges{Name: &asked}, "statuts du 03/11", "78", "dept-78")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UpdateVenue(ctx, shared.ID, programme.VenueChanges{IBAN: &iban}, "RIB reconfirmé", "", "admin"); err != nil {
+		if _, err := s.UpdateVenue(ctx, shared.ID, programme.VenueChanges{Name: &changed}, "statuts reçus", "", "admin"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.ApproveChange(ctx, u.Request.ID, "92", "dept-92")

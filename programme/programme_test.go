@@ -202,20 +202,31 @@ func TestVenueLifecycle(t *testing.T) {
 		if _, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "", "", "test"); passnum.ErrorCode(err) != passnum.EInvalid {
 			t.Fatalf("update without reason: %v", err)
 		}
-		u, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "RIB reçu le 02/11", "", "dept-78")
-		if err != nil || u.Request != nil {
+		// The contact changes at once, the IBAN once 92, which pays the
+		// venue too, approves it.
+		u, err := s.UpdateVenue(ctx, v.ID, programme.VenueChanges{IBAN: &newIBAN, Contact: &contact}, "RIB reçu le 02/11", "78", "account:3@organisation:1")
+		if err != nil || u.Request == nil || fmt.Sprint(u.Request.Awaiting) != "[92]" {
 			t.Fatal(err, u.Request)
 		}
-		v = u.Venue
-		if *v.IBAN != newIBAN || v.Contact != contact {
-			t.Fatalf("after update %+v", v)
+		if v = u.Venue; *v.IBAN == newIBAN || v.Contact != contact {
+			t.Fatalf("after the request %+v", v)
+		}
+		if _, err := s.ApproveChange(ctx, u.Request.ID, "92", "account:3@organisation:5"); passnum.ErrorCode(err) != passnum.EForbidden {
+			t.Fatalf("approved by the one who asked, acting for 92: %v", err)
+		}
+		if r, err := s.ApproveChange(ctx, u.Request.ID, "92", "account:4@organisation:5"); err != nil || r.Status != ledger.ChangeApplied {
+			t.Fatal(err, r)
+		}
+		if v, _ = s.Venue(ctx, v.ID, ""); *v.IBAN != newIBAN {
+			t.Fatalf("after the approval %+v", v)
 		}
 
 		// Every change is in the ledger with who and why; the contact's value never is.
 		var evs []ledger.Event
 		db.Read(ctx).Where("entity = 'venue'").Order("id").Find(&evs)
 		want := []string{ledger.EventVenueAdded, ledger.EventVenueSuspended, ledger.EventVenueReinstated,
-			ledger.EventVenueUnlabelled, ledger.EventVenueLabelled, ledger.EventVenueUpdated}
+			ledger.EventVenueUnlabelled, ledger.EventVenueLabelled, ledger.EventChangeRequested, ledger.EventVenueUpdated,
+			ledger.EventChangeApproved, ledger.EventVenueUpdated}
 		if len(evs) != len(want) {
 			t.Fatalf("%d venue events, want %d", len(evs), len(want))
 		}
@@ -227,10 +238,14 @@ func TestVenueLifecycle(t *testing.T) {
 				t.Errorf("event %s data %s: the contact must stay out of the ledger", ev.Type, ev.Data)
 			}
 		}
-		var upd ledger.VenueUpdated
-		json.Unmarshal([]byte(evs[5].Data), &upd)
-		if upd.IBAN != newIBAN || !upd.ContactChanged || upd.Reason != "RIB reçu le 02/11" || evs[5].Actor != "dept-78" {
-			t.Fatalf("venue.updated %+v by %s", upd, evs[5].Actor)
+		var contactUpd, ibanUpd ledger.VenueUpdated
+		json.Unmarshal([]byte(evs[6].Data), &contactUpd)
+		json.Unmarshal([]byte(evs[8].Data), &ibanUpd)
+		if !contactUpd.ContactChanged || contactUpd.IBAN != "" || evs[6].Actor != "account:3@organisation:1" {
+			t.Fatalf("venue.updated (contact) %+v by %s", contactUpd, evs[6].Actor)
+		}
+		if ibanUpd.IBAN != newIBAN || ibanUpd.Reason != "RIB reçu le 02/11" || evs[8].Actor != "account:4@organisation:5" {
+			t.Fatalf("venue.updated (IBAN) %+v by %s", ibanUpd, evs[8].Actor)
 		}
 
 		only92, err := s.Venues(ctx, programme.VenueFilter{Department: "92"})

@@ -189,8 +189,12 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 			return err
 		}
 		others := othersThan(labels, department)
-		if ch.shared() && department != "" && len(others) > 0 {
-			if request, err = s.request(tx, v, want, department, others, reason, actor); err != nil {
+		bank := want.IBAN != nil
+		if bank && department == "" {
+			return bankByRequest()
+		}
+		if ch.shared() && department != "" && (len(others) > 0 || bank) {
+			if request, err = s.request(tx, v, want, department, awaited(others, department, bank), reason, actor); err != nil {
 				return err
 			}
 			want = venueDetails{} // the contact alone changes now
@@ -223,6 +227,24 @@ func (s *Service) UpdateVenue(ctx context.Context, id int64, ch VenueChanges, re
 		out.Request = &cr
 	}
 	return out, nil
+}
+
+// Four eyes on money: a venue's bank details change only once a second
+// person approved it. The request of a département the venue shares is
+// approved by the others' people already; a département alone on the
+// venue awaits a second person of its own (its finance role, someone
+// other than the one who asked), or an admin. An admin does not change
+// them alone: there would be no second person at all.
+func awaited(others []string, department string, bank bool) []string {
+	if bank && len(others) == 0 {
+		return []string{department}
+	}
+	return others
+}
+
+func bankByRequest() error {
+	return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "Un nouvel IBAN ne s'applique qu'après l'accord d'une deuxième personne : "+
+		"demandez-le au nom d'un département du lieu (passnum venue request --department CODE), puis faites-le approuver.").On("iban")
 }
 
 // venueDetails are the shared details to set; nil leaves one as it is. A

@@ -12,6 +12,7 @@ import (
 
 	"passnum"
 	"passnum/ledger"
+	"passnum/notices"
 	"passnum/programme"
 	"passnum/voucher"
 )
@@ -272,8 +273,8 @@ func (a *app) venueUpdateCmd(asking bool) *cobra.Command {
 	var name, address, iban, bic, contact, reason, dept string
 	c := &cobra.Command{
 		Use:     "update ID [--name N] [--address A] [--iban I [--bic B]] [--contact C] --reason TEXT",
-		Short:   "Change a venue's details at once, as an operator (a new IBAN is recorded in the ledger)",
-		Example: `  passnum venue update 3 --iban "FR14 2004 1010 0505 0001 3M02 606" --reason "changement de banque, RIB reçu le 02/11"`,
+		Short:   "Change a venue's name, address or contact at once, as an operator (a new IBAN needs a request: venue request)",
+		Example: `  passnum venue update 3 --address "2 rue de la Gare, 78190 Trappes" --reason "déménagement du 02/11"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -320,7 +321,7 @@ func (a *app) venueUpdateCmd(asking bool) *cobra.Command {
 	f.StringVar(&reason, "reason", "", "why (required, recorded in the ledger)")
 	if asking {
 		c.Use = "request ID --department CODE [--name N] [--address A] [--iban I [--bic B]] [--contact C] --reason TEXT"
-		c.Short = "Ask, for a département, to change a venue's details: the other départements labelling it must approve"
+		c.Short = "Ask, for a département, to change a venue's details: the other départements labelling it approve (a new IBAN: at least a second person)"
 		c.Example = `  passnum venue request 3 --department 78 --iban "FR14 2004 1010 0505 0001 3M02 606" --reason "RIB reçu le 02/11"`
 		f.StringVar(&dept, "department", "", "the département that asks (required)")
 	}
@@ -331,6 +332,7 @@ func (a *app) venueUpdateCmd(asking bool) *cobra.Command {
 func (a *app) venueChangeCmds() []*cobra.Command {
 	var dept, reason, status string
 	var venueID int64
+	var mo mailOptions
 	list := &cobra.Command{
 		Use:   "requests [--department CODE] [--venue ID] [--status pending]",
 		Short: "List the change requests to venues' details, newest first",
@@ -390,15 +392,29 @@ func (a *app) venueChangeCmds() []*cobra.Command {
 					awaiting = ", awaiting " + strings.Join(r.Awaiting, ", ")
 				}
 				fmt.Fprintf(a.out, "change request %d for venue %d (%s) is %s%s\n", r.ID, r.VenueID, r.VenueName, r.Status, awaiting)
-				return a.seal(cmd.Context(), db)
+				if err := a.seal(cmd.Context(), db); err != nil {
+					return err
+				}
+				// The change is made: a notice that fails says so, and is
+				// not a reason to undo it.
+				sender, err := a.mailer(mo)
+				if err != nil {
+					return err
+				}
+				told, err := (&notices.Service{DB: db, Accounts: a.accounts(db), Mail: sender}).BankDetailsChanged(cmd.Context(), r)
+				if told > 0 {
+					fmt.Fprintf(a.out, "notices of the new IBAN sent: %d\n", told)
+				}
+				return err
 			},
 		}
 		c.Flags().StringVar(&dept, "department", "", "the département that decides (default: as an operator, for every département)")
 		return c
 	}
-	approve := decision("approve", "Approve a change request; the last approval applies it", func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error) {
+	approve := decision("approve", "Approve a change request; the last approval applies it, and a new IBAN is told by email to the venue and its départements", func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error) {
 		return p.ApproveChange(ctx, id, strings.ToUpper(dept), actor())
 	})
+	mo.bind(approve.Flags())
 	refuse := decision("refuse", "Refuse a change request", func(ctx context.Context, p *programme.Service, id int64) (programme.ChangeRequest, error) {
 		return p.RefuseChange(ctx, id, reason, strings.ToUpper(dept), actor())
 	})

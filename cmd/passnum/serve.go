@@ -21,6 +21,7 @@ import (
 	"passnum/figures"
 	"passnum/ledger"
 	"passnum/metrics"
+	"passnum/notices"
 	"passnum/redemption"
 )
 
@@ -174,6 +175,7 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Figures:    &figures.Service{DB: db},
 		Accounts:   a.accounts(db),
 		Mail:       sender,
+		Notices:    &notices.Service{DB: db, Accounts: a.accounts(db), Mail: sender},
 	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits, Metrics: watch, PublicURL: public})
 	if cert != nil {
 		handler = withHSTS(handler)

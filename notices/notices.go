@@ -1,0 +1,82 @@
+// Package notices tells people by email what others did that touches
+// their money: today, that a venue's bank details changed, once a second
+// person approved it (issue #14, four eyes). The rule of who is told is
+// here once, for every edge that applies such a change (the API, the
+// command line); the texts are mail's.
+package notices
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"passnum/accounts"
+	"passnum/ledger"
+	"passnum/mail"
+	"passnum/programme"
+)
+
+// Service sends the notices.
+type Service struct {
+	DB       *ledger.DB // and its clock
+	Accounts *accounts.Service
+	Mail     mail.Sender
+}
+
+// BankDetailsChanged tells of an applied change request that set a new
+// IBAN: the venue (its contact, when it is an email address) and the
+// managers and finance people of every département labelling it, each
+// once. A request that set no IBAN, or is not applied, tells no one. It
+// returns how many were told; a failure to send to one does not stop the
+// others, and the errors are returned joined.
+func (s *Service) BankDetailsChanged(ctx context.Context, r programme.ChangeRequest) (int, error) {
+	if r.Status != ledger.ChangeApplied || r.IBAN == nil || r.DecidedBy == nil {
+		return 0, nil
+	}
+	var v ledger.Venue
+	if err := s.DB.Read(ctx).Where("id = ?", r.VenueID).Take(&v).Error; err != nil {
+		return 0, err
+	}
+	var labels []string
+	if err := s.DB.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ?", r.VenueID).Order("department_code").
+		Pluck("department_code", &labels).Error; err != nil {
+		return 0, err
+	}
+	to, err := s.Accounts.MoneyPeople(ctx, labels)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := mail.CheckAddress(v.Contact); err == nil {
+		to = append([]string{v.Contact}, to...)
+	}
+	asked, err := s.Accounts.Describe(ctx, r.CreatedBy)
+	if err != nil {
+		return 0, err
+	}
+	approved, err := s.Accounts.Describe(ctx, *r.DecidedBy)
+	if err != nil {
+		return 0, err
+	}
+	var d ledger.Department
+	if err := s.DB.Read(ctx).Where("code = ?", r.DepartmentCode).Take(&d).Error; err != nil {
+		return 0, err
+	}
+	contact := fmt.Sprintf("le département %s (%s)", d.Name, d.Code)
+	if d.ContactPhone != nil {
+		contact += " au " + *d.ContactPhone
+	}
+	sent, errs := 0, []error{}
+	for _, addr := range to {
+		m, err := mail.BankDetailsChanged{To: addr, Venue: v.Name, IBAN: *r.IBAN, RequestedBy: asked, ApprovedBy: approved,
+			Contact: contact, Date: s.DB.Now()}.Message()
+		if err == nil {
+			err = s.Mail.Send(ctx, m)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the notice of venue %d's new IBAN to %s: %w", v.ID, addr, err))
+			continue
+		}
+		sent++
+	}
+	return sent, errors.Join(errs...)
+}
