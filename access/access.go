@@ -26,6 +26,12 @@ const (
 	HandOver Permission = "hand_over"
 	// Void: void lost or stolen chéquiers and vouchers.
 	Void Permission = "void"
+	// ManageStock: allocate chéquiers to distribution structures, move
+	// them between structures, take them back.
+	ManageStock Permission = "manage_stock"
+	// SeeStock: the stock not yet handed over (a structure's agent: its
+	// structure's only, issuing.Service.Stock's scope).
+	SeeStock Permission = "see_stock"
 	// ManageVenues: add venues, change their details, label or suspend
 	// them.
 	ManageVenues Permission = "manage_venues"
@@ -79,8 +85,8 @@ type role struct {
 }
 
 var (
-	departmentWork = []Permission{Read, Order, HandOver, Void, ManageVenues, ManageDepartment}
-	financeWork    = []Permission{Read, DecideChanges, Settle}
+	departmentWork = []Permission{Read, Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock, SeeStock}
+	financeWork    = []Permission{Read, SeeStock, DecideChanges, Settle}
 )
 
 // roles is the whole policy. A département key does everything its
@@ -89,19 +95,18 @@ var (
 // manager and finance, so that no one person both orders chéquiers and
 // approves where the money goes.
 var roles = map[string]role{
-	RoleAdmin: {"administrateur", []Permission{Read, Order, HandOver, Void, ManageVenues, ManageDepartment,
+	RoleAdmin: {"administrateur", []Permission{Read, Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock, SeeStock,
 		DecideChanges, Settle, Revocations, Pair, ExportLedger, OwnKey}},
-	RoleAuditor:    {"auditeur", []Permission{Read, Revocations, ExportLedger, OwnKey}},
+	RoleAuditor:    {"auditeur", []Permission{Read, SeeStock, Revocations, ExportLedger, OwnKey}},
 	RoleDepartment: {"département", append(slices.Concat(departmentWork, financeWork[1:]), OwnKey)},
 	RoleVenue:      {"lieu", []Permission{Redeem, VenueStatements, SeeVenue, Revocations, OwnKey}},
 
 	RoleDepartmentManager: {"responsable du département", departmentWork},
 	RoleDepartmentFinance: {"finances du département", financeWork},
-	RoleDepartmentReader:  {"lecture du département", []Permission{Read}},
-	// Nothing yet: an agent will hand over only the chéquiers its
-	// structure holds, and that rule comes with the stock (issue #14);
-	// until then the hand-over stays with the département.
-	RoleStructureAgent: {"agent de la structure", nil},
+	RoleDepartmentReader:  {"lecture du département", []Permission{Read, SeeStock}},
+	// An agent hands over only the chéquiers its structure holds
+	// (issuing.Service.ActivateBy) and sees that stock alone.
+	RoleStructureAgent: {"agent de la structure", []Permission{HandOver, SeeStock}},
 	RoleVenueManager:   {"responsable du lieu", []Permission{Redeem, VenueStatements, SeeVenue}},
 	RoleVenueVolunteer: {"bénévole du lieu", []Permission{Redeem, SeeVenue}},
 }

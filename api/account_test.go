@@ -11,6 +11,7 @@ import (
 	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
+	"passnum/issuing"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 )
@@ -163,7 +164,7 @@ func TestAccountOrganisations(t *testing.T) {
 	accountstest.Person(t, e.accounts, "agent@ccas.fr", accounts.Org{ID: structure.ID}, access.RoleStructureAgent)
 	reader := accountstest.Person(t, e.accounts, "agent@ccas.fr", accounts.Org{Department: "92"}, access.RoleDepartmentReader)
 	b, r, s := e.signIn(t, map[string]any{"email": "agent@ccas.fr", "password": accountstest.Password})
-	if r.status != http.StatusOK || s.Organisation != structure.ID || s.Home != "/compte" || len(s.Organisations) != 2 {
+	if r.status != http.StatusOK || s.Organisation != structure.ID || s.Home != "/departement/remise" || len(s.Organisations) != 2 {
 		t.Fatalf("login: %d %+v", r.status, s)
 	}
 	b.api(t, "GET", "/api/v1/batches", nil, "").expect(t, http.StatusForbidden, "forbidden")
@@ -322,4 +323,69 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestStockRoles: the département allocates stock to its structures; a
+// structure's agent sees its own stock only, hands over the chéquiers it
+// holds and no other structure's, and moves none; another département
+// moves none of 78's.
+func TestStockRoles(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 0)
+		trappes := e.addStructure(t)
+		other, err := e.accounts.AddStructure(context.Background(), accounts.Operator("test"),
+			accounts.StructureInput{Department: "78", Name: "MDS de Versailles", Type: "mds", Commune: "Versailles"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var moved struct {
+			Event       string `json:"event"`
+			Count       int    `json:"count"`
+			First, Last string
+		}
+		for _, to := range []int64{trappes.ID, other.ID} {
+			r := e.do(t, request{method: "POST", path: "/api/v1/stock/moves", as: "department",
+				json: map[string]any{"to": to, "batch": e.batch.Batch.ID, "count": 2}})
+			r.expect(t, http.StatusOK, "")
+			r.decode(t, &moved)
+		}
+		theirs := moved.First // at Versailles
+		e.do(t, request{method: "POST", path: "/api/v1/stock/moves", as: "department92",
+			json: map[string]any{"department": "78", "to": trappes.ID, "batch": e.batch.Batch.ID, "count": 1}}).expect(t, http.StatusForbidden, "forbidden")
+
+		accountstest.Person(t, e.accounts, "agent@ccas.fr", accounts.Org{ID: trappes.ID}, access.RoleStructureAgent)
+		agent, r, _ := e.signIn(t, map[string]any{"email": "agent@ccas.fr", "password": accountstest.Password})
+		if r.status != http.StatusOK {
+			t.Fatalf("login: %d %s", r.status, r.body)
+		}
+		var stock struct {
+			Holdings []struct {
+				Structure int64 `json:"structure"`
+				Count     int64 `json:"count"`
+				AgeDays   *int  `json:"age_days"`
+			} `json:"holdings"`
+		}
+		r = agent.api(t, "GET", "/api/v1/stock", nil, "")
+		r.decode(t, &stock)
+		if r.status != http.StatusOK || len(stock.Holdings) != 1 || stock.Holdings[0].Structure != trappes.ID || stock.Holdings[0].Count != 2 ||
+			stock.Holdings[0].AgeDays == nil || *stock.Holdings[0].AgeDays != 0 {
+			t.Fatalf("the agent's stock: %d %s", r.status, r.body)
+		}
+		agent.api(t, "POST", "/api/v1/stock/moves", map[string]any{"to": trappes.ID, "batch": e.batch.Batch.ID, "count": 1}, agent.csrf).
+			expect(t, http.StatusForbidden, "forbidden")
+		er := agent.api(t, "POST", "/api/v1/chequiers/activation", map[string]string{"number": theirs}, agent.csrf).expect(t, http.StatusForbidden, issuing.ENotInStock)
+		if !strings.Contains(er.Error.Message, "pas dans le stock de votre structure") {
+			t.Errorf("another structure's chéquier: %q", er.Error.Message)
+		}
+		mine := e.batch.FirstChequier
+		r = agent.api(t, "POST", "/api/v1/chequiers/activation", map[string]string{"number": mine, "beneficiary_ref": "CCAS-17-0193"}, agent.csrf)
+		r.expect(t, http.StatusOK, "")
+		var ev ledger.Event
+		if err := db.Read(context.Background()).Where("type = ?", ledger.EventChequierActivated).Order("id DESC").First(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(ev.Actor, "@organisation:"+itoa(trappes.ID)) {
+			t.Errorf("the hand-over's actor is %q, want the agent acting for the CCAS", ev.Actor)
+		}
+	})
 }

@@ -179,9 +179,9 @@ func (s *server) activateChequier(c echo.Context) error {
 	var done ledger.Chequier
 	var err error
 	if req.Code != "" {
-		done, err = s.Issuing.ActivateCode(ctx, req.Code, req.BeneficiaryRef, p.Actor())
+		done, err = s.Issuing.ActivateCode(ctx, req.Code, req.BeneficiaryRef, p.Structure, p.Actor())
 	} else {
-		done, err = s.Issuing.Activate(ctx, number, req.BeneficiaryRef, p.Actor())
+		done, err = s.Issuing.ActivateBy(ctx, number, req.BeneficiaryRef, p.Structure, p.Actor())
 	}
 	if err != nil {
 		return err

@@ -59,6 +59,8 @@ var codeStatuses = map[string]int{
 	"change_pending":          409,
 	"change_decided":          409,
 	"change_outdated":         409,
+	"stock_short":             409,
+	"not_in_stock":            403,
 	"department_unknown":      400,
 	"period_not_over":         409,
 	"period_closed":           409,

@@ -47,6 +47,8 @@ func (s *server) routes(e *echo.Echo) {
 	s.guard(v1, http.MethodGet, "/chequiers", s.listChequiersHandler, need(access.Read))
 	s.guard(v1, http.MethodGet, "/chequiers/:number", s.getChequier, need(access.Read))
 	s.guard(v1, http.MethodPost, "/chequiers/activation", s.activateChequier, need(access.HandOver))
+	s.guard(v1, http.MethodGet, "/stock", s.stock, need(access.SeeStock))
+	s.guard(v1, http.MethodPost, "/stock/moves", s.moveStock, need(access.ManageStock))
 	s.guard(v1, http.MethodPost, "/chequiers/:number/void", s.voidChequier, need(access.Void))
 	s.guard(v1, http.MethodPost, "/vouchers/:number/void", s.voidVoucher, need(access.Void))
 

@@ -65,6 +65,7 @@ type chequierState struct {
 	status ledger.ChequierStatus
 	ref    string
 	event  string
+	holder int64 // the structure holding it (stock.go); 0: its département
 }
 
 // replacementState is a voucher that took the place of another.
@@ -269,6 +270,9 @@ func (s *state) apply(ev *ledger.Event) error {
 			return err
 		}
 		if handled, err := s.applyPeople(ev, ref, bad, decode); handled {
+			return err
+		}
+		if handled, err := s.applyStock(ev, ref, bad, decode); handled {
 			return err
 		}
 		return bad("has a type this version of passnum does not know")
@@ -974,9 +978,9 @@ func (s *state) compareChequiers(ctx context.Context, db *ledger.DB) (int64, err
 		if k < 0 || k >= int64(b.Chequiers) || c.Number != want || c.Seq != seq || c.DepartmentCode != b.Department {
 			return n, &StateError{Entity: "chéquier", ID: c.Number, Problem: fmt.Sprintf("id %d does not fit batch %d's numbering", c.ID, b.ID), Event: b.event}
 		}
-		wantStatus, wantRef, ev := ledger.ChequierIssued, "", b.event
+		wantStatus, wantRef, ev, wantHolder := ledger.ChequierIssued, "", b.event, int64(0)
 		if cs := s.chequiers[c.ID]; cs != nil {
-			wantStatus, wantRef, ev = cs.status, cs.ref, cs.event
+			wantStatus, wantRef, ev, wantHolder = cs.status, cs.ref, cs.event, cs.holder
 		}
 		gotRef := ""
 		if c.BeneficiaryRef != nil {
@@ -984,6 +988,9 @@ func (s *state) compareChequiers(ctx context.Context, db *ledger.DB) (int64, err
 		}
 		if c.Status != wantStatus || gotRef != wantRef {
 			return n, &StateError{Entity: "chéquier", ID: c.Number, Problem: fmt.Sprintf("is %s (reference %q) but the ledger says %s (reference %q)", c.Status, gotRef, wantStatus, wantRef), Event: ev}
+		}
+		if got := derefOr(c.StructureID); got != wantHolder {
+			return n, &StateError{Entity: "chéquier", ID: c.Number, Problem: fmt.Sprintf("is held by structure %d but the ledger says %d (0: its département)", got, wantHolder), Event: ev}
 		}
 		perBatch[b.ID]++
 	}

@@ -37,8 +37,17 @@ var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 // redeemable if its batch required activation.
 // Errors: invalid (bad number or reference), not_found, and the conflicts
 // chequier_voided, chequier_already_active, chequier_key_revoked,
-// chequier_expired and distribution_stopped.
+// chequier_expired and distribution_stopped. It is the hand-over by the
+// département's staff or the operator: ActivateBy says the structure rule.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
+	return s.ActivateBy(ctx, number, ref, 0, actor)
+}
+
+// ActivateBy is Activate by an agent of a distribution structure
+// (structure, its organisation id; 0: the département's staff): a
+// structure hands over only the chéquiers its stock holds (not_in_stock
+// otherwise), the département any of its own.
+func (s *Service) ActivateBy(ctx context.Context, number, ref string, structure int64, actor string) (ledger.Chequier, error) {
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
 		return ledger.Chequier{}, passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.").On("beneficiary_ref")
 	}
@@ -55,6 +64,10 @@ func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledg
 			return passnum.Errorf(passnum.KindConflict, EChequierVoided, "Le chéquier %s a été annulé le %s : il ne peut pas être remis. Remettez-en un autre.", c.Number, voucher.Today(*c.VoidedAt).French())
 		case ledger.ChequierActive:
 			return passnum.Errorf(passnum.KindConflict, EChequierAlreadyActive, "Le chéquier %s a déjà été remis, le %s.", c.Number, voucher.Today(*c.ActivatedAt).French())
+		}
+		if structure != 0 && (c.StructureID == nil || *c.StructureID != structure) {
+			return passnum.Errorf(passnum.KindForbidden, ENotInStock, "Le chéquier %s n'est pas dans le stock de votre structure : remettez un chéquier de votre stock, "+
+				"ou demandez au département de vous le confier.", c.Number)
 		}
 		// As its scanned activation code is, signed by the same key: every
 		// voucher of a revoked key's chéquier would be refused.
@@ -233,7 +246,7 @@ func parseActivation(code string) (string, byte, error) {
 // chéquier's cover): its signature is checked before its number is used.
 // Errors: those of Activate; chequier_key_revoked also when the code's own
 // key is revoked.
-func (s *Service) ActivateCode(ctx context.Context, code, ref, actor string) (ledger.Chequier, error) {
+func (s *Service) ActivateCode(ctx context.Context, code, ref string, structure int64, actor string) (ledger.Chequier, error) {
 	number, keyID, err := parseActivation(code)
 	if err != nil {
 		return ledger.Chequier{}, err
@@ -250,7 +263,7 @@ func (s *Service) ActivateCode(ctx context.Context, code, ref, actor string) (le
 		}
 		return ledger.Chequier{}, passnum.Invalid("Ce code d'activation n'est pas authentique ou n'est plus valable : saisissez le numéro du chéquier, imprimé sur sa couverture.")
 	}
-	return s.Activate(ctx, number, ref, actor)
+	return s.ActivateBy(ctx, number, ref, structure, actor)
 }
 
 // parseVoucherNumber reads a voucher number as printed or typed, its check

@@ -473,3 +473,25 @@ type PasswordWasReset struct {
 type TOTPEnabled struct {
 	Account int64 `json:"account"`
 }
+
+// The events of stock (docs/stock.md): chéquiers not yet handed over move
+// between a département's own stock and its distribution structures.
+const (
+	EventStockAllocated   = "stock.allocated"   // from the département to a structure
+	EventStockTransferred = "stock.transferred" // from a structure to another
+	EventStockTakenBack   = "stock.taken_back"  // from a structure back to the département
+)
+
+func (d StockMoved) EventType() string {
+	return oneOf(d.Event, EventStockAllocated, EventStockTransferred, EventStockTakenBack)
+}
+
+// StockMoved records chéquiers that changed holder: From and To are
+// organisations (structures), zero for the département's own stock. Each
+// chéquier is named by its id, in number order.
+type StockMoved struct {
+	Event     string  `json:"-"` // one of the three; stored as the event's type
+	From      int64   `json:"from,omitempty"`
+	To        int64   `json:"to,omitempty"`
+	Chequiers []int64 `json:"chequiers"`
+}

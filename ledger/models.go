@@ -224,6 +224,11 @@ type Chequier struct {
 	ActivatedAt    *time.Time
 	VoidedAt       *time.Time
 	VoidReason     *string
+	// StructureID is the distribution structure (an organisation) that
+	// holds the chéquier, nil for the département's own stock;
+	// AllocatedAt is since when (docs/stock.md).
+	StructureID *int64
+	AllocatedAt *time.Time
 }
 
 func (Chequier) TableName() string { return "chequiers" }

@@ -52,6 +52,11 @@ var unrevoking = map[string]string{
 	ledger.EventPasswordResetRequested: "no voucher",
 	ledger.EventPasswordReset:          "no voucher",
 	ledger.EventTOTPEnabled:            "no voucher",
+	// Stock: who holds chéquiers not yet handed over, whose vouchers wait
+	// for their hand-over anyway.
+	ledger.EventStockAllocated:   "moves chéquiers not handed over; no voucher's redeemability",
+	ledger.EventStockTransferred: "moves chéquiers not handed over; no voucher's redeemability",
+	ledger.EventStockTakenBack:   "moves chéquiers not handed over; no voucher's redeemability",
 }
 
 // eventTypes reads every Event… constant declared in package ledger, so

@@ -121,11 +121,12 @@ Give the chéquier's number, or the activation code its cover's QR code holds (a
 				return err
 			}
 			svc := a.issuing(db)
-			activate := svc.Activate
+			// The operator hands over for the département (structure 0).
+			activate := svc.ActivateBy
 			if _, _, _, err := voucher.ParseChequierNumber(args[0]); err != nil && len(args[0]) > 40 {
 				activate = svc.ActivateCode // a scanned QR code, not a number
 			}
-			c, err := activate(cmd.Context(), args[0], ref, actor())
+			c, err := activate(cmd.Context(), args[0], ref, 0, actor())
 			if err != nil {
 				return err
 			}

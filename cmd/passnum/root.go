@@ -49,7 +49,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.configCmd(root.PersistentFlags()), a.keysCmd(),
 		a.departmentCmd(), a.venueCmd(), a.issueCmd(), a.activateCmd(), a.voidCmd(),
 		a.verifyCmd(), a.auditCmd(), a.demoCmd(), a.apikeyCmd(), a.serveCmd(), a.printCmd(), a.reprintCmd(),
-		a.settlementCmd(), a.backupCmd(), a.mailCmd(), a.userCmd(), a.structureCmd(), a.auditorCmd())
+		a.settlementCmd(), a.backupCmd(), a.mailCmd(), a.userCmd(), a.structureCmd(), a.auditorCmd(), a.stockCmd())
 	root.AddCommand(a.reportCmd())
 	return root
 }

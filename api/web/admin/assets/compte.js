@@ -72,10 +72,12 @@ async function sessions() {
 async function load() {
   const s = await api("GET", "/session");
   if (s.enrol_totp) {
-    status.replaceChildren(el("p", { class: "error", tabindex: "-1", id: "sf-needed" },
-      "Avant de continuer, ajoutez un second facteur : vos rôles le demandent."));
+    // Said first, where the focus is, before the enrolment loads below it.
+    const need = el("p", { class: "error", tabindex: "-1", id: "sf-needed" },
+      "Avant de continuer, ajoutez un second facteur : vos rôles le demandent.");
+    status.replaceChildren(need);
+    need.focus();
     await showEnrolment();
-    document.getElementById("sf-needed").focus();
   } else {
     status.replaceChildren(el("p", {}, "Le second facteur protège votre compte : si on vous demande un code que vous n’attendiez pas, prévenez un responsable."));
   }
