@@ -380,6 +380,16 @@ func TestStockRoles(t *testing.T) {
 		mine := e.batch.FirstChequier
 		r = agent.api(t, "POST", "/api/v1/chequiers/activation", map[string]string{"number": mine, "beneficiary_ref": "CCAS-17-0193"}, agent.csrf)
 		r.expect(t, http.StatusOK, "")
+		// The same reference on a second chéquier: a warning first, then
+		// the confirmed hand-over.
+		second := strings.Replace(mine, "000001", "000002", 1)
+		er = agent.api(t, "POST", "/api/v1/chequiers/activation", map[string]string{"number": second, "beneficiary_ref": "CCAS-17-0193"}, agent.csrf).
+			expect(t, http.StatusConflict, issuing.ERefUsed)
+		if er.Error.Field != "beneficiary_ref" || !strings.Contains(er.Error.Message, "déjà utilisée pour le chéquier "+mine) {
+			t.Errorf("second hand-over for one reference: %+v", er.Error)
+		}
+		agent.api(t, "POST", "/api/v1/chequiers/activation", map[string]any{"number": second, "beneficiary_ref": "CCAS-17-0193", "same_person": true}, agent.csrf).
+			expect(t, http.StatusOK, "")
 		var ev ledger.Event
 		if err := db.Read(context.Background()).Where("type = ?", ledger.EventChequierActivated).Order("id DESC").First(&ev).Error; err != nil {
 			t.Fatal(err)

@@ -49,6 +49,7 @@ type activationRequest struct {
 	Number         string `json:"number,omitempty"`
 	Code           string `json:"code,omitempty"`
 	BeneficiaryRef string `json:"beneficiary_ref,omitempty"`
+	SamePerson     bool   `json:"same_person,omitempty"` // a reference used before: a second chéquier for the same person
 }
 
 type voidRequest struct {
@@ -178,10 +179,11 @@ func (s *server) activateChequier(c echo.Context) error {
 	}
 	var done ledger.Chequier
 	var err error
+	h := issuing.HandOver{Ref: req.BeneficiaryRef, Structure: p.Structure, SamePerson: req.SamePerson}
 	if req.Code != "" {
-		done, err = s.Issuing.ActivateCode(ctx, req.Code, req.BeneficiaryRef, p.Structure, p.Actor())
+		done, err = s.Issuing.ActivateCode(ctx, req.Code, h, p.Actor())
 	} else {
-		done, err = s.Issuing.ActivateBy(ctx, number, req.BeneficiaryRef, p.Structure, p.Actor())
+		done, err = s.Issuing.ActivateBy(ctx, number, h, p.Actor())
 	}
 	if err != nil {
 		return err

@@ -61,6 +61,7 @@ var codeStatuses = map[string]int{
 	"change_outdated":         409,
 	"stock_short":             409,
 	"not_in_stock":            403,
+	"beneficiary_ref_used":    409,
 	"department_unknown":      400,
 	"period_not_over":         409,
 	"period_closed":           409,

@@ -19,10 +19,13 @@ import (
 const (
 	EChequierVoided        = "chequier_voided"
 	EChequierAlreadyActive = "chequier_already_active"
-	EChequierExpired       = "chequier_expired"
-	EDistributionStopped   = "distribution_stopped"
-	EVoucherNotVoidable    = "voucher_not_voidable"
-	EChequierKeyRevoked    = "chequier_key_revoked"
+	// ERefUsed: the beneficiary reference was given to another chéquier
+	// of the département; confirm a second chéquier for the same person.
+	ERefUsed             = "beneficiary_ref_used"
+	EChequierExpired     = "chequier_expired"
+	EDistributionStopped = "distribution_stopped"
+	EVoucherNotVoidable  = "voucher_not_voidable"
+	EChequierKeyRevoked  = "chequier_key_revoked"
 )
 
 // beneficiaryRef allows a pseudonymous file reference ("CCAS-17-0193") and
@@ -40,14 +43,27 @@ var beneficiaryRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 // chequier_expired and distribution_stopped. It is the hand-over by the
 // département's staff or the operator: ActivateBy says the structure rule.
 func (s *Service) Activate(ctx context.Context, number, ref, actor string) (ledger.Chequier, error) {
-	return s.ActivateBy(ctx, number, ref, 0, actor)
+	return s.ActivateBy(ctx, number, HandOver{Ref: ref}, actor)
 }
 
-// ActivateBy is Activate by an agent of a distribution structure
-// (structure, its organisation id; 0: the département's staff): a
-// structure hands over only the chéquiers its stock holds (not_in_stock
-// otherwise), the département any of its own.
-func (s *Service) ActivateBy(ctx context.Context, number, ref string, structure int64, actor string) (ledger.Chequier, error) {
+// HandOver is how a chéquier is handed over.
+type HandOver struct {
+	Ref string // the beneficiary's pseudonymous reference, optional
+	// Structure is the distribution structure whose agent hands it over
+	// (its organisation id); 0: the département's staff or the operator.
+	Structure int64
+	// SamePerson confirms a reference already used for another chéquier
+	// of the département: the same person gets a second one.
+	SamePerson bool
+}
+
+// ActivateBy is Activate as h says: a structure hands over only the
+// chéquiers its stock holds (not_in_stock otherwise), the département any
+// of its own; a reference already used in the département for another
+// chéquier is refused (beneficiary_ref_used, saying which and when) unless
+// h.SamePerson confirms it, on every path a chéquier is handed over.
+func (s *Service) ActivateBy(ctx context.Context, number string, h HandOver, actor string) (ledger.Chequier, error) {
+	ref, structure := h.Ref, h.Structure
 	if ref != "" && !beneficiaryRef.MatchString(ref) {
 		return ledger.Chequier{}, passnum.Invalid("La référence du bénéficiaire est une référence de dossier de 1 à 64 lettres, chiffres, « . », « _ », « / » ou « - », sans espace (par exemple CCAS-17-0193) : jamais un nom.").On("beneficiary_ref")
 	}
@@ -68,6 +84,11 @@ func (s *Service) ActivateBy(ctx context.Context, number, ref string, structure 
 		if structure != 0 && (c.StructureID == nil || *c.StructureID != structure) {
 			return passnum.Errorf(passnum.KindForbidden, ENotInStock, "Le chéquier %s n'est pas dans le stock de votre structure : remettez un chéquier de votre stock, "+
 				"ou demandez au département de vous le confier.", c.Number)
+		}
+		if ref != "" && !h.SamePerson {
+			if err := refUnused(tx.DB, c, ref); err != nil {
+				return err
+			}
 		}
 		// As its scanned activation code is, signed by the same key: every
 		// voucher of a revoked key's chéquier would be refused.
@@ -116,6 +137,21 @@ func (s *Service) ActivateBy(ctx context.Context, number, ref string, structure 
 				ChequierID: c.ID, Number: c.Number, BeneficiaryRef: ref, VouchersActivated: activated}})
 	})
 	return c, err
+}
+
+// refUnused refuses a beneficiary reference already given, in the
+// chéquier's département, to another chéquier handed over: a second
+// chéquier for one person is a decision, not a slip.
+func refUnused(db *gorm.DB, c ledger.Chequier, ref string) error {
+	var used []ledger.Chequier
+	err := db.Where("department_code = ? AND beneficiary_ref = ? AND status = ? AND id <> ?", c.DepartmentCode, ref, ledger.ChequierActive, c.ID).
+		Order("activated_at").Limit(1).Find(&used).Error
+	if err != nil || len(used) == 0 {
+		return err
+	}
+	return passnum.Errorf(passnum.KindConflict, ERefUsed, "La référence %s est déjà utilisée pour le chéquier %s, remis le %s. "+
+		"Si c'est bien la même personne, confirmez la remise d'un deuxième chéquier ; sinon, vérifiez la référence.",
+		ref, used[0].Number, voucher.Today(*used[0].ActivatedAt).French()).On("beneficiary_ref")
 }
 
 // keyRevoked refuses a chéquier signed, in part or whole, by revoked key
@@ -246,7 +282,7 @@ func parseActivation(code string) (string, byte, error) {
 // chéquier's cover): its signature is checked before its number is used.
 // Errors: those of Activate; chequier_key_revoked also when the code's own
 // key is revoked.
-func (s *Service) ActivateCode(ctx context.Context, code, ref string, structure int64, actor string) (ledger.Chequier, error) {
+func (s *Service) ActivateCode(ctx context.Context, code string, h HandOver, actor string) (ledger.Chequier, error) {
 	number, keyID, err := parseActivation(code)
 	if err != nil {
 		return ledger.Chequier{}, err
@@ -263,7 +299,7 @@ func (s *Service) ActivateCode(ctx context.Context, code, ref string, structure 
 		}
 		return ledger.Chequier{}, passnum.Invalid("Ce code d'activation n'est pas authentique ou n'est plus valable : saisissez le numéro du chéquier, imprimé sur sa couverture.")
 	}
-	return s.ActivateBy(ctx, number, ref, structure, actor)
+	return s.ActivateBy(ctx, number, h, actor)
 }
 
 // parseVoucherNumber reads a voucher number as printed or typed, its check

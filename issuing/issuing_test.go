@@ -363,7 +363,7 @@ func TestActivateRevokedKey(t *testing.T) {
 		if got := passnum.ErrorCode(err); got != issuing.EChequierKeyRevoked || passnum.ErrorMessage(err) != want {
 			t.Fatalf("activation by number: code %q (%v), want %q", got, err, issuing.EChequierKeyRevoked)
 		}
-		_, err = f.Issuing.ActivateCode(ctx, pc.ActivationCode, "", 0, "test")
+		_, err = f.Issuing.ActivateCode(ctx, pc.ActivationCode, issuing.HandOver{}, "test")
 		if got := passnum.ErrorCode(err); got != issuing.EChequierKeyRevoked || passnum.ErrorMessage(err) != want {
 			t.Fatalf("activation by scanned code: code %q (%v), want %q", got, err, issuing.EChequierKeyRevoked)
 		}

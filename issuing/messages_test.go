@@ -154,9 +154,12 @@ func TestChequierMessages(t *testing.T) {
 				"Le chéquier 78-2026-000003 n'est plus valable : ses chèques expiraient le 31/12/2027. Remettez-en un en cours de validité."},
 			{"ActivateDistributionStopped", func() error { return activateOn(time.Date(2027, 12, 20, 12, 0, 0, 0, time.UTC), number(3)) }, issuing.EDistributionStopped,
 				"La remise des chéquiers du lot " + fmt.Sprint(res.Batch.ID) + " est arrêtée depuis le 16/12/2027 (le programme finit le 31/12/2027) : le chéquier 78-2026-000003 ne peut plus être remis."},
-			{"ActivateGarbageCode", func() error { _, err := f.Issuing.ActivateCode(ctx, "HELLO", "", 0, "test"); return err }, passnum.EInvalid, notActivation},
-			{"ActivateVoucherCode", func() error { _, err := f.Issuing.ActivateCode(ctx, c3.Vouchers[0].Code, "", 0, "test"); return err }, passnum.EInvalid, notActivation},
-			{"ActivateForgedCode", func() error { _, err := f.Issuing.ActivateCode(ctx, forged, "", 0, "test"); return err }, passnum.EInvalid, notAuthentic},
+			{"ActivateGarbageCode", func() error { _, err := f.Issuing.ActivateCode(ctx, "HELLO", issuing.HandOver{}, "test"); return err }, passnum.EInvalid, notActivation},
+			{"ActivateVoucherCode", func() error {
+				_, err := f.Issuing.ActivateCode(ctx, c3.Vouchers[0].Code, issuing.HandOver{}, "test")
+				return err
+			}, passnum.EInvalid, notActivation},
+			{"ActivateForgedCode", func() error { _, err := f.Issuing.ActivateCode(ctx, forged, issuing.HandOver{}, "test"); return err }, passnum.EInvalid, notAuthentic},
 			{"ActivationNumberGarbage", func() error { _, err := issuing.ActivationNumber("HELLO"); return err }, passnum.EInvalid, notActivation},
 			{"VoidAgain", func() error { _, err := f.Issuing.Void(ctx, number(2), "perdu", "test"); return err }, issuing.EChequierVoided,
 				"Le chéquier 78-2026-000002 est déjà annulé, depuis le 26/11/2026."},

@@ -74,9 +74,9 @@ func TestStock(t *testing.T) {
 
 		// The hand-over: by the structure holding it, or the département.
 		held := m.First // at Versailles
-		_, err = f.Issuing.ActivateBy(ctx, held, "CCAS-1", trappes, "test")
+		_, err = f.Issuing.ActivateBy(ctx, held, issuing.HandOver{Ref: "CCAS-1", Structure: trappes}, "test")
 		wantCode(t, err, issuing.ENotInStock, "n'est pas dans le stock de votre structure")
-		if _, err := f.Issuing.ActivateBy(ctx, held, "MDS-1", versailles, "test"); err != nil {
+		if _, err := f.Issuing.ActivateBy(ctx, held, issuing.HandOver{Ref: "MDS-1", Structure: versailles}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = move(issuing.Move{From: versailles, First: held, Last: held})
@@ -157,6 +157,42 @@ func TestStockConcurrentMoves(t *testing.T) {
 		}
 		if total == 0 {
 			t.Fatal("no move went through")
+		}
+		audittest.OK(t, f)
+	})
+}
+
+// TestBeneficiaryRefUsed: a reference given to a chéquier of the
+// département is refused for a second one, saying which and when, until
+// the second hand-over is confirmed for the same person; another
+// département's reference is another person's; the scanned code says the
+// same.
+func TestBeneficiaryRefUsed(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := issuingtest.New(t, db)
+		b := f.Issue(t, issuingtest.Request("78", 3, 1))
+		b92 := f.Issue(t, issuingtest.Request("92", 1, 1))
+		n := func(seq string) string { return strings.Replace(b.FirstChequier, "000001", seq, 1) }
+		if _, err := f.Issuing.Activate(ctx, n("000001"), "CCAS-17-0193", "test"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.Issuing.Activate(ctx, n("000002"), "CCAS-17-0193", "test")
+		wantCode(t, err, issuing.ERefUsed, "La référence CCAS-17-0193 est déjà utilisée pour le chéquier "+n("000001")+", remis le 26/11/2026.")
+		if pe, ok := err.(*passnum.Error); !ok || pe.Field != "beneficiary_ref" {
+			t.Errorf("the refusal names no field: %#v", err)
+		}
+		pc, err := f.Issuing.Chequier(ctx, n("000002"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Issuing.ActivateCode(ctx, pc.ActivationCode, issuing.HandOver{Ref: "CCAS-17-0193"}, "test")
+		wantCode(t, err, issuing.ERefUsed, "déjà utilisée")
+		if c, err := f.Issuing.ActivateCode(ctx, pc.ActivationCode, issuing.HandOver{Ref: "CCAS-17-0193", SamePerson: true}, "test"); err != nil || c.Status != ledger.ChequierActive {
+			t.Fatalf("a second chéquier confirmed: %v %+v", err, c)
+		}
+		if _, err := f.Issuing.Activate(ctx, b92.FirstChequier, "CCAS-17-0193", "test"); err != nil {
+			t.Fatalf("92's own reference: %v", err)
 		}
 		audittest.OK(t, f)
 	})

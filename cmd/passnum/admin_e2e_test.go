@@ -147,6 +147,21 @@ func TestAdminPages(t *testing.T) {
 		if c.Status != "active" || c.BeneficiaryRef != "CCAS-17-0193" {
 			t.Errorf("chéquier %s is %s for %q after its hand-over", first, c.Status, c.BeneficiaryRef)
 		}
+		// The same reference on another chéquier: the warning by the field,
+		// and a button that confirms a second chéquier for the same person.
+		third := fmt.Sprintf("78-%d-000003", year)
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("a-number"), third), chromedp.SendKeys(chromedp.ID("a-ref"), "CCAS-17-0193"))
+		click(t, ctx, "#activate button[type=submit]")
+		if msg := adminFieldError(t, ctx, "a-ref"); !strings.HasPrefix(msg, "La référence CCAS-17-0193 est déjà utilisée pour le chéquier "+first+", remis le ") {
+			t.Errorf("a reference used before: %q", msg)
+		}
+		click(t, ctx, "#a-same")
+		if msg := adminSeen(t, ctx, "#activate-messages p.ok"); !strings.Contains(msg, third+" remis") {
+			t.Errorf("after confirming the second chéquier: %q", msg)
+		}
+		if hidden := adminValue(t, ctx, chromedp.Evaluate[bool](`document.getElementById("a-same").hidden`)); !hidden {
+			t.Error("the confirmation button stays after the hand-over")
+		}
 		// Again: refused with the API's French message.
 		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("a-number"), first), chromedp.Click(chromedp.CSS("#activate button[type=submit]")))
 		if msg := adminSeen(t, ctx, "#activate-messages p.error"); !strings.Contains(msg, "remis") {
@@ -174,8 +189,8 @@ func TestAdminPages(t *testing.T) {
 		if hidden := adminValue(t, ctx, chromedp.Evaluate[bool](`document.getElementById("camera").hidden`)); !hidden {
 			t.Error("the camera is still on after the code was read")
 		}
-		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#remis tbody tr").length`)); n != 2 {
-			t.Errorf("%d hand-overs listed on the page, want 2", n)
+		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#remis tbody tr").length`)); n != 3 {
+			t.Errorf("%d hand-overs listed on the page, want 3 (the first, the same person's second, the scanned one)", n)
 		}
 		var c struct{ Status string }
 		adminGet(t, base+"/api/v1/chequiers/"+second, deptKey, &c)

@@ -108,6 +108,7 @@ func parseDay(flag, s string) (voucher.Day, error) {
 
 func (a *app) activateCmd() *cobra.Command {
 	var ref string
+	var samePerson bool
 	cmd := &cobra.Command{
 		Use:   "activate CHEQUIER-NUMBER | ACTIVATION-CODE",
 		Short: "Record that a chéquier was handed over; its vouchers become valid",
@@ -126,7 +127,7 @@ Give the chéquier's number, or the activation code its cover's QR code holds (a
 			if _, _, _, err := voucher.ParseChequierNumber(args[0]); err != nil && len(args[0]) > 40 {
 				activate = svc.ActivateCode // a scanned QR code, not a number
 			}
-			c, err := activate(cmd.Context(), args[0], ref, 0, actor())
+			c, err := activate(cmd.Context(), args[0], issuing.HandOver{Ref: ref, SamePerson: samePerson}, actor())
 			if err != nil {
 				return err
 			}
@@ -135,6 +136,7 @@ Give the chéquier's number, or the activation code its cover's QR code holds (a
 		},
 	}
 	cmd.Flags().StringVar(&ref, "beneficiary-ref", "", "the département's pseudonymous file reference (never a name)")
+	cmd.Flags().BoolVar(&samePerson, "same-person", false, "the reference was used for another chéquier: confirm a second one for the same person")
 	return cmd
 }
 

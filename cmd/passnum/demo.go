@@ -15,11 +15,14 @@ import (
 
 	"passnum"
 	"passnum/access"
+	"passnum/accounts"
 	"passnum/apikeys"
 	"passnum/audit"
 	"passnum/figures"
 	"passnum/issuing"
 	"passnum/ledger"
+	"passnum/mail"
+	"passnum/notices"
 	"passnum/printing"
 	"passnum/programme"
 	"passnum/redemption"
@@ -206,14 +209,27 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	files = append(files, demoFile{filepath.Join(printDir, printing.ManifestName), "the PDFs' ranges and SHA-256, for the print shop and the auditors"})
 	say("every code re-created from the ledger matches the checksum recorded at issue")
 
+	step("People, distribution structures and their stock")
+	people, err := a.demoPeople(ctx, db, batches[0].Batch.ID, say)
+	if err != nil {
+		return none, err
+	}
+
 	step("Handing over chéquiers, losing one")
 	for i := range 3 {
 		number := formatChequier("78", batches[0].Batch.Year, batches[0].Batch.FirstChequierSeq+int64(i))
-		if _, err := svc.Activate(ctx, number, fmt.Sprintf("CCAS-TRAPPES-%04d", 193+i), who); err != nil {
+		if _, err := svc.ActivateBy(ctx, number, issuing.HandOver{Ref: fmt.Sprintf("CCAS-TRAPPES-%04d", 193+i), Structure: people.trappes}, people.agent); err != nil {
 			return none, err
 		}
 	}
-	say("3 chéquiers of the Yvelines handed over (pseudonymous references CCAS-TRAPPES-0193…0195): their vouchers are now valid")
+	say("3 chéquiers of the Yvelines handed over by the agent of the CCAS de Trappes, from its stock (pseudonymous references")
+	say("CCAS-TRAPPES-0193…0195): their vouchers are now valid; the ledger names %s", people.agent)
+	_, err = svc.ActivateBy(ctx, formatChequier("78", batches[0].Batch.Year, batches[0].Batch.FirstChequierSeq+3),
+		issuing.HandOver{Ref: "CCAS-TRAPPES-0193", Structure: people.trappes}, people.agent)
+	say("a fourth with the reference CCAS-TRAPPES-0193 again is held back: %s", passnum.ErrorMessage(err))
+	_, err = svc.ActivateBy(ctx, formatChequier("78", batches[0].Batch.Year, batches[0].Batch.FirstChequierSeq+60), issuing.HandOver{Structure: people.trappes}, people.agent)
+	say("one of the MDS's stock, by the CCAS's agent, is refused: %s", passnum.ErrorMessage(err))
+
 	v, err := svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
 	if err != nil {
 		return none, err
@@ -221,6 +237,34 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	say("chéquier %s of the Hauts-de-Seine reported lost: %d vouchers voided", v.Chequier.Number, len(v.Serials))
 	_, err = svc.Void(ctx, batches[1].FirstChequier, "perdu", who)
 	say("voiding it again is refused: %s", passnum.ErrorMessage(err))
+
+	step("A venue's new IBAN, approved by a second person")
+	iban := "FR7630004000031234567890143"
+	u, err := prog.UpdateVenue(ctx, venueIDs[0], programme.VenueChanges{IBAN: &iban}, "RIB reçu du lieu le 02/11", "78", people.manager)
+	if err != nil {
+		return none, err
+	}
+	say("the manager of the Yvelines asks for it: change request %d awaits %v", u.Request.ID, u.Request.Awaiting)
+	_, err = prog.ApproveChange(ctx, u.Request.ID, "78", people.manager)
+	say("the manager approving it too is refused: %s", passnum.ErrorMessage(err))
+	applied, err := prog.ApproveChange(ctx, u.Request.ID, "78", people.finance)
+	if err != nil {
+		return none, err
+	}
+	mails := filepath.Join(a.cfg.DataDir, "demo-emails.txt")
+	mf, err := os.Create(mails)
+	if err != nil {
+		return none, err
+	}
+	told, err := (&notices.Service{DB: db, Accounts: a.accounts(db), Mail: &mail.Outbox{W: mf}}).BankDetailsChanged(ctx, applied)
+	if cerr := mf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return none, err
+	}
+	say("the finance agent approves it: it applies, and %d people are told by email (no SMTP server here: %s)", told, mails)
+	files = append(files, demoFile{mails, "the emails the demo would have sent (the new IBAN's notices)"})
 
 	step("Venues redeem vouchers during %s", closeMonth)
 	second, err := svc.Chequier(ctx, formatChequier("92", batches[1].Batch.Year, batches[1].Batch.FirstChequierSeq+1))
@@ -466,6 +510,8 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		fmt.Fprintf(a.out, "   %-36s %s\n", "  its pairing code (15 minutes)", pairing.Code)
 		fmt.Fprintf(a.out, "   %-36s %s --data-dir %s apikey pair --venue 1 --name téléphone\n", "  another code", demoCommand(), a.cfg.DataDir)
 		fmt.Fprintf(a.out, "   %-36s %s/connexion (with the admin, département or auditor key)\n", "pages for départements, auditors", url)
+		fmt.Fprintf(a.out, "   %-36s %s/connexion as responsable@yvelines.example, finances@yvelines.example or\n", "  or as a person", url)
+		fmt.Fprintf(a.out, "   %-36s agent@ccas-trappes.example, password %q\n", "", demoPassword)
 		curl := "curl -s"
 		if selfSigned {
 			fmt.Fprintf(a.out, "   %-36s %s (self-signed: the browser warns about it once, accept it)\n", "certificate", o.tlsCert)
@@ -480,6 +526,70 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 			curl, url, shown[0].secret, sample.Serial, sample.Code)
 	}
 	return a.serve(ctx, o, ready)
+}
+
+// demoPassword is the password of the demo's people, printed with their
+// logins.
+const demoPassword = "pass numérique démo"
+
+// demoStaff are the demo's people: the actors they act as, and the
+// structure whose stock the agent hands over.
+type demoStaff struct {
+	manager, finance, agent string
+	trappes                 int64
+}
+
+// demoPeople adds two distribution structures to the Yvelines, gives them
+// stock, and makes a person for each role, invited and accepted as a
+// person would, printing their logins.
+func (a *app) demoPeople(ctx context.Context, db *ledger.DB, batch int64, say func(string, ...any)) (demoStaff, error) {
+	var st demoStaff
+	acc, op := a.accounts(db), accounts.Operator("demo")
+	var structures []int64
+	for _, in := range []accounts.StructureInput{
+		{Department: "78", Name: "CCAS de Trappes", Type: "ccas", Address: "1 place de la Mairie, 78190 Trappes", Commune: "Trappes"},
+		{Department: "78", Name: "MDS de Versailles", Type: "mds", Address: "2 rue de la Paroisse, 78000 Versailles", Commune: "Versailles"},
+	} {
+		o, err := acc.AddStructure(ctx, op, in)
+		if err != nil {
+			return st, err
+		}
+		structures = append(structures, o.ID)
+		say("structure %d %q (%s) of the Yvelines", o.ID, in.Name, in.Type)
+	}
+	st.trappes = structures[0]
+	svc := a.issuing(db)
+	for i, n := range []int{50, 30} {
+		m, err := svc.MoveStock(ctx, issuing.Move{Department: "78", To: structures[i], Batch: batch, Count: n}, "demo")
+		if err != nil {
+			return st, err
+		}
+		say("%d chéquiers allocated to structure %d: %s to %s", m.Count, structures[i], m.First, m.Last)
+	}
+	for _, p := range []struct {
+		email, what string
+		org         accounts.Org
+		role        string
+		actor       *string
+	}{
+		{"responsable@yvelines.example", "département manager (batches, venues, stock)", accounts.Org{Department: "78"}, access.RoleDepartmentManager, &st.manager},
+		{"finances@yvelines.example", "département finance (bank details, month closing)", accounts.Org{Department: "78"}, access.RoleDepartmentFinance, &st.finance},
+		{"agent@ccas-trappes.example", "agent of the CCAS de Trappes (hands over its stock)", accounts.Org{ID: structures[0]}, access.RoleStructureAgent, &st.agent},
+	} {
+		inv, err := acc.Invite(ctx, op, p.email, p.org, p.role)
+		if err != nil {
+			return st, err
+		}
+		got, err := acc.Accept(ctx, inv.Token, demoPassword)
+		if err != nil {
+			return st, err
+		}
+		*p.actor = access.AccountActor(got.Account, got.Organisation)
+		say("%-28s %s: account %d", p.email, p.what, got.Account)
+	}
+	say("each logs in at /connexion with the password %q; the manager and finance add a second factor", demoPassword)
+	say("(an authenticator application) at their first login, as their roles move money")
+	return st, nil
 }
 
 // demoVenues are fictitious venues with valid SIRETs and IBANs.

@@ -708,4 +708,25 @@ func TestDemoServe(t *testing.T) {
 			t.Errorf("logging in with the %s key: %d %s", label, res.StatusCode, body)
 		}
 	}
+	// The people printed log in with the printed password: the agent at
+	// its hand-over page, the manager at its second factor first.
+	password := regexp.MustCompile(`password "([^"]+)"`).FindStringSubmatch(printed.String())
+	if password == nil {
+		t.Fatalf("demo --serve printed no password for its people:\n%s", printed.String())
+	}
+	for email, home := range map[string]string{"agent@ccas-trappes.example": "/departement/remise", "responsable@yvelines.example": "/compte"} {
+		if !strings.Contains(printed.String(), email) {
+			t.Errorf("demo --serve does not print %s", email)
+		}
+		login, _ := json.Marshal(map[string]string{"email": email, "password": password[1]})
+		res, err := http.Post(origin+"/session", "application/json", bytes.NewReader(login))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"home":"`+home+`"`) {
+			t.Errorf("logging in as %s: %d %s", email, res.StatusCode, body)
+		}
+	}
 }

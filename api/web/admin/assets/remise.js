@@ -18,13 +18,41 @@ function record(c) {
   say(`Chéquier ${c.number} remis : ses chèques sont utilisables.`, form);
 }
 
+// A reference already given to another chéquier is refused first (the
+// field says which and when); the button beside it confirms a second
+// chéquier for the same person, with the same request.
+const same = document.getElementById("a-same");
+let pending = null;
+
 async function activate(body) {
   const r = ref.value.trim();
   if (r) body.beneficiary_ref = r;
-  const c = await api("POST", "/api/v1/chequiers/activation", body);
-  form.reset();
-  record(c);
+  same.hidden = true;
+  try {
+    const c = await api("POST", "/api/v1/chequiers/activation", body);
+    pending = null;
+    form.reset();
+    record(c);
+  } catch (err) {
+    if (err.code === "beneficiary_ref_used") {
+      pending = body;
+      same.hidden = false;
+    }
+    throw err;
+  }
 }
+
+same.addEventListener("click", async () => {
+  if (!pending) return;
+  same.disabled = true;
+  try {
+    await activate({ ...pending, same_person: true });
+  } catch (err) {
+    fail(err, form);
+  } finally {
+    same.disabled = false;
+  }
+});
 
 submit(form, async (data) => {
   const n = String(data.get("number") || "").trim();
