@@ -174,8 +174,9 @@ type Figures struct {
 	Total       Counts              `json:"total"`
 	Departments []DepartmentFigures `json:"departments"`
 	Batches     []BatchFigures      `json:"batches"`
-	Venues      []VenueFigures      `json:"venues"` // by cents redeemed, most first, then id
-	Months      []MonthFigures      `json:"months"` // every month from the first activity to the last, oldest first
+	Structures  []StructureFigures  `json:"structures"` // the distribution structures' funnel, by département then name
+	Venues      []VenueFigures      `json:"venues"`     // by cents redeemed, most first, then id
+	Months      []MonthFigures      `json:"months"`     // every month from the first activity to the last, oldest first
 	Settlements []SettlementFigures `json:"settlements"`
 	// Warnings, in French for the département's staff: discrepancies first,
 	// then the programme timeline.
@@ -249,6 +250,9 @@ func compute(tx *gorm.DB, dialect ledger.Dialect, dept string, asOf voucher.Day)
 	if out.Settlements, err = settlements(tx, codes); err != nil {
 		return out, err
 	}
+	if out.Structures, err = structures(tx, codes, byID, asOf); err != nil {
+		return out, err
+	}
 
 	perDept := map[string]*Counts{}
 	for _, d := range depts {
@@ -274,7 +278,7 @@ func compute(tx *gorm.DB, dialect ledger.Dialect, dept string, asOf voucher.Day)
 	out.Total.finish()
 	out.Warnings = append(append(gaps, lateWarnings(out.Venues)...), timelineWarnings(rows, asOf)...)
 	// Empty lists, not null, for the readers of the JSON.
-	out.Departments, out.Batches = orEmpty(out.Departments), orEmpty(out.Batches)
+	out.Departments, out.Batches, out.Structures = orEmpty(out.Departments), orEmpty(out.Batches), orEmpty(out.Structures)
 	out.Venues, out.Months = orEmpty(out.Venues), orEmpty(out.Months)
 	out.Settlements, out.Warnings = orEmpty(out.Settlements), orEmpty(out.Warnings)
 	return out, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,44 @@ func TestAccountPages(t *testing.T) {
 		if msg := adminFieldError(t, ctx, "password"); msg != "Adresse e-mail ou mot de passe incorrect." {
 			t.Errorf("the old password: %q", msg)
 		}
+	})
+	t.Run("StructureAgent", func(t *testing.T) {
+		// A CCAS with 2 chéquiers, and an MDS with 1; the CCAS's agent is
+		// invited, opens the link on a phone and lands on the hand-over page.
+		mustRun(t, env, "structure", "add", "--department", "78", "--name", "CCAS de Trappes", "--type", "ccas", "--commune", "Trappes")
+		mustRun(t, env, "structure", "add", "--department", "78", "--name", "MDS de Versailles", "--type", "mds", "--commune", "Versailles")
+		out := mustRun(t, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd())
+		numbers := regexp.MustCompile(`78-\d{4}-\d{6}`).FindAllString(out, -1)
+		if len(numbers) < 2 {
+			t.Fatalf("issue printed %q", out)
+		}
+		first := numbers[0]
+		mds := strings.Replace(first, "000001", "000003", 1)
+		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", "2", "--batch", "1", "--count", "2")
+		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", "3", "--batch", "1", "--count", "1")
+		mustRun(t, env, "user", "invite", "agent@ccas-trappes.fr", "--role", "structure_agent", "--structure", "2", "--public-url", base)
+		link := smtp.Next(t, patience).Read(t).Links()[0]
+		adminDo(t, ctx, phone(), chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("password"), accountstest.Password))
+		click(t, ctx, "#accept button[type=submit]")
+		adminWait(t, ctx, `location.pathname === "/departement/remise" && document.querySelector("#stock-table") && "ok"`)
+		stock := adminWait(t, ctx, `[...document.querySelectorAll("#stock-table tbody tr")].map(r => r.innerText.replace(/\s+/g, " ")).join(" / ")`)
+		if !strings.HasPrefix(stock, "CCAS de Trappes") || !strings.Contains(stock, " 2 ") || strings.Contains(stock, "Versailles") {
+			t.Errorf("the agent's stock: %q", stock)
+		}
+		adminCheckPage(t, ctx, "remise-agent")
+		// Another structure's chéquier is refused, in French, in view.
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("a-number"), mds))
+		click(t, ctx, "#activate button[type=submit]")
+		if msg := adminSeen(t, ctx, "#activate-messages p.error"); !strings.Contains(msg, "n'est pas dans le stock de votre structure") {
+			t.Errorf("another structure's chéquier: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("activate").reset()`), chromedp.SendKeys(chromedp.ID("a-number"), first))
+		click(t, ctx, "#activate button[type=submit]")
+		if msg := adminSeen(t, ctx, "#activate-messages p.ok"); !strings.Contains(msg, first+" remis") {
+			t.Errorf("the agent's hand-over: %q", msg)
+		}
+		adminWait(t, ctx, `[...document.querySelectorAll("#stock-table tbody tr td")].some(c => c.textContent === "1") && "ok"`)
 	})
 	smtp.None(t)
 }

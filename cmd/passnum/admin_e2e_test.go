@@ -337,10 +337,18 @@ func TestAdminPages(t *testing.T) {
 	})
 
 	t.Run("OtherPages", func(t *testing.T) {
+		// A structure with stock: the dashboard shows its funnel.
+		mustRun(t, env, "structure", "add", "--department", "78", "--name", "CCAS de Trappes", "--type", "ccas", "--commune", "Trappes")
+		mustRun(t, env, "issue", "--department", "78", "--chequiers", "2", "--vouchers", "1", "--valid-until", nextYearEnd())
+		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", "2", "--batch", "2", "--count", "2")
 		for _, p := range []string{"/departement/", "/departement/chiffres"} {
 			adminDo(t, ctx, chromedp.Navigate(base+p))
 			adminWait(t, ctx, `document.readyState === "complete" && !document.querySelector("main")?.textContent.includes("Chargement") && "ok"`)
 			adminCheckPage(t, ctx, "admin"+strings.ReplaceAll(strings.TrimSuffix(p, "/"), "/", "-"))
+		}
+		row := adminWait(t, ctx, `[...document.querySelectorAll("#structures tbody tr > *")].map(c => c.textContent).join("|")`)
+		if row != "CCAS de Trappes (78)|Trappes|2|2|0|0|0|0|0|0" {
+			t.Errorf("the structure's funnel on the dashboard: %q", row)
 		}
 	})
 

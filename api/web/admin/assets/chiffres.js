@@ -209,6 +209,17 @@ function render(f) {
     parts.push(el("p", null, "Aucune commande pour l'instant."));
   }
 
+  // The distribution structures' funnel: received, then what became of it.
+  if (f.structures.length) {
+    parts.push(el("h2", null, "Par structure de distribution"));
+    parts.push(table("Chéquiers reçus par chaque structure, et ce qu'ils sont devenus",
+      [{ label: "Structure", rowHeader: true }, { label: "Commune" }, { label: "Reçus", num: true }, { label: "En stock", num: true },
+        { label: "Remis", num: true }, { label: "Commencés", num: true }, { label: "Terminés", num: true },
+        { label: "Expirés sans usage", num: true }, { label: "Annulés", num: true }, { label: "Remise non suivie", num: true }],
+      f.structures.map((s) => [`${s.name} (${s.department})`, s.commune, group(s.received), group(s.in_stock), group(s.handed_over),
+        group(s.started), group(s.finished), group(s.expired_unused), group(s.voided), group(s.untracked)]), { id: "structures" }, true));
+  }
+
   if (f.departments.length > 1) {
     parts.push(el("h2", null, "Par département"));
     parts.push(table("Chiffres par département",

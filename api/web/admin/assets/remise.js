@@ -3,7 +3,7 @@
 // signature). The camera and its QR decoder (jsQR) are the venue
 // scanner's own, imported from /scanner/: one camera code for both pages.
 import { Camera } from "/scanner/camera.js";
-import { api, dateTime, clear, say, fail, invalid, submit, table } from "./common.js";
+import { api, dateTime, day, clear, el, group, say, fail, invalid, plural, session, submit, table } from "./common.js";
 
 const form = document.getElementById("activate");
 const number = document.getElementById("a-number");
@@ -16,6 +16,7 @@ function record(c) {
     [{ label: "Chéquier", rowHeader: true }, { label: "Remis le" }, { label: "Référence" }],
     done.map((x) => [x.number, dateTime(x.activated_at), x.beneficiary_ref || "—"]), { id: "remis" }));
   say(`Chéquier ${c.number} remis : ses chèques sont utilisables.`, form);
+  showStock();
 }
 
 // A reference already given to another chéquier is refused first (the
@@ -111,3 +112,25 @@ document.getElementById("stop").addEventListener("click", () => {
   camera.stop();
   scanButton.focus();
 });
+
+// The stock still to hand over: a structure's agent sees its structure's,
+// the département's people every holder's (GET /api/v1/stock). Shown
+// again after each hand-over.
+async function showStock() {
+  if (!session.department) return;
+  let r;
+  try {
+    r = await api("GET", `/api/v1/stock?department=${encodeURIComponent(session.department)}`);
+  } catch (err) {
+    return; // a role without the stock: the section stays hidden
+  }
+  const rows = r.holdings.map((h) => [h.name || "Stock du département", `n° ${h.batch}`, group(h.count),
+    h.since ? `${day(h.since.slice(0, 10))} (${h.age_days} ${plural(h.age_days, "jour", "jours")})` : "—"]);
+  document.getElementById("stock").replaceChildren(rows.length
+    ? table("Chéquiers pas encore remis, par détenteur et par commande",
+      [{ label: "Détenteur", rowHeader: true }, { label: "Commande" }, { label: "Chéquiers", num: true }, { label: "Le plus ancien depuis" }],
+      rows, { id: "stock-table" }, true)
+    : el("p", {}, "Aucun chéquier à remettre pour l'instant."));
+  document.getElementById("stock-section").hidden = false;
+}
+showStock();
