@@ -85,8 +85,9 @@ type role struct {
 }
 
 var (
-	departmentWork = []Permission{Read, Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock, SeeStock}
-	financeWork    = []Permission{Read, SeeStock, DecideChanges, Settle}
+	reading  = []Permission{Read, SeeStock}
+	managing = []Permission{Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock}
+	deciding = []Permission{DecideChanges, Settle}
 )
 
 // roles is the whole policy. A département key does everything its
@@ -95,15 +96,14 @@ var (
 // manager and finance, so that no one person both orders chéquiers and
 // approves where the money goes.
 var roles = map[string]role{
-	RoleAdmin: {"administrateur", []Permission{Read, Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock, SeeStock,
-		DecideChanges, Settle, Revocations, Pair, ExportLedger, OwnKey}},
-	RoleAuditor:    {"auditeur", []Permission{Read, SeeStock, Revocations, ExportLedger, OwnKey}},
-	RoleDepartment: {"département", append(slices.Concat(departmentWork, financeWork[1:]), OwnKey)},
+	RoleAdmin:      {"administrateur", slices.Concat(managing, deciding, reading, []Permission{Revocations, Pair, ExportLedger, OwnKey})},
+	RoleAuditor:    {"auditeur", slices.Concat(reading, []Permission{Revocations, ExportLedger, OwnKey})},
+	RoleDepartment: {"département", slices.Concat(managing, deciding, reading, []Permission{OwnKey})},
 	RoleVenue:      {"lieu", []Permission{Redeem, VenueStatements, SeeVenue, Revocations, OwnKey}},
 
-	RoleDepartmentManager: {"responsable du département", departmentWork},
-	RoleDepartmentFinance: {"finances du département", financeWork},
-	RoleDepartmentReader:  {"lecture du département", []Permission{Read, SeeStock}},
+	RoleDepartmentManager: {"responsable du département", slices.Concat(managing, reading)},
+	RoleDepartmentFinance: {"finances du département", slices.Concat(deciding, reading)},
+	RoleDepartmentReader:  {"lecture du département", reading},
 	// An agent hands over only the chéquiers its structure holds
 	// (issuing.Service.ActivateBy) and sees that stock alone.
 	RoleStructureAgent: {"agent de la structure", []Permission{HandOver, SeeStock}},

@@ -258,20 +258,29 @@ func device(ua string) string {
 	return "Navigateur inconnu"
 }
 
-// acceptInvitation accepts an invitation with the password typed
-// (POST /invitation); the page then logs in with it.
-func (s *server) acceptInvitation(c echo.Context) error {
+// tokenAndPassword reads a link's token and the password typed with it,
+// from a page of this site only: what accepting an invitation and
+// choosing a new password both receive.
+func (s *server) tokenAndPassword(c echo.Context) (token, password string, err error) {
 	if err := rejectCrossSite(c); err != nil {
-		return err
+		return "", "", err
 	}
 	var req struct {
 		Token    string `json:"token"`
 		Password string `json:"password"`
 	}
-	if err := s.decodeJSON(c, &req); err != nil {
+	err = s.decodeJSON(c, &req)
+	return req.Token, req.Password, err
+}
+
+// acceptInvitation accepts an invitation with the password typed
+// (POST /invitation); the page then logs in with it.
+func (s *server) acceptInvitation(c echo.Context) error {
+	token, password, err := s.tokenAndPassword(c)
+	if err != nil {
 		return err
 	}
-	a, err := s.Accounts.Accept(c.Request().Context(), req.Token, req.Password)
+	a, err := s.Accounts.Accept(c.Request().Context(), token, password)
 	if err != nil {
 		return err
 	}
@@ -334,17 +343,11 @@ func (s *server) later(c echo.Context, what string, work func(ctx context.Contex
 // resetPassword sets a new password with a reset link
 // (POST /password-reset/new).
 func (s *server) resetPassword(c echo.Context) error {
-	if err := rejectCrossSite(c); err != nil {
+	token, password, err := s.tokenAndPassword(c)
+	if err != nil {
 		return err
 	}
-	var req struct {
-		Token    string `json:"token"`
-		Password string `json:"password"`
-	}
-	if err := s.decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := s.Accounts.Reset(c.Request().Context(), req.Token, req.Password); err != nil {
+	if err := s.Accounts.Reset(c.Request().Context(), token, password); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

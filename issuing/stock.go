@@ -53,17 +53,24 @@ type Moved struct {
 	First, Last string // numbers of the first and last chéquier moved
 }
 
-// holderName names a holder in messages: a structure by its name.
+// holder is where chéquiers wait to be handed over: the département's
+// own stock (id 0) or a structure's.
 type holder struct {
 	id   int64
 	name string
 }
 
-func (h holder) String() string {
+// String names the holder inside a sentence.
+func (h holder) String() string { return "l" + h.noun() }
+
+// Subject names the holder at the start of a sentence.
+func (h holder) Subject() string { return "L" + h.noun() }
+
+func (h holder) noun() string {
 	if h.id == 0 {
-		return "le stock du département"
+		return "e stock du département"
 	}
-	return "le stock de « " + h.name + " »"
+	return "e stock de « " + h.name + " »"
 }
 
 // MoveStock moves chéquiers between a département's stock and its
@@ -178,7 +185,7 @@ func firstHeld(db *gorm.DB, m Move, from holder) ([]ledger.Chequier, error) {
 	}
 	if len(cs) < m.Count {
 		return nil, passnum.Errorf(passnum.KindConflict, EStockShort, "%s n'a que %d chéquiers non remis du lot %d : vous en demandez %d.",
-			capitalise(from.String()), len(cs), m.Batch, m.Count).On("count")
+			from.Subject(), len(cs), m.Batch, m.Count).On("count")
 	}
 	return cs, nil
 }
@@ -218,13 +225,6 @@ func rangeHeld(db *gorm.DB, m Move, from holder) ([]ledger.Chequier, error) {
 		}
 	}
 	return cs, nil
-}
-
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return "L" + s[1:]
 }
 
 // Holding is the stock of one holder in one batch: chéquiers not handed
