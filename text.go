@@ -26,6 +26,9 @@ type Text struct {
 	Lines bool
 	// Example, when set, shows what to write ("perdu").
 	Example string
+	// Field, when set, is the request's member the text comes in, which
+	// a refusal names so that a page marks that field.
+	Field string
 }
 
 // Reason is the rule of the "why" of a change, written to the ledger with
@@ -40,7 +43,7 @@ func (t Text) Check(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n > t.Max || t.Required && n == 0 || !utf8.ValidString(s) || strings.ContainsFunc(s, t.control) {
-		return "", Invalid("%s", t.rule())
+		return "", Invalid("%s", t.rule()).On(t.Field)
 	}
 	return s, nil
 }

@@ -58,6 +58,11 @@ const (
 	Pair Permission = "pair"
 	// ExportLedger: the whole ledger, for an audit.
 	ExportLedger Permission = "export_ledger"
+	// ManagePeople: invite people to an organisation, take their roles,
+	// disable their accounts, add distribution structures. People do
+	// that, never a machine's key but the installation's (accounts'
+	// standing says which organisations each manages).
+	ManagePeople Permission = "manage_people"
 	// OwnKey: roll or revoke the key the request is made with.
 	OwnKey Permission = "own_key"
 )
@@ -96,18 +101,18 @@ var (
 // manager and finance, so that no one person both orders chéquiers and
 // approves where the money goes.
 var roles = map[string]role{
-	RoleAdmin:      {"administrateur", slices.Concat(managing, deciding, reading, []Permission{Revocations, Pair, ExportLedger, OwnKey})},
+	RoleAdmin:      {"administrateur", slices.Concat(managing, deciding, reading, []Permission{ManagePeople, Revocations, Pair, ExportLedger, OwnKey})},
 	RoleAuditor:    {"auditeur", slices.Concat(reading, []Permission{Revocations, ExportLedger, OwnKey})},
 	RoleDepartment: {"département", slices.Concat(managing, deciding, reading, []Permission{OwnKey})},
 	RoleVenue:      {"lieu", []Permission{Redeem, VenueStatements, SeeVenue, Revocations, OwnKey}},
 
-	RoleDepartmentManager: {"responsable du département", slices.Concat(managing, reading)},
+	RoleDepartmentManager: {"responsable du département", slices.Concat(managing, reading, []Permission{ManagePeople})},
 	RoleDepartmentFinance: {"finances du département", slices.Concat(deciding, reading)},
 	RoleDepartmentReader:  {"lecture du département", reading},
 	// An agent hands over only the chéquiers its structure holds
 	// (issuing.Service.ActivateBy) and sees that stock alone.
 	RoleStructureAgent: {"agent de la structure", []Permission{HandOver, SeeStock}},
-	RoleVenueManager:   {"responsable du lieu", []Permission{Redeem, VenueStatements, SeeVenue}},
+	RoleVenueManager:   {"responsable du lieu", []Permission{Redeem, VenueStatements, SeeVenue, ManagePeople}},
 	RoleVenueVolunteer: {"bénévole du lieu", []Permission{Redeem, SeeVenue}},
 }
 

@@ -47,6 +47,10 @@ var orgKinds = map[string]ledger.OrganisationKind{
 	access.RoleAdmin:             ledger.OrgInstallation,
 }
 
+// roleOrder is the people's roles in the order pages offer them.
+var roleOrder = []string{access.RoleDepartmentManager, access.RoleDepartmentFinance, access.RoleDepartmentReader,
+	access.RoleStructureAgent, access.RoleVenueManager, access.RoleVenueVolunteer, access.RoleAuditor, access.RoleAdmin}
+
 // Error codes, beside the generic ones.
 const (
 	// ELoginFailed: wrong email or password, the same for both.

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"passnum"
@@ -40,7 +41,8 @@ func (s *Service) Invite(ctx context.Context, c Caller, address string, org Org,
 	}
 	kind, ok := orgKinds[role]
 	if !ok {
-		return Invitation{}, passnum.Invalid("Le rôle « %s » n’existe pas : department_manager, department_finance, department_reader, structure_agent, venue_manager, venue_volunteer, auditor ou admin.", passnum.Shorten(role, 30))
+		return Invitation{}, passnum.Invalid("Le rôle « %s » n’existe pas : %s ou %s.", passnum.Shorten(role, 30),
+			strings.Join(roleOrder[:len(roleOrder)-1], ", "), roleOrder[len(roleOrder)-1]).On("role")
 	}
 	secret, hash := newLinkSecret()
 	inv := Invitation{Email: addr, Role: role}

@@ -30,10 +30,13 @@ var structureTypes = map[string]string{
 	"other":          "autre",
 }
 
+// StructureTypeName is a structure type's French name.
+func StructureTypeName(t string) string { return structureTypes[t] }
+
 var (
-	structureName    = passnum.Text{What: "Le nom de la structure", Max: 200, Required: true, Example: "CCAS de Trappes"}
-	structureAddress = passnum.Text{What: "L’adresse de la structure", Max: 500, Lines: true}
-	structureCommune = passnum.Text{What: "La commune de la structure", Max: 100, Required: true, Example: "Trappes"}
+	structureName    = passnum.Text{What: "Le nom de la structure", Max: 200, Required: true, Example: "CCAS de Trappes", Field: "name"}
+	structureAddress = passnum.Text{What: "L’adresse de la structure", Max: 500, Lines: true, Field: "address"}
+	structureCommune = passnum.Text{What: "La commune de la structure", Max: 100, Required: true, Example: "Trappes", Field: "commune"}
 	auditorName      = passnum.Text{What: "Le nom de l’organisme d’audit", Max: 200, Required: true, Example: "Chambre régionale des comptes"}
 )
 
@@ -56,7 +59,7 @@ func (s *Service) AddStructure(ctx context.Context, c Caller, in StructureInput)
 	}
 	o := ledger.Organisation{Kind: ledger.OrgStructure, DepartmentCode: &code, StructureType: in.Type}
 	if _, ok := structureTypes[in.Type]; !ok {
-		return o, passnum.Invalid("Le type de structure « %s » n’existe pas : ccas (CCAS), mds (Maison départementale des solidarités), france_travail (France Travail), association ou other (autre).", passnum.Shorten(in.Type, 30))
+		return o, passnum.Invalid("Le type de structure « %s » n’existe pas : ccas (CCAS), mds (Maison départementale des solidarités), france_travail (France Travail), association ou other (autre).", passnum.Shorten(in.Type, 30)).On("type")
 	}
 	if o.Name, err = structureName.Check(in.Name); err != nil {
 		return o, err

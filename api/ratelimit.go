@@ -48,6 +48,10 @@ type RateLimits struct {
 	// filled…"). A basket held back is not recorded; the scanner keeps it
 	// and sends it again later.
 	RedemptionsPerVenue Limit
+	// Invitations (POST /api/v1/invitations) per person or key: each sends
+	// an email, and a manager's stolen session must not make the
+	// installation's mail server a source of spam. Zero: the default.
+	InvitationsPerCaller Limit
 	// Clock is the limits' time (nil: time.Now). Not the programme's clock,
 	// which tests move by days: a limit counts seconds of real time.
 	Clock func() time.Time
@@ -62,6 +66,8 @@ var DefaultRateLimits = RateLimits{
 	// A day's offline queue at once, then one basket every 30 seconds: a
 	// session of 30 beneficiaries is 30 baskets in an hour or so.
 	RedemptionsPerVenue: Limit{Burst: 120, Every: 30 * time.Second},
+	// A structure's whole team at once, then one a minute.
+	InvitationsPerCaller: Limit{Burst: 50, Every: time.Minute},
 }
 
 // maxLimiterEntries bounds the memory of one limiter (about 100 bytes an
@@ -137,6 +143,7 @@ type limiters struct {
 	authByAddress                *limiter
 	checksByKey, checksByAddress *limiter
 	redemptionsByVenue           *limiter
+	invitationsByCaller          *limiter
 }
 
 func newLimiters(r RateLimits) *limiters {
@@ -145,6 +152,10 @@ func newLimiters(r RateLimits) *limiters {
 		checksByKey:   newLimiter(r.ChecksPerKey), checksByAddress: newLimiter(r.ChecksPerAddress),
 		redemptionsByVenue: newLimiter(r.RedemptionsPerVenue),
 	}
+	if r.InvitationsPerCaller == (Limit{}) {
+		r.InvitationsPerCaller = DefaultRateLimits.InvitationsPerCaller
+	}
+	l.invitationsByCaller = newLimiter(r.InvitationsPerCaller)
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -212,6 +223,23 @@ func (s *server) limitRedemptions(next echo.HandlerFunc) echo.HandlerFunc {
 		if wait := s.limits.redemptionsByVenue.take(strconv.FormatInt(principal(c).VenueID, 10), s.limits.now()); wait > 0 {
 			s.metrics.RateLimited("baskets_by_venue")
 			return rateLimited(wait, "Trop de paniers envoyés en peu de temps par votre structure. Réessayez dans %s : ce panier n'est pas enregistré, renvoyez-le tel quel.")
+		}
+		return next(c)
+	}
+}
+
+// limitInvitations bounds the invitations of one person (all their
+// organisations together) or key. It runs after require.
+func (s *server) limitInvitations(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := principal(c)
+		who := "key:" + p.Prefix
+		if p.Account != 0 {
+			who = "account:" + strconv.FormatInt(p.Account, 10)
+		}
+		if wait := s.limits.invitationsByCaller.take(who, s.limits.now()); wait > 0 {
+			s.metrics.RateLimited("invitations")
+			return rateLimited(wait, "Trop d’invitations envoyées en peu de temps. Réessayez dans %s : cette invitation n’est pas faite.")
 		}
 		return next(c)
 	}

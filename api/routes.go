@@ -66,6 +66,14 @@ func (s *server) routes(e *echo.Echo) {
 	s.guard(v1, http.MethodPost, "/venue-change-requests/:id/refusal", s.decideChange("refusal"), need(access.DecideChanges))
 	s.guard(v1, http.MethodPost, "/venue-change-requests/:id/withdrawal", s.decideChange("withdrawal"), need(access.ManageVenues))
 
+	s.guard(v1, http.MethodGet, "/organisations", s.listOrganisations, need(access.ManagePeople))
+	s.guard(v1, http.MethodGet, "/people", s.listPeople, need(access.ManagePeople))
+	s.guard(v1, http.MethodPost, "/invitations", s.invite, need(access.ManagePeople), s.limitInvitations)
+	s.guard(v1, http.MethodPost, "/accounts/:id/disable", s.disableAccount, need(access.ManagePeople))
+	s.guard(v1, http.MethodPost, "/accounts/:id/role-removal", s.removeRole, need(access.ManagePeople))
+	s.guard(v1, http.MethodGet, "/structures", s.listStructures, need(access.Read, access.SeeStock))
+	s.guard(v1, http.MethodPost, "/structures", s.addStructure, need(access.ManagePeople))
+
 	s.guard(v1, http.MethodGet, "/departments", s.listDepartments, need(access.Read))
 	s.guard(v1, http.MethodPatch, "/departments/:code", s.updateDepartment, need(access.ManageDepartment))
 

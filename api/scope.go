@@ -71,6 +71,16 @@ func departmentFilter(c echo.Context) (string, error) {
 	return code, requireDepartment(p, code)
 }
 
+// oneDepartment is departmentFilter for what is always about one
+// département: those who see every département must name it.
+func oneDepartment(c echo.Context) (string, error) {
+	code, err := departmentFilter(c)
+	if err == nil && code == "" {
+		err = passnum.Invalid("Dites de quel département : ?department=78.").On("department")
+	}
+	return code, err
+}
+
 // pathDepartment reads the {department} or {code} of a path and refuses a
 // département key naming another.
 func pathDepartment(c echo.Context, name string) (string, error) {

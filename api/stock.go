@@ -70,12 +70,9 @@ type holdingJSON struct {
 // (GET /api/v1/stock?department=): a structure's agent gets its
 // structure's.
 func (s *server) stock(c echo.Context) error {
-	code, err := departmentFilter(c)
+	code, err := oneDepartment(c)
 	if err != nil {
 		return err
-	}
-	if code == "" {
-		return passnum.Invalid("Dites de quel département : ?department=78.").On("department")
 	}
 	p := principal(c)
 	hs, err := s.Issuing.Stock(c.Request().Context(), code, p.Structure)

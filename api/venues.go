@@ -84,11 +84,13 @@ func newVenue(v programme.VenueWithDepartments, p access.Principal) venueJSON {
 	return out
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// deref is what p points to, or the zero value.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	return *s
+	return *p
 }
 
 type venueRequest struct {

@@ -62,6 +62,16 @@ func (s *state) applyPeople(ev *ledger.Event, ref string, bad func(string) error
 			return true, bad(fmt.Sprintf("gives account %d a role in organisation %d, one of which no earlier event created", m.Account, m.Organisation))
 		}
 		p.roles[roleKey{m.Account, m.Organisation, m.Role}] = ref
+	case ledger.EventMembershipRemoved:
+		var m ledger.MembershipRemoved
+		if err := decode(&m); err != nil {
+			return true, err
+		}
+		k := roleKey{m.Account, m.Organisation, m.Role}
+		if _, ok := p.roles[k]; !ok {
+			return true, bad(fmt.Sprintf("takes from account %d the role %s in organisation %d, which no earlier event gave", m.Account, m.Role, m.Organisation))
+		}
+		delete(p.roles, k)
 	case ledger.EventAccountDisabled:
 		var d ledger.AccountDisabled
 		if err := decode(&d); err != nil {

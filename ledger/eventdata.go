@@ -398,6 +398,7 @@ const (
 	EventAccountInvited         = "account.invited"
 	EventAccountCreated         = "account.created"
 	EventMembershipAdded        = "membership.added"
+	EventMembershipRemoved      = "membership.removed"
 	EventAccountDisabled        = "account.disabled"
 	EventPasswordResetRequested = "account.password_reset_requested"
 	EventPasswordReset          = "account.password_reset"
@@ -408,6 +409,7 @@ func (OrganisationAdded) EventType() string      { return EventOrganisationAdded
 func (AccountInvited) EventType() string         { return EventAccountInvited }
 func (AccountCreated) EventType() string         { return EventAccountCreated }
 func (MembershipAdded) EventType() string        { return EventMembershipAdded }
+func (MembershipRemoved) EventType() string      { return EventMembershipRemoved }
 func (AccountDisabled) EventType() string        { return EventAccountDisabled }
 func (PasswordResetRequested) EventType() string { return EventPasswordResetRequested }
 func (PasswordWasReset) EventType() string       { return EventPasswordReset }
@@ -451,6 +453,14 @@ type MembershipAdded struct {
 	Invitation   int64  `json:"invitation"`
 }
 
+// MembershipRemoved records a role taken from an account by a manager.
+type MembershipRemoved struct {
+	Account      int64  `json:"account"`
+	Organisation int64  `json:"organisation"`
+	Role         string `json:"role"`
+}
+
+// AccountDisabled records an account stopped by a manager.
 type AccountDisabled struct {
 	Account int64 `json:"account"`
 }

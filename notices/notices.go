@@ -1,6 +1,6 @@
 // Package notices tells people by email what others did that touches
-// their money: today, that a venue's bank details changed, once a second
-// person approved it (issue #14, four eyes). The rule of who is told is
+// their money (that a venue's bank details changed, once a second person
+// approved it: issue #14, four eyes) and the invitations people send. The rule of who is told is
 // here once, for every edge that applies such a change (the API, the
 // command line); the texts are mail's.
 package notices
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"passnum/access"
 	"passnum/accounts"
 	"passnum/ledger"
 	"passnum/mail"
@@ -79,4 +80,16 @@ func (s *Service) BankDetailsChanged(ctx context.Context, r programme.ChangeRequ
 		sent++
 	}
 	return sent, errors.Join(errs...)
+}
+
+// Invited sends an invitation just made to its address, with the link
+// that accepts it; by names who invites, as the person knows them (a
+// colleague's address and organisation, or the programme's team).
+func (s *Service) Invited(ctx context.Context, inv accounts.Invitation, link, by string) error {
+	m, err := mail.Invitation{To: inv.Email, InvitedBy: by, Organisation: inv.Label, Role: access.RoleName(inv.Role),
+		Link: link, Expires: inv.ExpiresAt, Date: s.DB.Now()}.Message()
+	if err != nil {
+		return err
+	}
+	return s.Mail.Send(ctx, m)
 }

@@ -48,6 +48,7 @@ var unrevoking = map[string]string{
 	ledger.EventAccountInvited:         "no voucher",
 	ledger.EventAccountCreated:         "no voucher",
 	ledger.EventMembershipAdded:        "no voucher",
+	ledger.EventMembershipRemoved:      "no voucher: a device's key, not a person's account, redeems",
 	ledger.EventAccountDisabled:        "no voucher: a device's key, not a person's account, redeems",
 	ledger.EventPasswordResetRequested: "no voucher",
 	ledger.EventPasswordReset:          "no voucher",

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +103,68 @@ func TestAccountPages(t *testing.T) {
 		adminCheckPage(t, ctx, "compte")
 	})
 
+	t.Run("People", func(t *testing.T) {
+		// The manager adds a structure, invites its agent (a wrong address
+		// is marked on its field), the invitation is accepted, and the
+		// manager takes the role back, confirming in place.
+		chooseOrganisation := func(label string) {
+			adminWait(t, ctx, `[...document.getElementById("organisation").options].some(o => o.text === `+strconv.Quote(label)+`) && "ok"`)
+			adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("organisation");
+				s.value = [...s.options].find(o => o.text === `+strconv.Quote(label)+`).value; s.dispatchEvent(new Event("change")); })()`))
+		}
+		click(t, ctx, `header a[href="/personnes"]`)
+		if row := adminWait(t, ctx, `document.querySelector("#people-table tbody tr")?.innerText`); !strings.Contains(row, email+" (vous)") {
+			t.Errorf("the manager's row: %q", row)
+		}
+		adminCheckPage(t, ctx, "personnes")
+		click(t, ctx, "#add-structure button[type=submit]")
+		if msg := adminFieldError(t, ctx, "s-name"); !strings.Contains(msg, "Le nom de la structure") {
+			t.Errorf("no name: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("s-name"), "Association Numérique 78"), chromedp.SetValue(chromedp.ID("s-type"), "association"),
+			chromedp.SendKeys(chromedp.ID("s-commune"), "Mantes-la-Jolie"))
+		click(t, ctx, "#add-structure button[type=submit]")
+		if msg := adminSeen(t, ctx, "#add-structure-messages p.ok"); !strings.Contains(msg, "Association Numérique 78 est ajoutée") {
+			t.Errorf("structure added: %q", msg)
+		}
+		adminWait(t, ctx, `document.querySelector("#structures-table")?.innerText.includes("Mantes-la-Jolie") && "ok"`)
+		chooseOrganisation("Association Numérique 78")
+		adminWait(t, ctx, `document.getElementById("i-role").value === "structure_agent" && document.getElementById("structures").hidden && "ok"`)
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("i-email"), "pas une adresse"))
+		click(t, ctx, "#invite button[type=submit]")
+		if msg := adminFieldError(t, ctx, "i-email"); !strings.Contains(msg, "n’est pas une adresse e-mail") {
+			t.Errorf("a wrong address: %q", msg)
+		}
+		adminDo(t, ctx, chromedp.SetValue(chromedp.ID("i-email"), "mediation@asso78.fr"))
+		click(t, ctx, "#invite button[type=submit]")
+		if msg := adminSeen(t, ctx, "#invite-messages p.ok"); !strings.Contains(msg, "Invitation envoyée à mediation@asso78.fr (agent de la structure)") {
+			t.Errorf("invited: %q", msg)
+		}
+		if inv := adminWait(t, ctx, `document.getElementById("pending").innerText`); !strings.Contains(inv, "mediation@asso78.fr, agent de la structure") {
+			t.Errorf("pending: %q", inv)
+		}
+		mail := smtp.Next(t, patience).Read(t)
+		if !strings.Contains(mail.Text, email) || len(mail.Links()) != 1 {
+			t.Fatalf("the invitation by the manager:\n%s", mail.Text)
+		}
+		_, token, _ := strings.Cut(mail.Links()[0], "#")
+		if code, body := postJSON(t, base+"/invitation", `{"token":"`+token+`","password":"`+accountstest.Password+`"}`); code != 200 {
+			t.Fatalf("accept: %d %s", code, body)
+		}
+		adminDo(t, ctx, chromedp.Reload())
+		chooseOrganisation("Association Numérique 78")
+		adminWait(t, ctx, `document.querySelector("#people-table")?.innerText.includes("mediation@asso78.fr") && "ok"`)
+		click(t, ctx, "#people-table tbody tr button.secondary")
+		if q := adminInView(t, ctx, "#people-table .row-actions p", `document.activeElement.matches("#people-table .row-actions p")`); !strings.Contains(q, "Retirer le rôle « agent de la structure » à mediation@asso78.fr ?") {
+			t.Errorf("the question: %q", q)
+		}
+		click(t, ctx, "#people-table .row-actions button.danger")
+		if msg := adminSeen(t, ctx, "#people-messages p.ok"); !strings.Contains(msg, "est retiré à mediation@asso78.fr") {
+			t.Errorf("role taken: %q", msg)
+		}
+		adminWait(t, ctx, `!document.querySelector("#people-table") && "ok"`)
+	})
+
 	t.Run("LoginWithCode", func(t *testing.T) {
 		click(t, ctx, "#logout")
 		adminDo(t, ctx, chromedp.WaitVisible(chromedp.ID("email")))
@@ -152,8 +217,9 @@ func TestAccountPages(t *testing.T) {
 	t.Run("StructureAgent", func(t *testing.T) {
 		// A CCAS with 2 chéquiers, and an MDS with 1; the CCAS's agent is
 		// invited, opens the link on a phone and lands on the hand-over page.
-		mustRun(t, env, "structure", "add", "--department", "78", "--name", "CCAS de Trappes", "--type", "ccas", "--commune", "Trappes")
-		mustRun(t, env, "structure", "add", "--department", "78", "--name", "MDS de Versailles", "--type", "mds", "--commune", "Versailles")
+		added := regexp.MustCompile(`added structure (\d+)`)
+		ccas := added.FindStringSubmatch(mustRun(t, env, "structure", "add", "--department", "78", "--name", "CCAS de Trappes", "--type", "ccas", "--commune", "Trappes"))[1]
+		mdsID := added.FindStringSubmatch(mustRun(t, env, "structure", "add", "--department", "78", "--name", "MDS de Versailles", "--type", "mds", "--commune", "Versailles"))[1]
 		out := mustRun(t, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd())
 		numbers := regexp.MustCompile(`78-\d{4}-\d{6}`).FindAllString(out, -1)
 		if len(numbers) < 2 {
@@ -161,9 +227,9 @@ func TestAccountPages(t *testing.T) {
 		}
 		first := numbers[0]
 		mds := strings.Replace(first, "000001", "000003", 1)
-		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", "2", "--batch", "1", "--count", "2")
-		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", "3", "--batch", "1", "--count", "1")
-		mustRun(t, env, "user", "invite", "agent@ccas-trappes.fr", "--role", "structure_agent", "--structure", "2", "--public-url", base)
+		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", ccas, "--batch", "1", "--count", "2")
+		mustRun(t, env, "stock", "allocate", "--department", "78", "--to", mdsID, "--batch", "1", "--count", "1")
+		mustRun(t, env, "user", "invite", "agent@ccas-trappes.fr", "--role", "structure_agent", "--structure", ccas, "--public-url", base)
 		link := smtp.Next(t, patience).Read(t).Links()[0]
 		adminDo(t, ctx, phone(), chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")),
 			chromedp.SendKeys(chromedp.ID("password"), accountstest.Password))
@@ -188,4 +254,17 @@ func TestAccountPages(t *testing.T) {
 		adminWait(t, ctx, `[...document.querySelectorAll("#stock-table tbody tr td")].some(c => c.textContent === "1") && "ok"`)
 	})
 	smtp.None(t)
+}
+
+// postJSON posts body as a program would (no browser headers), and
+// returns the status and the answer.
+func postJSON(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(data)
 }

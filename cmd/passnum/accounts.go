@@ -10,11 +10,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"passnum"
-	"passnum/access"
 	"passnum/accounts"
 	"passnum/api"
 	"passnum/ledger"
-	"passnum/mail"
+	"passnum/notices"
 )
 
 func (a *app) accounts(db *ledger.DB) *accounts.Service {
@@ -54,6 +53,15 @@ func (o *orgFlags) org() (accounts.Org, error) {
 		return org, passnum.Invalid("name one organisation: --department, --venue, --structure or --auditor")
 	}
 	return org, nil
+}
+
+// accountArg reads an account's number given on the command line.
+func accountArg(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, passnum.Invalid("%q is not an account number: see 'passnum user list'", s)
+	}
+	return id, nil
 }
 
 func (a *app) userCmd() *cobra.Command {
@@ -107,11 +115,7 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := mail.Invitation{To: inv.Email, InvitedBy: "L’équipe du Pass numérique", Organisation: inv.Label,
-				Role: access.RoleName(inv.Role), Link: link, Expires: inv.ExpiresAt, Date: a.now()}.Message()
-			if err == nil {
-				err = sender.Send(cmd.Context(), m)
-			}
+			err = (&notices.Service{DB: db, Accounts: a.accounts(db), Mail: sender}).Invited(cmd.Context(), inv, link, "L’équipe du Pass numérique")
 			if err != nil {
 				return fmt.Errorf("invitation %d is made but its email was not sent: %w; invite again once it is fixed", inv.ID, err)
 			}
@@ -165,9 +169,9 @@ func (a *app) userCmd() *cobra.Command {
 		Short: "Disable an account at once: it can no longer log in",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := accountArg(args[0])
 			if err != nil {
-				return passnum.Invalid("%q is not an account number: see 'passnum user list'", args[0])
+				return err
 			}
 			db, err := a.open(cmd.Context())
 			if err != nil {
@@ -180,7 +184,37 @@ func (a *app) userCmd() *cobra.Command {
 			return a.seal(cmd.Context(), db)
 		},
 	}
-	cmd.AddCommand(invite, list, disable)
+	var rf orgFlags
+	var removed string
+	removeRole := &cobra.Command{
+		Use:     "remove-role ACCOUNT --role ROLE [--department CODE | --venue ID | --structure ID | --auditor ID]",
+		Short:   "Take a role from an account in an organisation; its sessions lose it at once",
+		Example: `  passnum user remove-role 17 --role structure_agent --structure 3`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := accountArg(args[0])
+			if err != nil {
+				return err
+			}
+			org, err := rf.org()
+			if err != nil {
+				return err
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := a.accounts(db).RemoveRole(cmd.Context(), accounts.Operator(actor()), id, org, removed); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "account %d no longer has the role %s there\n", id, removed)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	rf.bind(removeRole.Flags())
+	removeRole.Flags().StringVar(&removed, "role", "", "the role to take")
+	removeRole.MarkFlagRequired("role")
+	cmd.AddCommand(invite, list, disable, removeRole)
 	return cmd
 }
 

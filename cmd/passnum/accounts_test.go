@@ -11,7 +11,7 @@ import (
 
 // TestUserCommands: structures are added and listed; an invitation prints
 // its link (the token in the fragment), which the person accepts; the
-// account is listed with its role and disabled; a refusal is the
+// account is listed with its role, is disabled and loses the role; a refusal is the
 // service's French sentence; the ledger verifies.
 func TestUserCommands(t *testing.T) {
 	eachDialect(t, func(t *testing.T, _ ledger.Dialect, _ string, env []string) {
@@ -45,6 +45,16 @@ func TestUserCommands(t *testing.T) {
 		}
 		if out := mustRun(t, env, "user", "list", "--structure", "2"); !strings.Contains(out, "disabled") {
 			t.Fatal(out)
+		}
+		if r := run(t, env, "user", "remove-role", "1", "--role", "structure_agent", "--structure", "99"); r.code == 0 ||
+			r.stderr != "passnum: L’organisation 99 n’existe pas.\n" {
+			t.Fatalf("remove a role in no organisation: %+v", r)
+		}
+		if out := mustRun(t, env, "user", "remove-role", "1", "--role", "structure_agent", "--structure", "2"); out != "account 1 no longer has the role structure_agent there\n" {
+			t.Fatal(out)
+		}
+		if out := mustRun(t, env, "user", "list", "--structure", "2"); strings.Contains(out, "agent@ccas-trappes.fr") {
+			t.Fatalf("the role is still listed:\n%s", out)
 		}
 		if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
 			t.Fatal(out)
