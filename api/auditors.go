@@ -86,6 +86,25 @@ func (s *server) getFigures(c echo.Context) error {
 	return respond(c, http.StatusOK, f)
 }
 
+// figuresCSV writes the figures as 'passnum report --format csv' does
+// (GET /api/v1/figures.csv): per département and batch, then the funnel
+// per structure, commune and month.
+func (s *server) figuresCSV(c echo.Context) error {
+	f, err := s.computeFigures(c)
+	if err != nil {
+		return err
+	}
+	return figures.WriteCSV(download(c, "text/csv; charset=utf-8", figuresFile(f, "figures", "csv")), f)
+}
+
+// figuresFile names a file of the figures: programme-report-78-2026-11-26.pdf.
+func figuresFile(f figures.Figures, what, ext string) string {
+	if f.Department != "" {
+		return what + "-" + f.Department + "-" + f.AsOf + "." + ext
+	}
+	return what + "-" + f.AsOf + "." + ext
+}
+
 // programmeReport renders the figures as the French PDF report for
 // funders, as 'passnum report --pdf' does.
 func (s *server) programmeReport(c echo.Context) error {
@@ -93,9 +112,5 @@ func (s *server) programmeReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name := "programme-report-" + f.AsOf + ".pdf"
-	if f.Department != "" {
-		name = "programme-report-" + f.Department + "-" + f.AsOf + ".pdf"
-	}
-	return printing.RenderProgrammeReport(download(c, "application/pdf", name), f.Report(s.now()))
+	return printing.RenderProgrammeReport(download(c, "application/pdf", figuresFile(f, "programme-report", "pdf")), f.Report(s.now()))
 }

@@ -123,5 +123,19 @@ func TestFigures(t *testing.T) {
 			t.Fatalf("report: %s %s, %d bytes, want %d", r.header.Get("Content-Type"), r.header.Get("Content-Disposition"), len(r.body), pdf.Len())
 		}
 		e.do(t, request{method: "GET", path: "/api/v1/reports/programme.pdf", as: "venue1"}).expect(t, http.StatusForbidden, "forbidden")
+
+		// The CSV is the package's, with the funnel's rows.
+		r = e.do(t, request{method: "GET", path: "/api/v1/figures.csv?department=78", as: "department"})
+		r.expect(t, http.StatusOK, "")
+		var csv bytes.Buffer
+		if err := figures.WriteCSV(&csv, f78); err != nil {
+			t.Fatal(err)
+		}
+		if r.header.Get("Content-Type") != "text/csv; charset=utf-8" || !bytes.Equal(r.body, csv.Bytes()) || !bytes.Contains(r.body, []byte("funnel_received")) ||
+			r.header.Get("Content-Disposition") != `attachment; filename="figures-78-2026-11-26.csv"` {
+			t.Fatalf("CSV: %s %s:\n%s", r.header.Get("Content-Type"), r.header.Get("Content-Disposition"), r.body)
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/figures.csv?department=78", as: "department92"}).expect(t, http.StatusForbidden, "forbidden")
+		e.do(t, request{method: "GET", path: "/api/v1/figures.csv", as: "venue1"}).expect(t, http.StatusForbidden, "forbidden")
 	})
 }

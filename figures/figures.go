@@ -175,9 +175,13 @@ type Figures struct {
 	Departments []DepartmentFigures `json:"departments"`
 	Batches     []BatchFigures      `json:"batches"`
 	Structures  []StructureFigures  `json:"structures"` // the distribution structures' funnel, by département then name
-	Venues      []VenueFigures      `json:"venues"`     // by cents redeemed, most first, then id
-	Months      []MonthFigures      `json:"months"`     // every month from the first activity to the last, oldest first
-	Settlements []SettlementFigures `json:"settlements"`
+	Communes    []CommuneFigures    `json:"communes"`   // the same per commune, by département then commune
+	// FunnelMonths is the funnel of the chéquiers structures received each
+	// month, oldest first.
+	FunnelMonths []FunnelMonth       `json:"funnel_months"`
+	Venues       []VenueFigures      `json:"venues"` // by cents redeemed, most first, then id
+	Months       []MonthFigures      `json:"months"` // every month from the first activity to the last, oldest first
+	Settlements  []SettlementFigures `json:"settlements"`
 	// Warnings, in French for the département's staff: discrepancies first,
 	// then the programme timeline.
 	Warnings []string `json:"warnings"`
@@ -250,7 +254,7 @@ func compute(tx *gorm.DB, dialect ledger.Dialect, dept string, asOf voucher.Day)
 	if out.Settlements, err = settlements(tx, codes); err != nil {
 		return out, err
 	}
-	if out.Structures, err = structures(tx, codes, byID, asOf); err != nil {
+	if out.Structures, out.Communes, out.FunnelMonths, err = structures(tx, codes, byID, asOf); err != nil {
 		return out, err
 	}
 
@@ -279,6 +283,7 @@ func compute(tx *gorm.DB, dialect ledger.Dialect, dept string, asOf voucher.Day)
 	out.Warnings = append(append(gaps, lateWarnings(out.Venues)...), timelineWarnings(rows, asOf)...)
 	// Empty lists, not null, for the readers of the JSON.
 	out.Departments, out.Batches, out.Structures = orEmpty(out.Departments), orEmpty(out.Batches), orEmpty(out.Structures)
+	out.Communes, out.FunnelMonths = orEmpty(out.Communes), orEmpty(out.FunnelMonths)
 	out.Venues, out.Months = orEmpty(out.Venues), orEmpty(out.Months)
 	out.Settlements, out.Warnings = orEmpty(out.Settlements), orEmpty(out.Warnings)
 	return out, nil
@@ -749,7 +754,7 @@ func (f Figures) Report(generatedAt time.Time) printing.ProgrammeReport {
 	for _, v := range f.Venues {
 		name := v.Name
 		if name == "" {
-			name = "Structure " + strconv.FormatInt(v.ID, 10)
+			name = "Lieu " + strconv.FormatInt(v.ID, 10)
 		}
 		r.TopVenues = append(r.TopVenues, printing.VenueRow{Name: name, Vouchers: v.Vouchers, Cents: v.Cents})
 	}
@@ -761,7 +766,25 @@ func (f Figures) Report(generatedAt time.Time) printing.ProgrammeReport {
 		r.Settlements = append(r.Settlements, printing.SettlementRow{Period: s.Month, Department: department,
 			Venues: s.Venues, NetCents: s.NetCents, Closed: true})
 	}
+	for _, st := range f.Structures {
+		r.Structures = append(r.Structures, funnelRow(st.Name, st.Commune, 0, st.Funnel))
+	}
+	for _, c := range f.Communes {
+		label := c.Commune
+		if f.Department == "" {
+			label = fmt.Sprintf("%s (%s)", c.Commune, c.Department)
+		}
+		r.Communes = append(r.Communes, funnelRow(label, "", c.Structures, c.Funnel))
+	}
+	for _, m := range f.FunnelMonths {
+		r.ReceivedMonths = append(r.ReceivedMonths, funnelRow(m.Month, "", 0, m.Funnel))
+	}
 	return r
+}
+
+func funnelRow(label, place string, structures int, f Funnel) printing.FunnelRow {
+	return printing.FunnelRow{Label: label, Place: place, Structures: structures, Received: f.Received, InStock: f.InStock,
+		HandedOver: f.HandedOver, Started: f.Started, Finished: f.Finished, ExpiredUnused: f.ExpiredUnused, Voided: f.Voided, Untracked: f.Untracked}
 }
 
 func figureRow(label string, c Counts) printing.FigureRow {

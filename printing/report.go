@@ -27,6 +27,30 @@ type ProgrammeReport struct {
 	TopVenues   []VenueRow  // sorted by the caller; the first 10 are printed
 	Settlements []SettlementRow
 	Warnings    []string // programme timeline warnings, printed in a box
+	// The distribution funnel: per structure (Label its name, Place its
+	// commune), per commune (Place empty, Structures set) and per month
+	// of reception (Label "2026-10", oldest first).
+	Structures     []FunnelRow
+	Communes       []FunnelRow
+	ReceivedMonths []FunnelRow
+}
+
+// FunnelRow is what became of the chéquiers a distribution structure, a
+// commune or a month's cohort received: Received = InStock + HandedOver +
+// Voided + Untracked; Started, Finished and ExpiredUnused are among
+// HandedOver.
+type FunnelRow struct {
+	Label         string
+	Place         string // a structure's commune
+	Structures    int    // a commune's
+	Received      int64
+	InStock       int64
+	HandedOver    int64
+	Started       int64
+	Finished      int64
+	ExpiredUnused int64
+	Voided        int64
+	Untracked     int64
 }
 
 // FigureRow is the state of the chéquiers and vouchers of a département or
@@ -190,6 +214,21 @@ func checkReport(r *ProgrammeReport) ([]string, error) {
 			return nil, fail("warning %d is empty", i+1)
 		}
 	}
+	for _, t := range []struct {
+		what string
+		rows []FunnelRow
+	}{{"structure", r.Structures}, {"commune", r.Communes}, {"month of reception", r.ReceivedMonths}} {
+		for i, f := range t.rows {
+			if strings.TrimSpace(f.Label) == "" {
+				return nil, fail("%s row %d has no label", t.what, i+1)
+			}
+			if f.Received != f.InStock+f.HandedOver+f.Voided+f.Untracked || f.Started+f.ExpiredUnused > f.HandedOver || f.Finished > f.Started ||
+				min(f.InStock, f.HandedOver, f.Voided, f.Untracked, f.Finished, f.ExpiredUnused) < 0 {
+				return nil, fail("%s %q: the funnel does not add up: received %d, in stock %d, handed over %d (started %d, finished %d, expired unused %d), voided %d, untracked %d",
+					t.what, f.Label, f.Received, f.InStock, f.HandedOver, f.Started, f.Finished, f.ExpiredUnused, f.Voided, f.Untracked)
+			}
+		}
+	}
 	return labels, nil
 }
 
@@ -275,8 +314,57 @@ func (rd *reportDrawer) draw() {
 	rd.figures("Par département", "Département", r.Departments, "Aucun département.")
 	rd.figures("Par lot", "Lot", r.Batches, "Aucun lot.")
 	rd.chart()
+	rd.funnel("Remise par les structures de distribution", "Structure", rd.r.Structures)
+	rd.funnel("Remise par commune", "Commune", rd.r.Communes)
+	rd.funnel("Remise par mois de réception", "Reçus en", rd.r.ReceivedMonths)
 	rd.venues()
 	rd.settlements()
+}
+
+// funnel draws one table of the distribution funnel; with no rows it
+// draws nothing (an installation without structures).
+func (rd *reportDrawer) funnel(title, label string, rows []FunnelRow) {
+	if len(rows) == 0 {
+		return
+	}
+	rd.section(title, 25)
+	cells := make([][]cell, len(rows))
+	for i, f := range rows {
+		name := f.Label
+		if t, err := time.Parse("2006-01", f.Label); err == nil && label == "Reçus en" {
+			name = formatMonth(t.Year(), t.Month())
+		}
+		place := f.Place
+		if f.Structures > 0 {
+			place = formatCount(int64(f.Structures))
+		}
+		count := func(n int64) cell { return cell{text: formatCount(n)} }
+		cells[i] = []cell{{text: name, bold: true}, {text: place}, count(f.Received), count(f.InStock), count(f.HandedOver),
+			count(f.Started), count(f.Finished), count(f.ExpiredUnused), count(f.Voided), count(f.Untracked)}
+	}
+	second := "Commune"
+	if label == "Commune" {
+		second = "Structures"
+	}
+	if label == "Reçus en" {
+		second = ""
+	}
+	t := table{x: rpL, size: 8, leading: 3.5, bottom: rpBottom, newPage: rd.newPage, cols: []column{
+		{title: label, w: 70},
+		{title: second, w: 40},
+		{title: "reçus", w: 18, right: true},
+		{title: "en stock", w: 18, right: true},
+		{title: "remis", w: 18, right: true},
+		{title: "commencés", w: 20, right: true},
+		{title: "terminés", w: 18, right: true},
+		{title: "expirés non utilisés", w: 24, right: true},
+		{title: "annulés", w: 18, right: true},
+		{title: "remise non suivie", w: 22, right: true},
+	}}
+	rd.y = t.draw(rd.d, rd.y, cells)
+	rd.note(grey, "Reçus : chéquiers confiés à la structure (en stock, remis, annulés ou de lots sans activation). "+
+		"Commencés : au moins un chèque utilisé. Terminés : tous les chèques utilisés. Expirés non utilisés : remis, aucun chèque utilisé avant la fin de validité.")
+	rd.y += 6
 }
 
 // headline draws, before any table, the four figures a funder asks first:
@@ -531,10 +619,10 @@ func niceStep(target int64) int64 {
 }
 
 func (rd *reportDrawer) venues() {
-	rd.section("Structures qui ont le plus encaissé", 20)
+	rd.section("Lieux qui ont le plus encaissé", 20)
 	venues := rd.r.TopVenues[:min(len(rd.r.TopVenues), maxTopVenues)]
 	if len(venues) == 0 {
-		rd.note(grey, "Aucune structure n'a encaissé de chèque.")
+		rd.note(grey, "Aucun lieu n'a encaissé de chèque.")
 		rd.y += 6
 		return
 	}
@@ -544,7 +632,7 @@ func (rd *reportDrawer) venues() {
 	}
 	t := table{x: rpL, size: 8, leading: 3.5, bottom: rpBottom, newPage: rd.newPage, cols: []column{
 		{title: "Rang", w: 14, right: true},
-		{title: "Structure", w: 140},
+		{title: "Lieu", w: 140},
 		{title: "Chèques encaissés", w: 35, right: true},
 		{title: "Montant", w: 35, right: true},
 	}}
@@ -552,7 +640,7 @@ func (rd *reportDrawer) venues() {
 }
 
 func (rd *reportDrawer) settlements() {
-	rd.section("Remboursements aux structures", 20)
+	rd.section("Remboursements aux lieux", 20)
 	if len(rd.r.Settlements) == 0 {
 		rd.note(grey, "Aucune période de remboursement.")
 		return
@@ -572,7 +660,7 @@ func (rd *reportDrawer) settlements() {
 	t := table{x: rpL, size: 8, leading: 3.5, bottom: rpBottom, newPage: rd.newPage, cols: []column{
 		{title: "Période", w: 30},
 		{title: "Département", w: 60},
-		{title: "Structures remboursées", w: 35, right: true},
+		{title: "Lieux remboursés", w: 35, right: true},
 		{title: "Net des relevés", w: 35, right: true},
 		{title: "État", w: 24},
 	}}

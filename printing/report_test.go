@@ -67,8 +67,19 @@ func testReport(tb testing.TB, months int) ProgrammeReport {
 		r.Months = append(r.Months, MonthRow{Month: m.Format("2006-01"), Vouchers: int64(40 + 37*i), Cents: int64(40+37*i) * 1000})
 	}
 	for i := range 12 {
-		r.TopVenues = append(r.TopVenues, VenueRow{Name: fmt.Sprintf("Structure n°%d des Yvelines", i+1),
+		r.TopVenues = append(r.TopVenues, VenueRow{Name: fmt.Sprintf("Lieu n°%d des Yvelines", i+1),
 			Vouchers: int64(500 - 30*i), Cents: int64(500-30*i) * 1000})
+	}
+	// The distribution funnel: two structures of Trappes, their commune,
+	// and the months they received their chéquiers.
+	r.Structures = []FunnelRow{
+		{Label: "CCAS de Trappes", Place: "Trappes", Received: 120, InStock: 20, HandedOver: 96, Started: 70, Finished: 31, ExpiredUnused: 4, Voided: 4},
+		{Label: "Association Trappes Numérique", Place: "Trappes", Received: 30, InStock: 30},
+	}
+	r.Communes = []FunnelRow{{Label: "Trappes", Structures: 2, Received: 150, InStock: 50, HandedOver: 96, Started: 70, Finished: 31, ExpiredUnused: 4, Voided: 4}}
+	r.ReceivedMonths = []FunnelRow{
+		{Label: "2026-09", Received: 100, InStock: 0, HandedOver: 96, Started: 70, Finished: 31, ExpiredUnused: 4, Voided: 4},
+		{Label: "2026-10", Received: 50, InStock: 50},
 	}
 	return r
 }
@@ -100,7 +111,7 @@ func TestReportContent(t *testing.T) {
 		"Points d’attention", "3 000 chèques sont encore en circulation", "n’a encore aucun chéquier remis",
 		"Par département", "Par lot", "Chéquiers", "imprimés", "non remis", "entamés", "émis", "utilisés",
 		"annulés", "expirés", "en circulation", "Taux", "d’utilisation", "Valeur non utilisée", "à restituer", "Contrôle",
-		"Encaissements par mois", "Structures qui ont le plus encaissé", "Remboursements aux structures",
+		"Encaissements par mois", "Lieux qui ont le plus encaissé", "Remboursements aux lieux",
 		"sept. 2026", "12 345,50 €", "clôturée", "en cours",
 	} {
 		if !strings.Contains(text, plainSpaces.Replace(w)) {
@@ -167,13 +178,31 @@ func TestReportContent(t *testing.T) {
 		}
 	}
 	for i := range 12 {
-		name := fmt.Sprintf("Structure n°%d des Yvelines", i+1)
+		name := fmt.Sprintf("Lieu n°%d des Yvelines", i+1)
 		if got := strings.Contains(text, name); got != (i < maxTopVenues) {
 			t.Errorf("%s printed: %v", name, got)
 		}
 	}
 	if strings.ContainsRune(text, '\ufffd') {
 		t.Error("replacement character in the text")
+	}
+	// The funnel, each row on its line: received, in stock, handed over,
+	// started, finished, expired unused, voided.
+	for _, w := range []string{"Remise par les structures de distribution", "Remise par commune", "Remise par mois de réception",
+		"commencés", "terminés", "expirés non", "Commencés : au moins un chèque utilisé"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("%q not in the report", w)
+		}
+	}
+	rows := map[string]bool{}
+	for _, l := range strings.Split(text, "\n") {
+		rows[strings.Join(strings.Fields(l), " ")] = true
+	}
+	for _, want := range []string{"CCAS de Trappes Trappes 120 20 96 70 31 4 4 0", "Association Trappes Numérique Trappes 30 30 0 0 0 0 0 0",
+		"Trappes 2 150 50 96 70 31 4 4 0", "sept. 2026 100 0 96 70 31 4 4 0", "oct. 2026 50 50 0 0 0 0 0 0"} {
+		if !rows[plainSpaces.Replace(want)] {
+			t.Errorf("no line %q in the report", want)
+		}
 	}
 }
 
@@ -263,6 +292,8 @@ func TestReportRefused(t *testing.T) {
 			}
 		}, []string{"at most 48"}},
 		{"empty warning", func(r *ProgrammeReport) { r.Warnings[1] = " " }, []string{"warning 2"}},
+		{"funnel that does not add up", func(r *ProgrammeReport) { r.Structures[0].InStock++ }, []string{"structure \"CCAS de Trappes\"", "does not add up"}},
+		{"more finished than started", func(r *ProgrammeReport) { r.ReceivedMonths[0].Finished = 71 }, []string{"month of reception \"2026-09\""}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

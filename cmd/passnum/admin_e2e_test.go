@@ -350,6 +350,20 @@ func TestAdminPages(t *testing.T) {
 		if row != "CCAS de Trappes (78)|Trappes|2|2|0|0|0|0|0|0" {
 			t.Errorf("the structure's funnel on the dashboard: %q", row)
 		}
+		if row := adminWait(t, ctx, `[...document.querySelectorAll("#communes tbody tr > *")].map(c => c.textContent).join("|")`); row != "Trappes (78)|1|2|2|0|0|0|0|0|0" {
+			t.Errorf("the commune's funnel: %q", row)
+		}
+		if row := adminWait(t, ctx, `[...document.querySelectorAll("#funnel-months tbody tr > *")].map(c => c.textContent).join("|")`); !strings.HasSuffix(row, "|2|2|0|0|0|0|0|0") {
+			t.Errorf("the month's funnel: %q", row)
+		}
+		// The CSV link carries the same funnel.
+		href := adminWait(t, ctx, `document.querySelector('#downloads a[href^="/api/v1/figures.csv"]')?.getAttribute("href")`)
+		var csv string
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`fetch(`+strconv.Quote(href)+`).then(r => r.text()).then(t => { window.figuresCSV = t; })`))
+		csv = adminWait(t, ctx, `window.figuresCSV`)
+		if !strings.Contains(csv, "structure,") || !strings.Contains(csv, "CCAS de Trappes") || !strings.Contains(csv, "funnel_month,") {
+			t.Errorf("the dashboard's CSV:\n%s", csv)
+		}
 	})
 
 	// A redemption, so that the auditor sees a month and a venue; last

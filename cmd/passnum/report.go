@@ -161,6 +161,27 @@ func writeFiguresTable(out io.Writer, f figures.Figures) error {
 			b.VouchersVoided, b.VouchersExpired, b.VouchersOutstanding, passnum.FormatEuros(b.UnusedCents), figureRate(b.RedemptionRate), figureCheck(b.InvariantHolds))
 	}
 
+	section("Structures (chéquiers received, and what became of them)")
+	if len(f.Structures) == 0 {
+		fmt.Fprintln(w, "none")
+	} else {
+		fmt.Fprintln(w, "ID\tDÉP\tRECEIVED\tIN STOCK\tHANDED OVER\tSTARTED\tFINISHED\tEXPIRED UNUSED\tVOIDED\tUNTRACKED\tCOMMUNE\tNAME")
+	}
+	funnel := func(fu figures.Funnel) string {
+		return fmt.Sprintf("%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d", fu.Received, fu.InStock, fu.HandedOver, fu.Started, fu.Finished,
+			fu.ExpiredUnused, fu.Voided, fu.Untracked)
+	}
+	for _, st := range f.Structures {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", st.ID, st.Department, funnel(st.Funnel), st.Commune, st.Name)
+	}
+	if len(f.FunnelMonths) > 0 {
+		section("Reception months of the structures' chéquiers (Europe/Paris)")
+		fmt.Fprintln(w, "MONTH\tRECEIVED\tIN STOCK\tHANDED OVER\tSTARTED\tFINISHED\tEXPIRED UNUSED\tVOIDED\tUNTRACKED")
+		for _, m := range f.FunnelMonths {
+			fmt.Fprintf(w, "%s\t%s\n", m.Month, funnel(m.Funnel))
+		}
+	}
+
 	section("Venues (accepted redemptions, most first)")
 	if len(f.Venues) == 0 {
 		fmt.Fprintln(w, "none")

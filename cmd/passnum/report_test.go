@@ -218,13 +218,24 @@ func reportAgrees(t *testing.T, env []string) figures.Figures {
 		}
 	}
 
-	// CSV: one row per département and per batch, the same figures.
+	// Structures: the funnel, the JSON's.
+	for i, st := range f.Structures {
+		row := sections["Structures"][i+1]
+		if strings.Join(row, "|") != strings.Join([]string{n(st.ID), st.Department, n(st.Received), n(st.InStock), n(st.HandedOver),
+			n(st.Started), n(st.Finished), n(st.ExpiredUnused), n(st.Voided), n(st.Untracked), st.Commune, st.Name}, "|") {
+			t.Errorf("structure line %q, JSON %+v", row, st)
+		}
+	}
+
+	// CSV: one row per département and per batch, the same figures, then
+	// the funnel's.
 	rows, err := csv.NewReader(strings.NewReader(mustRun(t, env, "report", "--format", "csv"))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1+len(f.Departments)+len(f.Batches) || rows[0][0] != "level" {
-		t.Fatalf("CSV has %d rows for %d départements and %d batches", len(rows), len(f.Departments), len(f.Batches))
+	if len(rows) != 1+len(f.Departments)+len(f.Batches)+len(f.Structures)+len(f.Communes)+len(f.FunnelMonths) || rows[0][0] != "level" {
+		t.Fatalf("CSV has %d rows for %d départements, %d batches, %d structures, %d communes and %d months",
+			len(rows), len(f.Departments), len(f.Batches), len(f.Structures), len(f.Communes), len(f.FunnelMonths))
 	}
 	col := map[string]int{}
 	for i, name := range rows[0] {
@@ -242,6 +253,13 @@ func reportAgrees(t *testing.T, env []string) figures.Figures {
 		if r[col["level"]] != "batch" || r[col["batch"]] != n(b.ID) || r[col["redeemed_cents"]] != n(b.RedeemedCents) ||
 			r[col["invariant_holds"]] != strconv.FormatBool(b.InvariantHolds) {
 			t.Errorf("CSV row %q, JSON %+v", r, b)
+		}
+	}
+	for i, st := range f.Structures {
+		r := rows[1+len(f.Departments)+len(f.Batches)+i]
+		if r[col["level"]] != "structure" || r[col["structure_id"]] != n(st.ID) || r[col["funnel_received"]] != n(st.Received) ||
+			r[col["funnel_handed_over"]] != n(st.HandedOver) {
+			t.Errorf("CSV row %q, JSON %+v", r, st)
 		}
 	}
 	return f

@@ -18,7 +18,9 @@ function query() {
 
 function downloads() {
   const items = [el("li", null, download("/api/v1/reports/programme.pdf" + query(), "Rapport du programme (PDF)"),
-    " — les mêmes chiffres, mis en page pour les financeurs.")];
+    " — les mêmes chiffres, mis en page pour les financeurs."),
+  el("li", null, download("/api/v1/figures.csv" + query(), "Chiffres en tableur (CSV)"),
+    " — par département et par lot, puis la remise par structure, commune et mois.")];
   if (auditor) {
     items.push(el("li", null, download("/api/v1/ledger/export", "Export du journal (JSON Lines)"),
       " — à vérifier sur votre poste, sans faire confiance au serveur : ",
@@ -209,15 +211,24 @@ function render(f) {
     parts.push(el("p", null, "Aucune commande pour l'instant."));
   }
 
-  // The distribution structures' funnel: received, then what became of it.
+  // The distribution structures' funnel: received, then what became of
+  // it; the same per commune and per month of reception.
+  const funnelColumns = (first, second) => [{ label: first, rowHeader: true }, ...(second ? [{ label: second }] : []),
+    { label: "Reçus", num: true }, { label: "En stock", num: true }, { label: "Remis", num: true }, { label: "Commencés", num: true },
+    { label: "Terminés", num: true }, { label: "Expirés sans usage", num: true }, { label: "Annulés", num: true },
+    { label: "Remise non suivie", num: true }];
+  const funnelCells = (x) => [group(x.received), group(x.in_stock), group(x.handed_over), group(x.started), group(x.finished),
+    group(x.expired_unused), group(x.voided), group(x.untracked)];
   if (f.structures.length) {
     parts.push(el("h2", null, "Par structure de distribution"));
-    parts.push(table("Chéquiers reçus par chaque structure, et ce qu'ils sont devenus",
-      [{ label: "Structure", rowHeader: true }, { label: "Commune" }, { label: "Reçus", num: true }, { label: "En stock", num: true },
-        { label: "Remis", num: true }, { label: "Commencés", num: true }, { label: "Terminés", num: true },
-        { label: "Expirés sans usage", num: true }, { label: "Annulés", num: true }, { label: "Remise non suivie", num: true }],
-      f.structures.map((s) => [`${s.name} (${s.department})`, s.commune, group(s.received), group(s.in_stock), group(s.handed_over),
-        group(s.started), group(s.finished), group(s.expired_unused), group(s.voided), group(s.untracked)]), { id: "structures" }, true));
+    parts.push(table("Chéquiers reçus par chaque structure, et ce qu'ils sont devenus", funnelColumns("Structure", "Commune"),
+      f.structures.map((s) => [`${s.name} (${s.department})`, s.commune, ...funnelCells(s)]), { id: "structures" }, true));
+    parts.push(el("h2", null, "Par commune"));
+    parts.push(table("Chéquiers reçus par les structures de chaque commune", funnelColumns("Commune", "Structures"),
+      f.communes.map((c) => [`${c.commune} (${c.department})`, group(c.structures), ...funnelCells(c)]), { id: "communes" }, true));
+    parts.push(el("h2", null, "Par mois de réception"));
+    parts.push(table("Chéquiers reçus par les structures chaque mois, et ce qu'ils sont devenus depuis", funnelColumns("Mois"),
+      f.funnel_months.map((m) => [month(m.month), ...funnelCells(m)]), { id: "funnel-months" }, true));
   }
 
   if (f.departments.length > 1) {
