@@ -52,6 +52,7 @@ type activationRequest struct {
 	SamePerson     bool   `json:"same_person,omitempty"` // a reference used before: a second chéquier for the same person
 }
 
+// voidRequest is a body with a reason alone: a void, a refusal.
 type voidRequest struct {
 	Reason string `json:"reason"`
 }

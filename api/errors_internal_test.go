@@ -67,6 +67,8 @@ var codeStatuses = map[string]int{
 	"period_closed":           409,
 	"period_order":            409,
 	"payer_missing":           409,
+	"awaiting_second_person":  409,
+	"nothing_asked":           404,
 	"signing_key_missing":     409,
 	"signing_key_active":      409,
 	"body_too_large":          413,

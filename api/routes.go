@@ -76,11 +76,14 @@ func (s *server) routes(e *echo.Echo) {
 
 	s.guard(v1, http.MethodGet, "/departments", s.listDepartments, need(access.Read))
 	s.guard(v1, http.MethodPatch, "/departments/:code", s.updateDepartment, need(access.ManageDepartment))
+	s.guard(v1, http.MethodPost, "/departments/:code/paying-office/confirmation", s.confirmPayingOffice, need(access.DecideChanges))
+	s.guard(v1, http.MethodPost, "/departments/:code/paying-office/refusal", s.refusePayingOffice, need(access.DecideChanges, access.ManageDepartment))
 
 	s.guard(v1, http.MethodGet, "/settlement/periods", s.listPeriods, need(access.Read))
 	s.guard(v1, http.MethodPost, "/settlement/adjustments", s.createAdjustment, need(access.Settle))
 	s.guard(v1, http.MethodGet, "/settlement/:department/:month", s.getPeriod, need(access.Read))
 	s.guard(v1, http.MethodPost, "/settlement/:department/:month/close", s.closePeriod, need(access.Settle))
+	s.guard(v1, http.MethodPost, "/settlement/:department/:month/close/refusal", s.refuseClose, need(access.Settle))
 	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements.csv", s.periodCSV, need(access.Read))
 	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements/:file", s.statementPDF, need(access.Read, access.VenueStatements))
 	s.guard(v1, http.MethodGet, "/settlement/:department/:month/sepa.xml", s.periodSEPA, need(access.Read))

@@ -51,10 +51,7 @@ func newProgEnv(t *testing.T, db *ledger.DB) *progEnv {
 	var res resultJSON
 	r.decode(t, &res)
 	e.redemption = res.RedemptionID
-	name := "Paierie départementale des Yvelines"
-	if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}, "test"); err != nil {
-		t.Fatal(err)
-	}
+	programmetest.PayingOffice(t, e.prog, "78", "Paierie départementale des Yvelines", iban)
 	e.Clock.T = decemberSecond
 	if _, err := e.settle.Close(ctx, "78", settlement.Month{Year: 2026, Month: time.November}, "test"); err != nil {
 		t.Fatal(err)

@@ -111,17 +111,20 @@ func (s *server) listPeriods(c echo.Context) error {
 	return respond(c, http.StatusOK, out)
 }
 
-// period reads the {department} and {month} of the path, checks the
-// caller's scope, and computes the period.
-func (s *server) period(c echo.Context) (settlement.Period, error) {
-	dept, err := passnum.DepartmentCode(c.Param("department"))
+// pathMonth reads the {department} and {month} of the path and checks
+// the caller's scope.
+func pathMonth(c echo.Context) (string, settlement.Month, error) {
+	dept, err := pathDepartment(c, "department")
 	if err != nil {
-		return settlement.Period{}, err
-	}
-	if err := requireDepartment(principal(c), dept); err != nil {
-		return settlement.Period{}, err
+		return "", settlement.Month{}, err
 	}
 	m, err := settlement.ParseMonth(c.Param("month"))
+	return dept, m, err
+}
+
+// period computes the period of the path.
+func (s *server) period(c echo.Context) (settlement.Period, error) {
+	dept, m, err := pathMonth(c)
 	if err != nil {
 		return settlement.Period{}, err
 	}
@@ -143,11 +146,7 @@ func (s *server) getPeriod(c echo.Context) error {
 // closePeriod freezes a month: its statements are stored and recorded in
 // the ledger, and no reversal touches it any more.
 func (s *server) closePeriod(c echo.Context) error {
-	dept, err := pathDepartment(c, "department")
-	if err != nil {
-		return err
-	}
-	m, err := settlement.ParseMonth(c.Param("month"))
+	dept, m, err := pathMonth(c)
 	if err != nil {
 		return err
 	}
@@ -155,7 +154,27 @@ func (s *server) closePeriod(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !p.Closed {
+		return respond(c, http.StatusAccepted, newPeriod(p, false)) // asked: a second person closes
+	}
 	return respond(c, http.StatusOK, newPeriod(p, false))
+}
+
+// refuseClose drops a closing asked for
+// (POST /api/v1/settlement/{department}/{month}/close/refusal).
+func (s *server) refuseClose(c echo.Context) error {
+	dept, m, err := pathMonth(c)
+	if err != nil {
+		return err
+	}
+	var req voidRequest // a reason
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.Settlement.RefuseClose(c.Request().Context(), dept, m, req.Reason, principal(c).Actor()); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func periodFile(p settlement.Period, suffix string) string {

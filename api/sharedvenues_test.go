@@ -17,7 +17,6 @@ import (
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
 	"passnum/programme/programmetest"
 	"passnum/sepa"
 	"passnum/voucher"
@@ -104,7 +103,7 @@ func TestSharedVenueChangeNeedsApproval(t *testing.T) {
 		}
 
 		// 92's November is paid to the account it knows, while the request waits.
-		e.prog.UpdateDepartment(context.Background(), "92", departmentPayer("Paierie départementale des Hauts-de-Seine"), "test")
+		programmetest.PayingOffice(t, e.prog, "92", "Paierie départementale des Hauts-de-Seine", programmetest.IBAN)
 		e.Clock.T = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 		e.do(t, request{method: "POST", path: "/api/v1/settlement/92/2026-11/close", as: "department92"}).expect(t, http.StatusOK, "")
 		r = e.do(t, request{method: "GET", path: "/api/v1/settlement/92/2026-11/sepa.xml", as: "department92"})
@@ -253,7 +252,7 @@ func TestClosedMonthNeverChanges(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		e := newEnv(t, db, 1)
 		e.redeem(t, "venue2", e.code(0)).expect(t, http.StatusCreated, "")
-		e.prog.UpdateDepartment(context.Background(), "78", departmentPayer("Paierie départementale des Yvelines"), "test")
+		programmetest.PayingOffice(t, e.prog, "78", "Paierie départementale des Yvelines", programmetest.IBAN)
 		e.Clock.T = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 		e.do(t, request{method: "POST", path: "/api/v1/settlement/78/2026-11/close", as: "department"}).expect(t, http.StatusOK, "")
 
@@ -332,10 +331,4 @@ func pdftotext(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext: %v\n%s", err, out)
 	}
 	return string(out)
-}
-
-// departmentPayer sets a département's paying office to the test IBAN.
-func departmentPayer(name string) programme.DepartmentChanges {
-	iban := programmetest.IBAN
-	return programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -9,6 +11,7 @@ import (
 
 	"passnum"
 	"passnum/access"
+	"passnum/foureyes"
 	"passnum/ledger"
 	"passnum/programme"
 	"passnum/voucher"
@@ -302,7 +305,30 @@ type departmentJSON struct {
 	PayerBIC              string    `json:"payer_bic,omitempty"`
 	CommissionBasisPoints int64     `json:"commission_basis_points"`
 	ContactPhone          string    `json:"contact_phone,omitempty"`
+	CloseFourEyes         bool      `json:"close_four_eyes"`
 	CreatedAt             time.Time `json:"created_at"`
+	// Awaiting is what waits for a second person: a paying office, a
+	// month's closing.
+	Awaiting []awaitingJSON `json:"awaiting"`
+}
+
+type awaitingJSON struct {
+	Subject string          `json:"subject"`
+	What    string          `json:"what"`
+	Data    json.RawMessage `json:"data"`
+	AskedBy string          `json:"asked_by"`
+	AskedAt time.Time       `json:"asked_at"`
+	// ByYou: the caller asked it, and so may not confirm it.
+	ByYou bool `json:"by_you"`
+}
+
+func newAwaiting(rs []foureyes.Request, p access.Principal) []awaitingJSON {
+	out := make([]awaitingJSON, len(rs))
+	for i, r := range rs {
+		out[i] = awaitingJSON{Subject: r.Subject, What: foureyes.What(r.Subject), Data: r.Data, AskedBy: r.RequestedBy,
+			AskedAt: r.RequestedAt.UTC(), ByYou: access.SamePerson(p.Actor(), r.RequestedBy)}
+	}
+	return out
 }
 
 type departmentList struct {
@@ -315,11 +341,16 @@ type departmentChanges struct {
 	PayerBIC              *string `json:"payer_bic,omitempty"`
 	CommissionBasisPoints *int64  `json:"commission_basis_points,omitempty"`
 	ContactPhone          *string `json:"contact_phone,omitempty"`
+	CloseFourEyes         *bool   `json:"close_four_eyes,omitempty"`
 }
 
-func newDepartment(d ledger.Department) departmentJSON {
+// department is a département as the API shows it, with what waits in it
+// for a second person.
+func (s *server) department(c echo.Context, d ledger.Department) (departmentJSON, error) {
+	waiting, err := s.Programme.Waiting(c.Request().Context(), d.Code)
 	return departmentJSON{Code: d.Code, Name: d.Name, PayerName: deref(d.PayerName), PayerIBAN: deref(d.PayerIBAN),
-		PayerBIC: deref(d.PayerBIC), CommissionBasisPoints: d.CommissionBasisPoints, ContactPhone: deref(d.ContactPhone), CreatedAt: d.CreatedAt.UTC()}
+		PayerBIC: deref(d.PayerBIC), CommissionBasisPoints: d.CommissionBasisPoints, ContactPhone: deref(d.ContactPhone),
+		CloseFourEyes: d.CloseFourEyes, CreatedAt: d.CreatedAt.UTC(), Awaiting: newAwaiting(waiting, principal(c))}, err
 }
 
 // listDepartments lists the départements the caller may see, with their
@@ -331,13 +362,19 @@ func (s *server) listDepartments(c echo.Context) error {
 	}
 	out := departmentList{Departments: []departmentJSON{}}
 	for _, d := range ds {
-		out.Departments = append(out.Departments, newDepartment(d))
+		dj, err := s.department(c, d)
+		if err != nil {
+			return err
+		}
+		out.Departments = append(out.Departments, dj)
 	}
 	return respond(c, http.StatusOK, out)
 }
 
-// updateDepartment sets a département's paying office (whose account the
-// venues' transfers come from), its commission or its contact phone.
+// updateDepartment sets a département's commission, contact phone or four
+// eyes on closing, and asks for a new paying office (whose account the
+// venues' transfers come from), which waits for a second person: 202
+// when that is all it did.
 func (s *server) updateDepartment(c echo.Context) error {
 	code, err := pathDepartment(c, "code")
 	if err != nil {
@@ -348,10 +385,58 @@ func (s *server) updateDepartment(c echo.Context) error {
 		return err
 	}
 	ch := programme.DepartmentChanges{PayerName: req.PayerName, PayerIBAN: req.PayerIBAN, PayerBIC: req.PayerBIC, CommissionBasisPoints: req.CommissionBasisPoints,
-		ContactPhone: req.ContactPhone}
-	d, err := s.Programme.UpdateDepartment(c.Request().Context(), code, ch, principal(c).Actor())
+		ContactPhone: req.ContactPhone, CloseFourEyes: req.CloseFourEyes}
+	u, err := s.Programme.UpdateDepartment(c.Request().Context(), code, ch, principal(c).Actor())
 	if err != nil {
 		return err
 	}
-	return respond(c, http.StatusOK, newDepartment(d))
+	status := http.StatusOK
+	if len(u.Asked) > 0 && !u.Changed {
+		status = http.StatusAccepted
+	}
+	d, err := s.department(c, u.Department)
+	if err != nil {
+		return err
+	}
+	return respond(c, status, d)
+}
+
+// confirmPayingOffice applies the paying office another person asked for
+// (POST /api/v1/departments/{code}/paying-office/confirmation).
+func (s *server) confirmPayingOffice(c echo.Context) error {
+	code, err := pathDepartment(c, "code")
+	if err != nil {
+		return err
+	}
+	actor := principal(c).Actor()
+	d, r, err := s.Programme.ConfirmPayingOffice(c.Request().Context(), code, actor)
+	if err != nil {
+		return err
+	}
+	s.later(c, "the notices of a new paying office were not all sent", func(ctx context.Context) error {
+		_, err := s.Notices.PayingOfficeChanged(ctx, d, r.RequestedBy, actor)
+		return err
+	})
+	out, err := s.department(c, d)
+	if err != nil {
+		return err
+	}
+	return respond(c, http.StatusOK, out)
+}
+
+// refusePayingOffice drops the paying office asked for
+// (POST /api/v1/departments/{code}/paying-office/refusal).
+func (s *server) refusePayingOffice(c echo.Context) error {
+	code, err := pathDepartment(c, "code")
+	if err != nil {
+		return err
+	}
+	var req voidRequest // a reason
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.Programme.RefusePayingOffice(c.Request().Context(), code, req.Reason, principal(c).Actor()); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -255,14 +255,63 @@ func TestDepartmentSettings(t *testing.T) {
 			Code, Name, PayerName, PayerIBAN, PayerBIC string
 			Commission                                 int64 `json:"commission_basis_points"`
 		}
-		r := e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: map[string]any{
-			"payer_name": "Paierie départementale", "payer_iban": "FR76 3000 6000 0112 3456 7890 189", "payer_bic": "BNPAFRPP", "commission_basis_points": 150}})
+		// The commission applies at once; the paying office waits for a
+		// second person.
+		office := map[string]any{"payer_name": "Paierie départementale", "payer_iban": "FR76 3000 6000 0112 3456 7890 189", "payer_bic": "BNPAFRPP"}
+		asked := map[string]any{"commission_basis_points": 150}
+		for k, v := range office {
+			asked[k] = v
+		}
+		r := e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: asked})
+		r.expect(t, http.StatusOK, "")
+		var waiting struct {
+			PayerIBAN string `json:"payer_iban"`
+			Awaiting  []struct {
+				Subject string `json:"subject"`
+				ByYou   bool   `json:"by_you"`
+				Data    struct {
+					IBAN string `json:"payer_iban"`
+				} `json:"data"`
+			} `json:"awaiting"`
+		}
+		r.decode(t, &waiting)
+		r.decode(t, &d)
+		if d.Commission != 150 || waiting.PayerIBAN != "" || len(waiting.Awaiting) != 1 || waiting.Awaiting[0].Subject != "paying_office" ||
+			!waiting.Awaiting[0].ByYou || waiting.Awaiting[0].Data.IBAN != programmetest.IBAN {
+			t.Fatalf("after asking: %s", r.body)
+		}
+		e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: office}).expect(t, http.StatusConflict, "awaiting_second_person")
+		confirm := "/api/v1/departments/78/paying-office/confirmation"
+		if er := e.do(t, request{method: "POST", path: confirm, as: "department"}).expect(t, http.StatusForbidden, "forbidden"); !strings.Contains(er.Error.Message, "une autre personne doit confirmer") {
+			t.Errorf("the asker confirming: %q", er.Error.Message)
+		}
+		e.do(t, request{method: "POST", path: confirm, as: "department92"}).expect(t, http.StatusForbidden, "forbidden")
+		r = e.do(t, request{method: "POST", path: confirm, as: "admin"})
 		r.expect(t, http.StatusOK, "")
 		var raw map[string]any
 		r.decode(t, &raw)
-		r.decode(t, &d)
-		if raw["payer_iban"] != programmetest.IBAN || raw["payer_bic"] != "BNPAFRPP" || raw["payer_name"] != "Paierie départementale" || d.Commission != 150 {
-			t.Fatalf("%s", r.body)
+		if raw["payer_iban"] != programmetest.IBAN || raw["payer_bic"] != "BNPAFRPP" || raw["payer_name"] != "Paierie départementale" || len(raw["awaiting"].([]any)) != 0 {
+			t.Fatalf("after the confirmation: %s", r.body)
+		}
+		var ev ledger.Event
+		if err := db.Read(context.Background()).Where("type = ?", ledger.EventDepartmentUpdated).Order("id DESC").First(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if ev.Actor != e.actor("admin") || !strings.Contains(string(ev.Data), `"requested_by":"`+e.actor("department")+`"`) {
+			t.Errorf("the event: %s by %s", ev.Data, ev.Actor)
+		}
+		e.do(t, request{method: "POST", path: confirm, as: "admin"}).expect(t, http.StatusNotFound, "nothing_asked")
+		// Asked again, then withdrawn by the one who asked, with a reason.
+		other := map[string]any{"payer_iban": "FR1420041010050500013M02606"}
+		e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: other}).expect(t, http.StatusAccepted, "")
+		refuse := "/api/v1/departments/78/paying-office/refusal"
+		if er := e.do(t, request{method: "POST", path: refuse, as: "department", json: map[string]string{"reason": ""}}).expect(t, http.StatusBadRequest, "invalid"); er.Error.Field != "reason" {
+			t.Errorf("a refusal without reason marks %q", er.Error.Field)
+		}
+		e.do(t, request{method: "POST", path: refuse, as: "department", json: map[string]string{"reason": "erreur de saisie"}}).expect(t, http.StatusNoContent, "")
+		r = e.do(t, request{method: "GET", path: "/api/v1/departments", as: "department"})
+		if !strings.Contains(string(r.body), `"payer_iban":"`+programmetest.IBAN+`"`) || !strings.Contains(string(r.body), `"awaiting":[]`) {
+			t.Fatalf("after the withdrawal: %s", r.body)
 		}
 		for name, c := range map[string]struct {
 			path   string

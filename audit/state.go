@@ -41,6 +41,9 @@ type state struct {
 	redemptions map[int64]*redemptionState
 	apiKeys     map[string]*apiKeyState
 	people      *people // accounts.go
+	// asked is what waits for a second person (foureyes.go), by
+	// département and subject: the event that asked.
+	asked map[[2]string]string
 }
 
 func newState() *state {
@@ -51,7 +54,7 @@ func newState() *state {
 		fates: map[int64]fate{}, replaced: map[int64]int64{}, replacement: map[int64]*replacementState{},
 		redemptions: map[int64]*redemptionState{}, apiKeys: map[string]*apiKeyState{},
 		payers: map[string]*ledger.DepartmentUpdated{}, periods: map[int64]*periodState{}, adjustments: map[int64]*adjustmentState{},
-		people: newPeople(),
+		people: newPeople(), asked: map[[2]string]string{},
 	}
 }
 
@@ -275,6 +278,9 @@ func (s *state) apply(ev *ledger.Event) error {
 		if handled, err := s.applyStock(ev, ref, bad, decode); handled {
 			return err
 		}
+		if handled, err := s.applyFourEyes(ev, ref, bad, decode); handled {
+			return err
+		}
 		return bad("has a type this version of passnum does not know")
 	}
 	return nil
@@ -416,6 +422,9 @@ func (s *state) applyOperation(ev *ledger.Event, ref string, bad func(string) er
 		}
 		if d.ContactPhone != nil {
 			p.ContactPhone = d.ContactPhone
+		}
+		if d.CloseFourEyes != nil {
+			p.CloseFourEyes = d.CloseFourEyes
 		}
 		s.deptEvents[d.Code] = ref
 	case ledger.EventVoucherVoided:
@@ -713,6 +722,9 @@ func (s *state) compare(ctx context.Context, db *ledger.DB, rep *Report) error {
 		return err
 	}
 	if err := s.comparePeople(ctx, db); err != nil {
+		return err
+	}
+	if err := s.compareFourEyes(ctx, db); err != nil {
 		return err
 	}
 	if err := s.compareBatches(ctx, db); err != nil {
@@ -1119,6 +1131,10 @@ func (s *state) comparePayer(d ledger.Department) error {
 	if deref(d.ContactPhone) != deref(want.ContactPhone) {
 		return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("has the contact phone %q, but the ledger says %q",
 			deref(d.ContactPhone), deref(want.ContactPhone)), Event: s.deptEvents[d.Code]}
+	}
+	if fourEyes := want.CloseFourEyes != nil && *want.CloseFourEyes; d.CloseFourEyes != fourEyes {
+		return &StateError{Entity: "département", ID: d.Code, Problem: fmt.Sprintf("closes months with four eyes %v, but the ledger says %v",
+			d.CloseFourEyes, fourEyes), Event: s.deptEvents[d.Code]}
 	}
 	return nil
 }

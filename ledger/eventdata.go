@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"slices"
 
 	"passnum/voucher"
@@ -194,7 +195,11 @@ type DepartmentUpdated struct {
 	PayerBIC              *string `json:"payer_bic,omitempty"`
 	CommissionBasisPoints *int64  `json:"commission_basis_points,omitempty"`
 	// ContactPhone is "" when the number was removed.
-	ContactPhone *string `json:"contact_phone,omitempty"`
+	ContactPhone  *string `json:"contact_phone,omitempty"`
+	CloseFourEyes *bool   `json:"close_four_eyes,omitempty"`
+	// RequestedBy is who asked for a new paying office, which the event's
+	// actor, a second person, confirmed.
+	RequestedBy string `json:"requested_by,omitempty"`
 }
 
 // BatchIssued holds enough to rebuild every chéquier and voucher of a
@@ -358,6 +363,9 @@ type SettlementClosed struct {
 	CommissionCents       int64          `json:"commission_cents"`
 	NetCents              int64          `json:"net_cents"`
 	Statements            []SettledVenue `json:"statements"`
+	// RequestedBy is who asked for the closing when the département
+	// wants a second person (the event's actor) to confirm it.
+	RequestedBy string `json:"requested_by,omitempty"`
 }
 
 type SettledVenue struct {
@@ -482,6 +490,30 @@ type PasswordWasReset struct {
 // TOTPEnabled records that an account confirmed its second factor.
 type TOTPEnabled struct {
 	Account int64 `json:"account"`
+}
+
+// The events of four eyes (package foureyes): one person of a
+// département asks, another confirms or anyone who decides refuses; the
+// change itself is its own event (department.updated, settlement.closed),
+// whose actor is the second person.
+const (
+	EventSecondPersonAsked     = "second_person.asked"
+	EventSecondPersonConfirmed = "second_person.confirmed"
+	EventSecondPersonRefused   = "second_person.refused"
+)
+
+func (d SecondPersonStep) EventType() string {
+	return oneOf(d.Event, EventSecondPersonAsked, EventSecondPersonConfirmed, EventSecondPersonRefused)
+}
+
+// SecondPersonStep records a step of a request for a second person:
+// Data is what was asked (asked only), Reason why it was refused.
+type SecondPersonStep struct {
+	Event      string          `json:"-"`
+	Department string          `json:"department"`
+	Subject    string          `json:"subject"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
 }
 
 // The events of stock (docs/stock.md): chéquiers not yet handed over move

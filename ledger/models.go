@@ -66,9 +66,25 @@ type Department struct {
 	// statements (a question about a payment), as programme.CheckPhone
 	// writes it.
 	ContactPhone *string
+	// CloseFourEyes: a month is closed only when a second person
+	// confirms what a first asked (package foureyes).
+	CloseFourEyes bool `gorm:"not null"`
 }
 
 func (Department) TableName() string { return "departments" }
+
+// SecondPersonRequest is what one person of a département asked and a
+// second must confirm (package foureyes): its subject ("paying_office",
+// "close:2026-11") and what was asked, as JSON.
+type SecondPersonRequest struct {
+	DepartmentCode string    `gorm:"primaryKey"`
+	Subject        string    `gorm:"primaryKey"`
+	Data           string    `gorm:"not null"`
+	RequestedBy    string    `gorm:"not null"`
+	RequestedAt    time.Time `gorm:"not null"`
+}
+
+func (SecondPersonRequest) TableName() string { return "second_person_requests" }
 
 // Venue is a venue's identity and bank details, shared by the départements
 // that label it; its label, per département, is in VenueDepartment.

@@ -73,6 +73,30 @@ func (d BankDetailsChanged) Message() (Message, error) {
 	return render("bankdetails", d.To, "", d.Date, time.Time{}, d)
 }
 
+// PayingOfficeChanged tells a département's money people that the
+// account its venues are paid from changed, once a second person
+// confirmed it.
+type PayingOfficeChanged struct {
+	To          string
+	Department  string // "Yvelines (78)"
+	Payer       string // the paying office's name
+	IBAN        string // only its last 4 characters are written
+	RequestedBy string
+	ApprovedBy  string
+	Date        time.Time
+}
+
+// Message writes the notice.
+func (d PayingOfficeChanged) Message() (Message, error) {
+	if err := present(d.Department, d.Payer, d.RequestedBy, d.ApprovedBy); err != nil {
+		return Message{}, err
+	}
+	if len(compactIBAN(d.IBAN)) < 15 {
+		return Message{}, errors.New("mail: the IBAN is too short to be one")
+	}
+	return render("payingoffice", d.To, "", d.Date, time.Time{}, d)
+}
+
 // Test is the message 'passnum mail test' sends, to check the settings.
 type Test struct {
 	To   string

@@ -93,3 +93,39 @@ func (s *Service) Invited(ctx context.Context, inv accounts.Invitation, link, by
 	}
 	return s.Mail.Send(ctx, m)
 }
+
+// PayingOfficeChanged tells the managers and finance people of a
+// département that its paying office changed: d as it now is, asked by
+// requestedBy and confirmed by confirmedBy (actors). It returns how many
+// were told; a failure to send to one does not stop the others.
+func (s *Service) PayingOfficeChanged(ctx context.Context, d ledger.Department, requestedBy, confirmedBy string) (int, error) {
+	if d.PayerIBAN == nil || d.PayerName == nil {
+		return 0, nil // no paying office yet: nothing pays from it
+	}
+	to, err := s.Accounts.MoneyPeople(ctx, []string{d.Code})
+	if err != nil {
+		return 0, err
+	}
+	asked, err := s.Accounts.Describe(ctx, requestedBy)
+	if err != nil {
+		return 0, err
+	}
+	approved, err := s.Accounts.Describe(ctx, confirmedBy)
+	if err != nil {
+		return 0, err
+	}
+	sent, errs := 0, []error{}
+	for _, addr := range to {
+		m, err := mail.PayingOfficeChanged{To: addr, Department: fmt.Sprintf("%s (%s)", d.Name, d.Code), Payer: *d.PayerName,
+			IBAN: *d.PayerIBAN, RequestedBy: asked, ApprovedBy: approved, Date: s.DB.Now()}.Message()
+		if err == nil {
+			err = s.Mail.Send(ctx, m)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the notice of %s's new paying office to %s: %w", d.Code, addr, err))
+			continue
+		}
+		sent++
+	}
+	return sent, errors.Join(errs...)
+}

@@ -26,7 +26,8 @@ import (
 // new IBAN, the venue and 78's managers and finance people are told by
 // a real SMTP server, each once, with the last 4 characters and who asked
 // and approved, pseudonymously; a reader of 78, 92's people, a disabled
-// account, and a refused request are told nothing.
+// account, and a refused request are told nothing. The same people (not
+// the venue) are told of 78's new paying office once confirmed.
 func TestBankDetailsChanged(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
@@ -99,6 +100,35 @@ func TestBankDetailsChanged(t *testing.T) {
 		sort.Strings(to)
 		if strings.Join(to, " ") != "accueil@example.org finances@yvelines.fr responsable@yvelines.fr" {
 			t.Errorf("told %v", to)
+		}
+		smtp.None(t)
+
+		// A new paying office, confirmed by finance: 78's money people
+		// are told, the venue is not.
+		name, payer := "Paierie départementale des Yvelines", programmetest.IBAN
+		if _, err := prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &payer}, asker); err != nil {
+			t.Fatal(err)
+		}
+		d, r, err := prog.ConfirmPayingOffice(ctx, "78", approver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if told, err := n.PayingOfficeChanged(ctx, d, r.RequestedBy, approver); err != nil || told != 2 {
+			t.Fatalf("paying office: told %d (%v), want 2", told, err)
+		}
+		to = nil
+		for range 2 {
+			m := smtp.Next(t, time.Minute).Read(t)
+			to = append(to, m.To[0].Address)
+			if m.Subject != "Compte payeur changé : Yvelines (78)" || !strings.Contains(m.Text, "Nouveau compte payeur : Paierie départementale des Yvelines, l’IBAN qui finit par "+payer[len(payer)-4:]) ||
+				strings.Contains(m.Text, payer) || !strings.Contains(m.Text, "Demande faite par : l’agent "+itoa(manager.Account)+" de Yvelines (78).") ||
+				!strings.Contains(m.Text, "N’envoyez pas de fichier de virements") {
+				t.Errorf("paying office notice to %s %q:\n%s", m.To[0].Address, m.Subject, m.Text)
+			}
+		}
+		sort.Strings(to)
+		if strings.Join(to, " ") != "finances@yvelines.fr responsable@yvelines.fr" {
+			t.Errorf("paying office: told %v", to)
 		}
 		smtp.None(t)
 	})

@@ -106,7 +106,7 @@ func TestMessages(t *testing.T) {
 			{"Commission", department(programme.DepartmentChanges{CommissionBasisPoints: ptr64(10001)}), passnum.EInvalid,
 				"La commission du programme va de 0 à 100 % (de 0 à 10000 points de base ; 150 = 1,50 %), pas 10001 points de base."},
 			{"DepartmentNothing", department(programme.DepartmentChanges{}), passnum.EInvalid,
-				"Rien à changer : donnez le nom du payeur, son IBAN (et son BIC), la commission ou le numéro de téléphone."},
+				"Rien à changer : donnez le nom du payeur, son IBAN (et son BIC), la commission, le numéro de téléphone ou la double validation des clôtures."},
 			{"ContactPhone", department(programme.DepartmentChanges{ContactPhone: ptr("01 39 07")}), passnum.EInvalid,
 				"« 01 39 07 » n’est pas un numéro de téléphone : donnez ses 10 chiffres, comme 01 39 07 78 78, ou un numéro court comme 3939."},
 			{"PayerSEPACannotWrite", department(programme.DepartmentChanges{PayerName: ptr("金库")}), passnum.EInvalid,

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"passnum"
+	"passnum/foureyes"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme"
@@ -43,12 +45,41 @@ func TestDepartments(t *testing.T) {
 		}
 		name, iban, bic := "Paierie départementale de Corse-du-Sud", "FR14 2004 1010 0505 0001 3M02 606", "psstfrppxxx"
 		bp := int64(150)
-		d, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban, PayerBIC: &bic, CommissionBasisPoints: &bp}, "test")
+		u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban, PayerBIC: &bic, CommissionBasisPoints: &bp}, "account:3@organisation:1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *d.PayerIBAN != "FR1420041010050500013M02606" || *d.PayerBIC != "PSSTFRPPXXX" || d.CommissionBasisPoints != 150 {
-			t.Fatalf("département after update: %+v", d)
+		// The commission now, the paying office once a second person
+		// confirms it: not the same person acting for another organisation.
+		if u.PayerIBAN != nil || u.CommissionBasisPoints != 150 || len(u.Asked) != 1 || u.Asked[0].RequestedBy != "account:3@organisation:1" || !u.Changed {
+			t.Fatalf("département after the request: %+v", u)
+		}
+		if _, _, err := s.ConfirmPayingOffice(ctx, "2A", "account:3@organisation:9"); passnum.ErrorCode(err) != passnum.EForbidden {
+			t.Fatalf("the same person confirming: %v", err)
+		}
+		d, r, err := s.ConfirmPayingOffice(ctx, "2A", "account:4@organisation:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *d.PayerIBAN != "FR1420041010050500013M02606" || *d.PayerBIC != "PSSTFRPPXXX" || *d.PayerName != name || r.RequestedBy != "account:3@organisation:1" {
+			t.Fatalf("département after the confirmation: %+v", d)
+		}
+		if _, _, err := s.ConfirmPayingOffice(ctx, "2A", "account:4@organisation:1"); passnum.ErrorCode(err) != foureyes.ENothingAsked {
+			t.Fatalf("confirmed twice: %v", err)
+		}
+		// Four eyes on closing: on at once, off only by two people.
+		on, off := true, false
+		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &on}, "account:3@organisation:1"); err != nil || !u.CloseFourEyes {
+			t.Fatalf("turned on: %+v, %v", u, err)
+		}
+		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:3@organisation:1"); err != nil || !u.CloseFourEyes || len(u.Asked) != 1 || u.Changed {
+			t.Fatalf("turned off by one: %+v, %v", u, err)
+		}
+		if _, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:3@organisation:2"); passnum.ErrorCode(err) != passnum.EForbidden {
+			t.Fatalf("the same person again: %v", err)
+		}
+		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:4@organisation:1"); err != nil || u.CloseFourEyes || !u.Changed {
+			t.Fatalf("turned off by a second person: %+v, %v", u, err)
 		}
 		bad := "FR14 2004 1010 0505 0001 3M02 607"
 		tooMuch := int64(10001)
@@ -59,6 +90,49 @@ func TestDepartments(t *testing.T) {
 		}
 		if _, err := s.UpdateDepartment(ctx, "75", programme.DepartmentChanges{PayerName: &name}, "test"); passnum.ErrorCode(err) != passnum.ENotFound {
 			t.Errorf("unknown département: %v", err)
+		}
+	})
+}
+
+// TestPayingOfficeConfirmedOnce: many second persons confirm one paying
+// office at once; it applies once, the others are told nothing waits, and
+// the ledger has one confirmation and one update.
+func TestPayingOfficeConfirmedOnce(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		s := &programme.Service{DB: db}
+		if _, err := s.AddDepartment(ctx, "78", "Yvelines", "test"); err != nil {
+			t.Fatal(err)
+		}
+		name, iban := "Paierie départementale des Yvelines", programmetest.IBAN
+		if _, err := s.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}, "account:1@organisation:1"); err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, _, err := s.ConfirmPayingOffice(ctx, "78", fmt.Sprintf("account:%d@organisation:1", i+2))
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		applied := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				applied++
+			case passnum.ErrorCode(err) != foureyes.ENothingAsked:
+				t.Errorf("a concurrent confirmation: %v", err)
+			}
+		}
+		var updates, confirmations int64
+		db.Read(ctx).Model(&ledger.Event{}).Where("type = ?", ledger.EventDepartmentUpdated).Count(&updates)
+		db.Read(ctx).Model(&ledger.Event{}).Where("type = ?", ledger.EventSecondPersonConfirmed).Count(&confirmations)
+		if applied != 1 || updates != 1 || confirmations != 1 {
+			t.Fatalf("%d confirmations succeeded, %d updates and %d confirmations in the ledger; want 1 each", applied, updates, confirmations)
 		}
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"passnum"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
-	"passnum/programme"
 	"passnum/programme/programmetest"
 	"passnum/settlement"
 	"passnum/voucher"
@@ -97,10 +96,7 @@ func TestMessages(t *testing.T) {
 		check("ClosedTwice", err, settlement.EPeriodClosed, "Le mois 2026-11 du département 78 est déjà clos.")
 		_, err = e.settle.Payment(closed, 0)
 		check("NoPayer", err, settlement.ENoPayer, "Le département 78 n'a pas de payeur : il faut le nom et l'IBAN de son service payeur pour payer les lieux.")
-		name, iban := "Paierie départementale des Yvelines", programmetest.IBAN
-		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}, "test"); err != nil {
-			t.Fatal(err)
-		}
+		programmetest.PayingOffice(t, e.prog, "78", "Paierie départementale des Yvelines", programmetest.IBAN)
 		if closed, err = e.settle.Period(ctx, "78", nov); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"passnum"
+	"passnum/foureyes"
 	"passnum/ledger"
 	"passnum/voucher"
 )
@@ -59,14 +60,19 @@ type Statement struct {
 // Period is a département's month: its statements and totals, frozen if
 // it is closed.
 type Period struct {
-	Department            string      `json:"department"`
-	Month                 string      `json:"month"`
-	FirstDay              string      `json:"first_day"`
-	LastDay               string      `json:"last_day"`
-	Closed                bool        `json:"closed"`
-	ClosedAt              *time.Time  `json:"closed_at,omitempty"`
-	ClosedBy              string      `json:"closed_by,omitempty"`
-	ClosableFrom          *time.Time  `json:"closable_from,omitempty"` // an open month: when it may be closed, the months' order aside
+	Department   string     `json:"department"`
+	Month        string     `json:"month"`
+	FirstDay     string     `json:"first_day"`
+	LastDay      string     `json:"last_day"`
+	Closed       bool       `json:"closed"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	ClosedBy     string     `json:"closed_by,omitempty"`
+	ClosableFrom *time.Time `json:"closable_from,omitempty"` // an open month: when it may be closed, the months' order aside
+	// CloseAskedBy asked for the closing of an open month, which awaits
+	// a second person (the département's close_four_eyes) since
+	// CloseAskedAt.
+	CloseAskedBy          string      `json:"close_asked_by,omitempty"`
+	CloseAskedAt          *time.Time  `json:"close_asked_at,omitempty"`
 	CommissionBasisPoints int64       `json:"commission_basis_points"`
 	GrossCents            int64       `json:"gross_cents"`
 	ReversedCents         int64       `json:"reversed_cents"`
@@ -101,8 +107,16 @@ func (s *Service) Period(ctx context.Context, department string, m Month) (Perio
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		p, err := compute(db, dept, m, dept.CommissionBasisPoints, 0)
+		if err != nil {
+			return Period{}, err
+		}
 		from := m.ClosableFrom().UTC()
 		p.ClosableFrom = &from
+		asked, err := foureyes.Find(db, dept.Code, foureyes.Close(m.String()))
+		if asked != nil {
+			at := asked.RequestedAt.UTC()
+			p.CloseAskedBy, p.CloseAskedAt = asked.RequestedBy, &at
+		}
 		return p, err
 	case err != nil:
 		return Period{}, err
@@ -290,9 +304,12 @@ func derefOr(p *int64) int64 {
 // statement are stored and recorded in the ledger; from then on no
 // reversal touches it. A venue whose month ends negative (an adjustment
 // took back more than it redeemed) is paid nothing and the balance is
-// carried to the next month as an adjustment.
-// Errors: not_found, and the conflicts period_not_over, period_closed and
-// period_order.
+// carried to the next month as an adjustment. When the département wants
+// four eyes on closing (close_four_eyes), the first call only asks: the
+// month stays open, the returned period says who asked (CloseAskedBy),
+// and another person's call closes it (package foureyes).
+// Errors: not_found, forbidden (the one who asked confirming), and the
+// conflicts period_not_over, period_closed and period_order.
 func (s *Service) Close(ctx context.Context, department string, m Month, actor string) (Period, error) {
 	var out Period
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -322,6 +339,31 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 		p, err := compute(tx.DB, dept, m, dept.CommissionBasisPoints, 0)
 		if err != nil {
 			return err
+		}
+		// With four eyes, the first call asks and the month stays open;
+		// another person's call confirms and closes.
+		requestedBy := ""
+		if dept.CloseFourEyes {
+			subject := foureyes.Close(m.String())
+			asked, err := foureyes.Find(tx.DB, dept.Code, subject)
+			if err != nil {
+				return err
+			}
+			if asked == nil {
+				r, err := foureyes.Ask(tx, dept.Code, subject, map[string]string{"month": m.String()}, actor)
+				if err != nil {
+					return err
+				}
+				at := r.RequestedAt.UTC()
+				p.CloseAskedBy, p.CloseAskedAt = r.RequestedBy, &at
+				out = p
+				return nil
+			}
+			r, err := foureyes.Confirm(tx, dept.Code, subject, actor)
+			if err != nil {
+				return err
+			}
+			requestedBy = r.RequestedBy
 		}
 		// A negative balance is settled by a pair of adjustments: one
 		// brings this month to zero, the other takes it back next month.
@@ -353,7 +395,7 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 		data := ledger.SettlementClosed{ID: closed.ID, Department: dept.Code, FirstDay: p.FirstDay, LastDay: p.LastDay,
 			CommissionBasisPoints: p.CommissionBasisPoints, GrossCents: p.GrossCents, ReversedCents: p.ReversedCents,
 			AdjustmentCents: p.AdjustmentCents, CommissionCents: p.CommissionCents, NetCents: p.NetCents,
-			Statements: make([]ledger.SettledVenue, 0, len(p.Statements))}
+			Statements: make([]ledger.SettledVenue, 0, len(p.Statements)), RequestedBy: requestedBy}
 		for _, st := range p.Statements {
 			row := ledger.SettlementStatement{PeriodID: closed.ID, VenueID: st.VenueID, Reference: st.Reference,
 				Redemptions: st.Redemptions, GrossCents: st.GrossCents, ReversedCents: st.ReversedCents,
@@ -373,6 +415,23 @@ func (s *Service) Close(ctx context.Context, department string, m Month, actor s
 			Department: dept.Code, Actor: actor, At: now, Data: data})
 	})
 	return out, err
+}
+
+// RefuseClose drops a closing asked for and not yet confirmed, with a
+// reason (the one who asked withdraws it so); the month stays open.
+// Errors: not_found, nothing_asked, invalid (reason).
+func (s *Service) RefuseClose(ctx context.Context, department string, m Month, reason, actor string) error {
+	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		dept, err := findDepartment(tx.DB, department)
+		if err != nil {
+			return err
+		}
+		if err := tx.LockDepartments(true, dept.Code); err != nil {
+			return err
+		}
+		_, err = foureyes.Refuse(tx, dept.Code, foureyes.Close(m.String()), reason, actor)
+		return err
+	})
 }
 
 // checkOrder refuses to close a month while an earlier month with activity

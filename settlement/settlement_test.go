@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"passnum"
+	"passnum/access"
 	"passnum/audit"
+	"passnum/foureyes"
 	"passnum/issuing/issuingtest"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme"
+	"passnum/programme/programmetest"
 	"passnum/redemption"
 	"passnum/sepa"
 	"passnum/settlement"
@@ -166,8 +169,9 @@ func TestSettlementScenario(t *testing.T) {
 		if _, err := e.settle.Payment(again, exec); code(err) != settlement.ENoPayer {
 			t.Fatalf("payment without a paying office: %v", err)
 		}
-		name, iban, phone := "Paierie des Yvelines", "FR14 2004 1010 0505 0001 3M02 606", "0139077878"
-		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban, ContactPhone: &phone}, "test"); err != nil {
+		phone := "0139077878"
+		programmetest.PayingOffice(t, e.prog, "78", "Paierie des Yvelines", "FR14 2004 1010 0505 0001 3M02 606")
+		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{ContactPhone: &phone}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		again, _ = e.settle.Period(ctx, "78", month(t, "2026-11"))
@@ -317,4 +321,89 @@ func pdfText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext (apt-get install -y poppler-utils): %v", err)
 	}
 	return strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(string(out))
+}
+
+// TestCloseFourEyes: with four eyes turned on, the first close only asks
+// (the month stays open and says who asked); the one who asked cannot
+// confirm, may withdraw; another person's close closes it, and of many
+// people confirming at once one closes and the others are told it is
+// closed. The ledger names who asked in the closing, and audit verify
+// replays every step.
+func TestCloseFourEyes(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		on := true
+		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{CloseFourEyes: &on}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		e.at(t, "2026-11-26T10:00:00Z")
+		e.spend(t, e.r.Venue1, 0, 1)
+		e.at(t, "2026-12-01T08:00:00Z")
+		nov := month(t, "2026-11")
+		const asker, other = "account:7@organisation:2", "account:8@organisation:2"
+		p, err := e.settle.Close(ctx, "78", nov, asker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Closed || p.CloseAskedBy != asker || p.GrossCents != 2000 {
+			t.Fatalf("after the first close: %+v", p)
+		}
+		if p, err = e.settle.Period(ctx, "78", nov); err != nil || p.Closed || p.CloseAskedBy != asker {
+			t.Fatalf("the month read: %+v, %v", p, err)
+		}
+		// The same person, acting for another organisation, cannot confirm.
+		if _, err := e.settle.Close(ctx, "78", nov, "account:7@organisation:5"); code(err) != passnum.EForbidden ||
+			!strings.Contains(err.Error(), "une autre personne doit confirmer") {
+			t.Fatalf("the asker confirming: %v", err)
+		}
+		if err := e.settle.RefuseClose(ctx, "78", nov, "", asker); code(err) != passnum.EInvalid {
+			t.Fatalf("a withdrawal without a reason: %v", err)
+		}
+		if err := e.settle.RefuseClose(ctx, "78", nov, "un remboursement manque", asker); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.settle.RefuseClose(ctx, "78", nov, "encore", asker); code(err) != foureyes.ENothingAsked {
+			t.Fatalf("withdrawn twice: %v", err)
+		}
+		if p, err := e.settle.Close(ctx, "78", nov, other); err != nil || p.Closed || p.CloseAskedBy != other {
+			t.Fatalf("asked again: %+v, %v", p, err)
+		}
+		const n = 12
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				p, err := e.settle.Close(ctx, "78", nov, fmt.Sprintf("account:%d@organisation:2", 20+i))
+				if err == nil && !p.Closed {
+					err = fmt.Errorf("a confirmation asked again instead of closing: %+v", p)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		closes := 0
+		for err := range errs {
+			switch code(err) {
+			case "":
+				closes++
+			case settlement.EPeriodClosed:
+			default:
+				t.Errorf("a concurrent confirmation: %v", err)
+			}
+		}
+		var ev ledger.Event
+		if err := db.Read(ctx).Where("type = ?", ledger.EventSettlementClosed).Take(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if closes != 1 || !strings.Contains(string(ev.Data), `"requested_by":"`+other+`"`) || access.SamePerson(ev.Actor, other) {
+			t.Fatalf("%d closes; the closing %s by %s", closes, ev.Data, ev.Actor)
+		}
+		e.Seal(t)
+		ks, _ := db.KeySet(ctx)
+		if _, err := audit.Verify(ctx, db, ks); err != nil {
+			t.Fatalf("audit verify: %v", err)
+		}
+	})
 }

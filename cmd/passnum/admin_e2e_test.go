@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -309,6 +310,36 @@ func TestAdminPages(t *testing.T) {
 		}
 		screenshot(t, ctx, "admin-remboursements-desktop")
 		adminCheckPage(t, ctx, "admin-remboursements")
+
+		// With four eyes on, last month's closing is asked, said in view,
+		// and the same key cannot confirm it.
+		mustRun(t, env, "department", "set", "78", "--close-four-eyes")
+		last := settlement.MonthAt(time.Now()).Previous().String()
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("p-month").value = "`+last+`"`))
+		click(t, ctx, "#period-form button[type=submit]")
+		adminWait(t, ctx, `!document.getElementById("close-form").hidden && "ok"`)
+		adminDo(t, ctx, chromedp.Click(chromedp.ID("c-confirm")))
+		click(t, ctx, "#close-form button[type=submit]")
+		if msg := adminSeen(t, ctx, "#period-body-messages p.ok"); !strings.Contains(msg, "une autre personne doit maintenant la confirmer") {
+			t.Errorf("the closing asked: %q", msg)
+		}
+		if asked := adminWait(t, ctx, `document.getElementById("close-asked")?.textContent`); !strings.Contains(asked, "Une deuxième personne doit la confirmer") ||
+			adminValue(t, ctx, chromedp.Evaluate[string](`document.getElementById("close-button").textContent`)) != "Confirmer la clôture" {
+			t.Errorf("the month asked: %q", asked)
+		}
+		adminDo(t, ctx, chromedp.Click(chromedp.ID("c-confirm")))
+		click(t, ctx, "#close-form button[type=submit]")
+		if msg := adminSeen(t, ctx, "#close-form-messages p.error"); !strings.Contains(msg, "une autre personne doit confirmer") {
+			t.Errorf("the same key confirming: %q", msg)
+		}
+		mustRun(t, env, "settlement", "refuse-close", "--department", "78", "--month", last, "--reason", "essai")
+		// Turning four eyes off takes two people too.
+		for _, who := range []string{"USER=alice", "USER=bob"} {
+			mustRun(t, slices.Concat(env, []string{who}), "department", "set", "78", "--close-four-eyes=false")
+		}
+		if out := mustRun(t, env, "department", "list"); !strings.Contains(out, "false") {
+			t.Fatalf("four eyes still on:\n%s", out)
+		}
 	})
 
 	t.Run("ManualEntryLock", func(t *testing.T) {
@@ -334,6 +365,25 @@ func TestAdminPages(t *testing.T) {
 		}
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS("#locks li a")))
 		adminWait(t, ctx, `location.pathname === "/departement/lieux" && document.getElementById("s-venue")?.value === "2" && "ok"`)
+	})
+
+	t.Run("SecondPerson", func(t *testing.T) {
+		// A paying office asked at the command line waits on the home page;
+		// the département's key, another person, confirms it there.
+		mustRun(t, env, "department", "set", "78", "--payer-name", "Paierie départementale des Yvelines", "--payer-iban", "FR76 3000 1007 9412 3456 7890 185")
+		adminDo(t, ctx, chromedp.Navigate(base+"/departement/"))
+		item := adminWait(t, ctx, `document.querySelector("#second-person li")?.textContent`)
+		if !strings.Contains(item, "Nouveau compte payeur pour Yvelines (78)") || !strings.Contains(item, "IBAN qui finit par 0185") {
+			t.Errorf("waiting: %q", item)
+		}
+		click(t, ctx, "#second-person li button:not(.secondary)")
+		if msg := adminSeen(t, ctx, "#second-person-messages p.ok"); !strings.Contains(msg, "est confirmé") {
+			t.Errorf("confirmed: %q", msg)
+		}
+		if out := mustRun(t, env, "department", "list"); !strings.Contains(out, "FR7630001007941234567890185") {
+			t.Errorf("the paying office after the confirmation:\n%s", out)
+		}
+		adminWait(t, ctx, `document.getElementById("second-person").textContent.includes("Rien n’attend") && "ok"`)
 	})
 
 	t.Run("OtherPages", func(t *testing.T) {

@@ -122,10 +122,14 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 	}
 	for _, p := range [][2]string{{"78", "Paierie départementale des Yvelines"}, {"92", "Paierie départementale des Hauts-de-Seine"}} {
 		iban := map[string]string{"78": "FR7630001007941234567890185", "92": "FR7610011000201234567890188"}[p[0]]
+		// A paying office takes two people: one asks, finance confirms.
 		if _, err := prog.UpdateDepartment(ctx, p[0], programme.DepartmentChanges{PayerName: &p[1], PayerIBAN: &iban}, who); err != nil {
 			return none, err
 		}
-		say("département %s pays venues from %s", p[0], p[1])
+		if _, _, err := prog.ConfirmPayingOffice(ctx, p[0], who+"-finances"); err != nil {
+			return none, err
+		}
+		say("département %s pays venues from %s (asked by %s, confirmed by %s-finances)", p[0], p[1], who, who)
 	}
 	var venueIDs []int64
 	for _, v := range demoVenues {

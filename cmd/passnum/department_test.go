@@ -3,11 +3,14 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
+	"passnum/settlement"
 )
 
 // TestDepartmentContactPhoneCLI: 'department set --contact-phone' stores
@@ -46,4 +49,45 @@ func TestDepartmentContactPhoneCLI(t *testing.T) {
 			mustRun(t, env, "audit", "verify")
 		})
 	}
+}
+
+// TestFourEyesCLI: at the command line, a paying office asked by one
+// operator waits, is refused to the same one and applied by another; with
+// four eyes on closing, the first close asks (no files written), the same
+// operator cannot confirm, another closes. 'audit verify' agrees.
+func TestFourEyesCLI(t *testing.T) {
+	eachDialect(t, func(t *testing.T, _ ledger.Dialect, _ string, env []string) {
+		alice, bob := slices.Concat(env, []string{"USER=alice"}), slices.Concat(env, []string{"USER=bob"})
+		mustRun(t, alice, "init")
+		mustRun(t, alice, "department", "add", "78", "Yvelines")
+		out := mustRun(t, alice, "department", "set", "78", "--payer-name", "Paierie départementale des Yvelines", "--payer-iban", "FR76 3000 1007 9412 3456 7890 185", "--close-four-eyes")
+		if !strings.Contains(out, "paid from - (-)") || !strings.Contains(out, "closing with four eyes true") || !strings.Contains(out, "confirm-payer 78") {
+			t.Fatalf("set: %s", out)
+		}
+		if r := run(t, alice, "department", "confirm-payer", "78"); r.code == 0 || !strings.Contains(r.stderr, "une autre personne doit confirmer") {
+			t.Fatalf("alice confirming her own: %+v", r)
+		}
+		if out := mustRun(t, bob, "department", "confirm-payer", "78"); !strings.Contains(out, "asked by cli:alice, confirmed by cli:bob") {
+			t.Fatalf("bob confirming: %s", out)
+		}
+		if r := run(t, bob, "department", "refuse-payer", "78", "--reason", "trop tard"); r.code == 0 || !strings.Contains(r.stderr, "Rien n’attend de confirmation") {
+			t.Fatalf("refusing what is applied: %+v", r)
+		}
+		last := settlement.MonthAt(time.Now()).Previous().String()
+		dir := t.TempDir()
+		out = mustRun(t, alice, "settlement", "close", "--department", "78", "--month", last, "--out", dir)
+		if !strings.Contains(out, "its closing asked by cli:alice") || !strings.Contains(out, "waiting for a second person") {
+			t.Fatalf("the first close: %s", out)
+		}
+		if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+			t.Fatalf("files written before the closing: %v", files)
+		}
+		if r := run(t, alice, "settlement", "close", "--department", "78", "--month", last); r.code == 0 || !strings.Contains(r.stderr, "une autre personne doit confirmer") {
+			t.Fatalf("alice confirming her closing: %+v", r)
+		}
+		if out := mustRun(t, bob, "settlement", "close", "--department", "78", "--month", last); !strings.Contains(out, "closed on") {
+			t.Fatalf("bob's close: %s", out)
+		}
+		mustRun(t, alice, "audit", "verify")
+	})
 }

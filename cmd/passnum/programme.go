@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum"
+	"passnum/foureyes"
 	"passnum/ledger"
 	"passnum/notices"
 	"passnum/programme"
@@ -52,26 +53,99 @@ func (a *app) departmentCmd() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "CODE\tNAME\tCONTACT PHONE")
+				fmt.Fprintln(w, "CODE\tNAME\tCONTACT PHONE\tPAYER IBAN\tCLOSE FOUR EYES\tWAITING FOR A SECOND PERSON")
 				for _, d := range ds {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, deref(d.ContactPhone))
+					waiting, err := a.programme(db).Waiting(cmd.Context(), d.Code)
+					if err != nil {
+						return err
+					}
+					subjects := make([]string, len(waiting))
+					for i, r := range waiting {
+						subjects[i] = r.Subject + " (asked by " + r.RequestedBy + ")"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", d.Code, d.Name, deref(d.ContactPhone), deref(d.PayerIBAN), d.CloseFourEyes,
+						cmp.Or(strings.Join(subjects, ", "), "-"))
 				}
 				return w.Flush()
 			},
 		},
 		a.departmentSetCmd(),
+		a.departmentConfirmCmd(),
+		a.departmentRefuseCmd(),
 	)
 	return cmd
 }
 
+func (a *app) departmentConfirmCmd() *cobra.Command {
+	var mo mailOptions
+	c := &cobra.Command{
+		Use:   "confirm-payer CODE",
+		Short: "Confirm the new paying office another person asked for with 'department set': it applies now, and the département's managers and finance people are told by email",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, r, err := a.programme(db).ConfirmPayingOffice(cmd.Context(), strings.ToUpper(args[0]), actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "département %s: paid from %s (%s), asked by %s, confirmed by %s\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN), r.RequestedBy, actor())
+			if err := a.seal(cmd.Context(), db); err != nil {
+				return err
+			}
+			// Applied: a notice that fails says so, and undoes nothing.
+			sender, err := a.mailer(mo)
+			if err != nil {
+				return err
+			}
+			told, err := (&notices.Service{DB: db, Accounts: a.accounts(db), Mail: sender}).PayingOfficeChanged(cmd.Context(), d, r.RequestedBy, actor())
+			if told > 0 {
+				fmt.Fprintf(a.out, "notices of the new paying office sent: %d\n", told)
+			}
+			return err
+		},
+	}
+	mo.bind(c.Flags())
+	return c
+}
+
+func (a *app) departmentRefuseCmd() *cobra.Command {
+	var reason string
+	c := &cobra.Command{
+		Use:   "refuse-payer CODE --reason REASON",
+		Short: "Refuse (or, if you asked, withdraw) the new paying office waiting for a second person",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			code := strings.ToUpper(args[0])
+			if err := a.programme(db).RefusePayingOffice(cmd.Context(), code, reason, actor()); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "département %s: the new paying office is refused; the paying office stays as it was\n", code)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	c.Flags().StringVar(&reason, "reason", "", "why, for the ledger")
+	return c
+}
+
 func (a *app) departmentSetCmd() *cobra.Command {
 	var name, iban, bic, commission, phone string
+	var fourEyes bool
 	c := &cobra.Command{
-		Use:   "set CODE [--payer-name N --payer-iban I [--payer-bic B]] [--commission PERCENT] [--contact-phone NUMBER]",
-		Short: "Set a département's paying office (for SEPA transfers), its programme's commission and its contact phone",
+		Use:   "set CODE [--payer-name N --payer-iban I [--payer-bic B]] [--commission PERCENT] [--contact-phone NUMBER] [--close-four-eyes=true|false]",
+		Short: "Set a département's programme commission, contact phone and four eyes on closing; ask for a new paying office",
+		Long: `set changes the commission, the contact phone and whether closing a month needs a second
+person at once. A new paying office (the account SEPA transfers are paid from) waits for a second
+person, who confirms it with 'passnum department confirm-payer CODE' (or the API).`,
 		Example: `  passnum department set 78 --payer-name "Paierie départementale des Yvelines" \
       --payer-iban "FR14 2004 1010 0505 0001 3M02 606" --commission 0
-  passnum department set 78 --contact-phone "01 39 07 78 78"`,
+  passnum department set 78 --contact-phone "01 39 07 78 78" --close-four-eyes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ch programme.DepartmentChanges
@@ -94,6 +168,9 @@ func (a *app) departmentSetCmd() *cobra.Command {
 			if cmd.Flags().Changed("contact-phone") {
 				ch.ContactPhone = &phone
 			}
+			if cmd.Flags().Changed("close-four-eyes") {
+				ch.CloseFourEyes = &fourEyes
+			}
 			db, err := a.open(cmd.Context())
 			if err != nil {
 				return err
@@ -102,8 +179,16 @@ func (a *app) departmentSetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%, contact phone %s\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN),
-				strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"), cmp.Or(deref(d.ContactPhone), "none"))
+			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%, contact phone %s, closing with four eyes %v\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN),
+				strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"), cmp.Or(deref(d.ContactPhone), "none"), d.CloseFourEyes)
+			for _, r := range d.Asked {
+				switch r.Subject {
+				case foureyes.PayingOffice:
+					fmt.Fprintf(a.out, "the new paying office waits for a second person: passnum department confirm-payer %s (or refuse-payer)\n", d.Code)
+				default:
+					fmt.Fprintf(a.out, "%s waits for a second person, who asks for the same\n", r.Subject)
+				}
+			}
 			return a.seal(cmd.Context(), db)
 		},
 	}
@@ -113,6 +198,7 @@ func (a *app) departmentSetCmd() *cobra.Command {
 	f.StringVar(&bic, "payer-bic", "", "its BIC (optional)")
 	f.StringVar(&commission, "commission", "", "the programme's commission on reimbursements, in percent (e.g. 1.5)")
 	f.StringVar(&phone, "contact-phone", "", "the number printed on every chéquier's cover (to call when it is lost) and on the statements; \"\" removes it")
+	f.BoolVar(&fourEyes, "close-four-eyes", false, "closing a month needs a second person to confirm it")
 	return c
 }
 

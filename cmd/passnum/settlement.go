@@ -78,6 +78,10 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 			if err := a.seal(cmd.Context(), db); err != nil {
 				return err
 			}
+			if !p.Closed {
+				fmt.Fprintf(a.out, "the closing of %s is asked by %s: the département wants a second person, who runs this command too (or passnum settlement refuse-close)\n", p.Month, p.CloseAskedBy)
+				return nil
+			}
 			if out := cmd.Flag("out").Value.String(); out != "" {
 				_, err := a.writeSettlementFiles(db, out, p, cmd.Flag("execution").Value.String())
 				return err
@@ -86,6 +90,29 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 		},
 	}
 	scope(closeCmd)
+	var refusal string
+	refuseCmd := &cobra.Command{
+		Use:   "refuse-close --department CODE --month YYYY-MM --reason REASON",
+		Short: "Refuse (or, if you asked, withdraw) a closing waiting for a second person; the month stays open",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := settlement.ParseMonth(month)
+			if err != nil {
+				return err
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := a.settlement(db).RefuseClose(cmd.Context(), dept, m, refusal, actor()); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "the closing of %s is refused: the month stays open\n", m)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	scope(refuseCmd)
+	refuseCmd.Flags().StringVar(&refusal, "reason", "", "why, for the ledger")
 	exportCmd := &cobra.Command{
 		Use:   "export --department CODE --month YYYY-MM --out DIR [--execution DATE]",
 		Short: "Write a closed month's statements (CSV, PDF per venue) and SEPA file again",
@@ -180,7 +207,7 @@ venue and the SEPA credit transfer file (pain.001.001.03) for the paying office.
 		},
 	}
 	list.Flags().StringVar(&dept, "department", "", "only this département")
-	cmd.AddCommand(show, closeCmd, exportCmd, adjust, list)
+	cmd.AddCommand(show, closeCmd, refuseCmd, exportCmd, adjust, list)
 	return cmd
 }
 
@@ -190,6 +217,9 @@ func (a *app) settlement(db *ledger.DB) *settlement.Service {
 
 func printPeriod(a *app, p settlement.Period) {
 	state := "open: figures may still change"
+	if p.CloseAskedBy != "" {
+		state = "open, its closing asked by " + p.CloseAskedBy + " and waiting for a second person"
+	}
 	if p.Closed {
 		state = "closed on " + p.ClosedAt.Format("2006-01-02 15:04 MST") + " by " + p.ClosedBy
 	}

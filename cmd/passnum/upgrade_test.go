@@ -171,3 +171,76 @@ func redeem(t *testing.T, url, key, code string) {
 // thisYearsChequier is the number of the n-th chéquier of this year's first
 // batch of the Yvelines.
 func thisYearsChequier(n int) string { return fmt.Sprintf("78-%d-%06d", time.Now().Year(), n) }
+
+// TestUpgradeFromAccountsRelease upgrades a database of the last release
+// with people and stock (testdata/accounts-release: the main that landed
+// before four eyes on the département's decisions; update it when a
+// release adds a migration): a structure, its stock and its agent,
+// invited and accepted with that release, log in and hand over with this
+// one, and the audit passes.
+func TestUpgradeFromAccountsRelease(t *testing.T) {
+	commit, err := os.ReadFile("testdata/accounts-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := buildRelease(t, strings.TrimSpace(string(commit)))
+	eachDialect(t, func(t *testing.T, d ledger.Dialect, dir string, env []string) {
+		runWith(t, old, env, "init")
+		runWith(t, old, env, "department", "add", "78", "Yvelines")
+		runWith(t, old, env, "structure", "add", "--department", "78", "--name", "CCAS de Trappes", "--type", "ccas", "--commune", "Trappes")
+		runWith(t, old, env, "issue", "--department", "78", "--chequiers", "3", "--vouchers", "2", "--valid-until", nextYearEnd())
+		runWith(t, old, env, "stock", "allocate", "--department", "78", "--to", "2", "--batch", "1", "--count", "2")
+		oldURL := startServerWith(t, old, env)
+		link := strings.TrimSpace(runWith(t, old, env, "user", "invite", "agent@ccas-trappes.fr", "--role", "structure_agent", "--structure", "2", "--public-url", oldURL))
+		_, token, _ := strings.Cut(link, "#")
+		if code, body := postJSON(t, oldURL+"/invitation", `{"token":"`+token+`","password":"une longue phrase de passe"}`); code != http.StatusOK {
+			t.Fatalf("accept with the old release: %d %s", code, body)
+		}
+
+		mustRun(t, env, "migrate")
+		if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+			t.Fatalf("audit after the upgrade: %s", out)
+		}
+		url := startServer(t, env)
+		res, err := http.Post(url+"/session", "application/json", strings.NewReader(`{"email":"agent@ccas-trappes.fr","password":"une longue phrase de passe"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ses struct {
+			CSRF string `json:"csrf_token"`
+			Home string `json:"home"`
+		}
+		json.NewDecoder(res.Body).Decode(&ses)
+		res.Body.Close()
+		cookies := res.Cookies()
+		if res.StatusCode != http.StatusOK || len(cookies) != 1 || ses.Home != "/departement/remise" {
+			t.Fatalf("the agent's login after the upgrade: %d %+v", res.StatusCode, ses)
+		}
+		call := func(method, path, body string) (int, string) {
+			req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
+			req.AddCookie(cookies[0])
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-CSRF-Token", ses.CSRF)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var b bytes.Buffer
+			b.ReadFrom(res.Body)
+			return res.StatusCode, b.String()
+		}
+		if code, body := call("GET", "/api/v1/stock", ""); code != http.StatusOK || !strings.Contains(body, `"count":2`) {
+			t.Fatalf("the agent's stock after the upgrade: %d %s", code, body)
+		}
+		if code, body := call("POST", "/api/v1/chequiers/activation", `{"number":"`+thisYearsChequier(1)+`"}`); code != http.StatusOK {
+			t.Fatalf("the agent's hand-over after the upgrade: %d %s", code, body)
+		}
+		if code, body := call("POST", "/api/v1/chequiers/activation", `{"number":"`+thisYearsChequier(3)+`"}`); code != http.StatusForbidden || !strings.Contains(body, "not_in_stock") {
+			t.Fatalf("another holder's chéquier after the upgrade: %d %s", code, body)
+		}
+		if out := mustRun(t, env, "audit", "verify"); !strings.HasPrefix(out, "OK") {
+			t.Fatalf("audit after the hand-over: %s", out)
+		}
+	})
+}

@@ -2,7 +2,9 @@
 package programmetest
 
 import (
+	"context"
 	"fmt"
+	"testing"
 
 	"passnum/programme"
 )
@@ -27,4 +29,17 @@ const IBAN = "FR7630006000011234567890189"
 func Venue(n int, name string, departments ...string) programme.VenueInput {
 	return programme.VenueInput{Name: name, SIRET: SIRET(n), Address: fmt.Sprintf("%d rue de la République, 78000 Versailles", n),
 		IBAN: IBAN, Contact: "accueil@example.org", Departments: departments}
+}
+
+// PayingOffice gives a département its paying office, as two people do:
+// "test" asks for it and "test-finances" confirms it.
+func PayingOffice(tb testing.TB, s *programme.Service, code, name, iban string) {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := s.UpdateDepartment(ctx, code, programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	if _, _, err := s.ConfirmPayingOffice(ctx, code, "test-finances"); err != nil {
+		tb.Fatal(err)
+	}
 }

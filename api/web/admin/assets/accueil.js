@@ -1,5 +1,5 @@
 // The département's home page: the timeline warnings and a few figures.
-import { session, api, el, group, euros, day, stages, say, fail } from "./common.js";
+import { session, api, el, group, euros, day, dateTime, stages, say, fail } from "./common.js";
 
 async function warnings() {
   const box = document.getElementById("warnings");
@@ -61,6 +61,48 @@ function shared(w) {
       el("a", { href: `/departement/lieux#lieu-${n.venue_id}` }, `Voir le lieu n° ${n.venue_id}`)))));
 }
 
+// secondPerson lists what waits for a second person in the département:
+// a paying office to confirm or refuse here, a closing to confirm on the
+// settlement page. Who may confirm is the API's answer.
+async function secondPerson() {
+  const box = document.getElementById("second-person");
+  const ds = (await api("GET", "/api/v1/departments")).departments;
+  const items = [];
+  for (const d of ds) {
+    for (const a of d.awaiting) {
+      const li = el("li", { id: `attente-${d.code}-${a.subject.replace(":", "-")}` });
+      const by = a.by_you ? "par vous" : `par ${a.asked_by}`;
+      if (a.subject === "paying_office") {
+        const iban = a.data.payer_iban || "";
+        li.append(el("strong", null, `Nouveau compte payeur pour ${d.name} (${d.code}) : `),
+          `${a.data.payer_name || d.payer_name || ""}, IBAN qui finit par ${iban.slice(-4)}. Demandé le ${dateTime(a.asked_at)} ${by}.`);
+        const why = el("input", { type: "text", maxlength: "200", "aria-label": `Motif du refus du compte payeur de ${d.code}` });
+        const decide = (action, body, done) => async () => {
+          try {
+            await api("POST", `/api/v1/departments/${d.code}/paying-office/${action}`, body);
+            await secondPerson();
+            say(done, box);
+          } catch (e) {
+            fail(e, li);
+          }
+        };
+        if (!a.by_you) {
+          li.append(" ", el("button", { type: "button", onclick: decide("confirmation", undefined,
+            `Le nouveau compte payeur de ${d.code} est confirmé : les prochains virements en partiront.`) }, "Confirmer"));
+        }
+        li.append(" ", why, " ", el("button", { type: "button", class: "secondary", onclick: async () => {
+          await decide("refusal", { reason: why.value }, `Le nouveau compte payeur de ${d.code} est refusé : le compte reste celui d’avant.`)();
+        } }, a.by_you ? "Retirer ma demande" : "Refuser"));
+      } else {
+        li.append(el("strong", null, `${a.what} (${d.code}) : `), `demandée le ${dateTime(a.asked_at)} ${by}. `,
+          el("a", { href: "/departement/remboursements" }, "Aller aux remboursements"));
+      }
+      items.push(li);
+    }
+  }
+  box.replaceChildren(items.length === 0 ? el("p", null, "Rien n’attend de deuxième personne.") : el("ul", { class: "plain warnings" }, items));
+}
+
 async function summary() {
   const f = await api("GET", "/api/v1/figures");
   const t = f.total;
@@ -74,6 +116,6 @@ async function summary() {
     item("Chèques encore utilisables", group(t.vouchers_outstanding))));
 }
 
-const results = await Promise.allSettled([warnings(), summary()]);
+const results = await Promise.allSettled([warnings(), secondPerson(), summary()]);
 const failed = results.find((r) => r.status === "rejected");
 if (failed) fail(failed.reason);

@@ -25,9 +25,13 @@ async function show(d, m) {
   section.hidden = false;
   const title = document.getElementById("period-title");
   title.textContent = `${month(m)} — département ${d} — ${p.closed ? "clôturé" : "ouvert"}`;
+  // With four eyes, a closing asked waits for a second person.
   const state = p.closed
     ? el("p", { class: "notice ok" }, `Clôturé le ${dateTime(p.closed_at)} par ${p.closed_by}. Les montants sont définitifs.`)
-    : el("p", { class: "notice warn" }, "Mois ouvert : les montants peuvent encore changer.");
+    : p.close_asked_by
+      ? el("p", { class: "notice warn", id: "close-asked" }, `Clôture demandée le ${dateTime(p.close_asked_at)} par ${p.close_asked_by}. `
+        + "Une deuxième personne doit la confirmer : c’est le même bouton ci-dessous. La personne qui l’a demandée ne peut pas la confirmer.")
+      : el("p", { class: "notice warn" }, "Mois ouvert : les montants peuvent encore changer.");
   // The server says when the month may be closed; before then, the page
   // says so instead of offering to close it.
   const from = p.closed ? null : new Date(p.closable_from);
@@ -57,6 +61,7 @@ async function show(d, m) {
     el("h3", null, "Fichiers"),
     el("ul", { class: "plain" }, files.map((f) => el("li", null, f))));
   closeForm.hidden = p.closed || early;
+  document.getElementById("close-button").textContent = p.close_asked_by ? "Confirmer la clôture" : "Clôturer le mois";
   title.focus();
 }
 
@@ -102,6 +107,11 @@ submit(closeForm, async () => {
   closeForm.reset();
   await show(shown.department, shown.month);
   await closed();
+  if (!p.closed) {
+    say(`Clôture de ${month(p.month)} demandée. Le département veut l’accord de deux personnes : une autre personne doit maintenant la confirmer.`,
+      document.getElementById("period-body"));
+    return;
+  }
   const n = p.statements.length;
   say(`${month(p.month)} clôturé pour le département ${p.department} : ${euros(p.net_cents)} à payer à ${n} ${plural(n, "lieu", "lieux")}.`,
     document.getElementById("period-body"));
