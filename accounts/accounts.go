@@ -71,6 +71,8 @@ const (
 	ELinkInvalid = "link_invalid"
 	ELinkUsed    = "link_used"
 	ELinkExpired = "link_expired"
+	// ELinkCancelled: an invitation its manager cancelled.
+	ELinkCancelled = "link_cancelled"
 )
 
 // Service manages organisations, accounts and their roles. It is safe for

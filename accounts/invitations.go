@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"passnum"
 	"passnum/access"
 	"passnum/ledger"
@@ -153,7 +155,7 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 	}
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		now := tx.Now()
-		used := tx.Model(&ledger.Invitation{}).Where("id = ? AND accepted_at IS NULL AND expires_at > ?", inv.ID, now).
+		used := tx.Model(&ledger.Invitation{}).Where("id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", inv.ID, now).
 			Update("accepted_at", now)
 		if used.Error != nil {
 			return used.Error
@@ -215,9 +217,13 @@ func invitationInvalid() *passnum.Error {
 		"Ce lien d’invitation n’est pas valable : vérifiez qu’il est complet (copiez-le en entier depuis le message), ou demandez une nouvelle invitation.")
 }
 
-// invitationState refuses an invitation already used or expired at now.
+// invitationState refuses an invitation already used, cancelled or
+// expired at now.
 func invitationState(inv ledger.Invitation, now time.Time) error {
 	switch {
+	case inv.CancelledAt != nil:
+		return passnum.Errorf(passnum.KindConflict, ELinkCancelled,
+			"Cette invitation a été annulée le %s : demandez-en une nouvelle à la personne qui vous a invité.", parisTime(*inv.CancelledAt))
 	case inv.AcceptedAt != nil:
 		return passnum.Errorf(passnum.KindConflict, ELinkUsed,
 			"Cette invitation a déjà servi, le %s : connectez-vous avec votre adresse e-mail et votre mot de passe.", parisTime(*inv.AcceptedAt))
@@ -226,4 +232,50 @@ func invitationState(inv ledger.Invitation, now time.Time) error {
 			"Cette invitation a expiré le %s : demandez-en une nouvelle à la personne qui vous a invité.", parisTime(inv.ExpiresAt))
 	}
 	return nil
+}
+
+// CancelInvitation cancels an invitation not used yet, for those who
+// manage its organisation's people: its link is refused from then on.
+// Errors: forbidden(), not_found (no such invitation there), conflict
+// (already used, cancelled or expired).
+func (s *Service) CancelInvitation(ctx context.Context, c Caller, id int64) error {
+	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		st, err := standingOf(tx, c)
+		if err != nil {
+			return err
+		}
+		var inv ledger.Invitation
+		var o ledger.Organisation
+		err = tx.Where("id = ?", id).Take(&inv).Error
+		if err == nil {
+			err = tx.Where("id = ?", inv.OrganisationID).Take(&o).Error
+		}
+		if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !st.manages(o) {
+			// Another organisation's invitation is as if it did not exist.
+			return passnum.NotFound("Il n’y a pas d’invitation n° %d.", id)
+		}
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		r := tx.Model(&ledger.Invitation{}).Where("id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", id, now).
+			Update("cancelled_at", now)
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected != 1 {
+			if err := tx.Where("id = ?", id).Take(&inv).Error; err != nil {
+				return err
+			}
+			switch {
+			case inv.AcceptedAt != nil:
+				return passnum.Conflict("L’invitation n° %d a déjà servi : pour retirer ce rôle, retirez-le à la personne.", id)
+			case inv.CancelledAt != nil:
+				return passnum.Conflict("L’invitation n° %d est déjà annulée.", id)
+			}
+			return passnum.Conflict("L’invitation n° %d a expiré : elle ne peut déjà plus servir.", id)
+		}
+		return tx.Append(ledger.Record{Entity: "invitation", EntityID: itoa(id), Department: deref(o.DepartmentCode),
+			Actor: c.Actor(), At: now, Data: ledger.InvitationCancelled{ID: id}})
+	})
 }

@@ -175,7 +175,7 @@ func (s *Service) Invitations(ctx context.Context, c Caller, org Org) ([]Pending
 			return err
 		}
 		return tx.Model(&ledger.Invitation{}).Select("id, email, role, created_at, expires_at").
-			Where("organisation_id = ? AND accepted_at IS NULL AND expires_at > ?", o.ID, tx.Now()).
+			Where("organisation_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", o.ID, tx.Now()).
 			Order("id DESC").Scan(&out).Error
 	})
 	return out, err

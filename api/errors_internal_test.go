@@ -34,6 +34,7 @@ var codeStatuses = map[string]int{
 	"link_invalid":            404,
 	"link_used":               409,
 	"link_expired":            409,
+	"link_cancelled":          409,
 	"login_locked":            429,
 	"not_found":               404,
 	"apikey_not_found":        404,

@@ -176,6 +176,19 @@ func (s *server) invite(c echo.Context) error {
 		CreatedAt: s.now(), ExpiresAt: inv.ExpiresAt})
 }
 
+// cancelInvitation cancels an invitation not used yet
+// (POST /api/v1/invitations/{id}/cancellation).
+func (s *server) cancelInvitation(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.CancelInvitation(c.Request().Context(), callerOf(principal(c)), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 // disableAccount stops an account at once
 // (POST /api/v1/accounts/{id}/disable).
 func (s *server) disableAccount(c echo.Context) error {

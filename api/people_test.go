@@ -140,6 +140,29 @@ func TestPeopleManagement(t *testing.T) {
 		}
 		agent.api(t, "GET", "/api/v1/stock", nil, "").expect(t, http.StatusOK, "")
 
+		// An invitation to a mistyped address, cancelled: its link is
+		// refused; another département cannot cancel it.
+		r = manager.api(t, "POST", "/api/v1/invitations", map[string]any{"email": "acceuil@ccas-trappes.fr", "role": "structure_agent", "organisation": trappes.ID}, manager.csrf)
+		var typo struct {
+			ID int64 `json:"id"`
+		}
+		r.decode(t, &typo)
+		var typoToken []string
+		waitFor(t, "the mistyped invitation's email", func() bool {
+			typoToken = regexp.MustCompile(`To: acceuil@ccas-trappes\.fr[\s\S]*?Link: https://passnum\.example\.fr/invitation#(\S+)`).FindStringSubmatch(e.mails.String())
+			return typoToken != nil
+		})
+		cancel := "/api/v1/invitations/" + itoa(typo.ID) + "/cancellation"
+		other.api(t, "POST", cancel, nil, other.csrf).expect(t, http.StatusNotFound, "not_found")
+		manager.api(t, "POST", cancel, nil, manager.csrf).expect(t, http.StatusNoContent, "")
+		manager.api(t, "POST", cancel, nil, manager.csrf).expect(t, http.StatusConflict, "conflict")
+		anon.send(t, "POST", "/invitation", map[string]string{"token": typoToken[1], "password": accountstest.Password}, nil).
+			expect(t, http.StatusConflict, accounts.ELinkCancelled)
+		manager.api(t, "GET", "/api/v1/people?organisation="+itoa(trappes.ID), nil, "").decode(t, &list)
+		if len(list.Invitations) != 0 {
+			t.Fatalf("a cancelled invitation is still listed: %+v", list)
+		}
+
 		// Who may not list people: the agent, a département's key, another
 		// département's manager.
 		agent.api(t, "GET", "/api/v1/people", nil, "").expect(t, http.StatusForbidden, "forbidden")
@@ -184,5 +207,42 @@ func TestPeopleManagement(t *testing.T) {
 		if _, err := audit.Verify(ctx, db, ks); err != nil {
 			t.Fatalf("audit verify: %v", err)
 		}
+	})
+}
+
+// TestVenueManagerPeople: a venue's manager manages its venue's
+// volunteers only: it invites and lists them, gives no other role, sees
+// no other venue's people and adds no structure.
+func TestVenueManagerPeople(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 0)
+		manager, _ := e.person(t, "responsable@mediatheque.fr", accounts.Org{Venue: e.venue1}, access.RoleVenueManager)
+		var orgs struct {
+			Organisations []struct {
+				Venue int64 `json:"venue"`
+				Roles []struct {
+					Role string `json:"role"`
+				} `json:"roles"`
+			} `json:"organisations"`
+		}
+		manager.api(t, "GET", "/api/v1/organisations", nil, "").decode(t, &orgs)
+		if len(orgs.Organisations) != 1 || orgs.Organisations[0].Venue != e.venue1 || len(orgs.Organisations[0].Roles) != 1 ||
+			orgs.Organisations[0].Roles[0].Role != access.RoleVenueVolunteer {
+			t.Fatalf("the venue manager's organisations: %+v", orgs)
+		}
+		manager.api(t, "POST", "/api/v1/invitations", map[string]any{"email": "benevole@mediatheque.fr", "role": "venue_volunteer"}, manager.csrf).
+			expect(t, http.StatusCreated, "")
+		manager.api(t, "POST", "/api/v1/invitations", map[string]any{"email": "chef@mediatheque.fr", "role": "venue_manager"}, manager.csrf).
+			expect(t, http.StatusForbidden, "forbidden")
+		manager.api(t, "POST", "/api/v1/invitations", map[string]any{"email": "x@mediatheque.fr", "role": "venue_volunteer", "venue": e.venue2}, manager.csrf).
+			expect(t, http.StatusForbidden, "forbidden")
+		manager.api(t, "GET", "/api/v1/people?venue="+itoa(e.venue2), nil, "").expect(t, http.StatusForbidden, "forbidden")
+		var list peopleJSON
+		manager.api(t, "GET", "/api/v1/people", nil, "").decode(t, &list)
+		if len(list.Invitations) != 1 || list.Invitations[0].Email != "benevole@mediatheque.fr" || len(list.People) != 1 || !list.People[0].You {
+			t.Fatalf("the venue's people: %+v", list)
+		}
+		manager.api(t, "POST", "/api/v1/structures", map[string]any{"department": "78", "name": "CCAS", "type": "ccas", "commune": "Trappes"}, manager.csrf).
+			expect(t, http.StatusForbidden, "forbidden")
 	})
 }

@@ -69,6 +69,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.guard(v1, http.MethodGet, "/organisations", s.listOrganisations, need(access.ManagePeople))
 	s.guard(v1, http.MethodGet, "/people", s.listPeople, need(access.ManagePeople))
 	s.guard(v1, http.MethodPost, "/invitations", s.invite, need(access.ManagePeople), s.limitInvitations)
+	s.guard(v1, http.MethodPost, "/invitations/:id/cancellation", s.cancelInvitation, need(access.ManagePeople))
 	s.guard(v1, http.MethodPost, "/accounts/:id/disable", s.disableAccount, need(access.ManagePeople))
 	s.guard(v1, http.MethodPost, "/accounts/:id/role-removal", s.removeRole, need(access.ManagePeople))
 	s.guard(v1, http.MethodGet, "/structures", s.listStructures, need(access.Read, access.SeeStock))

@@ -82,7 +82,7 @@ func (s *state) applyPeople(ev *ledger.Event, ref string, bad func(string) error
 			return true, bad(fmt.Sprintf("disables account %d, which no earlier event created", d.Account))
 		}
 		a.disabled, a.event = true, ref
-	case ledger.EventAccountInvited, ledger.EventPasswordResetRequested, ledger.EventPasswordReset, ledger.EventTOTPEnabled:
+	case ledger.EventAccountInvited, ledger.EventInvitationCancelled, ledger.EventPasswordResetRequested, ledger.EventPasswordReset, ledger.EventTOTPEnabled:
 		// No state the audit compares: links and second factors are
 		// there for auditors to read.
 	default:

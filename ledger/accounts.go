@@ -86,6 +86,7 @@ type Invitation struct {
 	ExpiresAt      time.Time `gorm:"not null"`
 	AcceptedAt     *time.Time
 	AccountID      *int64
+	CancelledAt    *time.Time
 }
 
 func (Invitation) TableName() string { return "invitations" }

@@ -404,6 +404,7 @@ type SettlementAdjusted struct {
 const (
 	EventOrganisationAdded      = "organisation.added"
 	EventAccountInvited         = "account.invited"
+	EventInvitationCancelled    = "account.invitation_cancelled"
 	EventAccountCreated         = "account.created"
 	EventMembershipAdded        = "membership.added"
 	EventMembershipRemoved      = "membership.removed"
@@ -415,6 +416,7 @@ const (
 
 func (OrganisationAdded) EventType() string      { return EventOrganisationAdded }
 func (AccountInvited) EventType() string         { return EventAccountInvited }
+func (InvitationCancelled) EventType() string    { return EventInvitationCancelled }
 func (AccountCreated) EventType() string         { return EventAccountCreated }
 func (MembershipAdded) EventType() string        { return EventMembershipAdded }
 func (MembershipRemoved) EventType() string      { return EventMembershipRemoved }
@@ -444,6 +446,11 @@ type AccountInvited struct {
 	Organisation int64  `json:"organisation"`
 	Role         string `json:"role"`
 	ExpiresAt    string `json:"expires_at"`
+}
+
+// InvitationCancelled records an invitation cancelled before it was used.
+type InvitationCancelled struct {
+	ID int64 `json:"id"`
 }
 
 // AccountCreated records an account made by accepting an invitation.

@@ -44,11 +44,12 @@ var unrevoking = map[string]string{
 	ledger.EventAPIKeyRevoked:      "no voucher",
 	ledger.EventPairingCreated:     "no voucher",
 	// People and organisations: who may act, never what a voucher is worth.
-	ledger.EventOrganisationAdded: "no voucher",
-	ledger.EventAccountInvited:    "no voucher",
-	ledger.EventAccountCreated:    "no voucher",
-	ledger.EventMembershipAdded:   "no voucher",
-	ledger.EventMembershipRemoved: "no voucher: a device's key, not a person's account, redeems",
+	ledger.EventOrganisationAdded:   "no voucher",
+	ledger.EventAccountInvited:      "no voucher",
+	ledger.EventInvitationCancelled: "no voucher",
+	ledger.EventAccountCreated:      "no voucher",
+	ledger.EventMembershipAdded:     "no voucher",
+	ledger.EventMembershipRemoved:   "no voucher: a device's key, not a person's account, redeems",
 	// Four eyes: a paying office or a closing waiting for a second person.
 	ledger.EventSecondPersonAsked:      "no voucher",
 	ledger.EventSecondPersonConfirmed:  "no voucher",

@@ -163,6 +163,17 @@ func TestAccountPages(t *testing.T) {
 			t.Errorf("role taken: %q", msg)
 		}
 		adminWait(t, ctx, `!document.querySelector("#people-table") && "ok"`)
+
+		// An invitation to a mistyped address is cancelled from the list.
+		adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("i-email"), "mediation@asso-78.fr"))
+		click(t, ctx, "#invite button[type=submit]")
+		adminSeen(t, ctx, "#invite-messages p.ok")
+		smtp.Next(t, patience).Read(t)
+		click(t, ctx, `#pending button[aria-label="Annuler l’invitation de mediation@asso-78.fr"]`)
+		if msg := adminSeen(t, ctx, "#pending-messages p.ok"); !strings.Contains(msg, "est annulée : son lien ne marche plus") {
+			t.Errorf("cancelled: %q", msg)
+		}
+		adminWait(t, ctx, `document.getElementById("pending").textContent.includes("Aucune invitation en attente") && "ok"`)
 	})
 
 	t.Run("LoginWithCode", func(t *testing.T) {

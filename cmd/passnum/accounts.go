@@ -214,7 +214,27 @@ func (a *app) userCmd() *cobra.Command {
 	rf.bind(removeRole.Flags())
 	removeRole.Flags().StringVar(&removed, "role", "", "the role to take")
 	removeRole.MarkFlagRequired("role")
-	cmd.AddCommand(invite, list, disable, removeRole)
+	cancel := &cobra.Command{
+		Use:   "cancel-invitation ID",
+		Short: "Cancel an invitation not used yet (sent to a mistyped address): its link stops working",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return passnum.Invalid("%q is not an invitation number: 'user invite' printed it", args[0])
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := a.accounts(db).CancelInvitation(cmd.Context(), accounts.Operator(actor()), id); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "invitation %d cancelled\n", id)
+			return a.seal(cmd.Context(), db)
+		},
+	}
+	cmd.AddCommand(invite, list, disable, removeRole, cancel)
 	return cmd
 }
 

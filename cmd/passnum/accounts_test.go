@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"passnum"
 	"strings"
 	"testing"
 
@@ -35,6 +36,16 @@ func TestUserCommands(t *testing.T) {
 		}
 		if out := mustRun(t, env, "user", "list", "--structure", "2"); !strings.Contains(out, "1        agent@ccas-trappes.fr  structure_agent  no    active") {
 			t.Fatal(out)
+		}
+		// An invitation sent to a mistyped address is cancelled; its link
+		// no longer opens an account.
+		r = run(t, env, "user", "invite", "acceuil@ccas-trappes.fr", "--role", "structure_agent", "--structure", "2", "--public-url", "https://passnum.example.fr/")
+		_, typo, _ := strings.Cut(strings.TrimSpace(r.stdout), "#")
+		if out := mustRun(t, env, "user", "cancel-invitation", "2"); out != "invitation 2 cancelled\n" {
+			t.Fatal(out)
+		}
+		if _, err := (&accounts.Service{DB: db}).Accept(context.Background(), typo, "une longue phrase de passe"); passnum.ErrorCode(err) != accounts.ELinkCancelled {
+			t.Fatalf("a cancelled invitation accepted: %v", err)
 		}
 		if r := run(t, env, "user", "invite", "x@y.fr", "--role", "structure_agent", "--department", "78"); r.code == 0 ||
 			r.stderr != "passnum: Le rôle structure_agent (agent de la structure) se donne dans une structure de distribution, pas dans un département.\n" {

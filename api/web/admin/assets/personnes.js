@@ -40,8 +40,20 @@ async function showOrganisation() {
   const list = await api("GET", `/api/v1/people?organisation=${current.id}`);
   showPeople(list.people);
   pending.replaceChildren(list.invitations.length === 0 ? el("p", null, "Aucune invitation en attente.") :
-    el("ul", { class: "plain" }, list.invitations.map((i) =>
-      el("li", null, `${i.email}, ${i.role_label} : invitée le ${dateTime(i.created_at)}, le lien marche jusqu’au ${dateTime(i.expires_at)}.`))));
+    el("ul", { class: "plain" }, list.invitations.map((i) => {
+      const li = el("li", null, `${i.email}, ${i.role_label} : invitée le ${dateTime(i.created_at)}, le lien marche jusqu’au ${dateTime(i.expires_at)}. `);
+      // A mistyped address holds a valid link: cancel it.
+      li.append(el("button", { type: "button", class: "secondary", "aria-label": `Annuler l’invitation de ${i.email}`, onclick: async () => {
+        try {
+          await api("POST", `/api/v1/invitations/${i.id}/cancellation`);
+          await showOrganisation();
+          say(`L’invitation de ${i.email} est annulée : son lien ne marche plus.`, pending);
+        } catch (err) {
+          fail(err, li);
+        }
+      } }, "Annuler l’invitation"));
+      return li;
+    })));
   await showStructures();
 }
 
