@@ -77,8 +77,8 @@ func (s *server) routes(e *echo.Echo) {
 
 	s.guard(v1, http.MethodGet, "/departments", s.listDepartments, need(access.Read))
 	s.guard(v1, http.MethodPatch, "/departments/:code", s.updateDepartment, need(access.ManageDepartment))
-	s.guard(v1, http.MethodPost, "/departments/:code/paying-office/confirmation", s.confirmPayingOffice, need(access.DecideChanges))
-	s.guard(v1, http.MethodPost, "/departments/:code/paying-office/refusal", s.refusePayingOffice, need(access.DecideChanges, access.ManageDepartment))
+	s.guard(v1, http.MethodPost, "/departments/:code/settings/confirmation", s.confirmSettings, need(access.DecideChanges))
+	s.guard(v1, http.MethodPost, "/departments/:code/settings/refusal", s.refuseSettings, need(access.DecideChanges, access.ManageDepartment))
 
 	s.guard(v1, http.MethodGet, "/settlement/periods", s.listPeriods, need(access.Read))
 	s.guard(v1, http.MethodPost, "/settlement/adjustments", s.createAdjustment, need(access.Settle))

@@ -155,7 +155,7 @@ func TestRolesAndScopes(t *testing.T) {
 			}, [5]int{200, 200, 200, 403, 200}},
 			{"ListDepartments", func(int) request { return request{method: "GET", path: "/api/v1/departments"} }, [5]int{200, 200, 200, 403, 200}},
 			{"UpdateDepartment", func(int) request {
-				return request{method: "PATCH", path: "/api/v1/departments/78", json: map[string]int{"commission_basis_points": 0}}
+				return request{method: "PATCH", path: "/api/v1/departments/78", json: map[string]string{"contact_phone": "01 39 07 78 78"}}
 			}, [5]int{200, 200, 403, 403, 403}},
 			{"ListPeriods", func(int) request { return request{method: "GET", path: "/api/v1/settlement/periods"} }, [5]int{200, 200, 200, 403, 200}},
 			{"GetPeriod", func(int) request { return request{method: "GET", path: "/api/v1/settlement/78/2026-11?lines=true"} }, [5]int{200, 200, 403, 403, 200}},

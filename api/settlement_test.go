@@ -183,7 +183,7 @@ func TestSettlement(t *testing.T) {
 		}
 		e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: map[string]string{
 			"payer_name": "Paierie départementale des Yvelines", "payer_iban": programmetest.IBAN}}).expect(t, http.StatusAccepted, "")
-		e.do(t, request{method: "POST", path: "/api/v1/departments/78/paying-office/confirmation", as: "admin"}).expect(t, http.StatusOK, "")
+		e.do(t, request{method: "POST", path: "/api/v1/departments/78/settings/confirmation", as: "admin"}).expect(t, http.StatusOK, "")
 		if period, err = e.settle.Period(ctx, "78", settlement.Month{Year: 2026, Month: time.November}); err != nil {
 			t.Fatal(err)
 		}

@@ -391,7 +391,7 @@ func (s *server) updateDepartment(c echo.Context) error {
 		return err
 	}
 	status := http.StatusOK
-	if len(u.Asked) > 0 && !u.Changed {
+	if u.Asked != nil && !u.Changed {
 		status = http.StatusAccepted
 	}
 	d, err := s.department(c, u.Department)
@@ -401,22 +401,24 @@ func (s *server) updateDepartment(c echo.Context) error {
 	return respond(c, status, d)
 }
 
-// confirmPayingOffice applies the paying office another person asked for
-// (POST /api/v1/departments/{code}/paying-office/confirmation).
-func (s *server) confirmPayingOffice(c echo.Context) error {
+// confirmSettings applies the money settings another person asked for
+// (POST /api/v1/departments/{code}/settings/confirmation).
+func (s *server) confirmSettings(c echo.Context) error {
 	code, err := pathDepartment(c, "code")
 	if err != nil {
 		return err
 	}
 	actor := principal(c).Actor()
-	d, r, err := s.Programme.ConfirmPayingOffice(c.Request().Context(), code, actor)
+	d, r, err := s.Programme.ConfirmSettings(c.Request().Context(), code, actor)
 	if err != nil {
 		return err
 	}
-	s.later(c, "the notices of a new paying office were not all sent", func(ctx context.Context) error {
-		_, err := s.Notices.PayingOfficeChanged(ctx, d, r.RequestedBy, actor)
-		return err
-	})
+	if programme.PaysFrom(r) {
+		s.later(c, "the notices of a new paying office were not all sent", func(ctx context.Context) error {
+			_, err := s.Notices.PayingOfficeChanged(ctx, d, r.RequestedBy, actor)
+			return err
+		})
+	}
 	out, err := s.department(c, d)
 	if err != nil {
 		return err
@@ -424,9 +426,9 @@ func (s *server) confirmPayingOffice(c echo.Context) error {
 	return respond(c, http.StatusOK, out)
 }
 
-// refusePayingOffice drops the paying office asked for
-// (POST /api/v1/departments/{code}/paying-office/refusal).
-func (s *server) refusePayingOffice(c echo.Context) error {
+// refuseSettings drops the money settings asked for
+// (POST /api/v1/departments/{code}/settings/refusal).
+func (s *server) refuseSettings(c echo.Context) error {
 	code, err := pathDepartment(c, "code")
 	if err != nil {
 		return err
@@ -435,7 +437,7 @@ func (s *server) refusePayingOffice(c echo.Context) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.Programme.RefusePayingOffice(c.Request().Context(), code, req.Reason, principal(c).Actor()); err != nil {
+	if err := s.Programme.RefuseSettings(c.Request().Context(), code, req.Reason, principal(c).Actor()); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

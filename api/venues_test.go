@@ -255,10 +255,10 @@ func TestDepartmentSettings(t *testing.T) {
 			Code, Name, PayerName, PayerIBAN, PayerBIC string
 			Commission                                 int64 `json:"commission_basis_points"`
 		}
-		// The commission applies at once; the paying office waits for a
-		// second person.
+		// The contact phone applies at once; the paying office and the
+		// commission wait for a second person.
 		office := map[string]any{"payer_name": "Paierie départementale", "payer_iban": "FR76 3000 6000 0112 3456 7890 189", "payer_bic": "BNPAFRPP"}
-		asked := map[string]any{"commission_basis_points": 150}
+		asked := map[string]any{"commission_basis_points": 150, "contact_phone": "01 39 07 78 78"}
 		for k, v := range office {
 			asked[k] = v
 		}
@@ -276,12 +276,13 @@ func TestDepartmentSettings(t *testing.T) {
 		}
 		r.decode(t, &waiting)
 		r.decode(t, &d)
-		if d.Commission != 150 || waiting.PayerIBAN != "" || len(waiting.Awaiting) != 1 || waiting.Awaiting[0].Subject != "paying_office" ||
+		if d.Commission != 0 || waiting.PayerIBAN != "" || len(waiting.Awaiting) != 1 || waiting.Awaiting[0].Subject != "settings" ||
+			!strings.Contains(string(r.body), `"contact_phone":"01 39 07 78 78"`) ||
 			!waiting.Awaiting[0].ByYou || waiting.Awaiting[0].Data.IBAN != programmetest.IBAN {
 			t.Fatalf("after asking: %s", r.body)
 		}
 		e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: office}).expect(t, http.StatusConflict, "awaiting_second_person")
-		confirm := "/api/v1/departments/78/paying-office/confirmation"
+		confirm := "/api/v1/departments/78/settings/confirmation"
 		if er := e.do(t, request{method: "POST", path: confirm, as: "department"}).expect(t, http.StatusForbidden, "forbidden"); !strings.Contains(er.Error.Message, "une autre personne doit confirmer") {
 			t.Errorf("the asker confirming: %q", er.Error.Message)
 		}
@@ -290,7 +291,8 @@ func TestDepartmentSettings(t *testing.T) {
 		r.expect(t, http.StatusOK, "")
 		var raw map[string]any
 		r.decode(t, &raw)
-		if raw["payer_iban"] != programmetest.IBAN || raw["payer_bic"] != "BNPAFRPP" || raw["payer_name"] != "Paierie départementale" || len(raw["awaiting"].([]any)) != 0 {
+		if raw["payer_iban"] != programmetest.IBAN || raw["payer_bic"] != "BNPAFRPP" || raw["payer_name"] != "Paierie départementale" ||
+			raw["commission_basis_points"] != float64(150) || len(raw["awaiting"].([]any)) != 0 {
 			t.Fatalf("after the confirmation: %s", r.body)
 		}
 		var ev ledger.Event
@@ -304,7 +306,7 @@ func TestDepartmentSettings(t *testing.T) {
 		// Asked again, then withdrawn by the one who asked, with a reason.
 		other := map[string]any{"payer_iban": "FR1420041010050500013M02606"}
 		e.do(t, request{method: "PATCH", path: "/api/v1/departments/78", as: "department", json: other}).expect(t, http.StatusAccepted, "")
-		refuse := "/api/v1/departments/78/paying-office/refusal"
+		refuse := "/api/v1/departments/78/settings/refusal"
 		if er := e.do(t, request{method: "POST", path: refuse, as: "department", json: map[string]string{"reason": ""}}).expect(t, http.StatusBadRequest, "invalid"); er.Error.Field != "reason" {
 			t.Errorf("a refusal without reason marks %q", er.Error.Field)
 		}

@@ -1,7 +1,7 @@
 // Package foureyes is the rule that no money moves on one person's word
-// (issue #14) for what a département decides alone: a new paying office
-// (always), a month's closing (when the département turns it on) and
-// turning that off. One
+// (issue #14) for what a département decides alone: its money settings
+// (paying office, commission, stopping four eyes on closing: always) and
+// a month's closing (when the département turns it on). One
 // person asks; the change waits, as a row of second_person_requests; a
 // second person confirms it, and only then does it take effect, in the
 // same transaction as the confirmation. The one who asked may not confirm
@@ -33,12 +33,9 @@ const (
 	ENothingAsked = "nothing_asked"
 )
 
-// Subjects: a new paying office; stopping four eyes on closing (asked by
-// one, confirmed by another's same request).
-const (
-	PayingOffice = "paying_office"
-	CloseSingle  = "close_four_eyes_off"
-)
+// Settings is the subject of a département's money settings: its paying
+// office, its commission, stopping four eyes on closing.
+const Settings = "settings"
 
 // Close is the subject of closing month ("2026-11").
 func Close(month string) string { return "close:" + month }
@@ -54,11 +51,8 @@ type Request struct {
 
 // What names a subject in French, for messages.
 func What(subject string) string {
-	switch subject {
-	case PayingOffice:
-		return "le changement du payeur"
-	case CloseSingle:
-		return "l’arrêt de la double validation des clôtures"
+	if subject == Settings {
+		return "le changement des réglages d’argent (payeur, commission, double validation)"
 	}
 	if month, ok := strings.CutPrefix(subject, "close:"); ok {
 		return "la clôture de " + month

@@ -74,7 +74,7 @@ type Department struct {
 func (Department) TableName() string { return "departments" }
 
 // SecondPersonRequest is what one person of a département asked and a
-// second must confirm (package foureyes): its subject ("paying_office",
+// second must confirm (package foureyes): its subject ("settings",
 // "close:2026-11") and what was asked, as JSON.
 type SecondPersonRequest struct {
 	DepartmentCode string    `gorm:"primaryKey"`

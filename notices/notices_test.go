@@ -109,7 +109,7 @@ func TestBankDetailsChanged(t *testing.T) {
 		if _, err := prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{PayerName: &name, PayerIBAN: &payer}, asker); err != nil {
 			t.Fatal(err)
 		}
-		d, r, err := prog.ConfirmPayingOffice(ctx, "78", approver)
+		d, r, err := prog.ConfirmSettings(ctx, "78", approver)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,9 +80,10 @@ var (
 	optionalReason = passnum.Text{What: "Le motif", Max: 200}
 )
 
-// DepartmentChanges are a département's settlement details to change; nil
-// leaves a field as it is. A new paying office (its name or bank details)
-// waits for a second person (ConfirmPayingOffice); the rest applies at
+// DepartmentChanges are a département's settings to change; nil leaves a
+// field as it is. What decides money (the paying office, the commission,
+// stopping four eyes on closing) waits for a second person
+// (ConfirmSettings); the contact phone, and turning four eyes on, apply at
 // once.
 type DepartmentChanges struct {
 	PayerName, PayerIBAN, PayerBIC *string
@@ -97,32 +98,35 @@ type DepartmentChanges struct {
 	CloseFourEyes *bool
 }
 
-// payingOffice is a paying office asked for, as it waits for a second
-// person: the fields asked, the others kept.
-type payingOffice struct {
-	Name *string `json:"payer_name,omitempty"`
-	IBAN *string `json:"payer_iban,omitempty"`
-	BIC  *string `json:"payer_bic,omitempty"`
+// moneySettings are the settings asked for, as they wait for a second
+// person: only those asked.
+type moneySettings struct {
+	PayerName             *string `json:"payer_name,omitempty"`
+	PayerIBAN             *string `json:"payer_iban,omitempty"`
+	PayerBIC              *string `json:"payer_bic,omitempty"`
+	CommissionBasisPoints *int64  `json:"commission_basis_points,omitempty"`
+	CloseFourEyes         *bool   `json:"close_four_eyes,omitempty"`
 }
 
 // DepartmentUpdate is a département after an update: what the update
-// asked that now waits for a second person (a paying office, stopping
-// four eyes on closing), and whether anything changed at once.
+// asked that now waits for a second person, if anything, and whether
+// anything changed at once.
 type DepartmentUpdate struct {
 	ledger.Department
-	Asked   []foureyes.Request
+	Asked   *foureyes.Request
 	Changed bool
 }
 
-// UpdateDepartment sets a département's commission, contact phone or
-// four eyes on closing, and asks for a new paying office (whose account
-// the SEPA transfers come from), which a second person confirms
-// (ConfirmPayingOffice). Errors: invalid, not_found,
-// awaiting_second_person (a paying office already waits).
+// UpdateDepartment sets a département's contact phone or turns four eyes
+// on closing on, at once, and asks for its money settings (paying office,
+// commission, four eyes off), which a second person confirms
+// (ConfirmSettings): otherwise the one who changed them would decide
+// alone where and how much the venues are paid. Errors: invalid,
+// not_found, awaiting_second_person (settings already wait).
 func (s *Service) UpdateDepartment(ctx context.Context, code string, ch DepartmentChanges, actor string) (DepartmentUpdate, error) {
 	updates := map[string]any{}
 	data := ledger.DepartmentUpdated{Code: code}
-	var office payingOffice
+	var money moneySettings
 	if ch.PayerName != nil {
 		name, err := payerName.Check(*ch.PayerName)
 		if err != nil {
@@ -131,7 +135,7 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		if err := checkPayeeName(name); err != nil {
 			return DepartmentUpdate{}, err
 		}
-		office.Name = &name
+		money.PayerName = &name
 	}
 	iban, bic, err := checkBankChange(ch.PayerIBAN, ch.PayerBIC)
 	if err != nil {
@@ -139,14 +143,14 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 	}
 	if iban != nil {
 		b := deref(bic)
-		office.IBAN, office.BIC = iban, &b
+		money.PayerIBAN, money.PayerBIC = iban, &b
 	}
 	if ch.CommissionBasisPoints != nil {
 		bp := *ch.CommissionBasisPoints
 		if bp < 0 || bp > 10000 {
 			return DepartmentUpdate{}, passnum.Invalid("La commission du programme va de 0 à 100 %% (de 0 à 10000 points de base ; 150 = 1,50 %%), pas %d points de base.", bp)
 		}
-		updates["commission_basis_points"], data.CommissionBasisPoints = bp, &bp
+		money.CommissionBasisPoints = &bp
 	}
 	if ch.ContactPhone != nil {
 		phone := strings.TrimSpace(*ch.ContactPhone)
@@ -159,15 +163,11 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		// The event says "" for a number removed, the column NULL.
 		updates["contact_phone"], data.ContactPhone = optional(phone), &phone
 	}
-	// Turning four eyes on closing off is itself decided by two people,
-	// or the one who turned it off would close alone: the first asks,
-	// another's same request confirms (as a closing is).
-	turnOff := ch.CloseFourEyes != nil && !*ch.CloseFourEyes
-	if ch.CloseFourEyes != nil && !turnOff {
+	if ch.CloseFourEyes != nil && *ch.CloseFourEyes {
 		updates["close_four_eyes"], data.CloseFourEyes = true, ch.CloseFourEyes
 	}
-	asksOffice := office != payingOffice{}
-	if len(updates) == 0 && !asksOffice && !turnOff {
+	turnOff := ch.CloseFourEyes != nil && !*ch.CloseFourEyes
+	if len(updates) == 0 && money == (moneySettings{}) && !turnOff {
 		return DepartmentUpdate{}, passnum.Invalid("Rien à changer : donnez le nom du payeur, son IBAN (et son BIC), la commission, le numéro de téléphone ou la double validation des clôtures.")
 	}
 	var out DepartmentUpdate
@@ -180,53 +180,40 @@ func (s *Service) UpdateDepartment(ctx context.Context, code string, ch Departme
 		} else if err != nil {
 			return err
 		}
-		if asksOffice {
-			r, err := foureyes.Ask(tx, code, foureyes.PayingOffice, office, actor)
-			if err != nil {
-				return err
-			}
-			out.Asked = append(out.Asked, r)
-		}
 		if turnOff && out.CloseFourEyes {
-			asked, err := foureyes.Find(tx.DB, code, foureyes.CloseSingle)
+			money.CloseFourEyes = ch.CloseFourEyes
+		}
+		if money != (moneySettings{}) {
+			r, err := foureyes.Ask(tx, code, foureyes.Settings, money, actor)
 			if err != nil {
 				return err
 			}
-			if asked == nil {
-				r, err := foureyes.Ask(tx, code, foureyes.CloseSingle, map[string]bool{"close_four_eyes": false}, actor)
-				if err != nil {
-					return err
-				}
-				out.Asked = append(out.Asked, r)
-			} else {
-				r, err := foureyes.Confirm(tx, code, foureyes.CloseSingle, actor)
-				if err != nil {
-					return err
-				}
-				off := false
-				updates["close_four_eyes"], data.CloseFourEyes, data.RequestedBy = false, &off, r.RequestedBy
-			}
+			out.Asked = &r
 		}
 		if len(updates) == 0 {
 			return nil
 		}
 		out.Changed = true
-		if err := tx.Model(&ledger.Department{}).Where("code = ?", code).Updates(updates).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("code = ?", code).Take(&out.Department).Error; err != nil {
-			return err
-		}
-		return tx.Append(ledger.Record{Entity: "department", EntityID: code,
-			Department: code, Actor: actor, At: tx.Now(), Data: data})
+		return updateDepartment(tx, &out.Department, updates, data, actor)
 	})
 	return out, err
 }
 
-// ConfirmPayingOffice applies the paying office a first person asked for,
-// confirmed by actor, a second person. Errors: nothing_asked, forbidden
-// (actor asked it), not_found.
-func (s *Service) ConfirmPayingOffice(ctx context.Context, code, actor string) (ledger.Department, foureyes.Request, error) {
+// updateDepartment writes updates to d and their event.
+func updateDepartment(tx *ledger.Tx, d *ledger.Department, updates map[string]any, data ledger.DepartmentUpdated, actor string) error {
+	if err := tx.Model(&ledger.Department{}).Where("code = ?", d.Code).Updates(updates).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("code = ?", d.Code).Take(d).Error; err != nil {
+		return err
+	}
+	return tx.Append(ledger.Record{Entity: "department", EntityID: d.Code, Department: d.Code, Actor: actor, At: tx.Now(), Data: data})
+}
+
+// ConfirmSettings applies the money settings a first person asked for,
+// confirmed by actor, a second person; the event names both. Errors:
+// nothing_asked, forbidden (actor asked them), not_found.
+func (s *Service) ConfirmSettings(ctx context.Context, code, actor string) (ledger.Department, foureyes.Request, error) {
 	var d ledger.Department
 	var r foureyes.Request
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -234,40 +221,49 @@ func (s *Service) ConfirmPayingOffice(ctx context.Context, code, actor string) (
 			return err
 		}
 		var err error
-		if r, err = foureyes.Confirm(tx, code, foureyes.PayingOffice, actor); err != nil {
+		if r, err = foureyes.Confirm(tx, code, foureyes.Settings, actor); err != nil {
 			return err
 		}
-		var office payingOffice
-		if err := json.Unmarshal(r.Data, &office); err != nil {
-			return fmt.Errorf("the paying office asked for %s: %w", code, err)
+		var m moneySettings
+		if err := json.Unmarshal(r.Data, &m); err != nil {
+			return fmt.Errorf("the settings asked for %s: %w", code, err)
 		}
 		updates := map[string]any{}
-		data := ledger.DepartmentUpdated{Code: code, PayerName: office.Name, PayerIBAN: office.IBAN, PayerBIC: office.BIC, RequestedBy: r.RequestedBy}
-		if office.Name != nil {
-			updates["payer_name"] = *office.Name
+		data := ledger.DepartmentUpdated{Code: code, PayerName: m.PayerName, PayerIBAN: m.PayerIBAN, PayerBIC: m.PayerBIC,
+			CommissionBasisPoints: m.CommissionBasisPoints, CloseFourEyes: m.CloseFourEyes, RequestedBy: r.RequestedBy}
+		if m.PayerName != nil {
+			updates["payer_name"] = *m.PayerName
 		}
-		if office.IBAN != nil {
-			updates["payer_iban"], updates["payer_bic"] = *office.IBAN, optional(deref(office.BIC))
+		if m.PayerIBAN != nil {
+			updates["payer_iban"], updates["payer_bic"] = *m.PayerIBAN, optional(deref(m.PayerBIC))
 		}
-		if err := tx.Model(&ledger.Department{}).Where("code = ?", code).Updates(updates).Error; err != nil {
-			return err
+		if m.CommissionBasisPoints != nil {
+			updates["commission_basis_points"] = *m.CommissionBasisPoints
 		}
-		if err := tx.Where("code = ?", code).Take(&d).Error; err != nil {
-			return err
+		if m.CloseFourEyes != nil {
+			updates["close_four_eyes"] = *m.CloseFourEyes
 		}
-		return tx.Append(ledger.Record{Entity: "department", EntityID: code, Department: code, Actor: actor, At: tx.Now(), Data: data})
+		d.Code = code
+		return updateDepartment(tx, &d, updates, data, actor)
 	})
 	return d, r, err
 }
 
-// RefusePayingOffice drops the paying office asked for, with a reason
-// (the one who asked withdraws it so). Errors: nothing_asked, invalid.
-func (s *Service) RefusePayingOffice(ctx context.Context, code, reason, actor string) error {
+// PaysFrom tells whether confirmed settings changed the paying office,
+// which its money people are told of.
+func PaysFrom(r foureyes.Request) bool {
+	var m moneySettings
+	return json.Unmarshal(r.Data, &m) == nil && (m.PayerName != nil || m.PayerIBAN != nil)
+}
+
+// RefuseSettings drops the money settings asked for, with a reason (the
+// one who asked withdraws them so). Errors: nothing_asked, invalid.
+func (s *Service) RefuseSettings(ctx context.Context, code, reason, actor string) error {
 	return s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		if err := tx.LockDepartments(true, code); err != nil {
 			return err
 		}
-		_, err := foureyes.Refuse(tx, code, foureyes.PayingOffice, reason, actor)
+		_, err := foureyes.Refuse(tx, code, foureyes.Settings, reason, actor)
 		return err
 	})
 }

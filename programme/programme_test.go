@@ -49,22 +49,26 @@ func TestDepartments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The commission now, the paying office once a second person
-		// confirms it: not the same person acting for another organisation.
-		if u.PayerIBAN != nil || u.CommissionBasisPoints != 150 || len(u.Asked) != 1 || u.Asked[0].RequestedBy != "account:3@organisation:1" || !u.Changed {
+		// The paying office and the commission, once a second person
+		// confirms them: not the same person acting for another organisation.
+		if u.PayerIBAN != nil || u.CommissionBasisPoints != 0 || u.Asked == nil || u.Asked.RequestedBy != "account:3@organisation:1" || u.Changed {
 			t.Fatalf("département after the request: %+v", u)
 		}
-		if _, _, err := s.ConfirmPayingOffice(ctx, "2A", "account:3@organisation:9"); passnum.ErrorCode(err) != passnum.EForbidden {
+		if _, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CommissionBasisPoints: &bp}, "account:4@organisation:1"); passnum.ErrorCode(err) != foureyes.EAwaiting {
+			t.Fatalf("a second request while one waits: %v", err)
+		}
+		if _, _, err := s.ConfirmSettings(ctx, "2A", "account:3@organisation:9"); passnum.ErrorCode(err) != passnum.EForbidden {
 			t.Fatalf("the same person confirming: %v", err)
 		}
-		d, r, err := s.ConfirmPayingOffice(ctx, "2A", "account:4@organisation:1")
+		d, r, err := s.ConfirmSettings(ctx, "2A", "account:4@organisation:1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *d.PayerIBAN != "FR1420041010050500013M02606" || *d.PayerBIC != "PSSTFRPPXXX" || *d.PayerName != name || r.RequestedBy != "account:3@organisation:1" {
+		if *d.PayerIBAN != "FR1420041010050500013M02606" || *d.PayerBIC != "PSSTFRPPXXX" || *d.PayerName != name || d.CommissionBasisPoints != 150 ||
+			r.RequestedBy != "account:3@organisation:1" || !programme.PaysFrom(r) {
 			t.Fatalf("département after the confirmation: %+v", d)
 		}
-		if _, _, err := s.ConfirmPayingOffice(ctx, "2A", "account:4@organisation:1"); passnum.ErrorCode(err) != foureyes.ENothingAsked {
+		if _, _, err := s.ConfirmSettings(ctx, "2A", "account:4@organisation:1"); passnum.ErrorCode(err) != foureyes.ENothingAsked {
 			t.Fatalf("confirmed twice: %v", err)
 		}
 		// Four eyes on closing: on at once, off only by two people.
@@ -72,14 +76,14 @@ func TestDepartments(t *testing.T) {
 		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &on}, "account:3@organisation:1"); err != nil || !u.CloseFourEyes {
 			t.Fatalf("turned on: %+v, %v", u, err)
 		}
-		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:3@organisation:1"); err != nil || !u.CloseFourEyes || len(u.Asked) != 1 || u.Changed {
+		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:3@organisation:1"); err != nil || !u.CloseFourEyes || u.Asked == nil || u.Changed {
 			t.Fatalf("turned off by one: %+v, %v", u, err)
 		}
-		if _, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:3@organisation:2"); passnum.ErrorCode(err) != passnum.EForbidden {
-			t.Fatalf("the same person again: %v", err)
+		if _, _, err := s.ConfirmSettings(ctx, "2A", "account:3@organisation:2"); passnum.ErrorCode(err) != passnum.EForbidden {
+			t.Fatalf("the same person confirming: %v", err)
 		}
-		if u, err := s.UpdateDepartment(ctx, "2A", programme.DepartmentChanges{CloseFourEyes: &off}, "account:4@organisation:1"); err != nil || u.CloseFourEyes || !u.Changed {
-			t.Fatalf("turned off by a second person: %+v, %v", u, err)
+		if d, r, err := s.ConfirmSettings(ctx, "2A", "account:4@organisation:1"); err != nil || d.CloseFourEyes || programme.PaysFrom(r) {
+			t.Fatalf("turned off by a second person: %+v, %v", d, err)
 		}
 		bad := "FR14 2004 1010 0505 0001 3M02 607"
 		tooMuch := int64(10001)
@@ -113,7 +117,7 @@ func TestPayingOfficeConfirmedOnce(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, _, err := s.ConfirmPayingOffice(ctx, "78", fmt.Sprintf("account:%d@organisation:1", i+2))
+				_, _, err := s.ConfirmSettings(ctx, "78", fmt.Sprintf("account:%d@organisation:1", i+2))
 				errs <- err
 			})
 		}

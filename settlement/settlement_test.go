@@ -92,6 +92,9 @@ func TestSettlementScenario(t *testing.T) {
 		if _, err := e.prog.UpdateDepartment(ctx, "78", programme.DepartmentChanges{CommissionBasisPoints: &bp}, "test"); err != nil {
 			t.Fatal(err)
 		}
+		if _, _, err := e.prog.ConfirmSettings(ctx, "78", "test-finances"); err != nil {
+			t.Fatal(err)
+		}
 
 		e.at(t, "2026-11-26T10:00:00Z")
 		e.spend(t, v1, 0, 1)

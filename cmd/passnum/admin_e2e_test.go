@@ -334,9 +334,8 @@ func TestAdminPages(t *testing.T) {
 		}
 		mustRun(t, env, "settlement", "refuse-close", "--department", "78", "--month", last, "--reason", "essai")
 		// Turning four eyes off takes two people too.
-		for _, who := range []string{"USER=alice", "USER=bob"} {
-			mustRun(t, slices.Concat(env, []string{who}), "department", "set", "78", "--close-four-eyes=false")
-		}
+		mustRun(t, slices.Concat(env, []string{"USER=alice"}), "department", "set", "78", "--close-four-eyes=false")
+		mustRun(t, slices.Concat(env, []string{"USER=bob"}), "department", "confirm", "78")
 		if out := mustRun(t, env, "department", "list"); !strings.Contains(out, "false") {
 			t.Fatalf("four eyes still on:\n%s", out)
 		}
@@ -373,11 +372,11 @@ func TestAdminPages(t *testing.T) {
 		mustRun(t, env, "department", "set", "78", "--payer-name", "Paierie départementale des Yvelines", "--payer-iban", "FR76 3000 1007 9412 3456 7890 185")
 		adminDo(t, ctx, chromedp.Navigate(base+"/departement/"))
 		item := adminWait(t, ctx, `document.querySelector("#second-person li")?.textContent`)
-		if !strings.Contains(item, "Nouveau compte payeur pour Yvelines (78)") || !strings.Contains(item, "IBAN qui finit par 0185") {
+		if !strings.Contains(item, "Réglages d’argent pour Yvelines (78)") || !strings.Contains(item, "IBAN qui finit par 0185") {
 			t.Errorf("waiting: %q", item)
 		}
 		click(t, ctx, "#second-person li button:not(.secondary)")
-		if msg := adminSeen(t, ctx, "#second-person-messages p.ok"); !strings.Contains(msg, "est confirmé") {
+		if msg := adminSeen(t, ctx, "#second-person-messages p.ok"); !strings.Contains(msg, "sont confirmés") {
 			t.Errorf("confirmed: %q", msg)
 		}
 		if out := mustRun(t, env, "department", "list"); !strings.Contains(out, "FR7630001007941234567890185") {

@@ -110,7 +110,7 @@ func TestOptionsRefuseBadValues(t *testing.T) {
 		for _, command := range commands {
 			args := strings.Fields(command)
 			// The commands' one argument, so that the options are what is refused.
-			args = append(args, map[string][]string{"user invite": {"agent@yvelines.fr"}, "venue approve": {"1"}, "department confirm-payer": {"78"}}[command]...)
+			args = append(args, map[string][]string{"user invite": {"agent@yvelines.fr"}, "venue approve": {"1"}, "department confirm": {"78"}}[command]...)
 			for _, by := range []struct {
 				name string
 				env  []string
@@ -157,9 +157,9 @@ func TestConfigListsEveryOption(t *testing.T) {
 		{"PASSNUM_REVERSAL_WINDOW", "--reversal-window", "30m", "default", "demo, serve"},
 		{"PASSNUM_VENUE_BASKET_BURST", "--venue-basket-burst", "120", "default", "demo, serve"},
 		{"PASSNUM_VENUES_INFO", "--venues-info", `""`, "default", "demo, print, reprint, serve"},
-		{"PASSNUM_SMTP_URL", "--smtp-url", `""`, "default", "demo, department confirm-payer, mail test, serve, user invite, venue approve"},
-		{"PASSNUM_SMTP_PASSWORD", "(secret)", `""`, "default", "demo, department confirm-payer, mail test, serve, user invite, venue approve"},
-		{"PASSNUM_SMTP_TIMEOUT", "--smtp-timeout", "30s", "default", "demo, department confirm-payer, mail test, serve, user invite, venue approve"},
+		{"PASSNUM_SMTP_URL", "--smtp-url", `""`, "default", "demo, department confirm, mail test, serve, user invite, venue approve"},
+		{"PASSNUM_SMTP_PASSWORD", "(secret)", `""`, "default", "demo, department confirm, mail test, serve, user invite, venue approve"},
+		{"PASSNUM_SMTP_TIMEOUT", "--smtp-timeout", "30s", "default", "demo, department confirm, mail test, serve, user invite, venue approve"},
 		{"PASSNUM_PUBLIC_URL", "--public-url", `""`, "default", "demo, serve, user invite"},
 	} {
 		if !hasLine(out, want...) {

@@ -126,7 +126,7 @@ func (a *app) runDemo(cmd *cobra.Command) (issuing.PrintedVoucher, error) {
 		if _, err := prog.UpdateDepartment(ctx, p[0], programme.DepartmentChanges{PayerName: &p[1], PayerIBAN: &iban}, who); err != nil {
 			return none, err
 		}
-		if _, _, err := prog.ConfirmPayingOffice(ctx, p[0], who+"-finances"); err != nil {
+		if _, _, err := prog.ConfirmSettings(ctx, p[0], who+"-finances"); err != nil {
 			return none, err
 		}
 		say("département %s pays venues from %s (asked by %s, confirmed by %s-finances)", p[0], p[1], who, who)

@@ -61,16 +61,16 @@ func TestFourEyesCLI(t *testing.T) {
 		mustRun(t, alice, "init")
 		mustRun(t, alice, "department", "add", "78", "Yvelines")
 		out := mustRun(t, alice, "department", "set", "78", "--payer-name", "Paierie départementale des Yvelines", "--payer-iban", "FR76 3000 1007 9412 3456 7890 185", "--close-four-eyes")
-		if !strings.Contains(out, "paid from - (-)") || !strings.Contains(out, "closing with four eyes true") || !strings.Contains(out, "confirm-payer 78") {
+		if !strings.Contains(out, "paid from - (-)") || !strings.Contains(out, "closing with four eyes true") || !strings.Contains(out, "passnum department confirm 78") {
 			t.Fatalf("set: %s", out)
 		}
-		if r := run(t, alice, "department", "confirm-payer", "78"); r.code == 0 || !strings.Contains(r.stderr, "une autre personne doit confirmer") {
+		if r := run(t, alice, "department", "confirm", "78"); r.code == 0 || !strings.Contains(r.stderr, "une autre personne doit confirmer") {
 			t.Fatalf("alice confirming her own: %+v", r)
 		}
-		if out := mustRun(t, bob, "department", "confirm-payer", "78"); !strings.Contains(out, "asked by cli:alice, confirmed by cli:bob") {
+		if out := mustRun(t, bob, "department", "confirm", "78"); !strings.Contains(out, "closing with four eyes true; asked by cli:alice, confirmed by cli:bob") {
 			t.Fatalf("bob confirming: %s", out)
 		}
-		if r := run(t, bob, "department", "refuse-payer", "78", "--reason", "trop tard"); r.code == 0 || !strings.Contains(r.stderr, "Rien n’attend de confirmation") {
+		if r := run(t, bob, "department", "refuse", "78", "--reason", "trop tard"); r.code == 0 || !strings.Contains(r.stderr, "Rien n’attend de confirmation") {
 			t.Fatalf("refusing what is applied: %+v", r)
 		}
 		last := settlement.MonthAt(time.Now()).Previous().String()

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"passnum"
-	"passnum/foureyes"
 	"passnum/ledger"
 	"passnum/notices"
 	"passnum/programme"
@@ -79,19 +78,20 @@ func (a *app) departmentCmd() *cobra.Command {
 func (a *app) departmentConfirmCmd() *cobra.Command {
 	var mo mailOptions
 	c := &cobra.Command{
-		Use:   "confirm-payer CODE",
-		Short: "Confirm the new paying office another person asked for with 'department set': it applies now, and the département's managers and finance people are told by email",
+		Use:   "confirm CODE",
+		Short: "Confirm the money settings another person asked for with 'department set' (paying office, commission, four eyes off): they apply now; a new paying office is told by email to the département's managers and finance people",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := a.open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			d, r, err := a.programme(db).ConfirmPayingOffice(cmd.Context(), strings.ToUpper(args[0]), actor())
+			d, r, err := a.programme(db).ConfirmSettings(cmd.Context(), strings.ToUpper(args[0]), actor())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "département %s: paid from %s (%s), asked by %s, confirmed by %s\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN), r.RequestedBy, actor())
+			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%, closing with four eyes %v; asked by %s, confirmed by %s\n", d.Code,
+				deref(d.PayerName), deref(d.PayerIBAN), strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"), d.CloseFourEyes, r.RequestedBy, actor())
 			if err := a.seal(cmd.Context(), db); err != nil {
 				return err
 			}
@@ -99,6 +99,9 @@ func (a *app) departmentConfirmCmd() *cobra.Command {
 			sender, err := a.mailer(mo)
 			if err != nil {
 				return err
+			}
+			if !programme.PaysFrom(r) {
+				return nil
 			}
 			told, err := (&notices.Service{DB: db, Accounts: a.accounts(db), Mail: sender}).PayingOfficeChanged(cmd.Context(), d, r.RequestedBy, actor())
 			if told > 0 {
@@ -114,8 +117,8 @@ func (a *app) departmentConfirmCmd() *cobra.Command {
 func (a *app) departmentRefuseCmd() *cobra.Command {
 	var reason string
 	c := &cobra.Command{
-		Use:   "refuse-payer CODE --reason REASON",
-		Short: "Refuse (or, if you asked, withdraw) the new paying office waiting for a second person",
+		Use:   "refuse CODE --reason REASON",
+		Short: "Refuse (or, if you asked, withdraw) the money settings waiting for a second person",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := a.open(cmd.Context())
@@ -123,7 +126,7 @@ func (a *app) departmentRefuseCmd() *cobra.Command {
 				return err
 			}
 			code := strings.ToUpper(args[0])
-			if err := a.programme(db).RefusePayingOffice(cmd.Context(), code, reason, actor()); err != nil {
+			if err := a.programme(db).RefuseSettings(cmd.Context(), code, reason, actor()); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.out, "département %s: the new paying office is refused; the paying office stays as it was\n", code)
@@ -139,10 +142,11 @@ func (a *app) departmentSetCmd() *cobra.Command {
 	var fourEyes bool
 	c := &cobra.Command{
 		Use:   "set CODE [--payer-name N --payer-iban I [--payer-bic B]] [--commission PERCENT] [--contact-phone NUMBER] [--close-four-eyes=true|false]",
-		Short: "Set a département's programme commission, contact phone and four eyes on closing; ask for a new paying office",
-		Long: `set changes the commission, the contact phone and whether closing a month needs a second
-person at once. A new paying office (the account SEPA transfers are paid from) waits for a second
-person, who confirms it with 'passnum department confirm-payer CODE' (or the API).`,
+		Short: "Set a département's contact phone, turn four eyes on closing on; ask for a paying office, a commission or four eyes off",
+		Long: `set changes the contact phone, and turns four eyes on closing on, at once. What decides money
+(a new paying office, the account SEPA transfers are paid from; the programme's commission;
+turning four eyes on closing off) waits for a second person, who confirms it with
+'passnum department confirm CODE' (or the API, or the département's home page).`,
 		Example: `  passnum department set 78 --payer-name "Paierie départementale des Yvelines" \
       --payer-iban "FR14 2004 1010 0505 0001 3M02 606" --commission 0
   passnum department set 78 --contact-phone "01 39 07 78 78" --close-four-eyes`,
@@ -181,13 +185,8 @@ person, who confirms it with 'passnum department confirm-payer CODE' (or the API
 			}
 			fmt.Fprintf(a.out, "département %s: paid from %s (%s), commission %s %%, contact phone %s, closing with four eyes %v\n", d.Code, deref(d.PayerName), deref(d.PayerIBAN),
 				strings.TrimSuffix(passnum.FormatEuros(d.CommissionBasisPoints), ".00"), cmp.Or(deref(d.ContactPhone), "none"), d.CloseFourEyes)
-			for _, r := range d.Asked {
-				switch r.Subject {
-				case foureyes.PayingOffice:
-					fmt.Fprintf(a.out, "the new paying office waits for a second person: passnum department confirm-payer %s (or refuse-payer)\n", d.Code)
-				default:
-					fmt.Fprintf(a.out, "%s waits for a second person, who asks for the same\n", r.Subject)
-				}
+			if d.Asked != nil {
+				fmt.Fprintf(a.out, "the paying office, commission or four eyes asked for wait for a second person: passnum department confirm %s (or refuse)\n", d.Code)
 			}
 			return a.seal(cmd.Context(), db)
 		},

@@ -32,14 +32,14 @@ func Venue(n int, name string, departments ...string) programme.VenueInput {
 }
 
 // PayingOffice gives a département its paying office, as two people do:
-// "test" asks for it and "test-finances" confirms it.
+// "test" asks for it and "test-finances" confirms it (ConfirmSettings).
 func PayingOffice(tb testing.TB, s *programme.Service, code, name, iban string) {
 	tb.Helper()
 	ctx := context.Background()
 	if _, err := s.UpdateDepartment(ctx, code, programme.DepartmentChanges{PayerName: &name, PayerIBAN: &iban}, "test"); err != nil {
 		tb.Fatal(err)
 	}
-	if _, _, err := s.ConfirmPayingOffice(ctx, code, "test-finances"); err != nil {
+	if _, _, err := s.ConfirmSettings(ctx, code, "test-finances"); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -72,14 +72,23 @@ async function secondPerson() {
     for (const a of d.awaiting) {
       const li = el("li", { id: `attente-${d.code}-${a.subject.replace(":", "-")}` });
       const by = a.by_you ? "par vous" : `par ${a.asked_by}`;
-      if (a.subject === "paying_office") {
-        const iban = a.data.payer_iban || "";
-        li.append(el("strong", null, `Nouveau compte payeur pour ${d.name} (${d.code}) : `),
-          `${a.data.payer_name || d.payer_name || ""}, IBAN qui finit par ${iban.slice(-4)}. Demandé le ${dateTime(a.asked_at)} ${by}.`);
-        const why = el("input", { type: "text", maxlength: "200", "aria-label": `Motif du refus du compte payeur de ${d.code}` });
+      if (a.subject === "settings") {
+        // What was asked, in words: only the settings asked.
+        const asked = [];
+        if (a.data.payer_name || a.data.payer_iban) {
+          asked.push(`compte payeur ${a.data.payer_name || d.payer_name || ""}` +
+            (a.data.payer_iban ? `, IBAN qui finit par ${a.data.payer_iban.slice(-4)}` : ""));
+        }
+        if (a.data.commission_basis_points !== undefined) {
+          asked.push(`commission de ${(a.data.commission_basis_points / 100).toLocaleString("fr-FR")} %`);
+        }
+        if (a.data.close_four_eyes === false) asked.push("fin de la double validation des clôtures");
+        li.append(el("strong", null, `Réglages d’argent pour ${d.name} (${d.code}) : `),
+          `${asked.join(" ; ")}. Demandé le ${dateTime(a.asked_at)} ${by}.`);
+        const why = el("input", { type: "text", maxlength: "200", "aria-label": `Motif du refus des réglages de ${d.code}` });
         const decide = (action, body, done) => async () => {
           try {
-            await api("POST", `/api/v1/departments/${d.code}/paying-office/${action}`, body);
+            await api("POST", `/api/v1/departments/${d.code}/settings/${action}`, body);
             await secondPerson();
             say(done, box);
           } catch (e) {
@@ -88,10 +97,10 @@ async function secondPerson() {
         };
         if (!a.by_you) {
           li.append(" ", el("button", { type: "button", onclick: decide("confirmation", undefined,
-            `Le nouveau compte payeur de ${d.code} est confirmé : les prochains virements en partiront.`) }, "Confirmer"));
+            `Les réglages de ${d.code} sont confirmés : ils s’appliquent dès maintenant.`) }, "Confirmer"));
         }
         li.append(" ", why, " ", el("button", { type: "button", class: "secondary", onclick: async () => {
-          await decide("refusal", { reason: why.value }, `Le nouveau compte payeur de ${d.code} est refusé : le compte reste celui d’avant.`)();
+          await decide("refusal", { reason: why.value }, `Les réglages demandés pour ${d.code} sont refusés : rien ne change.`)();
         } }, a.by_you ? "Retirer ma demande" : "Refuser"));
       } else {
         li.append(el("strong", null, `${a.what} (${d.code}) : `), `demandée le ${dateTime(a.asked_at)} ${by}. `,
