@@ -15,6 +15,11 @@ const structureForm = document.getElementById("add-structure");
 
 let organisations = [];
 let current = null;
+// Each choice of organisation bumps shown; an answer for an earlier
+// choice that arrives late is dropped, or it would list the people of
+// an organisation no longer chosen (the page loads the first one while
+// the person is already picking another).
+let shown = 0;
 
 async function loadOrganisations(select) {
   organisations = (await api("GET", "/api/v1/organisations")).organisations;
@@ -35,9 +40,11 @@ async function loadOrganisations(select) {
 }
 
 async function showOrganisation() {
+  const mine = ++shown;
   current = organisations.find((o) => String(o.id) === choice.value) || organisations[0];
   roleSelect.replaceChildren(...current.roles.map((r) => el("option", { value: r.role }, r.label)));
   const list = await api("GET", `/api/v1/people?organisation=${current.id}`);
+  if (mine !== shown) return;
   showPeople(list.people);
   pending.replaceChildren(list.invitations.length === 0 ? el("p", null, "Aucune invitation en attente.") :
     el("ul", { class: "plain" }, list.invitations.map((i) => {
@@ -54,7 +61,7 @@ async function showOrganisation() {
       } }, "Annuler l’invitation"));
       return li;
     })));
-  await showStructures();
+  await showStructures(mine);
 }
 
 function showPeople(rows) {
@@ -116,11 +123,12 @@ function actions(p) {
   return cell;
 }
 
-async function showStructures() {
+async function showStructures(mine) {
   const department = current.kind === "department" && current.roles.some((r) => r.role === "department_manager");
   structures.hidden = !department;
   if (!department) return;
   const list = (await api("GET", `/api/v1/structures?department=${encodeURIComponent(current.department)}`)).structures;
+  if (mine !== shown) return;
   document.getElementById("structure-list").replaceChildren(list.length === 0 ?
     el("p", null, "Le département n’a pas encore de structure de distribution.") :
     table("Structures du département", [{ label: "Nom" }, { label: "Type" }, { label: "Commune" }],
