@@ -31,6 +31,7 @@ import (
 	"passnum"
 	"passnum/access"
 	"passnum/ledger"
+	"passnum/sso"
 	"passnum/voucher"
 )
 
@@ -79,6 +80,9 @@ const (
 // concurrent use.
 type Service struct {
 	DB *ledger.DB // and its clock
+	// SSO is the identity provider people may log in with (nil: none,
+	// only passwords).
+	SSO *sso.Provider
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify when the email is unknown

@@ -154,62 +154,72 @@ func (s *Service) Accept(ctx context.Context, token, password string) (Accepted,
 		pwHash, res.Created = hashPassword(pw), true
 	}
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		now := tx.Now()
-		used := tx.Model(&ledger.Invitation{}).Where("id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", inv.ID, now).
-			Update("accepted_at", now)
-		if used.Error != nil {
-			return used.Error
-		}
-		if used.RowsAffected != 1 {
-			if err := tx.Where("id = ?", inv.ID).Take(&inv).Error; err != nil {
-				return err
-			}
-			return invitationState(inv, now)
-		}
-		var org ledger.Organisation
-		if err := tx.Where("id = ?", inv.OrganisationID).Take(&org).Error; err != nil {
+		if err := useInvitation(tx, &inv, &res, pwHash); err != nil {
 			return err
-		}
-		dept := deref(org.DepartmentCode)
-		if res.Created {
-			a := ledger.Account{Email: inv.Email, PasswordHash: pwHash, CreatedAt: now}
-			if err := tx.Create(&a).Error; err != nil {
-				if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrDuplicate) {
-					return passnum.Conflict("Un compte vient d’être créé pour l’adresse %s : ouvrez le lien à nouveau et tapez son mot de passe.", inv.Email)
-				}
-				return err
-			}
-			res.Account = a.ID
-			err := tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Department: dept,
-				Actor: access.AccountActor(a.ID, org.ID), At: now, Data: ledger.AccountCreated{ID: a.ID, Invitation: inv.ID}})
-			if err != nil {
-				return err
-			}
 		}
 		if !res.Created {
 			// The right password: its failures are forgotten, as at login.
-			if err := tx.Where("email_sha256 = ?", throttleKey(inv.Email)).Delete(&ledger.LoginThrottle{}).Error; err != nil {
-				return err
-			}
+			return tx.Where("email_sha256 = ?", throttleKey(inv.Email)).Delete(&ledger.LoginThrottle{}).Error
 		}
-		actor := access.AccountActor(res.Account, org.ID)
-		if err := tx.Model(&ledger.Invitation{}).Where("id = ?", inv.ID).Update("account_id", res.Account).Error; err != nil {
-			return err
-		}
-		m := ledger.Membership{AccountID: res.Account, OrganisationID: org.ID, Role: inv.Role, CreatedAt: now, CreatedBy: inv.CreatedBy}
-		if err := tx.Create(&m).Error; err != nil {
-			if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrDuplicate) {
-				return passnum.Conflict("Votre compte a déjà le rôle %s dans cette organisation : connectez-vous.", access.RoleName(inv.Role))
-			}
-			return err
-		}
-		return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(res.Account), Department: dept,
-			Actor: actor, At: now, Data: ledger.MembershipAdded{Account: res.Account, Organisation: org.ID, Role: inv.Role, Invitation: inv.ID}})
+		return nil
 	})
 	if err != nil {
 		return Accepted{}, err
 	}
 	return res, nil
+}
+
+// useInvitation uses the invitation, once, for res.Account, or for a new
+// account with password hash pwHash when res.Created (with no password:
+// an account made through single sign-on), and gives the role. Accepting
+// with a password and through single sign-on both end here, so that the
+// invitation is used the same way whichever the person chose.
+func useInvitation(tx *ledger.Tx, inv *ledger.Invitation, res *Accepted, pwHash string) error {
+	now := tx.Now()
+	used := tx.Model(&ledger.Invitation{}).Where("id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", inv.ID, now).
+		Update("accepted_at", now)
+	if used.Error != nil {
+		return used.Error
+	}
+	if used.RowsAffected != 1 {
+		if err := tx.Where("id = ?", inv.ID).Take(inv).Error; err != nil {
+			return err
+		}
+		return invitationState(*inv, now)
+	}
+	var org ledger.Organisation
+	if err := tx.Where("id = ?", inv.OrganisationID).Take(&org).Error; err != nil {
+		return err
+	}
+	dept := deref(org.DepartmentCode)
+	if res.Created {
+		a := ledger.Account{Email: inv.Email, PasswordHash: pwHash, CreatedAt: now}
+		if err := tx.Create(&a).Error; err != nil {
+			if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrDuplicate) {
+				return passnum.Conflict("Un compte vient d’être créé pour l’adresse %s : ouvrez le lien à nouveau et tapez son mot de passe.", inv.Email)
+			}
+			return err
+		}
+		res.Account = a.ID
+		err := tx.Append(ledger.Record{Entity: "account", EntityID: itoa(a.ID), Department: dept,
+			Actor: access.AccountActor(a.ID, org.ID), At: now, Data: ledger.AccountCreated{ID: a.ID, Invitation: inv.ID}})
+		if err != nil {
+			return err
+		}
+	}
+	actor := access.AccountActor(res.Account, org.ID)
+	if err := tx.Model(&ledger.Invitation{}).Where("id = ?", inv.ID).Update("account_id", res.Account).Error; err != nil {
+		return err
+	}
+	m := ledger.Membership{AccountID: res.Account, OrganisationID: org.ID, Role: inv.Role, CreatedAt: now, CreatedBy: inv.CreatedBy}
+	if err := tx.Create(&m).Error; err != nil {
+		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrDuplicate) {
+			return passnum.Conflict("Votre compte a déjà le rôle %s dans cette organisation : connectez-vous.", access.RoleName(inv.Role))
+		}
+		return err
+	}
+	return tx.Append(ledger.Record{Entity: "account", EntityID: itoa(res.Account), Department: dept,
+		Actor: actor, At: now, Data: ledger.MembershipAdded{Account: res.Account, Organisation: org.ID, Role: inv.Role, Invitation: inv.ID}})
 }
 
 func invitationInvalid() *passnum.Error {

@@ -113,7 +113,6 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 		addr = address // counted like any unknown address
 	}
 	key := throttleKey(addr)
-	now := s.DB.Now()
 	if err := s.lockedOut(ctx, key); err != nil {
 		return Login{}, err
 	}
@@ -121,8 +120,10 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	if err := s.DB.Read(ctx).Where("email = ?", addr).Limit(1).Find(&as).Error; err != nil {
 		return Login{}, err
 	}
+	// An account made through single sign-on has no password: it is
+	// checked against the dummy too, so that its answer takes as long.
 	phc := s.dummyHash()
-	if len(as) == 1 {
+	if len(as) == 1 && as[0].PasswordHash != "" {
 		phc = as[0].PasswordHash
 	}
 	ok, rehash := verifyPassword(phc, password)
@@ -133,21 +134,47 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 	if a.DisabledAt != nil {
 		return Login{}, accountDisabled()
 	}
-	members, err := s.members(s.DB.Read(ctx), a.ID)
+	step, err := s.secondFactor(ctx, a, key, totp)
 	if err != nil {
 		return Login{}, err
 	}
-	var step *int64
-	switch {
-	case a.TOTPConfirmedAt != nil && totp == "":
-		return Login{}, passnum.Errorf(passnum.KindUnauthorized, ETOTPRequired,
-			"Tapez le code à 6 chiffres que montre votre application d’authentification.").On("totp")
-	case a.TOTPConfirmedAt != nil:
-		st, ok := totpMatch(a.TOTPSecret, totp, now, a.TOTPLastStep)
-		if !ok {
-			return Login{}, s.fail(ctx, key, totpInvalid())
+	return s.logIn(ctx, a, step, func(tx *ledger.Tx) error {
+		if rehash {
+			if err := tx.Model(&ledger.Account{}).Where("id = ?", a.ID).Update("password_hash", hashPassword(password)).Error; err != nil {
+				return err
+			}
 		}
-		step = &st
+		return tx.Where("email_sha256 = ?", key).Delete(&ledger.LoginThrottle{}).Error
+	})
+}
+
+// secondFactor checks the code of an account whose second factor is
+// confirmed, and returns the time step to record (nil for an account
+// without one). A wrong code counts against the address's lockout (key),
+// whichever way the person proved the first factor.
+func (s *Service) secondFactor(ctx context.Context, a ledger.Account, key []byte, totp string) (*int64, error) {
+	switch {
+	case a.TOTPConfirmedAt == nil:
+		return nil, nil
+	case totp == "":
+		return nil, passnum.Errorf(passnum.KindUnauthorized, ETOTPRequired,
+			"Tapez le code à 6 chiffres que montre votre application d’authentification.").On("totp")
+	}
+	st, ok := totpMatch(a.TOTPSecret, totp, s.DB.Now(), a.TOTPLastStep)
+	if !ok {
+		return nil, s.fail(ctx, key, totpInvalid())
+	}
+	return &st, nil
+}
+
+// logIn ends a login whose factors were checked: it records the code's
+// step (step, when there is one) and runs done in the same transaction,
+// then returns the account with its roles, or only the second factor to
+// enrol.
+func (s *Service) logIn(ctx context.Context, a ledger.Account, step *int64, done func(tx *ledger.Tx) error) (Login, error) {
+	members, err := s.members(s.DB.Read(ctx), a.ID)
+	if err != nil {
+		return Login{}, err
 	}
 	err = s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		if step != nil {
@@ -162,12 +189,7 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 				return totpInvalid()
 			}
 		}
-		if rehash {
-			if err := tx.Model(&ledger.Account{}).Where("id = ?", a.ID).Update("password_hash", hashPassword(password)).Error; err != nil {
-				return err
-			}
-		}
-		return tx.Where("email_sha256 = ?", key).Delete(&ledger.LoginThrottle{}).Error
+		return done(tx)
 	})
 	if err != nil {
 		return Login{}, err

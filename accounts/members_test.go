@@ -209,8 +209,9 @@ func TestAuditorBodies(t *testing.T) {
 	})
 }
 
-// TestAuditCatchesPeopleBehindTheLedger: a role given, an account
-// re-enabled or an organisation renamed in the tables, without its event,
+// TestAuditCatchesPeopleBehindTheLedger: a role given, an identity bound,
+// an account re-enabled or an organisation renamed in the tables, without
+// its event,
 // fails the audit and is named.
 func TestAuditCatchesPeopleBehindTheLedger(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
@@ -231,6 +232,9 @@ func TestAuditCatchesPeopleBehindTheLedger(t *testing.T) {
 			{"Role", "INSERT INTO memberships (account_id, organisation_id, role, created_at, created_by) SELECT " + itoa(agent.Account) + ", " + itoa(f.manager.Organisation) + ", 'department_finance', created_at, 'x' FROM accounts WHERE id = 1",
 				"DELETE FROM memberships WHERE role = 'department_finance'",
 				"membership " + itoa(agent.Account) + "/" + itoa(f.manager.Organisation) + "/department_finance: exists but no event gave it"},
+			{"Identity", "INSERT INTO account_identities (issuer, subject, account_id, created_at) SELECT 'https://idp.example.fr', 'intrus', " + itoa(agent.Account) + ", created_at FROM accounts WHERE id = 1",
+				"DELETE FROM account_identities",
+				"account_identity " + itoa(agent.Account) + "/https://idp.example.fr: exists but no event bound it"},
 			{"Enabled", "UPDATE accounts SET disabled_at = NULL WHERE id = " + itoa(agent.Account),
 				"UPDATE accounts SET disabled_at = created_at WHERE id = " + itoa(agent.Account),
 				"account " + itoa(agent.Account) + ": disabled is false but the ledger says true"},

@@ -147,6 +147,9 @@ type pageData struct {
 	// the home page; VenuesURL is set when it is a web address to link.
 	VenuesInfo string
 	VenuesURL  string
+	// SSO names the identity provider people may log in with ("" when
+	// none is configured), on the login and invitation pages.
+	SSO string
 }
 
 // pageSet is the parsed templates and the assets.
@@ -232,12 +235,14 @@ func (s *server) pageRoutes(e *echo.Echo) {
 	r.Add(http.MethodPost, "/invitation", s.acceptInvitation)
 	r.Add(http.MethodPost, "/password-reset", s.requestReset)
 	r.Add(http.MethodPost, "/password-reset/new", s.resetPassword)
+	r.Add(http.MethodPost, "/session/sso", s.startSSO)
 
 	r.Add(http.MethodGet, "/", s.rootPage(ps))
 	r.Add(http.MethodGet, "/connexion", s.loginPage(ps))
+	r.Add(http.MethodGet, SSOReturnPath, s.ssoReturnPage(ps))
 	r.Add(http.MethodGet, accountPath, s.accountPage(ps))
 	for _, p := range publicPages() {
-		r.Add(http.MethodGet, p.path, ps.publicPage(p))
+		r.Add(http.MethodGet, p.path, s.publicPage(ps, p))
 	}
 	r.Add(http.MethodGet, "/departement", redirectTo("/departement/"))
 	r.Add(http.MethodGet, "/auditeur", redirectTo("/auditeur/"))
@@ -287,9 +292,9 @@ func publicPages() []sitePage {
 	}
 }
 
-func (ps *pageSet) publicPage(p sitePage) echo.HandlerFunc {
+func (s *server) publicPage(ps *pageSet, p sitePage) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script)})
+		return ps.render(c, p.file, pageData{Title: p.title, Script: ps.assets.URL("/pages/" + p.script), SSO: s.Accounts.SSOName()})
 	}
 }
 
@@ -343,7 +348,17 @@ func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 		if !noSession(err) {
 			return err
 		}
-		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: ps.assets.URL("/pages/login.js")})
+		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: ps.assets.URL("/pages/login.js"), SSO: s.Accounts.SSOName()})
+	}
+}
+
+// ssoReturnPage is where the identity provider sends the person back: the
+// login page, whose script passes the return to POST /session. It opens
+// even with a session, since accepting an invitation may be the reason
+// of the trip.
+func (s *server) ssoReturnPage(ps *pageSet) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: ps.assets.URL("/pages/login.js"), SSO: s.Accounts.SSOName()})
 	}
 }
 

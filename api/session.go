@@ -33,8 +33,7 @@ const (
 	// refuses it unless it was set over HTTPS for this host and path /,
 	// so a sibling subdomain cannot plant one. Over plain HTTP (a
 	// developer's own machine) the prefix is not allowed.
-	secureSessionCookie = "__Host-passnum_session"
-	plainSessionCookie  = "passnum_session"
+	sessionCookie = "passnum_session"
 
 	csrfHeader = "X-CSRF-Token"
 )
@@ -51,12 +50,16 @@ func secureRequest(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 
-func sessionCookieName(r *http.Request) string {
+// cookieName is the name of one of passnum's cookies for this request's
+// scheme: __Host- prefixed over HTTPS.
+func cookieName(r *http.Request, name string) string {
 	if secureRequest(r) {
-		return secureSessionCookie
+		return "__Host-" + name
 	}
-	return plainSessionCookie
+	return name
 }
+
+func sessionCookieName(r *http.Request) string { return cookieName(r, sessionCookie) }
 
 // sessionSecret reads the cookie of this request's scheme, "" if none.
 func sessionSecret(r *http.Request) string {
@@ -174,6 +177,9 @@ type loginRequest struct {
 	Password     string  `json:"password"`
 	TOTP         string  `json:"totp"`
 	Organisation int64   `json:"organisation"`
+	// SSO present: a login through the identity provider (sso.go), with
+	// the provider's return, then the code if asked for.
+	SSO *ssoReturn `json:"sso"`
 }
 
 // sessionInfo is what the pages learn about their session.
@@ -258,7 +264,11 @@ func (s *server) login(c echo.Context) error {
 		}
 		ses = keySession(ks)
 	} else {
-		as, err := s.accountLogin(c, req)
+		login := s.accountLogin
+		if req.SSO != nil {
+			login = s.ssoLogin
+		}
+		as, err := login(c, req)
 		if err != nil {
 			return err
 		}

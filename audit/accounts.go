@@ -15,6 +15,15 @@ type people struct {
 	orgs     map[int64]*orgState
 	accounts map[int64]*accountState
 	roles    map[roleKey]string // -> the event that gave it
+	// identities are the single sign-on identities bound, by account and
+	// provider: a row behind the ledger's back would be a way into an
+	// account.
+	identities map[identityKey]string
+}
+
+type identityKey struct {
+	account int64
+	issuer  string
 }
 
 type orgState struct {
@@ -33,7 +42,8 @@ type roleKey struct {
 }
 
 func newPeople() *people {
-	return &people{orgs: map[int64]*orgState{}, accounts: map[int64]*accountState{}, roles: map[roleKey]string{}}
+	return &people{orgs: map[int64]*orgState{}, accounts: map[int64]*accountState{}, roles: map[roleKey]string{},
+		identities: map[identityKey]string{}}
 }
 
 // applyPeople applies the events of accounts; handled is false for any
@@ -82,6 +92,15 @@ func (s *state) applyPeople(ev *ledger.Event, ref string, bad func(string) error
 			return true, bad(fmt.Sprintf("disables account %d, which no earlier event created", d.Account))
 		}
 		a.disabled, a.event = true, ref
+	case ledger.EventIdentityLinked:
+		var l ledger.IdentityLinked
+		if err := decode(&l); err != nil {
+			return true, err
+		}
+		if p.accounts[l.Account] == nil {
+			return true, bad(fmt.Sprintf("binds an identity to account %d, which no earlier event created", l.Account))
+		}
+		p.identities[identityKey{l.Account, l.Issuer}] = ref
 	case ledger.EventAccountInvited, ledger.EventInvitationCancelled, ledger.EventPasswordResetRequested, ledger.EventPasswordReset, ledger.EventTOTPEnabled:
 		// No state the audit compares: links and second factors are
 		// there for auditors to read.
@@ -139,6 +158,18 @@ func (s *state) comparePeople(ctx context.Context, db *ledger.DB) error {
 	}
 	if len(ms) != len(p.roles) {
 		return &StateError{Entity: "membership", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(ms), len(p.roles))}
+	}
+	var ids []ledger.AccountIdentity
+	if err := db.Read(ctx).Find(&ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, ok := p.identities[identityKey{id.AccountID, id.Issuer}]; !ok {
+			return &StateError{Entity: "account_identity", ID: fmt.Sprintf("%d/%s", id.AccountID, id.Issuer), Problem: "exists but no event bound it"}
+		}
+	}
+	if len(ids) != len(p.identities) {
+		return &StateError{Entity: "account_identity", ID: "*", Problem: fmt.Sprintf("%d in the table, %d in the ledger: some were deleted", len(ids), len(p.identities))}
 	}
 	return nil
 }

@@ -102,3 +102,35 @@ type PasswordReset struct {
 }
 
 func (PasswordReset) TableName() string { return "password_resets" }
+
+// AccountIdentity binds an identity at a single sign-on provider (its
+// issuer and subject) to the account an invitation accepted through the
+// provider named (accounts/sso.go).
+type AccountIdentity struct {
+	Issuer    string    `gorm:"primaryKey"`
+	Subject   string    `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (AccountIdentity) TableName() string { return "account_identities" }
+
+// SSOLogin is a login on its way through the provider, keyed by the
+// SHA-256 of its browser cookie's secret.
+type SSOLogin struct {
+	SecretSHA256 []byte `gorm:"column:secret_sha256;primaryKey"`
+	State        string `gorm:"not null"`
+	Nonce        string `gorm:"not null"`
+	Verifier     string `gorm:"not null"`
+	InvitationID *int64
+	// ClaimedAt is set by the one request that takes the provider's answer
+	// to the provider.
+	ClaimedAt *time.Time
+	// AccountID is set once the provider proved an identity of this
+	// account and its second factor is still to type.
+	AccountID *int64
+	CreatedAt time.Time `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null"`
+}
+
+func (SSOLogin) TableName() string { return "sso_logins" }

@@ -412,6 +412,7 @@ const (
 	EventPasswordResetRequested = "account.password_reset_requested"
 	EventPasswordReset          = "account.password_reset"
 	EventTOTPEnabled            = "account.totp_enabled"
+	EventIdentityLinked         = "account.identity_linked"
 )
 
 func (OrganisationAdded) EventType() string      { return EventOrganisationAdded }
@@ -424,6 +425,7 @@ func (AccountDisabled) EventType() string        { return EventAccountDisabled }
 func (PasswordResetRequested) EventType() string { return EventPasswordResetRequested }
 func (PasswordWasReset) EventType() string       { return EventPasswordReset }
 func (TOTPEnabled) EventType() string            { return EventTOTPEnabled }
+func (IdentityLinked) EventType() string         { return EventIdentityLinked }
 
 // OrganisationAdded records an organisation: a structure or an auditors'
 // body with its name, or the row that stands for a département, a venue
@@ -451,6 +453,15 @@ type AccountInvited struct {
 // InvitationCancelled records an invitation cancelled before it was used.
 type InvitationCancelled struct {
 	ID int64 `json:"id"`
+}
+
+// IdentityLinked records an identity at a single sign-on provider bound to
+// an account, by the invitation accepted through it: the provider's issuer,
+// never the subject (the provider's name for the person).
+type IdentityLinked struct {
+	Account    int64  `json:"account"`
+	Issuer     string `json:"issuer"`
+	Invitation int64  `json:"invitation"`
 }
 
 // AccountCreated records an account made by accepting an invitation.

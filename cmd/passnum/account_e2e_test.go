@@ -17,6 +17,23 @@ import (
 	"passnum/mail/mailtest"
 )
 
+// peopleServer starts `passnum serve` for the Yvelines (78), with its
+// emails going to a real SMTP server on loopback, and more settings in
+// extra; it returns the server, the environment of its commands and its
+// address.
+func peopleServer(t *testing.T, extra ...string) (*mailtest.Server, []string, string) {
+	smtp := mailtest.Start(t, mailtest.Options{})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, smtp.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append([]string{"PASSNUM_DATA_DIR=" + t.TempDir(), "SSL_CERT_FILE=" + ca, "PASSNUM_SMTP_URL=smtp://" + smtp.Addr(),
+		"PASSNUM_MAIL_FROM=Pass numérique 78 <ne-pas-repondre@yvelines.fr>"}, extra...)
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	return smtp, env, startServer(t, env)
+}
+
 // TestAccountPages drives a person's way in, in headless Chromium against
 // the real `passnum serve` sending its emails to a real SMTP server on
 // loopback: a département manager invited by `passnum user invite`
@@ -26,16 +43,7 @@ import (
 // back in with the code; forgets the password, gets the link by email,
 // sets a new one, which ends the old session. Each page passes axe-core.
 func TestAccountPages(t *testing.T) {
-	smtp := mailtest.Start(t, mailtest.Options{})
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, smtp.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir(), "SSL_CERT_FILE=" + ca, "PASSNUM_SMTP_URL=smtp://" + smtp.Addr(),
-		"PASSNUM_MAIL_FROM=Pass numérique 78 <ne-pas-repondre@yvelines.fr>"}
-	mustRun(t, env, "init")
-	mustRun(t, env, "department", "add", "78", "Yvelines")
-	base := startServer(t, env)
+	smtp, env, base := peopleServer(t)
 	const email = "responsable@yvelines.fr"
 	if out := mustRun(t, env, "user", "invite", email, "--role", "department_manager", "--department", "78", "--public-url", base); !strings.Contains(out, "emailed to "+email) {
 		t.Fatalf("invite: %q", out)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,10 +16,36 @@ import (
 	"passnum/api"
 	"passnum/ledger"
 	"passnum/notices"
+	"passnum/sso"
 )
 
 func (a *app) accounts(db *ledger.DB) *accounts.Service {
 	return &accounts.Service{DB: db}
+}
+
+// oidcOptions name the identity provider people may log in with.
+type oidcOptions struct {
+	issuer, name, clientID string
+}
+
+func (o *oidcOptions) bind(fs *pflag.FlagSet) {
+	optOIDCIssuer.bind(fs, &o.issuer)
+	optOIDCName.bind(fs, &o.name)
+	optOIDCClientID.bind(fs, &o.clientID)
+}
+
+// singleSignOn is the provider the options name (nil without an issuer);
+// the provider sends people back to public's /connexion/sso.
+func (a *app) singleSignOn(o oidcOptions, public string, log *slog.Logger) (*sso.Provider, error) {
+	if o.issuer == "" {
+		return nil, nil
+	}
+	p, err := sso.New(sso.Config{Name: o.name, Issuer: o.issuer, ClientID: o.clientID, ClientSecret: a.cfg.OIDCClientSecret,
+		RedirectURL: strings.TrimSuffix(public, "/") + api.SSOReturnPath, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: set --oidc-name, --oidc-client-id and PASSNUM_OIDC_CLIENT_SECRET with --oidc-issuer", err)
+	}
+	return p, nil
 }
 
 // orgFlags name one organisation on the command line.

@@ -21,6 +21,7 @@ import (
 
 	"passnum/api"
 	"passnum/mail"
+	"passnum/sso"
 )
 
 // option is one row of the configuration table: an environment variable
@@ -88,6 +89,14 @@ var (
 		usage: "how long sending one email may take, from connecting to the server's acceptance"}
 	optPublicURL = &option{env: "PASSNUM_PUBLIC_URL", flag: "public-url", def: "", check: publicURL,
 		usage: "the address people reach passnum at (https://passnum.yvelines.fr), which the links sent by email start with; empty: the address serve listens on"}
+	optOIDCIssuer = &option{env: "PASSNUM_OIDC_ISSUER", flag: "oidc-issuer", def: "", check: oidcIssuer,
+		usage: "the OpenID Connect provider people may log in with (ProConnect, a département's own), as its issuer URL: https://auth.example.fr; its redirect URL to register is the public URL followed by /connexion/sso. Empty: passwords only"}
+	optOIDCName = &option{env: "PASSNUM_OIDC_NAME", flag: "oidc-name", def: "",
+		usage: "the provider's name as people know it, on the buttons (\"ProConnect\"); needed with --oidc-issuer"}
+	optOIDCClientID = &option{env: "PASSNUM_OIDC_CLIENT_ID", flag: "oidc-client-id", def: "",
+		usage: "passnum's client id at the provider; needed with --oidc-issuer"}
+	optOIDCClientSecret = &option{env: "PASSNUM_OIDC_CLIENT_SECRET", secret: true, def: "",
+		usage: "passnum's client secret at the provider; needed with --oidc-issuer"}
 	optVenuesInfo = &option{env: "PASSNUM_VENUES_INFO", flag: "venues-info", def: "", check: fitsCover,
 		usage: "where beneficiaries find labelled venues (a URL, an address or a phone number), printed on the chéquiers' covers by print, reprint and the API"}
 )
@@ -97,7 +106,8 @@ var (
 var options = []*option{optDataDir, optDatabaseURL, optSigningKey, optVerificationSecret,
 	optListen, optTLSCert, optTLSKey, optRedirectListen, optMetricsListen, optReversalWindow, optSealEvery, optCheckpointEvery, optKeyCache, optTrustedProxies,
 	optVenueBasketBurst, optVenueBasketEvery, optShutdownTimeout, optVenuesInfo,
-	optSMTPURL, optSMTPPassword, optMailFrom, optSMTPTimeout, optPublicURL}
+	optSMTPURL, optSMTPPassword, optMailFrom, optSMTPTimeout, optPublicURL,
+	optOIDCIssuer, optOIDCName, optOIDCClientID, optOIDCClientSecret}
 
 func someFolder(v any) error {
 	if v.(string) == "" {
@@ -168,6 +178,13 @@ func publicURL(v any) error {
 		return fmt.Errorf("%q is not the address of a web server: give it as https://passnum.example.fr", s)
 	}
 	return nil
+}
+
+func oidcIssuer(v any) error {
+	if v.(string) == "" {
+		return nil
+	}
+	return sso.CheckURL(v.(string))
 }
 
 // fitsCover is printing's limit, checked at start rather than when the
@@ -246,6 +263,7 @@ type config struct {
 	SigningKey         string
 	VerificationSecret string
 	SMTPPassword       string
+	OIDCClientSecret   string
 	// from says where the value of each option bound on the command came
 	// from, for 'passnum config'.
 	from map[*option]source
@@ -264,7 +282,7 @@ func (c *config) resolve(fs *pflag.FlagSet) error {
 	for _, s := range []struct {
 		o *option
 		p *string
-	}{{optSigningKey, &c.SigningKey}, {optVerificationSecret, &c.VerificationSecret}, {optSMTPPassword, &c.SMTPPassword}} {
+	}{{optSigningKey, &c.SigningKey}, {optVerificationSecret, &c.VerificationSecret}, {optSMTPPassword, &c.SMTPPassword}, {optOIDCClientSecret, &c.OIDCClientSecret}} {
 		v, ok := os.LookupEnv(s.o.env)
 		*s.p, c.from[s.o] = v, fromDefault
 		if ok {
@@ -396,6 +414,7 @@ func optionUsers(root *cobra.Command) map[*option][]string {
 	}
 	walk(root)
 	users[optSMTPPassword] = users[optSMTPURL] // the password goes with the URL
+	users[optOIDCClientSecret] = users[optOIDCIssuer]
 	return users
 }
 

@@ -40,6 +40,7 @@ type serveOptions struct {
 	venuesInfo      string
 	publicURL       string
 	mail            mailOptions
+	oidc            oidcOptions
 	trustedProxies  []string
 	basketBurst     int
 	basketEvery     time.Duration
@@ -62,6 +63,7 @@ func (o *serveOptions) bind(fs *pflag.FlagSet) {
 	optVenuesInfo.bind(fs, &o.venuesInfo)
 	optPublicURL.bind(fs, &o.publicURL)
 	o.mail.bind(fs)
+	o.oidc.bind(fs)
 	optTrustedProxies.bind(fs, &o.trustedProxies)
 	optVenueBasketBurst.bind(fs, &o.basketBurst)
 	optVenueBasketEvery.bind(fs, &o.basketEvery)
@@ -164,6 +166,10 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 	if public == "" {
 		public = url
 	}
+	people := a.accounts(db)
+	if people.SSO, err = a.singleSignOn(o.oidc, public, log); err != nil {
+		return err
+	}
 	handler := api.New(api.Services{
 		DB:         db,
 		Keys:       keys,
@@ -173,9 +179,9 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(url string))
 		Programme:  a.programme(db),
 		Settlement: a.settlement(db),
 		Figures:    &figures.Service{DB: db},
-		Accounts:   a.accounts(db),
+		Accounts:   people,
 		Mail:       sender,
-		Notices:    &notices.Service{DB: db, Accounts: a.accounts(db), Mail: sender},
+		Notices:    &notices.Service{DB: db, Accounts: people, Mail: sender},
 	}, api.Config{Logger: log, VenuesInfo: o.venuesInfo, TrustedProxies: proxies, RateLimits: &limits, Metrics: watch, PublicURL: public})
 	if cert != nil {
 		handler = withHSTS(handler)

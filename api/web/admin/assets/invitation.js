@@ -7,6 +7,15 @@ const token = location.hash.slice(1);
 history.replaceState(null, "", location.pathname);
 document.getElementById("password").focus();
 
+// Through the identity provider: the login page takes over on the way back.
+const ssoForm = document.getElementById("accept-sso");
+if (ssoForm) {
+  submit(ssoForm, async () => {
+    const { url } = await api("POST", "/session/sso", { invitation: token });
+    location.assign(url);
+  });
+}
+
 submit(form, async (data) => {
   const password = String(data.get("password") || "");
   const done = await api("POST", "/invitation", { token, password });
