@@ -150,8 +150,9 @@ func (s *Service) Login(ctx context.Context, address, password, totp string) (Lo
 
 // secondFactor checks the code of an account whose second factor is
 // confirmed, and returns the time step to record (nil for an account
-// without one). A wrong code counts against the address's lockout (key),
-// whichever way the person proved the first factor.
+// without one). Each code counts against the address's lockout (key),
+// whichever way the person proved the first factor; the caller's success
+// deletes the count.
 func (s *Service) secondFactor(ctx context.Context, a ledger.Account, key []byte, totp string) (*int64, error) {
 	switch {
 	case a.TOTPConfirmedAt == nil:
@@ -160,9 +161,16 @@ func (s *Service) secondFactor(ctx context.Context, a ledger.Account, key []byte
 		return nil, passnum.Errorf(passnum.KindUnauthorized, ETOTPRequired,
 			"Tapez le code à 6 chiffres que montre votre application d’authentification.").On("totp")
 	}
+	lock, err := s.attempt(ctx, key)
+	if err != nil {
+		return nil, err
+	}
 	st, ok := totpMatch(a.TOTPSecret, totp, s.DB.Now(), a.TOTPLastStep)
-	if !ok {
-		return nil, s.fail(ctx, key, totpInvalid())
+	switch {
+	case !ok && lock > 0:
+		return nil, locked(totpInvalid().Message+" Trop d’essais", lock)
+	case !ok:
+		return nil, totpInvalid()
 	}
 	return &st, nil
 }
@@ -222,30 +230,7 @@ func (s *Service) lockedOut(ctx context.Context, key []byte) error {
 // fail counts a failed login for the address and returns refusal, or the
 // lockout it starts.
 func (s *Service) fail(ctx context.Context, key []byte, refusal *passnum.Error) error {
-	var lock time.Duration
-	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
-		now := tx.Now()
-		if err := tx.Where("last_failure_at < ? AND (locked_until IS NULL OR locked_until < ?)", now.Add(-failureMemory), now).
-			Delete(&ledger.LoginThrottle{}).Error; err != nil {
-			return err
-		}
-		// The upsert holds the row until commit: concurrent failures count
-		// one after the other.
-		row := ledger.LoginThrottle{EmailSHA256: key, Failures: 1, LastFailureAt: now}
-		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email_sha256"}}, DoUpdates: clause.Assignments(map[string]any{
-			"failures": gorm.Expr("login_throttles.failures + 1"), "last_failure_at": now})}).Create(&row).Error
-		if err != nil {
-			return err
-		}
-		if err := tx.Where("email_sha256 = ?", key).Take(&row).Error; err != nil {
-			return err
-		}
-		n := row.Failures
-		if lock = lockFor(n); lock > 0 {
-			return tx.Model(&ledger.LoginThrottle{}).Where("email_sha256 = ?", key).Update("locked_until", now.Add(lock)).Error
-		}
-		return nil
-	})
+	lock, err := s.attempt(ctx, key)
 	switch {
 	case err != nil:
 		return err
@@ -253,6 +238,50 @@ func (s *Service) fail(ctx context.Context, key []byte, refusal *passnum.Error) 
 		return locked(refusal.Message+" Trop d’essais", lock)
 	}
 	return refusal
+}
+
+// attempt counts one try for the address and returns the lock it starts
+// (0: none); while the address is locked it counts nothing and returns the
+// lockout error. The second factor's code is counted before it is judged:
+// codes sent at once are then counted one after the other, each seeing the
+// ones before, so that no more than the free tries are judged before the
+// lock holds (a guess costs no Argon2id there to slow a burst down). A
+// success deletes the row, with the count.
+func (s *Service) attempt(ctx context.Context, key []byte) (time.Duration, error) {
+	var lock time.Duration
+	var refused error
+	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
+		now := tx.Now()
+		if err := tx.Where("last_failure_at < ? AND (locked_until IS NULL OR locked_until < ?)", now.Add(-failureMemory), now).
+			Delete(&ledger.LoginThrottle{}).Error; err != nil {
+			return err
+		}
+		// The upsert holds the row until commit: concurrent tries count
+		// one after the other; during a lock it changes nothing.
+		row := ledger.LoginThrottle{EmailSHA256: key, Failures: 1, LastFailureAt: now}
+		r := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email_sha256"}},
+			DoUpdates: clause.Assignments(map[string]any{"failures": gorm.Expr("login_throttles.failures + 1"), "last_failure_at": now}),
+			Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "login_throttles.locked_until IS NULL OR login_throttles.locked_until <= ?", Vars: []any{now}}}},
+		}).Create(&row)
+		if r.Error != nil {
+			return r.Error
+		}
+		if err := tx.Where("email_sha256 = ?", key).Take(&row).Error; err != nil {
+			return err
+		}
+		if r.RowsAffected == 0 {
+			refused = locked("Trop d’essais pour cette adresse", row.LockedUntil.Sub(now))
+			return nil
+		}
+		if lock = lockFor(row.Failures); lock > 0 {
+			return tx.Model(&ledger.LoginThrottle{}).Where("email_sha256 = ?", key).Update("locked_until", now.Add(lock)).Error
+		}
+		return nil
+	})
+	if err == nil {
+		err = refused
+	}
+	return lock, err
 }
 
 // locked is the lockout error, saying how long to wait in whole minutes,

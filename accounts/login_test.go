@@ -3,6 +3,8 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,13 +251,56 @@ func TestTOTPReplayConcurrently(t *testing.T) {
 			switch passnum.ErrorCode(err) {
 			case "":
 				in++
-			case accounts.ETOTPInvalid:
+			case accounts.ETOTPInvalid, accounts.ELoginLocked:
+				// Each code is counted before it is judged: past the
+				// free tries, the burst meets the lock.
 			default:
 				t.Errorf("login: %v", err)
 			}
 		}
 		if in != 1 {
 			t.Fatalf("%d logins passed with one code", in)
+		}
+	})
+}
+
+// TestTOTPGuessesAtOnce: a burst of wrong codes sent at once, by someone
+// who has the password (or the provider's login), gets no more codes
+// judged than the free tries before the address locks; the holder's right
+// code, once the lock is over, lets them in.
+func TestTOTPGuessesAtOnce(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		secret := f.enrol(t, f.manager.Account)
+		const n = 40
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, errs[i] = f.s.Login(ctx, "responsable@yvelines.fr", accountstest.Password, fmt.Sprintf("%06d", 100000+i))
+			})
+		}
+		wg.Wait()
+		judged := 0
+		for _, err := range errs {
+			switch passnum.ErrorCode(err) {
+			case accounts.ETOTPInvalid:
+				judged++
+			case accounts.ELoginLocked:
+				if strings.Contains(err.Error(), "Ce code ne convient pas") {
+					judged++ // the one that started the lock
+				}
+			default:
+				t.Errorf("a guess: %v", err)
+			}
+		}
+		if judged > 5 {
+			t.Errorf("%d codes judged before the lock, want at most 5", judged)
+		}
+		f.Clock.T = f.Clock.T.Add(16 * time.Minute)
+		if _, err := f.s.Login(ctx, "responsable@yvelines.fr", accountstest.Password, accountstest.TOTP(secret, f.Clock.T)); err != nil {
+			t.Fatalf("the holder after the lock: %v", err)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"time"
 
@@ -28,6 +29,10 @@ import (
 // EIdentityUnknown: the provider proved an identity that no invitation
 // bound to an account.
 const EIdentityUnknown = "identity_unknown"
+
+// ESSOInProgress: another request (a double tap) is taking the same
+// login's answer to the provider; this one waits for nothing.
+const ESSOInProgress = "request_in_progress"
 
 // SSOLoginLifetime is how long a login may take at the provider: time to
 // type a password there, not to leave the page for the day.
@@ -99,7 +104,8 @@ func ssoKey(secret string) []byte {
 }
 
 // SSOLogin ends a login through the provider, for the browser holding the
-// cookie's secret. The first call brings the provider's return (ret): the
+// cookie's secret; session is the account of that browser's open session
+// (0: none), which accepting an invitation for an existing account needs. The first call brings the provider's return (ret): the
 // flow is used once, the identity proved and tied to its account (or, for
 // an invitation, the invitation accepted with it). When the account has a
 // second factor, the call answers totp_required and the next ones bring
@@ -107,9 +113,10 @@ func ssoKey(secret string) []byte {
 // or the ten minutes are over. Errors: sso_failed (expired, already used,
 // or the provider's answer proves nothing), identity_unknown,
 // sso_unavailable, account_disabled, totp_required, totp_invalid,
-// login_locked; for an invitation, its link_* errors, invalid (the
-// provider's address is not the invitation's) and conflict.
-func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, totp string) (Login, error) {
+// login_locked, request_in_progress; for an invitation, its link_* errors,
+// invalid (the provider's address is not the invitation's, or the account
+// exists and is not the one logged in) and conflict.
+func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, totp string, session int64) (Login, error) {
 	if s.SSO == nil {
 		return Login{}, ssoNotConfigured()
 	}
@@ -123,6 +130,12 @@ func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, t
 	}
 	row := rows[0]
 	if row.AccountID == nil {
+		// A return for another login (another tab's, or planted by a
+		// link) leaves this one alone.
+		if subtle.ConstantTimeCompare([]byte(ret.State), []byte(row.State)) != 1 {
+			return Login{}, passnum.Errorf(passnum.KindUnauthorized, sso.EFailed,
+				"Cette réponse du fournisseur d’identité n’est pas celle de la connexion en cours : recommencez depuis la page de connexion.")
+		}
 		// One request takes the answer to the provider: two at once (a
 		// double tap) would spend its code twice, and the loser's
 		// refusal would end the winner's login.
@@ -136,7 +149,8 @@ func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, t
 			return Login{}, err
 		}
 		if claimed != 1 {
-			return Login{}, ssoExpired()
+			return Login{}, passnum.Errorf(passnum.KindConflict, ESSOInProgress,
+				"Votre connexion est déjà en cours de vérification : patientez quelques secondes.")
 		}
 		id, err := s.SSO.Finish(ctx, sso.Flow{State: row.State, Nonce: row.Nonce, Verifier: row.Verifier}, ret)
 		if err != nil {
@@ -146,7 +160,7 @@ func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, t
 				return tx.Where("secret_sha256 = ?", key).Delete(&ledger.SSOLogin{}).Error
 			}))
 		}
-		account, err := s.identified(ctx, row, id)
+		account, err := s.identified(ctx, row, id, session)
 		if err != nil {
 			return Login{}, err
 		}
@@ -159,10 +173,8 @@ func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, t
 	if a.DisabledAt != nil {
 		return Login{}, accountDisabled()
 	}
+	// The lockout counts codes only: the provider checked the rest.
 	lock := throttleKey(a.Email)
-	if err := s.lockedOut(ctx, lock); err != nil {
-		return Login{}, err
-	}
 	step, err := s.secondFactor(ctx, a, lock, totp)
 	if err != nil {
 		return Login{}, err
@@ -173,19 +185,22 @@ func (s *Service) SSOLogin(ctx context.Context, secret string, ret sso.Return, t
 		if r.Error == nil && r.RowsAffected != 1 {
 			return ssoExpired()
 		}
-		return r.Error
+		if r.Error != nil || step == nil {
+			return r.Error
+		}
+		return tx.Where("email_sha256 = ?", lock).Delete(&ledger.LoginThrottle{}).Error
 	})
 }
 
 // identified ties the identity the provider proved to the login's row,
 // once, and returns its account: the one the identity is bound to, or for
 // an invitation the account it is accepted for.
-func (s *Service) identified(ctx context.Context, row ledger.SSOLogin, id sso.Identity) (int64, error) {
+func (s *Service) identified(ctx context.Context, row ledger.SSOLogin, id sso.Identity, session int64) (int64, error) {
 	var account int64
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
 		var err error
 		if row.InvitationID != nil {
-			account, err = acceptWithIdentity(tx, *row.InvitationID, id)
+			account, err = acceptWithIdentity(tx, *row.InvitationID, id, session)
 		} else {
 			account, err = boundAccount(tx, id)
 		}
@@ -221,10 +236,12 @@ func boundAccount(tx *ledger.Tx, id sso.Identity) (int64, error) {
 
 // acceptWithIdentity accepts the invitation for the identity, whose
 // provider must vouch for the invitation's address: holding the link and
-// that mailbox at the provider is the proof a password would be. The
-// account of that address is used, or made without a password; the
-// identity is bound to it.
-func acceptWithIdentity(tx *ledger.Tx, invitation int64, id sso.Identity) (int64, error) {
+// that mailbox at the provider is the proof a password would be for a new
+// account, made without a password. An account that exists already is
+// another matter: the provider's word would bind a way into it that
+// outlives its password, so it must be the account logged in in this
+// browser (session), or already bound to this identity.
+func acceptWithIdentity(tx *ledger.Tx, invitation int64, id sso.Identity, session int64) (int64, error) {
 	var inv ledger.Invitation
 	if err := tx.Where("id = ?", invitation).Take(&inv).Error; err != nil {
 		return 0, err
@@ -248,29 +265,36 @@ func acceptWithIdentity(tx *ledger.Tx, invitation int64, id sso.Identity) (int64
 	if err := tx.Where("email = ?", inv.Email).Limit(1).Find(&existing).Error; err != nil {
 		return 0, err
 	}
-	if len(existing) == 1 {
-		if existing[0].DisabledAt != nil {
-			return 0, accountDisabled()
-		}
+	var links []ledger.AccountIdentity
+	if err := tx.Where("issuer = ? AND subject = ?", id.Issuer, id.Subject).Limit(1).Find(&links).Error; err != nil {
+		return 0, err
+	}
+	bound := len(links) == 1 && len(existing) == 1 && links[0].AccountID == existing[0].ID
+	switch {
+	case len(links) == 1 && !bound:
+		return 0, passnum.Conflict("Votre identité chez ce fournisseur est déjà liée à un autre compte du Pass numérique : "+
+			"connectez-vous avec elle, ou acceptez l’invitation avec le mot de passe du compte %s.", inv.Email)
+	case len(existing) == 1 && existing[0].DisabledAt != nil:
+		return 0, accountDisabled()
+	case len(existing) == 1 && !bound && existing[0].ID != session:
+		return 0, passnum.Invalid("Un compte existe déjà pour l’adresse %s : acceptez l’invitation avec son mot de passe. "+
+			"Pour vous connecter ensuite avec votre fournisseur d’identité, connectez-vous d’abord avec ce mot de passe dans ce navigateur, "+
+			"puis rouvrez le lien et choisissez le fournisseur.", inv.Email)
+	case len(existing) == 1:
 		res.Account = existing[0].ID
-	} else {
+	default:
 		res.Created = true
 	}
 	if err := useInvitation(tx, &inv, &res, ""); err != nil {
 		return 0, err
 	}
-	var links []ledger.AccountIdentity
-	if err := tx.Where("issuer = ? AND subject = ?", id.Issuer, id.Subject).Limit(1).Find(&links).Error; err != nil {
-		return 0, err
-	}
-	switch {
-	case len(links) == 1 && links[0].AccountID == res.Account:
+	if bound {
 		return res.Account, nil // an account bound before, given one more role
-	case len(links) == 1:
-		return 0, passnum.Conflict("Votre identité chez ce fournisseur est déjà liée à un autre compte du Pass numérique : "+
-			"connectez-vous avec elle, ou acceptez l’invitation avec le mot de passe du compte %s.", inv.Email)
 	}
 	if err := tx.Create(&ledger.AccountIdentity{Issuer: id.Issuer, Subject: id.Subject, AccountID: res.Account, CreatedAt: tx.Now()}).Error; err != nil {
+		if errors.Is(ledger.Translate(tx.Dialect(), err), ledger.ErrDuplicate) {
+			return 0, passnum.Conflict("Votre identité vient d’être liée à un compte : connectez-vous avec le bouton du fournisseur.")
+		}
 		return 0, err
 	}
 	var org ledger.Organisation

@@ -68,14 +68,22 @@ func (s *server) ssoLogin(c echo.Context, req loginRequest) (accounts.Session, e
 	if ck, err := r.Cookie(ssoCookieName(r)); err == nil && len(ck.Value) <= 100 {
 		secret = ck.Value
 	}
+	// An invitation accepted for an existing account needs that account
+	// logged in here (accounts.SSOLogin).
+	var session int64
+	if ses, err := s.findSession(c); err == nil && ses.account != nil {
+		session = ses.account.Account.ID
+	}
 	ret := sso.Return{Code: req.SSO.Code, State: req.SSO.State, Error: req.SSO.Error}
-	l, err := s.Accounts.SSOLogin(r.Context(), secret, ret, strings.TrimSpace(req.TOTP))
+	l, err := s.Accounts.SSOLogin(r.Context(), secret, ret, strings.TrimSpace(req.TOTP), session)
 	switch code := passnum.ErrorCode(err); code {
 	case "":
 	case accounts.ETOTPInvalid:
 		return accounts.Session{}, s.authFailed(c, err)
-	case accounts.ETOTPRequired, accounts.ELoginLocked:
-		return accounts.Session{}, err // the login waits for its code
+	case accounts.ETOTPRequired, accounts.ELoginLocked, accounts.ESSOInProgress:
+		// The login goes on: it waits for its code, or for the request
+		// that holds it.
+		return accounts.Session{}, err
 	default:
 		clearSSOCookie(c)
 		return accounts.Session{}, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -180,7 +181,8 @@ func TestSingleSignOn(t *testing.T) {
 		r.expect(t, http.StatusUnauthorized, sso.EFailed)
 
 		// Sent many times at once (a double tap, a retried request), one
-		// return opens one session.
+		// return opens one session; the others are told to wait, and
+		// leave the login's cookie in place.
 		b, url = e.ssoStart(t, "")
 		back = providerReturn(t, p, url, "agent")
 		body, _ := json.Marshal(map[string]any{"sso": back})
@@ -197,6 +199,10 @@ func TestSingleSignOn(t *testing.T) {
 					return
 				}
 				res.Body.Close()
+				if res.StatusCode == http.StatusConflict && strings.Contains(strings.Join(res.Header["Set-Cookie"], " "), "passnum_sso=;") {
+					codes <- -1
+					return
+				}
 				codes <- res.StatusCode
 			})
 		}
@@ -207,7 +213,7 @@ func TestSingleSignOn(t *testing.T) {
 			switch c {
 			case http.StatusOK:
 				opened++
-			case http.StatusUnauthorized:
+			case http.StatusUnauthorized, http.StatusConflict:
 			default:
 				t.Errorf("a concurrent return answered %d", c)
 			}
@@ -226,9 +232,13 @@ func TestSingleSignOn(t *testing.T) {
 			}
 		}
 		p.SetFault(ssotest.NoFault)
-		// The person cancels at the provider.
-		b, _ = e.ssoStart(t, "")
-		r, _ = b.ssoBack(t, map[string]string{"error": "access_denied", "state": "x"}, "")
+		// The person cancels at the provider, which says so with the
+		// login's state; a return of another login leaves this one alone.
+		b, url = e.ssoStart(t, "")
+		state := regexp.MustCompile(`[?&]state=([^&]+)`).FindStringSubmatch(url)[1]
+		r, _ = b.ssoBack(t, map[string]string{"error": "access_denied", "state": "une-autre"}, "")
+		r.expect(t, http.StatusUnauthorized, sso.EFailed)
+		r, _ = b.ssoBack(t, map[string]string{"error": "access_denied", "state": state}, "")
 		if er := r.expect(t, http.StatusUnauthorized, sso.EFailed); !strings.Contains(er.Error.Message, "annulée") {
 			t.Errorf("cancelled: %q", er.Error.Message)
 		}
@@ -263,6 +273,31 @@ func TestSingleSignOn(t *testing.T) {
 		r, s = b.ssoBack(t, map[string]string{}, accountstest.TOTP(enrol.Secret, e.Clock.T))
 		if r.status != http.StatusOK || s.EnrolTOTP || len(s.Organisations) != 1 || len(s.Organisations[0].Roles) != 2 {
 			t.Fatalf("with the code: %d %s", r.status, r.body)
+		}
+
+		// Someone who already has an account with a password: the
+		// provider's word alone binds nothing to it; logged in with the
+		// password in this browser, the same acceptance binds it.
+		p.AddUser("lectrice", pw, "sub-lectrice-3", "lectrice@yvelines.fr", true)
+		accountstest.Person(t, e.accounts, "lectrice@yvelines.fr", accounts.Org{Department: "92"}, access.RoleDepartmentReader)
+		more, err := e.accounts.Invite(ctx, accounts.Operator("test"), "lectrice@yvelines.fr", accounts.Org{Department: "78"}, access.RoleDepartmentReader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, url = e.ssoStart(t, more.Token)
+		r, _ = b.ssoBack(t, providerReturn(t, p, url, "lectrice"), "")
+		if er := r.expect(t, http.StatusBadRequest, "invalid"); !strings.Contains(er.Error.Message, "Un compte existe déjà") {
+			t.Errorf("an existing account: %q", er.Error.Message)
+		}
+		logged, lr, _ := e.signIn(t, map[string]any{"email": "lectrice@yvelines.fr", "password": accountstest.Password})
+		if lr.status != http.StatusOK {
+			t.Fatalf("password login: %d %s", lr.status, lr.body)
+		}
+		b, url = e.ssoStart(t, more.Token)
+		b.header = map[string]string{"Cookie": b.cookie.Name + "=" + b.cookie.Value + "; " + logged.cookie.Name + "=" + logged.cookie.Value}
+		r, s3 := b.ssoBack(t, providerReturn(t, p, url, "lectrice"), "")
+		if r.status != http.StatusOK || len(s3.Organisations) != 2 {
+			t.Fatalf("accepting while logged in: %d %s", r.status, r.body)
 		}
 
 		// An address the provider did not check accepts nothing.

@@ -224,7 +224,7 @@ func (p *Provider) finish(ctx context.Context, dp *oidc.Provider, f Flow, r Retu
 		return Identity{}, fmt.Errorf("reading /userinfo: %w", err)
 	}
 	if info.Subject != it.Subject {
-		return Identity{}, fmt.Errorf("/userinfo names subject %q, the ID token %q", info.Subject, it.Subject)
+		return Identity{}, errors.New("/userinfo names another subject than the ID token") // neither is logged: they name people
 	}
 	return Identity{Issuer: it.Issuer, Subject: it.Subject, Email: strings.ToLower(strings.TrimSpace(info.Email)),
 		EmailVerified: info.EmailVerified}, nil

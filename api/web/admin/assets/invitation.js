@@ -11,6 +11,9 @@ document.getElementById("password").focus();
 const ssoForm = document.getElementById("accept-sso");
 if (ssoForm) {
   submit(ssoForm, async () => {
+    // Reloaded, the page has lost the link's token (it left the address
+    // bar): without it the provider would log in, not accept.
+    if (!token) throw new Error("Le lien de l’invitation n’est plus dans cette page : rouvrez-le depuis l’e-mail reçu.");
     const { url } = await api("POST", "/session/sso", { invitation: token });
     location.assign(url);
   });

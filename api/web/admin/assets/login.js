@@ -66,12 +66,13 @@ if (ssoForm) {
     try {
       enter(await api("POST", "/session", body), ssoForm);
     } catch (err) {
-      if (err.code === "totp_required" || err.code === "totp_invalid") {
-        waiting = true;
-        codeField.hidden = false;
-        document.getElementById("sso-button").textContent = "Valider le code";
-        ssoForm.elements.namedItem("totp").value = "";
-      }
+      // The identity is proved while the code is asked for (or the lock
+      // waits it out); anything else ends this login: the button starts
+      // a new one.
+      waiting = ["totp_required", "totp_invalid", "login_locked"].includes(err.code);
+      codeField.hidden = !waiting;
+      document.getElementById("sso-button").textContent = waiting ? "Valider le code" : `Se connecter avec ${provider}`;
+      if (waiting) ssoForm.elements.namedItem("totp").value = "";
       throw err;
     }
   };
