@@ -54,7 +54,9 @@ const (
 	// Revocations: the feed of revoked chéquiers and keys that offline
 	// scanners and verifiers keep.
 	Revocations Permission = "revocations"
-	// Pair: make the one-time codes that pair a venue's device.
+	// Pair: pair a venue's devices (the one-time codes), list and unpair
+	// them; which venues is apikeys' rule (its own for a venue's manager,
+	// those labelled for a département by its people).
 	Pair Permission = "pair"
 	// ExportLedger: the whole ledger, for an audit.
 	ExportLedger Permission = "export_ledger"
@@ -91,7 +93,7 @@ type role struct {
 
 var (
 	reading  = []Permission{Read, SeeStock}
-	managing = []Permission{Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock}
+	managing = []Permission{Order, HandOver, Void, ManageVenues, ManageDepartment, ManageStock, Pair}
 	deciding = []Permission{DecideChanges, Settle}
 )
 
@@ -101,7 +103,7 @@ var (
 // manager and finance, so that no one person both orders chéquiers and
 // approves where the money goes.
 var roles = map[string]role{
-	RoleAdmin:      {"administrateur", slices.Concat(managing, deciding, reading, []Permission{ManagePeople, Revocations, Pair, ExportLedger, OwnKey})},
+	RoleAdmin:      {"administrateur", slices.Concat(managing, deciding, reading, []Permission{ManagePeople, Revocations, ExportLedger, OwnKey})},
 	RoleAuditor:    {"auditeur", slices.Concat(reading, []Permission{Revocations, ExportLedger, OwnKey})},
 	RoleDepartment: {"département", slices.Concat(managing, deciding, reading, []Permission{OwnKey})},
 	RoleVenue:      {"lieu", []Permission{Redeem, VenueStatements, SeeVenue, Revocations, OwnKey}},
@@ -112,7 +114,7 @@ var roles = map[string]role{
 	// An agent hands over only the chéquiers its structure holds
 	// (issuing.Service.ActivateBy) and sees that stock alone.
 	RoleStructureAgent: {"agent de la structure", []Permission{HandOver, SeeStock}},
-	RoleVenueManager:   {"responsable du lieu", []Permission{Redeem, VenueStatements, SeeVenue, ManagePeople}},
+	RoleVenueManager:   {"responsable du lieu", []Permission{Redeem, VenueStatements, SeeVenue, ManagePeople, Pair}},
 	RoleVenueVolunteer: {"bénévole du lieu", []Permission{Redeem, SeeVenue}},
 }
 

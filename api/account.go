@@ -116,7 +116,7 @@ func (s *server) enrolTOTP(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	qr, err := qrRows(e.URI)
+	qr, err := qrRows(e.URI, "l’adresse e-mail est trop longue. Tapez la clé à la main.")
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (s *server) enrolTOTP(c echo.Context) error {
 
 // qrRows encodes text in the smallest QR code that holds it, at level M
 // (as an authenticator's camera reads a screen, nothing is damaged).
-func qrRows(text string) ([]string, error) {
+func qrRows(text, tooLong string) ([]string, error) {
 	for v := 1; v <= 40; v++ {
 		m, err := qrcode.Encode(text, v, qrcode.M)
 		if err != nil {
@@ -144,7 +144,7 @@ func qrRows(text string) ([]string, error) {
 		}
 		return rows, nil
 	}
-	return nil, passnum.Invalid("Le code QR ne peut pas être fait : l’adresse e-mail est trop longue. Tapez la clé à la main.")
+	return nil, passnum.Invalid("Le code QR ne peut pas être fait : %s", tooLong)
 }
 
 // confirmTOTP turns the enrolled second factor on with a first code, and

@@ -443,6 +443,7 @@ type resultJSON struct {
 	ReceivedAt      time.Time     `json:"received_at"`
 	ReversibleUntil *time.Time    `json:"reversible_until"`
 	Items           []verdictJSON `json:"items"`
+	Receipt         string        `json:"receipt"`
 }
 
 type errorJSON struct {

@@ -69,6 +69,8 @@ func sitePages() []sitePage {
 		// A venue's manager has it too, for its volunteers: not under
 		// /departement/.
 		{path: "/personnes", file: "personnes.html", title: "Personnes et structures", script: "personnes.js", perm: access.ManagePeople},
+		// A venue's devices: its manager's page, and the département's.
+		{path: "/appareils", file: "appareils.html", title: "Appareils des lieux", script: "appareils.js", perm: access.Pair},
 		{path: "/auditeur/", file: "chiffres.html", title: "Chiffres du programme", script: "chiffres.js", perm: access.ExportLedger, auditor: true},
 	}
 }
@@ -83,7 +85,7 @@ type navLink struct {
 func navigation(p access.Principal, current string) []navLink {
 	labels := map[string]string{"/departement/": "Tableau de bord", "/departement/commandes": "Commandes", "/departement/remise": "Remise",
 		"/departement/annulation": "Annulation", "/departement/lieux": "Lieux", "/departement/remboursements": "Remboursements",
-		"/departement/chiffres": "Chiffres", "/personnes": "Personnes", "/auditeur/": "Audit"}
+		"/departement/chiffres": "Chiffres", "/personnes": "Personnes", "/appareils": "Appareils", "/auditeur/": "Audit"}
 	var links []navLink
 	for _, pg := range sitePages() {
 		if pg.opens(p) {

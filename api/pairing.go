@@ -20,19 +20,108 @@ type pairingResponse struct {
 	VenueID   int64     `json:"venue_id"`
 	Code      string    `json:"code"` // what the QR code shown to the device holds
 	ExpiresAt time.Time `json:"expires_at"`
+	// QR is the code's QR symbol as rows of "0" and "1", which the pages
+	// draw on the manager's screen for the device to scan.
+	QR []string `json:"qr"`
 }
 
-// createPairing makes a one-time code for a venue's device (admin).
+// createPairing makes a one-time code for a device of a venue the caller
+// manages (apikeys.Pairings.CreateFor says which).
 func (s *server) createPairing(c echo.Context) error {
 	var req pairingRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	p, err := s.Pairings.Create(c.Request().Context(), req.VenueID, req.Name, principal(c).Actor())
+	p, err := s.Pairings.CreateFor(c.Request().Context(), principal(c), req.VenueID, req.Name)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, pairingResponse{ID: p.ID, VenueID: p.VenueID, Code: p.Code, ExpiresAt: p.ExpiresAt})
+	qr, err := qrRows(p.Code, "le code d’association est trop long.")
+	if err != nil {
+		return err
+	}
+	return respond(c, http.StatusCreated, pairingResponse{ID: p.ID, VenueID: p.VenueID, Code: p.Code, ExpiresAt: p.ExpiresAt.UTC(), QR: qr})
+}
+
+type deviceJSON struct {
+	Prefix     string     `json:"prefix"`
+	Name       string     `json:"name"`
+	PairedAt   time.Time  `json:"paired_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+type pendingPairingJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// listDevices lists a venue's devices and its open pairing codes
+// (GET /venues/{id}/devices).
+func (s *server) listDevices(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ds, err := s.Keys.Devices(c.Request().Context(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Devices []deviceJSON         `json:"devices"`
+		Pending []pendingPairingJSON `json:"pending"`
+	}{Devices: []deviceJSON{}, Pending: []pendingPairingJSON{}}
+	for _, d := range ds.Devices {
+		out.Devices = append(out.Devices, deviceJSON{Prefix: d.Prefix, Name: d.Name, PairedAt: d.PairedAt.UTC(), LastUsedAt: utc(d.LastUsedAt), RevokedAt: utc(d.RevokedAt)})
+	}
+	for _, p := range ds.Pending {
+		out.Pending = append(out.Pending, pendingPairingJSON{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC(), ExpiresAt: p.ExpiresAt.UTC()})
+	}
+	return respond(c, http.StatusOK, out)
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// revokeDevice unpairs one device of a venue
+// (POST /venues/{id}/devices/{prefix}/revocation).
+func (s *server) revokeDevice(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Keys.RevokeDevice(c.Request().Context(), principal(c), id, c.Param("prefix")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// revokeDevices unpairs every device of a venue and cancels its open
+// pairing codes, or with codes_only the codes alone
+// (POST /venues/{id}/devices/revocation).
+func (s *server) revokeDevices(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		CodesOnly bool `json:"codes_only"`
+	}
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.Keys.RevokeAll(c.Request().Context(), principal(c), id, req.CodesOnly)
+	if err != nil {
+		return err
+	}
+	return respond(c, http.StatusOK, map[string]int{"devices": u.Devices, "pairings": u.Pairings})
 }
 
 type pairRequest struct {

@@ -35,6 +35,9 @@ type redemptionResult struct {
 	// the redemption (redemption.Service.ReversibleUntil).
 	ReversibleUntil *time.Time `json:"reversible_until,omitempty"`
 	Items           []verdict  `json:"items"`
+	// Receipt is the signed proof of an accepted redemption, which the
+	// venue keeps (docs/voucher-format.md, type 05).
+	Receipt string `json:"receipt,omitempty"`
 }
 
 type redemptionSummary struct {
@@ -130,7 +133,7 @@ func (s *server) redeem(c echo.Context) error {
 
 func newResult(res redemption.Result) redemptionResult {
 	out := redemptionResult{RedemptionID: res.RedemptionID, Accepted: res.Accepted, TotalCents: res.TotalCents,
-		ScannedAt: res.ScannedAt.UTC(), ReceivedAt: res.ReceivedAt.UTC(), Items: make([]verdict, len(res.Items))}
+		ScannedAt: res.ScannedAt.UTC(), ReceivedAt: res.ReceivedAt.UTC(), Items: make([]verdict, len(res.Items)), Receipt: res.Receipt}
 	ok := "Chèque encaissé : %s."
 	if !res.Accepted {
 		ok = "Chèque valable (%s), mais rien n'a été encaissé : retirez les chèques refusés et renvoyez le panier."

@@ -35,6 +35,18 @@ func TestRedeemListReverse(t *testing.T) {
 				t.Fatalf("item %d: %+v", i, it)
 			}
 		}
+		// The venue's proof, scanned and typed alike: a receipt that the
+		// public keys alone verify, for this venue, total and vouchers.
+		ks, err := db.KeySet(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := ks.Verify(res.Receipt)
+		rc, _ := d.Payload.(voucher.Receipt)
+		if err != nil || rc.RedemptionID != uint64(res.RedemptionID) || rc.VenueID != uint64(e.venue1) || rc.TotalCents != 2000 ||
+			rc.Digest != voucher.ReceiptDigest([]uint64{uint64(e.vouchers[0].Serial), uint64(e.vouchers[1].Serial)}) {
+			t.Fatalf("receipt %q: %+v %v", res.Receipt, d.Payload, err)
+		}
 		path := "/api/v1/redemptions/" + itoa(res.RedemptionID)
 		if loc := r.header.Get("Location"); loc != path {
 			t.Fatalf("Location %q", loc)

@@ -31,6 +31,9 @@ func (s *server) routes(e *echo.Echo) {
 	s.guard(v1, http.MethodGet, "/revocations", s.revocations, need(access.Revocations))
 
 	s.guard(v1, http.MethodPost, "/pairings", s.createPairing, need(access.Pair))
+	s.guard(v1, http.MethodGet, "/venues/:id/devices", s.listDevices, need(access.Pair))
+	s.guard(v1, http.MethodPost, "/venues/:id/devices/revocation", s.revokeDevices, need(access.Pair))
+	s.guard(v1, http.MethodPost, "/venues/:id/devices/:prefix/revocation", s.revokeDevice, need(access.Pair))
 	v1.POST("/pairing", s.pair) // public: the one-time code is the credential
 	s.guard(v1, http.MethodPost, "/apikey/roll", s.rollKey, need(access.OwnKey))
 	s.guard(v1, http.MethodDelete, "/apikey", s.revokeKey, need(access.OwnKey))

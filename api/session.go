@@ -189,6 +189,7 @@ type sessionInfo struct {
 	Name       string    `json:"name"`             // the key's name, or the account's email
 	Prefix     string    `json:"prefix,omitempty"` // the key's public name
 	Home       string    `json:"home"`             // the page to open
+	Venue      int64     `json:"venue,omitempty"`  // a venue's key or people: their venue
 	ExpiresAt  time.Time `json:"expires_at"`
 	CSRFToken  string    `json:"csrf_token"`
 	// An account's session: the account, the organisation it acts for
@@ -221,7 +222,7 @@ func organisations(ms []accounts.Member) []organisation {
 
 func newSessionInfo(ses pageSession) sessionInfo {
 	p := ses.principal
-	info := sessionInfo{Role: audience(p), Department: p.Department, Name: p.Name, Prefix: p.Prefix,
+	info := sessionInfo{Role: audience(p), Department: p.Department, Name: p.Name, Prefix: p.Prefix, Venue: p.VenueID,
 		Home: homePage(p), ExpiresAt: ses.expiresAt.UTC(), CSRFToken: csrfToken(ses.secret)}
 	if as := ses.account; as != nil {
 		info.Account, info.Organisation, info.EnrolTOTP = as.Account.ID, p.Organisation, as.EnrolTOTP

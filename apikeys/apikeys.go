@@ -33,7 +33,7 @@ const (
 // The names of keys and of paired devices say what or who uses them.
 var (
 	keyName    = passnum.Text{What: "Le nom de la clé", Max: 100, Required: true, Example: "logiciel de suivi du CCAS"}
-	deviceName = passnum.Text{What: "Le nom de l'appareil", Max: 100, Required: true, Example: "tablette accueil"}
+	deviceName = passnum.Text{What: "Le nom de l'appareil", Max: 100, Required: true, Example: "tablette accueil", Field: "name"}
 )
 
 // Spec says what a new key may do.

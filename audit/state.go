@@ -266,7 +266,7 @@ func (s *state) apply(ev *ledger.Event) error {
 			return bad(fmt.Sprintf("revokes API key %s, which no earlier event created", k.Prefix))
 		}
 		ks.revoked, ks.event = true, ref
-	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated, ledger.EventManualEntryLocked:
+	case ledger.EventChequierReprinted, ledger.EventOfflineConflict, ledger.EventPairingCreated, ledger.EventPairingCancelled, ledger.EventManualEntryLocked:
 		// No state changes; the events are there for auditors.
 	default:
 		if handled, err := s.applyOperation(ev, ref, bad, decode); handled {

@@ -41,6 +41,7 @@ const (
 	EventAPIKeyCreated      = "apikey.created"
 	EventAPIKeyRevoked      = "apikey.revoked"
 	EventPairingCreated     = "pairing.created"
+	EventPairingCancelled   = "pairing.cancelled"
 )
 
 // EventData is the data of an event. Each data struct names its event type,
@@ -69,6 +70,7 @@ func (OfflineConflict) EventType() string    { return EventOfflineConflict }
 func (APIKeyCreated) EventType() string      { return EventAPIKeyCreated }
 func (APIKeyRevoked) EventType() string      { return EventAPIKeyRevoked }
 func (PairingCreated) EventType() string     { return EventPairingCreated }
+func (PairingCancelled) EventType() string   { return EventPairingCancelled }
 func (SettlementClosed) EventType() string   { return EventSettlementClosed }
 func (SettlementAdjusted) EventType() string { return EventSettlementAdjusted }
 
@@ -334,6 +336,13 @@ type APIKeyCreated struct {
 	Name       string `json:"name"`
 	Replaces   string `json:"replaces,omitempty"` // the key it rolled over
 	Pairing    int64  `json:"pairing,omitempty"`  // the pairing code it was exchanged for
+}
+
+// PairingCancelled records a pairing code cancelled before it was used
+// (a code shown to the wrong person, every device of the venue unpaired).
+type PairingCancelled struct {
+	ID      int64 `json:"id"`
+	VenueID int64 `json:"venue_id"`
 }
 
 // PairingCreated records a one-time pairing code made for a venue (never

@@ -45,6 +45,11 @@ type Service struct {
 	// the database then still verifies for up to that long on each server.
 	KeyCacheTTL time.Duration
 
+	signer struct {
+		sync.Mutex
+		s       *voucher.Signer
+		fetched time.Time
+	}
 	keys struct {
 		sync.Mutex
 		set     *voucher.KeySet
@@ -69,6 +74,29 @@ func (s *Service) keySet(ctx context.Context) (*voucher.KeySet, error) {
 	}
 	s.keys.set, s.keys.fetched = ks, now
 	return ks, nil
+}
+
+// receiptSigner is the active key's signer, for receipts, kept as long as
+// the public keys are (KeyCacheTTL): reading the key's row and its private
+// file for every basket would cost more than the signature. With no active
+// key (revoked, its successor not made yet) it is nil: baskets are still
+// redeemed, without a receipt, rather than venues turned away.
+func (s *Service) receiptSigner(ctx context.Context) (*voucher.Signer, error) {
+	s.signer.Lock()
+	defer s.signer.Unlock()
+	now := s.DB.Now()
+	if s.KeyCacheTTL > 0 && s.signer.s != nil && now.Sub(s.signer.fetched) < s.KeyCacheTTL {
+		return s.signer.s, nil
+	}
+	sg, err := s.Keys.Signer(ctx)
+	if passnum.ErrorCode(err) == keys.ENoActiveKey {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.signer.s, s.signer.fetched = sg, now
+	return sg, nil
 }
 
 // Limits of a request.

@@ -20,12 +20,12 @@ import (
 func TestRepeatWhileRunning(t *testing.T) {
 	db := ledgertest.Open(t, ledger.Postgres)
 	ctx := context.Background()
-	issuingtest.New(t, db) // the installation: clock, keys, the département 78
+	f := issuingtest.New(t, db) // the installation: clock, keys, the département 78
 	v, err := (&programme.Service{DB: db}).AddVenue(ctx, programmetest.Venue(9, "Lieu", "78"), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{DB: db}
+	s := &Service{DB: db, Keys: f.Keys}
 	b := Basket{VenueID: v.ID, IdempotencyKey: "repeat-test-1", Items: []Input{{Code: "NOT-A-VOUCHER-CODE"}}, Actor: "test"}
 	hash := requestHash(&b)
 

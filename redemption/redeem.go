@@ -43,6 +43,11 @@ type Result struct {
 	ScannedAt    time.Time `json:"scanned_at"`
 	ReceivedAt   time.Time `json:"received_at"`
 	Items        []Item    `json:"items"`
+	// Receipt is the redemption's receipt (voucher format, type 05), the
+	// venue's proof of what it is owed; empty for a refused basket, or
+	// when no signing key was active (the receipt can be signed again
+	// from the ledger).
+	Receipt string `json:"receipt,omitempty"`
 	// Replayed is true when this is the stored answer to an earlier request
 	// with the same idempotency key.
 	Replayed bool `json:"-"`
@@ -68,9 +73,13 @@ func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	signer, err := s.receiptSigner(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	var res Result
 	for attempt := 0; ; attempt++ {
-		res, err = s.redeemOnce(ctx, ks, b, hash)
+		res, err = s.redeemOnce(ctx, ks, signer, b, hash)
 		if (errors.Is(err, errSpentMeanwhile) || errors.Is(err, ledger.ErrBusy)) && attempt < 5 {
 			continue // judge again: the voucher spent meanwhile is now refused by name
 		}
@@ -84,7 +93,7 @@ func (s *Service) Redeem(ctx context.Context, b Basket) (Result, error) {
 // afresh; after the commit, a retry gets the stored answer. Everything is
 // judged at the transaction's instant, the one its rows and event record
 // as received: b is the basket as sent, a copy that each attempt fills in.
-func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b Basket, hash []byte) (Result, error) {
+func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, signer *voucher.Signer, b Basket, hash []byte) (Result, error) {
 	var res Result
 	var replay *Result
 	err := s.DB.Tx(ctx, func(tx *ledger.Tx) error {
@@ -110,7 +119,7 @@ func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b Basket, 
 			res.Accepted = res.Accepted && it.Accepted
 		}
 		if res.Accepted {
-			if err := s.spend(tx, &b, &res); err != nil {
+			if err := s.spend(tx, signer, &b, &res); err != nil {
 				return err
 			}
 		} else if err := s.recordOfflineConflict(tx, &b, &res); err != nil {
@@ -126,8 +135,9 @@ func (s *Service) redeemOnce(ctx context.Context, ks *voucher.KeySet, b Basket, 
 }
 
 // spend writes the redemption, spends its vouchers with one conditional
-// update whose row count must be the basket's size, and appends the event.
-func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
+// update whose row count must be the basket's size, appends the event and
+// signs the receipt of what it records (with signer, when there is one).
+func (s *Service) spend(tx *ledger.Tx, signer *voucher.Signer, b *Basket, res *Result) error {
 	serials := make([]int64, len(res.Items))
 	items := make([]ledger.RedeemedItem, len(res.Items))
 	for i, it := range res.Items {
@@ -146,10 +156,19 @@ func (s *Service) spend(tx *ledger.Tx, b *Basket, res *Result) error {
 		return err
 	}
 	res.RedemptionID = id
+	ev := ledger.Redeemed{ID: id, VenueID: b.VenueID, ScannedAt: b.ScannedAt.Format(time.RFC3339Nano),
+		ReceivedAt: res.ReceivedAt.Format(time.RFC3339Nano), TotalCents: res.TotalCents, Items: items}
+	if signer != nil {
+		r, err := ev.Receipt()
+		if err != nil {
+			return err
+		}
+		if res.Receipt, err = signer.Sign(r); err != nil {
+			return fmt.Errorf("sign the receipt of redemption %d: %w", id, err)
+		}
+	}
 	return tx.Append(ledger.Record{Entity: "redemption", EntityID: strconv.FormatInt(id, 10),
-		Actor: b.Actor, At: res.ReceivedAt, Data: ledger.Redeemed{ID: id, VenueID: b.VenueID,
-			ScannedAt: b.ScannedAt.Format(time.RFC3339Nano), ReceivedAt: res.ReceivedAt.Format(time.RFC3339Nano),
-			TotalCents: res.TotalCents, Items: items}})
+		Actor: b.Actor, At: res.ReceivedAt, Data: ev})
 }
 
 // recordOfflineConflict appends an event when a basket scanned earlier

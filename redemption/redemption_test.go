@@ -509,3 +509,97 @@ func TestRevokedKeyTyped(t *testing.T) {
 		e.auditOK(t)
 	})
 }
+
+// TestReceipts: every accepted basket comes back with a receipt signed by
+// the active key, which verifies with the public keys alone and says what
+// the ledger records (redemption, venue, total, the vouchers' digest,
+// times); a replay gives the same receipt, a refusal none; the audit finds
+// each receipt in the ledger, names a reversal, and refuses a receipt of a
+// redemption the ledger lacks. With no active key the basket is still
+// redeemed, without a receipt.
+func TestReceipts(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, 2)
+		b := redemption.Basket{VenueID: e.venue1, IdempotencyKey: newKey(), Actor: "test",
+			Items: []redemption.Input{e.code(2), e.code(0), e.code(1)}}
+		res, err := e.svc.Redeem(ctx, b)
+		if err != nil || !res.Accepted || res.Receipt == "" {
+			t.Fatalf("%+v %v", res, err)
+		}
+		ks, err := db.KeySet(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := ks.Verify(res.Receipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := d.Payload.(voucher.Receipt)
+		serials := []uint64{uint64(e.vouchers[0].Serial), uint64(e.vouchers[1].Serial), uint64(e.vouchers[2].Serial)}
+		if !ok || r.RedemptionID != uint64(res.RedemptionID) || r.VenueID != uint64(e.venue1) || r.TotalCents != 3000 ||
+			r.Vouchers != 3 || r.Digest != voucher.ReceiptDigest(serials) || r.ScannedMicros != res.ScannedAt.UnixMicro() ||
+			r.ReceivedMicros != res.ReceivedAt.UnixMicro() {
+			t.Fatalf("receipt %+v for %+v", d.Payload, res)
+		}
+		if again, err := e.svc.Redeem(ctx, b); err != nil || !again.Replayed || again.Receipt != res.Receipt {
+			t.Fatalf("replay: %+v %v", again, err)
+		}
+		if refused := e.redeem(t, e.venue1, e.code(0)); refused.Accepted || refused.Receipt != "" {
+			t.Fatalf("a refusal has a receipt: %+v", refused)
+		}
+		second := e.redeem(t, e.venue2, e.code(3))
+		if _, err := e.svc.Reverse(ctx, e.venue2, second.RedemptionID, "mauvais chèque", "test"); err != nil {
+			t.Fatal(err)
+		}
+
+		// A receipt the ledger does not back: signed by the key, but for
+		// a redemption that is not there, or with another total.
+		forged := r
+		forged.RedemptionID = 999999
+		other := r
+		other.TotalCents = 30000
+		var codes []string
+		for _, p := range []voucher.Receipt{forged, other} {
+			s, err := e.Keys.Signer(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Sign(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			codes = append(codes, c)
+		}
+		presented := []audit.Presented{{Code: res.Receipt, Serials: serials}, {Code: second.Receipt}, {Code: e.vouchers[5].Code},
+			{Code: codes[0]}, {Code: codes[1]}, {Code: res.Receipt, Serials: serials[:2]}}
+		checks, err := audit.Receipts(ctx, db, ks, presented)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(checks[5].Problem, "not the vouchers it was signed for") {
+			t.Errorf("a receipt with other serials: %+v", checks[5])
+		}
+		if checks[0].Problem != "" || checks[0].Reversed != "" || checks[1].Problem != "" || checks[1].Reversed == "" {
+			t.Errorf("genuine receipts: %+v", checks[:2])
+		}
+		if !strings.Contains(checks[2].Problem, "not a receipt") || !strings.Contains(checks[3].Problem, "no redemption 999999") ||
+			!strings.Contains(checks[4].Problem, "3000 cents, not 30000") {
+			t.Errorf("refused receipts: %+v", checks[2:])
+		}
+
+		// A new key, revoked at once, none made since: there is no active
+		// key, yet venues are not turned away (the vouchers were signed by
+		// the retired key), their baskets wait for a receipt.
+		k, err := e.Keys.New(ctx, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Keys.Revoke(ctx, int(k.ID), "test"); err != nil {
+			t.Fatal(err)
+		}
+		if late := e.redeem(t, e.venue1, e.code(4)); !late.Accepted || late.Receipt != "" {
+			t.Fatalf("without an active key: %+v", late)
+		}
+	})
+}

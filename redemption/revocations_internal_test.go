@@ -59,6 +59,7 @@ var unrevoking = map[string]string{
 	ledger.EventPasswordReset:          "no voucher",
 	ledger.EventTOTPEnabled:            "no voucher",
 	ledger.EventIdentityLinked:         "no voucher",
+	ledger.EventPairingCancelled:       "no voucher",
 	// Stock: who holds chéquiers not yet handed over, whose vouchers wait
 	// for their hand-over anyway.
 	ledger.EventStockAllocated:   "moves chéquiers not handed over; no voucher's redeemability",

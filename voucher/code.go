@@ -2,10 +2,12 @@ package voucher
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Type is the first byte of every payload: it says how to read the body.
@@ -16,6 +18,7 @@ const (
 	TypeActivation Type = 0x02 // the code on a chéquier's cover, scanned when it is handed over
 	TypePairing    Type = 0x03 // a one-time code that pairs a venue's device
 	TypeCheckpoint Type = 0x04 // a signed ledger checkpoint
+	TypeReceipt    Type = 0x05 // a redemption's receipt, the venue's proof of what it is owed
 )
 
 func (t Type) String() string {
@@ -28,6 +31,8 @@ func (t Type) String() string {
 		return "pairing"
 	case TypeCheckpoint:
 		return "checkpoint"
+	case TypeReceipt:
+		return "receipt"
 	}
 	return fmt.Sprintf("Type(0x%02x)", byte(t))
 }
@@ -84,12 +89,13 @@ const (
 	headerLen = 2 // type, key id
 	sigLen    = ed25519.SignatureSize
 
-	voucherBodyLen    = 8 + 3 + 4 + 2 + 2 // serial, département, value, valid from, valid until
-	activationBodyLen = 3 + 2 + 4         // département, year, sequence
-	checkpointBodyLen = 8 + 8 + 32        // seq, time, hash
-	pairingBodyLen    = 8 + 16 + 4        // id, secret, expiry
+	voucherBodyLen    = 8 + 3 + 4 + 2 + 2          // serial, département, value, valid from, valid until
+	activationBodyLen = 3 + 2 + 4                  // département, year, sequence
+	checkpointBodyLen = 8 + 8 + 32                 // seq, time, hash
+	pairingBodyLen    = 8 + 16 + 4                 // id, secret, expiry
+	receiptBodyLen    = 8 + 8 + 8 + 2 + 8 + 8 + 32 // redemption, venue, total, count, scanned, received, vouchers' digest
 
-	maxPayloadLen = headerLen + checkpointBodyLen
+	maxPayloadLen = headerLen + receiptBodyLen
 	maxRawLen     = maxPayloadLen + sigLen
 
 	// minCodeLen is the shortest text that can hold an envelope with an empty
@@ -133,12 +139,14 @@ func bodyLen(t Type) (int, bool) {
 		return checkpointBodyLen, true
 	case TypePairing:
 		return pairingBodyLen, true
+	case TypeReceipt:
+		return receiptBodyLen, true
 	}
 	return 0, false
 }
 
-// Payload is what a code carries: a Voucher, an Activation, a Pairing or a Checkpoint
-// value. The set is closed so that every payload has a documented layout.
+// Payload is what a code carries: a Voucher, an Activation, a Pairing, a
+// Checkpoint or a Receipt value. The set is closed so that every payload has a documented layout.
 type Payload interface {
 	Type() Type
 	appendBody(dst []byte) []byte
@@ -180,10 +188,67 @@ type Checkpoint struct {
 	Hash       [32]byte // SHA-256 chain head h(Seq)
 }
 
+// Receipt is the server's signed word that it accepted a redemption: the
+// venue keeps it, and with the public keys alone it proves what the venue
+// is owed, whatever becomes of the server. The vouchers are named by the
+// digest of their serials (ReceiptDigest), which keeps the envelope one
+// size; the receipt travels with the serials in the clear.
+type Receipt struct {
+	RedemptionID   uint64   // > 0
+	VenueID        uint64   // > 0
+	TotalCents     uint64   // > 0
+	Vouchers       uint16   // how many, > 0
+	ScannedMicros  int64    // when the venue scanned, Unix time in microseconds
+	ReceivedMicros int64    // when the server accepted it, Unix time in microseconds
+	Digest         [32]byte // ReceiptDigest of the vouchers' serials
+}
+
+// ReceiptDigest is the SHA-256 of the serials in ascending order, each as
+// an unsigned 64-bit big-endian integer: the same set gives the same
+// digest whatever order it was scanned in.
+func ReceiptDigest(serials []uint64) [32]byte {
+	sorted := slices.Clone(serials)
+	slices.Sort(sorted)
+	h := sha256.New()
+	var b [8]byte
+	for _, s := range sorted {
+		binary.BigEndian.PutUint64(b[:], s)
+		h.Write(b[:])
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
 func (Voucher) Type() Type    { return TypeVoucher }
 func (Activation) Type() Type { return TypeActivation }
 func (Checkpoint) Type() Type { return TypeCheckpoint }
 func (Pairing) Type() Type    { return TypePairing }
+func (Receipt) Type() Type    { return TypeReceipt }
+
+func (r Receipt) appendBody(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, r.RedemptionID)
+	dst = binary.BigEndian.AppendUint64(dst, r.VenueID)
+	dst = binary.BigEndian.AppendUint64(dst, r.TotalCents)
+	dst = binary.BigEndian.AppendUint16(dst, r.Vouchers)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.ScannedMicros))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.ReceivedMicros))
+	return append(dst, r.Digest[:]...)
+}
+
+func (r Receipt) validate() error {
+	switch {
+	case r.RedemptionID == 0:
+		return fmt.Errorf("%w: redemption id is zero", ErrInvalidPayload)
+	case r.VenueID == 0:
+		return fmt.Errorf("%w: venue id is zero", ErrInvalidPayload)
+	case r.TotalCents == 0:
+		return fmt.Errorf("%w: total is zero", ErrInvalidPayload)
+	case r.Vouchers == 0:
+		return fmt.Errorf("%w: no voucher", ErrInvalidPayload)
+	}
+	return nil
+}
 
 func (p Pairing) appendBody(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, p.ID)
@@ -277,7 +342,7 @@ func readDepartment(b []byte) string {
 // decoded side only ever produces values.
 func toPayload(p Payload) (Payload, error) {
 	switch v := p.(type) {
-	case Voucher, Activation, Checkpoint, Pairing:
+	case Voucher, Activation, Checkpoint, Pairing, Receipt:
 		return p, nil
 	case *Voucher:
 		if v != nil {
@@ -292,6 +357,10 @@ func toPayload(p Payload) (Payload, error) {
 			return *v, nil
 		}
 	case *Pairing:
+		if v != nil {
+			return *v, nil
+		}
+	case *Receipt:
 		if v != nil {
 			return *v, nil
 		}
@@ -325,6 +394,10 @@ func putPayload(raw *[maxRawLen]byte, keyID byte, p Payload) (int, error) {
 		if err = v.validate(); err == nil {
 			b = v.appendBody(append(hdr, byte(TypePairing), keyID))
 		}
+	case Receipt:
+		if err = v.validate(); err == nil {
+			b = v.appendBody(append(hdr, byte(TypeReceipt), keyID))
+		}
 	default:
 		q, perr := toPayload(p)
 		if perr != nil {
@@ -338,8 +411,8 @@ func putPayload(raw *[maxRawLen]byte, keyID byte, p Payload) (int, error) {
 	return len(b), nil
 }
 
-// Decoded is a code's content. Payload holds a Voucher, an Activation or a
-// Checkpoint value, matching Type.
+// Decoded is a code's content. Payload holds a Voucher, an Activation, a
+// Pairing, a Checkpoint or a Receipt value, matching Type.
 type Decoded struct {
 	Type    Type
 	KeyID   byte
@@ -447,6 +520,17 @@ func decodePayload(p []byte) (Decoded, error) {
 		pr := Pairing{ID: binary.BigEndian.Uint64(b[0:8]), ExpiresUnix: binary.BigEndian.Uint32(b[24:28])}
 		copy(pr.Secret[:], b[8:24])
 		d.Payload = pr
+	case TypeReceipt:
+		r := Receipt{
+			RedemptionID:   binary.BigEndian.Uint64(b[0:8]),
+			VenueID:        binary.BigEndian.Uint64(b[8:16]),
+			TotalCents:     binary.BigEndian.Uint64(b[16:24]),
+			Vouchers:       binary.BigEndian.Uint16(b[24:26]),
+			ScannedMicros:  int64(binary.BigEndian.Uint64(b[26:34])),
+			ReceivedMicros: int64(binary.BigEndian.Uint64(b[34:42])),
+		}
+		copy(r.Digest[:], b[42:74])
+		d.Payload = r
 	default:
 		// decodeRaw only lets defined types through.
 		return d, fmt.Errorf("%w: type 0x%02x", ErrUnknownType, p[0])

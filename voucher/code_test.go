@@ -27,6 +27,8 @@ func TestRoundTrip(t *testing.T) {
 		{"checkpoint", 1, testCheckpoint(), 183},
 		{"checkpoint zero", 1, Checkpoint{}, 183},
 		{"checkpoint negative time", 1, Checkpoint{Seq: 1<<64 - 1, TimeMicros: -1}, 183},
+		{"receipt", 1, testReceipt(), 224},
+		{"receipt limits", 1, Receipt{RedemptionID: 1<<64 - 1, VenueID: 1<<64 - 1, TotalCents: 1<<64 - 1, Vouchers: 1<<16 - 1, ScannedMicros: -1, ReceivedMicros: 1<<63 - 1}, 224},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,6 +60,8 @@ func TestRoundTrip(t *testing.T) {
 			case Activation:
 				ptr = &v
 			case Checkpoint:
+				ptr = &v
+			case Receipt:
 				ptr = &v
 			}
 			if code2, err := s.Sign(ptr); err != nil || code2 != code {
@@ -236,8 +240,8 @@ func TestReject(t *testing.T) {
 		{"non-canonical trailing bits, top", setLastChar(cp, b32Alphabet[b32Value[cp[len(cp)-1]]|4]), ErrEncoding, ErrEncoding},
 		{"non-canonical trailing bits, extra byte", good + "AB", ErrEncoding, ErrEncoding},
 		{"type 0x00", withType(0x00), ErrUnknownType, ErrUnknownType},
-		{"type 0x05 (undefined)", withType(0x05), ErrUnknownType, ErrUnknownType},
-		{"type 0x05", withType(0x05), ErrUnknownType, ErrUnknownType},
+		{"type 0x06 (undefined)", withType(0x06), ErrUnknownType, ErrUnknownType},
+		{"type 0x06", withType(0x06), ErrUnknownType, ErrUnknownType},
 		{"type 0xff", withType(0xff), ErrUnknownType, ErrUnknownType},
 		{"unknown type, oversized", "77" + strings.Repeat("A", 10000), ErrUnknownType, ErrUnknownType},
 		{"activation-sized voucher", rawCode(k1, append([]byte{0x01, 0x01}, make([]byte, activationBodyLen)...)), ErrTooShort, ErrTooShort},
@@ -356,7 +360,7 @@ func TestReason(t *testing.T) {
 }
 
 func TestTypeString(t *testing.T) {
-	for typ, want := range map[Type]string{TypeVoucher: "voucher", TypeActivation: "activation", TypePairing: "pairing", TypeCheckpoint: "checkpoint", 0x2a: "Type(0x2a)"} {
+	for typ, want := range map[Type]string{TypeVoucher: "voucher", TypeActivation: "activation", TypePairing: "pairing", TypeCheckpoint: "checkpoint", TypeReceipt: "receipt", 0x2a: "Type(0x2a)"} {
 		if got := typ.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", byte(typ), got, want)
 		}

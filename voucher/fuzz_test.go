@@ -33,7 +33,7 @@ func corpusSeeds(tb testing.TB) map[string]string {
 	k1 := testKey(1)
 	from, until := uint16(v.ValidFrom), uint16(v.ValidUntil)
 	undefined := voucherPayload(1, 42, "78 ", 1000, from, until)
-	undefined[0] = 0x05
+	undefined[0] = 0x06
 	tampered := rawOf(tb, good)
 	tampered[20] ^= 1
 	return map[string]string{
@@ -41,6 +41,7 @@ func corpusSeeds(tb testing.TB) map[string]string {
 		"valid-voucher-2A":                 sign(1, 1, Voucher{Serial: MaxSerial, Department: "2A", ValueCents: 2000, ValidFrom: 20541, ValidUntil: 20751}),
 		"valid-activation":                 sign(1, 1, Activation{Department: "78", Year: 2026, Seq: 42}),
 		"valid-checkpoint":                 cp,
+		"valid-receipt":                    sign(1, 1, testReceipt()),
 		"valid-retired-key":                sign(2, 2, v),
 		"too_short-empty":                  "",
 		"too_short-truncated":              good[:128],
@@ -49,7 +50,7 @@ func corpusSeeds(tb testing.TB) map[string]string {
 		"encoding-padding":                 cp + "=====",
 		"encoding-trailing-bits":           cp[:len(cp)-1] + "B",
 		"encoding-length":                  good + "A",
-		"unknown_type-05":                  rawCode(k1, undefined),
+		"unknown_type-06":                  rawCode(k1, undefined),
 		"trailing_bytes-extra":             good + "AAAAAAAA",
 		"unknown_key-id7":                  sign(7, 1, v),
 		"unknown_key-id0":                  rawCode(k1, voucherPayload(0, 42, "78 ", 1000, from, until)),

@@ -70,6 +70,16 @@ func testCheckpoint() Checkpoint {
 	return c
 }
 
+// testReceipt is the receipt of vector receipt: redemption 1234 of venue
+// 7, vouchers 42, 43 and 44 of 10 euros, scanned at 10:00 and received at
+// 10:00:02 on 2026-12-01 (UTC).
+func testReceipt() Receipt {
+	return Receipt{RedemptionID: 1234, VenueID: 7, TotalCents: 3000, Vouchers: 3,
+		ScannedMicros:  time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixMicro(),
+		ReceivedMicros: time.Date(2026, 12, 1, 10, 0, 2, 0, time.UTC).UnixMicro(),
+		Digest:         ReceiptDigest([]uint64{44, 42, 43})}
+}
+
 // rawCode signs arbitrary payload bytes, bypassing every check of Signer,
 // to build codes the Signer refuses to make.
 func rawCode(priv ed25519.PrivateKey, payload []byte) string {

@@ -103,6 +103,15 @@ func (v *vector) uint(k string, bits int) uint64 {
 	return n
 }
 
+func (v *vector) int(k string) int64 {
+	v.t.Helper()
+	n, err := strconv.ParseInt(v.str(k), 10, 64)
+	if err != nil {
+		v.t.Fatalf("%s: %s: %v", v.where, k, err)
+	}
+	return n
+}
+
 func (v *vector) hex(k string) []byte {
 	v.t.Helper()
 	s := v.str(k)
@@ -299,7 +308,7 @@ func TestFormatDocVectors(t *testing.T) {
 		v.done()
 	}
 
-	for _, name := range []string{"voucher-78", "voucher-2A", "activation-78", "checkpoint", "pairing"} {
+	for _, name := range []string{"voucher-78", "voucher-2A", "activation-78", "checkpoint", "pairing", "receipt"} {
 		if seen["code "+name] != 1 {
 			t.Errorf("the doc lacks the code vector %s", name)
 		}
@@ -350,6 +359,22 @@ func checkCodeVector(t *testing.T, v *vector, ks *KeySet, signers map[byte]*Sign
 			t.Fatalf("%s: secret is not 16 bytes", v.where)
 		}
 		p = pr
+	case "receipt":
+		r := Receipt{RedemptionID: v.uint("redemption_id", 64), VenueID: v.uint("venue_id", 64), TotalCents: v.uint("total_cents", 64),
+			Vouchers: uint16(v.uint("vouchers", 16)), ScannedMicros: v.int("scanned_micros"), ReceivedMicros: v.int("received_micros")}
+		var serials []uint64
+		for _, f := range strings.Split(v.str("serials"), ",") {
+			n, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: serials: %v", v.where, err)
+			}
+			serials = append(serials, n)
+		}
+		r.Digest = ReceiptDigest(serials)
+		if want := v.hex("vouchers_sha256"); !bytes.Equal(r.Digest[:], want) {
+			t.Errorf("%s: the serials' digest is %x", v.where, r.Digest)
+		}
+		p = r
 	default:
 		t.Fatalf("%s: unknown type %q", v.where, v.fields["type"])
 	}

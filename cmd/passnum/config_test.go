@@ -80,6 +80,7 @@ var badValues = []struct{ env, value, want string }{
 	{"PASSNUM_SMTP_TIMEOUT", "0s", "0s is too short"},
 	{"PASSNUM_VENUES_INFO", strings.Repeat("www.yvelines.fr ", 11), "176 characters are too many: at most 160 fit on a chéquier's cover"},
 	{"PASSNUM_PUBLIC_URL", "passnum.yvelines.fr", `"passnum.yvelines.fr" is not the address of a web server: give it as https://passnum.example.fr`},
+	{"PASSNUM_OIDC_ISSUER", "http://auth.yvelines.fr", `"http://auth.yvelines.fr" is not an https:// address: give it as https://auth.example.fr (plain http only on loopback)`},
 }
 
 // TestOptionsRefuseBadValues runs every command that takes an option with

@@ -514,8 +514,9 @@ func (a *app) serveDemo(cmd *cobra.Command, sample issuing.PrintedVoucher, o ser
 		fmt.Fprintf(a.out, "   %-36s %s\n", "  its pairing code (15 minutes)", pairing.Code)
 		fmt.Fprintf(a.out, "   %-36s %s --data-dir %s apikey pair --venue 1 --name téléphone\n", "  another code", demoCommand(), a.cfg.DataDir)
 		fmt.Fprintf(a.out, "   %-36s %s/connexion (with the admin, département or auditor key)\n", "pages for départements, auditors", url)
-		fmt.Fprintf(a.out, "   %-36s %s/connexion as responsable@yvelines.example, finances@yvelines.example or\n", "  or as a person", url)
-		fmt.Fprintf(a.out, "   %-36s agent@ccas-trappes.example, password %q\n", "", demoPassword)
+		fmt.Fprintf(a.out, "   %-36s %s/connexion as one of the people above (responsable@yvelines.example,\n", "  or as a person", url)
+		fmt.Fprintf(a.out, "   %-36s finances@, lecture@yvelines.example, agent@ccas-trappes.example, responsable@ or\n", "")
+		fmt.Fprintf(a.out, "   %-36s benevole@mediatheque.example, auditrice@crc-idf.example), password %q\n", "", demoPassword)
 		curl := "curl -s"
 		if selfSigned {
 			fmt.Fprintf(a.out, "   %-36s %s (self-signed: the browser warns about it once, accept it)\n", "certificate", o.tlsCert)
@@ -562,6 +563,10 @@ func (a *app) demoPeople(ctx context.Context, db *ledger.DB, batch int64, say fu
 		say("structure %d %q (%s) of the Yvelines", o.ID, in.Name, in.Type)
 	}
 	st.trappes = structures[0]
+	crc, err := acc.AddAuditorBody(ctx, op, "Chambre régionale des comptes d'Île-de-France")
+	if err != nil {
+		return st, err
+	}
 	svc := a.issuing(db)
 	for i, n := range []int{50, 30} {
 		m, err := svc.MoveStock(ctx, issuing.Move{Department: "78", To: structures[i], Batch: batch, Count: n}, "demo")
@@ -579,6 +584,10 @@ func (a *app) demoPeople(ctx context.Context, db *ledger.DB, batch int64, say fu
 		{"responsable@yvelines.example", "département manager (batches, venues, stock)", accounts.Org{Department: "78"}, access.RoleDepartmentManager, &st.manager},
 		{"finances@yvelines.example", "département finance (bank details, month closing)", accounts.Org{Department: "78"}, access.RoleDepartmentFinance, &st.finance},
 		{"agent@ccas-trappes.example", "agent of the CCAS de Trappes (hands over its stock)", accounts.Org{ID: structures[0]}, access.RoleStructureAgent, &st.agent},
+		{"lecture@yvelines.example", "département reader (reads, changes nothing)", accounts.Org{Department: "78"}, access.RoleDepartmentReader, new(string)},
+		{"responsable@mediatheque.example", "manager of the Médiathèque (its volunteers, statements)", accounts.Org{Venue: 1}, access.RoleVenueManager, new(string)},
+		{"benevole@mediatheque.example", "volunteer of the Médiathèque (the scanner)", accounts.Org{Venue: 1}, access.RoleVenueVolunteer, new(string)},
+		{"auditrice@crc-idf.example", "auditor of the Chambre régionale des comptes", accounts.Org{ID: crc.ID}, access.RoleAuditor, new(string)},
 	} {
 		inv, err := acc.Invite(ctx, op, p.email, p.org, p.role)
 		if err != nil {

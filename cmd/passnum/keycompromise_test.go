@@ -197,6 +197,7 @@ func checkTyped(t *testing.T, url, key string, v issuing.PrintedVoucher) checkVe
 type basketVerdict struct {
 	Accepted bool           `json:"accepted"`
 	Items    []checkVerdict `json:"items"`
+	Receipt  string         `json:"receipt"`
 }
 
 // redeemTyped sends a basket of one voucher typed by hand, as the venue.

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
@@ -494,7 +495,7 @@ func TestScannerCodecVectors(t *testing.T) {
 		}
 		switch f["kind"] {
 		case "code":
-			want := map[string]string{"voucher": "1", "activation": "2", "pairing": "3", "checkpoint": "4"}[f["type"]]
+			want := map[string]string{"voucher": "1", "activation": "2", "pairing": "3", "checkpoint": "4", "receipt": "5"}[f["type"]]
 			if f["serial"] != "" {
 				want += ":" + f["serial"]
 			}
@@ -671,6 +672,21 @@ func TestScannerManualEntry(t *testing.T) {
 	waitText(t, ctx, "#total-journee", "10,00 € encaissés en 1 panier")
 	waitText(t, ctx, "#liste-journee", "30,00 € — annulé", "10,00 € — encaissé")
 	waitText(t, ctx, "#total-mois", "Remboursement prévu pour", "10,00 €")
+	// The receipts kept on the device, the undone basket's too, as one
+	// file that the operator's audit finds in the ledger.
+	waitText(t, ctx, "#total-recus", "2 reçus gardés sur cet appareil")
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatal(err)
+	}
+	clickID(t, ctx, "telecharger-recus")
+	file := filepath.Join(downloads, "recus-passnum-"+time.Now().UTC().Format("2006-01-02")+".txt")
+	receipts := string(adminDownload(t, file))
+	if out := mustRun(t, p.env, "audit", "receipts", file); !strings.Contains(out, "2 receipts, 0 not backed by the ledger") ||
+		!strings.Contains(out, "30.00 EUR, reversed by the venue") {
+		t.Errorf("the scanner's receipts:\n%s\n%s", receipts, out)
+	}
 	screenshot(t, ctx, "scanner-aujourdhui")
 	checkAccessibility(t, ctx)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,13 +41,16 @@ func (a *app) keySet(ctx context.Context, file string) (*voucher.KeySet, error) 
 
 func (a *app) verifyCmd() *cobra.Command {
 	var keysFile string
+	var listed []int64
 	cmd := &cobra.Command{
 		Use:   "verify CODE",
 		Short: "Check a code's signature offline and show what it holds",
 		Long: "verify checks a scanned code's signature against the public keys: with --keys (a file\n" +
 			"from 'passnum keys export') it needs no server and no database. Without --keys it also\n" +
 			"reads the voucher in the ledger and says whether it can still be used. It exits with\n" +
-			"status 1 and the reason when the code is not genuine, or is void or spent in the ledger.",
+			"status 1 and the reason when the code is not genuine, or is void or spent in the ledger.\n" +
+			"A redemption's receipt (the venue's proof) is checked with --serials, the vouchers it\n" +
+			"names: they must be the ones it was signed for.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ks, err := a.keySet(cmd.Context(), keysFile)
@@ -62,11 +66,31 @@ func (a *app) verifyCmd() *cobra.Command {
 			if v, ok := d.Payload.(voucher.Voucher); ok && keysFile == "" {
 				return a.printLedgerStatus(cmd.Context(), v.Serial)
 			}
+			if r, ok := d.Payload.(voucher.Receipt); ok && len(listed) > 0 {
+				serials := make([]uint64, len(listed))
+				for i, n := range listed {
+					serials[i] = uint64(n)
+				}
+				if int(r.Vouchers) != len(serials) || voucher.ReceiptDigest(serials) != r.Digest {
+					fmt.Fprintf(a.out, "  vouchers     NOT THESE: the receipt was signed for %d other vouchers\n", r.Vouchers)
+					return errSilent
+				}
+				fmt.Fprintf(a.out, "  vouchers     these %d: %s\n", len(serials), joinUints(serials))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database)")
+	cmd.Flags().Int64SliceVar(&listed, "serials", nil, "with a receipt: the serials of the vouchers it names, comma-separated, in any order")
 	return cmd
+}
+
+func joinUints(xs []uint64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatUint(x, 10)
+	}
+	return strings.Join(s, ",")
 }
 
 func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
@@ -97,6 +121,14 @@ func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
 		fmt.Fprintf(a.out, "  sequence     %d\n", p.Seq)
 		fmt.Fprintf(a.out, "  time         %s\n", time.UnixMicro(p.TimeMicros).UTC().Format(time.RFC3339))
 		fmt.Fprintf(a.out, "  hash         %x\n", p.Hash)
+	case voucher.Receipt:
+		fmt.Fprintf(a.out, "VALID redemption receipt\n")
+		fmt.Fprintf(a.out, "  redemption   %d\n", p.RedemptionID)
+		fmt.Fprintf(a.out, "  venue        %d\n", p.VenueID)
+		fmt.Fprintf(a.out, "  total        %s EUR, %d %s\n", passnum.FormatEuros(int64(p.TotalCents)), p.Vouchers, passnum.Plural(int(p.Vouchers), "voucher", "vouchers"))
+		fmt.Fprintf(a.out, "  scanned      %s\n", time.UnixMicro(p.ScannedMicros).UTC().Format(time.RFC3339))
+		fmt.Fprintf(a.out, "  accepted     %s\n", time.UnixMicro(p.ReceivedMicros).UTC().Format(time.RFC3339))
+		fmt.Fprintf(a.out, "  vouchers     SHA-256 %x\n", p.Digest)
 	}
 	fmt.Fprintf(a.out, "  key          %d (%s)\n", d.KeyID, status)
 }
@@ -171,7 +203,7 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	verify.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database, or with --export from the file)")
 	verify.Flags().StringVar(&exportFile, "export", "", "verify this file from 'passnum audit export' instead of the database ('-': standard input)")
-	cmd.AddCommand(verify, a.auditExportCmd(), &cobra.Command{
+	cmd.AddCommand(verify, a.auditExportCmd(), a.auditReceiptsCmd(), &cobra.Command{
 		Use:   "seal",
 		Short: "Chain pending events and sign a checkpoint now (a server does it continuously)",
 		Args:  cobra.NoArgs,
@@ -255,15 +287,11 @@ func (a *app) verifyExport(ctx context.Context, file, keysFile string) error {
 			return err
 		}
 	}
-	r := io.Reader(os.Stdin)
-	if file != "-" {
-		f, err := os.Open(file)
-		if err != nil {
-			return fmt.Errorf("open the export: %w", err)
-		}
-		defer f.Close()
-		r = f
+	r, err := openInput(file, "export")
+	if err != nil {
+		return err
 	}
+	defer r.Close()
 	rep, err := audit.VerifyExport(r, trusted)
 	var exportErr *audit.ExportError
 	if errors.As(err, &exportErr) {
@@ -291,4 +319,80 @@ func printAudit(a *app, rep audit.Report) {
 	for _, w := range rep.Chain.Warnings {
 		fmt.Fprintf(a.out, "    warning: %s\n", w)
 	}
+}
+
+func (a *app) auditReceiptsCmd() *cobra.Command {
+	var keysFile string
+	cmd := &cobra.Command{
+		Use:   "receipts FILE",
+		Short: "Check receipts a venue presents against the ledger: the scanner's file, one per line ('-': standard input)",
+		Long: "receipts checks each redemption receipt (the code the scanner kept for every accepted\n" +
+			"basket, its vouchers' serials after a space, as the scanner's « Télécharger mes reçus »\n" +
+			"writes them): its signature, the serials, and that the ledger records that redemption for\n" +
+			"the same venue, total, vouchers and times. A genuine receipt the ledger lacks means the ledger lost or\n" +
+			"changed a redemption: run 'passnum audit verify' too. It prints one line per receipt and\n" +
+			"exits with status 1 when any is not backed by the ledger; a reversed redemption is said.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			in, err := openInput(args[0], "receipts")
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			data, err := io.ReadAll(in)
+			if err != nil {
+				return fmt.Errorf("read the receipts: %w", err)
+			}
+			presented, err := audit.ParsePresented(string(data))
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			ks, err := a.keySet(ctx, keysFile)
+			if err != nil {
+				return err
+			}
+			db, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			checks, err := audit.Receipts(ctx, db, ks, presented)
+			if err != nil {
+				return err
+			}
+			bad := 0
+			for i, c := range checks {
+				switch {
+				case c.Problem != "":
+					bad++
+					fmt.Fprintf(a.out, "%d: NOT BACKED: %s\n", i+1, c.Problem)
+				case c.Reversed != "":
+					fmt.Fprintf(a.out, "%d: ok, redemption %d of venue %d, %s EUR, reversed by the venue at %s\n", i+1,
+						c.Receipt.RedemptionID, c.Receipt.VenueID, passnum.FormatEuros(int64(c.Receipt.TotalCents)), c.Reversed)
+				default:
+					fmt.Fprintf(a.out, "%d: ok, redemption %d of venue %d, %s EUR\n", i+1,
+						c.Receipt.RedemptionID, c.Receipt.VenueID, passnum.FormatEuros(int64(c.Receipt.TotalCents)))
+				}
+			}
+			fmt.Fprintf(a.out, "%d %s, %d not backed by the ledger\n", len(checks), passnum.Plural(len(checks), "receipt", "receipts"), bad)
+			if bad > 0 {
+				return errSilent
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database)")
+	return cmd
+}
+
+// openInput opens a file named on the command line; "-" is standard input.
+func openInput(name, what string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(os.Stdin), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open the %s: %w", what, err)
+	}
+	return f, nil
 }

@@ -20,7 +20,7 @@ import { manualEntry } from "./manual.js";
 import { confirmBasket, sendQueue } from "./redeem.js";
 import { startUndo, undo } from "./undo.js";
 import { keyRevoked, pair, pairScanned, unpair } from "./device.js";
-import { loadToday } from "./today.js";
+import { downloadReceipts, loadToday } from "./today.js";
 
 const REFRESH_EVERY_MS = 60 * 1000; // keys, venue, revocations, queue
 
@@ -72,6 +72,7 @@ function wire() {
     if (remove) removeItem(remove.dataset.item);
   });
   $("encaisser").addEventListener("click", confirmBasket);
+  $("telecharger-recus").addEventListener("click", () => downloadReceipts());
   $("vider").addEventListener("click", emptyBasket);
   $("bouton-camera").addEventListener("click", toggleScanCamera);
   $("fermer-rapport").addEventListener("click", () => {

@@ -13,9 +13,10 @@ export const VOUCHER = 1;
 export const ACTIVATION = 2;
 export const PAIRING = 3;
 export const CHECKPOINT = 4;
+export const RECEIPT = 5;
 
 // Payload length (header and body) of each type, section 1.
-const PAYLOAD = { [VOUCHER]: 21, [ACTIVATION]: 11, [PAIRING]: 30, [CHECKPOINT]: 50 };
+const PAYLOAD = { [VOUCHER]: 21, [ACTIVATION]: 11, [PAIRING]: 30, [CHECKPOINT]: 50, [RECEIPT]: 76 };
 
 // Unused low bits of the last character, by text length mod 8 (section 2);
 // the lengths missing here cannot be base32 of whole bytes.
@@ -94,6 +95,13 @@ function fields(type, p) {
       const pr = { id: u64(p, 2), expiresUnix: u32(p, 26) };
       if (pr.id <= 0 || pr.expiresUnix <= 0) bad();
       return pr;
+    }
+    case RECEIPT: {
+      // The scanner keeps its receipts as the server sent them; it reads
+      // them only to show what one says (amounts stay below 2^53 cents).
+      const r = { redemptionId: u64(p, 2), venueId: u64(p, 10), totalCents: u64(p, 18), vouchers: u16(p, 26) };
+      if (r.redemptionId <= 0 || r.venueId <= 0 || r.totalCents <= 0 || r.vouchers <= 0) bad();
+      return r;
     }
     default:
       return {};

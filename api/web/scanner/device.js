@@ -77,7 +77,7 @@ export function keyRevoked() {
   setDevice(null);
   renderHeader();
   show("association");
-  $("message-association").textContent = "La clé de cet appareil a été révoquée : associez-le à nouveau avec un nouveau code.";
+  $("message-association").textContent = "Cet appareil a été dissocié du lieu : associez-le à nouveau avec un nouveau code.";
 }
 
 export async function unpair() {

@@ -134,11 +134,18 @@ export function clearReport() {
 
 // ---- The last redemption, for undo ----
 
-// setLast keeps an accepted basket's answer (POST /api/v1/redemptions).
+// setLast keeps an accepted basket's answer (POST /api/v1/redemptions),
+// and its receipt among the others. A receipt that cannot be kept (a
+// full disk) does not stop the volunteer: the archive of the venue's
+// manager holds them all.
 export function setLast(r) {
   state.last = { id: r.redemption_id, total_cents: r.total_cents, received_at: r.received_at,
     reversible_until: r.reversible_until, count: r.items.length };
   store.save("last", state.last);
+  if (r.receipt) {
+    store.saveReceipt({ id: r.redemption_id, receipt: r.receipt, serials: r.items.map((i) => i.serial),
+      total_cents: r.total_cents, received_at: r.received_at }).catch(() => {});
+  }
 }
 
 export function markLastReversed() {

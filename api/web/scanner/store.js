@@ -36,7 +36,7 @@ let dbPromise = null;
 
 function db() {
   dbPromise = dbPromise || new Promise((resolve, reject) => {
-    const req = indexedDB.open("passnum-scanner", 2);
+    const req = indexedDB.open("passnum-scanner", 3);
     req.onupgradeneeded = (event) => {
       if (event.oldVersion < 1) {
         req.result.createObjectStore("revocations"); // serial -> "redeemed" | "void"
@@ -46,6 +46,10 @@ function db() {
         // its cursor is past them, so read the whole feed again.
         req.transaction.objectStore("revocations").clear();
         req.transaction.objectStore("meta").clear();
+      }
+      if (event.oldVersion < 3) {
+        // redemption id -> {id, receipt, serials, total_cents, received_at}
+        req.result.createObjectStore("receipts");
       }
     };
     req.onsuccess = () => {
@@ -100,6 +104,23 @@ export function revocation(serial) {
 export function countRevocations() {
   return db().then((d) => new Promise((resolve, reject) => {
     const req = d.transaction("revocations").objectStore("revocations").count();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  }));
+}
+
+// saveReceipt keeps an accepted redemption's receipt (docs/scanner.md,
+// "Receipts"): the venue's proof of what it is owed, in IndexedDB, which
+// holds a year of them without the size limits of localStorage.
+export async function saveReceipt(r) {
+  const tx = (await db()).transaction("receipts", "readwrite");
+  tx.objectStore("receipts").put(r, r.id);
+  await done(tx);
+}
+
+export function allReceipts() {
+  return db().then((d) => new Promise((resolve, reject) => {
+    const req = d.transaction("receipts").objectStore("receipts").getAll();
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   }));

@@ -6,9 +6,36 @@ import * as codec from "./codec.js";
 import { state } from "./state.js";
 import { Offline, errorMessage, request } from "./network.js";
 import { $ } from "./screens.js";
+import { allReceipts } from "./store.js";
 import { at, euros, monthFormat, plural, timeFormat, vouchersLine } from "./format.js";
 
+// showReceipts counts the receipts kept on this device; the button saves
+// them as one text file, a receipt and its vouchers' serials per line,
+// which `passnum verify` and `passnum audit receipts` read as they are.
+async function showReceipts() {
+  const n = (await allReceipts()).length;
+  // A count, not a sum: a receipt stays when its redemption is undone (the
+  // undoing is in the ledger), so a sum would say more than is owed.
+  $("total-recus").textContent = n ? `${plural(n, "reçu gardé", "reçus gardés")} sur cet appareil.` : "Aucun reçu sur cet appareil pour l'instant.";
+  $("telecharger-recus").hidden = n === 0;
+}
+
+// downloadReceipts builds the file when asked, so that it holds every
+// receipt kept up to that moment.
+export async function downloadReceipts() {
+  const receipts = (await allReceipts()).sort((a, b) => a.id - b.id);
+  const text = receipts.map((r) => `${r.receipt} ${r.serials.join(",")}\n`).join("");
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  a.download = `recus-passnum-${new Date().toISOString().slice(0, 10)}.txt`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
 export async function loadToday() {
+  showReceipts().catch(() => { $("total-recus").textContent = "Les reçus de cet appareil ne peuvent pas être lus."; });
   const total = $("total-journee"), list = $("liste-journee"), month = $("total-mois");
   const waiting = $("bloc-attente");
   waiting.hidden = state.queue.length === 0;

@@ -340,6 +340,41 @@ export function fetchDownload(href, text) {
   return a;
 }
 
+// drawQR draws the server's rows of "0" and "1" (a QR code) as one SVG
+// path, with the quiet zone of 4 modules that readers need; title says
+// what it is for, to a screen reader.
+export function drawQR(rows, title) {
+  const n = rows.length;
+  let d = "";
+  rows.forEach((row, y) => {
+    for (let x = 0; x < n; x++) if (row[x] === "1") d += `M${x + 4} ${y + 4}h1v1h-1z`;
+  });
+  const id = "q" + Math.random().toString(36).slice(2, 9);
+  return el("svg", { viewBox: `0 0 ${n + 8} ${n + 8}`, width: "240", height: "240", role: "img", "aria-labelledby": id },
+    el("title", { id }, title),
+    el("rect", { width: n + 8, height: n + 8, fill: "#fff" }),
+    el("path", { d, fill: "#000" }));
+}
+
+// askInPlace asks to confirm a change where the person acted: cell shows
+// the question (focused, so it is read out and in view) and two buttons;
+// yes runs work, whose refusal is shown by cell; "Non, garder" runs back.
+export function askInPlace(cell, question, yes, work, back) {
+  const q = el("p", { tabindex: "-1" }, question);
+  const confirm = el("button", { type: "button", class: "danger", onclick: async () => {
+    confirm.disabled = true;
+    try {
+      await work();
+    } catch (err) {
+      fail(err, cell);
+      confirm.disabled = false;
+    }
+  } }, yes);
+  const no = el("button", { type: "button", class: "secondary", onclick: () => { clear(); back(); } }, "Non, garder");
+  cell.replaceChildren(q, el("div", { class: "actions" }, confirm, no));
+  q.focus();
+}
+
 // A module runs once the page is parsed: the button is there.
 const logout = document.getElementById("logout");
 if (logout) {

@@ -1,28 +1,14 @@
 // A person's own page: the second factor (enrolled here when the roles
 // need it), the organisations to act for, the open sessions.
-import { api, dateTime, el, fail, say, submit } from "./common.js";
+import { api, dateTime, drawQR, el, fail, say, submit } from "./common.js";
 
 const status = document.getElementById("sf-status");
 const enrol = document.getElementById("sf-enrol");
 
-// drawQR draws the server's rows of "0" and "1" as one SVG path, with the
-// quiet zone of 4 modules that readers need.
-function drawQR(rows) {
-  const n = rows.length;
-  let d = "";
-  rows.forEach((row, y) => {
-    for (let x = 0; x < n; x++) if (row[x] === "1") d += `M${x + 4} ${y + 4}h1v1h-1z`;
-  });
-  return el("svg", { viewBox: `0 0 ${n + 8} ${n + 8}`, width: "240", height: "240", role: "img", "aria-labelledby": "qr-title" },
-    el("title", { id: "qr-title" }, "Code QR à scanner avec l’application d’authentification"),
-    el("rect", { width: n + 8, height: n + 8, fill: "#fff" }),
-    el("path", { d, fill: "#000" }));
-}
-
 async function showEnrolment() {
   const e = await api("POST", "/session/totp");
   document.getElementById("sf-secret").textContent = e.secret.replace(/(.{4})/g, "$1 ").trim();
-  document.getElementById("sf-qr").replaceChildren(drawQR(e.qr));
+  document.getElementById("sf-qr").replaceChildren(drawQR(e.qr, "Code QR à scanner avec l’application d’authentification"));
   enrol.hidden = false;
 }
 

@@ -3,7 +3,7 @@
 // account; and, for a département, its distribution structures. Who may
 // do what is the API's answer (GET /api/v1/organisations gives the roles
 // one may give in each organisation); the page only shows it.
-import { api, el, say, fail, submit, table, dateTime, clear } from "./common.js";
+import { api, askInPlace, el, say, fail, submit, table, dateTime, clear } from "./common.js";
 
 const choice = document.getElementById("organisation");
 const people = document.getElementById("people");
@@ -84,21 +84,7 @@ function showPeople(rows) {
 // the focus goes, before anything changes.
 function actions(p) {
   const cell = el("div", { class: "row-actions" });
-  const ask = (question, yes, work) => {
-    const q = el("p", { tabindex: "-1" }, question);
-    const confirm = el("button", { type: "button", class: "danger", onclick: async () => {
-      confirm.disabled = true;
-      try {
-        await work();
-      } catch (err) {
-        fail(err, cell);
-        confirm.disabled = false;
-      }
-    } }, yes);
-    const no = el("button", { type: "button", class: "secondary", onclick: () => { clear(); reset(); } }, "Non, garder");
-    cell.replaceChildren(q, el("div", { class: "actions" }, confirm, no));
-    q.focus();
-  };
+  const ask = (question, yes, work) => askInPlace(cell, question, yes, work, reset);
   const reset = () => {
     const take = el("button", { type: "button", class: "secondary", onclick: () => ask(
       `Retirer le rôle « ${p.role_label} » à ${p.email} ? Ses sessions le perdent tout de suite.`, "Oui, retirer le rôle",

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"passnum/ledger"
+)
+
+// TestReceiptCommands: a venue's receipts, as the scanner got them from
+// passnum serve, are checked offline by passnum verify with the exported
+// public keys and the vouchers' serials (other serials are refused), and
+// found in the ledger by passnum audit receipts, which names a line that
+// is not a receipt and exits 1.
+func TestReceiptCommands(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d ledger.Dialect, dir string, env []string) {
+		venueKey := venueReady(t, env)
+		mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "5",
+			"--valid-until", nextYearEnd(), "--no-activation")
+		vs := batchVouchers(t, env)
+		url := startServer(t, env)
+		first, second := redeemTyped(t, url, venueKey, vs[0]), redeemTyped(t, url, venueKey, vs[1])
+		if !first.Accepted || first.Receipt == "" || second.Receipt == "" {
+			t.Fatalf("answers %+v %+v", first, second)
+		}
+		keys := filepath.Join(dir, "public-keys.json")
+		mustRun(t, env, "keys", "export", "--out", keys)
+
+		// Offline: no database in this environment, only the keys file.
+		offline := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+		out := mustRun(t, offline, "verify", first.Receipt, "--keys", keys, "--serials", strconv.FormatInt(vs[0].Serial, 10))
+		for _, want := range []string{"VALID redemption receipt", "venue        1", "total        10.00 EUR, 1 voucher", "vouchers     these 1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("verify lacks %q:\n%s", want, out)
+			}
+		}
+		r := run(t, offline, "verify", first.Receipt, "--keys", keys, "--serials", strconv.FormatInt(vs[1].Serial, 10))
+		if r.code != 1 || !strings.Contains(r.stdout, "NOT THESE") {
+			t.Errorf("other serials: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+
+		file := filepath.Join(dir, "receipts.txt")
+		if err := os.WriteFile(file, []byte(first.Receipt+"\n\n"+second.Receipt+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out := mustRun(t, env, "audit", "receipts", file, "--keys", keys); !strings.Contains(out, "2 receipts, 0 not backed by the ledger") ||
+			!strings.Contains(out, "1: ok, redemption 1 of venue 1, 10.00 EUR") {
+			t.Errorf("audit receipts:\n%s", out)
+		}
+		if err := os.WriteFile(file, []byte(first.Receipt+"\n"+vs[2].Code+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r = run(t, env, "audit", "receipts", file)
+		if r.code != 1 || !strings.Contains(r.stdout, "2: NOT BACKED: a genuine code, but a voucher, not a receipt") ||
+			!strings.Contains(r.stdout, "2 receipts, 1 not backed") {
+			t.Errorf("a voucher among receipts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+}
