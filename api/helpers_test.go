@@ -65,6 +65,7 @@ func openAPI(t testing.TB) (*openapi3.T, routers.Router) {
 		// The files the API serves are checked for their content type; their
 		// bytes by the tests that read them.
 		openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/zip", openapi3filter.FileBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
 	})

@@ -11,6 +11,7 @@ import (
 
 	"passnum"
 	"passnum/access"
+	"passnum/archive"
 	"passnum/foureyes"
 	"passnum/ledger"
 	"passnum/programme"
@@ -441,4 +442,26 @@ func (s *server) refuseSettings(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// venueArchive streams a venue's complete record (GET /venues/{id}/archive,
+// package archive): to the venue's own people and keys, the départements
+// that label it, auditors and admins.
+func (s *server) venueArchive(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	if !mayReachVenue(p, id) {
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'existe pas, ou ce n'est pas le vôtre.", id)
+	}
+	ctx := c.Request().Context()
+	if _, err := s.Programme.Venue(ctx, id, ownDepartment(p)); err != nil {
+		return err
+	}
+	// The receipts are signed again with the active key, as the redemption
+	// service signs them (its key manager).
+	src := archive.Sources{DB: s.DB, Keys: s.Redemption.Keys, Settlement: s.Settlement}
+	return archive.Write(ctx, src, id, download(c, "application/zip", fmt.Sprintf("dossier-lieu-%d.zip", id)))
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"passnum/access"
 	"passnum/accounts"
 	"passnum/accounts/accountstest"
+	"passnum/archive"
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/programme/programmetest"
@@ -345,6 +347,35 @@ func TestDepartmentSettings(t *testing.T) {
 		e.do(t, request{method: "GET", path: "/api/v1/departments", as: "auditor"}).decode(t, &list)
 		if len(list.Departments) != 2 || list.Departments[0]["commission_basis_points"] != 150.0 || list.Departments[1]["code"] != "92" {
 			t.Fatalf("%+v", list)
+		}
+	})
+}
+
+// TestVenueArchive: a venue's key and the département that labels it get
+// the venue's archive, which Check accepts with the public keys; another
+// département and another venue's key get not_found.
+func TestVenueArchive(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 1)
+		e.redeem(t, "venue1", e.code(0), e.code(1)).expect(t, http.StatusCreated, "")
+		path := "/api/v1/venues/" + itoa(e.venue1) + "/archive"
+		ks, err := db.KeySet(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []string{"venue1", "department", "auditor"} {
+			r := e.do(t, request{method: "GET", path: path, as: who})
+			if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/zip" ||
+				!strings.Contains(r.header.Get("Content-Disposition"), "dossier-lieu-") {
+				t.Fatalf("%s: %d %v", who, r.status, r.header)
+			}
+			rep, err := archive.Check(bytes.NewReader(r.body), int64(len(r.body)), ks)
+			if err != nil || rep.Receipts != 1 || rep.OwedCents != 2000 {
+				t.Fatalf("%s's archive: %+v %v", who, rep, err)
+			}
+		}
+		for _, who := range []string{"venue2", "department92"} {
+			e.do(t, request{method: "GET", path: path, as: who}).expect(t, http.StatusNotFound, "not_found")
 		}
 	})
 }

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"passnum/accounts/accountstest"
+	"passnum/archive"
 )
 
 // TestVenueDevicesPage: a venue's manager, invited by email, associates a
 // device from the page /appareils (an empty name is marked on its field),
 // the code is shown as a QR code with its text; the volunteer's phone
 // pairs with it and redeems a voucher; the page lists the device with its
-// last use; the manager dissociates it, confirming in place, and the phone
+// last use; the archive downloaded from the page holds its receipt; the
+// manager dissociates it, confirming in place, and the phone
 // can no longer redeem. Each state of the page passes axe-core and fits a
 // phone.
 func TestVenueDevicesPage(t *testing.T) {
@@ -68,6 +73,24 @@ func TestVenueDevicesPage(t *testing.T) {
 	waitText(t, phoneTab, "#panier", "Chèque valable : 10,00 €")
 	clickID(t, phoneTab, "encaisser")
 	waitText(t, phoneTab, "#titre-resultat", "Accepté — 10 €")
+
+	// The venue's archive, downloaded from the page, holds that
+	// redemption's receipt, genuine by the programme's keys.
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatal(err)
+	}
+	click(t, ctx, "#archive-link a")
+	zip := adminDownload(t, filepath.Join(downloads, "dossier-lieu-1.zip"))
+	_, db := issuingOf(t, env)
+	ks, err := db.KeySet(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := archive.Check(bytes.NewReader(zip), int64(len(zip)), ks); err != nil || rep.Receipts != 1 || rep.OwedCents != 1000 {
+		t.Errorf("the page's archive: %+v %v", rep, err)
+	}
 
 	adminDo(t, ctx, chromedp.Reload())
 	row := adminWait(t, ctx, `document.querySelector("#devices-table tbody tr")?.innerText`)

@@ -252,7 +252,7 @@ func (a *app) venueCmd() *cobra.Command {
 	f.StringVar(&labelUntil, "label-until", "", "last day of the label, YYYY-MM-DD (default: no expiry)")
 	f.StringVar(&in.Reason, "reason", "", "why it is labelled, e.g. the committee's decision")
 
-	cmd.AddCommand(add, a.venueListCmd(), a.venueUpdateCmd(false), a.venueUpdateCmd(true))
+	cmd.AddCommand(add, a.venueListCmd(), a.venueUpdateCmd(false), a.venueUpdateCmd(true), a.venueArchiveCmd())
 	cmd.AddCommand(a.venueChangeCmds()...)
 	var reason, until, dept string
 	status := func(use, short string, change func(ctx context.Context, p *programme.Service, id int64) (programme.VenueWithDepartments, error)) *cobra.Command {

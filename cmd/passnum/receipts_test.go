@@ -14,7 +14,9 @@ import (
 // passnum serve, are checked offline by passnum verify with the exported
 // public keys and the vouchers' serials (other serials are refused), and
 // found in the ledger by passnum audit receipts, which names a line that
-// is not a receipt and exits 1.
+// is not a receipt and exits 1; the venue's archive from passnum venue
+// archive is checked offline by passnum audit archive, which refuses a
+// damaged file.
 func TestReceiptCommands(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d ledger.Dialect, dir string, env []string) {
 		venueKey := venueReady(t, env)
@@ -57,6 +59,23 @@ func TestReceiptCommands(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stdout, "2: NOT BACKED: a genuine code, but a voucher, not a receipt") ||
 			!strings.Contains(r.stdout, "2 receipts, 1 not backed") {
 			t.Errorf("a voucher among receipts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+
+		zip := filepath.Join(dir, "dossier.zip")
+		mustRun(t, env, "venue", "archive", "1", "--out", zip)
+		if out := mustRun(t, offline, "audit", "archive", zip, "--keys", keys); !strings.Contains(out, "OK: venue 1, 2 receipts, all genuine; 0 undone; 20.00 EUR owed") {
+			t.Errorf("audit archive:\n%s", out)
+		}
+		data, err := os.ReadFile(zip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(zip, data[:len(data)/2], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r = run(t, offline, "audit", "archive", zip, "--keys", keys)
+		if r.code != 1 || !strings.Contains(r.stdout, "FAILED: not a venue's archive") {
+			t.Errorf("a damaged archive: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
 }

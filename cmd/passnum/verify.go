@@ -203,7 +203,7 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	verify.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database, or with --export from the file)")
 	verify.Flags().StringVar(&exportFile, "export", "", "verify this file from 'passnum audit export' instead of the database ('-': standard input)")
-	cmd.AddCommand(verify, a.auditExportCmd(), a.auditReceiptsCmd(), &cobra.Command{
+	cmd.AddCommand(verify, a.auditExportCmd(), a.auditReceiptsCmd(), a.auditArchiveCmd(), &cobra.Command{
 		Use:   "seal",
 		Short: "Chain pending events and sign a checkpoint now (a server does it continuously)",
 		Args:  cobra.NoArgs,

@@ -1,8 +1,9 @@
 // A venue's devices: associate one (the code is shown here for the
 // device's camera), see them with their last use, dissociate one or all,
-// cancel codes not used yet. Who may do it for which venues is the API's
+// cancel codes not used yet; and the venue's archive, its own proof of
+// what it is owed. Who may do it for which venues is the API's
 // rule (apikeys.mayManage); the page only shows what it answers.
-import { api, askInPlace, clear, dateTime, drawQR, el, fail, say, submit, table } from "./common.js";
+import { api, askInPlace, clear, dateTime, drawQR, el, fail, fetchDownload, say, submit, table } from "./common.js";
 
 const choice = document.getElementById("venue");
 const pairForm = document.getElementById("pair");
@@ -53,6 +54,7 @@ async function showVenue(venues) {
   if (list.pending.length) buttons.push(el("button", { type: "button", class: "secondary", onclick: () => askAll(true) }, "Annuler les codes en attente"));
   if (active.length) buttons.push(el("button", { type: "button", class: "danger", onclick: () => askAll(false) }, "Dissocier tous les appareils"));
   allActions.replaceChildren(...buttons);
+  document.getElementById("archive-link").replaceChildren(fetchDownload(`/api/v1/venues/${venue.id}/archive`, `Télécharger le dossier de ${venue.name}`));
 }
 
 // dissociate is a device's button, confirmed in place.
