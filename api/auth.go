@@ -2,6 +2,7 @@ package api
 
 import (
 	"passnum/access"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -60,8 +61,23 @@ func (s *server) authenticate(c echo.Context, secret string) (access.Principal, 
 	if passnum.ErrorCode(err) == passnum.EUnauthorized {
 		return p, s.authFailed(c, err)
 	}
+	if err == nil {
+		// A venue's scanner says which release it runs and how many
+		// baskets it holds offline (apikeys.Service.Report).
+		h := c.Request().Header
+		if v := h.Get(scannerVersionHeader); v != "" {
+			pending, _ := strconv.Atoi(h.Get(scannerPendingHeader))
+			s.Keys.Report(c.Request().Context(), p, v, pending)
+		}
+	}
 	return p, err
 }
+
+// The headers a venue's scanner reports itself with.
+const (
+	scannerVersionHeader = "Passnum-Scanner-Version"
+	scannerPendingHeader = "Passnum-Scanner-Pending"
+)
 
 // admits tells whether p holds one of perms; a venue's permission needs
 // the venue it is for.

@@ -44,11 +44,14 @@ func (s *server) createPairing(c echo.Context) error {
 }
 
 type deviceJSON struct {
-	Prefix     string     `json:"prefix"`
-	Name       string     `json:"name"`
-	PairedAt   time.Time  `json:"paired_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	Prefix         string     `json:"prefix"`
+	Name           string     `json:"name"`
+	PairedAt       time.Time  `json:"paired_at"`
+	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	AppVersion     *string    `json:"app_version,omitempty"`
+	PendingBaskets *int       `json:"pending_baskets,omitempty"`
+	ReportedAt     *time.Time `json:"reported_at,omitempty"`
 }
 
 type pendingPairingJSON struct {
@@ -74,7 +77,8 @@ func (s *server) listDevices(c echo.Context) error {
 		Pending []pendingPairingJSON `json:"pending"`
 	}{Devices: []deviceJSON{}, Pending: []pendingPairingJSON{}}
 	for _, d := range ds.Devices {
-		out.Devices = append(out.Devices, deviceJSON{Prefix: d.Prefix, Name: d.Name, PairedAt: d.PairedAt.UTC(), LastUsedAt: utc(d.LastUsedAt), RevokedAt: utc(d.RevokedAt)})
+		out.Devices = append(out.Devices, deviceJSON{Prefix: d.Prefix, Name: d.Name, PairedAt: d.PairedAt.UTC(), LastUsedAt: utc(d.LastUsedAt), RevokedAt: utc(d.RevokedAt),
+			AppVersion: d.AppVersion, PendingBaskets: d.PendingBaskets, ReportedAt: utc(d.ReportedAt)})
 	}
 	for _, p := range ds.Pending {
 		out.Pending = append(out.Pending, pendingPairingJSON{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC(), ExpiresAt: p.ExpiresAt.UTC()})

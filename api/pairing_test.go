@@ -157,13 +157,37 @@ func TestDevices(t *testing.T) {
 		}
 		e.do(t, request{method: "POST", path: devices + "/" + "pn_inconnu/revocation", as: "department"}).expect(t, http.StatusNotFound, "not_found")
 
+		// A scanner reports its release and the baskets it holds offline;
+		// a value that is not one is dropped, not refused.
+		e.keys["d0"], e.keys["d1"] = keys[0], keys[1]
+		report := func(version, pending string) {
+			t.Helper()
+			e.do(t, request{method: "POST", path: "/api/v1/vouchers/check", as: "d1", json: e.code(0),
+				header: map[string]string{"Passnum-Scanner-Version": version, "Passnum-Scanner-Pending": pending}}).expect(t, http.StatusOK, "")
+		}
+		report("3f9a2c1b", "2")
+		report("../../etc", "9")
+		var reported struct {
+			Devices []struct {
+				Name           string `json:"name"`
+				AppVersion     string `json:"app_version"`
+				PendingBaskets *int   `json:"pending_baskets"`
+			} `json:"devices"`
+		}
+		mb.api(t, "GET", devices, nil, "").decode(t, &reported)
+		if d := reported.Devices[0]; d.Name != "téléphone atelier" || d.AppVersion != "3f9a2c1b" || d.PendingBaskets == nil || *d.PendingBaskets != 2 {
+			t.Fatalf("the report: %+v", reported.Devices)
+		}
+		if reported.Devices[1].PendingBaskets != nil {
+			t.Errorf("a device that reported nothing: %+v", reported.Devices[1])
+		}
+
 		// One device unpaired: its key stops at once, the other goes on.
 		first := list.Devices[1].Prefix
 		if r := mb.api(t, "POST", devices+"/"+first+"/revocation", nil, mb.csrf); r.status != http.StatusNoContent {
 			t.Fatalf("unpair one: %d %s", r.status, r.body)
 		}
 		mb.api(t, "POST", devices+"/"+first+"/revocation", nil, mb.csrf).expect(t, http.StatusConflict, "conflict")
-		e.keys["d0"], e.keys["d1"] = keys[0], keys[1]
 		e.do(t, request{method: "POST", path: "/api/v1/vouchers/check", as: "d0", json: e.code(0)}).expect(t, http.StatusUnauthorized, "unauthorized")
 		if v := e.check(t, "d1", e.code(0)); !v.Accepted {
 			t.Fatalf("the other device: %+v", v)

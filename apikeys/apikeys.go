@@ -53,7 +53,8 @@ type Service struct {
 	// within CacheTTL.
 	CacheTTL time.Duration
 
-	cache sync.Map // string(hash(secret)) -> cachedKey
+	cache   sync.Map // string(hash(secret)) -> cachedKey
+	reports sync.Map // key id -> deviceReport, the last one written
 }
 
 type cachedKey struct {

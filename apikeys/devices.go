@@ -25,6 +25,10 @@ type Device struct {
 	PairedAt   time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	// What its scanner last said of itself (Report), when it did.
+	AppVersion     *string
+	PendingBaskets *int
+	ReportedAt     *time.Time
 }
 
 // PendingPairing is a pairing code made and not used yet.
@@ -89,7 +93,8 @@ func (s *Service) Devices(ctx context.Context, p access.Principal, venue int64) 
 	}
 	var out Devices
 	for _, k := range keys {
-		out.Devices = append(out.Devices, Device{Prefix: k.Prefix, Name: k.Name, PairedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt})
+		out.Devices = append(out.Devices, Device{Prefix: k.Prefix, Name: k.Name, PairedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
+			AppVersion: k.AppVersion, PendingBaskets: k.PendingBaskets, ReportedAt: k.ReportedAt})
 	}
 	var open []ledger.Pairing
 	if err := q.Where("venue_id = ? AND used_at IS NULL AND expires_at > ?", venue, s.DB.Now()).Order("id").Find(&open).Error; err != nil {
@@ -177,4 +182,47 @@ func (s *Service) RevokeAll(ctx context.Context, p access.Principal, venue int64
 		return Unpaired{}, err
 	}
 	return out, nil
+}
+
+// deviceReport is what a key last reported, to write only what changed.
+type deviceReport struct {
+	version string
+	pending int
+	at      time.Time
+}
+
+// Report records what a venue's scanner says of itself (the release of
+// its files, the baskets it holds offline), for its managers' list. It is
+// the device's word and moves no money, so a bad value is dropped rather
+// than refused, and a write happens only when something changed or a
+// minute passed, not on every request. Other keys report nothing.
+func (s *Service) Report(ctx context.Context, p access.Principal, version string, pending int) {
+	if !p.Has(access.RoleVenue) || p.KeyID == 0 || !validVersion(version) || pending < 0 || pending > 100000 {
+		return
+	}
+	now := s.DB.Now()
+	if last, ok := s.reports.Load(p.KeyID); ok {
+		l := last.(deviceReport)
+		if l.version == version && l.pending == pending && now.Sub(l.at) < lastUsedGranularity {
+			return
+		}
+	}
+	err := s.DB.Read(ctx).Model(&ledger.APIKey{}).Where("id = ?", p.KeyID).
+		Updates(map[string]any{"app_version": version, "pending_baskets": pending, "reported_at": now}).Error
+	if err == nil {
+		s.reports.Store(p.KeyID, deviceReport{version: version, pending: pending, at: now})
+	}
+}
+
+// validVersion: the scanner's release is the hash in its files' URLs.
+func validVersion(v string) bool {
+	if v == "" || len(v) > 40 {
+		return false
+	}
+	for _, r := range v {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
 }

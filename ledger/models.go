@@ -355,6 +355,10 @@ type APIKey struct {
 	CreatedAt      time.Time `gorm:"not null"`
 	RevokedAt      *time.Time
 	LastUsedAt     *time.Time
+	// What a venue's scanner last said of itself (apikeys.Service.Report).
+	AppVersion     *string
+	PendingBaskets *int
+	ReportedAt     *time.Time
 }
 
 func (APIKey) TableName() string { return "api_keys" }

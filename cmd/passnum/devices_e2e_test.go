@@ -94,7 +94,8 @@ func TestVenueDevicesPage(t *testing.T) {
 
 	adminDo(t, ctx, chromedp.Reload())
 	row := adminWait(t, ctx, `document.querySelector("#devices-table tbody tr")?.innerText`)
-	if !strings.Contains(row, "téléphone de l’atelier") || !strings.Contains(row, "associé") || strings.Contains(row, "jamais") {
+	if !strings.Contains(row, "téléphone de l’atelier") || !strings.Contains(row, "associé") || strings.Contains(row, "jamais") ||
+		!strings.Contains(row, "aucun (le ") || strings.Contains(row, "inconnu") {
 		t.Errorf("the device's row: %q", row)
 	}
 	click(t, ctx, "#devices-table tbody tr button.danger")

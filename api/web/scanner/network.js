@@ -30,11 +30,21 @@ export function setOnline(now) {
   handlers.changed(now);
 }
 
+// RELEASE is the release of the scanner's files: the hash in their URL
+// (/scanner/h/HASH/network.js, api/static), "dev" when served unhashed.
+const RELEASE = (/\/h\/([0-9a-z]+)\//.exec(import.meta.url) || [null, "dev"])[1];
+
 // request calls the API. A failed fetch (no network, server unreachable,
 // timeout) throws Offline and switches the page offline.
 export async function request(method, path, { body, idempotencyKey, auth = true } = {}) {
   const headers = { Accept: "application/json" };
-  if (auth && state.device) headers.Authorization = "Bearer " + state.device.key;
+  if (auth && state.device) {
+    headers.Authorization = "Bearer " + state.device.key;
+    // The venue's manager sees which release each device runs and the
+    // baskets it holds offline (the page /appareils).
+    headers["Passnum-Scanner-Version"] = RELEASE;
+    headers["Passnum-Scanner-Pending"] = String(state.queue.length);
+  }
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const abort = new AbortController();

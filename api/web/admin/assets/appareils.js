@@ -45,9 +45,11 @@ async function showVenue(venues) {
   if (mine !== shown) return;
   const active = list.devices.filter((d) => !d.revoked_at);
   devices.replaceChildren(list.devices.length === 0 ? el("p", null, "Aucun appareil n’est associé à ce lieu.") :
-    table(`Appareils de ${venue.name}`, [{ label: "Nom" }, { label: "Associé le" }, { label: "Dernière utilisation" }, { label: "État" }, { label: "Actions" }],
-      list.devices.map((d) => [d.name, dateTime(d.paired_at), d.last_used_at ? dateTime(d.last_used_at) : "jamais",
-        d.revoked_at ? `dissocié le ${dateTime(d.revoked_at)}` : "associé", d.revoked_at ? "" : dissociate(d)]), { id: "devices-table" }, true));
+    table(`Appareils de ${venue.name}`, [{ label: "Nom" }, { label: "Associé le" }, { label: "Dernière utilisation" }, { label: "Paniers pas encore envoyés" },
+      { label: "Version" }, { label: "État" }, { label: "Actions" }],
+      list.devices.map((d) => [d.name, dateTime(d.paired_at), d.last_used_at ? dateTime(d.last_used_at) : "jamais", waiting(d),
+        d.app_version || "inconnue", d.revoked_at ? `dissocié le ${dateTime(d.revoked_at)}` : "associé", d.revoked_at ? "" : dissociate(d)]),
+      { id: "devices-table" }, true));
   pending.replaceChildren(list.pending.length === 0 ? el("p", null, "Aucun code en attente.") :
     el("ul", { class: "plain" }, list.pending.map((p) => el("li", null, `« ${p.name} » : code fait le ${dateTime(p.created_at)}, valable jusqu’au ${dateTime(p.expires_at)}.`))));
   const buttons = [];
@@ -55,6 +57,15 @@ async function showVenue(venues) {
   if (active.length) buttons.push(el("button", { type: "button", class: "danger", onclick: () => askAll(false) }, "Dissocier tous les appareils"));
   allActions.replaceChildren(...buttons);
   document.getElementById("archive-link").replaceChildren(fetchDownload(`/api/v1/venues/${venue.id}/archive`, `Télécharger le dossier de ${venue.name}`));
+}
+
+// waiting says how many baskets the device said it holds offline, and
+// when it said so: a device that stays offline keeps them (and their
+// money) until it is connected again.
+function waiting(d) {
+  if (d.pending_baskets === undefined) return "inconnu";
+  const n = d.pending_baskets === 0 ? "aucun" : d.pending_baskets === 1 ? "1 panier" : `${d.pending_baskets} paniers`;
+  return `${n} (le ${dateTime(d.reported_at)})`;
 }
 
 // dissociate is a device's button, confirmed in place.
