@@ -66,6 +66,8 @@ func sitePages() []sitePage {
 		{path: "/departement/lieux", file: "lieux.html", title: "Lieux labellisés", script: "lieux.js", perm: access.ManageVenues},
 		{path: "/departement/remboursements", file: "remboursements.html", title: "Remboursements des lieux", script: "remboursements.js", perm: access.Read},
 		{path: "/departement/chiffres", file: "chiffres.html", title: "Chiffres du programme", script: "chiffres.js", perm: access.Read},
+		// A venue's own redemptions and statements: its manager's home.
+		{path: "/encaissements", file: "encaissements.html", title: "Encaissements et relevés", script: "encaissements.js", perm: access.VenueStatements},
 		// A venue's manager has it too, for its volunteers: not under
 		// /departement/.
 		{path: "/personnes", file: "personnes.html", title: "Personnes et structures", script: "personnes.js", perm: access.ManagePeople},
@@ -85,7 +87,7 @@ type navLink struct {
 func navigation(p access.Principal, current string) []navLink {
 	labels := map[string]string{"/departement/": "Tableau de bord", "/departement/commandes": "Commandes", "/departement/remise": "Remise",
 		"/departement/annulation": "Annulation", "/departement/lieux": "Lieux", "/departement/remboursements": "Remboursements",
-		"/departement/chiffres": "Chiffres", "/personnes": "Personnes", "/appareils": "Appareils", "/auditeur/": "Audit"}
+		"/departement/chiffres": "Chiffres", "/personnes": "Personnes", "/encaissements": "Encaissements", "/appareils": "Appareils", "/auditeur/": "Audit"}
 	var links []navLink
 	for _, pg := range sitePages() {
 		if pg.opens(p) {

@@ -90,7 +90,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.guard(v1, http.MethodPost, "/settlement/:department/:month/close", s.closePeriod, need(access.Settle))
 	s.guard(v1, http.MethodPost, "/settlement/:department/:month/close/refusal", s.refuseClose, need(access.Settle))
 	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements.csv", s.periodCSV, need(access.Read))
-	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements/:file", s.statementPDF, need(access.Read, access.VenueStatements))
+	s.guard(v1, http.MethodGet, "/settlement/:department/:month/statements/:file", s.statementFile, need(access.Read, access.VenueStatements))
 	s.guard(v1, http.MethodGet, "/settlement/:department/:month/sepa.xml", s.periodSEPA, need(access.Read))
 	s.guard(v1, http.MethodGet, "/statements", s.myStatements, need(access.VenueStatements))
 

@@ -190,12 +190,18 @@ func (s *server) periodCSV(c echo.Context) error {
 	return settlement.WriteCSV(download(c, "text/csv; charset=utf-8", periodFile(p, "statements.csv")), p)
 }
 
-// statementPDF renders one venue's statement of a closed month.
-func (s *server) statementPDF(c echo.Context) error {
-	file, ok := strings.CutSuffix(c.Param("file"), ".pdf")
-	venueID, err := strconv.ParseInt(file, 10, 64)
-	if !ok || err != nil || venueID <= 0 {
-		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Relevé introuvable : l'adresse se termine par statements/<identifiant du lieu>.pdf.")
+// statementFile gives one venue's statement of a month: its PDF once the
+// month is closed (…/statements/12.pdf), or its lines as CSV, open or
+// closed (…/statements/12.csv), the same columns as the period's CSV.
+func (s *server) statementFile(c echo.Context) error {
+	file := c.Param("file")
+	name, csv := strings.CutSuffix(file, ".csv")
+	if !csv {
+		name, _ = strings.CutSuffix(file, ".pdf")
+	}
+	venueID, err := strconv.ParseInt(name, 10, 64)
+	if name == file || err != nil || venueID <= 0 {
+		return newProblem(passnum.KindNotFound, passnum.ENotFound, "Relevé introuvable : l'adresse se termine par statements/<identifiant du lieu>.pdf ou .csv.")
 	}
 	pr := principal(c)
 	noStatement := newProblem(passnum.KindNotFound, passnum.ENotFound, "Le lieu %d n'a pas de relevé pour %s dans le département %s.", venueID,
@@ -207,8 +213,14 @@ func (s *server) statementPDF(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := p.VenueStatement(venueID); !ok {
+	st, ok := p.VenueStatement(venueID)
+	if !ok {
 		return noStatement
+	}
+	if csv {
+		one := p
+		one.Statements = []settlement.Statement{st}
+		return settlement.WriteCSV(download(c, "text/csv; charset=utf-8", periodFile(p, fmt.Sprintf("venue-%d.csv", venueID))), one)
 	}
 	return settlement.WriteStatementPDF(download(c, "application/pdf", periodFile(p, fmt.Sprintf("venue-%d.pdf", venueID))), p, venueID)
 }

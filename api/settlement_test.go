@@ -171,7 +171,25 @@ func TestSettlement(t *testing.T) {
 		if r.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF-")) || !bytes.Equal(r.body, want.Bytes()) {
 			t.Fatalf("statement: %s, %d bytes, want %d", r.header.Get("Content-Type"), len(r.body), want.Len())
 		}
-		for _, file := range []string{"999.pdf", "abc.pdf", itoa(e.venue1), "0.pdf"} {
+		// The same statement's lines as CSV, for the venue's spreadsheet:
+		// the period's rows of that venue only.
+		r = e.do(t, request{method: "GET", path: "/api/v1/settlement/78/2026-11/statements/" + itoa(e.venue1) + ".csv", as: "venue1"})
+		r.expect(t, http.StatusOK, "")
+		rows, err = csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		if err != nil || len(rows) < 2 || rows[0][3] != "venue_id" {
+			t.Fatalf("the venue's CSV: %v %q", err, r.body)
+		}
+		for _, row := range rows[1:] {
+			if row[3] != itoa(e.venue1) || row[2] != "closed" {
+				t.Errorf("a row of the venue's CSV: %v", row)
+			}
+		}
+		if cd := r.header.Get("Content-Disposition"); cd != `attachment; filename="settlement-78-2026-11-venue-`+itoa(e.venue1)+`.csv"` {
+			t.Errorf("CSV file name %s", cd)
+		}
+		e.do(t, request{method: "GET", path: "/api/v1/settlement/78/2026-11/statements/" + itoa(e.venue1) + ".csv", as: "venue2"}).
+			expect(t, http.StatusNotFound, "not_found")
+		for _, file := range []string{"999.pdf", "abc.pdf", itoa(e.venue1), "0.pdf", itoa(e.venue1) + ".txt"} {
 			e.do(t, request{method: "GET", path: "/api/v1/settlement/78/2026-11/statements/" + file, as: "admin", offContract: true}).
 				expect(t, http.StatusNotFound, "not_found")
 		}

@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"passnum/accounts/accountstest"
 	"passnum/archive"
+	"passnum/voucher"
 )
 
 // TestVenueDevicesPage: a venue's manager, invited by email, associates a
@@ -41,7 +43,9 @@ func TestVenueDevicesPage(t *testing.T) {
 	adminDo(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/connexion"), chromedp.WaitVisible(chromedp.ID("email")))
 	adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), accountstest.Password))
 	click(t, ctx, "#login button[type=submit]")
-	adminWait(t, ctx, `location.pathname === "/personnes" && document.readyState === "complete" && "ok"`)
+	// A venue's manager lands on its redemptions and statements.
+	adminWait(t, ctx, `location.pathname === "/encaissements" && document.readyState === "complete" && "ok"`)
+	adminWait(t, ctx, `document.getElementById("history-total").innerText.includes("Aucun encaissement") && "ok"`)
 	click(t, ctx, `header a[href="/appareils"]`)
 	if got := adminWait(t, ctx, `document.getElementById("venue-one")?.innerText`); got != "Les appareils de Médiathèque François Mitterrand." {
 		t.Errorf("the venue: %q", got)
@@ -92,7 +96,35 @@ func TestVenueDevicesPage(t *testing.T) {
 		t.Errorf("the page's archive: %+v %v", rep, err)
 	}
 
-	adminDo(t, ctx, chromedp.Reload())
+	// The redemption on the manager's page, its statement of the month
+	// still open, with its lines as CSV; a filter that leaves nothing says so.
+	click(t, ctx, `header a[href="/encaissements"]`)
+	if row := adminWait(t, ctx, `document.querySelector("#history-table tbody tr")?.innerText`); !strings.Contains(row, "10,00") || !strings.Contains(row, "encaissé") {
+		t.Errorf("the history: %q", row)
+	}
+	if total := adminWait(t, ctx, `document.getElementById("history-total").innerText`); total != "1 encaissement, 10,00\u202f€ encaissés." {
+		t.Errorf("the total: %q", total)
+	}
+	if st := adminWait(t, ctx, `document.getElementById("statement-items")?.innerText`); !strings.Contains(st, "Département 78 : 10,00") ||
+		!strings.Contains(st, "mois en cours") || strings.Contains(st, "Relevé PDF") {
+		t.Errorf("the statement: %q", st)
+	}
+	adminCheckPage(t, ctx, "encaissements")
+	click(t, ctx, `#statement-items a`)
+	lines := string(adminDownload(t, filepath.Join(downloads, "settlement-78-"+time.Now().In(voucher.Paris()).Format("2006-01")+"-venue-1.csv")))
+	if !strings.Contains(lines, "Médiathèque François Mitterrand") || !strings.Contains(lines, ",1000,10.00") {
+		t.Errorf("the statement's CSV:\n%s", lines)
+	}
+	adminDo(t, ctx, chromedp.SetValue(chromedp.ID("h-status"), "reversed"))
+	click(t, ctx, "#history button[type=submit]")
+	adminWait(t, ctx, `document.getElementById("history-total").innerText === "Aucun encaissement pour ces jours." && "ok"`)
+	adminDo(t, ctx, chromedp.SetValue(chromedp.ID("h-to"), "2020-01-01"))
+	click(t, ctx, "#history button[type=submit]")
+	if msg := adminFieldError(t, ctx, "h-to"); !strings.Contains(msg, "avant le premier") {
+		t.Errorf("a day before the first: %q", msg)
+	}
+
+	adminDo(t, ctx, chromedp.Navigate(base+"/appareils"))
 	row := adminWait(t, ctx, `document.querySelector("#devices-table tbody tr")?.innerText`)
 	if !strings.Contains(row, "téléphone de l’atelier") || !strings.Contains(row, "associé") || strings.Contains(row, "jamais") ||
 		!strings.Contains(row, "aucun (le ") || strings.Contains(row, "inconnu") {
