@@ -65,9 +65,8 @@ func (s *server) authenticate(c echo.Context, secret string) (access.Principal, 
 		// A venue's scanner says which release it runs and how many
 		// baskets it holds offline (apikeys.Service.Report).
 		h := c.Request().Header
-		if v := h.Get(scannerVersionHeader); v != "" {
-			pending, _ := strconv.Atoi(h.Get(scannerPendingHeader))
-			s.Keys.Report(c.Request().Context(), p, v, pending)
+		if pending, err := strconv.Atoi(h.Get(scannerPendingHeader)); err == nil && h.Get(scannerVersionHeader) != "" {
+			s.Keys.Report(c.Request().Context(), p, h.Get(scannerVersionHeader), pending)
 		}
 	}
 	return p, err

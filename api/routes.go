@@ -32,7 +32,7 @@ func (s *server) routes(e *echo.Echo) {
 
 	s.guard(v1, http.MethodPost, "/pairings", s.createPairing, need(access.Pair))
 	s.guard(v1, http.MethodGet, "/venues/:id/devices", s.listDevices, need(access.Pair))
-	s.guard(v1, http.MethodGet, "/venues/:id/archive", s.venueArchive, need(access.Read, access.VenueStatements))
+	s.guard(v1, http.MethodGet, "/venues/:id/archive", s.venueArchive, need(access.Read, access.Pair))
 	s.guard(v1, http.MethodPost, "/venues/:id/devices/revocation", s.revokeDevices, need(access.Pair))
 	s.guard(v1, http.MethodPost, "/venues/:id/devices/:prefix/revocation", s.revokeDevice, need(access.Pair))
 	v1.POST("/pairing", s.pair) // public: the one-time code is the credential

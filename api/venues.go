@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -444,9 +445,10 @@ func (s *server) refuseSettings(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// venueArchive streams a venue's complete record (GET /venues/{id}/archive,
-// package archive): to the venue's own people and keys, the départements
-// that label it, auditors and admins.
+// venueArchive gives a venue's complete record (GET /venues/{id}/archive,
+// package archive): to the venue's manager, the départements that label
+// it (their own statements), auditors and admins; not to a device's key,
+// which a lost phone would hand over with the venue's bank history.
 func (s *server) venueArchive(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -461,7 +463,14 @@ func (s *server) venueArchive(c echo.Context) error {
 		return err
 	}
 	// The receipts are signed again with the active key, as the redemption
-	// service signs them (its key manager).
-	src := archive.Sources{DB: s.DB, Keys: s.Redemption.Keys, Settlement: s.Settlement}
-	return archive.Write(ctx, src, id, download(c, "application/zip", fmt.Sprintf("dossier-lieu-%d.zip", id)))
+	// service signs them (its key manager). Built whole before the answer,
+	// so that a failure half-way is an error, never half a file saved as if
+	// it were the record.
+	src := archive.Sources{DB: s.DB, Keys: s.Redemption.Keys, Settlement: s.Settlement, Department: ownDepartment(p)}
+	var buf bytes.Buffer
+	if err := archive.Write(ctx, src, id, &buf); err != nil {
+		return err
+	}
+	_, err = download(c, "application/zip", fmt.Sprintf("dossier-lieu-%d.zip", id)).Write(buf.Bytes())
+	return err
 }

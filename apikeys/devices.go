@@ -50,7 +50,9 @@ func notYourVenue(id int64) *passnum.Error {
 }
 
 // mayManage is the rule: p may manage the devices of venue id. A venue
-// p may not manage gets the same answer as one that does not exist.
+// p may not manage gets the same answer as one that does not exist. A
+// département whose label was withdrawn no longer manages it; a
+// suspended label still does (its devices may need unpairing).
 func mayManage(q *gorm.DB, p access.Principal, id int64) error {
 	if !p.May(access.Pair) {
 		return passnum.Errorf(passnum.KindForbidden, passnum.EForbidden, "Vous ne pouvez pas gérer les appareils des lieux.")
@@ -60,7 +62,7 @@ func mayManage(q *gorm.DB, p access.Principal, id int64) error {
 	}
 	q = q.Model(&ledger.Venue{}).Where("id = ?", id)
 	if p.Department != "" {
-		q = q.Where("id IN (SELECT venue_id FROM venue_departments WHERE department_code = ?)", p.Department)
+		q = q.Where("id IN (SELECT venue_id FROM venue_departments WHERE department_code = ? AND status <> ?)", p.Department, ledger.VenueUnlabelled)
 	}
 	var n int64
 	if err := q.Count(&n).Error; err != nil {
@@ -97,7 +99,7 @@ func (s *Service) Devices(ctx context.Context, p access.Principal, venue int64) 
 			AppVersion: k.AppVersion, PendingBaskets: k.PendingBaskets, ReportedAt: k.ReportedAt})
 	}
 	var open []ledger.Pairing
-	if err := q.Where("venue_id = ? AND used_at IS NULL AND expires_at > ?", venue, s.DB.Now()).Order("id").Find(&open).Error; err != nil {
+	if err := q.Where("venue_id = ? AND used_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", venue, s.DB.Now()).Order("id").Find(&open).Error; err != nil {
 		return Devices{}, err
 	}
 	for _, o := range open {
@@ -146,20 +148,29 @@ func (s *Service) RevokeAll(ctx context.Context, p access.Principal, venue int64
 		}
 		now := tx.Now()
 		var open []ledger.Pairing
-		if err := tx.Where("venue_id = ? AND used_at IS NULL AND expires_at > ?", venue, now).Order("id").Find(&open).Error; err != nil {
+		if err := tx.Where("venue_id = ? AND used_at IS NULL AND cancelled_at IS NULL AND expires_at > ?", venue, now).Order("id").Find(&open).Error; err != nil {
 			return err
 		}
+		cancelled := 0
 		for _, o := range open {
-			// Expired now: Redeem refuses it from this instant.
-			if err := tx.Model(&ledger.Pairing{}).Where("id = ?", o.ID).Update("expires_at", now).Error; err != nil {
-				return err
+			// Conditional, as Redeem's use of the code is: of a code used
+			// and cancelled at once, one wins. A code used first has made
+			// a key, which the listing below sees once that use commits
+			// (this update waits for it).
+			r := tx.Model(&ledger.Pairing{}).Where("id = ? AND used_at IS NULL AND cancelled_at IS NULL", o.ID).Update("cancelled_at", now)
+			if r.Error != nil {
+				return r.Error
 			}
+			if r.RowsAffected != 1 {
+				continue
+			}
+			cancelled++
 			if err := tx.Append(ledger.Record{Entity: "venue", EntityID: strconv.FormatInt(venue, 10), Actor: p.Actor(), At: now,
 				Data: ledger.PairingCancelled{ID: o.ID, VenueID: venue}}); err != nil {
 				return err
 			}
 		}
-		out.Pairings = len(open)
+		out.Pairings = cancelled
 		if codesOnly {
 			return nil
 		}

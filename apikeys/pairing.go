@@ -115,15 +115,16 @@ func (p *Pairings) Redeem(ctx context.Context, code string) (Paired, error) {
 			return err
 		}
 		hash := sha256.Sum256(pc.Secret[:])
-		if subtle.ConstantTimeCompare(hash[:], row.SecretSHA256) != 1 || row.UsedAt != nil || !now.Before(row.ExpiresAt) {
+		if subtle.ConstantTimeCompare(hash[:], row.SecretSHA256) != 1 || row.UsedAt != nil || row.CancelledAt != nil || !now.Before(row.ExpiresAt) {
 			return refused
 		}
 		secret, k, err := p.Keys.create(tx, Spec{Role: access.RoleVenue, VenueID: row.VenueID, Name: row.Name}, "pairing:"+strconv.FormatInt(row.ID, 10), row.ID)
 		if err != nil {
 			return err
 		}
-		// Conditional: two devices racing with one code get one key.
-		r := tx.Model(&ledger.Pairing{}).Where("id = ? AND used_at IS NULL", row.ID).
+		// Conditional: two devices racing with one code get one key, and
+		// a code cancelled meanwhile (RevokeAll) none.
+		r := tx.Model(&ledger.Pairing{}).Where("id = ? AND used_at IS NULL AND cancelled_at IS NULL", row.ID).
 			Updates(map[string]any{"used_at": now, "api_key_id": k.ID})
 		if r.Error != nil {
 			return r.Error

@@ -43,6 +43,10 @@ type Sources struct {
 	DB         *ledger.DB
 	Keys       *keys.Manager // signs the receipts
 	Settlement *settlement.Service
+	// Department, when set, keeps the statements to that département's:
+	// a département reads its own part of a venue it shares, not the
+	// other's.
+	Department string
 }
 
 // Write writes venue's archive to w. Receipts are signed again from the
@@ -68,13 +72,11 @@ func Write(ctx context.Context, src Sources, venue int64, w io.Writer) error {
 	if err := db.Where("venue_id = ?", venue).Order("id").Find(&reds).Error; err != nil {
 		return err
 	}
-	ids := make([]string, len(reds))
-	for i, r := range reds {
-		ids[i] = strconv.FormatInt(r.ID, 10)
-	}
+	// A subquery, not a list: a venue's four years of redemptions are more
+	// parameters than a statement takes.
 	var events []ledger.Event
-	if err := db.Where("(entity = 'venue' AND entity_id = ?) OR (entity = 'redemption' AND entity_id IN ?)",
-		strconv.FormatInt(venue, 10), append(ids, "0")).Order("id").Find(&events).Error; err != nil {
+	if err := db.Where("(entity = 'venue' AND entity_id = ?) OR (entity = 'redemption' AND entity_id IN (SELECT CAST(id AS TEXT) FROM redemptions WHERE venue_id = ?))",
+		strconv.FormatInt(venue, 10), venue).Order("id").Find(&events).Error; err != nil {
 		return err
 	}
 
@@ -124,8 +126,26 @@ func Write(ctx context.Context, src Sources, venue int64, w io.Writer) error {
 	if err := add(Journal, func(f io.Writer) error {
 		enc := json.NewEncoder(f)
 		for _, ev := range events {
-			if err := enc.Encode(journalLine{Seq: ev.Seq, Hash: fmt.Sprintf("%x", ev.Hash), Type: ev.Type, Entity: ev.Entity,
-				EntityID: ev.EntityID, Actor: ev.Actor, At: ev.CreatedAt.UTC(), Data: json.RawMessage(ev.Data)}); err != nil {
+			line := journalLine{Seq: ev.Seq, Hash: fmt.Sprintf("%x", ev.Hash), Type: ev.Type, Entity: ev.Entity,
+				EntityID: ev.EntityID, Actor: ev.Actor, At: ev.CreatedAt.UTC(), Data: json.RawMessage(ev.Data)}
+			if ev.Type == ledger.EventOfflineConflict {
+				// The redemptions that spent the vouchers first are another
+				// venue's business (the scanner is never told who): their
+				// numbers go, and the line says it was changed.
+				var oc ledger.OfflineConflict
+				if err := json.Unmarshal([]byte(ev.Data), &oc); err != nil {
+					return fmt.Errorf("event %d: %w", ev.ID, err)
+				}
+				for i := range oc.Conflicts {
+					oc.Conflicts[i].RedemptionID = 0
+				}
+				data, err := json.Marshal(oc)
+				if err != nil {
+					return err
+				}
+				line.Data, line.Redacted = data, true
+			}
+			if err := enc.Encode(line); err != nil {
 				return err
 			}
 		}
@@ -142,7 +162,7 @@ func Write(ctx context.Context, src Sources, venue int64, w io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	closed, err := closedStatements(ctx, src, venue)
+	closed, err := closedStatements(ctx, src, venue, src.Department)
 	if err != nil {
 		return err
 	}
@@ -173,6 +193,9 @@ type journalLine struct {
 	Actor    string          `json:"actor"`
 	At       time.Time       `json:"at"`
 	Data     json.RawMessage `json:"data"`
+	// Redacted: data is not the ledger's as it is (another venue's
+	// numbers taken out), so its hash no longer matches it.
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // The columns of encaissements.csv, which Check reads back.
@@ -209,11 +232,15 @@ func writeRedemptions(f io.Writer, reds []ledger.Redemption, accepted map[int64]
 }
 
 // closedStatements are the closed months, of every département that
-// labels the venue, in which it has a statement.
-func closedStatements(ctx context.Context, src Sources, venue int64) ([]settlement.Period, error) {
+// labels the venue (only that one when only is set), in which it has a
+// statement.
+func closedStatements(ctx context.Context, src Sources, venue int64, only string) ([]settlement.Period, error) {
 	var depts []string
-	if err := src.DB.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ?", venue).Order("department_code").
-		Pluck("department_code", &depts).Error; err != nil {
+	q := src.DB.Read(ctx).Model(&ledger.VenueDepartment{}).Where("venue_id = ?", venue)
+	if only != "" {
+		q = q.Where("department_code = ?", only)
+	}
+	if err := q.Order("department_code").Pluck("department_code", &depts).Error; err != nil {
 		return nil, err
 	}
 	var out []settlement.Period

@@ -22,9 +22,10 @@ import (
 // TestArchive: a venue's archive holds a receipt for each of its
 // redemptions (one undone, said so), the table of them, the ledger's
 // entries about it and the statement of its closed month; Check accepts it
-// with the public keys alone and counts what is owed; a row or a receipt
-// changed in the file, a receipt of another venue slipped in, or other
-// keys are refused, naming where.
+// with the public keys alone and counts what the receipts prove; a row or
+// a receipt changed, removed or repeated, no receipt at all, a receipt of
+// another venue slipped in, or other keys are refused, naming where; a
+// reversal flipped in the table changes nothing the receipts prove.
 func TestArchive(t *testing.T) {
 	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
 		ctx := context.Background()
@@ -74,7 +75,7 @@ func TestArchive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Venue != uint64(r.Venue1) || rep.Receipts != 3 || rep.Reversed != 1 || rep.OwedCents != 3000 {
+		if rep.Venue != uint64(r.Venue1) || rep.Receipts != 3 || rep.AcceptedCents != 4000 || rep.Reversed != 1 || rep.ReversedCents != 1000 {
 			t.Fatalf("report %+v", rep)
 		}
 		files := unzip(t, buf.Bytes())
@@ -109,7 +110,23 @@ func TestArchive(t *testing.T) {
 		if err := check(archive.Redemptions, strings.Replace(files[archive.Redemptions], lines[1], raised, 1)); err == nil || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("a raised total: %v", err)
 		}
+		if err := check(archive.Redemptions, files[archive.Redemptions]+lines[1]+"\n"); err == nil || !strings.Contains(err.Error(), "a second time") {
+			t.Errorf("a row twice: %v", err)
+		}
 		recs := strings.Split(strings.TrimSpace(files[archive.Receipts]), "\n")
+		if err := check(archive.Receipts, files[archive.Receipts]+recs[0]+"\n"); err == nil || !strings.Contains(err.Error(), "a second time") {
+			t.Errorf("a receipt twice: %v", err)
+		}
+		if err := check(archive.Receipts, ""); err == nil || !strings.Contains(err.Error(), "no receipt") {
+			t.Errorf("no receipt at all: %v", err)
+		}
+		// A reversal is the table's word: flipping it changes what the
+		// table says, never what the receipts prove.
+		flipped := strings.Replace(files[archive.Redemptions], ",annulé,", ",encaissé,", 1)
+		z := rezip(t, map[string]string{archive.Receipts: files[archive.Receipts], archive.Redemptions: flipped})
+		if rep, err := archive.Check(bytes.NewReader(z), int64(len(z)), ks); err != nil || rep.AcceptedCents != 4000 || rep.Reversed != 0 {
+			t.Errorf("a reversal flipped: %+v %v", rep, err)
+		}
 		if err := check(archive.Receipts, strings.Join(recs[1:], "\n")); err == nil || !strings.Contains(err.Error(), "has no receipt") {
 			t.Errorf("a receipt removed: %v", err)
 		}

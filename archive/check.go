@@ -13,25 +13,36 @@ import (
 	"passnum/voucher"
 )
 
-// Report is what Check found in an archive.
+// Report is what Check found in an archive. What the receipts prove is
+// what the server accepted; a reversal is the table's word (signed by
+// nothing in the file), which only the ledger confirms (passnum audit
+// receipts).
 type Report struct {
-	Venue     uint64
-	Receipts  int   // every one genuine
-	Reversed  int   // redemptions the venue undid afterwards
-	OwedCents int64 // what the receipts of redemptions not undone add up to
+	Venue         uint64
+	Receipts      int   // every one genuine
+	AcceptedCents int64 // what they add up to, proven by their signatures
+	Reversed      int   // redemptions the table says were undone afterwards
+	ReversedCents int64
 }
 
 // Check reads an archive with the public keys alone (ks, obtained apart
 // from the file: the keys inside it are the server's word): every receipt
-// must verify with its serials, all for one venue; every row of
+// must verify with its serials, all for one venue, each once; every row of
 // encaissements.csv must be a receipt's redemption with the same total and
-// vouchers, and every receipt a row. An error names the first line that
-// fails.
+// vouchers, once, and every receipt a row. An error names the first line
+// that fails. The statements' PDFs are there to be read, not proof.
 func Check(r io.ReaderAt, size int64, ks *voucher.KeySet) (Report, error) {
 	var rep Report
 	z, err := zip.NewReader(r, size)
 	if err != nil {
 		return rep, fmt.Errorf("not a venue's archive (a zip file): %w", err)
+	}
+	names := map[string]bool{}
+	for _, f := range z.File {
+		if names[f.Name] {
+			return rep, fmt.Errorf("the archive holds %s twice", f.Name)
+		}
+		names[f.Name] = true
 	}
 	read := func(name string) ([]byte, error) {
 		f, err := z.Open(name)
@@ -64,10 +75,17 @@ func Check(r io.ReaderAt, size int64, ks *voucher.KeySet) (Report, error) {
 		case rep.Venue != 0 && rc.VenueID != rep.Venue:
 			return rep, fmt.Errorf("%s, line %d: a receipt of venue %d among venue %d's", Receipts, i+1, rc.VenueID, rep.Venue)
 		}
+		if _, twice := receipts[rc.RedemptionID]; twice {
+			return rep, fmt.Errorf("%s, line %d: redemption %d's receipt a second time", Receipts, i+1, rc.RedemptionID)
+		}
 		rep.Venue = rc.VenueID
 		receipts[rc.RedemptionID] = rc
+		rep.AcceptedCents += int64(rc.TotalCents)
 	}
 	rep.Receipts = len(receipts)
+	if rep.Receipts == 0 {
+		return rep, fmt.Errorf("%s holds no receipt: there is nothing to prove", Receipts)
+	}
 
 	table, err := read(Redemptions)
 	if err != nil {
@@ -100,11 +118,13 @@ func Check(r io.ReaderAt, size int64, ks *voucher.KeySet) (Report, error) {
 		if uint64(total) != rc.TotalCents || voucher.ReceiptDigest(serials) != rc.Digest {
 			return rep, fmt.Errorf("%s, line %d: redemption %d says %d cents and other vouchers than its receipt (%d cents)", Redemptions, line, id, total, rc.TotalCents)
 		}
+		if seen[id] {
+			return rep, fmt.Errorf("%s, line %d: redemption %d a second time", Redemptions, line, id)
+		}
 		seen[id] = true
 		if row[6] == "annulé" {
 			rep.Reversed++
-		} else {
-			rep.OwedCents += total
+			rep.ReversedCents += total
 		}
 	}
 	for id := range receipts {

@@ -374,6 +374,7 @@ type Pairing struct {
 	ExpiresAt    time.Time `gorm:"not null"`
 	UsedAt       *time.Time
 	APIKeyID     *int64 `gorm:"column:api_key_id"`
+	CancelledAt  *time.Time
 }
 
 func (Pairing) TableName() string { return "pairings" }

@@ -87,8 +87,12 @@ func (a *app) auditArchiveCmd() *cobra.Command {
 				fmt.Fprintf(a.out, "FAILED: %v\n", err)
 				return errSilent
 			}
-			fmt.Fprintf(a.out, "OK: venue %d, %d %s, all genuine; %d undone; %s EUR owed by the receipts\n", rep.Venue, rep.Receipts,
-				passnum.Plural(rep.Receipts, "receipt", "receipts"), rep.Reversed, passnum.FormatEuros(rep.OwedCents))
+			fmt.Fprintf(a.out, "OK: venue %d, %d %s for %s EUR, all genuine: the server accepted these redemptions\n", rep.Venue, rep.Receipts,
+				passnum.Plural(rep.Receipts, "receipt", "receipts"), passnum.FormatEuros(rep.AcceptedCents))
+			if rep.Reversed > 0 {
+				fmt.Fprintf(a.out, "the table says %d of them (%s EUR) were undone by the venue: a reversal is not signed in the file; 'passnum audit receipts' confirms it in the ledger\n",
+					rep.Reversed, passnum.FormatEuros(rep.ReversedCents))
+			}
 			return nil
 		},
 	}

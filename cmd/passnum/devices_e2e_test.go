@@ -92,7 +92,7 @@ func TestVenueDevicesPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := archive.Check(bytes.NewReader(zip), int64(len(zip)), ks); err != nil || rep.Receipts != 1 || rep.OwedCents != 1000 {
+	if rep, err := archive.Check(bytes.NewReader(zip), int64(len(zip)), ks); err != nil || rep.Receipts != 1 || rep.AcceptedCents != 1000 {
 		t.Errorf("the page's archive: %+v %v", rep, err)
 	}
 

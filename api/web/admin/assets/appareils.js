@@ -40,9 +40,11 @@ async function loadVenues() {
 
 async function showVenue(venues) {
   const mine = ++shown;
-  venue = venues.find((v) => String(v.id) === choice.value) || venues[0];
-  const list = await api("GET", `/api/v1/venues/${venue.id}/devices`);
+  const chosen = venues.find((v) => String(v.id) === choice.value) || venues[0];
+  const list = await api("GET", `/api/v1/venues/${chosen.id}/devices`);
   if (mine !== shown) return;
+  // Only now: until its list is shown, the buttons act on the venue shown.
+  venue = chosen;
   const active = list.devices.filter((d) => !d.revoked_at);
   devices.replaceChildren(list.devices.length === 0 ? el("p", null, "Aucun appareil n’est associé à ce lieu.") :
     table(`Appareils de ${venue.name}`, [{ label: "Nom" }, { label: "Associé le" }, { label: "Dernière utilisation" }, { label: "Paniers pas encore envoyés" },
@@ -90,9 +92,15 @@ function askAll(codesOnly) {
     const u = await api("POST", `/api/v1/venues/${venue.id}/devices/revocation`, { codes_only: codesOnly });
     codeBox.hidden = true;
     await showVenue([venue]);
-    say(codesOnly ? `${u.pairings > 1 ? `${u.pairings} codes annulés` : "Code annulé"} : ils ne servent plus.` :
-      `${u.devices > 1 ? `${u.devices} appareils dissociés` : "Appareil dissocié"}${u.pairings ? ", codes en attente annulés" : ""}.`, devices);
+    say(codesOnly ? counted(u.pairings, "Aucun code n’était en attente.", "Le code est annulé : il ne sert plus.", "codes sont annulés : ils ne servent plus.") :
+      counted(u.devices, "Aucun appareil n’était associé.", "L’appareil est dissocié.", "appareils sont dissociés.") +
+      (u.pairings ? " Les codes en attente sont annulés." : ""), devices);
   }, back);
+}
+
+// counted says what happened to n things: none, one, or n.
+function counted(n, none, one, many) {
+  return n === 0 ? none : n === 1 ? one : `${n} ${many}`;
 }
 
 submit(pairForm, async (data) => {

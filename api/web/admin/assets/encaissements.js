@@ -25,6 +25,8 @@ function nextDay(day) {
 }
 
 const statuses = { accepted: "encaissé", reversed: "annulé" };
+// Each display bumps its counter; an answer for an earlier one is dropped.
+let historyShown = 0, statementsShown = 0;
 
 async function showHistory(data) {
   const from = String(data.get("from") || ""), to = String(data.get("to") || ""), status = String(data.get("status") || "");
@@ -32,10 +34,16 @@ async function showHistory(data) {
   if (!to) throw invalid("to", "Choisissez le dernier jour.");
   if (to < from) throw invalid("to", "Le dernier jour est avant le premier : changez l’un des deux.");
   const q = `from=${encodeURIComponent(parisMidnight(from).toISOString())}&to=${encodeURIComponent(parisMidnight(nextDay(to)).toISOString())}`;
-  const rs = (await api("GET", `/api/v1/redemptions?${q}`)).redemptions.filter((r) => !status || r.status === status);
+  const mine = ++historyShown;
+  const answer = await api("GET", `/api/v1/redemptions?${q}`);
+  if (mine !== historyShown) return;
+  const rs = answer.redemptions.filter((r) => !status || r.status === status);
   const kept = rs.filter((r) => r.status === "accepted");
-  document.getElementById("history-total").textContent = rs.length === 0 ? "Aucun encaissement pour ces jours." :
-    `${rs.length} ${plural(rs.length, "encaissement", "encaissements")}${kept.length ? `, ${euros(kept.reduce((s, r) => s + r.total_cents, 0))} encaissés` : ""}.`;
+  // The server gives at most 1,000, the newest: a count or a sum of a
+  // part would be wrong, so the page says so.
+  const partial = answer.truncated ? " Liste incomplète : seuls les 1 000 plus récents sont affichés ; choisissez moins de jours pour tout voir." : "";
+  document.getElementById("history-total").textContent = (rs.length === 0 ? "Aucun encaissement pour ces jours." :
+    `${rs.length} ${plural(rs.length, "encaissement", "encaissements")}${kept.length ? `, ${euros(kept.reduce((s, r) => s + r.total_cents, 0))} encaissés` : ""}.`) + partial;
   document.getElementById("history-list").replaceChildren(rs.length === 0 ? "" :
     table("Encaissements du lieu", [{ label: "Reçu le" }, { label: "Montant", num: true }, { label: "Séance" }, { label: "État" }],
       rs.map((r) => [dateTime(r.received_at), euros(r.total_cents), r.session || "",
@@ -44,7 +52,9 @@ async function showHistory(data) {
 }
 
 async function showStatements(month) {
+  const mine = ++statementsShown;
   const s = await api("GET", `/api/v1/statements?month=${encodeURIComponent(month)}`);
+  if (mine !== statementsShown) return;
   const list = document.getElementById("statement-list");
   if (s.statements.length === 0) {
     list.replaceChildren(el("p", null, "Aucun relevé pour ce mois : le lieu n’a rien encaissé."));
