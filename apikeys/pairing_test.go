@@ -87,3 +87,45 @@ func TestPairing(t *testing.T) {
 		}
 	})
 }
+
+// TestUnpairAllWhilePairing: "Dissocier tous les appareils" sent while a
+// device is using its code, again and again and at once: whichever wins,
+// no working key of that venue is left afterwards (the code was refused,
+// or its key was revoked with the others).
+func TestUnpairAllWhilePairing(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		admin := access.Principal{Roles: []string{access.RoleAdmin}, Name: "test"}
+		for round := range 12 {
+			pc, err := f.pairings.Create(ctx, f.venue, "tablette", "admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var paired apikeys.Paired
+			var pairErr, revokeErr error
+			wg.Go(func() { paired, pairErr = f.pairings.Redeem(ctx, pc.Code) })
+			wg.Go(func() { _, revokeErr = f.keys.RevokeAll(ctx, admin, f.venue, false) })
+			wg.Wait()
+			if revokeErr != nil {
+				t.Fatalf("round %d: unpair all: %v", round, revokeErr)
+			}
+			if pairErr != nil && passnum.ErrorCode(pairErr) != apikeys.EPairingRefused {
+				t.Fatalf("round %d: pairing: %v", round, pairErr)
+			}
+			if pairErr == nil {
+				if _, err := f.keys.Authenticate(ctx, paired.Secret); err == nil {
+					t.Fatalf("round %d: the key paired during the unpairing still works", round)
+				}
+			}
+			var live int64
+			if err := db.Read(ctx).Model(&ledger.APIKey{}).Where("venue_id = ? AND revoked_at IS NULL", f.venue).Count(&live).Error; err != nil {
+				t.Fatal(err)
+			}
+			if live != 0 {
+				t.Fatalf("round %d: %d keys of the venue left working", round, live)
+			}
+		}
+	})
+}
