@@ -95,6 +95,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.guard(v1, http.MethodGet, "/statements", s.myStatements, need(access.VenueStatements))
 
 	s.guard(v1, http.MethodGet, "/figures", s.getFigures, need(access.Read))
+	s.guard(v1, http.MethodGet, "/signals", s.listSignals, need(access.Read))
 	s.guard(v1, http.MethodGet, "/figures.csv", s.figuresCSV, need(access.Read))
 	s.guard(v1, http.MethodGet, "/reports/programme.pdf", s.programmeReport, need(access.Read))
 	s.guard(v1, http.MethodGet, "/ledger/export", s.exportLedger, need(access.ExportLedger))

@@ -88,7 +88,7 @@ func (a *app) auditArchiveCmd() *cobra.Command {
 				return errSilent
 			}
 			fmt.Fprintf(a.out, "OK: venue %d, %d %s for %s EUR, all genuine: the server accepted these redemptions\n", rep.Venue, rep.Receipts,
-				passnum.Plural(rep.Receipts, "receipt", "receipts"), passnum.FormatEuros(rep.AcceptedCents))
+				english(rep.Receipts, "receipt", "receipts"), passnum.FormatEuros(rep.AcceptedCents))
 			if rep.Reversed > 0 {
 				fmt.Fprintf(a.out, "the table says %d of them (%s EUR) were undone by the venue: a reversal is not signed in the file; 'passnum audit receipts' confirms it in the ledger\n",
 					rep.Reversed, passnum.FormatEuros(rep.ReversedCents))

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,4 +81,39 @@ func TestReceiptCommands(t *testing.T) {
 			t.Errorf("a damaged archive: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// TestAuditSignals: a whole chéquier redeemed in one basket through passnum
+// serve is the one signal passnum audit signals prints, with its evidence;
+// none for another département; a bad day is refused.
+func TestAuditSignals(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	venueKey := venueReady(t, env)
+	mustRun(t, env, "issue", "--department", "78", "--chequiers", "1", "--vouchers", "5", "--valid-until", nextYearEnd(), "--no-activation")
+	url := startServer(t, env)
+	var items []map[string]string
+	for _, v := range batchVouchers(t, env) {
+		items = append(items, map[string]string{"code": v.Code})
+	}
+	body, _ := json.Marshal(map[string]any{"items": items})
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/redemptions", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+venueKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "signals-whole-chequier")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("redeem: %v %v", res, err)
+	}
+	res.Body.Close()
+	out := mustRun(t, env, "audit", "signals")
+	if !strings.Contains(out, "whole_chequier  venue 1 (Médiathèque François Mitterrand)") || !strings.Contains(out, "Les 5 chèques d’un même chéquier") ||
+		!strings.Contains(out, "1 signal from") {
+		t.Errorf("audit signals:\n%s", out)
+	}
+	if out := mustRun(t, env, "audit", "signals", "--department", "92"); !strings.Contains(out, "0 signals from") {
+		t.Errorf("another département:\n%s", out)
+	}
+	if r := run(t, env, "audit", "signals", "--from", "hier"); r.code != 1 || !strings.Contains(r.stderr, `--from "hier" is not a date`) {
+		t.Errorf("a bad day: exit %d %s", r.code, r.stderr)
+	}
 }

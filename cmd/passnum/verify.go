@@ -15,6 +15,7 @@ import (
 	"passnum"
 	"passnum/audit"
 	"passnum/ledger"
+	"passnum/signals"
 	"passnum/voucher"
 )
 
@@ -125,7 +126,7 @@ func (a *app) printDecoded(ks *voucher.KeySet, d voucher.Decoded) {
 		fmt.Fprintf(a.out, "VALID redemption receipt\n")
 		fmt.Fprintf(a.out, "  redemption   %d\n", p.RedemptionID)
 		fmt.Fprintf(a.out, "  venue        %d\n", p.VenueID)
-		fmt.Fprintf(a.out, "  total        %s EUR, %d %s\n", passnum.FormatEuros(int64(p.TotalCents)), p.Vouchers, passnum.Plural(int(p.Vouchers), "voucher", "vouchers"))
+		fmt.Fprintf(a.out, "  total        %s EUR, %d %s\n", passnum.FormatEuros(int64(p.TotalCents)), p.Vouchers, english(int(p.Vouchers), "voucher", "vouchers"))
 		fmt.Fprintf(a.out, "  scanned      %s\n", time.UnixMicro(p.ScannedMicros).UTC().Format(time.RFC3339))
 		fmt.Fprintf(a.out, "  accepted     %s\n", time.UnixMicro(p.ReceivedMicros).UTC().Format(time.RFC3339))
 		fmt.Fprintf(a.out, "  vouchers     SHA-256 %x\n", p.Digest)
@@ -203,7 +204,7 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	verify.Flags().StringVar(&keysFile, "keys", "", "public keys exported by 'passnum keys export' (default: from the database, or with --export from the file)")
 	verify.Flags().StringVar(&exportFile, "export", "", "verify this file from 'passnum audit export' instead of the database ('-': standard input)")
-	cmd.AddCommand(verify, a.auditExportCmd(), a.auditReceiptsCmd(), a.auditArchiveCmd(), &cobra.Command{
+	cmd.AddCommand(verify, a.auditExportCmd(), a.auditReceiptsCmd(), a.auditArchiveCmd(), a.auditSignalsCmd(), &cobra.Command{
 		Use:   "seal",
 		Short: "Chain pending events and sign a checkpoint now (a server does it continuously)",
 		Args:  cobra.NoArgs,
@@ -374,7 +375,7 @@ func (a *app) auditReceiptsCmd() *cobra.Command {
 						c.Receipt.RedemptionID, c.Receipt.VenueID, passnum.FormatEuros(int64(c.Receipt.TotalCents)))
 				}
 			}
-			fmt.Fprintf(a.out, "%d %s, %d not backed by the ledger\n", len(checks), passnum.Plural(len(checks), "receipt", "receipts"), bad)
+			fmt.Fprintf(a.out, "%d %s, %d not backed by the ledger\n", len(checks), english(len(checks), "receipt", "receipts"), bad)
 			if bad > 0 {
 				return errSilent
 			}
@@ -395,4 +396,75 @@ func openInput(name, what string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open the %s: %w", what, err)
 	}
 	return f, nil
+}
+
+func (a *app) auditSignalsCmd() *cobra.Command {
+	var department, from, to string
+	th := signals.DefaultThresholds
+	cmd := &cobra.Command{
+		Use:   "signals [--department CODE] [--from DAY] [--to DAY]",
+		Short: "Flag the redemptions that deserve an auditor's look, with their evidence",
+		Long: "signals applies the auditors' rules (docs/operations.md, \"Signals for auditors\") to the\n" +
+			"redemptions received from --from to --to (Paris days, both included; default the last 30\n" +
+			"days): a venue's week far above its usual ones, a whole chéquier in one basket, a chéquier\n" +
+			"used at several venues on one day, redemptions bunched before the vouchers expire, offline\n" +
+			"conflicts, late redemptions. The flags tune the thresholds. A signal is not a verdict.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			today := voucher.Today(a.now())
+			first, last := today.AddDays(-29), today
+			var err error
+			if from != "" {
+				if first, err = parseDay("--from", from); err != nil {
+					return err
+				}
+			}
+			if to != "" {
+				if last, err = parseDay("--to", to); err != nil {
+					return err
+				}
+			}
+			db, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			found, err := (&signals.Service{DB: db}).Find(cmd.Context(), signals.Query{Department: strings.ToUpper(department),
+				From: first.Start(), To: last.AddDays(1).Start(), Thresholds: th})
+			if err != nil {
+				return err
+			}
+			for _, s := range found {
+				ids := make([]uint64, len(s.Redemptions))
+				for i, id := range s.Redemptions {
+					ids[i] = uint64(id)
+				}
+				fmt.Fprintf(a.out, "%s  venue %d (%s)  %s\n    %s\n    redemptions %s\n", s.Rule, s.VenueID, s.VenueName,
+					s.At.In(voucher.Paris()).Format("2006-01-02 15:04"), s.Evidence, joinUints(ids))
+			}
+			fmt.Fprintf(a.out, "%d %s from %s to %s\n", len(found), english(len(found), "signal", "signals"), first, last)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&department, "department", "", "only the vouchers of this département's batches")
+	f.StringVar(&from, "from", "", "first day (YYYY-MM-DD, Paris)")
+	f.StringVar(&to, "to", "", "last day, included")
+	f.Float64Var(&th.SpikeFactor, "spike-factor", th.SpikeFactor, "a week counts as a spike above this many times the venue's median week")
+	f.IntVar(&th.SpikeMinVouchers, "spike-min", th.SpikeMinVouchers, "and with at least this many vouchers")
+	f.IntVar(&th.ExpiryDays, "expiry-days", th.ExpiryDays, "the last days of validity that count as just before expiry")
+	f.Float64Var(&th.ExpiryShare, "expiry-share", th.ExpiryShare, "the share of a venue's vouchers redeemed then that is flagged")
+	f.IntVar(&th.ExpiryMinVouchers, "expiry-min", th.ExpiryMinVouchers, "and the least number of them")
+	f.IntVar(&th.MinConflicts, "min-conflicts", th.MinConflicts, "offline conflicts of a venue that are flagged")
+	f.IntVar(&th.MinLate, "min-late", th.MinLate, "late redemptions of a venue that are flagged")
+	return cmd
+}
+
+// english is a noun by count as the command line's English has it (0 and
+// many take the plural); passnum.Plural is the French rule of what people
+// read in the pages and papers.
+func english(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
