@@ -466,6 +466,10 @@ func TestAdminPages(t *testing.T) {
 		} else if !strings.Contains(shown.Venues[0], "Association Emmaüs Connect") || !strings.Contains(shown.Venues[0], "10,00\u202f€") {
 			t.Errorf("venue row %q", shown.Venues[0])
 		}
+		// One voucher redeemed: nothing to look at, and the page says so.
+		if got := adminWait(t, ctx, `document.querySelector("#signals p")?.innerText`); !strings.HasPrefix(got, "Aucun signal du ") {
+			t.Errorf("signals: %q", got)
+		}
 		if n := adminValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart svg rect").length`)); n < 3 {
 			t.Errorf("%d bars in the charts", n)
 		}

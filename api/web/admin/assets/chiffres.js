@@ -259,6 +259,33 @@ function render(f) {
   board.replaceChildren(...parts);
 }
 
+// The auditors' signals (GET /api/v1/signals) of the 30 days up to the
+// date chosen, each rule in words, its evidence as the server says it.
+const ruleNames = {
+  volume_spike: "Semaine inhabituelle",
+  whole_chequier: "Chéquier entier d’un coup",
+  chequier_many_venues: "Un chéquier dans plusieurs lieux le même jour",
+  before_expiry: "Encaissés juste avant l’expiration",
+  offline_conflicts: "Conflits hors ligne",
+  late: "Encaissements arrivés en retard",
+};
+
+async function signals(asOfDay) {
+  const q = new URLSearchParams();
+  if (deptSelect.value) q.set("department", deptSelect.value);
+  const to = new Date(`${asOfDay}T12:00:00Z`);
+  const from = new Date(to);
+  from.setUTCDate(from.getUTCDate() - 29);
+  q.set("from", from.toISOString().slice(0, 10));
+  q.set("to", asOfDay);
+  const s = await api("GET", "/api/v1/signals?" + q.toString());
+  document.getElementById("signals").replaceChildren(s.signals.length === 0 ?
+    el("p", null, `Aucun signal du ${day(s.from)} au ${day(s.to)}.`) :
+    table(`Signaux du ${day(s.from)} au ${day(s.to)}`, [{ label: "Signal" }, { label: "Lieu" }, { label: "Le" }, { label: "Ce qui a été vu" }, { label: "Encaissements" }],
+      s.signals.map((g) => [ruleNames[g.rule] || g.rule, g.venue_name, new Date(g.at).toLocaleDateString("fr-FR", { timeZone: "Europe/Paris" }),
+        g.evidence, g.redemptions.join(", ")]), { id: "signals-table" }, true));
+}
+
 // The raw figures stay on the element, for whoever checks the page
 // against the API.
 let shownFigures = null;
@@ -271,6 +298,7 @@ async function load() {
   render(f);
   board.dataset.asOf = f.as_of;
   downloads();
+  await signals(f.as_of);
 }
 
 submit(document.getElementById("filters"), load);
