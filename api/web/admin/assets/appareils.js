@@ -3,7 +3,7 @@
 // cancel codes not used yet; and the venue's archive, its own proof of
 // what it is owed. Who may do it for which venues is the API's
 // rule (apikeys.mayManage); the page only shows what it answers.
-import { api, askInPlace, clear, dateTime, drawQR, el, fail, fetchDownload, say, submit, table } from "./common.js";
+import { api, askInPlace, clear, dateTime, drawQR, el, fail, fetchDownload, fillChooser, say, submit, table } from "./common.js";
 
 const choice = document.getElementById("venue");
 const pairForm = document.getElementById("pair");
@@ -23,17 +23,11 @@ async function loadVenues() {
   } else {
     venues = (await api("GET", "/api/v1/venues")).venues;
   }
-  if (venues.length === 0) {
-    document.getElementById("venue-one").hidden = false;
-    document.getElementById("venue-one").textContent = "Aucun lieu n’est labellisé pour votre département.";
+  if (!fillChooser(choice, document.getElementById("venue-choice"), document.getElementById("venue-one"), venues, (v) => v.name,
+    (v) => `Les appareils de ${v.name}.`, "Aucun lieu n’est labellisé pour votre département.")) {
     pairForm.hidden = true;
     return;
   }
-  const one = venues.length === 1;
-  document.getElementById("venue-choice").hidden = one;
-  document.getElementById("venue-one").hidden = !one;
-  document.getElementById("venue-one").textContent = one ? `Les appareils de ${venues[0].name}.` : "";
-  choice.replaceChildren(...venues.map((v) => el("option", { value: String(v.id) }, v.name)));
   choice.onchange = () => { clear(); codeBox.hidden = true; showVenue(venues).catch((err) => fail(err, choice.parentElement)); };
   await showVenue(venues);
 }

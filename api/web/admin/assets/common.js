@@ -340,6 +340,18 @@ export function fetchDownload(href, text) {
   return a;
 }
 
+// fillChooser fills the choice of what a page works on (an organisation,
+// a venue): the select, inside wrap, hidden when there is one item, the
+// sentence only then naming it (sentence(item)), or saying none when there
+// is none. It tells whether there is anything to work on.
+export function fillChooser(select, wrap, only, items, name, sentence, none) {
+  wrap.hidden = items.length < 2;
+  only.hidden = items.length > 1;
+  only.textContent = items.length === 0 ? none : items.length === 1 ? sentence(items[0]) : "";
+  select.replaceChildren(...items.map((it) => el("option", { value: String(it.id) }, name(it))));
+  return items.length > 0;
+}
+
 // drawQR draws the server's rows of "0" and "1" (a QR code) as one SVG
 // path, with the quiet zone of 4 modules that readers need; title says
 // what it is for, to a screen reader.

@@ -3,7 +3,7 @@
 // account; and, for a département, its distribution structures. Who may
 // do what is the API's answer (GET /api/v1/organisations gives the roles
 // one may give in each organisation); the page only shows it.
-import { api, askInPlace, el, say, fail, submit, table, dateTime, clear } from "./common.js";
+import { api, askInPlace, el, fillChooser, say, fail, submit, table, dateTime, clear } from "./common.js";
 
 const choice = document.getElementById("organisation");
 const people = document.getElementById("people");
@@ -23,18 +23,11 @@ let shown = 0;
 
 async function loadOrganisations(select) {
   organisations = (await api("GET", "/api/v1/organisations")).organisations;
-  if (organisations.length === 0) {
-    document.getElementById("org-one").hidden = false;
-    document.getElementById("org-one").textContent = "Vous ne gérez les personnes d’aucune organisation.";
+  if (!fillChooser(choice, document.getElementById("org-choice"), document.getElementById("org-one"), organisations, (o) => o.label,
+    (o) => `Les personnes de ${o.label}.`, "Vous ne gérez les personnes d’aucune organisation.")) {
     inviteForm.hidden = true;
     return;
   }
-  choice.replaceChildren(...organisations.map((o) => el("option", { value: String(o.id) }, o.label)));
-  const one = organisations.length === 1;
-  document.getElementById("org-choice").hidden = one;
-  const only = document.getElementById("org-one");
-  only.hidden = !one;
-  only.textContent = one ? `Les personnes de ${organisations[0].label}.` : "";
   choice.value = String(select || (current && current.id) || organisations[0].id);
   await showOrganisation();
 }
