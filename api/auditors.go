@@ -10,6 +10,7 @@ import (
 	"passnum/audit"
 	"passnum/figures"
 	"passnum/printing"
+	"passnum/signals"
 )
 
 // exportStall is how long a ledger export may go without writing a byte
@@ -112,5 +113,9 @@ func (s *server) programmeReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return printing.RenderProgrammeReport(download(c, "application/pdf", figuresFile(f, "programme-report", "pdf")), f.Report(s.now()))
+	rep := f.Report(s.now())
+	if rep.Signals, err = (&signals.Service{DB: s.DB}).ForReport(c.Request().Context(), f.Department, rep.AsOf); err != nil {
+		return err
+	}
+	return printing.RenderProgrammeReport(download(c, "application/pdf", figuresFile(f, "programme-report", "pdf")), rep)
 }

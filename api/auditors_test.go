@@ -14,6 +14,7 @@ import (
 	"passnum/ledger"
 	"passnum/ledger/ledgertest"
 	"passnum/printing"
+	"passnum/signals"
 	"passnum/voucher"
 )
 
@@ -114,8 +115,12 @@ func TestFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		rep := f78.Report(e.Clock.T)
+		if rep.Signals, err = (&signals.Service{DB: db}).ForReport(context.Background(), "78", rep.AsOf); err != nil {
+			t.Fatal(err)
+		}
 		var pdf bytes.Buffer
-		if err := printing.RenderProgrammeReport(&pdf, f78.Report(e.Clock.T)); err != nil {
+		if err := printing.RenderProgrammeReport(&pdf, rep); err != nil {
 			t.Fatal(err)
 		}
 		if r.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF-")) || !bytes.Equal(r.body, pdf.Bytes()) ||

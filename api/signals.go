@@ -13,6 +13,7 @@ import (
 
 type signalJSON struct {
 	Rule        string    `json:"rule"`
+	Name        string    `json:"name"` // the rule in French
 	VenueID     int64     `json:"venue_id"`
 	VenueName   string    `json:"venue_name"`
 	Evidence    string    `json:"evidence"`
@@ -34,7 +35,7 @@ func (s *server) listSignals(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		first = today.AddDays(-29)
+		first = today.AddDays(-(signals.ReportDays - 1))
 	}
 	last, ok, err := queryDay(c, "to")
 	if err != nil {
@@ -56,7 +57,7 @@ func (s *server) listSignals(c echo.Context) error {
 		Signals []signalJSON `json:"signals"`
 	}{From: first.String(), To: last.String(), Signals: []signalJSON{}}
 	for _, sg := range found {
-		out.Signals = append(out.Signals, signalJSON{Rule: sg.Rule, VenueID: sg.VenueID, VenueName: sg.VenueName, Evidence: sg.Evidence,
+		out.Signals = append(out.Signals, signalJSON{Rule: sg.Rule, Name: signals.Name(sg.Rule), VenueID: sg.VenueID, VenueName: sg.VenueName, Evidence: sg.Evidence,
 			Redemptions: append([]int64{}, sg.Redemptions...), At: sg.At.UTC()})
 	}
 	return respond(c, http.StatusOK, out)

@@ -33,6 +33,23 @@ type ProgrammeReport struct {
 	Structures     []FunnelRow
 	Communes       []FunnelRow
 	ReceivedMonths []FunnelRow
+	// Signals are the auditors' signals of the days up to AsOf (package
+	// signals); nil leaves the section out.
+	Signals *SignalSection
+}
+
+// SignalSection is the auditors' signals of a period.
+type SignalSection struct {
+	From, To voucher.Day // both included
+	Rows     []SignalRow
+}
+
+// SignalRow is one signal as the report prints it.
+type SignalRow struct {
+	Name     string // the rule in French
+	Venue    string
+	Day      voucher.Day
+	Evidence string
 }
 
 // FunnelRow is what became of the chéquiers a distribution structure, a
@@ -318,7 +335,33 @@ func (rd *reportDrawer) draw() {
 	rd.funnel("Remise par commune", "Commune", rd.r.Communes)
 	rd.funnel("Remise par mois de réception", "Reçus en", rd.r.ReceivedMonths)
 	rd.venues()
+	rd.signals()
 	rd.settlements()
+}
+
+// signals draws the auditors' signals, when the caller gave them.
+func (rd *reportDrawer) signals() {
+	sec := rd.r.Signals
+	if sec == nil {
+		return
+	}
+	rd.section("Signaux à examiner, du "+sec.From.French()+" au "+sec.To.French(), 20)
+	if len(sec.Rows) == 0 {
+		rd.note(grey, "Aucun signal : rien dans ces encaissements ne demande un regard particulier.")
+		rd.y += 6
+		return
+	}
+	cells := make([][]cell, len(sec.Rows))
+	for i, s := range sec.Rows {
+		cells[i] = []cell{{text: s.Name, bold: true}, {text: s.Venue}, {text: s.Day.French()}, {text: s.Evidence}}
+	}
+	t := table{x: rpL, size: 8, leading: 3.5, bottom: rpBottom, newPage: rd.newPage, cols: []column{
+		{title: "Signal", w: 38},
+		{title: "Lieu", w: 40},
+		{title: "Le", w: 22},
+		{title: "Ce qui a été vu", w: 124},
+	}}
+	rd.y = t.draw(rd.d, rd.y, cells) + 8
 }
 
 // funnel draws one table of the distribution funnel; with no rows it

@@ -351,3 +351,29 @@ func TestReportPreview(t *testing.T) {
 	}
 	writePreview(t, reportBytes(t, testReport(t, 12)), "report.png")
 }
+
+// TestReportSignals: the auditors' signals get their section with the
+// period, each rule, venue, day and evidence (wrapped in its column); none
+// says so; a report made without them has no section.
+func TestReportSignals(t *testing.T) {
+	r := testReport(t, 2)
+	r.Signals = &SignalSection{From: mustDay(t, "2026-10-02"), To: mustDay(t, "2026-10-31"), Rows: []SignalRow{
+		{Name: "Chéquier entier d’un coup", Venue: "Médiathèque de Trappes", Day: mustDay(t, "2026-10-12"),
+			Evidence: "Les 10 chèques d’un même chéquier encaissés d’un coup (encaissement 42), alors qu’un chéquier sert à plusieurs séances."},
+	}}
+	text := pdfText(t, writeTemp(t, reportBytes(t, r)), 0)
+	for _, w := range []string{"Signaux à examiner, du 02/10/2026 au 31/10/2026", "Chéquier entier d’un coup", "Médiathèque de Trappes",
+		"12/10/2026", "encaissement 42", "plusieurs séances"} {
+		if !strings.Contains(text, plainSpaces.Replace(w)) {
+			t.Errorf("%q not in the report", w)
+		}
+	}
+	r.Signals.Rows = nil
+	if text := pdfText(t, writeTemp(t, reportBytes(t, r)), 0); !strings.Contains(text, "Aucun signal") {
+		t.Error("no signal is not said")
+	}
+	r.Signals = nil
+	if text := pdfText(t, writeTemp(t, reportBytes(t, r)), 0); strings.Contains(text, "Signaux à examiner") {
+		t.Error("a section without signals given")
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"passnum"
 	"passnum/ledger"
+	"passnum/printing"
 	"passnum/redemption"
 	"passnum/voucher"
 )
@@ -43,6 +44,19 @@ const (
 	// with vouchers expired on receipt (redemption.Late).
 	Late = "late"
 )
+
+// names are the rules as the pages and the report say them.
+var names = map[string]string{
+	VolumeSpike:      "Semaine inhabituelle",
+	WholeChequier:    "Chéquier entier d’un coup",
+	ManyVenues:       "Un chéquier dans plusieurs lieux le même jour",
+	BeforeExpiry:     "Encaissés juste avant l’expiration",
+	OfflineConflicts: "Conflits hors ligne",
+	Late:             "Encaissements arrivés en retard",
+}
+
+// Name is a rule in French.
+func Name(rule string) string { return names[rule] }
 
 // Thresholds tune the rules; the zero value of a field takes its default.
 type Thresholds struct {
@@ -499,4 +513,23 @@ func joinIDs(ids []int64) string {
 		s[i] = fmt.Sprint(id)
 	}
 	return strings.Join(s, ", ")
+}
+
+// ReportDays is how many days up to the figures' day the report and the
+// dashboard look at.
+const ReportDays = 30
+
+// ForReport is the report's section: the signals of the ReportDays up to
+// asOf, with the default thresholds.
+func (s *Service) ForReport(ctx context.Context, department string, asOf voucher.Day) (*printing.SignalSection, error) {
+	from := asOf.AddDays(-(ReportDays - 1))
+	found, err := s.Find(ctx, Query{Department: department, From: from.Start(), To: asOf.AddDays(1).Start()})
+	if err != nil {
+		return nil, err
+	}
+	sec := &printing.SignalSection{From: from, To: asOf}
+	for _, f := range found {
+		sec.Rows = append(sec.Rows, printing.SignalRow{Name: Name(f.Rule), Venue: f.VenueName, Day: voucher.Today(f.At), Evidence: f.Evidence})
+	}
+	return sec, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -84,8 +85,9 @@ func TestReceiptCommands(t *testing.T) {
 }
 
 // TestAuditSignals: a whole chéquier redeemed in one basket through passnum
-// serve is the one signal passnum audit signals prints, with its evidence;
-// none for another département; a bad day is refused.
+// serve is the one signal passnum audit signals prints, with its evidence,
+// and passnum report's PDF shows; none for another département; a bad day
+// is refused.
 func TestAuditSignals(t *testing.T) {
 	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
 	venueKey := venueReady(t, env)
@@ -112,6 +114,16 @@ func TestAuditSignals(t *testing.T) {
 	}
 	if out := mustRun(t, env, "audit", "signals", "--department", "92"); !strings.Contains(out, "0 signals from") {
 		t.Errorf("another département:\n%s", out)
+	}
+	// The funders' report says it too.
+	pdf := filepath.Join(t.TempDir(), "rapport.pdf")
+	mustRun(t, env, "report", "--pdf", pdf)
+	text, err := exec.Command("pdftotext", "-layout", pdf, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (apt-get install -y poppler-utils): %v", err)
+	}
+	if !strings.Contains(string(text), "Signaux à examiner") || !strings.Contains(string(text), "Chéquier entier d’un coup") {
+		t.Errorf("the report's signals:\n%s", text)
 	}
 	if r := run(t, env, "audit", "signals", "--from", "hier"); r.code != 1 || !strings.Contains(r.stderr, `--from "hier" is not a date`) {
 		t.Errorf("a bad day: exit %d %s", r.code, r.stderr)

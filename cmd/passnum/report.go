@@ -14,6 +14,7 @@ import (
 	"passnum"
 	"passnum/figures"
 	"passnum/printing"
+	"passnum/signals"
 	"passnum/voucher"
 )
 
@@ -56,8 +57,12 @@ func (a *app) reportCmd() *cobra.Command {
 				return err
 			}
 			if pdf != "" {
+				rep := f.Report(a.now())
+				if rep.Signals, err = (&signals.Service{DB: db}).ForReport(cmd.Context(), f.Department, rep.AsOf); err != nil {
+					return err
+				}
 				var buf bytes.Buffer
-				if err := printing.RenderProgrammeReport(&buf, f.Report(a.now())); err != nil {
+				if err := printing.RenderProgrammeReport(&buf, rep); err != nil {
 					return err
 				}
 				if err := os.WriteFile(pdf, buf.Bytes(), 0o644); err != nil {

@@ -260,15 +260,7 @@ function render(f) {
 }
 
 // The auditors' signals (GET /api/v1/signals) of the 30 days up to the
-// date chosen, each rule in words, its evidence as the server says it.
-const ruleNames = {
-  volume_spike: "Semaine inhabituelle",
-  whole_chequier: "Chéquier entier d’un coup",
-  chequier_many_venues: "Un chéquier dans plusieurs lieux le même jour",
-  before_expiry: "Encaissés juste avant l’expiration",
-  offline_conflicts: "Conflits hors ligne",
-  late: "Encaissements arrivés en retard",
-};
+// date chosen, each rule and its evidence as the server says them.
 
 async function signals(asOfDay) {
   const q = new URLSearchParams();
@@ -282,7 +274,7 @@ async function signals(asOfDay) {
   document.getElementById("signals").replaceChildren(s.signals.length === 0 ?
     el("p", null, `Aucun signal du ${day(s.from)} au ${day(s.to)}.`) :
     table(`Signaux du ${day(s.from)} au ${day(s.to)}`, [{ label: "Signal" }, { label: "Lieu" }, { label: "Le" }, { label: "Ce qui a été vu" }, { label: "Encaissements" }],
-      s.signals.map((g) => [ruleNames[g.rule] || g.rule, g.venue_name, new Date(g.at).toLocaleDateString("fr-FR", { timeZone: "Europe/Paris" }),
+      s.signals.map((g) => [g.name, g.venue_name, new Date(g.at).toLocaleDateString("fr-FR", { timeZone: "Europe/Paris" }),
         g.evidence, g.redemptions.join(", ")]), { id: "signals-table" }, true));
 }
 
