@@ -3,15 +3,20 @@ package api
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"passnum"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"passnum/access"
 	"passnum/api/static"
+	"passnum/programme"
+	"passnum/voucher"
 )
 
 // The pages of département staff and auditors (docs/pages.md): a page is a
@@ -154,6 +159,22 @@ type pageData struct {
 	// SSO names the identity provider people may log in with ("" when
 	// none is configured), on the login and invitation pages.
 	SSO string
+	// Directory is the public list of venues (/lieux).
+	Directory *directory
+}
+
+// directory is what the public list of venues shows.
+type directory struct {
+	DepartmentName string // the one chosen, "" for all
+	Departments    []directoryDepartment
+	Search         string
+	Count          string // "3 lieux"
+	Venues         []programme.Listed
+}
+
+type directoryDepartment struct {
+	Code, Name string
+	Selected   bool
 }
 
 // pageSet is the parsed templates and the assets.
@@ -189,7 +210,7 @@ func loadPages() (*pageSet, error) {
 		return nil, err
 	}
 	ps := &pageSet{templates: map[string]*template.Template{}, assets: assets, scanner: scanner}
-	files := []string{"login.html", "accueil-public.html", "compte.html"}
+	files := []string{"login.html", "accueil-public.html", "compte.html", "lieux-public.html"}
 	for _, p := range publicPages() {
 		files = append(files, p.file)
 	}
@@ -243,6 +264,7 @@ func (s *server) pageRoutes(e *echo.Echo) {
 
 	r.Add(http.MethodGet, "/", s.rootPage(ps))
 	r.Add(http.MethodGet, "/connexion", s.loginPage(ps))
+	r.Add(http.MethodGet, "/lieux", s.directoryPage(ps))
 	r.Add(http.MethodGet, SSOReturnPath, s.ssoReturnPage(ps))
 	r.Add(http.MethodGet, accountPath, s.accountPage(ps))
 	for _, p := range publicPages() {
@@ -353,6 +375,40 @@ func (s *server) loginPage(ps *pageSet) echo.HandlerFunc {
 			return err
 		}
 		return ps.render(c, "login.html", pageData{Title: "Connexion", Script: ps.assets.URL("/pages/login.js"), SSO: s.Accounts.SSOName()})
+	}
+}
+
+// directoryPage is the public list of the venues where beneficiaries use
+// their vouchers (GET /lieux?departement=78&q=Trappes): no session, no
+// script, a plain form that works on the cheapest phone. A département
+// or a search that finds nothing says so; the list is the programme's
+// rule of which venues redeem today (programme.Service.Directory).
+func (s *server) directoryPage(ps *pageSet) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		ds, err := s.Programme.Departments(ctx, "")
+		if err != nil {
+			return err
+		}
+		code := strings.ToUpper(strings.TrimSpace(c.QueryParam("departement")))
+		search := passnum.Shorten(strings.TrimSpace(c.QueryParam("q")), 80)
+		d := &directory{Search: search}
+		known := false
+		for _, dep := range ds {
+			name := dep.Name + " (" + dep.Code + ")"
+			d.Departments = append(d.Departments, directoryDepartment{Code: dep.Code, Name: name, Selected: dep.Code == code})
+			if dep.Code == code {
+				d.DepartmentName, known = name, true
+			}
+		}
+		if !known {
+			code = "" // an unknown code shows every département, as the select does
+		}
+		if d.Venues, err = s.Programme.Directory(ctx, code, search, voucher.Today(s.now())); err != nil {
+			return err
+		}
+		d.Count = fmt.Sprintf("%d %s", len(d.Venues), passnum.Plural(len(d.Venues), "lieu", "lieux"))
+		return ps.render(c, "lieux-public.html", pageData{Title: "Où utiliser ses chèques", Directory: d})
 	}
 }
 

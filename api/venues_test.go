@@ -381,3 +381,41 @@ func TestVenueArchive(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectory: the public list of venues, with no session and no
+// script, lists the venues that redeem today, filtered by département and
+// by a search that ignores case and accents; a suspended label leaves it;
+// nothing found is said.
+func TestDirectory(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, db *ledger.DB) {
+		e := newEnv(t, db, 0)
+		anon := &browser{e: e}
+		page := func(query string) string {
+			t.Helper()
+			r := anon.send(t, "GET", "/lieux"+query, nil, nil)
+			if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+				t.Fatalf("/lieux%s: %d %v", query, r.status, r.header)
+			}
+			return string(r.body)
+		}
+		all := page("")
+		if !strings.Contains(all, "2 lieux") || !strings.Contains(all, "Médiathèque de Trappes") || !strings.Contains(all, "France Services") ||
+			strings.Contains(all, "<script") {
+			t.Fatalf("all venues:\n%s", all)
+		}
+		if p := page("?departement=92"); !strings.Contains(p, "1 lieu<") || strings.Contains(p, "Médiathèque") || !strings.Contains(p, "de Hauts-de-Seine (92)") {
+			t.Errorf("the 92's venues:\n%s", p)
+		}
+		if p := page("?q=MEDIATHEQUE"); !strings.Contains(p, "1 lieu<") || !strings.Contains(p, "Médiathèque de Trappes") {
+			t.Errorf("a search without accents:\n%s", p)
+		}
+		if p := page("?q=Lyon&departement=zz"); !strings.Contains(p, "0 lieu<") || !strings.Contains(p, "Aucun lieu ne correspond") {
+			t.Errorf("nothing found:\n%s", p)
+		}
+		e.do(t, request{method: "POST", path: "/api/v1/venues/" + itoa(e.venue1) + "/suspension", as: "department",
+			json: map[string]string{"reason": "enquête en cours"}}).expect(t, http.StatusOK, "")
+		if p := page(""); strings.Contains(p, "Médiathèque de Trappes") || !strings.Contains(p, "1 lieu<") {
+			t.Errorf("a suspended venue is listed:\n%s", p)
+		}
+	})
+}

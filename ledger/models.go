@@ -116,6 +116,13 @@ type VenueDepartment struct {
 
 func (VenueDepartment) TableName() string { return "venue_departments" }
 
+// Redeems tells whether the label lets the venue redeem the département's
+// vouchers on day: labelled, and not past its expiry. The redemption's
+// judge and the public directory of venues read it the same way.
+func (l VenueDepartment) Redeems(day voucher.Day) bool {
+	return l.Status == VenueLabelled && (l.LabelExpiresOn == nil || day <= l.LabelExpiresOn.Day())
+}
+
 // ChangeStatus is where a venue change request is.
 type ChangeStatus string
 

@@ -306,8 +306,7 @@ func (s *Service) judge(db *gorm.DB, ks *voucher.KeySet, venue venueState, input
 		switch {
 		case labelled && label.Status == ledger.VenueSuspended:
 			it.reject(ReasonVenueSuspended)
-		case labelled && (label.Status != ledger.VenueLabelled ||
-			label.LabelExpiresOn != nil && today > label.LabelExpiresOn.Day()):
+		case labelled && !label.Redeems(today):
 			it.reject(ReasonVenueNotLabelled)
 		case row.Status == ledger.VoucherVoid:
 			it.reject(ReasonVoided)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -31,7 +32,7 @@ func TestHomePage(t *testing.T) {
 	const inView = `(() => { const a = document.activeElement; const r = a.getBoundingClientRect();
 		return a.tagName === "A" && r.top >= 0 && r.bottom <= window.innerHeight ? a.getAttribute("href") + " " + a.textContent : ""; })()`
 	want := []string{"/scanner/ Scanner les chèques", "/connexion Espace des départements et des auditeurs",
-		"https://www.yvelines.fr/pass-numerique https://www.yvelines.fr/pass-numerique"}
+		"/lieux Où utiliser ses chèques", "https://www.yvelines.fr/pass-numerique https://www.yvelines.fr/pass-numerique"}
 	for _, w := range want[:2] {
 		href := strings.Fields(w)[0]
 		if !adminValue(t, ctx, chromedp.Evaluate[bool](`(() => { const r = document.querySelector('a[href="`+href+`"]').getBoundingClientRect();
@@ -63,4 +64,49 @@ func TestHomePage(t *testing.T) {
 	// Enter on the staff link opens the login page.
 	adminDo(t, ctx, phone(), chromedp.Focus(chromedp.CSS(`a[href="/connexion"]`)), chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.ID("key")))
+}
+
+// TestDirectoryPage: the public list of venues works with JavaScript off,
+// as on the cheapest phone: the search is a plain form, its results a
+// plain list; it passes axe-core and fits a phone.
+func TestDirectoryPage(t *testing.T) {
+	env := []string{"PASSNUM_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "init")
+	mustRun(t, env, "department", "add", "78", "Yvelines")
+	mustRun(t, env, "venue", "add", "Médiathèque François Mitterrand", "--department", "78", "--siret", "12345678900015",
+		"--iban", "FR7630006000011234567890189", "--address", "1 place de la Médiathèque, 78190 Trappes")
+	mustRun(t, env, "venue", "add", "Association Emmaüs Connect", "--department", "78", "--siret", "78210456700014",
+		"--iban", "FR7610107001011234567890129", "--address", "3 rue des Lilas, 78000 Versailles")
+	base := startServer(t, env)
+	ctx := newBrowser(t)
+	scripts := func(off bool) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adminDo(t, ctx, phone(), chromedp.Navigate(base+"/"))
+	scripts(true)
+	adminDo(t, ctx, chromedp.Navigate(base+"/lieux"), chromedp.WaitVisible(chromedp.ID("q")))
+	text := func(sel string) string {
+		t.Helper()
+		return adminValue(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+	}
+	if got := text("#results-title"); got != "2 lieux" {
+		t.Errorf("all venues: %q", got)
+	}
+	adminDo(t, ctx, chromedp.SendKeys(chromedp.ID("q"), "78190"))
+	if _, err := chromedp.RunResponse(ctx, chromedp.Submit(chromedp.ID("q"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#results-title"); got != "1 lieu" {
+		t.Errorf("by postal code: %q", got)
+	}
+	if got := text("ul.directory"); !strings.Contains(got, "Médiathèque François Mitterrand") || strings.Contains(got, "Emmaüs") {
+		t.Errorf("results: %q", got)
+	}
+	scripts(false)
+	recordCSPViolations(t, ctx)
+	adminDo(t, ctx, chromedp.Reload())
+	adminCheckPage(t, ctx, "lieux")
 }
