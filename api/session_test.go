@@ -441,20 +441,21 @@ func TestPages(t *testing.T) {
 		t.Errorf("/departement: %d to %q", r.status, r.header.Get("Location"))
 	}
 
-	// The root address is a page for anyone, leading to the scanner and to
-	// the login page; a web address of the venues' list is a link.
+	// The root address is a page for anyone, leading to the scanner, the
+	// login page and the list of venues; the département's own page about
+	// them, when configured, is a link too.
 	r = anon.send(t, "GET", "/", nil, nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("home page: %d %s", r.status, r.body)
 	}
 	checkPage(t, "/", r)
-	for _, want := range []string{`href="/scanner/"`, `href="/connexion"`, `href="/api/v1/openapi.yaml"`} {
+	for _, want := range []string{`href="/scanner/"`, `href="/connexion"`, `href="/lieux"`, `href="/api/v1/openapi.yaml"`} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("home page lacks %s", want)
 		}
 	}
-	if strings.Contains(string(r.body), "<script") || strings.Contains(string(r.body), "Où utiliser") {
-		t.Errorf("home page without venues info: a script or a venues section:\n%s", r.body)
+	if strings.Contains(string(r.body), "<script") || strings.Contains(string(r.body), "en parle aussi") {
+		t.Errorf("home page without venues info: a script or the département's link:\n%s", r.body)
 	}
 	e = newEnv(t, ledgertest.Open(t, ledger.SQLite), 0, func(c *api.Config) { c.VenuesInfo = "https://www.yvelines.fr/pass-numerique" })
 	r = (&browser{e: e}).send(t, "GET", "/", nil, nil)
