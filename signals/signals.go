@@ -474,7 +474,7 @@ func (s *Service) labelledFor(ctx context.Context, venue int64, department strin
 func redemptionsOf(items []item, match func(item) bool) []int64 {
 	var ids []int64
 	for _, it := range items {
-		if match(it) && (len(ids) == 0 || ids[len(ids)-1] != it.redemption) && !slices.Contains(ids, it.redemption) {
+		if match(it) && !slices.Contains(ids, it.redemption) {
 			ids = append(ids, it.redemption)
 		}
 	}

@@ -412,7 +412,7 @@ func (a *app) auditSignalsCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			today := voucher.Today(a.now())
-			first, last := today.AddDays(-29), today
+			first, last := today.AddDays(-(signals.ReportDays - 1)), today
 			var err error
 			if from != "" {
 				if first, err = parseDay("--from", from); err != nil {
